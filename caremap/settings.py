@@ -1,4 +1,4 @@
-"""Typed settings read from ``CAREMAP_*`` environment variables, with defaults for the embedded store."""
+"""Typed settings from ``CAREMAP_*`` environment variables; defaults use the embedded store."""
 
 from __future__ import annotations
 

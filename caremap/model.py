@@ -1,0 +1,307 @@
+"""The directory's data model: HSDS 3.0 tables and names, plus provenance, verification,
+confidentiality and jurisdiction.
+
+Coordinates are WGS84 (EPSG:4326) degrees. ``location.latitude``/``location.longitude`` hold the
+**public point** (HSDS's fields, what every public output shows); ``private_latitude`` /
+``private_longitude`` hold the exact point, which differs from the public one only for a
+confidential location (see :mod:`caremap.privacy`). On PostGIS a migration adds a generated
+``geog`` geography column over the public point, with a GiST index.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    Time,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+Id = String(64)
+PARENT_FK = {"ondelete": "CASCADE"}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Provenance:
+    """Where a record came from: its source, its id there, the source's as-of date, load time."""
+
+    source_name: Mapped[str] = mapped_column(String(100), index=True)
+    source_record_id: Mapped[str] = mapped_column(String(200))
+    source_as_of: Mapped[str | None] = mapped_column(String(50))
+    imported_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Source(Base):
+    """A data source: one input file or feed, with the licence and attribution it requires."""
+
+    __tablename__ = "source"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    title: Mapped[str] = mapped_column(Text)
+    licence: Mapped[str | None] = mapped_column(Text)
+    attribution: Mapped[str | None] = mapped_column(Text)
+    url: Mapped[str | None] = mapped_column(Text)
+    loaded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SourceRecord(Base):
+    """One row of a source as last loaded; its content hash makes re-runs write nothing."""
+
+    __tablename__ = "source_record"
+
+    source_name: Mapped[str] = mapped_column(
+        ForeignKey("source.name", ondelete="CASCADE"), primary_key=True
+    )
+    source_record_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    line: Mapped[int] = mapped_column(Integer)
+    loaded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Organization(Provenance, Base):
+    __tablename__ = "organization"
+
+    id: Mapped[str] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    alternate_name: Mapped[str | None] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text, default="")
+    email: Mapped[str | None] = mapped_column(Text)
+    website: Mapped[str | None] = mapped_column(Text)
+    last_verified_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    services: Mapped[list[Service]] = relationship(back_populates="organization")
+
+
+class Service(Provenance, Base):
+    __tablename__ = "service"
+
+    id: Mapped[str] = mapped_column(Id, primary_key=True)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organization.id"), index=True)
+    name: Mapped[str] = mapped_column(Text)
+    alternate_name: Mapped[str | None] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    url: Mapped[str | None] = mapped_column(Text)
+    email: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    interpretation_services: Mapped[str | None] = mapped_column(Text)
+    application_process: Mapped[str | None] = mapped_column(Text)
+    eligibility_description: Mapped[str | None] = mapped_column(Text)
+    alert: Mapped[str | None] = mapped_column(Text)
+    last_verified_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    organization: Mapped[Organization] = relationship(back_populates="services")
+    service_at_locations: Mapped[list[ServiceAtLocation]] = relationship(back_populates="service")
+    phones: Mapped[list[Phone]] = relationship(order_by="Phone.id")
+    schedules: Mapped[list[Schedule]] = relationship(order_by="Schedule.id")
+    languages: Mapped[list[Language]] = relationship(order_by="Language.id")
+    capacities: Mapped[list[ServiceCapacity]] = relationship(order_by="ServiceCapacity.id")
+
+
+class Location(Provenance, Base):
+    __tablename__ = "location"
+
+    id: Mapped[str] = mapped_column(Id, primary_key=True)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organization.id"), index=True)
+    name: Mapped[str | None] = mapped_column(Text)
+    alternate_name: Mapped[str | None] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    location_type: Mapped[str] = mapped_column(String(20), default="physical")
+    confidential: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Public point (lat, lon in EPSG:4326): exact, or generalised when confidential.
+    latitude: Mapped[float] = mapped_column(Float)
+    longitude: Mapped[float] = mapped_column(Float)
+    public_point_rule: Mapped[str] = mapped_column(String(20))
+    # Exact point (lat, lon in EPSG:4326). Private for a confidential location.
+    private_latitude: Mapped[float] = mapped_column(Float)
+    private_longitude: Mapped[float] = mapped_column(Float)
+    geocode_precision: Mapped[str] = mapped_column(String(30))
+    geocode_matched: Mapped[str | None] = mapped_column(Text)
+    pruid: Mapped[str | None] = mapped_column(String(2), index=True)
+    cduid: Mapped[str | None] = mapped_column(String(4), index=True)
+    last_verified_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    addresses: Mapped[list[Address]] = relationship(order_by="Address.id")
+    accessibility: Mapped[list[Accessibility]] = relationship(order_by="Accessibility.id")
+
+
+class ServiceAtLocation(Provenance, Base):
+    __tablename__ = "service_at_location"
+    __table_args__ = (UniqueConstraint("service_id", "location_id"),)
+
+    id: Mapped[str] = mapped_column(Id, primary_key=True)
+    service_id: Mapped[str] = mapped_column(ForeignKey("service.id", **PARENT_FK), index=True)
+    location_id: Mapped[str] = mapped_column(ForeignKey("location.id", **PARENT_FK), index=True)
+    description: Mapped[str | None] = mapped_column(Text)
+
+    service: Mapped[Service] = relationship(back_populates="service_at_locations")
+    location: Mapped[Location] = relationship()
+
+
+class Address(Provenance, Base):
+    """A street address. For a confidential location ``address_1``/``address_2``/``postal_code``
+    are private: public outputs show only city and province (see :mod:`caremap.privacy`)."""
+
+    __tablename__ = "address"
+
+    id: Mapped[str] = mapped_column(Id, primary_key=True)
+    location_id: Mapped[str] = mapped_column(ForeignKey("location.id", **PARENT_FK), index=True)
+    attention: Mapped[str | None] = mapped_column(Text)
+    address_1: Mapped[str] = mapped_column(Text, default="")
+    address_2: Mapped[str | None] = mapped_column(Text)
+    city: Mapped[str] = mapped_column(Text, default="")
+    region: Mapped[str | None] = mapped_column(Text)
+    state_province: Mapped[str] = mapped_column(String(2))
+    postal_code: Mapped[str] = mapped_column(String(7), default="")
+    country: Mapped[str] = mapped_column(String(2), default="CA")
+    address_type: Mapped[str] = mapped_column(String(20), default="physical")
+
+
+class Phone(Provenance, Base):
+    __tablename__ = "phone"
+
+    id: Mapped[str] = mapped_column(Id, primary_key=True)
+    service_id: Mapped[str | None] = mapped_column(
+        ForeignKey("service.id", **PARENT_FK), index=True
+    )
+    location_id: Mapped[str | None] = mapped_column(ForeignKey("location.id", **PARENT_FK))
+    organization_id: Mapped[str | None] = mapped_column(ForeignKey("organization.id"))
+    number: Mapped[str] = mapped_column(String(30))
+    extension: Mapped[str | None] = mapped_column(String(20))
+    type: Mapped[str | None] = mapped_column(String(20))
+    description: Mapped[str | None] = mapped_column(Text)
+
+
+class Schedule(Provenance, Base):
+    """Opening hours as an RFC 5545-style rule; ``valid_from``/``valid_to`` carry seasons."""
+
+    __tablename__ = "schedule"
+
+    id: Mapped[str] = mapped_column(Id, primary_key=True)
+    service_id: Mapped[str | None] = mapped_column(
+        ForeignKey("service.id", **PARENT_FK), index=True
+    )
+    location_id: Mapped[str | None] = mapped_column(ForeignKey("location.id", **PARENT_FK))
+    valid_from: Mapped[dt.date | None] = mapped_column(Date)
+    valid_to: Mapped[dt.date | None] = mapped_column(Date)
+    freq: Mapped[str | None] = mapped_column(String(10))
+    byday: Mapped[str | None] = mapped_column(String(40))
+    opens_at: Mapped[dt.time | None] = mapped_column(Time)
+    closes_at: Mapped[dt.time | None] = mapped_column(Time)
+    description: Mapped[str | None] = mapped_column(Text)
+    notes: Mapped[str | None] = mapped_column(Text)
+
+
+class Language(Provenance, Base):
+    __tablename__ = "language"
+
+    id: Mapped[str] = mapped_column(Id, primary_key=True)
+    service_id: Mapped[str | None] = mapped_column(
+        ForeignKey("service.id", **PARENT_FK), index=True
+    )
+    location_id: Mapped[str | None] = mapped_column(ForeignKey("location.id", **PARENT_FK))
+    name: Mapped[str | None] = mapped_column(Text)
+    code: Mapped[str | None] = mapped_column(String(10))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class Accessibility(Provenance, Base):
+    __tablename__ = "accessibility"
+
+    id: Mapped[str] = mapped_column(Id, primary_key=True)
+    location_id: Mapped[str] = mapped_column(ForeignKey("location.id", **PARENT_FK), index=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[str | None] = mapped_column(Text)
+    url: Mapped[str | None] = mapped_column(Text)
+
+
+class ServiceCapacity(Provenance, Base):
+    """HSDS 3.1 service_capacity: how many of ``unit`` are available now, out of ``maximum``."""
+
+    __tablename__ = "service_capacity"
+
+    id: Mapped[str] = mapped_column(Id, primary_key=True)
+    service_id: Mapped[str] = mapped_column(ForeignKey("service.id", **PARENT_FK), index=True)
+    unit: Mapped[str] = mapped_column(String(30))
+    available: Mapped[int | None] = mapped_column(Integer)
+    maximum: Mapped[int | None] = mapped_column(Integer)
+    description: Mapped[str | None] = mapped_column(Text)
+    updated: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Taxonomy(Base):
+    __tablename__ = "taxonomy"
+
+    id: Mapped[str] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text)
+    uri: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[str | None] = mapped_column(String(20))
+
+
+class TaxonomyTerm(Base):
+    """A vocabulary term; ``name``/``description`` are English, the ``_fr`` columns French."""
+
+    __tablename__ = "taxonomy_term"
+
+    id: Mapped[str] = mapped_column(Id, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    taxonomy_id: Mapped[str] = mapped_column(ForeignKey("taxonomy.id"))
+    facet: Mapped[str] = mapped_column(String(30), index=True)
+    name: Mapped[str] = mapped_column(Text)
+    name_fr: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text)
+    description_fr: Mapped[str] = mapped_column(Text)
+    parent_id: Mapped[str | None] = mapped_column(ForeignKey("taxonomy_term.id"))
+
+
+class Attribute(Base):
+    """Links a taxonomy term to a record (HSDS ``attribute``): service types, populations, …"""
+
+    __tablename__ = "attribute"
+    __table_args__ = (UniqueConstraint("link_id", "taxonomy_term_id"),)
+
+    id: Mapped[str] = mapped_column(Id, primary_key=True)
+    link_id: Mapped[str] = mapped_column(Id, index=True)
+    link_type: Mapped[str] = mapped_column(String(30))
+    link_entity: Mapped[str] = mapped_column(String(30))
+    taxonomy_term_id: Mapped[str] = mapped_column(ForeignKey("taxonomy_term.id"), index=True)
+    value: Mapped[str | None] = mapped_column(Text)
+    source_name: Mapped[str] = mapped_column(String(100), index=True)
+
+
+class Jurisdiction(Base):
+    """A province/territory (``level='province'``, PRUID) or census division (``'census_division'``,
+    CDUID), with its population and outline from the bundled boundaries. The outline (EPSG:4326,
+    WKB) is simplified for display; point-in-polygon assignment uses the full boundary files."""
+
+    __tablename__ = "jurisdiction"
+
+    level: Mapped[str] = mapped_column(String(30), primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), primary_key=True)
+    name_en: Mapped[str] = mapped_column(Text)
+    name_fr: Mapped[str] = mapped_column(Text)
+    parent_code: Mapped[str | None] = mapped_column(String(20))
+    population_2016: Mapped[int | None] = mapped_column(Integer)
+    population_2021: Mapped[int | None] = mapped_column(Integer)
+    outline_wkb: Mapped[bytes] = mapped_column(LargeBinary)

@@ -1,0 +1,316 @@
+"""Pure normalisation of raw directory fields: provinces, postal codes, phones, names, folding.
+
+Nothing here does I/O. Every ``normalise_*`` function returns a canonical form or raises
+:class:`NormaliseError` with a message that is safe to show to the person who supplied the data.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+import phonenumbers
+
+logger = logging.getLogger(__name__)
+
+
+class NormaliseError(ValueError):
+    """A raw value that cannot be turned into its canonical form."""
+
+
+# --- text folding -----------------------------------------------------------------------------
+
+# Letters that NFKD does not decompose into a base letter plus accents.
+_LIGATURES = str.maketrans({"œ": "oe", "æ": "ae", "ø": "o", "ł": "l", "đ": "d"})
+_NON_ALNUM = re.compile(r"[\W_]+")
+
+
+def fold(text: str) -> str:
+    """Fold text for accent- and punctuation-insensitive matching.
+
+    Lower-cases, strips accents (NFKD), turns punctuation, hyphens and apostrophes into spaces
+    and collapses whitespace: ``fold("Trois-Rivières") == fold("trois rivieres")``.
+    """
+    decomposed = unicodedata.normalize("NFKD", text.casefold().translate(_LIGATURES))
+    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return _NON_ALNUM.sub(" ", bare).strip()
+
+
+def _compact(text: str) -> str:
+    """``fold`` without any spaces: ``"B.C."`` and ``"b c"`` both give ``"bc"``."""
+    return fold(text).replace(" ", "")
+
+
+# --- provinces and territories ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Province:
+    """A province or territory: postal abbreviation, Statistics Canada PRUID and both names."""
+
+    abbr: str
+    pruid: str
+    name_en: str
+    name_fr: str
+
+
+PROVINCES: Mapping[str, Province] = MappingProxyType(
+    {
+        p.abbr: p
+        for p in (
+            Province("NL", "10", "Newfoundland and Labrador", "Terre-Neuve-et-Labrador"),
+            Province("PE", "11", "Prince Edward Island", "Île-du-Prince-Édouard"),
+            Province("NS", "12", "Nova Scotia", "Nouvelle-Écosse"),
+            Province("NB", "13", "New Brunswick", "Nouveau-Brunswick"),
+            Province("QC", "24", "Quebec", "Québec"),
+            Province("ON", "35", "Ontario", "Ontario"),
+            Province("MB", "46", "Manitoba", "Manitoba"),
+            Province("SK", "47", "Saskatchewan", "Saskatchewan"),
+            Province("AB", "48", "Alberta", "Alberta"),
+            Province("BC", "59", "British Columbia", "Colombie-Britannique"),
+            Province("YT", "60", "Yukon", "Yukon"),
+            Province("NT", "61", "Northwest Territories", "Territoires du Nord-Ouest"),
+            Province("NU", "62", "Nunavut", "Nunavut"),
+        )
+    }
+)
+"""The 13 provinces and territories, keyed by 2-letter postal abbreviation."""
+
+# Common English and French abbreviations and short forms, already compacted.
+_PROVINCE_ALIASES = {
+    "NL": ("nf", "nfld", "newfoundland", "newfoundlandlabrador", "tnl", "terreneuve"),
+    "PE": ("pei", "ipe"),
+    "NS": ("ne",),
+    "NB": (),
+    "QC": ("que", "pq"),
+    "ON": ("ont",),
+    "MB": ("man",),
+    "SK": ("sask",),
+    "AB": ("alta", "alb"),
+    "BC": ("cb",),
+    "YT": ("yk", "yuk", "yukonterritory"),
+    "NT": ("nwt", "tno"),
+    "NU": ("nvt",),
+}
+
+
+def _province_keys() -> dict[str, str]:
+    keys: dict[str, str] = {}
+    for abbr, province in PROVINCES.items():
+        spellings = (abbr, province.pruid, province.name_en, province.name_fr)
+        for key in (*map(_compact, spellings), *_PROVINCE_ALIASES[abbr]):
+            keys[key] = abbr
+    return keys
+
+
+_PROVINCE_KEYS = _province_keys()
+
+
+def normalise_province(raw: str) -> str:
+    """Return the 2-letter abbreviation of a province or territory, or '' for a blank value.
+
+    Accepts abbreviations in any case and with dots ("on", "B.C.", "Qué", "PEI", "T.N.-O."),
+    English and French names with or without accents and hyphens ("quebec",
+    "Colombie Britannique", "Terre-Neuve-et-Labrador") and PRUID codes ("24").
+    """
+    if not raw.strip():
+        return ""
+    try:
+        return _PROVINCE_KEYS[_compact(raw)]
+    except KeyError:
+        raise NormaliseError(f"{raw.strip()!r} is not a Canadian province or territory") from None
+
+
+# --- postal codes -----------------------------------------------------------------------------
+
+_POSTAL_CODE = re.compile(r"[ABCEGHJKLMNPRSTVXY]\d[ABCEGHJ-NPRSTV-Z]\d[ABCEGHJ-NPRSTV-Z]\d")
+_FSA = re.compile(r"[ABCEGHJKLMNPRSTVXY]\d[ABCEGHJ-NPRSTV-Z]")
+_SEPARATORS = re.compile(r"[\s\-]+")
+
+# First letter of a postal code → the provinces it can belong to (X is shared by NT and NU).
+_FIRST_LETTER_PROVINCES = {
+    "A": {"NL"}, "B": {"NS"}, "C": {"PE"}, "E": {"NB"},
+    "G": {"QC"}, "H": {"QC"}, "J": {"QC"},
+    "K": {"ON"}, "L": {"ON"}, "M": {"ON"}, "N": {"ON"}, "P": {"ON"},
+    "R": {"MB"}, "S": {"SK"}, "T": {"AB"}, "V": {"BC"}, "X": {"NT", "NU"}, "Y": {"YT"},
+}  # fmt: skip
+
+
+def _squash(raw: str) -> str:
+    return _SEPARATORS.sub("", raw).upper()
+
+
+def normalise_postal_code(raw: str) -> str:
+    """Return a postal code as ``A1A 1A1``, or '' for a blank value.
+
+    Spaces and hyphens are ignored (" m5v-2t6 " → "M5V 2T6"). Canada Post rules are checked:
+    the first letter is one of ABCEGHJKLMNPRSTVXY and D, F, I, O, Q, U never occur.
+    """
+    squashed = _squash(raw)
+    if not squashed:
+        return ""
+    if not _POSTAL_CODE.fullmatch(squashed):
+        raise NormaliseError(f"{raw.strip()!r} is not a Canadian postal code")
+    return f"{squashed[:3]} {squashed[3:]}"
+
+
+def normalise_fsa(raw: str) -> str:
+    """Return the forward sortation area (first three characters) of a full or partial code.
+
+    "m5v", "M5V 2T6" and even the damaged "M5V 2TX" give "M5V"; raises when those three
+    characters are not a valid FSA.
+    """
+    fsa = _squash(raw)[:3]
+    if not _FSA.fullmatch(fsa):
+        raise NormaliseError(f"{raw.strip()!r} does not start with a Canadian FSA")
+    return fsa
+
+
+def fsa_of(postal: str) -> str:
+    """Return the FSA of a valid postal code ("M5V 2T6" → "M5V"), or '' for a blank value."""
+    return normalise_postal_code(postal)[:3]
+
+
+def postal_code_province(postal: str) -> set[str]:
+    """Return the province abbreviations a postal code or FSA can belong to (X → {NT, NU}).
+
+    Only the first letter is used; an empty set means blank or not a Canadian first letter.
+    """
+    squashed = _squash(postal)
+    return set(_FIRST_LETTER_PROVINCES.get(squashed[:1], ()))
+
+
+# --- phone numbers ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Phone:
+    """One phone number found in free text.
+
+    ``number`` is E.164 ("+14169698510"); ``display`` is the national format written the way
+    Canadian directories do ("416-969-8510 ext. 22"); ``description`` is the text that came
+    before the number in its segment ("Intake").
+    """
+
+    number: str
+    extension: str
+    description: str
+    display: str
+
+
+_PHONE_SEGMENTS = re.compile(r"[;\n|]+")
+# "poste" (French for extension) is swapped for an English marker of the same length, so the
+# match offsets still point into the original text.
+_POSTE = re.compile(r"\bposte\b", re.IGNORECASE)
+_LONG_DIGIT_RUN = re.compile(r"\d(?:[\s().\-]*\d){6,}")
+_DESCRIPTION_TRIM = " \t:-–—,.()"
+_LEADING_CONJUNCTION = re.compile(r"^(?:or|ou|and|et)\b\W*", re.IGNORECASE)
+_AREA_CODE_PARENS = re.compile(r"^\((\d{3})\) ")
+
+
+def normalise_phones(raw: str) -> list[Phone]:
+    """Find every Canadian phone number in free text, e.g. "Admin 416-969-8510 ; Intake …".
+
+    The text is split into segments on ';', '|' and newlines. Each segment must hold at least
+    one number, and no leftover run of 7 or more digits may remain; otherwise
+    :class:`NormaliseError` names the offending fragment. "poste" is read as an extension
+    marker. A leading "or"/"ou"/"and"/"et" is dropped from a description. Blank text gives [].
+    """
+    phones: list[Phone] = []
+    for segment in _PHONE_SEGMENTS.split(raw):
+        if segment.strip():
+            phones.extend(_segment_phones(segment.strip()))
+    return phones
+
+
+def _segment_phones(segment: str) -> list[Phone]:
+    matches = list(phonenumbers.PhoneNumberMatcher(_POSTE.sub("ext. ", segment), "CA"))
+    if not matches:
+        raise NormaliseError(f"no valid phone number in {segment!r}")
+    phones: list[Phone] = []
+    cursor = 0
+    for match in matches:
+        _reject_digits(segment[cursor : match.start])
+        phones.append(_phone(match.number, segment[cursor : match.start]))
+        cursor = match.end
+    _reject_digits(segment[cursor:])
+    return phones
+
+
+def _reject_digits(leftover: str) -> None:
+    if found := _LONG_DIGIT_RUN.search(leftover):
+        raise NormaliseError(f"{found.group()!r} is not a valid phone number")
+
+
+def _phone(number: phonenumbers.PhoneNumber, before: str) -> Phone:
+    national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    return Phone(
+        number=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
+        extension=number.extension or "",
+        description=_LEADING_CONJUNCTION.sub("", before.strip(_DESCRIPTION_TRIM)),
+        display=_AREA_CODE_PARENS.sub(r"\1-", national),
+    )
+
+
+# --- organisation and site names --------------------------------------------------------------
+
+# Short linking words written in lower case inside a recased name (except as its first word).
+_SMALL_WORDS = frozenset(
+    {"a", "an", "and", "as", "at", "by", "for", "in", "of", "on", "or", "the", "to", "with"}
+    | {"à", "au", "aux", "de", "des", "du", "en", "et", "la", "le", "les", "par", "pour", "sur"}
+)
+# Letters before an apostrophe that are French elisions: "D'HÉBERGEMENT" → "d'Hébergement".
+_ELISIONS = frozenset({"c", "d", "j", "l", "m", "n", "qu", "s", "t"})
+# Acronyms common in Canadian social-service names that contain vowels (see _keeps_capitals).
+_ACRONYMS = frozenset(
+    {"AIDS", "BIPOC", "CAMH", "CAS", "CAVAC", "CALACS", "CISSS", "CIUSSS"}
+    | {"CMHA", "COSTI", "HIV", "SOS", "VAW", "YMCA", "YWCA"}
+)
+_APOSTROPHES = ("'", "’")
+_ABBREVIATIONS = frozenset({"DR", "JR", "MR", "MRS", "MS", "MT", "SR", "ST", "STE"})
+_VOWELS = frozenset("AEIOUYÀÂÄÉÈÊËÎÏÔÖÙÛÜŸ")
+_LETTER_RUN = re.compile(r"[^\W\d_]+")
+_WHITESPACE = re.compile(r"\s+")
+
+
+def normalise_name(raw: str) -> str:
+    """Tidy an organisation or site name: NFC, trimmed, single spaces; recase it if ALL CAPS.
+
+    Names with any lower-case letter keep their casing. An all-caps name is recased word by
+    word: each letter run is capitalised ("TROIS-RIVIÈRES" → "Trois-Rivières"), except that
+    small English/French linking words and French elisions become lower case unless they start
+    the name, and a word keeps its capitals when it contains a digit, is a listed acronym
+    (YMCA, YWCA, CAMH …) or has no vowel (CLSC, LGBTQ+, TSSS) and is not an abbreviation
+    such as ST or DR.
+    """
+    name = _WHITESPACE.sub(" ", unicodedata.normalize("NFC", raw)).strip()
+    if name.upper() != name or name.lower() == name:
+        return name
+    return " ".join(_recase_word(word, first=i == 0) for i, word in enumerate(name.split(" ")))
+
+
+def _keeps_capitals(word: str) -> bool:
+    letters = "".join(_LETTER_RUN.findall(word))
+    if any(ch.isdigit() for ch in word) or letters in _ACRONYMS:
+        return True
+    return len(letters) >= 2 and letters not in _ABBREVIATIONS and not _VOWELS & set(letters)
+
+
+def _recase_word(word: str, *, first: bool) -> str:
+    if _keeps_capitals(word):
+        return word
+
+    def recase(run: re.Match[str]) -> str:
+        lower = run.group().lower()
+        starts_name = first and run.start() == 0
+        elided = lower in _ELISIONS and word[run.end() : run.end() + 1] in _APOSTROPHES
+        possessive = lower == "s" and word[run.start() - 1 : run.start()] in _APOSTROPHES
+        if possessive or (not starts_name and (elided or lower in _SMALL_WORDS)):
+            return lower
+        return lower.capitalize()
+
+    return _LETTER_RUN.sub(recase, word)

@@ -1,0 +1,120 @@
+"""The store interface shared by the embedded and PostGIS implementations."""
+
+from __future__ import annotations
+
+import abc
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+# Nearest-neighbour candidates are fetched by a spherical (or chordal) index, then re-ranked by
+# the exact WGS84 geodesic distance; this many extra candidates absorb the small disagreement.
+RERANK_MARGIN = 16
+
+
+class StoreError(RuntimeError):
+    """A store cannot be opened or used as asked; the message is safe to show."""
+
+
+@dataclass(frozen=True)
+class NearbyLocation:
+    """A location's id and its geodesic distance in metres from the query point (public point)."""
+
+    location_id: str
+    distance_m: float
+
+
+class Store(abc.ABC):
+    """One engine per process, a session per unit of work, spatial queries on public points."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def session(self) -> Session:
+        """A new ORM session; use it as a context manager."""
+        return self._sessions()
+
+    def upgrade(self) -> None:
+        """Create or migrate the schema to the newest revision (Alembic)."""
+        with self.engine.begin() as connection:
+            config = _alembic_config(connection)
+            command.upgrade(config, "head")
+
+    def is_current(self) -> bool:
+        """Whether the schema is at the newest revision."""
+        head = ScriptDirectory.from_config(_alembic_config(None)).get_current_head()
+        with self.engine.connect() as connection:
+            current = MigrationContext.configure(connection).get_current_revision()
+        return current == head
+
+    @abc.abstractmethod
+    def nearest(
+        self,
+        *,
+        latitude: float,
+        longitude: float,
+        limit: int,
+        radius_m: float | None = None,
+        location_ids: set[str] | None = None,
+    ) -> list[NearbyLocation]:
+        """Up to ``limit`` locations nearest-first by geodesic metres from (lat, lon) to their
+        public point, optionally only within ``radius_m`` and only among ``location_ids``."""
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _alembic_config(connection: Connection | None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["connection"] = connection
+    return config
+
+
+def open_store(url: str) -> Store:
+    """Open the store named by a SQLAlchemy URL (``sqlite:///…`` or ``postgresql+psycopg://…``)."""
+    dialect = make_url(url).get_dialect().name
+    if dialect == "sqlite":
+        from caremap.store.embedded import EmbeddedStore
+
+        return EmbeddedStore(_sqlite_engine(url))
+    if dialect == "postgresql":
+        from caremap.store.postgis import PostgisStore
+
+        return PostgisStore(create_engine(url, pool_pre_ping=True))
+    raise StoreError(
+        f"Unsupported database URL {make_url(url).render_as_string()!r}: "
+        "use sqlite:///PATH or postgresql+psycopg://…"
+    )
+
+
+def _sqlite_engine(url: str) -> Engine:
+    database = make_url(url).database
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url)
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+
+    return engine

@@ -1,0 +1,114 @@
+"""The embedded store: a SQLite file, with spatial work done in-process.
+
+This Python cannot load SpatiaLite (see STACK-NOTES), so public points are indexed in memory with
+a k-d tree over unit-sphere vectors (chord length orders points like great-circle distance), and
+candidates are re-ranked by exact WGS84 geodesic metres with ``pyproj.Geod``. The index is rebuilt
+when ``store_meta.locations_version`` changes; SQLite triggers bump it on every location write.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.spatial import cKDTree
+from sqlalchemy import select, text
+
+from caremap.geodesy import EARTH_RADIUS_M, geodesic_distances_m, unit_vectors
+from caremap.model import Location
+from caremap.store.base import RERANK_MARGIN, NearbyLocation, Store
+
+# A geodesic (ellipsoid) radius is at most ~0.6 % longer than the spherical one it is found with.
+SPHERE_SLACK = 1.01
+
+
+@dataclass(frozen=True)
+class _PointIndex:
+    version: int
+    ids: np.ndarray
+    latitudes: np.ndarray
+    longitudes: np.ndarray
+    tree: cKDTree | None
+
+
+class EmbeddedStore(Store):
+    """SQLite + an in-process k-d tree over the public points."""
+
+    def __init__(self, engine) -> None:  # noqa: ANN001
+        super().__init__(engine)
+        self._index: _PointIndex | None = None
+        self._lock = threading.Lock()
+
+    def nearest(
+        self,
+        *,
+        latitude: float,
+        longitude: float,
+        limit: int,
+        radius_m: float | None = None,
+        location_ids: set[str] | None = None,
+    ) -> list[NearbyLocation]:
+        index = self._current_index()
+        if index.tree is None or limit <= 0:
+            return []
+        candidates = _candidates(index, latitude, longitude, limit, radius_m, location_ids)
+        if candidates.size == 0:
+            return []
+        distances = geodesic_distances_m(
+            latitude, longitude, index.latitudes[candidates], index.longitudes[candidates]
+        )
+        order = np.argsort(distances, kind="stable")
+        hits = [
+            NearbyLocation(str(index.ids[candidates[i]]), float(distances[i]))
+            for i in order
+            if radius_m is None or distances[i] <= radius_m
+        ]
+        return hits[:limit]
+
+    def _current_index(self) -> _PointIndex:
+        with self.engine.connect() as connection:
+            version = connection.execute(
+                text("SELECT value FROM store_meta WHERE key = 'locations_version'")
+            ).scalar_one()
+            with self._lock:
+                if self._index is None or self._index.version != version:
+                    self._index = _build_index(connection, version)
+                return self._index
+
+
+def _build_index(connection, version: int) -> _PointIndex:  # noqa: ANN001
+    rows = connection.execute(
+        select(Location.id, Location.latitude, Location.longitude).order_by(Location.id)
+    ).all()
+    ids = np.array([r[0] for r in rows], dtype=object)
+    latitudes = np.array([r[1] for r in rows], dtype=float)
+    longitudes = np.array([r[2] for r in rows], dtype=float)
+    tree = cKDTree(unit_vectors(latitudes, longitudes)) if rows else None
+    return _PointIndex(version, ids, latitudes, longitudes, tree)
+
+
+def _candidates(
+    index: _PointIndex,
+    latitude: float,
+    longitude: float,
+    limit: int,
+    radius_m: float | None,
+    location_ids: set[str] | None,
+) -> np.ndarray:
+    """Positions of the points that can be among the answer, before exact re-ranking."""
+    assert index.tree is not None
+    query = unit_vectors(np.array([latitude]), np.array([longitude]))[0]
+    total = len(index.ids)
+    if radius_m is not None:
+        chord = 2 * np.sin(min(radius_m * SPHERE_SLACK / (2 * EARTH_RADIUS_M), np.pi / 2))
+        found = np.array(index.tree.query_ball_point(query, chord), dtype=int)
+    else:
+        wanted = total if location_ids is not None else min(total, limit + RERANK_MARGIN)
+        _, found = index.tree.query(query, k=max(wanted, 1))
+        found = np.atleast_1d(found)
+        found = found[found < total]
+    if location_ids is not None:
+        keep = np.fromiter((index.ids[i] in location_ids for i in found), bool, found.size)
+        found = found[keep]
+    return found

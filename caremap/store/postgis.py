@@ -1,0 +1,59 @@
+"""The PostGIS store: public points as a generated ``geography`` column with a GiST index.
+
+Nearest-first uses the index-assisted KNN operator ``<->`` on **geography** (spherical metres;
+never on 4326 geometry, which orders by degrees), then re-ranks the candidates by
+``ST_Distance(geography, geography)``, which is the exact WGS84 spheroid distance.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from geoalchemy2 import Geography
+
+from caremap.store.base import RERANK_MARGIN, NearbyLocation, Store
+
+LOCATION = sa.table("location", sa.column("id"), sa.column("geog", Geography("POINT", 4326)))
+
+
+def _point(latitude: float, longitude: float) -> sa.ColumnElement:
+    """A geography point; ST_MakePoint takes (lon, lat)."""
+    geometry = sa.func.ST_SetSRID(sa.func.ST_MakePoint(longitude, latitude), 4326)
+    return sa.cast(geometry, Geography("POINT", 4326))
+
+
+class PostgisStore(Store):
+    """PostgreSQL + PostGIS."""
+
+    def nearest(
+        self,
+        *,
+        latitude: float,
+        longitude: float,
+        limit: int,
+        radius_m: float | None = None,
+        location_ids: set[str] | None = None,
+    ) -> list[NearbyLocation]:
+        if limit <= 0:
+            return []
+        query_point = _point(latitude, longitude)
+        candidates = sa.select(LOCATION.c.id, LOCATION.c.geog)
+        if location_ids is not None:
+            candidates = candidates.where(LOCATION.c.id.in_(sorted(location_ids)))
+        if radius_m is not None:
+            candidates = candidates.where(
+                sa.func.ST_DWithin(LOCATION.c.geog, query_point, radius_m)
+            )
+        else:
+            candidates = candidates.order_by(LOCATION.c.geog.op("<->")(query_point)).limit(
+                limit + RERANK_MARGIN
+            )
+        inner = candidates.subquery()
+        distance = sa.func.ST_Distance(inner.c.geog, query_point)
+        ranked = (
+            sa.select(inner.c.id, distance.label("distance_m"))
+            .order_by(distance, inner.c.id)
+            .limit(limit)
+        )
+        with self.engine.connect() as connection:
+            rows = connection.execute(ranked).all()
+        return [NearbyLocation(row.id, float(row.distance_m)) for row in rows]

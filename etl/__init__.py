@@ -1,0 +1,1 @@
+"""The caremap ETL: read source files, normalise and geocode their rows, load the directory."""

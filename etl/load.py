@@ -1,0 +1,365 @@
+"""Load validated records into the store: idempotent, one transaction per source.
+
+Records are keyed by (source, source record id); ids of the rows made from a record are
+deterministic (UUID 5), and a record whose content hash is unchanged is not touched, so a re-run
+with unchanged input writes nothing. A changed record's rows are replaced; a record that left
+the source is removed. Any failure rolls the whole source back, leaving the previous state.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, delete, insert, select, update
+
+from caremap.model import (
+    Accessibility,
+    Address,
+    Attribute,
+    Language,
+    Location,
+    Organization,
+    Phone,
+    Schedule,
+    Service,
+    ServiceAtLocation,
+    ServiceCapacity,
+    Source,
+    SourceRecord,
+)
+from caremap.normalise import fold
+from caremap.store import Store
+from etl.records import ListingRecord
+
+NAMESPACE = uuid.UUID("6f1d3c52-9a8e-4f0b-9a61-3c2b7d1e5a10")
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """A source's identity and the licence terms its records carry."""
+
+    name: str
+    title: str
+    licence: str = ""
+    attribution: str = ""
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class LoadCounts:
+    inserted: int
+    updated: int
+    unchanged: int
+    removed: int
+
+
+def record_id(source: str, key: str, kind: str) -> str:
+    """The stable id of the ``kind`` row made from ``key`` in ``source``."""
+    return str(uuid.uuid5(NAMESPACE, f"{source}|{key}|{kind}"))
+
+
+def load_source(store: Store, source: SourceInfo, records: list[ListingRecord]) -> LoadCounts:
+    """Bring the store in line with ``records``, the complete current content of ``source``."""
+    now = dt.datetime.now(dt.UTC)
+    hashes = {r.source_record_id: r.content_hash() for r in records}
+    with store.engine.begin() as connection:
+        previous = dict(
+            connection.execute(
+                select(SourceRecord.source_record_id, SourceRecord.content_hash).where(
+                    SourceRecord.source_name == source.name
+                )
+            ).all()
+        )
+        new = [r for r in records if r.source_record_id not in previous]
+        changed = [
+            r
+            for r in records
+            if previous.get(r.source_record_id, hashes[r.source_record_id])
+            != hashes[r.source_record_id]
+        ]
+        removed = sorted(set(previous) - set(hashes))
+        counts = LoadCounts(
+            len(new), len(changed), len(records) - len(new) - len(changed), len(removed)
+        )
+        if not (new or changed or removed) and _source_is_current(connection, source):
+            return counts
+        _upsert_source(connection, source, now)
+        _delete_records(connection, source.name, [r.source_record_id for r in changed] + removed)
+        _insert_records(connection, source.name, new + changed, hashes, now)
+        _delete_orphan_organizations(connection, source.name)
+    return counts
+
+
+def _source_is_current(connection: Connection, source: SourceInfo) -> bool:
+    stored = connection.execute(select(Source).where(Source.name == source.name)).first()
+    return stored is not None and (
+        stored.title,
+        stored.licence,
+        stored.attribution,
+        stored.url,
+    ) == (source.title, source.licence, source.attribution, source.url)
+
+
+def _upsert_source(connection: Connection, source: SourceInfo, now: dt.datetime) -> None:
+    values = {
+        "title": source.title,
+        "licence": source.licence,
+        "attribution": source.attribution,
+        "url": source.url,
+        "loaded_at": now,
+    }
+    exists = connection.execute(select(Source.name).where(Source.name == source.name)).first()
+    if exists:
+        connection.execute(update(Source).where(Source.name == source.name).values(**values))
+    else:
+        connection.execute(insert(Source).values(name=source.name, **values))
+
+
+def _delete_records(connection: Connection, source: str, keys: list[str]) -> None:
+    """Delete what was made from these records; child rows go by ON DELETE CASCADE."""
+    for chunk in _chunks(keys, 500):
+        services = [record_id(source, key, "service") for key in chunk]
+        locations = [record_id(source, key, "location") for key in chunk]
+        connection.execute(delete(Attribute).where(Attribute.link_id.in_(services)))
+        connection.execute(delete(Service).where(Service.id.in_(services)))
+        connection.execute(delete(Location).where(Location.id.in_(locations)))
+        connection.execute(
+            delete(SourceRecord).where(
+                SourceRecord.source_name == source, SourceRecord.source_record_id.in_(chunk)
+            )
+        )
+
+
+def _insert_records(
+    connection: Connection,
+    source: str,
+    records: list[ListingRecord],
+    hashes: dict[str, str],
+    now: dt.datetime,
+) -> None:
+    if not records:
+        return
+    rows = _Rows(source, now)
+    for record in records:
+        rows.add(record, hashes[record.source_record_id])
+    existing = set(
+        connection.execute(
+            select(Organization.id).where(Organization.id.in_(list(rows.organizations)))
+        ).scalars()
+    )
+    rows.organizations = {k: v for k, v in rows.organizations.items() if k not in existing}
+    for table, values in rows.by_table():
+        if values:
+            connection.execute(insert(table), values)
+
+
+def _delete_orphan_organizations(connection: Connection, source: str) -> None:
+    connection.execute(
+        delete(Organization).where(
+            Organization.source_name == source,
+            Organization.id.not_in(select(Service.organization_id)),
+            Organization.id.not_in(select(Location.organization_id)),
+        )
+    )
+
+
+def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class _Rows:
+    """Table rows built from records, in insertion (foreign key) order."""
+
+    def __init__(self, source: str, now: dt.datetime) -> None:
+        self.source, self.now = source, now
+        self.organizations: dict[str, dict] = {}
+        self.tables: dict[type, list[dict]] = {
+            t: []
+            for t in (
+                Service,
+                Location,
+                ServiceAtLocation,
+                Address,
+                Phone,
+                Schedule,
+                Language,
+                Accessibility,
+                ServiceCapacity,
+                Attribute,
+                SourceRecord,
+            )
+        }
+
+    def by_table(self) -> list[tuple[type, list[dict]]]:
+        return [(Organization, list(self.organizations.values())), *self.tables.items()]
+
+    def _provenance(self, record: ListingRecord, suffix: str = "") -> dict:
+        return {
+            "source_name": self.source,
+            "source_record_id": record.source_record_id + suffix,
+            "source_as_of": record.as_of or None,
+            "imported_at": self.now,
+        }
+
+    def add(self, record: ListingRecord, content_hash: str) -> None:
+        key = record.source_record_id
+        organization_id = record_id(self.source, fold(record.organization_name), "organization")
+        service_id = record_id(self.source, key, "service")
+        location_id = record_id(self.source, key, "location")
+        self.organizations.setdefault(
+            organization_id,
+            {
+                "id": organization_id,
+                "name": record.organization_name,
+                "description": "",
+                **self._provenance(record),
+            },
+        )
+        self._add_service(record, service_id, organization_id)
+        self._add_location(record, location_id, organization_id)
+        self.tables[ServiceAtLocation].append(
+            {
+                "id": record_id(self.source, key, "service_at_location"),
+                "service_id": service_id,
+                "location_id": location_id,
+                **self._provenance(record),
+            }
+        )
+        self._add_children(record, service_id, location_id)
+        self.tables[SourceRecord].append(
+            {
+                "source_name": self.source,
+                "source_record_id": key,
+                "content_hash": content_hash,
+                "line": record.line,
+                "loaded_at": self.now,
+            }
+        )
+
+    def _add_service(self, record: ListingRecord, service_id: str, organization_id: str) -> None:
+        self.tables[Service].append(
+            {
+                "id": service_id,
+                "organization_id": organization_id,
+                "name": record.service_name,
+                "description": record.description or None,
+                "url": record.url or None,
+                "email": record.email or None,
+                "status": "active",
+                "interpretation_services": record.language_note or None,
+                "application_process": record.application_process or None,
+                "eligibility_description": record.eligibility_description or None,
+                **self._provenance(record),
+            }
+        )
+
+    def _add_location(self, record: ListingRecord, location_id: str, organization_id: str) -> None:
+        self.tables[Location].append(
+            {
+                "id": location_id,
+                "organization_id": organization_id,
+                "name": record.location_name,
+                "location_type": "physical",
+                "confidential": record.confidential,
+                "latitude": record.public_latitude,
+                "longitude": record.public_longitude,
+                "public_point_rule": record.public_point_rule,
+                "private_latitude": record.latitude,
+                "private_longitude": record.longitude,
+                "geocode_precision": record.geocode_precision,
+                "geocode_matched": record.geocode_matched,
+                "pruid": record.pruid,
+                "cduid": record.cduid,
+                **self._provenance(record),
+            }
+        )
+        self.tables[Address].append(
+            {
+                "id": record_id(self.source, record.source_record_id, "address"),
+                "location_id": location_id,
+                "address_1": record.street_address,
+                "city": record.city,
+                "state_province": record.province,
+                "postal_code": record.postal_code,
+                "country": "CA",
+                "address_type": "physical",
+                **self._provenance(record),
+            }
+        )
+
+    def _add_children(self, record: ListingRecord, service_id: str, location_id: str) -> None:
+        key, t = record.source_record_id, self.tables
+        for i, phone in enumerate(record.phones):
+            t[Phone].append(
+                {
+                    "id": record_id(self.source, key, f"phone{i}"),
+                    "service_id": service_id,
+                    "number": phone.number,
+                    "extension": phone.extension or None,
+                    "type": "voice",
+                    "description": phone.description or None,
+                    **self._provenance(record, f"#phone{i}"),
+                }
+            )
+        for i, s in enumerate(record.schedules):
+            t[Schedule].append(
+                {
+                    "id": record_id(self.source, key, f"schedule{i}"),
+                    "service_id": service_id,
+                    "freq": "WEEKLY" if s.byday else None,
+                    "byday": s.byday,
+                    "opens_at": s.opens_at,
+                    "closes_at": s.closes_at,
+                    "valid_from": s.valid_from,
+                    "valid_to": s.valid_to,
+                    "description": s.description,
+                    **self._provenance(record, f"#schedule{i}"),
+                }
+            )
+        for i, language in enumerate(record.languages):
+            t[Language].append(
+                {
+                    "id": record_id(self.source, key, f"language{i}"),
+                    "service_id": service_id,
+                    "code": language.code,
+                    "name": language.name,
+                    **self._provenance(record, f"#language{i}"),
+                }
+            )
+        for i, text in enumerate(record.accessibility):
+            t[Accessibility].append(
+                {
+                    "id": record_id(self.source, key, f"accessibility{i}"),
+                    "location_id": location_id,
+                    "description": text,
+                    **self._provenance(record, f"#accessibility{i}"),
+                }
+            )
+        for i, c in enumerate(record.capacities):
+            t[ServiceCapacity].append(
+                {
+                    "id": record_id(self.source, key, f"capacity{i}"),
+                    "service_id": service_id,
+                    "unit": c.unit,
+                    "maximum": c.maximum,
+                    "available": c.available,
+                    "description": c.description or None,
+                    "updated": c.updated,
+                    **self._provenance(record, f"#capacity{i}"),
+                }
+            )
+        for code in record.term_codes:
+            t[Attribute].append(
+                {
+                    "id": record_id(self.source, key, f"term:{code}"),
+                    "link_id": service_id,
+                    "link_type": "service",
+                    "link_entity": "service",
+                    "taxonomy_term_id": code,
+                    "source_name": self.source,
+                }
+            )

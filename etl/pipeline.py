@@ -1,0 +1,165 @@
+"""The ETL pipeline: extract → normalise/geocode (transform) → validate → load → report."""
+
+from __future__ import annotations
+
+import csv
+import logging
+import sys
+import tomllib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm import tqdm
+
+from caremap.gazetteer import load_gazetteer
+from caremap.geocoder import Geocoder
+from caremap.jurisdictions import load_boundaries
+from caremap.store import Store
+from caremap.vocabulary import load_vocabulary
+from etl.extract import read_rows
+from etl.load import LoadCounts, SourceInfo, load_source
+from etl.records import ListingRecord, RejectedRow
+from etl.reference import sync_reference_data
+from etl.transform import RowRejected, TransformContext, transform_row
+from etl.validate import validate_records
+
+log = logging.getLogger(__name__)
+
+SOURCE_SUFFIXES = {".csv", ".tsv", ".txt", ".geojson", ".json"}
+SIDECAR_SUFFIX = ".source.toml"
+
+
+@dataclass
+class SourceReport:
+    """What one source's run did; ``rejected`` and ``warnings`` carry line numbers."""
+
+    source: str
+    path: Path
+    counts: LoadCounts | None = None
+    rejected: list[RejectedRow] = field(default_factory=list)
+    warnings: list[tuple[int, str, str]] = field(default_factory=list)  # line, record id, text
+    rejected_csv: Path | None = None
+
+    @property
+    def loaded(self) -> int:
+        return (
+            0
+            if self.counts is None
+            else (self.counts.inserted + self.counts.updated + self.counts.unchanged)
+        )
+
+
+def discover_sources(paths: Iterable[Path]) -> list[Path]:
+    """Source files named, or found (sorted) in the folders named."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found += sorted(p for p in path.rglob("*") if p.suffix.lower() in SOURCE_SUFFIXES)
+        elif path.exists():
+            found.append(path)
+        else:
+            raise FileNotFoundError(f"no such file or folder: {path}")
+    return found
+
+
+def source_info(path: Path) -> SourceInfo:
+    """Identity and licence of a source file, from its ``NAME.source.toml`` sidecar if present."""
+    sidecar = path.with_name(path.stem + SIDECAR_SUFFIX)
+    meta = tomllib.loads(sidecar.read_text(encoding="utf-8")) if sidecar.exists() else {}
+    return SourceInfo(
+        name=meta.get("name", path.stem),
+        title=meta.get("title", path.name),
+        licence=meta.get("licence", ""),
+        attribution=meta.get("attribution", ""),
+        url=meta.get("url", ""),
+    )
+
+
+def run(
+    store: Store, paths: list[Path], data_dir: Path, report_dir: Path, progress: bool | None = None
+) -> list[SourceReport]:
+    """Load every source in ``paths`` into ``store`` (migrated first); write rejected-row CSVs."""
+    store.upgrade()
+    vocabulary = load_vocabulary(data_dir)
+    boundaries = load_boundaries(data_dir)
+    geocoder = Geocoder(load_gazetteer(data_dir))
+    sync_reference_data(store, vocabulary, boundaries)
+    show_progress = sys.stderr.isatty() if progress is None else progress
+    reports = []
+    for path in discover_sources(paths):
+        info = source_info(path)
+        context = TransformContext(geocoder, vocabulary, vocabulary.mapping(info.name))
+        report = SourceReport(info.name, path)
+        records, values_by_line = _prepare(path, context, report, show_progress)
+        verdicts = validate_records(records, boundaries, geocoder)
+        good = []
+        for verdict in verdicts:
+            if verdict.reason is None:
+                good.append(verdict.record)
+            else:
+                line = verdict.record.line
+                report.rejected.append(RejectedRow(line, verdict.reason, values_by_line[line]))
+        report.warnings += [(r.line, r.source_record_id, w) for r in good for w in r.warnings]
+        report.counts = load_source(store, info, good)
+        report.rejected.sort(key=lambda row: row.line)
+        report.rejected_csv = write_rejected_csv(report, report_dir)
+        log.info("%s: %s", info.name, summary_line(report))
+        reports.append(report)
+    return reports
+
+
+def _prepare(
+    path: Path, context: TransformContext, report: SourceReport, show_progress: bool
+) -> tuple[list[ListingRecord], dict[int, dict[str, str]]]:
+    """Transform every row; rejected rows go to the report, duplicates of an id too.
+    Also returns each row's original values by line, for the rejected-rows report."""
+    extracted = read_rows(path)
+    report.rejected += [RejectedRow(p.line, p.reason, p.values) for p in extracted.problems]
+    records: list[ListingRecord] = []
+    first_line: dict[str, int] = {}
+    values_by_line: dict[int, dict[str, str]] = {}
+    for row in tqdm(extracted.rows, desc=report.source, unit="row", disable=not show_progress):
+        values_by_line[row.line] = row.values
+        try:
+            record = transform_row(row, context)
+        except RowRejected as error:
+            report.rejected.append(RejectedRow(row.line, str(error), row.values))
+            continue
+        if record.source_record_id in first_line:
+            reason = (
+                f"duplicate source_id {record.source_record_id!r} "
+                f"(first on line {first_line[record.source_record_id]})"
+            )
+            report.rejected.append(RejectedRow(row.line, reason, row.values))
+            continue
+        first_line[record.source_record_id] = row.line
+        records.append(record)
+    return records, values_by_line
+
+
+def write_rejected_csv(report: SourceReport, report_dir: Path) -> Path | None:
+    """``REPORT_DIR/SOURCE-rejected.csv``: line, reason, then the row's original columns."""
+    target = report_dir / f"{report.source}-rejected.csv"
+    if not report.rejected:
+        target.unlink(missing_ok=True)
+        return None
+    report_dir.mkdir(parents=True, exist_ok=True)
+    columns: list[str] = []
+    for row in report.rejected:
+        columns += [c for c in row.values if c not in columns]
+    with target.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["line", "reason", *columns])
+        for row in report.rejected:
+            writer.writerow([row.line, row.reason, *(row.values.get(c, "") for c in columns)])
+    return target
+
+
+def summary_line(report: SourceReport) -> str:
+    counts = report.counts or LoadCounts(0, 0, 0, 0)
+    return (
+        f"{counts.inserted} inserted, {counts.updated} updated, {counts.unchanged} unchanged, "
+        f"{counts.removed} removed, {len(report.rejected)} rejected, "
+        f"{len(report.warnings)} warnings"
+    )

@@ -1,0 +1,97 @@
+"""The normalised form of one source row, between transform and load, and row problems."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class PhoneSpec:
+    number: str  # E.164, e.g. +14165551234
+    extension: str
+    description: str
+
+
+@dataclass(frozen=True)
+class ScheduleSpec:
+    byday: str | None
+    opens_at: dt.time | None
+    closes_at: dt.time | None
+    description: str
+    valid_from: dt.date | None = None
+    valid_to: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class CapacitySpec:
+    unit: str
+    maximum: int | None
+    available: int | None
+    description: str
+    updated: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class LanguageSpec:
+    code: str
+    name: str
+
+
+@dataclass
+class ListingRecord:
+    """One service at one location, normalised. Coordinates are (lat, lon) EPSG:4326 degrees:
+    ``latitude``/``longitude`` exact, ``public_*`` the published point (see caremap.privacy)."""
+
+    source_record_id: str
+    line: int
+    organization_name: str
+    service_name: str
+    location_name: str
+    description: str
+    street_address: str
+    city: str
+    province: str
+    postal_code: str
+    latitude: float
+    longitude: float
+    geocode_precision: str
+    geocode_matched: str
+    confidential: bool
+    as_of: str
+    term_codes: tuple[str, ...]
+    phones: tuple[PhoneSpec, ...]
+    schedules: tuple[ScheduleSpec, ...]
+    languages: tuple[LanguageSpec, ...]
+    language_note: str
+    accessibility: tuple[str, ...]
+    capacities: tuple[CapacitySpec, ...]
+    email: str = ""
+    url: str = ""
+    application_process: str = ""
+    eligibility_description: str = ""
+    pruid: str | None = None
+    cduid: str | None = None
+    public_latitude: float | None = None
+    public_longitude: float | None = None
+    public_point_rule: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+    def content_hash(self) -> str:
+        """A digest of everything that is loaded; equal digests mean nothing to write."""
+        content = asdict(self)
+        for volatile in ("line", "warnings"):
+            content.pop(volatile)
+        payload = json.dumps(content, sort_keys=True, default=str, ensure_ascii=False)
+        return hashlib.sha256(payload.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class RejectedRow:
+    """A row that was not loaded: where it is, why, and its original values."""
+
+    line: int
+    reason: str
+    values: dict[str, str]

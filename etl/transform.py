@@ -1,0 +1,255 @@
+"""Normalise and geocode one source row into a :class:`ListingRecord`, or reject it with a reason.
+
+The listing format (CSV or GeoJSON properties) is the one of ``data/listings``; see README
+"Listing format". Column values are mapped to vocabulary codes with the source's mapping file;
+a value that matches no rule is kept in the row's warnings (reported, never silently dropped).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from dataclasses import dataclass
+
+from caremap.geocoder import Geocoder, Precision
+from caremap.normalise import (
+    NormaliseError,
+    normalise_name,
+    normalise_phones,
+    normalise_postal_code,
+    normalise_province,
+)
+from caremap.vocabulary import SourceMapping, Vocabulary
+from etl.extract import SourceRow
+from etl.hours import parse_hours
+from etl.records import CapacitySpec, LanguageSpec, ListingRecord, PhoneSpec, ScheduleSpec
+
+# Columns whose values are mapped to vocabulary codes (service types, populations, capabilities).
+TERM_COLUMNS = ("service_category", "population_served", "program_type", "accessibility", "hours")
+MARKUP = re.compile(r"<\s*/?\s*[a-zA-Z!][^>]*>|&(?:[a-zA-Z]+|#\d+);")
+TRUE_VALUES = {"true", "yes", "y", "1", "oui", "o", "t"}
+FALSE_VALUES = {"false", "no", "n", "0", "non", "f", ""}
+ROOM_PROGRAMS = {"room-based"}
+
+
+class RowRejected(ValueError):
+    """A row cannot be loaded; the message says why, in words a data steward understands."""
+
+
+@dataclass(frozen=True)
+class TransformContext:
+    geocoder: Geocoder
+    vocabulary: Vocabulary
+    mapping: SourceMapping
+
+
+def transform_row(row: SourceRow, context: TransformContext) -> ListingRecord:
+    """The normalised record for ``row``; raises :class:`RowRejected`."""
+    values = row.values
+    record_id = _required(values, "source_id")
+    name = _clean_name(_required(values, "name"), "name")
+    organization = _clean_name(values.get("organization", ""), "organization") or name
+    warnings: list[str] = []
+    postal_code = _postal_code(values.get("postal_code", ""))
+    province = _province(values.get("province", ""), postal_code, context.geocoder)
+    latitude, longitude, precision, matched = _locate(values, postal_code, province, context)
+    city = normalise_name(values.get("city", "")) or _city_from_postal_code(postal_code, context)
+    term_codes = _terms(values, context.mapping, warnings)
+    languages, language_note = _languages(values, context, warnings)
+    return ListingRecord(
+        source_record_id=record_id,
+        line=row.line,
+        organization_name=organization,
+        service_name=name,
+        location_name=normalise_name(values.get("facility", "")) or name,
+        description=values.get("description", ""),
+        street_address=values.get("street_address", ""),
+        city=city,
+        province=province,
+        postal_code=postal_code,
+        latitude=latitude,
+        longitude=longitude,
+        geocode_precision=precision,
+        geocode_matched=matched,
+        confidential=_boolean(values.get("address_confidential", ""), "address_confidential"),
+        as_of=values.get("as_of", ""),
+        term_codes=term_codes,
+        phones=_phones(values.get("phone", "")),
+        schedules=_schedules(values.get("hours", "")),
+        languages=languages,
+        language_note=language_note,
+        accessibility=_fragments(values.get("accessibility", "")),
+        capacities=_capacities(values, warnings),
+        email=values.get("email", ""),
+        url=values.get("website", "") or values.get("url", ""),
+        application_process=values.get("intake", ""),
+        eligibility_description=values.get("eligibility", ""),
+        warnings=warnings,
+    )
+
+
+def _required(values: dict[str, str], column: str) -> str:
+    value = values.get(column, "").strip()
+    if not value:
+        raise RowRejected(f"required field {column!r} is empty")
+    return value
+
+
+def _clean_name(raw: str, column: str) -> str:
+    if MARKUP.search(raw):
+        raise RowRejected(f"{column} contains HTML markup: {raw!r}")
+    return normalise_name(raw)
+
+
+def _postal_code(raw: str) -> str:
+    try:
+        return normalise_postal_code(raw)
+    except NormaliseError as error:
+        raise RowRejected(f"postal_code: {error}") from error
+
+
+def _province(raw: str, postal_code: str, geocoder: Geocoder) -> str:
+    if not raw.strip():
+        point = geocoder.gazetteer.postal_code(postal_code) if postal_code else None
+        if point is None:
+            raise RowRejected("required field 'province' is empty")
+        return point.province_abbr
+    try:
+        return normalise_province(raw)
+    except NormaliseError as error:
+        raise RowRejected(f"province: {error}") from error
+
+
+def _locate(
+    values: dict[str, str], postal_code: str, province: str, context: TransformContext
+) -> tuple[float, float, str, str]:
+    """(lat, lon, precision, matched): the source's coordinates if given, else geocoded."""
+    latitude = _coordinate(values.get("latitude", ""), "latitude")
+    longitude = _coordinate(values.get("longitude", ""), "longitude")
+    if (latitude is None) != (longitude is None):
+        raise RowRejected("latitude and longitude must be given together")
+    if latitude is not None and longitude is not None:
+        if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+            raise RowRejected(f"coordinates ({latitude}, {longitude}) are not a place on Earth")
+        return latitude, longitude, Precision.SOURCE_COORDINATES.value, "source coordinates"
+    result = context.geocoder.geocode(
+        street_address=values.get("street_address", ""),
+        city=values.get("city", ""),
+        province=province,
+        postal_code=postal_code,
+    )
+    if result.precision == Precision.UNMATCHED or result.latitude is None:
+        raise RowRejected(
+            "no coordinates, and the postal code, city and province match nothing in the gazetteer"
+        )
+    return result.latitude, result.longitude, result.precision.value, result.matched
+
+
+def _coordinate(raw: str, column: str) -> float | None:
+    if not raw.strip():
+        return None
+    try:
+        value = float(raw.replace(",", "."))
+    except ValueError as error:
+        raise RowRejected(f"{column} {raw!r} is not a number") from error
+    if not math.isfinite(value):
+        raise RowRejected(f"{column} {raw!r} is not a number")
+    return value
+
+
+def _city_from_postal_code(postal_code: str, context: TransformContext) -> str:
+    point = context.geocoder.gazetteer.postal_code(postal_code) if postal_code else None
+    return point.label if point else ""
+
+
+def _boolean(raw: str, column: str) -> bool:
+    folded = raw.strip().lower()
+    if folded in TRUE_VALUES:
+        return True
+    if folded in FALSE_VALUES:
+        return False
+    raise RowRejected(f"{column} {raw!r} is not yes/no")
+
+
+def _terms(values: dict[str, str], mapping: SourceMapping, warnings: list[str]) -> tuple[str, ...]:
+    codes: list[str] = []
+    for column in TERM_COLUMNS:
+        mapped = mapping.map(column, values.get(column, ""))
+        codes += [c for c in mapped.codes if c not in codes]
+        warnings += [f"{column}: unknown value {fragment!r}" for fragment in mapped.unknown]
+    return tuple(codes)
+
+
+def _languages(
+    values: dict[str, str], context: TransformContext, warnings: list[str]
+) -> tuple[tuple[LanguageSpec, ...], str]:
+    mapped = context.mapping.map("languages", values.get("languages", ""))
+    warnings += [f"languages: unknown value {fragment!r}" for fragment in mapped.unknown]
+    specs = tuple(
+        LanguageSpec(code, context.vocabulary.get(code).label_en) for code in mapped.codes
+    )
+    return specs, "; ".join(mapped.notes)
+
+
+def _phones(raw: str) -> tuple[PhoneSpec, ...]:
+    try:
+        phones = normalise_phones(raw) if raw.strip() else []
+    except NormaliseError as error:
+        raise RowRejected(f"phone: {error}") from error
+    return tuple(PhoneSpec(p.number, p.extension, p.description) for p in phones)
+
+
+def _schedules(raw: str) -> tuple[ScheduleSpec, ...]:
+    return tuple(
+        ScheduleSpec(h.byday, h.opens_at, h.closes_at, h.description) for h in parse_hours(raw)
+    )
+
+
+def _fragments(raw: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in re.split(r"[;*]", raw) if part.strip())
+
+
+def _integer(values: dict[str, str], column: str) -> int | None:
+    raw = values.get(column, "").strip()
+    if not raw:
+        return None
+    try:
+        number = int(float(raw))
+    except ValueError as error:
+        raise RowRejected(f"{column} {raw!r} is not a whole number") from error
+    if number < 0:
+        raise RowRejected(f"{column} {raw!r} is negative")
+    return number
+
+
+def _capacities(values: dict[str, str], warnings: list[str]) -> tuple[CapacitySpec, ...]:
+    """Beds or rooms (``capacity``, less ``occupancy_population`` when known), and temporary beds.
+    A capacity given in words ("VARIES") is kept as the capacity's description."""
+    updated = _date(values.get("as_of", ""))
+    unit = "rooms" if values.get("program_type", "").strip().lower() in ROOM_PROGRAMS else "beds"
+    raw_capacity = values.get("capacity", "").strip()
+    if raw_capacity and not re.fullmatch(r"\d+(\.0*)?", raw_capacity):
+        warnings.append(f"capacity {raw_capacity!r} is not a number; kept as text")
+        return (CapacitySpec(unit, None, None, raw_capacity, updated),)
+    maximum = _integer(values, "capacity")
+    occupied = _integer(values, "occupancy_population")
+    capacities = []
+    if maximum is not None:
+        available = max(maximum - occupied, 0) if occupied is not None and unit == "beds" else None
+        capacities.append(CapacitySpec(unit, maximum, available, "", updated))
+    temporary = _integer(values, "beds_temp")
+    if temporary:
+        capacities.append(CapacitySpec("beds", temporary, None, "temporary beds", updated))
+    return tuple(capacities)
+
+
+def _date(raw: str) -> dt.datetime | None:
+    """A full date in the as-of field (2025-10-14, 2016/01/28) as midnight UTC; else None."""
+    match = re.fullmatch(r"(\d{4})[-/](\d{2})[-/](\d{2})", raw.strip())
+    if not match:
+        return None
+    try:
+        return dt.datetime(*map(int, match.groups()), tzinfo=dt.UTC)
+    except ValueError:
+        return None

@@ -1,0 +1,95 @@
+"""Spatial validation of transformed records, in one vectorised pass per source.
+
+Each record's point must be inside Canada and inside its stated province; a point that is
+outside Canada but inside it with latitude and longitude exchanged is reported as swapped.
+Source coordinates more than ``CROSS_CHECK_LIMIT_M`` from their postal code's gazetteer point
+are loaded with a warning. Jurisdictions (PRUID, CDUID) and the public point are set here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from caremap.geocoder import Geocoder, Precision
+from caremap.jurisdictions import Boundaries
+from caremap.normalise import PROVINCES
+from caremap.privacy import public_point
+from etl.records import ListingRecord
+
+CROSS_CHECK_LIMIT_M = 2_000.0
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Either the record passed, or ``reason`` says why it was rejected."""
+
+    record: ListingRecord
+    reason: str | None
+
+
+def validate_records(
+    records: list[ListingRecord], boundaries: Boundaries, geocoder: Geocoder
+) -> list[Verdict]:
+    """Check and complete every record (jurisdictions, public point, cross-check warnings)."""
+    if not records:
+        return []
+    latitudes = np.array([r.latitude for r in records])
+    longitudes = np.array([r.longitude for r in records])
+    pruids, cduids = boundaries.assign(latitudes, longitudes)
+    swapped_pruids, _ = boundaries.assign(latitudes=longitudes, longitudes=latitudes)
+    verdicts = []
+    for record, pruid, cduid, swapped in zip(records, pruids, cduids, swapped_pruids, strict=True):
+        reason = _spatial_problem(record, pruid, swapped)
+        if reason is None:
+            record.pruid, record.cduid = pruid, cduid
+            _cross_check(record, geocoder)
+            reason = _publish_point(record, geocoder, boundaries)
+        verdicts.append(Verdict(record, reason))
+    return verdicts
+
+
+def _spatial_problem(record: ListingRecord, pruid: str | None, swapped: str | None) -> str | None:
+    where = f"({record.latitude}, {record.longitude})"
+    if pruid is None and swapped is not None:
+        return f"latitude and longitude appear swapped: {where} is outside Canada"
+    if pruid is None:
+        return f"point {where} is outside Canada"
+    stated = PROVINCES[record.province]
+    if pruid != stated.pruid:
+        found = next(p.abbr for p in PROVINCES.values() if p.pruid == pruid)
+        return f"point {where} is in {found}, but the row says {record.province}"
+    return None
+
+
+def _cross_check(record: ListingRecord, geocoder: Geocoder) -> None:
+    if record.geocode_precision != Precision.SOURCE_COORDINATES or not record.postal_code:
+        return
+    metres = geocoder.cross_check(
+        latitude=record.latitude, longitude=record.longitude, postal_code=record.postal_code
+    )
+    if metres is not None and metres > CROSS_CHECK_LIMIT_M:
+        record.warnings.append(
+            f"coordinates are {metres / 1000:.1f} km from postal code {record.postal_code}"
+        )
+
+
+def _publish_point(record: ListingRecord, geocoder: Geocoder, boundaries: Boundaries) -> str | None:
+    try:
+        point = public_point(
+            latitude=record.latitude,
+            longitude=record.longitude,
+            confidential=record.confidential,
+            postal_code=record.postal_code,
+            city=record.city,
+            province_abbr=record.province,
+            cduid=record.cduid,
+            gazetteer=geocoder.gazetteer,
+            boundaries=boundaries,
+        )
+    except ValueError as error:
+        return str(error)
+    record.public_latitude, record.public_longitude = point.latitude, point.longitude
+    record.public_point_rule = point.rule.value
+    return None

@@ -1,0 +1,98 @@
+"""The Flask web app: a thin adapter over the caremap core. Build it with :func:`create_app`."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Flask, request
+from flask_babel import Babel
+
+from caremap.settings import load_settings
+from caremap.store import Store, open_store
+
+LANGUAGES = ("en", "fr")
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Application factory: defaults, then ``CAREMAP_*`` variables, then ``test_config``."""
+    app = Flask(__name__)
+    settings = load_settings()
+    app.config.from_mapping(
+        DATABASE_URL=settings.database_url,
+        DATA_DIR=settings.data_dir,
+        TILES_URL=settings.tiles_url,
+        TILES_ATTRIBUTION=settings.tiles_attribution,
+        BABEL_DEFAULT_LOCALE="en",
+        BABEL_TRANSLATION_DIRECTORIES="translations",
+        JSON_SORT_KEYS=False,
+    )
+    app.config.from_prefixed_env("CAREMAP")
+    if test_config:
+        app.config.from_mapping(test_config)
+    app.extensions["caremap_store"] = open_store(app.config["DATABASE_URL"])
+    Babel(app, locale_selector=select_locale)
+    app.after_request(_security_headers)
+    app.context_processor(_template_globals)
+
+    from webmap import errors, filters, views
+
+    app.register_blueprint(views.bp)
+    errors.register(app)
+    filters.register(app)
+    return app
+
+
+def get_store() -> Store:
+    """The app's store (one engine per process)."""
+    from flask import current_app
+
+    return current_app.extensions["caremap_store"]
+
+
+def select_locale() -> str:
+    """``?lang=`` first, then the ``lang`` cookie, then the browser's preference."""
+    chosen = request.args.get("lang") or request.cookies.get("lang")
+    if chosen in LANGUAGES:
+        return chosen
+    return request.accept_languages.best_match(LANGUAGES) or "en"
+
+
+def _template_globals() -> dict[str, Any]:
+    from flask_babel import get_locale
+
+    return {"current_lang": str(get_locale() or "en"), "languages": LANGUAGES}
+
+
+def _security_headers(response):  # noqa: ANN001
+    """No referrer, and a content policy that forbids loading anything from other hosts
+    except map tiles from the configured tile server."""
+    from flask import current_app
+
+    tiles_host = _origin(current_app.config.get("TILES_URL", ""))
+    img_src = " ".join(filter(None, ["'self'", "data:", tiles_host]))
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+        f"img-src {img_src}; font-src 'self'; connect-src 'self'; frame-ancestors 'none'; "
+        "base-uri 'none'; form-action 'self'"
+    )
+    if request.args.get("lang") in LANGUAGES:
+        response.set_cookie("lang", request.args["lang"], samesite="Lax", max_age=31_536_000)
+    return response
+
+
+def _origin(url_template: str) -> str | None:
+    """``https://tile.example.org`` from a tile URL template (``{s}`` subdomains become ``*``);
+    None when there is none."""
+    if not url_template:
+        return None
+    parts = urlsplit(url_template.replace("{s}", "*"))
+    return f"{parts.scheme}://{parts.netloc}" if parts.netloc else None
+
+
+def tiles_hosts(url_template: str) -> set[str]:
+    """The host names a tile URL template points at (none without tiles)."""
+    host = urlsplit(url_template).hostname if url_template else None
+    return {host} if host else set()

@@ -1,0 +1,51 @@
+"""Every error is a proper status with a message a person understands: an HTML page, or JSON
+for API paths and clients that ask for JSON."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, jsonify, render_template, request
+from flask_babel import gettext as _
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+log = logging.getLogger(__name__)
+
+
+def _friendly_message(error: HTTPException) -> str:
+    messages = {
+        400: lambda: _("The request was not understood."),
+        404: lambda: _("This page does not exist, or the listing was removed."),
+        405: lambda: _("This address does not accept that kind of request."),
+        500: lambda: _("Something went wrong on our side. Please try again."),
+        503: lambda: _("The directory is not available right now. Please try again shortly."),
+    }
+    return messages.get(error.code or 500, lambda: error.description or error.name)()
+
+
+def _wants_json() -> bool:
+    if request.path.startswith(("/api/", "/hsds/", "/ogc/")):
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json"
+
+
+def handle_http_error(error: HTTPException) -> tuple[Response | str, int]:
+    status = error.code or 500
+    message = _friendly_message(error)
+    detail = error.description if status < 500 and status != 404 else None
+    if _wants_json():
+        return jsonify(
+            {"status": status, "error": error.name, "message": message, "detail": detail}
+        ), status
+    return render_template("error.html", status=status, message=message, detail=detail), status
+
+
+def handle_unexpected(error: Exception) -> tuple[Response | str, int]:
+    log.exception("unhandled error on %s", request.path)
+    return handle_http_error(InternalServerError())
+
+
+def register(app: Flask) -> None:
+    app.register_error_handler(HTTPException, handle_http_error)
+    app.register_error_handler(Exception, handle_unexpected)

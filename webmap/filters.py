@@ -1,0 +1,64 @@
+"""Jinja filters that turn public read models into bilingual text."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from flask import Flask
+from flask_babel import format_datetime, format_time
+from flask_babel import gettext as _
+
+from caremap.queries import PublicCapacity, PublicSchedule
+
+DAY_NAMES = {
+    "MO": lambda: _("Mon"),
+    "TU": lambda: _("Tue"),
+    "WE": lambda: _("Wed"),
+    "TH": lambda: _("Thu"),
+    "FR": lambda: _("Fri"),
+    "SA": lambda: _("Sat"),
+    "SU": lambda: _("Sun"),
+}
+UNITS = {"beds": lambda n: _("%(num)d beds", num=n), "rooms": lambda n: _("%(num)d rooms", num=n)}
+
+
+def term_label(code: str, labels: Mapping[str, str]) -> str:
+    """The label of a vocabulary code in the page's language (the code itself if unknown)."""
+    return labels.get(code, code)
+
+
+def hours_text(schedule: PublicSchedule) -> str:
+    """ "Mon–Fri 9:00 a.m.–5:00 p.m." in the page's language; the source's words when unparsed."""
+    if not schedule.byday or schedule.opens_at is None or schedule.closes_at is None:
+        return schedule.description or ""
+    days = schedule.byday.split(",")
+    day_text = (
+        DAY_NAMES[days[0]]()
+        if len(days) == 1
+        else f"{DAY_NAMES[days[0]]()}–{DAY_NAMES[days[-1]]()}"
+    )
+    if len(days) == 7 and schedule.opens_at.hour == 0 and schedule.closes_at.minute == 59:
+        return _("Open 24 hours, 7 days a week")
+    times = f"{format_time(schedule.opens_at, 'short')}–{format_time(schedule.closes_at, 'short')}"
+    return f"{day_text} {times}"
+
+
+def capacity_text(capacity: PublicCapacity) -> str:
+    """ "12 of 40 beds available (as of …)" or "40 beds", in the page's language."""
+    unit = UNITS.get(capacity.unit, UNITS["beds"])
+    text = unit(capacity.maximum or 0)
+    if capacity.available is not None and capacity.maximum is not None:
+        text = _("%(available)d available of %(total)s", available=capacity.available, total=text)
+    if capacity.description == "temporary beds":
+        text = _("Temporary: %(text)s", text=text)
+    if capacity.updated is not None:
+        text = _(
+            "%(text)s (as of %(when)s)", text=text, when=format_datetime(capacity.updated, "medium")
+        )
+    return text
+
+
+def register(app: Flask) -> None:
+    app.add_template_filter(term_label)
+    app.add_template_filter(hours_text)
+    app.add_template_filter(capacity_text)
