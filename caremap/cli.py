@@ -101,7 +101,7 @@ def geocode(in_path: Path, out_path: Path) -> None:
         stats = geocode_csv(in_path, out_path, Geocoder(load_gazetteer(settings.data_dir)))
     except ValueError as error:
         raise click.ClickException(str(error)) from error
-    click.echo(f"wrote {out_path}: {stats}")
+    click.echo(f"wrote {out_path}: {stats.summary()}")
 
 
 @main.command()

@@ -11,9 +11,8 @@ import logging
 from dataclasses import dataclass
 from enum import StrEnum
 
-from pyproj import Geod
-
 from caremap.gazetteer import Gazetteer, GazetteerPoint
+from caremap.geodesy import distance_m
 from caremap.normalise import (
     NormaliseError,
     normalise_fsa,
@@ -27,7 +26,6 @@ logger = logging.getLogger(__name__)
 CROSS_CHECK_LIMIT_M = 2_000.0
 """Source coordinates farther than this from their postal code's point deserve a warning."""
 
-_WGS84 = Geod(ellps="WGS84")
 
 
 class Precision(StrEnum):
@@ -56,12 +54,6 @@ class GeocodeResult:
 
 
 UNMATCHED = GeocodeResult(None, None, Precision.UNMATCHED, "")
-
-
-def distance_m(*, lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Geodesic metres between (lat1, lon1) and (lat2, lon2) on the WGS84 ellipsoid."""
-    _, _, metres = _WGS84.inv(lon1, lat1, lon2, lat2)  # pyproj takes (lon, lat)
-    return float(metres)
 
 
 class Geocoder:

@@ -16,9 +16,9 @@ EARTH_RADIUS_M = 6_371_008.8
 WGS84 = Geod(ellps="WGS84")
 
 
-def geodesic_distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Metres between two (lat, lon) points on the WGS84 ellipsoid."""
-    _, _, metres = WGS84.inv(lon1, lat1, lon2, lat2)
+def distance_m(*, lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Geodesic metres between (lat1, lon1) and (lat2, lon2) on the WGS84 ellipsoid."""
+    _, _, metres = WGS84.inv(lon1, lat1, lon2, lat2)  # pyproj takes (lon, lat)
     return float(metres)
 
 

@@ -6,7 +6,6 @@ Nothing here does I/O. Every ``normalise_*`` function returns a canonical form o
 
 from __future__ import annotations
 
-import logging
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -14,8 +13,6 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 import phonenumbers
-
-logger = logging.getLogger(__name__)
 
 
 class NormaliseError(ValueError):

@@ -1,7 +1,7 @@
 """Read models for public outputs.
 
-Every location passes through :func:`caremap.privacy.public_location`, and spatial answers come from the store's public points, so nothing here can reveal a
-confidential address."""
+Every location passes through :func:`caremap.privacy.public_location`, and spatial answers
+come from the store's public points, so nothing here can reveal a confidential address."""
 
 from __future__ import annotations
 

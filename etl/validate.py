@@ -12,13 +12,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from caremap.geocoder import Geocoder, Precision
+from caremap.geocoder import CROSS_CHECK_LIMIT_M, Geocoder, Precision
 from caremap.jurisdictions import Boundaries
 from caremap.normalise import PROVINCES
 from caremap.privacy import public_point
 from etl.records import ListingRecord
-
-CROSS_CHECK_LIMIT_M = 2_000.0
 
 
 @dataclass(frozen=True)

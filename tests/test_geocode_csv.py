@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from caremap.gazetteer import load_gazetteer
-from caremap.geocoder import Geocoder, Precision, distance_m
+from caremap.geocoder import Geocoder, Precision
+from caremap.geodesy import distance_m
 from etl.geocode import GeocodeCsvError, geocode_csv
 
 DATA = Path(__file__).resolve().parent.parent / "data"

@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 
 from caremap.gazetteer import Gazetteer, load_gazetteer
-from caremap.geocoder import CROSS_CHECK_LIMIT_M, Geocoder, Precision, distance_m
+from caremap.geocoder import CROSS_CHECK_LIMIT_M, Geocoder, Precision
+from caremap.geodesy import distance_m
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 
