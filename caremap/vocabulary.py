@@ -13,6 +13,8 @@ import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+
+from caremap.normalise import fold
 from pathlib import Path
 from typing import Any
 
@@ -154,6 +156,7 @@ class Vocabulary:
         self._terms = {term.code: term for term in terms}
         self._mappings = dict(mappings)
         self.facets: tuple[str, ...] = _unique(term.facet for term in self._terms.values())
+        self._by_word: dict[str, Term] | None = None
 
     @staticmethod
     def load(data_dir: Path) -> Vocabulary:
@@ -177,6 +180,21 @@ class Vocabulary:
         """Whether ``code`` is a term of ``facet``."""
         term = self._terms.get(code)
         return term is not None and term.facet == facet
+
+    def lookup(self, text: str) -> Term | None:
+        """The term whose code or English/French label is ``text`` (case, accents and punctuation
+        ignored; a label's parts around "(", ")" and "/" count too, so "Tagalog" finds
+        "Tagalog (Filipino)"): lets a source use the vocabulary's own words without a mapping."""
+        if self._by_word is None:
+            self._by_word = {}
+            for term in self._terms.values():
+                for word in (term.code, term.label_en, term.label_fr):
+                    self._by_word.setdefault(fold(word), term)
+                for label in (term.label_en, term.label_fr):
+                    for part in re.split(r"[()/]", label):
+                        if part.strip():
+                            self._by_word.setdefault(fold(part), term)
+        return self._by_word.get(fold(text))
 
     def mapping(self, source_name: str) -> SourceMapping:
         """The mapping of a source; empty (every value unknown) if it has no mapping file."""

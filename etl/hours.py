@@ -37,8 +37,10 @@ class WeeklyHours:
     description: str
 
     @property
-    def open_24_hours(self) -> bool:
-        return self.opens_at == dt.time(0, 0) and self.closes_at == dt.time(23, 59)
+    def open_24_7(self) -> bool:
+        """Open around the clock on all seven days."""
+        every_day = self.byday == ",".join(DAYS)
+        return every_day and self.opens_at == dt.time(0, 0) and self.closes_at == dt.time(23, 59)
 
 
 def parse_hours(text: str) -> list[WeeklyHours]:

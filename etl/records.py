@@ -21,6 +21,7 @@ class ScheduleSpec:
     opens_at: dt.time | None
     closes_at: dt.time | None
     description: str
+    open_24_7: bool = False
     valid_from: dt.date | None = None
     valid_to: dt.date | None = None
 

@@ -20,13 +20,21 @@ from caremap.normalise import (
     normalise_postal_code,
     normalise_province,
 )
-from caremap.vocabulary import SourceMapping, Vocabulary
+from caremap.vocabulary import MappedValue, SourceMapping, Vocabulary
 from etl.extract import SourceRow
 from etl.hours import parse_hours
 from etl.records import CapacitySpec, LanguageSpec, ListingRecord, PhoneSpec, ScheduleSpec
 
 # Columns whose values are mapped to vocabulary codes (service types, populations, capabilities).
-TERM_COLUMNS = ("service_category", "population_served", "program_type", "accessibility", "hours")
+TERM_COLUMNS = (
+    "service_category",
+    "population_served",
+    "program_type",
+    "capabilities",
+    "accessibility",
+)
+# Derived from parsed opening hours rather than mapped from words.
+OPEN_24_7 = "open_24_7"
 MARKUP = re.compile(r"<\s*/?\s*[a-zA-Z!][^>]*>|&(?:[a-zA-Z]+|#\d+);")
 TRUE_VALUES = {"true", "yes", "y", "1", "oui", "o", "t"}
 FALSE_VALUES = {"false", "no", "n", "0", "non", "f", ""}
@@ -55,7 +63,8 @@ def transform_row(row: SourceRow, context: TransformContext) -> ListingRecord:
     province = _province(values.get("province", ""), postal_code, context.geocoder)
     latitude, longitude, precision, matched = _locate(values, postal_code, province, context)
     city = normalise_name(values.get("city", "")) or _city_from_postal_code(postal_code, context)
-    term_codes = _terms(values, context.mapping, warnings)
+    schedules = _schedules(values.get("hours", ""))
+    term_codes = _terms(values, context, warnings) + _schedule_terms(schedules)
     languages, language_note = _languages(values, context, warnings)
     return ListingRecord(
         source_record_id=record_id,
@@ -76,7 +85,7 @@ def transform_row(row: SourceRow, context: TransformContext) -> ListingRecord:
         as_of=values.get("as_of", ""),
         term_codes=term_codes,
         phones=_phones(values.get("phone", "")),
-        schedules=_schedules(values.get("hours", "")),
+        schedules=schedules,
         languages=languages,
         language_note=language_note,
         accessibility=_fragments(values.get("accessibility", "")),
@@ -172,24 +181,41 @@ def _boolean(raw: str, column: str) -> bool:
     raise RowRejected(f"{column} {raw!r} is not yes/no")
 
 
-def _terms(values: dict[str, str], mapping: SourceMapping, warnings: list[str]) -> tuple[str, ...]:
+def _terms(
+    values: dict[str, str], context: TransformContext, warnings: list[str]
+) -> tuple[str, ...]:
     codes: list[str] = []
     for column in TERM_COLUMNS:
-        mapped = mapping.map(column, values.get(column, ""))
+        mapped = map_column(context, column, values.get(column, ""))
         codes += [c for c in mapped.codes if c not in codes]
         warnings += [f"{column}: unknown value {fragment!r}" for fragment in mapped.unknown]
     return tuple(codes)
 
 
+def map_column(context: TransformContext, column: str, raw: str) -> MappedValue:
+    """Map a cell with the source's mapping; fragments it does not know may still be the
+    vocabulary's own codes or labels (EN/FR), as in files made from the caremap template."""
+    mapped = context.mapping.map(column, raw)
+    codes, unknown = list(mapped.codes), []
+    for fragment in (part.strip() for text in mapped.unknown for part in text.split(";")):
+        term = context.vocabulary.lookup(fragment) if fragment else None
+        if term is not None:
+            codes.append(term.code)
+        elif fragment:
+            unknown.append(fragment)
+    return MappedValue(tuple(dict.fromkeys(codes)), tuple(unknown), mapped.notes)
+
+
 def _languages(
     values: dict[str, str], context: TransformContext, warnings: list[str]
 ) -> tuple[tuple[LanguageSpec, ...], str]:
-    mapped = context.mapping.map("languages", values.get("languages", ""))
+    mapped = map_column(context, "languages", values.get("languages", ""))
     warnings += [f"languages: unknown value {fragment!r}" for fragment in mapped.unknown]
     specs = tuple(
         LanguageSpec(code, context.vocabulary.get(code).label_en) for code in mapped.codes
     )
-    return specs, "; ".join(mapped.notes)
+    # HSDS interpretation_services is free text: keep the source's own words when it offers any.
+    return specs, values.get("languages", "") if mapped.notes else ""
 
 
 def _phones(raw: str) -> tuple[PhoneSpec, ...]:
@@ -202,8 +228,14 @@ def _phones(raw: str) -> tuple[PhoneSpec, ...]:
 
 def _schedules(raw: str) -> tuple[ScheduleSpec, ...]:
     return tuple(
-        ScheduleSpec(h.byday, h.opens_at, h.closes_at, h.description) for h in parse_hours(raw)
+        ScheduleSpec(h.byday, h.opens_at, h.closes_at, h.description, h.open_24_7)
+        for h in parse_hours(raw)
     )
+
+
+def _schedule_terms(schedules: tuple[ScheduleSpec, ...]) -> tuple[str, ...]:
+    """``open_24_7`` when some weekly rule is 24 hours on all seven days."""
+    return (OPEN_24_7,) if any(s.open_24_7 for s in schedules) else ()
 
 
 def _fragments(raw: str) -> tuple[str, ...]:

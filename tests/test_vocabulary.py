@@ -39,7 +39,7 @@ REQUIRED_CODES = {
 SAME_LABEL_IN_BOTH = {"iu", "moh", "mic", "tl", "so", "hi"}
 
 MAPPED_COLUMNS = {
-    "service_category", "population_served", "program_type", "languages", "accessibility", "hours",
+    "service_category", "population_served", "program_type", "languages", "accessibility",
 }  # fmt: skip
 
 
@@ -131,13 +131,6 @@ def test_every_raw_value_of_the_listings_is_known(vocab, listings):
         ("service_category", "drop_in", MappedValue(codes=("drop_in",))),
         ("program_type", "Family", MappedValue(codes=("families",))),
         ("program_type", "drop-in (TDIN member)", MappedValue()),
-        ("hours", "Mon-Sun 24 hours", MappedValue(codes=("open_24_7",))),
-        ("hours", "Mon-Fri 9 am-5 pm", MappedValue()),
-        (
-            "hours",
-            "Mon-Fri 10 am-4 pm for referrals * residence -- Mon-Sun 24 hours",
-            MappedValue(codes=("open_24_7",)),
-        ),
         (
             "languages",
             "English ; Ojibway ; access to interpreters for other Native languages",

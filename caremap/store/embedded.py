@@ -58,7 +58,8 @@ class EmbeddedStore(Store):
         distances = geodesic_distances_m(
             latitude, longitude, index.latitudes[candidates], index.longitudes[candidates]
         )
-        order = np.argsort(distances, kind="stable")
+        # Ties (several services at one address) go by id; index positions are in id order.
+        order = np.lexsort((candidates, distances))
         hits = [
             NearbyLocation(str(index.ids[candidates[i]]), float(distances[i]))
             for i in order

@@ -1,0 +1,30 @@
+"""``python -m bench [BENCHMARK] [OPTIONS]``; see the :mod:`bench` docstring."""
+
+from __future__ import annotations
+
+import sys
+
+from bench import etl_throughput, synthetic
+
+BENCHMARKS = {"etl": etl_throughput.main, "synthetic": synthetic.main}
+DEFAULT = ["etl"]  # what a bare `python -m bench` (and `make bench`) runs
+
+
+def main(argv: list[str]) -> int:
+    if argv and argv[0] in ("-h", "--help"):
+        print(sys.modules["bench"].__doc__)
+        return 0
+    if not argv or argv[0].startswith("-"):
+        status = 0
+        for name in DEFAULT:
+            status |= BENCHMARKS[name](argv)
+        return status
+    name, *rest = argv
+    if name not in BENCHMARKS:
+        print(f"unknown benchmark {name!r}; choose from {', '.join(BENCHMARKS)}", file=sys.stderr)
+        return 2
+    return BENCHMARKS[name](rest)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,261 @@
+"""ETL throughput: a first run into an empty store and an unchanged re-run, per store.
+
+Input: :mod:`bench.synthetic` rows (10,000 by default; SYNTHETIC, not real services). Each store
+gets, in this one process, (1) ``etl.pipeline.run`` into an empty store, then (2) the same run
+again with unchanged input, which should find every record unchanged and write nothing.
+
+The gazetteer, boundaries and vocabulary are loaded before anything is timed (they are cached
+per process), so the timings exclude that one-time loading. The first run does include the
+schema migration and the reference-data sync (taxonomy, jurisdiction outlines) into the empty
+store, since a real first run pays for them too.
+
+Targets: embedded first run >= 2,000 rows/s (input rows / seconds); re-run <= 1/2 of the first
+run, for every store.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import os
+import pstats
+import re
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from bench.synthetic import DEFAULT_ROWS, overlay_data_dir, write_listings
+from caremap.gazetteer import load_gazetteer
+from caremap.jurisdictions import load_boundaries
+from caremap.store import open_store
+from caremap.vocabulary import load_vocabulary
+from etl.pipeline import SourceReport, run
+
+REPO = Path(__file__).resolve().parent.parent
+POSTGIS_ENV = "CAREMAP_BENCH_POSTGIS_URL"
+POSTGIS_SCHEMA = "caremap_bench"
+TARGET_ROWS_PER_S = 2_000.0
+TARGET_RERUN_RATIO = 0.5
+PROFILE_TOP = 15
+
+
+@dataclass
+class Result:
+    store: str
+    rows: int
+    first_s: float
+    rerun_s: float
+    rejected: int
+    first_report: SourceReport
+    rerun_report: SourceReport
+
+    @property
+    def rows_per_s(self) -> float:
+        return self.rows / self.first_s
+
+    @property
+    def ratio(self) -> float:
+        return self.rerun_s / self.first_s
+
+
+def _timed_run(store, listing: Path, data_dir: Path, report_dir: Path) -> tuple[float, SourceReport]:
+    started = time.perf_counter()
+    (report,) = run(store, [listing], data_dir, report_dir, progress=False)
+    return time.perf_counter() - started, report
+
+
+def measure(label: str, url: str, listing: Path, data_dir: Path, work: Path, rows: int) -> Result:
+    """First run into the (empty) store at ``url``, then an unchanged re-run."""
+    store = open_store(url)
+    try:
+        report_dir = work / ("reports-" + re.sub(r"\W+", "-", label))
+        first_s, first = _timed_run(store, listing, data_dir, report_dir)
+        rerun_s, rerun = _timed_run(store, listing, data_dir, report_dir)
+    finally:
+        store.dispose()
+    return Result(label, rows, first_s, rerun_s, len(first.rejected), first, rerun)
+
+
+def postgis_bench_url(url: str, schema: str = POSTGIS_SCHEMA) -> str:
+    """Drop and recreate ``schema``; return ``url`` with ``search_path=schema,public``.
+
+    PostGIS must already be installed in the database (``CREATE EXTENSION postgis``, in public).
+    """
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            has_postgis = connection.execute(
+                text("SELECT 1 FROM pg_extension WHERE extname = 'postgis'")
+            ).first()
+            if not has_postgis:
+                raise RuntimeError(
+                    "the database has no PostGIS extension: run CREATE EXTENSION postgis in it"
+                )
+            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    finally:
+        engine.dispose()
+    bench_url = make_url(url).update_query_dict({"options": f"-csearch_path={schema},public"})
+    return bench_url.render_as_string(hide_password=False)
+
+
+def _reason_class(reason: str) -> str:
+    """Group rejection reasons: numbers and province names removed."""
+    reason = re.sub(r"\(-?[\d.]+, -?[\d.]+\)", "(…)", reason)
+    return re.sub(r"\b[A-Z]{2}\b", "XX", reason)
+
+
+def _print_table(results: list[Result]) -> None:
+    header = ("store", "rows", "first run s", "rows/s", "re-run s", "re-run / first", "rejected")
+    body = [
+        (
+            r.store,
+            f"{r.rows:,}",
+            f"{r.first_s:.2f}",
+            f"{r.rows_per_s:,.0f}",
+            f"{r.rerun_s:.2f}",
+            f"{r.ratio:.2f}",
+            f"{r.rejected:,}",
+        )
+        for r in results
+    ]
+    widths = [max(len(row[i]) for row in (header, *body)) for i in range(len(header))]
+
+    def line(cells: tuple[str, ...]) -> str:
+        return " | ".join(
+            c.ljust(w) if i == 0 else c.rjust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        )
+
+    print(line(header))
+    print("-+-".join("-" * w for w in widths))
+    for row in body:
+        print(line(row))
+
+
+def _targets(results: list[Result]) -> list[tuple[str, bool, str]]:
+    checks = []
+    for r in results:
+        if r.store.startswith("embedded"):
+            checks.append(
+                (
+                    f"{r.store}: first run >= {TARGET_ROWS_PER_S:,.0f} rows/s",
+                    r.rows_per_s >= TARGET_ROWS_PER_S,
+                    f"{r.rows_per_s:,.0f} rows/s",
+                )
+            )
+        checks.append(
+            (
+                f"{r.store}: re-run <= {TARGET_RERUN_RATIO:g} x first run",
+                r.ratio <= TARGET_RERUN_RATIO,
+                f"{r.ratio:.2f} x",
+            )
+        )
+    return checks
+
+
+def profile_first_run(listing: Path, data_dir: Path, work: Path, top: int = PROFILE_TOP) -> str:
+    """cProfile of a first run into a fresh embedded store: the top entries by cumulative time."""
+    store = open_store(f"sqlite:///{work / 'profile.sqlite3'}")
+    profiler = cProfile.Profile()
+    try:
+        profiler.enable()
+        run(store, [listing], data_dir, work / "reports-profile", progress=False)
+        profiler.disable()
+    finally:
+        store.dispose()
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats("cumulative").print_stats(top)
+    return _trim_paths(out.getvalue())
+
+
+def _trim_paths(report: str) -> str:
+    report = report.replace(str(REPO) + os.sep, "")
+    return re.sub(r"\S*/site-packages/", "", report)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench etl", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--rows", type=int, default=DEFAULT_ROWS, help="synthetic rows (10,000)")
+    parser.add_argument(
+        "--postgis-url",
+        default=os.environ.get(POSTGIS_ENV),
+        help=f"PostGIS database to benchmark too (default: ${POSTGIS_ENV}); the schema "
+        f"{POSTGIS_SCHEMA!r} in it is dropped and recreated",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help=f"cProfile a first run into a fresh embedded store; print the top {PROFILE_TOP} "
+        "entries by cumulative time",
+    )
+    parser.add_argument("--data-dir", type=Path, default=REPO / "data")
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory(prefix="caremap-bench-") as tmp:
+        work = Path(tmp)
+        started = time.perf_counter()
+        listings = write_listings(work / "listings", args.data_dir, args.rows)
+        data_dir = overlay_data_dir(work / "data", args.data_dir)
+        print(
+            f"Input: {listings.rows:,} SYNTHETIC rows ({listings.with_coordinates:,} with "
+            f"coordinates, {listings.rows - listings.with_coordinates:,} to geocode) in "
+            f"{listings.fsas_sampled:,} FSAs, generated in {time.perf_counter() - started:.1f} s"
+        )
+        started = time.perf_counter()
+        load_gazetteer(data_dir), load_boundaries(data_dir), load_vocabulary(data_dir)
+        print(
+            f"Warm-up (not timed below): gazetteer, boundaries and vocabulary loaded in "
+            f"{time.perf_counter() - started:.1f} s; run() reuses them from the per-process cache."
+        )
+
+        stores = [("embedded SQLite", f"sqlite:///{work / 'bench.sqlite3'}")]
+        if args.postgis_url:
+            try:
+                stores.append(("PostGIS", postgis_bench_url(args.postgis_url)))
+            except Exception as error:  # noqa: BLE001 - report and go on with the embedded store
+                print(f"PostGIS skipped: {error}")
+        else:
+            print(f"PostGIS skipped: no --postgis-url given and ${POSTGIS_ENV} is not set.")
+
+        results = [
+            measure(label, url, listings.path, data_dir, work, listings.rows)
+            for label, url in stores
+        ]
+        print()
+        _print_table(results)
+        print()
+        for r in results:
+            first, rerun = r.first_report.counts, r.rerun_report.counts
+            print(
+                f"{r.store}: first run {first.inserted:,} inserted; re-run {rerun.inserted} "
+                f"inserted, {rerun.updated} updated, {rerun.unchanged:,} unchanged, "
+                f"{rerun.removed} removed; {len(r.first_report.warnings):,} warnings"
+            )
+        reasons = Counter(_reason_class(row.reason) for row in results[0].first_report.rejected)
+        print(
+            f"Rejected rows ({results[0].rejected:,} = {results[0].rejected / listings.rows:.2%}; "
+            "expected: postal points outside their province polygon):"
+        )
+        for reason, count in reasons.most_common():
+            print(f"  {count:5,}  {reason}")
+        print()
+        checks = _targets(results)
+        for name, ok, value in checks:
+            print(f"{'PASS' if ok else 'FAIL'}  {name} ({value})")
+        failed = not all(ok for _, ok, _ in checks)
+        if args.profile:
+            print(f"\ncProfile, first run into a fresh embedded store (top {PROFILE_TOP}):")
+            print(profile_first_run(listings.path, data_dir, work))
+        elif failed:
+            print("A target failed: run with --profile for the top entries of a first run.")
+    return 1 if failed else 0

@@ -1,0 +1,159 @@
+"""The ETL on both stores: the real listings, idempotent re-runs, bad rows, atomic sources."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+
+import pytest
+from sqlalchemy import func, select, text
+
+from caremap.model import (
+    Attribute,
+    Location,
+    Organization,
+    Phone,
+    Schedule,
+    Service,
+    ServiceCapacity,
+    SourceRecord,
+)
+from etl import load as load_module
+from etl.pipeline import run
+from tests.conftest import DATA_DIR, LISTINGS, TEST_DATA
+
+SHARED = LISTINGS / "service_listings_shared.csv"
+BAD_ROWS = TEST_DATA / "bad_rows_latin1.csv"
+
+
+def etl(store, *paths, report_dir):
+    return run(store, list(paths), DATA_DIR, report_dir, progress=False)
+
+
+def table_counts(store) -> dict[str, int]:
+    tables = [Organization, Service, Location, Phone, Schedule, ServiceCapacity, Attribute]
+    with store.session() as session:
+        return {t.__tablename__: session.scalar(select(func.count()).select_from(t))
+                for t in tables}
+
+
+def snapshot(store) -> list[tuple]:
+    """Every source record's hash and load time: any write would change it."""
+    with store.session() as session:
+        return session.execute(
+            select(SourceRecord.source_record_id, SourceRecord.content_hash,
+                   SourceRecord.loaded_at).order_by(SourceRecord.source_record_id)).all()
+
+
+def test_all_real_listings_load(empty_store, tmp_path):
+    [report] = etl(empty_store, SHARED, report_dir=tmp_path)
+    assert report.counts.inserted == 116 and not report.rejected
+    counts = table_counts(empty_store)
+    assert counts["service"] == counts["location"] == 116
+    assert counts["phone"] == 6  # one youth service lists two numbers
+    with empty_store.session() as session:
+        assert session.scalar(select(func.count()).where(Location.pruid.is_(None))) == 0
+        assert session.scalar(select(func.count()).where(Location.cduid.is_(None))) == 0
+        vaughan = session.scalars(select(Location).where(Location.cduid == "3519")).one()
+        # Blank in the source: filled from the postal code L4L (GeoNames names the community).
+        assert vaughan.addresses[0].city == "Woodbridge"
+
+
+def test_warnings_name_line_and_reason(empty_store, tmp_path):
+    [report] = etl(empty_store, SHARED, report_dir=tmp_path)
+    warnings = {(line, text_) for line, _, text_ in report.warnings}
+    assert (50, "coordinates are 3.6 km from postal code M1E 2P9") in warnings
+    assert (8, "capacity 'VARIES' is not a number; kept as text") in warnings
+
+
+def test_unchanged_rerun_writes_nothing(empty_store, tmp_path):
+    etl(empty_store, SHARED, report_dir=tmp_path)
+    before = snapshot(empty_store)
+    with empty_store.engine.connect() as connection:
+        version = connection.execute(text("SELECT value FROM store_meta")).scalar_one()
+    [report] = etl(empty_store, SHARED, report_dir=tmp_path)
+    assert (report.counts.inserted, report.counts.updated, report.counts.unchanged,
+            report.counts.removed) == (0, 0, 116, 0)
+    assert snapshot(empty_store) == before
+    with empty_store.engine.connect() as connection:
+        assert connection.execute(text("SELECT value FROM store_meta")).scalar_one() == version
+
+
+def edited_copy(tmp_path, edit):
+    with SHARED.open(encoding="utf-8") as handle:
+        rows = edit(list(csv.DictReader(handle)))
+    target = tmp_path / "src" / "service_listings_shared.csv"
+    target.parent.mkdir(exist_ok=True)
+    with target.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return target
+
+
+def test_changed_and_removed_rows(empty_store, tmp_path):
+    etl(empty_store, SHARED, report_dir=tmp_path)
+
+    def edit(rows):
+        rows[0]["name"] = "Our Place Society - renamed"
+        return rows[:-1]
+
+    [report] = etl(empty_store, edited_copy(tmp_path, edit), report_dir=tmp_path)
+    assert (report.counts.updated, report.counts.removed, report.counts.unchanged) == (1, 1, 114)
+    counts = table_counts(empty_store)
+    assert counts["service"] == counts["location"] == 115
+    with empty_store.session() as session:
+        names = set(session.scalars(select(Service.name)))
+    assert "Our Place Society - renamed" in names
+
+
+def test_bad_rows_are_reported_and_good_rows_load(empty_store, tmp_path):
+    [report] = etl(empty_store, BAD_ROWS, report_dir=tmp_path)
+    reasons = {row.line: row.reason for row in report.rejected}
+    assert reasons == {
+        3: "required field 'name' is empty",
+        4: "postal_code: 'Z9Z 9Z9' is not a Canadian postal code",
+        5: "point (40.0, -40.0) is outside Canada",
+        6: "latitude and longitude appear swapped: (-79.38, 43.65) is outside Canada",
+        7: "point (43.65, -79.38) is in ON, but the row says QC",
+        8: "name contains HTML markup: '<b>Shouting</b> Shelter'",
+        9: "duplicate source_id 'BAD-01' (first on line 2)",
+    }
+    assert report.counts.inserted == 3
+    with empty_store.session() as session:
+        locations = {s.name: s for s in session.scalars(select(Service))}
+        lea = session.scalars(select(Location).where(Location.cduid.like("24%"))).one()
+        assert lea.geocode_precision == "place" and lea.addresses[0].city == "Trois-Rivières"
+    assert set(locations) == {"Good Shelter One (test)", "Refuge Hébergement Léa (test)",
+                              "Good Shelter Two (test)"}
+    with report.rejected_csv.open(encoding="utf-8") as handle:
+        rejected = list(csv.DictReader(handle))
+    assert [int(r["line"]) for r in rejected] == [3, 4, 5, 6, 7, 8, 9]
+    assert rejected[5]["name"] == "<b>Shouting</b> Shelter"  # original values kept
+
+
+def test_a_failing_load_leaves_the_previous_state(empty_store, tmp_path, monkeypatch):
+    etl(empty_store, SHARED, report_dir=tmp_path)
+    before, counts = snapshot(empty_store), table_counts(empty_store)
+
+    def crash(*_args):
+        raise RuntimeError("simulated crash after the inserts")
+
+    monkeypatch.setattr(load_module, "_delete_orphan_organizations", crash)
+    changed = edited_copy(tmp_path, lambda rows: [dict(r, name=r["name"] + " v2") for r in rows])
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        etl(empty_store, changed, report_dir=tmp_path)
+    assert snapshot(empty_store) == before
+    assert table_counts(empty_store) == counts
+
+
+def test_folder_of_sources_and_sidecar(empty_store, tmp_path):
+    folder = tmp_path / "listings"
+    folder.mkdir()
+    shutil.copy(BAD_ROWS, folder / "ngo_upload.csv")
+    (folder / "ngo_upload.source.toml").write_text(
+        'name = "ngo_upload"\ntitle = "An NGO upload"\nlicence = "CC BY 4.0"\n', encoding="utf-8")
+    [report] = etl(empty_store, folder, report_dir=tmp_path)
+    assert report.source == "ngo_upload" and report.counts.inserted == 3
+    with empty_store.session() as session:
+        assert session.scalar(select(func.count()).select_from(Organization)) == 2

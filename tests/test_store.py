@@ -1,0 +1,100 @@
+"""Store behaviour on both backends: migrations, nearest, within radius, jurisdictions."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pytest
+from pyproj import Geod
+from sqlalchemy import select
+
+from caremap.model import Location
+from caremap.store import open_store
+
+GEOD = Geod(ellps="WGS84")
+# A point in downtown Toronto (lat, lon) and one in Victoria, BC.
+TORONTO = (43.6532, -79.3832)
+VICTORIA = (48.4284, -123.3656)
+
+
+def public_points(store) -> dict[str, tuple[float, float]]:
+    with store.session() as session:
+        rows = session.execute(select(Location.id, Location.latitude, Location.longitude)).all()
+    return {row.id: (row.latitude, row.longitude) for row in rows}
+
+
+def reference_ranking(points, origin) -> list[tuple[str, float]]:
+    """Nearest-first by an independent WGS84 geodesic computation (pyproj takes lon, lat)."""
+    ids = sorted(points)
+    lats = np.array([points[i][0] for i in ids])
+    lons = np.array([points[i][1] for i in ids])
+    _, _, metres = GEOD.inv(np.full(len(ids), origin[1]), np.full(len(ids), origin[0]), lons, lats)
+    return sorted(zip(ids, metres, strict=True), key=lambda item: (item[1], item[0]))
+
+
+def test_migrations_are_idempotent(empty_store_url):
+    store = open_store(empty_store_url)
+    assert not store.is_current()
+    store.upgrade()
+    store.upgrade()
+    assert store.is_current()
+    store.dispose()
+
+
+def test_empty_store_has_no_neighbours(empty_store):
+    assert empty_store.nearest(latitude=TORONTO[0], longitude=TORONTO[1], limit=5) == []
+
+
+@pytest.mark.parametrize("origin", [TORONTO, VICTORIA])
+def test_nearest_matches_independent_geodesic_ranking(loaded_store, origin):
+    expected = reference_ranking(public_points(loaded_store), origin)[:10]
+    found = loaded_store.nearest(latitude=origin[0], longitude=origin[1], limit=10)
+    assert [n.location_id for n in found] == [i for i, _ in expected]
+    for nearby, (_, metres) in zip(found, expected, strict=True):
+        assert nearby.distance_m == pytest.approx(metres, abs=0.01)
+
+
+def test_nearest_over_everything_is_sorted(loaded_store):
+    found = loaded_store.nearest(latitude=TORONTO[0], longitude=TORONTO[1], limit=1000)
+    assert len(found) == len(public_points(loaded_store))
+    distances = [n.distance_m for n in found]
+    assert distances == sorted(distances)
+
+
+@pytest.mark.parametrize("radius_km", [0.5, 2, 25, 5000])
+def test_within_radius_is_exactly_the_points_inside(loaded_store, radius_km):
+    expected = [(i, m) for i, m in reference_ranking(public_points(loaded_store), TORONTO)
+                if m <= radius_km * 1000]
+    found = loaded_store.nearest(latitude=TORONTO[0], longitude=TORONTO[1], limit=10_000,
+                                 radius_m=radius_km * 1000)
+    assert [n.location_id for n in found] == [i for i, _ in expected]
+
+
+def test_nearest_among_a_subset(loaded_store):
+    ranking = reference_ranking(public_points(loaded_store), TORONTO)
+    subset = {ranking[5][0], ranking[40][0], ranking[-1][0]}
+    found = loaded_store.nearest(latitude=TORONTO[0], longitude=TORONTO[1], limit=2,
+                                 location_ids=subset)
+    assert [n.location_id for n in found] == [ranking[5][0], ranking[40][0]]
+
+
+def test_jurisdictions_of_the_real_listings(loaded_store):
+    with loaded_store.session() as session:
+        rows = session.execute(
+            select(Location.pruid, Location.cduid).where(
+                Location.source_name == "service_listings_shared")
+        ).all()
+    # 109 Toronto sites in Toronto (3520), one Vaughan site in York (3519), six in the
+    # Capital Regional District (5917), Victoria.
+    assert Counter(rows) == {("35", "3520"): 109, ("35", "3519"): 1, ("59", "5917"): 6}
+
+
+def test_jurisdiction_table_holds_provinces_and_divisions(loaded_store):
+    from caremap.model import Jurisdiction
+
+    with loaded_store.session() as session:
+        counts = Counter(session.scalars(select(Jurisdiction.level)))
+        ontario = session.get(Jurisdiction, ("province", "35"))
+    assert counts == {"province": 13, "census_division": 293}
+    assert ontario.name_fr == "Ontario" and ontario.population_2021 == 14_223_942
