@@ -1,0 +1,119 @@
+"""A confidential location's exact point and street address never leave the store.
+
+Every GET route of the app is enumerated from ``app.url_map``, so a route added later is
+covered automatically (or the test fails asking for sample values of its new argument).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+
+import pytest
+from sqlalchemy import select
+
+from caremap.model import Location, Service, ServiceAtLocation
+from caremap.privacy import PublicPointRule
+from tests.conftest import CONFIDENTIAL_FIXTURE
+
+EXCLUDED_ENDPOINTS = {"static"}  # files shipped with the app, no data
+
+
+def confidential_rows() -> list[dict[str, str]]:
+    with CONFIDENTIAL_FIXTURE.open(encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def secrets_of(row: dict[str, str]) -> list[str]:
+    """Strings that would reveal the location: the exact point to 4 decimals (rounded or
+    truncated), the street address, the full postal code."""
+    found = [row["street_address"]]
+    if row["postal_code"]:
+        found.append(row["postal_code"])
+    for value in (float(row["latitude"]), float(row["longitude"])):
+        found.append(f"{value:.4f}")
+        found.append(f"{math.trunc(value * 10_000) / 10_000:.4f}")
+    return found
+
+
+def sample_arguments(store) -> dict[str, list[str]]:
+    """Values for each URL argument a route may take, covering every confidential record."""
+    with store.session() as session:
+        service_ids = list(session.scalars(select(Service.id)))
+    return {"service_id": service_ids}
+
+
+def get_urls(app, store) -> list[str]:
+    samples = sample_arguments(store)
+    urls = []
+    for rule in app.url_map.iter_rules():
+        if "GET" not in rule.methods or rule.endpoint in EXCLUDED_ENDPOINTS:
+            continue
+        missing = set(rule.arguments) - set(samples)
+        assert not missing, f"add sample values for {missing} of route {rule.rule}"
+        if not rule.arguments:
+            urls.append(rule.rule)
+            continue
+        (argument,) = rule.arguments
+        urls += [rule.rule.replace(f"<{argument}>", value) for value in samples[argument]]
+    return urls
+
+
+def test_confidential_locations_never_appear_in_any_get_response(app, client, loaded_store):
+    urls = get_urls(app, loaded_store)
+    assert len(urls) > 100
+    secrets = [s for row in confidential_rows() for s in secrets_of(row)]
+    for url in urls:
+        for variant in (url, f"{url}?lang=fr"):
+            response = client.get(variant, headers={"Accept": "text/html"})
+            assert response.status_code in (200, 404), variant
+            body = response.get_data(as_text=True)
+            leaked = [s for s in secrets if s in body]
+            assert not leaked, f"{variant} reveals {leaked}"
+
+
+def test_unknown_ids_reveal_nothing(client):
+    response = client.get("/services/does-not-exist", headers={"Accept": "application/json"})
+    assert response.status_code == 404
+    assert response.json["message"]
+
+
+@pytest.mark.parametrize(
+    ("source_id", "rule", "public_point"),
+    [
+        # FSA centroid of M6H, not the invented street address.
+        ("TEST-SAFE-1", PublicPointRule.FSA, None),
+        # No postal code: the GeoNames point of Kenora, ON.
+        ("TEST-VAW-2", PublicPointRule.PLACE, (49.76741, -94.48985)),
+        ("TEST-MTL-3", PublicPointRule.FSA, None),
+    ],
+)
+def test_public_point_rule(loaded_store, source_id, rule, public_point):
+    from caremap.gazetteer import load_gazetteer
+    from tests.conftest import DATA_DIR
+
+    row = next(r for r in confidential_rows() if r["source_id"] == source_id)
+    with loaded_store.session() as session:
+        location = session.scalars(
+            select(Location).where(Location.source_record_id == source_id)).one()
+    assert location.confidential
+    assert location.public_point_rule == rule
+    if rule == PublicPointRule.FSA:
+        fsa = load_gazetteer(DATA_DIR).fsa(row["postal_code"][:3])
+        public_point = (fsa.latitude, fsa.longitude)
+    assert (location.latitude, location.longitude) == pytest.approx(public_point)
+    assert (location.private_latitude, location.private_longitude) == pytest.approx(
+        (float(row["latitude"]), float(row["longitude"])))
+
+
+def test_spatial_queries_only_see_the_public_point(loaded_store):
+    """Asked from the exact address, the store measures to the public point, never 0 m."""
+    row = next(r for r in confidential_rows() if r["source_id"] == "TEST-SAFE-1")
+    with loaded_store.session() as session:
+        location_id = session.scalars(
+            select(ServiceAtLocation.location_id).join(Location).where(
+                Location.source_record_id == "TEST-SAFE-1")).one()
+    [nearby] = loaded_store.nearest(latitude=float(row["latitude"]),
+                                    longitude=float(row["longitude"]), limit=1,
+                                    location_ids={location_id})
+    assert nearby.distance_m > 500
