@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: setup run test lint bench clean
+.PHONY: setup run test bench translations clean
 
 $(BIN)/caremap: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,3 +32,9 @@ bench: setup
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
+
+## translations: re-extract interface strings, merge them into the .po catalogues, compile .mo
+translations: setup
+	$(BIN)/pybabel -q extract -F babel.cfg -k _l --no-location --sort-output -o webmap/translations/messages.pot .
+	$(BIN)/pybabel -q update -i webmap/translations/messages.pot -d webmap/translations --no-fuzzy-matching
+	$(BIN)/pybabel -q compile -d webmap/translations --statistics

@@ -64,7 +64,9 @@ class Result:
         return self.rerun_s / self.first_s
 
 
-def _timed_run(store, listing: Path, data_dir: Path, report_dir: Path) -> tuple[float, SourceReport]:
+def _timed_run(
+    store, listing: Path, data_dir: Path, report_dir: Path
+) -> tuple[float, SourceReport]:
     started = time.perf_counter()
     (report,) = run(store, [listing], data_dir, report_dir, progress=False)
     return time.perf_counter() - started, report
@@ -183,7 +185,9 @@ def _trim_paths(report: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m bench etl", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+        prog="python -m bench etl",
+        description=__doc__,
+        formatter_class=argparse.RawTextHelpFormatter,
     )
     parser.add_argument("--rows", type=int, default=DEFAULT_ROWS, help="synthetic rows (10,000)")
     parser.add_argument(
@@ -222,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.postgis_url:
             try:
                 stores.append(("PostGIS", postgis_bench_url(args.postgis_url)))
-            except Exception as error:  # noqa: BLE001 - report and go on with the embedded store
+            except Exception as error:
                 print(f"PostGIS skipped: {error}")
         else:
             print(f"PostGIS skipped: no --postgis-url given and ${POSTGIS_ENV} is not set.")

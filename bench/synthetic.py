@@ -51,7 +51,12 @@ POPULATIONS = ["", "Single Men", "Single Women", "Youth", "Family", "Mixed Adult
 POPULATION_WEIGHTS = [0.6, 0.1, 0.1, 0.08, 0.07, 0.05]
 PROGRAM_TYPES = ["bed-based", "Single", "room-based", "", "Family"]
 PROGRAM_WEIGHTS = [0.45, 0.25, 0.12, 0.12, 0.06]
-HOURS = ["", "Mon-Sun 24 hours", "Mon-Fri 9 am-5 pm", "Mon-Sun 24 hours * assessments Mon-Fri 9 am-5 pm"]
+HOURS = [
+    "",
+    "Mon-Sun 24 hours",
+    "Mon-Fri 9 am-5 pm",
+    "Mon-Sun 24 hours * assessments Mon-Fri 9 am-5 pm",
+]
 HOURS_WEIGHTS = [0.8, 0.12, 0.05, 0.03]
 LANGUAGES = ["", "English", "English ; French", "Français ; English ; interpreters may be arranged"]
 LANGUAGE_WEIGHTS = [0.85, 0.07, 0.05, 0.03]
@@ -105,7 +110,9 @@ def _weighted(rng: np.random.Generator, values: list[str], weights: list[float],
     return list(rng.choice(np.asarray(values, dtype=object), size=n, p=p / p.sum()))
 
 
-def generate_rows(data_dir: Path, n: int = DEFAULT_ROWS, seed: int = SEED) -> tuple[list[dict], dict]:
+def generate_rows(
+    data_dir: Path, n: int = DEFAULT_ROWS, seed: int = SEED
+) -> tuple[list[dict], dict]:
     """``n`` synthetic rows (dicts keyed by :data:`COLUMNS`) and facts about the sampling."""
     rng = np.random.default_rng(seed)
     fsas, postal = _postal_codes_by_fsa(data_dir)

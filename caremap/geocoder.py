@@ -27,7 +27,6 @@ CROSS_CHECK_LIMIT_M = 2_000.0
 """Source coordinates farther than this from their postal code's point deserve a warning."""
 
 
-
 class Precision(StrEnum):
     """Where a location's point comes from, from most to least precise."""
 

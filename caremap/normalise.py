@@ -244,13 +244,20 @@ def _reject_digits(leftover: str) -> None:
 
 
 def _phone(number: phonenumbers.PhoneNumber, before: str) -> Phone:
-    national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     return Phone(
-        number=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
+        number=e164,
         extension=number.extension or "",
         description=_LEADING_CONJUNCTION.sub("", before.strip(_DESCRIPTION_TRIM)),
-        display=_AREA_CODE_PARENS.sub(r"\1-", national),
+        display=display_phone(e164) + (f" ext. {number.extension}" if number.extension else ""),
     )
+
+
+def display_phone(e164: str) -> str:
+    """A stored E.164 number ("+14169698510") as people write it here ("416-969-8510")."""
+    number = phonenumbers.parse(e164, "CA")
+    national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    return _AREA_CODE_PARENS.sub(r"\1-", national)
 
 
 # --- organisation and site names --------------------------------------------------------------

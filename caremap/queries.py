@@ -6,11 +6,9 @@ come from the store's public points, so nothing here can reveal a confidential a
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from collections import defaultdict
 from dataclasses import dataclass
 
-import phonenumbers
 import shapely
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -24,6 +22,7 @@ from caremap.model import (
     Source,
     TaxonomyTerm,
 )
+from caremap.normalise import display_phone
 from caremap.privacy import PublicLocation, public_location
 from caremap.store import Store
 
@@ -191,11 +190,8 @@ def _public_service(
     )
 
 
-@functools.lru_cache(maxsize=256)
 def _public_phone(number: str, extension: str | None, description: str | None) -> PublicPhone:
-    parsed = phonenumbers.parse(number, "CA")
-    display = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
-    return PublicPhone(number, display, extension, description)
+    return PublicPhone(number, display_phone(number), extension, description)
 
 
 def jurisdiction_outlines(session: Session, level: str) -> dict:

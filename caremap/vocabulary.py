@@ -13,10 +13,10 @@ import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-
-from caremap.normalise import fold
 from pathlib import Path
 from typing import Any
+
+from caremap.normalise import fold
 
 FACETS = ("service_type", "population", "capability", "language")
 CODE_RE = re.compile(r"[a-z][a-z0-9_]*")

@@ -128,8 +128,13 @@ def loaded_store_url(backend, tmp_path_factory) -> Iterator[str]:
 
     url = new_store_url(backend, tmp_path_factory.mktemp("loaded"))
     store = open_store(url)
-    reports = run(store, [LISTINGS, CONFIDENTIAL_FIXTURE], DATA_DIR,
-                  tmp_path_factory.mktemp("reports"), progress=False)
+    reports = run(
+        store,
+        [LISTINGS, CONFIDENTIAL_FIXTURE],
+        DATA_DIR,
+        tmp_path_factory.mktemp("reports"),
+        progress=False,
+    )
     assert all(not r.rejected for r in reports), [r.rejected for r in reports]
     store.dispose()
     yield url
@@ -144,11 +149,30 @@ def loaded_store(loaded_store_url) -> Iterator[Store]:
     store.dispose()
 
 
+@pytest.fixture
+def make_app():
+    """Build apps with extra config; their stores are closed at the end of the test."""
+    from webmap import create_app
+
+    apps = []
+
+    def build(database_url: str, **config):
+        app = create_app({"TESTING": True, "DATABASE_URL": database_url, "TILES_URL": "", **config})
+        apps.append(app)
+        return app
+
+    yield build
+    for app in apps:
+        app.extensions["caremap_store"].dispose()
+
+
 @pytest.fixture(scope="session")
 def app(loaded_store_url):
     from webmap import create_app
 
-    return create_app({"TESTING": True, "DATABASE_URL": loaded_store_url, "TILES_URL": ""})
+    app = create_app({"TESTING": True, "DATABASE_URL": loaded_store_url, "TILES_URL": ""})
+    yield app
+    app.extensions["caremap_store"].dispose()
 
 
 @pytest.fixture

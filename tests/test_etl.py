@@ -33,16 +33,19 @@ def etl(store, *paths, report_dir):
 def table_counts(store) -> dict[str, int]:
     tables = [Organization, Service, Location, Phone, Schedule, ServiceCapacity, Attribute]
     with store.session() as session:
-        return {t.__tablename__: session.scalar(select(func.count()).select_from(t))
-                for t in tables}
+        return {
+            t.__tablename__: session.scalar(select(func.count()).select_from(t)) for t in tables
+        }
 
 
 def snapshot(store) -> list[tuple]:
     """Every source record's hash and load time: any write would change it."""
     with store.session() as session:
         return session.execute(
-            select(SourceRecord.source_record_id, SourceRecord.content_hash,
-                   SourceRecord.loaded_at).order_by(SourceRecord.source_record_id)).all()
+            select(
+                SourceRecord.source_record_id, SourceRecord.content_hash, SourceRecord.loaded_at
+            ).order_by(SourceRecord.source_record_id)
+        ).all()
 
 
 def test_all_real_listings_load(empty_store, tmp_path):
@@ -72,8 +75,12 @@ def test_unchanged_rerun_writes_nothing(empty_store, tmp_path):
     with empty_store.engine.connect() as connection:
         version = connection.execute(text("SELECT value FROM store_meta")).scalar_one()
     [report] = etl(empty_store, SHARED, report_dir=tmp_path)
-    assert (report.counts.inserted, report.counts.updated, report.counts.unchanged,
-            report.counts.removed) == (0, 0, 116, 0)
+    assert (
+        report.counts.inserted,
+        report.counts.updated,
+        report.counts.unchanged,
+        report.counts.removed,
+    ) == (0, 0, 116, 0)
     assert snapshot(empty_store) == before
     with empty_store.engine.connect() as connection:
         assert connection.execute(text("SELECT value FROM store_meta")).scalar_one() == version
@@ -124,8 +131,11 @@ def test_bad_rows_are_reported_and_good_rows_load(empty_store, tmp_path):
         locations = {s.name: s for s in session.scalars(select(Service))}
         lea = session.scalars(select(Location).where(Location.cduid.like("24%"))).one()
         assert lea.geocode_precision == "place" and lea.addresses[0].city == "Trois-Rivières"
-    assert set(locations) == {"Good Shelter One (test)", "Refuge Hébergement Léa (test)",
-                              "Good Shelter Two (test)"}
+    assert set(locations) == {
+        "Good Shelter One (test)",
+        "Refuge Hébergement Léa (test)",
+        "Good Shelter Two (test)",
+    }
     with report.rejected_csv.open(encoding="utf-8") as handle:
         rejected = list(csv.DictReader(handle))
     assert [int(r["line"]) for r in rejected] == [3, 4, 5, 6, 7, 8, 9]
@@ -152,7 +162,8 @@ def test_folder_of_sources_and_sidecar(empty_store, tmp_path):
     folder.mkdir()
     shutil.copy(BAD_ROWS, folder / "ngo_upload.csv")
     (folder / "ngo_upload.source.toml").write_text(
-        'name = "ngo_upload"\ntitle = "An NGO upload"\nlicence = "CC BY 4.0"\n', encoding="utf-8")
+        'name = "ngo_upload"\ntitle = "An NGO upload"\nlicence = "CC BY 4.0"\n', encoding="utf-8"
+    )
     [report] = etl(empty_store, folder, report_dir=tmp_path)
     assert report.source == "ngo_upload" and report.counts.inserted == 3
     with empty_store.session() as session:

@@ -95,7 +95,8 @@ def test_public_point_rule(loaded_store, source_id, rule, public_point):
     row = next(r for r in confidential_rows() if r["source_id"] == source_id)
     with loaded_store.session() as session:
         location = session.scalars(
-            select(Location).where(Location.source_record_id == source_id)).one()
+            select(Location).where(Location.source_record_id == source_id)
+        ).one()
     assert location.confidential
     assert location.public_point_rule == rule
     if rule == PublicPointRule.FSA:
@@ -103,7 +104,8 @@ def test_public_point_rule(loaded_store, source_id, rule, public_point):
         public_point = (fsa.latitude, fsa.longitude)
     assert (location.latitude, location.longitude) == pytest.approx(public_point)
     assert (location.private_latitude, location.private_longitude) == pytest.approx(
-        (float(row["latitude"]), float(row["longitude"])))
+        (float(row["latitude"]), float(row["longitude"]))
+    )
 
 
 def test_spatial_queries_only_see_the_public_point(loaded_store):
@@ -111,9 +113,14 @@ def test_spatial_queries_only_see_the_public_point(loaded_store):
     row = next(r for r in confidential_rows() if r["source_id"] == "TEST-SAFE-1")
     with loaded_store.session() as session:
         location_id = session.scalars(
-            select(ServiceAtLocation.location_id).join(Location).where(
-                Location.source_record_id == "TEST-SAFE-1")).one()
-    [nearby] = loaded_store.nearest(latitude=float(row["latitude"]),
-                                    longitude=float(row["longitude"]), limit=1,
-                                    location_ids={location_id})
+            select(ServiceAtLocation.location_id)
+            .join(Location)
+            .where(Location.source_record_id == "TEST-SAFE-1")
+        ).one()
+    [nearby] = loaded_store.nearest(
+        latitude=float(row["latitude"]),
+        longitude=float(row["longitude"]),
+        limit=1,
+        location_ids={location_id},
+    )
     assert nearby.distance_m > 500

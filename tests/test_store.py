@@ -64,18 +64,23 @@ def test_nearest_over_everything_is_sorted(loaded_store):
 
 @pytest.mark.parametrize("radius_km", [0.5, 2, 25, 5000])
 def test_within_radius_is_exactly_the_points_inside(loaded_store, radius_km):
-    expected = [(i, m) for i, m in reference_ranking(public_points(loaded_store), TORONTO)
-                if m <= radius_km * 1000]
-    found = loaded_store.nearest(latitude=TORONTO[0], longitude=TORONTO[1], limit=10_000,
-                                 radius_m=radius_km * 1000)
+    expected = [
+        (i, m)
+        for i, m in reference_ranking(public_points(loaded_store), TORONTO)
+        if m <= radius_km * 1000
+    ]
+    found = loaded_store.nearest(
+        latitude=TORONTO[0], longitude=TORONTO[1], limit=10_000, radius_m=radius_km * 1000
+    )
     assert [n.location_id for n in found] == [i for i, _ in expected]
 
 
 def test_nearest_among_a_subset(loaded_store):
     ranking = reference_ranking(public_points(loaded_store), TORONTO)
     subset = {ranking[5][0], ranking[40][0], ranking[-1][0]}
-    found = loaded_store.nearest(latitude=TORONTO[0], longitude=TORONTO[1], limit=2,
-                                 location_ids=subset)
+    found = loaded_store.nearest(
+        latitude=TORONTO[0], longitude=TORONTO[1], limit=2, location_ids=subset
+    )
     assert [n.location_id for n in found] == [ranking[5][0], ranking[40][0]]
 
 
@@ -83,7 +88,8 @@ def test_jurisdictions_of_the_real_listings(loaded_store):
     with loaded_store.session() as session:
         rows = session.execute(
             select(Location.pruid, Location.cduid).where(
-                Location.source_name == "service_listings_shared")
+                Location.source_name == "service_listings_shared"
+            )
         ).all()
     # 109 Toronto sites in Toronto (3520), one Vaughan site in York (3519), six in the
     # Capital Regional District (5917), Victoria.

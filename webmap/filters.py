@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from flask import Flask
-from flask_babel import format_datetime, format_time
+from flask_babel import format_date, format_time
 from flask_babel import gettext as _
 
 from caremap.queries import PublicCapacity, PublicSchedule
@@ -44,16 +44,20 @@ def hours_text(schedule: PublicSchedule) -> str:
 
 
 def capacity_text(capacity: PublicCapacity) -> str:
-    """ "12 of 40 beds available (as of …)" or "40 beds", in the page's language."""
-    unit = UNITS.get(capacity.unit, UNITS["beds"])
-    text = unit(capacity.maximum or 0)
-    if capacity.available is not None and capacity.maximum is not None:
-        text = _("%(available)d available of %(total)s", available=capacity.available, total=text)
-    if capacity.description == "temporary beds":
-        text = _("Temporary: %(text)s", text=text)
+    """ "12 available of 40 beds (as of …)", "40 beds", or the source's words ("VARIES")."""
+    if capacity.maximum is None:
+        text = capacity.description or _("not stated")
+    else:
+        text = UNITS.get(capacity.unit, UNITS["beds"])(capacity.maximum)
+        if capacity.available is not None:
+            text = _(
+                "%(available)d available of %(total)s", available=capacity.available, total=text
+            )
+        if capacity.description == "temporary beds":
+            text = _("Temporary: %(text)s", text=text)
     if capacity.updated is not None:
         text = _(
-            "%(text)s (as of %(when)s)", text=text, when=format_datetime(capacity.updated, "medium")
+            "%(text)s (as of %(when)s)", text=text, when=format_date(capacity.updated, "medium")
         )
     return text
 

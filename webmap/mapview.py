@@ -62,13 +62,14 @@ def build_service_map(
             max_zoom=MAX_ZOOM,
             name=_("Base map"),
         ).add_to(fmap)
-    name_key = "name_fr" if settings.lang == "fr" else "name_en"
-    folium.GeoJson(
-        outlines,
-        name=_("Provinces and territories"),
-        style_function=lambda _feature: {"color": "#555", "weight": 1, "fill": False},
-        tooltip=folium.GeoJsonTooltip(fields=[name_key], labels=False),
-    ).add_to(fmap)
+    if outlines["features"]:
+        name_key = "name_fr" if settings.lang == "fr" else "name_en"
+        folium.GeoJson(
+            outlines,
+            name=_("Provinces and territories"),
+            style_function=lambda _feature: {"color": "#555", "weight": 1, "fill": False},
+            tooltip=folium.GeoJsonTooltip(fields=[name_key], labels=False),
+        ).add_to(fmap)
     cluster = MarkerCluster(name=_("Services")).add_to(fmap)
     bounds = []
     for service in services:

@@ -1,0 +1,177 @@
+"""The web app on both stores: map page, detail page, errors, headers, escaping, French."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import pytest
+from babel.messages.mofile import read_mo
+from babel.messages.pofile import read_po
+from sqlalchemy import select
+
+from caremap.model import Service
+from webmap.assets import find_external_urls
+
+TRANSLATIONS = Path(__file__).parents[1] / "webmap" / "translations" / "fr" / "LC_MESSAGES"
+
+
+def service_id_by_source(store, record_id: str) -> str:
+    with store.session() as session:
+        return session.scalars(
+            select(Service.id).where(Service.source_record_id == record_id)
+        ).one()
+
+
+def test_home_map_has_a_marker_per_location_and_no_external_loads(client, loaded_store):
+    response = client.get("/")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert html.count("L.marker(") == 119  # 116 real locations + 3 confidential fixtures
+    assert find_external_urls(html) == []
+    assert "/static/vendor/leaflet/leaflet.js" in html
+
+
+def test_privacy_headers(client):
+    response = client.get("/")
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    policy = response.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in policy and "img-src 'self' data:;" in policy
+
+
+def test_tile_server_is_the_only_other_host(make_app, loaded_store_url):
+    app = make_app(loaded_store_url, TILES_URL="https://tiles.example.org/{z}/{x}/{y}.png")
+    response = app.test_client().get("/")
+    html = response.get_data(as_text=True)
+    assert "https://tiles.example.org/{z}/{x}/{y}.png" in html
+    assert find_external_urls(html, {"tiles.example.org"}) == []
+    assert (
+        "img-src 'self' data: https://tiles.example.org;"
+        in response.headers["Content-Security-Policy"]
+    )
+
+
+def test_detail_page_has_what_a_referral_needs(client, loaded_store):
+    service_id = service_id_by_source(loaded_store, "TORYOUTH-650")
+    html = client.get(f"/services/{service_id}").get_data(as_text=True)
+    assert "Native Child and Family Services of Toronto" in html
+    assert 'href="tel:+14165372261"' in html and "416-537-2261" in html
+    assert "179 Dowling Ave" in html and "M6K 3B2" in html
+    assert "Open 24 hours, 7 days a week" in html
+    assert "Wheelchair accessible automatic main entrance" in html
+    assert "Open Government Licence" not in html or "Attribution" in html
+
+
+def test_confidential_detail_says_location_withheld(client, loaded_store):
+    service_id = service_id_by_source(loaded_store, "TEST-SAFE-1")
+    html = client.get(f"/services/{service_id}").get_data(as_text=True)
+    assert "Location withheld for safety — call the intake line." in html
+    assert 'href="tel:+14165550199"' in html
+    assert "Toronto, ON" in html
+
+
+@pytest.mark.parametrize(
+    ("accept", "kind"), [("text/html", "text/html"), ("application/json", "application/json")]
+)
+def test_not_found_is_a_page_or_json(client, accept, kind):
+    response = client.get("/services/nope", headers={"Accept": accept})
+    assert response.status_code == 404
+    assert response.mimetype == kind
+    assert "This page does not exist, or the listing was removed." in response.get_data(
+        as_text=True
+    )
+
+
+def test_wrong_method_is_405(client):
+    assert client.post("/").status_code == 405
+
+
+def test_health(client):
+    assert client.get("/health").json == {"status": "ok"}
+
+
+def test_names_from_outside_are_escaped(make_app, empty_store, empty_store_url):
+    """Names may reach the store by other paths than the ETL (which rejects markup)."""
+    from caremap.model import Location, Organization, ServiceAtLocation
+
+    now = dt.datetime.now(dt.UTC)
+    provenance = {"source_name": "test", "source_record_id": "x", "imported_at": now}
+    nasty = "<img src=x onerror=alert(1)> `${alert(2)}` \\u"
+    with empty_store.session() as session, session.begin():
+        session.add(Organization(id="o", name=nasty, description="", **provenance))
+        session.flush()
+        session.add(Service(id="s", organization_id="o", name=nasty, **provenance))
+        session.add(
+            Location(
+                id="l",
+                organization_id="o",
+                latitude=43.65,
+                longitude=-79.38,
+                private_latitude=43.65,
+                private_longitude=-79.38,
+                public_point_rule="exact",
+                geocode_precision="manual",
+                **provenance,
+            )
+        )
+        session.add(ServiceAtLocation(id="sal", service_id="s", location_id="l", **provenance))
+    client = make_app(empty_store_url).test_client()
+    for url in ("/", "/services/s"):
+        html = client.get(url).get_data(as_text=True)
+        assert "<img src=x" not in html
+        scripts = "".join(re.findall(r"(?s)<script[^>]*>(.*?)</script>", html))
+        assert "${alert(2)}" not in scripts and "`${" not in scripts
+
+
+def english_interface_strings() -> list[str]:
+    with (TRANSLATIONS / "messages.po").open("rb") as handle:
+        catalog = read_po(handle)
+    return [
+        m.id
+        for m in catalog
+        if m.id and isinstance(m.id, str) and m.string != m.id and "%(" not in m.id
+    ]
+
+
+def test_french_catalogue_is_complete_and_compiled():
+    with (TRANSLATIONS / "messages.po").open("rb") as handle:
+        catalog = read_po(handle)
+    untranslated = [
+        m.id
+        for m in catalog
+        if m.id and (not m.string or m.fuzzy or (isinstance(m.string, tuple) and not all(m.string)))
+    ]
+    assert untranslated == []
+    with (TRANSLATIONS / "messages.mo").open("rb") as handle:
+        compiled = read_mo(handle)
+
+    def as_dict(messages):
+        return {
+            str(tuple(m.id)) if isinstance(m.id, list | tuple) else m.id: tuple(m.string)
+            if isinstance(m.string, list | tuple)
+            else m.string
+            for m in messages
+            if m.id
+        }
+
+    assert as_dict(compiled) == as_dict(catalog), "run `make translations`"
+
+
+def visible_text(html: str) -> str:
+    html = re.sub(r"(?s)<script.*?</script>|<style.*?</style>", " ", html)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+@pytest.mark.parametrize("record_id", [None, "TORYOUTH-650", "TEST-SAFE-1"])
+def test_french_pages_have_no_english_interface_text(client, loaded_store, record_id):
+    url = "/" if record_id is None else f"/services/{service_id_by_source(loaded_store, record_id)}"
+    text = visible_text(client.get(url, query_string={"lang": "fr"}).get_data(as_text=True))
+    leftovers = [s for s in english_interface_strings() if re.search(rf"\b{re.escape(s)}\b", text)]
+    assert leftovers == []
+    assert "Carte des services" in text or "Téléphone" in text
+
+
+def test_language_choice_is_remembered(client):
+    client.get("/?lang=fr")
+    assert "Carte des services" in client.get("/").get_data(as_text=True)
