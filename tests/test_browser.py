@@ -1,0 +1,148 @@
+"""The map in a real headless Chromium: markers appear, no console errors, nothing leaves
+127.0.0.1, a popup leads to a detail page. Needs Chromium (``CAREMAP_CHROMIUM`` or on PATH)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import threading
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+import pytest
+from werkzeug.serving import make_server
+
+from tests.conftest import skip_or_fail
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def chromium_path() -> str:
+    candidates = [
+        os.environ.get("CAREMAP_CHROMIUM", ""),
+        "chromium",
+        "chromium-browser",
+        "google-chrome",
+    ]
+    for candidate in candidates:
+        found = shutil.which(candidate) if candidate else None
+        if found:
+            return found
+    skip_or_fail("no Chromium found (set CAREMAP_CHROMIUM or install chromium)")
+    raise AssertionError("unreachable")
+
+
+@pytest.fixture(scope="module")
+def server_url(app) -> Iterator[str]:
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    executable = chromium_path()
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        skip_or_fail("playwright is not installed")
+    with tempfile.TemporaryDirectory() as profile, sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            profile,
+            executable_path=executable,
+            args=CHROMIUM_FLAGS,
+            headless=True,
+            viewport={"width": 1280, "height": 900},
+        )
+        yield context
+        context.close()
+
+
+class PageWatch:
+    """Collects console errors, page errors and the hosts of every request."""
+
+    def __init__(self, page) -> None:
+        self.errors: list[str] = []
+        self.hosts: set[str] = set()
+        page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: self.errors.append(str(e)))
+        page.on("request", lambda r: self.hosts.add(urlsplit(r.url).hostname or r.url))
+
+
+def test_map_shows_markers_and_stays_on_this_host(browser, server_url, tmp_path):
+    page = browser.new_page()
+    watch = PageWatch(page)
+    page.goto(server_url + "/", wait_until="networkidle")
+    page.wait_for_selector(".marker-cluster, .awesome-marker.leaflet-interactive", timeout=15_000)
+    clusters = page.locator(".marker-cluster")
+    assert clusters.count() + page.locator(".awesome-marker.leaflet-interactive").count() > 0
+    assert page.locator(".leaflet-overlay-pane path").count() >= 13  # province outlines
+    page.screenshot(path=str(tmp_path / "map.png"))
+    assert watch.errors == []
+    assert watch.hosts == {"127.0.0.1"}
+    page.close()
+
+
+def test_popup_leads_to_detail_page(browser, server_url):
+    page = browser.new_page()
+    watch = PageWatch(page)
+    page.goto(server_url + "/", wait_until="networkidle")
+    page.wait_for_selector(".marker-cluster", timeout=15_000)
+    # Zoom to one known public point (lat, lon), where its marker stands unclustered.
+    page.evaluate(
+        """([lat, lon]) => {
+        const name = Object.keys(window).find(k => k.startsWith("map_") && window[k] instanceof L.Map);
+        window[name].setView([lat, lon], 18, {animate: false});
+    }""",
+        [43.639281, -79.439286],
+    )
+    page.wait_for_timeout(500)
+    if not page.locator(".awesome-marker.leaflet-interactive").count():
+        page.locator(".marker-cluster").first.click()  # several at one address: spiderfy
+        page.wait_for_timeout(800)
+    page.evaluate("""() => {
+        // Tag the marker icon nearest the middle of the map, the one zoomed to.
+        const box = document.querySelector(".folium-map").getBoundingClientRect();
+        const cx = box.left + box.width / 2, cy = box.top + box.height / 2;
+        const icons = [...document.querySelectorAll(".awesome-marker.leaflet-interactive")];
+        const gap = e => { const r = e.getBoundingClientRect();
+                           return Math.hypot(r.left + r.width / 2 - cx, r.bottom - cy); };
+        icons.sort((a, b) => gap(a) - gap(b))[0].id = "nearest-marker";
+    }""")
+    page.locator("#nearest-marker").click()
+    popup = page.locator(".leaflet-popup-content")
+    popup.wait_for(timeout=5_000)
+    name = popup.locator(".popup-name").inner_text()
+    popup.locator(".popup-name").click()
+    page.wait_for_load_state("networkidle")
+    assert page.locator("h1").inner_text() == name
+    assert watch.errors == []
+    assert watch.hosts == {"127.0.0.1"}
+    page.close()
+
+
+def test_phone_width_and_french(browser, server_url):
+    page = browser.new_page()
+    page.set_viewport_size({"width": 360, "height": 740})
+    watch = PageWatch(page)
+    page.goto(server_url + "/?lang=fr", wait_until="networkidle")
+    assert page.locator("h1").inner_text() == "Carte des services"
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 360, "the page scrolls sideways on a phone"
+    assert watch.errors == []
+    page.close()
