@@ -106,7 +106,8 @@ def test_popup_leads_to_detail_page(browser, server_url):
     # Zoom to one known public point (lat, lon), where its marker stands unclustered.
     page.evaluate(
         """([lat, lon]) => {
-        const name = Object.keys(window).find(k => k.startsWith("map_") && window[k] instanceof L.Map);
+        const name = Object.keys(window).find(
+            k => k.startsWith("map_") && window[k] instanceof L.Map);
         window[name].setView([lat, lon], 18, {animate: false});
     }""",
         [43.639281, -79.439286],
