@@ -37,7 +37,10 @@ def db_upgrade() -> None:
 
     settings = _settings()
     store = open_store(settings.database_url)
-    store.upgrade()
+    try:
+        store.upgrade()
+    finally:
+        store.dispose()
     click.echo("store is at the newest schema")
 
 
@@ -68,6 +71,8 @@ def etl_run(paths: tuple[Path, ...], report_dir: Path | None) -> None:
         )
     except (FileNotFoundError, ValueError) as error:
         raise click.ClickException(str(error)) from error
+    finally:
+        store.dispose()
     for report in reports:
         click.echo(f"{report.source}: {summary_line(report)}")
         for row in report.rejected:
