@@ -168,3 +168,39 @@ def test_folder_of_sources_and_sidecar(empty_store, tmp_path):
     assert report.source == "ngo_upload" and report.counts.inserted == 3
     with empty_store.session() as session:
         assert session.scalar(select(func.count()).select_from(Organization)) == 2
+
+
+def test_geojson_source(empty_store, tmp_path):
+    """GeoJSON points (lon, lat order) load like CSV rows; a non-point feature is reported."""
+    import json
+
+    features = [
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [-79.37426518, 43.65995605]},
+            "properties": {
+                "source_id": "G-1",
+                "name": "GeoJSON Shelter (test)",
+                "province": "ON",
+                "city": "Toronto",
+                "postal_code": "M5A 2N2",
+                "service_category": "emergency_shelter",
+            },
+        },
+        {
+            "type": "Feature",
+            "geometry": {"type": "LineString", "coordinates": [[-79.4, 43.6], [-79.3, 43.7]]},
+            "properties": {"source_id": "G-2", "name": "A Line (test)", "province": "ON"},
+        },
+    ]
+    path = tmp_path / "points.geojson"
+    path.write_text(
+        json.dumps({"type": "FeatureCollection", "features": features}), encoding="utf-8"
+    )
+    [report] = etl(empty_store, path, report_dir=tmp_path)
+    assert report.counts.inserted == 1
+    assert [row.line for row in report.rejected] == [2]
+    with empty_store.session() as session:
+        location = session.scalars(select(Location)).one()
+    assert (location.latitude, location.longitude) == (43.65995605, -79.37426518)
+    assert location.geocode_precision == "source_coordinates" and location.cduid == "3520"
