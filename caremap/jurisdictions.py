@@ -62,8 +62,12 @@ class Layer:
         """The code of the polygon holding each (lat, lon) point, or None when none is near."""
         points = shapely.points(longitudes, latitudes)  # shapely wants (x=lon, y=lat)
         codes = np.full(len(points), None, dtype=object)
-        inside, polygon = self.tree.query(points, predicate="within")
-        codes[inside] = self.codes[polygon]
+        # Bounding-box candidates from the tree, then exact tests on the prepared polygons.
+        point_index, polygon_index = self.tree.query(points)
+        inside = shapely.contains_xy(
+            self.tree.geometries[polygon_index], longitudes[point_index], latitudes[point_index]
+        )
+        codes[point_index[inside]] = self.codes[polygon_index[inside]]
         for i in np.flatnonzero(codes == None):  # noqa: E711 - elementwise on an object array
             codes[i] = self._nearest_within_tolerance(points[i])
         return codes
@@ -71,6 +75,8 @@ class Layer:
     def _nearest_within_tolerance(self, point: shapely.Point) -> str | None:
         # Prefilter generously in degrees, then measure metres in EPSG:3347.
         candidates = self.tree.query(point.buffer(0.2))
+        if candidates.size == 0:
+            return None
         best_code, best_m = None, COASTAL_TOLERANCE_M
         x, y = TO_LAMBERT.transform(point.x, point.y)
         for i in candidates:
@@ -89,7 +95,7 @@ class Boundaries:
     def assign(
         self, latitudes: np.ndarray, longitudes: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        """(PRUID, CDUID) per (lat, lon) point; None where a point is outside Canada."""
+        """(PRUID, CDUID) per (lat, lon) point (float arrays); None where outside Canada."""
         return (
             self.provinces.assign(latitudes, longitudes),
             self.census_divisions.assign(latitudes, longitudes),
@@ -108,6 +114,7 @@ def _layer(path: Path, level: str, code_column: str) -> Layer:
         raise ValueError(f"{path} must be in EPSG:4326, found {frame.crs}")
     frame[code_column] = frame[code_column].astype(str)
     geometries = np.asarray(frame.geometry.values, dtype=object)
+    shapely.prepare(geometries)
     return Layer(
         level, frame, frame[code_column].to_numpy(dtype=object), shapely.STRtree(geometries)
     )

@@ -66,7 +66,9 @@ class Source(Base):
 
 
 class SourceRecord(Base):
-    """One row of a source as last loaded; its content hash makes re-runs write nothing."""
+    """One row of a source as last loaded. ``raw_hash`` (the row's text and the pipeline's
+    code and reference data) lets a re-run skip an unchanged row before transforming it;
+    ``content_hash`` (the normalised record) decides whether anything is written."""
 
     __tablename__ = "source_record"
 
@@ -75,6 +77,8 @@ class SourceRecord(Base):
     )
     source_record_id: Mapped[str] = mapped_column(String(200), primary_key=True)
     content_hash: Mapped[str] = mapped_column(String(64))
+    raw_hash: Mapped[str | None] = mapped_column(String(64))
+    warnings: Mapped[str | None] = mapped_column(Text)  # JSON list of the row's warnings
     line: Mapped[int] = mapped_column(Integer)
     loaded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 

@@ -244,19 +244,26 @@ def _reject_digits(leftover: str) -> None:
 
 
 def _phone(number: phonenumbers.PhoneNumber, before: str) -> Phone:
-    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    extension = number.extension or ""
     return Phone(
-        number=e164,
-        extension=number.extension or "",
+        number=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
+        extension=extension,
         description=_LEADING_CONJUNCTION.sub("", before.strip(_DESCRIPTION_TRIM)),
-        display=display_phone(e164) + (f" ext. {number.extension}" if number.extension else ""),
+        display=_national(number) + (f" ext. {extension}" if extension else ""),
     )
 
 
 def display_phone(e164: str) -> str:
     """A stored E.164 number ("+14169698510") as people write it here ("416-969-8510")."""
-    number = phonenumbers.parse(e164, "CA")
-    national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    return _national(phonenumbers.parse(e164, "CA"))
+
+
+def _national(number: phonenumbers.PhoneNumber) -> str:
+    """National format without the extension, area code not in parentheses."""
+    bare = phonenumbers.PhoneNumber(
+        country_code=number.country_code, national_number=number.national_number
+    )
+    national = phonenumbers.format_number(bare, phonenumbers.PhoneNumberFormat.NATIONAL)
     return _AREA_CODE_PARENS.sub(r"\1-", national)
 
 

@@ -9,6 +9,7 @@ the source is removed. Any failure rolls the whole source back, leaving the prev
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -56,41 +57,89 @@ class LoadCounts:
     removed: int
 
 
+@dataclass(frozen=True)
+class LoadedRow:
+    """What is remembered of a loaded row: its raw hash and the warnings it raised."""
+
+    raw_hash: str | None
+    warnings: list[str]
+
+
+def loaded_rows(store: Store, source: str) -> dict[str, LoadedRow]:
+    """The rows of ``source`` as last loaded, by source record id."""
+    with store.engine.connect() as connection:
+        rows = connection.execute(
+            select(
+                SourceRecord.source_record_id, SourceRecord.raw_hash, SourceRecord.warnings
+            ).where(SourceRecord.source_name == source)
+        )
+        return {
+            r.source_record_id: LoadedRow(r.raw_hash, json.loads(r.warnings or "[]")) for r in rows
+        }
+
+
 def record_id(source: str, key: str, kind: str) -> str:
-    """The stable id of the ``kind`` row made from ``key`` in ``source``."""
+    """The stable id (UUID 5) of the ``kind`` row made from ``key`` in ``source``."""
     return str(uuid.uuid5(NAMESPACE, f"{source}|{key}|{kind}"))
 
 
-def load_source(store: Store, source: SourceInfo, records: list[ListingRecord]) -> LoadCounts:
-    """Bring the store in line with ``records``, the complete current content of ``source``."""
+def load_source(
+    store: Store, source: SourceInfo, records: list[ListingRecord], kept: set[str] = frozenset()
+) -> LoadCounts:
+    """Bring the store in line with ``source``, whose complete current content is ``records``
+    plus the already-loaded records ``kept`` (ids of rows skipped as unchanged)."""
     now = dt.datetime.now(dt.UTC)
     hashes = {r.source_record_id: r.content_hash() for r in records}
     with store.engine.begin() as connection:
-        previous = dict(
-            connection.execute(
-                select(SourceRecord.source_record_id, SourceRecord.content_hash).where(
-                    SourceRecord.source_name == source.name
-                )
-            ).all()
-        )
+        previous = {
+            row.source_record_id: row
+            for row in connection.execute(
+                select(
+                    SourceRecord.source_record_id, SourceRecord.content_hash, SourceRecord.raw_hash
+                ).where(SourceRecord.source_name == source.name)
+            )
+        }
         new = [r for r in records if r.source_record_id not in previous]
+        old = [r for r in records if r.source_record_id in previous]
         changed = [
             r
-            for r in records
-            if previous.get(r.source_record_id, hashes[r.source_record_id])
-            != hashes[r.source_record_id]
+            for r in old
+            if previous[r.source_record_id].content_hash != hashes[r.source_record_id]
         ]
-        removed = sorted(set(previous) - set(hashes))
+        changed_ids = {r.source_record_id for r in changed}
+        restamp = [
+            r
+            for r in old
+            if r.source_record_id not in changed_ids
+            and previous[r.source_record_id].raw_hash != r.raw_hash
+        ]
+        removed = sorted(set(previous) - set(hashes) - set(kept))
         counts = LoadCounts(
-            len(new), len(changed), len(records) - len(new) - len(changed), len(removed)
+            len(new), len(changed), len(old) - len(changed) + len(kept), len(removed)
         )
-        if not (new or changed or removed) and _source_is_current(connection, source):
+        if not (new or changed or removed or restamp) and _source_is_current(connection, source):
             return counts
         _upsert_source(connection, source, now)
         _delete_records(connection, source.name, [r.source_record_id for r in changed] + removed)
         _insert_records(connection, source.name, new + changed, hashes, now)
+        _restamp_records(connection, source.name, restamp)
         _delete_orphan_organizations(connection, source.name)
     return counts
+
+
+def _restamp_records(connection: Connection, source: str, records: list[ListingRecord]) -> None:
+    """Rows whose text changed but whose record did not: remember their new raw hash."""
+    for record in records:
+        connection.execute(
+            update(SourceRecord)
+            .where(
+                SourceRecord.source_name == source,
+                SourceRecord.source_record_id == record.source_record_id,
+            )
+            .values(
+                raw_hash=record.raw_hash, warnings=json.dumps(record.warnings), line=record.line
+            )
+        )
 
 
 def _source_is_current(connection: Connection, source: SourceInfo) -> bool:
@@ -235,6 +284,8 @@ class _Rows:
                 "source_name": self.source,
                 "source_record_id": key,
                 "content_hash": content_hash,
+                "raw_hash": record.raw_hash,
+                "warnings": json.dumps(record.warnings),
                 "line": record.line,
                 "loaded_at": self.now,
             }

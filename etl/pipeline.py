@@ -18,7 +18,8 @@ from caremap.jurisdictions import load_boundaries
 from caremap.store import Store
 from caremap.vocabulary import load_vocabulary
 from etl.extract import read_rows
-from etl.load import LoadCounts, SourceInfo, load_source
+from etl.fingerprint import pipeline_fingerprint, raw_row_hash
+from etl.load import LoadCounts, LoadedRow, SourceInfo, load_source, loaded_rows
 from etl.records import ListingRecord, RejectedRow
 from etl.reference import sync_reference_data
 from etl.transform import RowRejected, TransformContext, transform_row
@@ -89,19 +90,21 @@ def run(
     reports = []
     for path in discover_sources(paths):
         info = source_info(path)
-        context = TransformContext(geocoder, vocabulary, vocabulary.mapping(info.name))
+        context = TransformContext(geocoder, vocabulary, vocabulary.mapping(info.name), data_dir)
         report = SourceReport(info.name, path)
-        records, values_by_line = _prepare(path, context, report, show_progress)
-        verdicts = validate_records(records, boundaries, geocoder)
+        prepared = _prepare(path, context, report, loaded_rows(store, info.name), show_progress)
+        verdicts = validate_records(prepared.records, boundaries, geocoder)
         good = []
         for verdict in verdicts:
             if verdict.reason is None:
                 good.append(verdict.record)
             else:
                 line = verdict.record.line
-                report.rejected.append(RejectedRow(line, verdict.reason, values_by_line[line]))
+                values = prepared.values_by_line[line]
+                report.rejected.append(RejectedRow(line, verdict.reason, values))
         report.warnings += [(r.line, r.source_record_id, w) for r in good for w in r.warnings]
-        report.counts = load_source(store, info, good)
+        report.counts = load_source(store, info, good, prepared.kept)
+        report.warnings.sort()
         report.rejected.sort(key=lambda row: row.line)
         report.rejected_csv = write_rejected_csv(report, report_dir)
         log.info("%s: %s", info.name, summary_line(report))
@@ -109,33 +112,53 @@ def run(
     return reports
 
 
+@dataclass
+class Prepared:
+    """A source's rows after transform: new or changed ``records``, the ids of rows ``kept``
+    because their text is unchanged, and every row's values by line (for the report)."""
+
+    records: list[ListingRecord] = field(default_factory=list)
+    kept: set[str] = field(default_factory=set)
+    values_by_line: dict[int, dict[str, str]] = field(default_factory=dict)
+
+
 def _prepare(
-    path: Path, context: TransformContext, report: SourceReport, show_progress: bool
-) -> tuple[list[ListingRecord], dict[int, dict[str, str]]]:
-    """Transform every row; rejected rows go to the report, duplicates of an id too.
-    Also returns each row's original values by line, for the rejected-rows report."""
+    path: Path,
+    context: TransformContext,
+    report: SourceReport,
+    loaded: dict[str, LoadedRow],
+    show_progress: bool,
+) -> Prepared:
+    """Transform every row whose text changed since the last load; rejected rows and
+    duplicate ids go to the report, a kept row's stored warnings too."""
     extracted = read_rows(path)
     report.rejected += [RejectedRow(p.line, p.reason, p.values) for p in extracted.problems]
-    records: list[ListingRecord] = []
+    fingerprint = pipeline_fingerprint(context.data_dir)
+    prepared = Prepared()
     first_line: dict[str, int] = {}
-    values_by_line: dict[int, dict[str, str]] = {}
     for row in tqdm(extracted.rows, desc=report.source, unit="row", disable=not show_progress):
-        values_by_line[row.line] = row.values
+        prepared.values_by_line[row.line] = row.values
+        record_id = row.values.get("source_id", "").strip()
+        if record_id in first_line:
+            reason = f"duplicate source_id {record_id!r} (first on line {first_line[record_id]})"
+            report.rejected.append(RejectedRow(row.line, reason, row.values))
+            continue
+        raw_hash = raw_row_hash(fingerprint, row.values)
+        stored = loaded.get(record_id)
+        if stored is not None and stored.raw_hash == raw_hash:
+            first_line[record_id] = row.line
+            prepared.kept.add(record_id)
+            report.warnings += [(row.line, record_id, w) for w in stored.warnings]
+            continue
         try:
             record = transform_row(row, context)
         except RowRejected as error:
             report.rejected.append(RejectedRow(row.line, str(error), row.values))
             continue
-        if record.source_record_id in first_line:
-            reason = (
-                f"duplicate source_id {record.source_record_id!r} "
-                f"(first on line {first_line[record.source_record_id]})"
-            )
-            report.rejected.append(RejectedRow(row.line, reason, row.values))
-            continue
-        first_line[record.source_record_id] = row.line
-        records.append(record)
-    return records, values_by_line
+        first_line[record_id] = row.line
+        record.raw_hash = raw_hash
+        prepared.records.append(record)
+    return prepared
 
 
 def write_rejected_csv(report: SourceReport, report_dir: Path) -> Path | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, is_dataclass
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,10 @@ class CapacitySpec:
 class LanguageSpec:
     code: str
     name: str
+
+
+# Fields that describe the row's reading, not the record: they never make a record "changed".
+VOLATILE = frozenset({"line", "warnings", "raw_hash"})
 
 
 @dataclass
@@ -78,15 +82,20 @@ class ListingRecord:
     public_latitude: float | None = None
     public_longitude: float | None = None
     public_point_rule: str = ""
+    raw_hash: str = ""
     warnings: list[str] = field(default_factory=list)
 
     def content_hash(self) -> str:
         """A digest of everything that is loaded; equal digests mean nothing to write."""
-        content = asdict(self)
-        for volatile in ("line", "warnings"):
-            content.pop(volatile)
-        payload = json.dumps(content, sort_keys=True, default=str, ensure_ascii=False)
+        content = {k: v for k, v in vars(self).items() if k not in VOLATILE}
+        payload = json.dumps(content, sort_keys=True, default=_jsonable, ensure_ascii=False)
         return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _jsonable(value: object) -> object:
+    """Nested specs as dicts, dates and times as text (what ``dataclasses.asdict`` would give,
+    without its deep copies)."""
+    return vars(value) if is_dataclass(value) else str(value)
 
 
 @dataclass(frozen=True)

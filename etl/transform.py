@@ -11,6 +11,7 @@ import datetime as dt
 import math
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from caremap.geocoder import Geocoder, Precision
 from caremap.normalise import (
@@ -50,6 +51,7 @@ class TransformContext:
     geocoder: Geocoder
     vocabulary: Vocabulary
     mapping: SourceMapping
+    data_dir: Path
 
 
 def transform_row(row: SourceRow, context: TransformContext) -> ListingRecord:

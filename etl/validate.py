@@ -36,7 +36,12 @@ def validate_records(
     latitudes = np.array([r.latitude for r in records])
     longitudes = np.array([r.longitude for r in records])
     pruids, cduids = boundaries.assign(latitudes, longitudes)
-    swapped_pruids, _ = boundaries.assign(latitudes=longitudes, longitudes=latitudes)
+    # Only points outside Canada are tested with latitude and longitude exchanged.
+    outside = np.flatnonzero(pruids == None)  # noqa: E711 - elementwise on an object array
+    swapped_pruids = np.full(len(records), None, dtype=object)
+    swapped_pruids[outside] = boundaries.provinces.assign(
+        latitudes=longitudes[outside], longitudes=latitudes[outside]
+    )
     verdicts = []
     for record, pruid, cduid, swapped in zip(records, pruids, cduids, swapped_pruids, strict=True):
         reason = _spatial_problem(record, pruid, swapped)

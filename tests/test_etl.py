@@ -204,3 +204,26 @@ def test_geojson_source(empty_store, tmp_path):
         location = session.scalars(select(Location)).one()
     assert (location.latitude, location.longitude) == (43.65995605, -79.37426518)
     assert location.geocode_precision == "source_coordinates" and location.cduid == "3520"
+
+
+def test_unchanged_rows_are_not_transformed_again(empty_store, tmp_path, monkeypatch):
+    [first] = etl(empty_store, SHARED, report_dir=tmp_path)
+
+    def must_not_run(*_args):
+        raise AssertionError("an unchanged row was transformed again")
+
+    monkeypatch.setattr("etl.pipeline.transform_row", must_not_run)
+    [again] = etl(empty_store, SHARED, report_dir=tmp_path)
+    assert again.counts.unchanged == 116
+    assert again.warnings == first.warnings  # remembered, still reported
+
+
+def test_new_pipeline_fingerprint_retransforms_but_writes_no_records(
+    empty_store, tmp_path, monkeypatch
+):
+    etl(empty_store, SHARED, report_dir=tmp_path)
+    before = {(r[0], r[1]) for r in snapshot(empty_store)}
+    monkeypatch.setattr("etl.pipeline.pipeline_fingerprint", lambda _data_dir: "new code")
+    [report] = etl(empty_store, SHARED, report_dir=tmp_path)
+    assert (report.counts.inserted, report.counts.updated, report.counts.unchanged) == (0, 0, 116)
+    assert {(r[0], r[1]) for r in snapshot(empty_store)} == before
