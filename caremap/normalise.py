@@ -6,6 +6,7 @@ Nothing here does I/O. Every ``normalise_*`` function returns a canonical form o
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -207,6 +208,8 @@ _LONG_DIGIT_RUN = re.compile(r"\d(?:[\s().\-]*\d){6,}")
 _DESCRIPTION_TRIM = " \t:-–—,.()"
 _LEADING_CONJUNCTION = re.compile(r"^(?:or|ou|and|et)\b\W*", re.IGNORECASE)
 _AREA_CODE_PARENS = re.compile(r"^\((\d{3})\) ")
+# A segment that is only a ten-digit number ("416-555-0142", "(416) 555 0142") needs no matcher.
+_BARE_NUMBER = re.compile(r"(?:\+?1[\s.-]?)?\(?\d{3}\)?[\s.-]?\d{3}[\s.-]?\d{4}")
 
 
 def normalise_phones(raw: str) -> list[Phone]:
@@ -224,7 +227,17 @@ def normalise_phones(raw: str) -> list[Phone]:
     return phones
 
 
-def _segment_phones(segment: str) -> list[Phone]:
+@functools.lru_cache(maxsize=4096)
+def _segment_phones(segment: str) -> tuple[Phone, ...]:
+    """The numbers in one segment (cached: an intake line repeats across many sites)."""
+    if _BARE_NUMBER.fullmatch(segment):
+        number = phonenumbers.parse(segment, "CA")
+        if phonenumbers.is_valid_number_for_region(number, "CA"):
+            return (_phone(number, ""),)
+    return tuple(_matched_phones(segment))
+
+
+def _matched_phones(segment: str) -> list[Phone]:
     matches = list(phonenumbers.PhoneNumberMatcher(_POSTE.sub("ext. ", segment), "CA"))
     if not matches:
         raise NormaliseError(f"no valid phone number in {segment!r}")

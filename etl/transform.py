@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from caremap.geocoder import Geocoder, Precision
@@ -48,10 +48,14 @@ class RowRejected(ValueError):
 
 @dataclass(frozen=True)
 class TransformContext:
+    """What a source's rows are transformed with; ``mapped`` caches cell mappings (values
+    repeat across rows, and a mapping's result never changes during a run)."""
+
     geocoder: Geocoder
     vocabulary: Vocabulary
     mapping: SourceMapping
     data_dir: Path
+    mapped: dict[tuple[str, str], MappedValue] = field(default_factory=dict, compare=False)
 
 
 def transform_row(row: SourceRow, context: TransformContext) -> ListingRecord:
@@ -197,6 +201,13 @@ def _terms(
 def map_column(context: TransformContext, column: str, raw: str) -> MappedValue:
     """Map a cell with the source's mapping; fragments it does not know may still be the
     vocabulary's own codes or labels (EN/FR), as in files made from the caremap template."""
+    key = (column, raw)
+    if key not in context.mapped:
+        context.mapped[key] = _map_column(context, column, raw)
+    return context.mapped[key]
+
+
+def _map_column(context: TransformContext, column: str, raw: str) -> MappedValue:
     mapped = context.mapping.map(column, raw)
     codes, unknown = list(mapped.codes), []
     for fragment in (part.strip() for text in mapped.unknown for part in text.split(";")):
