@@ -34,6 +34,10 @@ TERM_COLUMNS = (
     "capabilities",
     "accessibility",
 )
+# Beds of a kind; the kind is the capacity's description (translated on pages). Beds set aside
+# for a population (a vocabulary code) also mean the service serves it.
+BED_COLUMNS = {"beds_temp": "temporary", "beds_yr_rnd_women": "women", "beds_yr_rnd_youth": "youth"}
+POPULATION_BED_KINDS = {"women", "youth"}
 # Derived from parsed opening hours rather than mapped from words.
 OPEN_24_7 = "open_24_7"
 MARKUP = re.compile(r"<\s*/?\s*[a-zA-Z!][^>]*>|&(?:[a-zA-Z]+|#\d+);")
@@ -70,7 +74,14 @@ def transform_row(row: SourceRow, context: TransformContext) -> ListingRecord:
     latitude, longitude, precision, matched = _locate(values, postal_code, province, context)
     city = normalise_name(values.get("city", "")) or _city_from_postal_code(postal_code, context)
     schedules = _schedules(values.get("hours", ""))
-    term_codes = _terms(values, context, warnings) + _schedule_terms(schedules)
+    capacities = _capacities(values, warnings)
+    term_codes = tuple(
+        dict.fromkeys(
+            _terms(values, context, warnings)
+            + _schedule_terms(schedules)
+            + _capacity_terms(capacities)
+        )
+    )
     languages, language_note = _languages(values, context, warnings)
     return ListingRecord(
         source_record_id=record_id,
@@ -95,7 +106,7 @@ def transform_row(row: SourceRow, context: TransformContext) -> ListingRecord:
         languages=languages,
         language_note=language_note,
         accessibility=_fragments(values.get("accessibility", "")),
-        capacities=_capacities(values, warnings),
+        capacities=capacities,
         email=values.get("email", ""),
         url=values.get("website", "") or values.get("url", ""),
         application_process=values.get("intake", ""),
@@ -269,8 +280,8 @@ def _integer(values: dict[str, str], column: str) -> int | None:
 
 
 def _capacities(values: dict[str, str], warnings: list[str]) -> tuple[CapacitySpec, ...]:
-    """Beds or rooms (``capacity``, less ``occupancy_population`` when known), and temporary beds.
-    A capacity given in words ("VARIES") is kept as the capacity's description."""
+    """Beds or rooms (``capacity``, less ``occupancy_population`` when known), then beds of a
+    kind (:data:`BED_COLUMNS`). A capacity in words ("VARIES") is kept as its description."""
     updated = _date(values.get("as_of", ""))
     unit = "rooms" if values.get("program_type", "").strip().lower() in ROOM_PROGRAMS else "beds"
     raw_capacity = values.get("capacity", "").strip()
@@ -283,10 +294,16 @@ def _capacities(values: dict[str, str], warnings: list[str]) -> tuple[CapacitySp
     if maximum is not None:
         available = max(maximum - occupied, 0) if occupied is not None and unit == "beds" else None
         capacities.append(CapacitySpec(unit, maximum, available, "", updated))
-    temporary = _integer(values, "beds_temp")
-    if temporary:
-        capacities.append(CapacitySpec("beds", temporary, None, "temporary beds", updated))
+    for column, kind in BED_COLUMNS.items():
+        beds = _integer(values, column)
+        if beds:
+            capacities.append(CapacitySpec("beds", beds, None, kind, updated))
     return tuple(capacities)
+
+
+def _capacity_terms(capacities: tuple[CapacitySpec, ...]) -> tuple[str, ...]:
+    """Populations served, from beds set aside for them."""
+    return tuple(c.description for c in capacities if c.description in POPULATION_BED_KINDS)
 
 
 def _date(raw: str) -> dt.datetime | None:

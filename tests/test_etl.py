@@ -227,3 +227,21 @@ def test_new_pipeline_fingerprint_retransforms_but_writes_no_records(
     [report] = etl(empty_store, SHARED, report_dir=tmp_path)
     assert (report.counts.inserted, report.counts.updated, report.counts.unchanged) == (0, 0, 116)
     assert {(r[0], r[1]) for r in snapshot(empty_store)} == before
+
+
+def test_beds_set_aside_for_women(empty_store, tmp_path):
+    """CRD2025-10 has 25 year-round beds for women: a capacity of that kind, and the service
+    is listed as serving women."""
+    etl(empty_store, SHARED, report_dir=tmp_path)
+    with empty_store.session() as session:
+        service = session.scalars(
+            select(Service).where(Service.source_record_id == "CRD2025-10")
+        ).one()
+        kinds = {(c.maximum, c.description) for c in service.capacities}
+        terms = set(
+            session.scalars(
+                select(Attribute.taxonomy_term_id).where(Attribute.link_id == service.id)
+            )
+        )
+    assert kinds == {(25, None), (25, "women")}
+    assert {"emergency_shelter", "women"} <= terms

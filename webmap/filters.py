@@ -19,6 +19,11 @@ DAY_NAMES = {
     "SA": lambda: _("Sat"),
     "SU": lambda: _("Sun"),
 }
+KINDS = {
+    "temporary": lambda text: _("Temporary: %(text)s", text=text),
+    "women": lambda text: _("For women: %(text)s", text=text),
+    "youth": lambda text: _("For youth: %(text)s", text=text),
+}
 UNITS = {"beds": lambda n: _("%(num)d beds", num=n), "rooms": lambda n: _("%(num)d rooms", num=n)}
 
 
@@ -53,8 +58,8 @@ def capacity_text(capacity: PublicCapacity) -> str:
             text = _(
                 "%(available)d available of %(total)s", available=capacity.available, total=text
             )
-        if capacity.description == "temporary beds":
-            text = _("Temporary: %(text)s", text=text)
+        if capacity.description in KINDS:
+            text = KINDS[capacity.description](text)
     if capacity.updated is not None:
         text = _(
             "%(text)s (as of %(when)s)", text=text, when=format_date(capacity.updated, "medium")
