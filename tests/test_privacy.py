@@ -121,6 +121,6 @@ def test_spatial_queries_only_see_the_public_point(loaded_store):
         latitude=float(row["latitude"]),
         longitude=float(row["longitude"]),
         limit=1,
-        location_ids={location_id},
+        location_filter=select(Location.id).where(Location.id == location_id),
     )
     assert nearby.distance_m > 500

@@ -79,7 +79,10 @@ def test_nearest_among_a_subset(loaded_store):
     ranking = reference_ranking(public_points(loaded_store), TORONTO)
     subset = {ranking[5][0], ranking[40][0], ranking[-1][0]}
     found = loaded_store.nearest(
-        latitude=TORONTO[0], longitude=TORONTO[1], limit=2, location_ids=subset
+        latitude=TORONTO[0],
+        longitude=TORONTO[1],
+        limit=2,
+        location_filter=select(Location.id).where(Location.id.in_(subset)),
     )
     assert [n.location_id for n in found] == [ranking[5][0], ranking[40][0]]
 

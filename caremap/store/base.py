@@ -11,7 +11,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, Select, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -71,10 +71,11 @@ class Store(abc.ABC):
         longitude: float,
         limit: int,
         radius_m: float | None = None,
-        location_ids: set[str] | None = None,
+        location_filter: Select | None = None,
     ) -> list[NearbyLocation]:
         """Up to ``limit`` locations nearest-first by geodesic metres from (lat, lon) to their
-        public point, optionally only within ``radius_m`` and only among ``location_ids``."""
+        public point, optionally only within ``radius_m`` and only among the locations whose
+        ids ``location_filter`` (a SELECT of ``location.id``) returns."""
 
     def dispose(self) -> None:
         self.engine.dispose()

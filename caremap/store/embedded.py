@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.spatial import cKDTree
-from sqlalchemy import select, text
+from sqlalchemy import Select, select, text
 
 from caremap.geodesy import EARTH_RADIUS_M, geodesic_distances_m, unit_vectors
 from caremap.model import Location
@@ -30,6 +30,7 @@ class _PointIndex:
     latitudes: np.ndarray
     longitudes: np.ndarray
     tree: cKDTree | None
+    positions: dict[str, int]
 
 
 class EmbeddedStore(Store):
@@ -47,12 +48,13 @@ class EmbeddedStore(Store):
         longitude: float,
         limit: int,
         radius_m: float | None = None,
-        location_ids: set[str] | None = None,
+        location_filter: Select | None = None,
     ) -> list[NearbyLocation]:
         index = self._current_index()
         if index.tree is None or limit <= 0:
             return []
-        candidates = _candidates(index, latitude, longitude, limit, radius_m, location_ids)
+        allowed = None if location_filter is None else self._allowed(index, location_filter)
+        candidates = _candidates(index, latitude, longitude, limit, radius_m, allowed)
         if candidates.size == 0:
             return []
         distances = geodesic_distances_m(
@@ -66,6 +68,15 @@ class EmbeddedStore(Store):
             if radius_m is None or distances[i] <= radius_m
         ]
         return hits[:limit]
+
+    def _allowed(self, index: _PointIndex, location_filter: Select) -> np.ndarray:
+        """A mask over the index positions of the locations the filter selects."""
+        with self.engine.connect() as connection:
+            ids = connection.execute(location_filter).scalars().all()
+        positions = [index.positions[i] for i in ids if i in index.positions]
+        mask = np.zeros(len(index.ids), dtype=bool)
+        mask[positions] = True
+        return mask
 
     def _current_index(self) -> _PointIndex:
         with self.engine.connect() as connection:
@@ -86,7 +97,8 @@ def _build_index(connection, version: int) -> _PointIndex:  # noqa: ANN001
     latitudes = np.array([r[1] for r in rows], dtype=float)
     longitudes = np.array([r[2] for r in rows], dtype=float)
     tree = cKDTree(unit_vectors(latitudes, longitudes)) if rows else None
-    return _PointIndex(version, ids, latitudes, longitudes, tree)
+    positions = {location_id: i for i, location_id in enumerate(ids)}
+    return _PointIndex(version, ids, latitudes, longitudes, tree, positions)
 
 
 def _candidates(
@@ -95,21 +107,23 @@ def _candidates(
     longitude: float,
     limit: int,
     radius_m: float | None,
-    location_ids: set[str] | None,
+    allowed: np.ndarray | None,
 ) -> np.ndarray:
     """Positions of the points that can be among the answer, before exact re-ranking."""
     assert index.tree is not None
     query = unit_vectors(np.array([latitude]), np.array([longitude]))[0]
-    total = len(index.ids)
     if radius_m is not None:
         chord = 2 * np.sin(min(radius_m * SPHERE_SLACK / (2 * EARTH_RADIUS_M), np.pi / 2))
         found = np.array(index.tree.query_ball_point(query, chord), dtype=int)
-    else:
-        wanted = total if location_ids is not None else min(total, limit + RERANK_MARGIN)
-        _, found = index.tree.query(query, k=max(wanted, 1))
+        return found if allowed is None else found[allowed[found]]
+    total, wanted = len(index.ids), limit + RERANK_MARGIN
+    k = min(total, wanted)
+    while True:  # widen until enough allowed points are among the k nearest, or all are
+        _, found = index.tree.query(query, k=k)
         found = np.atleast_1d(found)
         found = found[found < total]
-    if location_ids is not None:
-        keep = np.fromiter((index.ids[i] in location_ids for i in found), bool, found.size)
-        found = found[keep]
-    return found
+        if allowed is not None:
+            found = found[allowed[found]]
+        if found.size >= wanted or k == total:
+            return found
+        k = min(total, k * 4)

@@ -31,14 +31,14 @@ class PostgisStore(Store):
         longitude: float,
         limit: int,
         radius_m: float | None = None,
-        location_ids: set[str] | None = None,
+        location_filter: sa.Select | None = None,
     ) -> list[NearbyLocation]:
         if limit <= 0:
             return []
         query_point = _point(latitude, longitude)
         candidates = sa.select(LOCATION.c.id, LOCATION.c.geog)
-        if location_ids is not None:
-            candidates = candidates.where(LOCATION.c.id.in_(sorted(location_ids)))
+        if location_filter is not None:
+            candidates = candidates.where(LOCATION.c.id.in_(location_filter.scalar_subquery()))
         if radius_m is not None:
             candidates = candidates.where(
                 sa.func.ST_DWithin(LOCATION.c.geog, query_point, radius_m)
