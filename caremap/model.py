@@ -143,6 +143,7 @@ class Location(Provenance, Base):
     geocode_matched: Mapped[str | None] = mapped_column(Text)
     pruid: Mapped[str | None] = mapped_column(String(2), index=True)
     cduid: Mapped[str | None] = mapped_column(String(4), index=True)
+    timezone: Mapped[str | None] = mapped_column(String(40))  # IANA, for "open now"
     last_verified_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
     addresses: Mapped[list[Address]] = relationship(order_by="Address.id")

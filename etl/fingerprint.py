@@ -20,6 +20,7 @@ CODE = [
             "geodesy",
             "jurisdictions",
             "privacy",
+            "timezones",
             "vocabulary",
         )
     ),

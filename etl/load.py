@@ -325,6 +325,7 @@ class _Rows:
                 "geocode_matched": record.geocode_matched,
                 "pruid": record.pruid,
                 "cduid": record.cduid,
+                "timezone": record.timezone or None,
                 **self._provenance(record),
             }
         )

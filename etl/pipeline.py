@@ -16,6 +16,7 @@ from caremap.gazetteer import load_gazetteer
 from caremap.geocoder import Geocoder
 from caremap.jurisdictions import load_boundaries
 from caremap.store import Store
+from caremap.timezones import load_timezones
 from caremap.vocabulary import load_vocabulary
 from etl.extract import read_rows
 from etl.fingerprint import pipeline_fingerprint, raw_row_hash
@@ -85,6 +86,7 @@ def run(
     vocabulary = load_vocabulary(data_dir)
     boundaries = load_boundaries(data_dir)
     geocoder = Geocoder(load_gazetteer(data_dir))
+    timezones = load_timezones(data_dir)
     sync_reference_data(store, vocabulary, boundaries)
     show_progress = sys.stderr.isatty() if progress is None else progress
     reports = []
@@ -93,7 +95,7 @@ def run(
         context = TransformContext(geocoder, vocabulary, vocabulary.mapping(info.name), data_dir)
         report = SourceReport(info.name, path)
         prepared = _prepare(path, context, report, loaded_rows(store, info.name), show_progress)
-        verdicts = validate_records(prepared.records, boundaries, geocoder)
+        verdicts = validate_records(prepared.records, boundaries, geocoder, timezones)
         good = []
         for verdict in verdicts:
             if verdict.reason is None:

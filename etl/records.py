@@ -82,6 +82,7 @@ class ListingRecord:
     public_latitude: float | None = None
     public_longitude: float | None = None
     public_point_rule: str = ""
+    timezone: str = ""
     raw_hash: str = ""
     warnings: list[str] = field(default_factory=list)
 

@@ -73,7 +73,7 @@ def transform_row(row: SourceRow, context: TransformContext) -> ListingRecord:
     province = _province(values.get("province", ""), postal_code, context.geocoder)
     latitude, longitude, precision, matched = _locate(values, postal_code, province, context)
     city = normalise_name(values.get("city", "")) or _city_from_postal_code(postal_code, context)
-    schedules = _schedules(values.get("hours", ""))
+    schedules = _schedules(values)
     capacities = _capacities(values, warnings)
     term_codes = tuple(
         dict.fromkeys(
@@ -250,11 +250,32 @@ def _phones(raw: str) -> tuple[PhoneSpec, ...]:
     return tuple(PhoneSpec(p.number, p.extension, p.description) for p in phones)
 
 
-def _schedules(raw: str) -> tuple[ScheduleSpec, ...]:
+def _schedules(values: dict[str, str]) -> tuple[ScheduleSpec, ...]:
+    """Weekly hours from ``hours``, each valid from ``valid_from`` to ``valid_to`` (a season,
+    e.g. a winter respite programme); a season without hours is a schedule of its own."""
+    valid_from = _iso_date(values, "valid_from")
+    valid_to = _iso_date(values, "valid_to")
+    if valid_from and valid_to and valid_to < valid_from:
+        raise RowRejected(f"valid_to {valid_to} is before valid_from {valid_from}")
+    hours = parse_hours(values.get("hours", ""))
+    if not hours and (valid_from or valid_to):
+        return (ScheduleSpec(None, None, None, "", False, valid_from, valid_to),)
     return tuple(
-        ScheduleSpec(h.byday, h.opens_at, h.closes_at, h.description, h.open_24_7)
-        for h in parse_hours(raw)
+        ScheduleSpec(
+            h.byday, h.opens_at, h.closes_at, h.description, h.open_24_7, valid_from, valid_to
+        )
+        for h in hours
     )
+
+
+def _iso_date(values: dict[str, str], column: str) -> dt.date | None:
+    raw = values.get(column, "").strip()
+    if not raw:
+        return None
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError as error:
+        raise RowRejected(f"{column} {raw!r} is not a date (YYYY-MM-DD)") from error
 
 
 def _schedule_terms(schedules: tuple[ScheduleSpec, ...]) -> tuple[str, ...]:

@@ -16,6 +16,7 @@ from caremap.geocoder import CROSS_CHECK_LIMIT_M, Geocoder, Precision
 from caremap.jurisdictions import Boundaries
 from caremap.normalise import PROVINCES
 from caremap.privacy import public_point
+from caremap.timezones import TimezoneFinder
 from etl.records import ListingRecord
 
 
@@ -28,7 +29,10 @@ class Verdict:
 
 
 def validate_records(
-    records: list[ListingRecord], boundaries: Boundaries, geocoder: Geocoder
+    records: list[ListingRecord],
+    boundaries: Boundaries,
+    geocoder: Geocoder,
+    timezones: TimezoneFinder,
 ) -> list[Verdict]:
     """Check and complete every record (jurisdictions, public point, cross-check warnings)."""
     if not records:
@@ -42,11 +46,14 @@ def validate_records(
     swapped_pruids[outside] = boundaries.provinces.assign(
         latitudes=longitudes[outside], longitudes=latitudes[outside]
     )
+    zones = timezones.timezones_at(latitudes, longitudes)
     verdicts = []
-    for record, pruid, cduid, swapped in zip(records, pruids, cduids, swapped_pruids, strict=True):
+    for record, pruid, cduid, swapped, zone in zip(
+        records, pruids, cduids, swapped_pruids, zones, strict=True
+    ):
         reason = _spatial_problem(record, pruid, swapped)
         if reason is None:
-            record.pruid, record.cduid = pruid, cduid
+            record.pruid, record.cduid, record.timezone = pruid, cduid, zone
             _cross_check(record, geocoder)
             reason = _publish_point(record, geocoder, boundaries)
         verdicts.append(Verdict(record, reason))
