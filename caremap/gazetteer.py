@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,9 +37,33 @@ class GazetteerPoint:
     province_abbr: str
 
 
+@dataclass(frozen=True)
+class PlacePoint(GazetteerPoint):
+    """A populated place's point with its GeoNames population (0 when GeoNames has none)."""
+
+    population: int
+
+
+PlaceIndex = Mapping[str, tuple[tuple[PlacePoint, bool], ...]]
+"""Place key → (place, matched only by an alternate name?) pairs, best first (see
+:meth:`Gazetteer.places_named`)."""
+
+
 def place_key(name: str) -> str:
     """The matching key of a place name: folded, with "St"/"Ste" spelt out."""
     return " ".join(_TOKEN_EXPANSIONS.get(token, token) for token in fold(name).split())
+
+
+def _key_variants(key: str) -> set[str]:
+    """A :func:`place_key` and, for a possessive, the key without its apostrophe: "St. John's"
+    gives "saint john s" and "saint johns", so that "St Johns" matches too."""
+    merged: list[str] = []
+    for token in key.split():
+        if token == "s" and merged:
+            merged[-1] += "s"
+        else:
+            merged.append(token)
+    return {key, " ".join(merged)}
 
 
 class Gazetteer:
@@ -50,9 +75,12 @@ class Gazetteer:
         fsas: dict[str, GazetteerPoint],
         places: dict[tuple[str, str], GazetteerPoint],
         alternate_places: dict[tuple[str, str], GazetteerPoint],
+        *,
+        place_index: PlaceIndex | None = None,
     ) -> None:
         """``postal_codes`` has the columns of the postal-code file; place dicts are keyed by
-        (province_abbr, :func:`place_key`)."""
+        (province_abbr, :func:`place_key`). ``place_index`` serves :meth:`places_named`; without
+        it one is derived from the two dicts, with every population 0 (unranked)."""
         self._postal_index = pd.Index(postal_codes["postal_code"])
         self._postal_latitudes = postal_codes["latitude"].to_numpy(np.float64)
         self._postal_longitudes = postal_codes["longitude"].to_numpy(np.float64)
@@ -62,6 +90,9 @@ class Gazetteer:
         self._fsas = fsas
         self._places = places
         self._alternate_places = alternate_places
+        self._place_index = (
+            place_index if place_index is not None else _index_from_dicts(places, alternate_places)
+        )
 
     def __len__(self) -> int:
         """The number of full postal codes."""
@@ -102,14 +133,42 @@ class Gazetteer:
         key = (province, place_key(name))
         return self._places.get(key) or self._alternate_places.get(key)
 
+    def places_named(
+        self, name: str, province_abbr: str = "", *, alternate_names: bool = True
+    ) -> list[PlacePoint]:
+        """Every populated place called ``name``, in any province unless one is given; best first.
+
+        Matching is that of :meth:`place`, and a possessive may lose its apostrophe
+        ("St Johns"). Places whose main name matches come first, then (unless
+        ``alternate_names`` is false) places matched only by a GeoNames alternate name; each
+        group is ordered by population, largest first, so the first place in a province is the
+        one :meth:`place` returns. An unknown province gives [].
+        """
+        try:
+            province = normalise_province(province_abbr)
+        except NormaliseError:
+            return []
+        return [
+            point
+            for point, alternate in self._place_index.get(place_key(name), ())
+            if (not province or point.province_abbr == province)
+            and (alternate_names or not alternate)
+        ]
+
 
 @functools.cache
 def load_gazetteer(data_dir: Path) -> Gazetteer:
     """Load the gazetteer from ``data_dir`` (the project's ``data/`` folder), once per process."""
     started = time.perf_counter()
     postal_codes = _read_postal_codes(data_dir / POSTAL_CODES_FILE)
-    places, alternate_places = _read_places(data_dir / PLACES_FILE)
-    gazetteer = Gazetteer(postal_codes, _read_fsas(data_dir / FSA_FILE), places, alternate_places)
+    places, alternate_places, place_index = _read_places(data_dir / PLACES_FILE)
+    gazetteer = Gazetteer(
+        postal_codes,
+        _read_fsas(data_dir / FSA_FILE),
+        places,
+        alternate_places,
+        place_index=place_index,
+    )
     logger.info(
         "Loaded gazetteer: %d postal codes, %d places in %.2f s",
         len(gazetteer), len(places), time.perf_counter() - started,
@@ -135,18 +194,65 @@ def _read_fsas(path: Path) -> dict[str, GazetteerPoint]:
 
 def _read_places(
     path: Path,
-) -> tuple[dict[tuple[str, str], GazetteerPoint], dict[tuple[str, str], GazetteerPoint]]:
-    """(main-name index, alternate-name index); the most populous place claims each key."""
+) -> tuple[
+    dict[tuple[str, str], GazetteerPoint], dict[tuple[str, str], GazetteerPoint], PlaceIndex
+]:
+    """(main-name index, alternate-name index, all-province index for
+    :meth:`Gazetteer.places_named`); the most populous place claims each key of the first two."""
     frame = pd.read_csv(path, dtype={"name": str, "alternatenames": str}, keep_default_na=False)
     frame["population"] = pd.to_numeric(frame["population"]).fillna(0)
     places: dict[tuple[str, str], GazetteerPoint] = {}
     alternate_places: dict[tuple[str, str], GazetteerPoint] = {}
+    by_main_name: dict[str, list[PlacePoint]] = {}
+    by_alternate_name: dict[str, list[PlacePoint]] = {}
     for row in frame.sort_values("population", ascending=False).itertuples(index=False):
         point = _point(row.latitude, row.longitude, row.name, row.province_abbr)
-        places.setdefault((row.province_abbr, place_key(row.name)), point)
+        main_key = place_key(row.name)
+        places.setdefault((row.province_abbr, main_key), point)
+        ranked = PlacePoint(
+            point.latitude, point.longitude, point.label, point.province_abbr, int(row.population)
+        )
+        main_keys = _key_variants(main_key)
+        for key in main_keys:
+            by_main_name.setdefault(key, []).append(ranked)
+        alternate_keys: set[str] = set()
         for alternate in filter(None, row.alternatenames.split("|")):
-            alternate_places.setdefault((row.province_abbr, place_key(alternate)), point)
-    return places, alternate_places
+            alternate_key = place_key(alternate)
+            alternate_places.setdefault((row.province_abbr, alternate_key), point)
+            alternate_keys |= _key_variants(alternate_key)
+        for key in alternate_keys - main_keys:
+            by_alternate_name.setdefault(key, []).append(ranked)
+    return places, alternate_places, _merge_index(by_main_name, by_alternate_name)
+
+
+def _merge_index(
+    by_main_name: Mapping[str, list[PlacePoint]], by_alternate_name: Mapping[str, list[PlacePoint]]
+) -> PlaceIndex:
+    """One tuple per key: main-name places, then places only an alternate name matches."""
+    index: dict[str, tuple[tuple[PlacePoint, bool], ...]] = {}
+    for key in by_main_name.keys() | by_alternate_name.keys():
+        main = by_main_name.get(key, [])
+        alternates = [point for point in by_alternate_name.get(key, []) if point not in main]
+        index[key] = tuple((point, False) for point in main) + tuple(
+            (point, True) for point in alternates
+        )
+    return index
+
+
+def _index_from_dicts(
+    places: Mapping[tuple[str, str], GazetteerPoint],
+    alternate_places: Mapping[tuple[str, str], GazetteerPoint],
+) -> PlaceIndex:
+    """A :data:`PlaceIndex` without populations, for a Gazetteer built by hand."""
+
+    def grouped(points: Mapping[tuple[str, str], GazetteerPoint]) -> dict[str, list[PlacePoint]]:
+        groups: dict[str, list[PlacePoint]] = {}
+        for (province, key), p in points.items():
+            ranked = PlacePoint(p.latitude, p.longitude, p.label, province, 0)
+            groups.setdefault(key, []).append(ranked)
+        return groups
+
+    return _merge_index(grouped(places), grouped(alternate_places))
 
 
 def _point(latitude: float, longitude: float, label: str, province_abbr: str) -> GazetteerPoint:

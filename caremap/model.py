@@ -26,7 +26,9 @@ from sqlalchemy import (
     Time,
     UniqueConstraint,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -34,6 +36,28 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+class UtcDateTime(TypeDecorator):
+    """An aware UTC datetime on every store (SQLite keeps no offset: it is restored on read)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: caremap stores aware UTC times")
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(
+        self, value: dt.datetime | None, dialect: Dialect
+    ) -> dt.datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value
+
 
 Id = String(64)
 PARENT_FK = {"ondelete": "CASCADE"}
@@ -49,7 +73,7 @@ class Provenance:
     source_name: Mapped[str] = mapped_column(String(100), index=True)
     source_record_id: Mapped[str] = mapped_column(String(200))
     source_as_of: Mapped[str | None] = mapped_column(String(50))
-    imported_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    imported_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
 
 
 class Source(Base):
@@ -62,7 +86,7 @@ class Source(Base):
     licence: Mapped[str | None] = mapped_column(Text)
     attribution: Mapped[str | None] = mapped_column(Text)
     url: Mapped[str | None] = mapped_column(Text)
-    loaded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    loaded_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
 
 
 class SourceRecord(Base):
@@ -80,7 +104,7 @@ class SourceRecord(Base):
     raw_hash: Mapped[str | None] = mapped_column(String(64))
     warnings: Mapped[str | None] = mapped_column(Text)  # JSON list of the row's warnings
     line: Mapped[int] = mapped_column(Integer)
-    loaded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    loaded_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
 
 
 class Organization(Provenance, Base):
@@ -92,7 +116,7 @@ class Organization(Provenance, Base):
     description: Mapped[str] = mapped_column(Text, default="")
     email: Mapped[str | None] = mapped_column(Text)
     website: Mapped[str | None] = mapped_column(Text)
-    last_verified_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    last_verified_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
 
     services: Mapped[list[Service]] = relationship(back_populates="organization")
 
@@ -112,7 +136,7 @@ class Service(Provenance, Base):
     application_process: Mapped[str | None] = mapped_column(Text)
     eligibility_description: Mapped[str | None] = mapped_column(Text)
     alert: Mapped[str | None] = mapped_column(Text)
-    last_verified_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    last_verified_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
 
     organization: Mapped[Organization] = relationship(back_populates="services")
     service_at_locations: Mapped[list[ServiceAtLocation]] = relationship(back_populates="service")
@@ -144,7 +168,7 @@ class Location(Provenance, Base):
     pruid: Mapped[str | None] = mapped_column(String(2), index=True)
     cduid: Mapped[str | None] = mapped_column(String(4), index=True)
     timezone: Mapped[str | None] = mapped_column(String(40))  # IANA, for "open now"
-    last_verified_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    last_verified_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
 
     addresses: Mapped[list[Address]] = relationship(order_by="Address.id")
     accessibility: Mapped[list[Accessibility]] = relationship(order_by="Accessibility.id")
@@ -251,7 +275,7 @@ class ServiceCapacity(Provenance, Base):
     available: Mapped[int | None] = mapped_column(Integer)
     maximum: Mapped[int | None] = mapped_column(Integer)
     description: Mapped[str | None] = mapped_column(Text)
-    updated: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    updated: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
 
 
 class Taxonomy(Base):

@@ -99,6 +99,7 @@ class PublicLocation:
     geocode_precision: str
     pruid: str | None
     cduid: str | None
+    timezone: str | None
     accessibility: tuple[str, ...]
 
 
@@ -115,6 +116,7 @@ def public_location(location: Location) -> PublicLocation:
         geocode_precision="community" if location.confidential else location.geocode_precision,
         pruid=location.pruid,
         cduid=location.cduid,
+        timezone=location.timezone,
         accessibility=tuple(a.description for a in location.accessibility if a.description),
     )
 

@@ -1,0 +1,425 @@
+"""Turn what a person types in the one search box into a point (WGS84 latitude, longitude).
+
+:func:`locate` reads, in this order:
+
+1. **Coordinates**, the whole text being two numbers in decimal degrees, latitude first:
+   ``43.6532, -79.3832``, ``43.6532 -79.3832``, ``43.6532;-79.3832``. French decimal commas are
+   read only when the two numbers are separated by ';' or whitespace (``43,6532; -79,3832``,
+   ``43,6532 -79,3832``), since with a comma separator ``43,65,-79,38`` cannot be split
+   safely. Hemisphere letters may replace the signs (``43.65° N, 79.38° W``; ``O`` for
+   *ouest*), in either order. The point must be a valid one (latitude -90 to 90, longitude
+   -180 to 180) and lie in or near Canada; otherwise :class:`LocateError` says why, and
+   suggests the swapped or west-signed pair when that one is in Canada.
+2. **A full postal code** anywhere in the text (``200 King St W, Toronto ON M5V 2T6``,
+   ``m5v2t6``). A code that is well formed but not in the gazetteer gives its FSA.
+3. **An FSA** (``M5V``): the whole text, or an FSA in a longer text. A rural FSA (second
+   character ``0``, e.g. ``P0V``) covers a vast area, so a place named in the same text wins
+   over it; an urban FSA wins over a place (it is the smaller area).
+4. **A place** with an optional province at the end (``Kenora, ON``, ``montreal qc``,
+   ``Trois-Rivières (Québec)``): first the whole text as a place name, then the place name
+   nearest the end of the text (``123 Main St, Kenora ON``). A name that follows a number
+   (``55 Hope St``) is taken for a street and skipped. Without a province, every province is
+   searched and the most populous place wins; the others go to ``alternatives``. A province
+   named in the text (or implied by a postal code's first letter) is never overridden.
+
+Matching is case-, accent- and punctuation-insensitive throughout. Text that is only numbers
+but not a readable coordinate pair raises :class:`LocateError`; anything else that matches
+nothing gives None. There is no street-level geocoding.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+
+from caremap.gazetteer import Gazetteer, GazetteerPoint, PlacePoint
+from caremap.normalise import (
+    PROVINCES,
+    NormaliseError,
+    fold,
+    normalise_postal_code,
+    normalise_province,
+    postal_code_province,
+)
+
+MAX_ALTERNATIVES = 5
+# Generous bounds of Canada (and the border strip of its neighbours), (latitude, longitude).
+CANADA_LATITUDES = (40.0, 85.0)
+CANADA_LONGITUDES = (-145.0, -50.0)
+
+_NBSP = "\u00a0"  # French typography: a no-break space before ':', '?', ';' and '!'
+# French abbreviations of the provinces and territories (Bureau de la traduction).
+_PROVINCE_FR = {
+    "NL": "T.-N.-L.", "PE": "Î.-P.-É.", "NS": "N.-É.", "NB": "N.-B.", "QC": "Qc",
+    "ON": "Ont.", "MB": "Man.", "SK": "Sask.", "AB": "Alb.", "BC": "C.-B.",
+    "YT": "Yn", "NT": "T.N.-O.", "NU": "Nt",
+}  # fmt: skip
+assert _PROVINCE_FR.keys() == PROVINCES.keys()
+
+_DASHES = str.maketrans({"\u2212": "-", "\u2013": "-", "\u2012": "-"})
+_NUMBER_DOT = r"[+-]?\d{1,3}(?:\.\d+)?"
+_NUMBER_COMMA = r"[+-]?\d{1,3}(?:,\d+)?"
+_HEMISPHERE = r"\s*°?\s*(?P<{}>[NSEWO](?![A-Z]))?"
+
+
+def _pair_pattern(number: str, separator: str) -> re.Pattern[str]:
+    first = f"(?P<a>{number}){_HEMISPHERE.format('ha')}"
+    second = f"(?P<b>{number}){_HEMISPHERE.format('hb')}"
+    return re.compile(rf"{first}\s*{separator}\s*{second}", re.IGNORECASE)
+
+
+_COORDINATE_PAIRS = (
+    _pair_pattern(_NUMBER_DOT, r"(?:[,;]|\s)"),
+    _pair_pattern(_NUMBER_COMMA, r"(?:;|\s)"),
+)
+# Text that can only have been meant as coordinates (or a bare number): digits, separators,
+# signs, degree/minute/second marks and hemisphere letters.
+_NUMERIC_TEXT = re.compile(r"(?=.*\d)[\d\s.,;:+\-°'\"′″NSEWO]+", re.IGNORECASE)
+_POSTAL_CODE = re.compile(r"(?<![A-Z0-9])([A-Z]\d[A-Z])[\s-]?(\d[A-Z]\d)(?![A-Z0-9])")
+_FSA = re.compile(r"(?<![A-Z0-9])([A-Z]\d[A-Z])(?![A-Z0-9])")
+_SEGMENTS = re.compile(r"[,;/\n]+")
+# The longest span of words tried as a place name inside a longer text (the longest main
+# name in the gazetteer has 9 words; longer alternate names match only as the whole text).
+_MAX_NAME_WORDS = 9
+# Alternate names shorter than this ("YQK", "QC") are codes, not names: never matched.
+_MIN_ALTERNATE_NAME = 4
+_MAX_PROVINCE_WORDS = 4  # "Île-du-Prince-Édouard", "Terre-Neuve-et-Labrador"
+_ECHO_LIMIT = 40
+
+
+class LocatePrecision(StrEnum):
+    """What a located point stands for, most precise first.
+
+    ``postal_code``, ``fsa`` and ``place`` have the values of
+    :class:`caremap.geocoder.Precision` (``LocatePrecision.FSA == Precision.FSA``).
+    """
+
+    COORDINATES = "coordinates"  # typed by the person
+    POSTAL_CODE = "postal_code"
+    FSA = "fsa"
+    PLACE = "place"
+
+
+class LocateError(ValueError):
+    """Text recognisable as coordinates but unusable; the messages are safe to show.
+
+    ``str(error)`` is the English message; ``message_fr`` is its French version.
+    """
+
+    def __init__(self, message_en: str, message_fr: str) -> None:
+        super().__init__(message_en)
+        self.message_en = message_en
+        self.message_fr = message_fr
+
+
+@dataclass(frozen=True)
+class Located:
+    """A point for the search box's text and what was matched, for showing the person.
+
+    ``label_en``/``label_fr``: "postal code M5V 2T6" / "code postal M5V 2T6",
+    "FSA M5V (Downtown Toronto)" / "RTA M5V (Downtown Toronto)", "place: Kenora, ON" /
+    "lieu : Kenora (Ont.)" (no-break space before the colon), "coordinates 43.6532, -79.3832"
+    (numbers as typed, with a decimal point in both languages). ``alternatives`` names other
+    places the text could mean, "Richmond, QC", at most :data:`MAX_ALTERNATIVES`; each one,
+    typed back into :func:`locate`, gives that place.
+    """
+
+    latitude: float
+    longitude: float
+    precision: LocatePrecision
+    label_en: str
+    label_fr: str
+    alternatives: tuple[str, ...] = ()
+
+
+def locate(text: str, gazetteer: Gazetteer) -> Located | None:
+    """The point for ``text`` (coordinates, postal code, FSA or place; see the module), or None.
+
+    Raises :class:`LocateError` for coordinates that are out of range or outside Canada and
+    for text made only of numbers that is not a coordinate pair. Blank text gives None.
+    """
+    text = text.strip().translate(_DASHES)
+    if not text:
+        return None
+    coordinates = _coordinates(text)
+    if coordinates is not None:
+        return coordinates
+    upper = text.upper()
+    postal = _by_postal_code(upper, gazetteer)
+    if postal is not None:
+        return postal
+    fsa, fsa_point = _by_fsa(upper, gazetteer)
+    if fsa_point is not None and (upper == fsa or fsa[1] != "0"):
+        return fsa_point
+    if _NUMERIC_TEXT.fullmatch(text) and not fsa:
+        shown = text[:_ECHO_LIMIT]
+        raise LocateError(
+            f"{shown!r} is not a place, postal code or pair of coordinates. Type coordinates "
+            "as latitude, longitude in decimal degrees, e.g. 43.6532, -79.3832.",
+            f"« {shown} » n'est ni un lieu, ni un code postal, ni une paire de coordonnées. "
+            "Tapez les coordonnées en degrés décimaux, la latitude d'abord, p. ex. "
+            "43.6532, -79.3832.",
+        )
+    place = _by_place(_FSA.sub(" ", _POSTAL_CODE.sub(" ", upper)), _implied_province(upper),
+                      gazetteer)  # fmt: skip
+    return place or fsa_point
+
+
+# --- coordinates ------------------------------------------------------------------------------
+
+_LATITUDE_LETTERS = ("N", "S")
+_LONGITUDE_LETTERS = ("E", "W", "O")
+
+
+def _coordinates(text: str) -> Located | None:
+    for pattern in _COORDINATE_PAIRS:
+        match = pattern.fullmatch(text)
+        if match:
+            return _checked_coordinates(match)
+    return None
+
+
+def _checked_coordinates(match: re.Match[str]) -> Located:
+    first_letter, second_letter = (match["ha"] or "").upper(), (match["hb"] or "").upper()
+    if (
+        first_letter
+        and second_letter
+        and (first_letter in _LATITUDE_LETTERS) == (second_letter in _LATITUDE_LETTERS)
+    ):
+        raise LocateError(
+            "Give one latitude (N or S) and one longitude (E or W).",
+            "Donnez une latitude (N ou S) et une longitude (E ou O).",
+        )
+    first = _signed(match["a"], first_letter)
+    second = _signed(match["b"], second_letter)
+    if first_letter in _LONGITUDE_LETTERS or second_letter in _LATITUDE_LETTERS:
+        first, second = second, first  # longitude typed first, as its letter says
+    latitude, longitude = float(first), float(second)
+    if not -90 <= latitude <= 90:
+        en, fr = _hint(first, second)
+        raise LocateError(
+            f"Latitude {first} is out of range: it must be between -90 and 90.{en}",
+            f"La latitude {first} est hors limites{_NBSP}: elle doit être entre -90 et 90.{fr}",
+        )
+    if not -180 <= longitude <= 180:
+        raise LocateError(
+            f"Longitude {second} is out of range: it must be between -180 and 180.",
+            f"La longitude {second} est hors limites{_NBSP}: elle doit être entre -180 et 180.",
+        )
+    shown = f"{first}, {second}"
+    if not _in_canada(latitude, longitude):
+        en, fr = _hint(first, second)
+        raise LocateError(f"{shown} is outside Canada.{en}", f"{shown} est hors du Canada.{fr}")
+    return Located(
+        latitude,
+        longitude,
+        LocatePrecision.COORDINATES,
+        f"coordinates {shown}",
+        f"coordonnées {shown}",
+    )
+
+
+def _signed(number: str, letter: str) -> str:
+    """The number as typed, with a decimal point, no '+', and the hemisphere letter's sign."""
+    number = number.replace(",", ".").removeprefix("+")
+    if not letter:
+        return number
+    if number.startswith("-"):
+        raise LocateError(
+            f"Give either a minus sign or a hemisphere letter, not both: {number} {letter}.",
+            f"Donnez soit un signe moins, soit une lettre d'hémisphère, pas les deux{_NBSP}: "
+            f"{number} {letter}.",
+        )
+    return f"-{number}" if letter in ("S", "W", "O") else number
+
+
+def _in_canada(latitude: float, longitude: float) -> bool:
+    return (
+        CANADA_LATITUDES[0] <= latitude <= CANADA_LATITUDES[1]
+        and CANADA_LONGITUDES[0] <= longitude <= CANADA_LONGITUDES[1]
+    )
+
+
+def _hint(first: str, second: str) -> tuple[str, str]:
+    """(' ' + English, ' ' + French) suggestion of the pair probably meant, else ('', '')."""
+    negated = second if second.startswith("-") else f"-{second}"
+    for latitude, longitude, hint_en, hint_fr in (
+        (first, negated, "Longitudes in Canada are negative (west)",
+         "Au Canada, les longitudes sont négatives (ouest)"),
+        (second, first, "Latitude comes first", "La latitude vient en premier"),
+    ):  # fmt: skip
+        if (latitude, longitude) != (first, second) and _in_canada(
+            float(latitude), float(longitude)
+        ):
+            meant = f"{latitude}, {longitude}"
+            return (
+                f" {hint_en}: did you mean {meant}?",
+                f" {hint_fr}{_NBSP}: vouliez-vous dire {meant}{_NBSP}?",
+            )
+    return "", ""
+
+
+# --- postal codes and FSAs --------------------------------------------------------------------
+
+
+def _by_postal_code(upper: str, gazetteer: Gazetteer) -> Located | None:
+    """The last postal code in the text that the gazetteer knows, or else its known FSA."""
+    for match in reversed(list(_POSTAL_CODE.finditer(upper))):
+        try:
+            code = normalise_postal_code(match[1] + match[2])
+        except NormaliseError:
+            continue
+        point = gazetteer.postal_code(code)
+        if point is not None:
+            return _located(
+                point, LocatePrecision.POSTAL_CODE, f"postal code {code}", f"code postal {code}"
+            )
+        fsa = _fsa_located(code[:3], gazetteer)
+        if fsa is not None:
+            return fsa
+    return None
+
+
+def _by_fsa(upper: str, gazetteer: Gazetteer) -> tuple[str, Located | None]:
+    """(the last FSA-shaped word in the text, else ''; its point if the gazetteer knows it)."""
+    for match in reversed(list(_FSA.finditer(upper))):
+        return match[1], _fsa_located(match[1], gazetteer)
+    return "", None
+
+
+def _fsa_located(fsa: str, gazetteer: Gazetteer) -> Located | None:
+    point = gazetteer.fsa(fsa)
+    if point is None:
+        return None
+    area = point.label.split(" (")[0]  # "Downtown Toronto (CN Tower / …)": the first part
+    suffix = f" ({area})" if area else ""
+    return _located(point, LocatePrecision.FSA, f"FSA {fsa}{suffix}", f"RTA {fsa}{suffix}")
+
+
+def _implied_province(upper: str) -> str:
+    """The province the first letter of the last postal code or FSA in the text implies."""
+    for match in reversed(list(_FSA.finditer(upper)) + list(_POSTAL_CODE.finditer(upper))):
+        provinces = postal_code_province(match[1])
+        if len(provinces) == 1:
+            return provinces.pop()
+    return ""
+
+
+# --- places -----------------------------------------------------------------------------------
+
+
+def _by_place(text: str, implied_province: str, gazetteer: Gazetteer) -> Located | None:
+    words, segments = _words(text)
+    if words[-1:] == ["canada"]:
+        words, segments = words[:-1], segments[:-1]
+    if not words:
+        return None
+    province, name_words = _trailing_province(words)
+    if province:
+        found = (
+            _named(" ".join(name_words), province, gazetteer)
+            or _named(" ".join(words), "", gazetteer)
+            or _rightmost(name_words, segments, province, gazetteer)
+        )
+    else:
+        found = _named(" ".join(words), implied_province, gazetteer) or _rightmost(
+            words, segments, implied_province, gazetteer
+        )
+    if not found:
+        return None
+    best = found[0]
+    label_en = _place_en(best)
+    alternatives: list[str] = []
+    for other in found[1:]:
+        name = _place_en(other)
+        if name != label_en and name not in alternatives:
+            alternatives.append(name)
+    return _located(
+        best,
+        LocatePrecision.PLACE,
+        f"place: {label_en}",
+        f"lieu{_NBSP}: {best.label} ({_PROVINCE_FR[best.province_abbr]})",
+        tuple(alternatives[:MAX_ALTERNATIVES]),
+    )
+
+
+def _named(name: str, province: str, gazetteer: Gazetteer) -> list[PlacePoint]:
+    """Places called ``name``; alternate names count only from 4 characters ("QC" is no city)."""
+    return gazetteer.places_named(name, province, alternate_names=len(name) >= _MIN_ALTERNATE_NAME)
+
+
+def _words(text: str) -> tuple[list[str], list[int]]:
+    """The folded words of the text and, for each, the index of its comma-separated segment."""
+    words: list[str] = []
+    segments: list[int] = []
+    for index, segment in enumerate(_SEGMENTS.split(text)):
+        for word in fold(segment).split():
+            words.append(word)
+            segments.append(index)
+    return words, segments
+
+
+def _trailing_province(words: list[str]) -> tuple[str, list[str]]:
+    """(province named by the last words, the words before it), else ('', words).
+
+    At least one word must remain before it. Numeric province codes ("24") are not read here:
+    they are more likely house numbers.
+    """
+    for count in range(min(_MAX_PROVINCE_WORDS, len(words) - 1), 0, -1):
+        tail = words[-count:]
+        if any(_has_digit(word) for word in tail):
+            continue
+        try:
+            return normalise_province(" ".join(tail)), words[:-count]
+        except NormaliseError:
+            continue
+    return "", words
+
+
+def _rightmost(
+    words: list[str], segments: list[int], province: str, gazetteer: Gazetteer
+) -> list[PlacePoint]:
+    """The places named by the span of words ending nearest the end (longest span first)."""
+    for start, end in _spans(words, segments):
+        found = _named(" ".join(words[start:end]), province, gazetteer)
+        if found:
+            return found
+    return []
+
+
+def _spans(words: list[str], segments: list[int]) -> Iterator[tuple[int, int]]:
+    """(start, end) spans of up to 9 words within one segment, holding no number and not just
+    after one ("55 Hope St": a street)."""
+    for end in range(len(words), 0, -1):
+        for start in range(max(0, end - _MAX_NAME_WORDS), end):
+            if segments[start] != segments[end - 1]:
+                continue
+            if any(_has_digit(word) for word in words[start:end]):
+                continue
+            if (
+                start > 0
+                and segments[start - 1] == segments[start]
+                and _has_digit(words[start - 1])
+            ):
+                continue
+            yield start, end
+
+
+def _has_digit(word: str) -> bool:
+    return any(ch.isdigit() for ch in word)
+
+
+def _place_en(point: GazetteerPoint) -> str:
+    return f"{point.label}, {point.province_abbr}"
+
+
+def _located(
+    point: GazetteerPoint,
+    precision: LocatePrecision,
+    label_en: str,
+    label_fr: str,
+    alternatives: tuple[str, ...] = (),
+) -> Located:
+    return Located(point.latitude, point.longitude, precision, label_en, label_fr, alternatives)

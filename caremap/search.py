@@ -1,0 +1,279 @@
+"""Front-line search: the services nearest a point that fit a person, nearest first.
+
+Vocabulary filters (service type, population, capability, language) run in the store as a
+subquery; time filters (open now, available in a month, beds available now) run on the
+nearest candidates, widening the candidate set until enough services pass. Distances and ranks
+of confidential locations use their public point and are rounded up to a whole
+``CONFIDENTIAL_DISTANCE_STEP_M``, so repeated searches cannot home in on the real address.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, Select, select
+
+from caremap.model import Attribute, Language, ServiceAtLocation
+from caremap.privacy import PublicLocation
+from caremap.queries import PublicCapacity, PublicSchedule, PublicService, public_services
+from caremap.store import Store
+
+CONFIDENTIAL_DISTANCE_STEP_M = 1_000.0
+NEAREST_BEYOND_RADIUS = 5
+DEFAULT_STALE_AFTER = dt.timedelta(hours=48)
+WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+END_OF_DAY = dt.time(23, 59)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the person needs. Within a facet: any of the codes (service types, populations,
+    languages) or all of them (capabilities: a woman with a child and a substance-use issue
+    needs a place that is both addiction-capable and accepts children)."""
+
+    service_types: frozenset[str] = frozenset()
+    populations: frozenset[str] = frozenset()
+    capabilities: frozenset[str] = frozenset()
+    languages: frozenset[str] = frozenset()
+    open_now: bool = False
+    month: int | None = None
+    beds_available: bool = False
+
+    @property
+    def by_time(self) -> bool:
+        return self.open_now or self.month is not None or self.beds_available
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """Where from, how far, how many, and the filters. (lat, lon) in EPSG:4326; without
+    them services are listed by name."""
+
+    latitude: float | None = None
+    longitude: float | None = None
+    radius_km: float | None = None
+    limit: int = 20
+    filters: Filters = field(default_factory=Filters)
+
+    @property
+    def has_origin(self) -> bool:
+        return self.latitude is not None and self.longitude is not None
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    service: PublicService
+    location: PublicLocation
+    distance_m: float | None  # rounded up to a whole step for a confidential location
+    fresh_capacities: tuple[PublicCapacity, ...]  # availability counts recent enough to show
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """``beyond_radius`` means nothing matched within the radius and ``hits`` are the
+    nearest matches farther away."""
+
+    hits: list[SearchHit]
+    beyond_radius: bool = False
+
+
+@dataclass(frozen=True)
+class Clock:
+    """The moment a search is made, and how old an availability count may be."""
+
+    now: dt.datetime
+    stale_after: dt.timedelta = DEFAULT_STALE_AFTER
+
+
+def search(store: Store, query: SearchQuery, clock: Clock) -> SearchResult:
+    """Services fitting ``query``, nearest first (by name without an origin)."""
+    if not query.has_origin:
+        return SearchResult(_listed_by_name(store, query, clock))
+    hits = _nearest(store, query, clock, query.radius_km)
+    if hits or query.radius_km is None:
+        return SearchResult(hits)
+    beyond = SearchQuery(
+        query.latitude,
+        query.longitude,
+        None,
+        min(query.limit, NEAREST_BEYOND_RADIUS),
+        query.filters,
+    )
+    return SearchResult(_nearest(store, beyond, clock, None), beyond_radius=True)
+
+
+def location_filter(filters: Filters) -> Select | None:
+    """A SELECT of the ids of locations offering a service that passes the vocabulary filters."""
+    conditions = []
+    for codes in (filters.service_types, filters.populations):
+        if codes:
+            conditions.append(_services_with_any(codes))
+    conditions += [_services_with_any({code}) for code in sorted(filters.capabilities)]
+    if filters.languages:
+        conditions.append(
+            ServiceAtLocation.service_id.in_(
+                select(Language.service_id).where(Language.code.in_(sorted(filters.languages)))
+            )
+        )
+    if not conditions:
+        return None
+    return select(ServiceAtLocation.location_id).where(*conditions)
+
+
+def _services_with_any(codes: frozenset[str] | set[str]) -> ColumnElement[bool]:
+    return ServiceAtLocation.service_id.in_(
+        select(Attribute.link_id).where(Attribute.taxonomy_term_id.in_(sorted(codes)))
+    )
+
+
+def _nearest(
+    store: Store, query: SearchQuery, clock: Clock, radius_km: float | None
+) -> list[SearchHit]:
+    radius_m = None if radius_km is None else radius_km * 1000
+    wanted = query.limit
+    candidates = max(wanted * 3, 30)
+    while True:
+        nearby = store.nearest(
+            latitude=query.latitude,
+            longitude=query.longitude,
+            limit=candidates,
+            radius_m=radius_m,
+            location_filter=location_filter(query.filters),
+        )
+        hits = _hits(store, nearby, query.filters, clock, radius_m)
+        if len(hits) >= wanted or len(nearby) < candidates:
+            return hits[:wanted]
+        candidates *= 4
+
+
+def _hits(
+    store: Store, nearby: list, filters: Filters, clock: Clock, radius_m: float | None
+) -> list[SearchHit]:
+    distance_by_location = {n.location_id: n.distance_m for n in nearby}
+    with store.session() as session:
+        links = session.execute(
+            select(ServiceAtLocation.location_id, ServiceAtLocation.service_id).where(
+                ServiceAtLocation.location_id.in_(list(distance_by_location))
+            )
+        ).all()
+        services = {s.id: s for s in public_services(session, sorted({s for _, s in links}))}
+    hits = []
+    for location_id, service_id in links:
+        service = services[service_id]
+        location = next(loc for loc in service.locations if loc.id == location_id)
+        if not passes_time_filters(service, location, filters, clock):
+            continue
+        distance = public_distance(distance_by_location[location_id], location.confidential)
+        if radius_m is not None and distance > radius_m:
+            continue  # a confidential location whose rounded distance is out of range
+        hits.append(SearchHit(service, location, distance, fresh_capacities(service, clock)))
+    hits.sort(key=lambda h: (h.distance_m, h.service.name, h.service.id))
+    return hits
+
+
+def public_distance(distance_m: float, confidential: bool) -> float:
+    """What may be shown of a distance: exact for a public address; for a confidential one,
+    measured to its public point and rounded up to a whole step."""
+    if not confidential:
+        return distance_m
+    return math.ceil(distance_m / CONFIDENTIAL_DISTANCE_STEP_M) * CONFIDENTIAL_DISTANCE_STEP_M
+
+
+def _listed_by_name(store: Store, query: SearchQuery, clock: Clock) -> list[SearchHit]:
+    where = location_filter(query.filters)
+    with store.session() as session:
+        ids = select(ServiceAtLocation.service_id)
+        if where is not None:
+            ids = ids.where(ServiceAtLocation.location_id.in_(where.scalar_subquery()))
+        services = public_services(session, list(session.scalars(ids.distinct())))
+    hits = [
+        SearchHit(service, location, None, fresh_capacities(service, clock))
+        for service in services
+        for location in service.locations
+        if passes_time_filters(service, location, query.filters, clock)
+    ]
+    return hits[: query.limit]
+
+
+def passes_time_filters(
+    service: PublicService, location: PublicLocation, filters: Filters, clock: Clock
+) -> bool:
+    if filters.open_now and not is_open(service.schedules, _local(clock.now, location)):
+        return False
+    if filters.month is not None and not available_in_month(
+        service.schedules, filters.month, clock.now.date()
+    ):
+        return False
+    return not filters.beds_available or any(
+        (c.available or 0) > 0 for c in fresh_capacities(service, clock)
+    )
+
+
+def fresh_capacities(service: PublicService, clock: Clock) -> tuple[PublicCapacity, ...]:
+    """Capacities whose availability count is no older than the clock allows."""
+    oldest = clock.now - clock.stale_after
+    return tuple(
+        c
+        for c in service.capacities
+        if c.available is not None and c.updated is not None and c.updated >= oldest
+    )
+
+
+def _local(now: dt.datetime, location: PublicLocation) -> dt.datetime:
+    return now.astimezone(ZoneInfo(location.timezone or "America/Toronto"))
+
+
+def is_open(schedules: tuple[PublicSchedule, ...], local: dt.datetime) -> bool:
+    """Whether some weekly rule is open at ``local`` time (overnight hours included); services
+    with no weekly rule are not known to be open."""
+    today, clock_time = local.date(), local.time()
+    yesterday = today - dt.timedelta(days=1)
+    for rule in schedules:
+        if not rule.byday or rule.opens_at is None or rule.closes_at is None:
+            continue
+        days = rule.byday.split(",")
+        if rule.opens_at <= rule.closes_at:
+            closes_inclusive = rule.closes_at == END_OF_DAY
+            if (
+                _valid_on(rule, today)
+                and WEEKDAYS[today.weekday()] in days
+                and rule.opens_at <= clock_time
+                and (clock_time < rule.closes_at or closes_inclusive)
+            ):
+                return True
+        elif (
+            _valid_on(rule, today)
+            and WEEKDAYS[today.weekday()] in days
+            and clock_time >= rule.opens_at
+        ) or (
+            _valid_on(rule, yesterday)
+            and WEEKDAYS[yesterday.weekday()] in days
+            and clock_time < rule.closes_at
+        ):
+            return True
+    return False
+
+
+def _valid_on(rule: PublicSchedule, day: dt.date) -> bool:
+    return (rule.valid_from is None or rule.valid_from <= day) and (
+        rule.valid_to is None or day <= rule.valid_to
+    )
+
+
+def available_in_month(schedules: tuple[PublicSchedule, ...], month: int, today: dt.date) -> bool:
+    """Whether the service runs in the next occurrence of ``month`` (this year's if it is not
+    over, else next year's). A service without seasonal dates runs all year."""
+    seasonal = [s for s in schedules if s.valid_from is not None or s.valid_to is not None]
+    if not seasonal:
+        return True
+    year = today.year if month >= today.month else today.year + 1
+    first = dt.date(year, month, 1)
+    last = dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)
+    return any(
+        (s.valid_from is None or s.valid_from <= last)
+        and (s.valid_to is None or s.valid_to >= first)
+        for s in seasonal
+    )
