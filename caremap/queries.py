@@ -214,3 +214,24 @@ def term_labels(session: Session, lang: str) -> dict[str, str]:
     """Vocabulary code → label in ``lang`` ('fr' or English)."""
     column = TaxonomyTerm.name_fr if lang == "fr" else TaxonomyTerm.name
     return {code: label for code, label in session.execute(select(TaxonomyTerm.code, column))}
+
+
+@dataclass(frozen=True)
+class TermChoice:
+    code: str
+    label_en: str
+    label_fr: str
+
+    def label(self, lang: str) -> str:
+        return self.label_fr if lang == "fr" else self.label_en
+
+
+def vocabulary_choices(session: Session) -> dict[str, list[TermChoice]]:
+    """The loaded vocabulary by facet, in label order, for forms and parameter checks."""
+    rows = session.execute(
+        select(TaxonomyTerm.facet, TaxonomyTerm.code, TaxonomyTerm.name, TaxonomyTerm.name_fr)
+        .order_by(TaxonomyTerm.facet, TaxonomyTerm.name)).all()
+    choices: dict[str, list[TermChoice]] = defaultdict(list)
+    for facet, code, label_en, label_fr in rows:
+        choices[facet].append(TermChoice(code, label_en, label_fr))
+    return dict(choices)

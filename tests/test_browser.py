@@ -142,7 +142,7 @@ def test_phone_width_and_french(browser, server_url):
     page.set_viewport_size({"width": 360, "height": 740})
     watch = PageWatch(page)
     page.goto(server_url + "/?lang=fr", wait_until="networkidle")
-    assert page.locator("h1").inner_text() == "Carte des services"
+    assert page.locator("h1").inner_text() == "Trouver un service"
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 360, "the page scrolls sideways on a phone"
     assert watch.errors == []

@@ -169,9 +169,9 @@ def test_french_pages_have_no_english_interface_text(client, loaded_store, recor
     text = visible_text(client.get(url, query_string={"lang": "fr"}).get_data(as_text=True))
     leftovers = [s for s in english_interface_strings() if re.search(rf"\b{re.escape(s)}\b", text)]
     assert leftovers == []
-    assert "Carte des services" in text or "Téléphone" in text
+    assert "Trouver un service" in text or "Téléphone" in text
 
 
 def test_language_choice_is_remembered(client):
     client.get("/?lang=fr")
-    assert "Carte des services" in client.get("/").get_data(as_text=True)
+    assert "Trouver un service" in client.get("/").get_data(as_text=True)

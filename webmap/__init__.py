@@ -23,6 +23,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         DATA_DIR=settings.data_dir,
         TILES_URL=settings.tiles_url,
         TILES_ATTRIBUTION=settings.tiles_attribution,
+        BEDS_STALE_HOURS=48,
+        QUICK_EXIT_URL="https://www.theweathernetwork.com/ca",
         BABEL_DEFAULT_LOCALE="en",
         BABEL_TRANSLATION_DIRECTORIES="translations",
         JSON_SORT_KEYS=False,
@@ -35,9 +37,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.after_request(_security_headers)
     app.context_processor(_template_globals)
 
-    from webmap import errors, filters, views
+    from webmap import api, errors, filters, views
 
     app.register_blueprint(views.bp)
+    app.register_blueprint(api.bp)
     errors.register(app)
     filters.register(app)
     return app
@@ -61,7 +64,23 @@ def select_locale() -> str:
 def _template_globals() -> dict[str, Any]:
     from flask_babel import get_locale
 
-    return {"current_lang": str(get_locale() or "en"), "languages": LANGUAGES}
+    return {"current_lang": str(get_locale() or "en"), "languages": LANGUAGES,
+            "url_with": url_with}
+
+
+def url_with(endpoint: str | None = None, **changes: str | None) -> str:
+    """This page's URL (or ``endpoint``'s) with its query kept — repeated parameters too —
+    and ``changes`` applied (None removes a parameter)."""
+    from flask import url_for
+
+    args = request.args.to_dict(flat=False)
+    for name, value in changes.items():
+        if value is None:
+            args.pop(name, None)
+        else:
+            args[name] = [value]
+    return url_for(endpoint or request.endpoint or "main.home", **(request.view_args or {}),
+                   **args)
 
 
 def _security_headers(response):  # noqa: ANN001

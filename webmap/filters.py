@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from babel.dates import get_month_names
 from flask import Flask
-from flask_babel import format_date, format_time
+from flask_babel import format_date, format_decimal, format_time, get_locale
 from flask_babel import gettext as _
 
 from caremap.queries import PublicCapacity, PublicSchedule
+from webmap.params import BadParameter
 
 DAY_NAMES = {
     "MO": lambda: _("Mon"),
@@ -67,7 +69,38 @@ def capacity_text(capacity: PublicCapacity) -> str:
     return text
 
 
+def km(distance_m: float | None) -> str:
+    """"1.2 km" ("1,2 km" in French), one decimal."""
+    if distance_m is None:
+        return ""
+    return _("%(km)s km", km=format_decimal(distance_m / 1000, format="#,##0.0"))
+
+
+def month_name(month: int) -> str:
+    """The month's name in the page's language."""
+    return get_month_names("wide", locale=get_locale())[month]
+
+
+PARAMETER_MESSAGES = {
+    "near": lambda: _("We could not find that place. Try a postal code (A1A 1A1), a town and "
+                      "its province, or “latitude, longitude”."),
+    "lat": lambda: _("The point chosen on the map is not valid. Please choose again."),
+    "lon": lambda: _("The point chosen on the map is not valid. Please choose again."),
+    "radius_km": lambda: _("Choose a distance from the list."),
+    "month": lambda: _("Choose a month from the list."),
+}
+
+
+def error_message(error: BadParameter) -> str:
+    """A search-form error, in the page's language."""
+    message = PARAMETER_MESSAGES.get(error.name)
+    return message() if message else _("One of the search choices is not valid.")
+
+
 def register(app: Flask) -> None:
+    app.add_template_global(month_name)
+    app.add_template_global(error_message)
+    app.add_template_filter(km)
     app.add_template_filter(term_label)
     app.add_template_filter(hours_text)
     app.add_template_filter(capacity_text)

@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from folium.plugins import MarkerCluster
 from markupsafe import Markup, escape
 
+from caremap.privacy import PublicLocation
 from caremap.queries import PublicService
 from webmap.assets import StaticUrl, assert_no_external_urls, local_urls, localise, rewrite_cdn_urls
 
@@ -37,31 +38,32 @@ class MapSettings:
     allowed_hosts: Collection[str]
 
 
+@dataclass(frozen=True)
+class MapLayers:
+    """What goes on a map: service locations keyed for the page's list, an optional search
+    origin (lat, lon) and radius, and whether markers cluster (browsing) or not (results)."""
+
+    points: list[tuple[str, PublicService, PublicLocation]]
+    origin: tuple[float, float] | None = None
+    radius_km: float | None = None
+    cluster: bool = True
+
+
 def build_service_map(
-    services: list[PublicService],
+    layers: MapLayers,
     outlines: dict,
     *,
     settings: MapSettings,
     labels: Mapping[str, str],
     detail_url: Callable[[str], str],
-) -> folium.Map:
-    """A map with province/territory outlines and one clustered marker per service location."""
+) -> tuple[folium.Map, dict[str, str]]:
+    """The map, and the JavaScript name of each point's marker by its key."""
     # folium drops max_zoom when tiles=None; MarkerCluster needs it, so set the Leaflet option.
-    fmap = folium.Map(
-        location=CANADA_CENTRE,
-        zoom_start=4,
-        maxZoom=MAX_ZOOM,
-        tiles=None,
-        control_scale=True,
-        prefer_canvas=False,
-    )
+    fmap = folium.Map(location=CANADA_CENTRE, zoom_start=4, maxZoom=MAX_ZOOM, tiles=None,
+                      control_scale=True)
     if settings.tiles_url:
-        folium.TileLayer(
-            settings.tiles_url,
-            attr=settings.tiles_attribution,
-            max_zoom=MAX_ZOOM,
-            name=_("Base map"),
-        ).add_to(fmap)
+        folium.TileLayer(settings.tiles_url, attr=settings.tiles_attribution,
+                         max_zoom=MAX_ZOOM, name=_("Base map")).add_to(fmap)
     if outlines["features"]:
         name_key = "name_fr" if settings.lang == "fr" else "name_en"
         folium.GeoJson(
@@ -70,17 +72,32 @@ def build_service_map(
             style_function=lambda _feature: {"color": "#555", "weight": 1, "fill": False},
             tooltip=folium.GeoJsonTooltip(fields=[name_key], labels=False),
         ).add_to(fmap)
-    cluster = MarkerCluster(name=_("Services")).add_to(fmap)
-    bounds = []
-    for service in services:
-        for location in service.locations:
-            point = (location.latitude, location.longitude)  # folium: (lat, lon)
-            bounds.append(point)
-            _marker(service, location.confidential, point, labels, detail_url).add_to(cluster)
+    parent = MarkerCluster(name=_("Services")) if layers.cluster else folium.FeatureGroup(
+        name=_("Services"))
+    parent.add_to(fmap)
+    bounds, names = _origin(fmap, layers), {}
+    for key, service, location in layers.points:
+        point = (location.latitude, location.longitude)  # folium: (lat, lon)
+        bounds.append(point)
+        marker = _marker(service, location.confidential, point, labels, detail_url)
+        marker.add_to(parent)
+        names[key] = marker.get_name()
     folium.LayerControl(collapsed=True).add_to(fmap)
     if bounds:
-        fmap.fit_bounds(bounds, max_zoom=12)
-    return fmap
+        fmap.fit_bounds(bounds, max_zoom=12 if layers.cluster else 14)
+    return fmap, names
+
+
+def _origin(fmap: folium.Map, layers: MapLayers) -> list[tuple[float, float]]:
+    """Mark the search origin and its radius; the points the view must show."""
+    if layers.origin is None:
+        return []
+    folium.CircleMarker(layers.origin, radius=7, color="#b00020", fill=True, fill_opacity=1,
+                        tooltip=_("Search origin")).add_to(fmap)
+    if layers.radius_km is not None:
+        folium.Circle(layers.origin, radius=layers.radius_km * 1000, color="#b00020",
+                      weight=1, fill=False).add_to(fmap)
+    return [layers.origin]
 
 
 def _marker(

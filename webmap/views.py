@@ -1,15 +1,20 @@
-"""Public pages: the map of all services and a service's detail page."""
+"""Public pages: the search page (the map of every service when nothing is asked), a
+service's detail page, and a printable referral sheet of search results."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template, url_for
+from flask import Blueprint, abort, current_app, render_template, request, url_for
 from flask_babel import get_locale
 
-from caremap.queries import jurisdiction_outlines, public_service, public_services, term_labels
+from caremap.queries import jurisdiction_outlines, public_service, term_labels
+from caremap.search import SearchQuery, SearchResult, search
 from webmap import get_store
-from webmap.mapview import MapSettings, build_service_map, render_map
+from webmap.mapview import MapLayers, MapSettings, build_service_map, render_map
+from webmap.params import RADIUS_CHOICES_KM, BadParameter, ParsedSearch, parse_search
+from webmap.searching import clock, gazetteer, vocabulary, vocabulary_codes
 
 bp = Blueprint("main", __name__)
+BROWSE_LIMIT = 10_000  # with nothing asked, the map shows every service
 
 
 def _lang() -> str:
@@ -20,42 +25,73 @@ def _map_settings() -> MapSettings:
     from webmap import tiles_hosts
 
     config = current_app.config
-    return MapSettings(
-        config["TILES_URL"], config["TILES_ATTRIBUTION"], _lang(), tiles_hosts(config["TILES_URL"])
-    )
+    return MapSettings(config["TILES_URL"], config["TILES_ATTRIBUTION"], _lang(),
+                       tiles_hosts(config["TILES_URL"]))
+
+
+def _run_search() -> tuple[ParsedSearch | None, SearchResult | None, BadParameter | None]:
+    try:
+        parsed = parse_search(request.args, vocabulary_codes(), gazetteer)
+    except BadParameter as error:
+        return None, None, error
+    query = parsed.query if parsed.given else SearchQuery(limit=BROWSE_LIMIT)
+    return parsed, search(get_store(), query, clock()), None
 
 
 @bp.get("/")
-def home() -> str:
-    """The map of every service, with a list below it for those who cannot use the map."""
+def home() -> tuple[str, int] | str:
+    """Search: one box (address, postal code, place, "lat, lon"), a radius, filters; results
+    as a list and on the map, in step. With nothing asked, every service on the map."""
+    parsed, result, error = _run_search()
     lang = _lang()
     with get_store().session() as session:
-        services = public_services(session)
-        outlines = jurisdiction_outlines(session, "province")
         labels = term_labels(session, lang)
-    settings = _map_settings()
-    fmap = build_service_map(
-        services,
-        outlines,
-        settings=settings,
-        labels=labels,
-        detail_url=lambda service_id: url_for(
-            "main.service_detail", service_id=service_id, lang=lang
-        ),
+        outlines = jurisdiction_outlines(session, "province")
+    hits = result.hits if result else []
+    asked = parsed is not None and parsed.given
+    layers = MapLayers(
+        points=[(f"r{i}", hit.service, hit.location) for i, hit in enumerate(hits)],
+        origin=(parsed.query.latitude, parsed.query.longitude)
+        if parsed and parsed.query.has_origin else None,
+        radius_km=parsed.query.radius_km if parsed else None,
+        cluster=not asked,
     )
-    parts = render_map(fmap, lambda path: url_for("static", filename=path), settings.allowed_hosts)
-    return render_template("home.html", services=services, labels=labels, map=parts)
+    settings = _map_settings()
+    fmap, marker_names = build_service_map(
+        layers, outlines, settings=settings, labels=labels,
+        detail_url=lambda service_id: url_for("main.service_detail", service_id=service_id),
+    )
+    parts = render_map(fmap, lambda path: url_for("static", filename=path),
+                       settings.allowed_hosts)
+    page = render_template(
+        "search.html", parsed=parsed, result=result, hits=hits, asked=asked, error=error,
+        labels=labels, vocabulary=vocabulary(), radius_choices=RADIUS_CHOICES_KM,
+        map=parts, map_name=fmap.get_name(), marker_names=marker_names,
+    )
+    return (page, 400) if error else page
+
+
+@bp.get("/print")
+def print_results() -> tuple[str, int] | str:
+    """A referral sheet: names, phones, hours and distances of the current search."""
+    parsed, result, error = _run_search()
+    if error:
+        abort(400, description=f"{error.name}: {error.message}")
+    with get_store().session() as session:
+        labels = term_labels(session, _lang())
+    return render_template("print.html", parsed=parsed, result=result, labels=labels,
+                           hits=result.hits if parsed.given else [], now=clock().now)
 
 
 @bp.get("/services/<service_id>")
 def service_detail(service_id: str) -> str:
-    """Everything public about one service."""
+    """Everything a referral needs about one service."""
     with get_store().session() as session:
         service = public_service(session, service_id)
         labels = term_labels(session, _lang())
     if service is None:
         abort(404)
-    return render_template("service.html", service=service, labels=labels)
+    return render_template("service.html", service=service, labels=labels, clock=clock())
 
 
 @bp.get("/health")

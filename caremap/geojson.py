@@ -1,0 +1,64 @@
+"""Public services as GeoJSON (RFC 7946: coordinates are [lon, lat], WGS84).
+
+Built only from public read models, so a confidential location appears at its public point
+with its public address."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict
+
+from caremap.privacy import PublicLocation
+from caremap.queries import PublicCapacity, PublicSchedule, PublicService
+
+
+def service_feature(service: PublicService, location: PublicLocation,
+                    distance_m: float | None = None,
+                    fresh_capacities: tuple[PublicCapacity, ...] | None = None) -> dict:
+    """One service at one location. ``distance_m`` is given when a search had an origin."""
+    properties = {
+        "id": service.id,
+        "name": service.name,
+        "organization": service.organization,
+        "service_types": list(service.terms.get("service_type", ())),
+        "populations": list(service.terms.get("population", ())),
+        "capabilities": list(service.terms.get("capability", ())),
+        "languages": list(service.languages),
+        "phones": [{"number": p.number, "display": p.display, "extension": p.extension,
+                    "description": p.description} for p in service.phones],
+        "schedules": [_schedule(s) for s in service.schedules],
+        "capacities": [_capacity(c) for c in service.capacities],
+        "location_id": location.id,
+        "confidential": location.confidential,
+        "address": asdict(location.address) if location.address else None,
+        "geocode_precision": location.geocode_precision,
+        "source": service.source_title,
+        "source_as_of": service.source_as_of,
+        "last_verified_at": _text(service.last_verified_at),
+    }
+    if fresh_capacities is not None:
+        properties["beds_available_now"] = [_capacity(c) for c in fresh_capacities]
+    if distance_m is not None:
+        properties["distance_m"] = round(distance_m, 1)
+    return {
+        "type": "Feature",
+        "id": f"{service.id}@{location.id}",
+        "geometry": {"type": "Point", "coordinates": [location.longitude, location.latitude]},
+        "properties": properties,
+    }
+
+
+def feature_collection(features: list[dict], **members: object) -> dict:
+    return {"type": "FeatureCollection", "features": features, **members}
+
+
+def _schedule(schedule: PublicSchedule) -> dict:
+    return {key: _text(value) for key, value in asdict(schedule).items()}
+
+
+def _capacity(capacity: PublicCapacity) -> dict:
+    return {key: _text(value) for key, value in asdict(capacity).items()}
+
+
+def _text(value: object) -> object:
+    return value.isoformat() if isinstance(value, dt.date | dt.time) else value

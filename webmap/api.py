@@ -1,0 +1,57 @@
+"""The JSON API: GeoJSON search results, one service, and the OpenAPI document."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, jsonify, request, url_for
+from werkzeug.wrappers import Response
+
+from caremap.geojson import feature_collection, service_feature
+from caremap.queries import public_service
+from caremap.search import search
+from webmap import get_store
+from webmap.openapi import openapi_document
+from webmap.params import BadParameter, parse_search
+from webmap.searching import clock, gazetteer, vocabulary_codes
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+@bp.errorhandler(BadParameter)
+def bad_parameter(error: BadParameter) -> tuple[Response, int]:
+    return jsonify({"status": 400, "error": "bad_parameter", "parameter": error.name,
+                    "message": error.message}), 400
+
+
+@bp.get("/services")
+def services() -> Response:
+    """Services fitting the parameters, nearest first, as a GeoJSON FeatureCollection."""
+    parsed = parse_search(request.args, vocabulary_codes(), gazetteer)
+    result = search(get_store(), parsed.query, clock())
+    features = [service_feature(hit.service, hit.location, hit.distance_m, hit.fresh_capacities)
+                for hit in result.hits]
+    members = {"beyond_radius": result.beyond_radius}
+    if parsed.located is not None:
+        members["origin"] = {"latitude": parsed.located.latitude,
+                             "longitude": parsed.located.longitude,
+                             "matched": parsed.located.label_en}
+    return jsonify(feature_collection(features, **members))
+
+
+@bp.get("/services/<service_id>")
+def service(service_id: str) -> Response:
+    """One service, as a GeoJSON Feature at its (first) location's public point."""
+    with get_store().session() as session:
+        found = public_service(session, service_id)
+    if found is None or not found.locations:
+        abort(404)
+    feature = service_feature(found, found.locations[0])
+    feature["properties"]["locations"] = [
+        service_feature(found, location)["geometry"] for location in found.locations]
+    feature["properties"]["url"] = url_for("main.service_detail", service_id=service_id,
+                                           _external=False)
+    return jsonify(feature)
+
+
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    return jsonify(openapi_document(vocabulary_codes()))

@@ -1,0 +1,36 @@
+"""What the search page and the API share: the gazetteer, the vocabulary codes, the clock."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import current_app, g
+
+from caremap.gazetteer import Gazetteer, load_gazetteer
+from caremap.queries import TermChoice, vocabulary_choices
+from caremap.search import Clock
+from webmap import get_store
+
+
+def gazetteer() -> Gazetteer:
+    """The offline gazetteer (read once per process, on the first search that needs it)."""
+    return load_gazetteer(current_app.config["DATA_DIR"])
+
+
+def vocabulary() -> dict[str, list[TermChoice]]:
+    """The vocabulary by facet, read once per request."""
+    if "vocabulary" not in g:
+        with get_store().session() as session:
+            g.vocabulary = vocabulary_choices(session)
+    return g.vocabulary
+
+
+def vocabulary_codes() -> dict[str, list[str]]:
+    return {facet: sorted(c.code for c in choices) for facet, choices in vocabulary().items()}
+
+
+def clock() -> Clock:
+    """Now (or the configured ``NOW``, for demonstrations and tests) and the age beyond which
+    a bed count is too old to show (``BEDS_STALE_HOURS``)."""
+    now = current_app.config.get("NOW") or dt.datetime.now(dt.UTC)
+    return Clock(now, dt.timedelta(hours=float(current_app.config["BEDS_STALE_HOURS"])))
