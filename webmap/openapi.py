@@ -64,7 +64,7 @@ def openapi_document(codes: Mapping[str, list[str]]) -> dict:
         for p in parameters(codes)
     ]
     return {
-        "openapi": "3.0.3",
+        "openapi": "3.1.0",
         "info": {"title": "caremap API", "version": "1.0",
                  "description": "Care centres for victims of trafficking and violence across "
                                 "Canada. Confidential locations appear only at a "

@@ -1,0 +1,88 @@
+"""The JSON API on both stores: GeoJSON search, one service, OpenAPI, and clear 400s."""
+
+from __future__ import annotations
+
+import pytest
+from jsonschema import Draft202012Validator
+from openapi_spec_validator import validate
+from pyproj import Geod
+
+GEOD = Geod(ellps="WGS84")
+
+
+def test_search_by_postal_code_is_nearest_first(client):
+    body = client.get("/api/v1/services", query_string={"near": "M5A 2N2", "limit": 10}).json
+    assert body["type"] == "FeatureCollection" and len(body["features"]) == 10
+    assert body["origin"]["matched"] == "postal code M5A 2N2"
+    origin = (body["origin"]["latitude"], body["origin"]["longitude"])
+    distances = [f["properties"]["distance_m"] for f in body["features"]]
+    assert distances == sorted(distances)
+    for feature in body["features"]:
+        lon, lat = feature["geometry"]["coordinates"]  # GeoJSON: [lon, lat]
+        expected = GEOD.inv(origin[1], origin[0], lon, lat)[2]
+        if feature["properties"]["confidential"]:
+            assert feature["properties"]["distance_m"] >= expected
+        else:
+            assert feature["properties"]["distance_m"] == pytest.approx(expected, abs=0.1)
+
+
+def test_filters_and_radius(client):
+    body = client.get("/api/v1/services", query_string=[
+        ("lat", "43.6532"), ("lon", "-79.3832"), ("radius_km", "50"), ("limit", "200"),
+        ("service_type", "youth_services"), ("language", "oj")]).json
+    assert [f["properties"]["name"] for f in body["features"]] == [
+        "Native Child and Family Services of Toronto"]
+
+
+def test_nothing_within_radius_returns_nearest_beyond(client):
+    body = client.get("/api/v1/services", query_string={
+        "lat": "62.45", "lon": "-114.37", "radius_km": "25", "limit": "3"}).json  # Yellowknife
+    assert body["beyond_radius"] is True and len(body["features"]) == 3
+
+
+@pytest.mark.parametrize(
+    ("query", "parameter"),
+    [
+        ({"lat": "91", "lon": "0"}, "lat"),
+        ({"lat": "45", "lon": "-181"}, "lon"),
+        ({"lat": "45"}, "lon"),
+        ({"lat": "abc", "lon": "1"}, "lat"),
+        ({"service_type": "teleportation"}, "service_type"),
+        ({"capability": "open_24_7,flying"}, "capability"),
+        ({"radius_km": "-5"}, "radius_km"),
+        ({"radius_km": "0"}, "radius_km"),
+        ({"limit": str(10**9)}, "limit"),
+        ({"limit": "0"}, "limit"),
+        ({"month": "13"}, "month"),
+        ({"open_now": "perhaps"}, "open_now"),
+        ({"near": "qwertyuiop zxcv"}, "near"),
+        ({"near": "M5V 2T6", "lat": "45", "lon": "-75"}, "near"),
+    ],
+)
+def test_bad_parameters_are_400_naming_the_parameter(client, query, parameter):
+    response = client.get("/api/v1/services", query_string=query)
+    assert response.status_code == 400
+    assert response.json["parameter"] == parameter
+    assert response.json["message"]
+
+
+def test_one_service_and_not_found(client):
+    first = client.get("/api/v1/services", query_string={"near": "Victoria, BC"}).json
+    service_id = first["features"][0]["properties"]["id"]
+    feature = client.get(f"/api/v1/services/{service_id}").json
+    assert feature["type"] == "Feature" and feature["properties"]["id"] == service_id
+    missing = client.get("/api/v1/services/no-such-id")
+    assert missing.status_code == 404 and missing.json["status"] == 404
+
+
+def test_openapi_document_is_valid_and_describes_the_responses(client):
+    document = client.get("/api/v1/openapi.json").json
+    validate(document)
+    parameters = {p["name"] for p in document["paths"]["/api/v1/services"]["get"]["parameters"]}
+    assert {"near", "lat", "lon", "radius_km", "limit", "service_type", "population",
+            "capability", "language", "open_now", "month", "beds_available"} <= parameters
+    feature_schema = dict(document["components"]["schemas"]["Feature"])
+    body = client.get("/api/v1/services", query_string={"near": "M5A 2N2"}).json
+    validator = Draft202012Validator(feature_schema)
+    for feature in body["features"]:
+        validator.validate(feature)
