@@ -147,3 +147,47 @@ def test_phone_width_and_french(browser, server_url):
     assert width <= 360, "the page scrolls sideways on a phone"
     assert watch.errors == []
     page.close()
+
+
+def test_search_list_detail_print_and_french(browser, server_url):
+    page = browser.new_page()
+    watch = PageWatch(page)
+    page.goto(server_url + "/?lang=en", wait_until="networkidle")
+    page.fill("#search-near", "M5A 2N2")
+    page.select_option("#search-radius", "5")
+    page.click("button.primary")
+    page.wait_for_selector("#results li")
+    assert "postal code M5A 2N2" in page.locator(".matched").inner_text()
+    first = page.locator("#results li").first
+    distance = first.locator(".distance").inner_text()
+    assert distance.endswith(" km")
+    # The list and the map are in step: hovering an item selects its marker.
+    first.hover()
+    assert page.locator(".marker-selected").count() == 1
+    # The French page keeps the search.
+    page.click(".lang-switch a")
+    page.wait_for_selector("#results li")
+    assert "code postal M5A 2N2" in page.locator(".matched").inner_text()
+    assert page.locator("#results li .distance").first.inner_text() == distance.replace(".", ",")
+    name = page.locator("#results li a").first.inner_text()
+    page.locator("#results li a").first.click()
+    page.wait_for_load_state("networkidle")
+    assert page.locator("h1").inner_text() == name
+    page.goto(server_url + "/?near=M5A+2N2&radius_km=5&lang=en")
+    page.click("text=Print a referral sheet")
+    page.wait_for_selector(".sheet-item")
+    assert page.locator(".sheet-item").count() >= 1
+    assert page.locator(".sheet-item .phone-line, .sheet-item p").count() > 0
+    assert watch.errors == []
+    assert watch.hosts == {"127.0.0.1"}
+    page.close()
+
+
+def test_click_on_the_map_searches_from_there(browser, server_url):
+    page = browser.new_page()
+    page.goto(server_url + "/?lang=en", wait_until="networkidle")
+    box = page.locator(".folium-map").bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_selector("#results", timeout=10_000)
+    assert "point chosen on the map" in page.locator(".matched").inner_text()
+    page.close()
