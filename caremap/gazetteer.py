@@ -93,6 +93,7 @@ class Gazetteer:
         self._place_index = (
             place_index if place_index is not None else _index_from_dicts(places, alternate_places)
         )
+        self._place_keys = frozenset(self._place_index)
 
     def __len__(self) -> int:
         """The number of full postal codes."""
@@ -132,6 +133,12 @@ class Gazetteer:
             return None
         key = (province, place_key(name))
         return self._places.get(key) or self._alternate_places.get(key)
+
+    @property
+    def place_keys(self) -> frozenset[str]:
+        """Every :func:`place_key` that :meth:`places_named` knows (including the keys of
+        alternate names and apostrophe-less possessives): a quick test before a lookup."""
+        return self._place_keys
 
     def places_named(
         self, name: str, province_abbr: str = "", *, alternate_names: bool = True

@@ -12,9 +12,12 @@ from caremap.privacy import PublicLocation
 from caremap.queries import PublicCapacity, PublicSchedule, PublicService
 
 
-def service_feature(service: PublicService, location: PublicLocation,
-                    distance_m: float | None = None,
-                    fresh_capacities: tuple[PublicCapacity, ...] | None = None) -> dict:
+def service_feature(
+    service: PublicService,
+    location: PublicLocation,
+    distance_m: float | None = None,
+    fresh_capacities: tuple[PublicCapacity, ...] | None = None,
+) -> dict:
     """One service at one location. ``distance_m`` is given when a search had an origin."""
     properties = {
         "id": service.id,
@@ -24,8 +27,15 @@ def service_feature(service: PublicService, location: PublicLocation,
         "populations": list(service.terms.get("population", ())),
         "capabilities": list(service.terms.get("capability", ())),
         "languages": list(service.languages),
-        "phones": [{"number": p.number, "display": p.display, "extension": p.extension,
-                    "description": p.description} for p in service.phones],
+        "phones": [
+            {
+                "number": p.number,
+                "display": p.display,
+                "extension": p.extension,
+                "description": p.description,
+            }
+            for p in service.phones
+        ],
         "schedules": [_schedule(s) for s in service.schedules],
         "capacities": [_capacity(c) for c in service.capacities],
         "location_id": location.id,

@@ -4,15 +4,16 @@
 
 1. **Coordinates**, the whole text being two numbers in decimal degrees, latitude first:
    ``43.6532, -79.3832``, ``43.6532 -79.3832``, ``43.6532;-79.3832``. French decimal commas are
-   read only when the two numbers are separated by ';' or whitespace (``43,6532; -79,3832``,
-   ``43,6532 -79,3832``), since with a comma separator ``43,65,-79,38`` cannot be split
-   safely. Hemisphere letters may replace the signs (``43.65° N, 79.38° W``; ``O`` for
+   read only when the two numbers are separated by ';', whitespace or a comma *followed by*
+   whitespace (``43,6532; -79,3832``, ``43,6532 -79,3832``, ``43,6532, -79,3832``): a bare
+   comma between them (``43,65,-79,38``) cannot be split safely and raises
+   :class:`LocateError`. Hemisphere letters may replace the signs (``43.65° N, 79.38° W``; ``O`` for
    *ouest*), in either order. The point must be a valid one (latitude -90 to 90, longitude
    -180 to 180) and lie in or near Canada; otherwise :class:`LocateError` says why, and
    suggests the swapped or west-signed pair when that one is in Canada.
 2. **A full postal code** anywhere in the text (``200 King St W, Toronto ON M5V 2T6``,
-   ``m5v2t6``). A code that is well formed but not in the gazetteer gives its FSA.
-3. **An FSA** (``M5V``): the whole text, or an FSA in a longer text. A rural FSA (second
+   ``m5v2t6``). A code that is well formed but not in the gazetteer counts as its FSA.
+3. **An FSA** (``M5V``): the whole text, or one in a longer text. A rural FSA (second
    character ``0``, e.g. ``P0V``) covers a vast area, so a place named in the same text wins
    over it; an urban FSA wins over a place (it is the smaller area).
 4. **A place** with an optional province at the end (``Kenora, ON``, ``montreal qc``,
@@ -24,19 +25,20 @@
 
 Matching is case-, accent- and punctuation-insensitive throughout. Text that is only numbers
 but not a readable coordinate pair raises :class:`LocateError`; anything else that matches
-nothing gives None. There is no street-level geocoding.
+nothing gives None. There is no street-level geocoding. Only the last :data:`MAX_TEXT`
+characters of a longer text are read.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 
-from caremap.gazetteer import Gazetteer, GazetteerPoint, PlacePoint
+from caremap.gazetteer import Gazetteer, GazetteerPoint, PlacePoint, place_key
 from caremap.normalise import (
-    PROVINCES,
     NormaliseError,
     fold,
     normalise_postal_code,
@@ -45,6 +47,9 @@ from caremap.normalise import (
 )
 
 MAX_ALTERNATIVES = 5
+MAX_TEXT = 300
+"""Only the last this many characters of a longer text are read (a city or postal code ends an
+address); this also bounds the time a call takes."""
 # Generous bounds of Canada (and the border strip of its neighbours), (latitude, longitude).
 CANADA_LATITUDES = (40.0, 85.0)
 CANADA_LONGITUDES = (-145.0, -50.0)
@@ -56,7 +61,6 @@ _PROVINCE_FR = {
     "ON": "Ont.", "MB": "Man.", "SK": "Sask.", "AB": "Alb.", "BC": "C.-B.",
     "YT": "Yn", "NT": "T.N.-O.", "NU": "Nt",
 }  # fmt: skip
-assert _PROVINCE_FR.keys() == PROVINCES.keys()
 
 _DASHES = str.maketrans({"\u2212": "-", "\u2013": "-", "\u2012": "-"})
 _NUMBER_DOT = r"[+-]?\d{1,3}(?:\.\d+)?"
@@ -72,13 +76,14 @@ def _pair_pattern(number: str, separator: str) -> re.Pattern[str]:
 
 _COORDINATE_PAIRS = (
     _pair_pattern(_NUMBER_DOT, r"(?:[,;]|\s)"),
-    _pair_pattern(_NUMBER_COMMA, r"(?:;|\s)"),
+    _pair_pattern(_NUMBER_COMMA, r"(?:;|\s|,(?=\s))"),
 )
 # Text that can only have been meant as coordinates (or a bare number): digits, separators,
 # signs, degree/minute/second marks and hemisphere letters.
-_NUMERIC_TEXT = re.compile(r"(?=.*\d)[\d\s.,;:+\-°'\"′″NSEWO]+", re.IGNORECASE)
+_NUMERIC_TEXT = re.compile(r"(?=.*\d)[\d\s.,;:+\-°'\"′″NSEWO]+", re.IGNORECASE | re.DOTALL)
 _POSTAL_CODE = re.compile(r"(?<![A-Z0-9])([A-Z]\d[A-Z])[\s-]?(\d[A-Z]\d)(?![A-Z0-9])")
-_FSA = re.compile(r"(?<![A-Z0-9])([A-Z]\d[A-Z])(?![A-Z0-9])")
+# An FSA alone or starting a postal code (group 1 is the FSA).
+_FSA = re.compile(r"(?<![A-Z0-9])([A-Z]\d[A-Z])(?:[\s-]?\d[A-Z]\d)?(?![A-Z0-9])")
 _SEGMENTS = re.compile(r"[,;/\n]+")
 # The longest span of words tried as a place name inside a longer text (the longest main
 # name in the gazetteer has 9 words; longer alternate names match only as the whole text).
@@ -140,7 +145,7 @@ def locate(text: str, gazetteer: Gazetteer) -> Located | None:
     Raises :class:`LocateError` for coordinates that are out of range or outside Canada and
     for text made only of numbers that is not a coordinate pair. Blank text gives None.
     """
-    text = text.strip().translate(_DASHES)
+    text = text.strip()[-MAX_TEXT:].strip().translate(_DASHES)
     if not text:
         return None
     coordinates = _coordinates(text)
@@ -156,14 +161,14 @@ def locate(text: str, gazetteer: Gazetteer) -> Located | None:
     if _NUMERIC_TEXT.fullmatch(text) and not fsa:
         shown = text[:_ECHO_LIMIT]
         raise LocateError(
-            f"{shown!r} is not a place, postal code or pair of coordinates. Type coordinates "
+            f'"{shown}" is not a place, postal code or pair of coordinates. Type coordinates '
             "as latitude, longitude in decimal degrees, e.g. 43.6532, -79.3832.",
-            f"« {shown} » n'est ni un lieu, ni un code postal, ni une paire de coordonnées. "
-            "Tapez les coordonnées en degrés décimaux, la latitude d'abord, p. ex. "
+            f"«{_NBSP}{shown}{_NBSP}» n'est ni un lieu, ni un code postal, ni une paire de "
+            "coordonnées. Tapez les coordonnées en degrés décimaux, la latitude d'abord, p. ex. "
             "43.6532, -79.3832.",
         )
-    place = _by_place(_FSA.sub(" ", _POSTAL_CODE.sub(" ", upper)), _implied_province(upper),
-                      gazetteer)  # fmt: skip
+    without_codes = _FSA.sub(" ", upper)
+    place = _by_place(without_codes, _implied_province(upper), gazetteer)
     return place or fsa_point
 
 
@@ -201,12 +206,14 @@ def _checked_coordinates(match: re.Match[str]) -> Located:
         en, fr = _hint(first, second)
         raise LocateError(
             f"Latitude {first} is out of range: it must be between -90 and 90.{en}",
-            f"La latitude {first} est hors limites{_NBSP}: elle doit être entre -90 et 90.{fr}",
+            f"La latitude {first} est hors limites{_NBSP}: "
+            f"elle doit être comprise entre -90 et 90.{fr}",
         )
     if not -180 <= longitude <= 180:
         raise LocateError(
             f"Longitude {second} is out of range: it must be between -180 and 180.",
-            f"La longitude {second} est hors limites{_NBSP}: elle doit être entre -180 et 180.",
+            f"La longitude {second} est hors limites{_NBSP}: "
+            "elle doit être comprise entre -180 et 180.",
         )
     shown = f"{first}, {second}"
     if not _in_canada(latitude, longitude):
@@ -265,7 +272,7 @@ def _hint(first: str, second: str) -> tuple[str, str]:
 
 
 def _by_postal_code(upper: str, gazetteer: Gazetteer) -> Located | None:
-    """The last postal code in the text that the gazetteer knows, or else its known FSA."""
+    """The last postal code in the text that the gazetteer knows."""
     for match in reversed(list(_POSTAL_CODE.finditer(upper))):
         try:
             code = normalise_postal_code(match[1] + match[2])
@@ -276,17 +283,15 @@ def _by_postal_code(upper: str, gazetteer: Gazetteer) -> Located | None:
             return _located(
                 point, LocatePrecision.POSTAL_CODE, f"postal code {code}", f"code postal {code}"
             )
-        fsa = _fsa_located(code[:3], gazetteer)
-        if fsa is not None:
-            return fsa
     return None
 
 
 def _by_fsa(upper: str, gazetteer: Gazetteer) -> tuple[str, Located | None]:
-    """(the last FSA-shaped word in the text, else ''; its point if the gazetteer knows it)."""
-    for match in reversed(list(_FSA.finditer(upper))):
-        return match[1], _fsa_located(match[1], gazetteer)
-    return "", None
+    """(the FSA of the last FSA or postal code in the text, else ''; its point if known)."""
+    found = _FSA.findall(upper)
+    if not found:
+        return "", None
+    return found[-1], _fsa_located(found[-1], gazetteer)
 
 
 def _fsa_located(fsa: str, gazetteer: Gazetteer) -> Located | None:
@@ -300,8 +305,8 @@ def _fsa_located(fsa: str, gazetteer: Gazetteer) -> Located | None:
 
 def _implied_province(upper: str) -> str:
     """The province the first letter of the last postal code or FSA in the text implies."""
-    for match in reversed(list(_FSA.finditer(upper)) + list(_POSTAL_CODE.finditer(upper))):
-        provinces = postal_code_province(match[1])
+    for fsa in reversed(_FSA.findall(upper)):
+        provinces = postal_code_province(fsa)
         if len(provinces) == 1:
             return provinces.pop()
     return ""
@@ -371,40 +376,56 @@ def _trailing_province(words: list[str]) -> tuple[str, list[str]]:
         tail = words[-count:]
         if any(_has_digit(word) for word in tail):
             continue
-        try:
-            return normalise_province(" ".join(tail)), words[:-count]
-        except NormaliseError:
-            continue
+        province = _province_named(" ".join(tail))
+        if province:
+            return province, words[:-count]
     return "", words
+
+
+@functools.lru_cache(maxsize=4096)
+def _province_named(words: str) -> str:
+    try:
+        return normalise_province(words)
+    except NormaliseError:
+        return ""
+
+
+@functools.lru_cache(maxsize=16384)
+def _word_key(word: str) -> str:
+    return place_key(word)
 
 
 def _rightmost(
     words: list[str], segments: list[int], province: str, gazetteer: Gazetteer
 ) -> list[PlacePoint]:
     """The places named by the span of words ending nearest the end (longest span first)."""
+    keys = [_word_key(word) for word in words]  # "st" → "saint", as in the gazetteer's keys
+    known = gazetteer.place_keys
     for start, end in _spans(words, segments):
-        found = _named(" ".join(words[start:end]), province, gazetteer)
-        if found:
+        key = " ".join(keys[start:end])
+        if key in known and (found := _named(key, province, gazetteer)):
             return found
     return []
 
 
 def _spans(words: list[str], segments: list[int]) -> Iterator[tuple[int, int]]:
     """(start, end) spans of up to 9 words within one segment, holding no number and not just
-    after one ("55 Hope St": a street)."""
+    after one ("55 Hope St": a street); by end, last first, then by length, longest first."""
+    numbers = [_has_digit(word) for word in words]
     for end in range(len(words), 0, -1):
-        for start in range(max(0, end - _MAX_NAME_WORDS), end):
-            if segments[start] != segments[end - 1]:
-                continue
-            if any(_has_digit(word) for word in words[start:end]):
-                continue
-            if (
-                start > 0
-                and segments[start - 1] == segments[start]
-                and _has_digit(words[start - 1])
-            ):
-                continue
-            yield start, end
+        if numbers[end - 1]:
+            continue
+        start = end - 1
+        while (
+            start > 0
+            and end - start < _MAX_NAME_WORDS
+            and segments[start - 1] == segments[end - 1]
+            and not numbers[start - 1]
+        ):
+            start -= 1
+        after_number = start > 0 and segments[start - 1] == segments[start] and numbers[start - 1]
+        for first in range(start + after_number, end):
+            yield first, end
 
 
 def _has_digit(word: str) -> bool:

@@ -169,7 +169,12 @@ def _public_service(
         eligibility_description=service.eligibility_description,
         interpretation_services=service.interpretation_services,
         terms=terms,
-        phones=tuple(_public_phone(p.number, p.extension, p.description) for p in service.phones),
+        phones=tuple(
+            sorted(
+                (_public_phone(p.number, p.extension, p.description) for p in service.phones),
+                key=_phone_priority,
+            )
+        ),
         schedules=tuple(
             PublicSchedule(
                 s.byday, s.opens_at, s.closes_at, s.valid_from, s.valid_to, s.description
@@ -188,6 +193,15 @@ def _public_service(
         last_verified_at=service.last_verified_at,
         locations=tuple(public_location(sal.location) for sal in service.service_at_locations),
     )
+
+
+URGENT_PHONE_WORDS = ("crisis", "crise", "24", "urgence", "emergency", "intake", "accueil")
+
+
+def _phone_priority(phone: PublicPhone) -> int:
+    """Crisis and intake lines first, then the rest in source order (sorted is stable)."""
+    description = (phone.description or "").lower()
+    return 0 if any(word in description for word in URGENT_PHONE_WORDS) else 1
 
 
 def _public_phone(number: str, extension: str | None, description: str | None) -> PublicPhone:
@@ -229,8 +243,10 @@ class TermChoice:
 def vocabulary_choices(session: Session) -> dict[str, list[TermChoice]]:
     """The loaded vocabulary by facet, in label order, for forms and parameter checks."""
     rows = session.execute(
-        select(TaxonomyTerm.facet, TaxonomyTerm.code, TaxonomyTerm.name, TaxonomyTerm.name_fr)
-        .order_by(TaxonomyTerm.facet, TaxonomyTerm.name)).all()
+        select(
+            TaxonomyTerm.facet, TaxonomyTerm.code, TaxonomyTerm.name, TaxonomyTerm.name_fr
+        ).order_by(TaxonomyTerm.facet, TaxonomyTerm.name)
+    ).all()
     choices: dict[str, list[TermChoice]] = defaultdict(list)
     for facet, code, label_en, label_fr in rows:
         choices[facet].append(TermChoice(code, label_en, label_fr))

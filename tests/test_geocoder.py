@@ -2,9 +2,10 @@
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
-from caremap.gazetteer import Gazetteer, load_gazetteer
+from caremap.gazetteer import Gazetteer, GazetteerPoint, PlacePoint, load_gazetteer
 from caremap.geocoder import CROSS_CHECK_LIMIT_M, Geocoder, Precision
 from caremap.geodesy import distance_m
 
@@ -141,3 +142,63 @@ def test_precision_values_are_stable_strings():
     assert [p.value for p in Precision] == [
         "source_coordinates", "manual", "postal_code", "fsa", "place", "unmatched",
     ]  # fmt: skip
+
+
+def test_places_named_searches_every_province_most_populous_first(gazetteer):
+    richmonds = gazetteer.places_named("RICHMOND")
+    assert [(p.label, p.province_abbr) for p in richmonds] == [
+        ("Richmond", "BC"), ("Richmond", "AB"), ("Richmond", "ON"), ("Richmond", "QC"),
+    ]  # fmt: skip
+    populations = [p.population for p in richmonds]
+    assert populations == sorted(populations, reverse=True)
+    assert all(isinstance(p, PlacePoint) and isinstance(p, GazetteerPoint) for p in richmonds)
+    assert richmonds[0].population > 200_000
+    assert gazetteer.places_named("Richmond", "Québec") == [richmonds[-1]]
+    assert gazetteer.places_named("Richmond", "Nowhere") == []
+    assert gazetteer.places_named("Atlantis") == []
+
+
+def test_places_named_puts_main_names_before_alternate_names(gazetteer):
+    # Saint John (NB) by its main name; St. John's (NL, larger) by a GeoNames alternate name.
+    saint_johns = gazetteer.places_named("Saint John")
+    assert [(p.label, p.province_abbr) for p in saint_johns] == [
+        ("Saint John", "NB"), ("St. John's", "NL"),
+    ]  # fmt: skip
+    assert gazetteer.places_named("Saint John", alternate_names=False) == saint_johns[:1]
+    assert [p.label for p in gazetteer.places_named("Frobisher Bay")] == ["Iqaluit"]
+    assert gazetteer.places_named("Frobisher Bay", alternate_names=False) == []
+
+
+def test_places_named_accepts_a_possessive_without_its_apostrophe(gazetteer):
+    for spelling in ("St. John's", "st johns", "Saint Johns", "ST JOHN S"):
+        assert [p.label for p in gazetteer.places_named(spelling)] == ["St. John's"], spelling
+    assert "saint johns" in gazetteer.place_keys
+
+
+def test_places_named_agrees_with_place(gazetteer):
+    checked = 0
+    for key in gazetteer.place_keys:
+        found = gazetteer.places_named(key)
+        for province in {p.province_abbr for p in found}:
+            expected = gazetteer.place(key, province)
+            if expected is None:  # a key only places_named knows ("saint johns")
+                continue
+            first = gazetteer.places_named(key, province)[0]
+            assert (first.latitude, first.longitude, first.label, first.province_abbr) == (
+                expected.latitude, expected.longitude, expected.label, expected.province_abbr,
+            ), (key, province)  # fmt: skip
+            checked += 1
+    assert checked > 9_000
+
+
+def test_places_named_without_an_index_uses_the_place_dicts():
+    postal_codes = pd.DataFrame(
+        {"postal_code": ["P9N 1A1"], "place_name": ["Kenora"], "province_abbr": ["ON"],
+         "latitude": [49.77], "longitude": [-94.49]}
+    )  # fmt: skip
+    kenora = GazetteerPoint(49.76741, -94.48985, "Kenora", "ON")
+    small = Gazetteer(postal_codes, {}, {("ON", "kenora"): kenora}, {("ON", "rat portage"): kenora})
+    assert small.places_named("Kenora") == [PlacePoint(49.76741, -94.48985, "Kenora", "ON", 0)]
+    assert [p.label for p in small.places_named("Rat Portage", "ON")] == ["Kenora"]
+    assert small.places_named("Rat Portage", alternate_names=False) == []
+    assert small.place_keys == {"kenora", "rat portage"}

@@ -163,15 +163,50 @@ def visible_text(html: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
 
 
-@pytest.mark.parametrize("record_id", [None, "TORYOUTH-650", "TEST-SAFE-1"])
+@pytest.mark.parametrize(
+    "record_id", [None, "search", "print", "bad", "TORYOUTH-650", "TEST-SAFE-1"]
+)
 def test_french_pages_have_no_english_interface_text(client, loaded_store, record_id):
-    url = "/" if record_id is None else f"/services/{service_id_by_source(loaded_store, record_id)}"
-    text = visible_text(client.get(url, query_string={"lang": "fr"}).get_data(as_text=True))
+    pages = {
+        None: "/",
+        "search": "/?near=M5A+2N2&radius_km=5&open_now=1&month=1",
+        "print": "/print?near=M5A+2N2",
+        "bad": "/?near=qwertyuiop",
+    }
+    url = pages.get(record_id) or f"/services/{service_id_by_source(loaded_store, record_id)}"
+    separator = "&" if "?" in url else "?"
+    text = visible_text(client.get(f"{url}{separator}lang=fr").get_data(as_text=True))
     leftovers = [s for s in english_interface_strings() if re.search(rf"\b{re.escape(s)}\b", text)]
     assert leftovers == []
-    assert "Trouver un service" in text or "Téléphone" in text
+    assert any(word in text for word in ("Trouver un service", "Téléphone", "Fiche d'orientation"))
 
 
 def test_language_choice_is_remembered(client):
     client.get("/?lang=fr")
     assert "Trouver un service" in client.get("/").get_data(as_text=True)
+
+
+def test_detail_page_directions_phones_and_stale_beds(make_app, loaded_store_url, loaded_store):
+    client = make_app(loaded_store_url, NOW=dt.datetime(2026, 11, 29, tzinfo=dt.UTC)).test_client()
+    youth = client.get(f"/services/{service_id_by_source(loaded_store, 'TORYOUTH-650')}")
+    html = youth.get_data(as_text=True)
+    assert html.index("416-537-2261") < html.index("416-969-8510")  # intake line first
+    assert "openstreetmap.org/directions?to=43.639281%2C-79.439286" in html
+    safe = client.get(f"/services/{service_id_by_source(loaded_store, 'TEST-SAFE-1')}")
+    assert "directions" not in safe.get_data(as_text=True)
+    shelter = client.get(f"/services/{service_id_by_source(loaded_store, 'TOR2026-048')}")
+    assert "current availability unknown" in shelter.get_data(as_text=True)
+    fresh = make_app(loaded_store_url, NOW=dt.datetime(2026, 4, 8, 12, tzinfo=dt.UTC))
+    page = fresh.test_client().get(f"/services/{service_id_by_source(loaded_store, 'TOR2026-048')}")
+    assert "current availability unknown" not in page.get_data(as_text=True)
+
+
+def test_search_page_results_and_errors(client):
+    page = client.get("/?near=M5A+2N2&radius_km=5").get_data(as_text=True)
+    assert "Searching from postal code M5A 2N2" in page
+    assert page.count('class="service-item"') == 20
+    bad = client.get("/?near=qwertyuiop")
+    assert bad.status_code == 400
+    assert "We could not find that place." in bad.get_data(as_text=True)
+    sheet = client.get("/print?near=M5A+2N2&radius_km=5").get_data(as_text=True)
+    assert "Referral sheet" in sheet and " km" in sheet

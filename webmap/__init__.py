@@ -64,8 +64,7 @@ def select_locale() -> str:
 def _template_globals() -> dict[str, Any]:
     from flask_babel import get_locale
 
-    return {"current_lang": str(get_locale() or "en"), "languages": LANGUAGES,
-            "url_with": url_with}
+    return {"current_lang": str(get_locale() or "en"), "languages": LANGUAGES, "url_with": url_with}
 
 
 def url_with(endpoint: str | None = None, **changes: str | None) -> str:
@@ -79,8 +78,7 @@ def url_with(endpoint: str | None = None, **changes: str | None) -> str:
             args.pop(name, None)
         else:
             args[name] = [value]
-    return url_for(endpoint or request.endpoint or "main.home", **(request.view_args or {}),
-                   **args)
+    return url_for(endpoint or request.endpoint or "main.home", **(request.view_args or {}), **args)
 
 
 def _security_headers(response):  # noqa: ANN001

@@ -18,8 +18,9 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 @bp.errorhandler(BadParameter)
 def bad_parameter(error: BadParameter) -> tuple[Response, int]:
-    return jsonify({"status": 400, "error": "bad_parameter", "parameter": error.name,
-                    "message": error.message}), 400
+    return jsonify(
+        {"status": 400, "error": "bad_parameter", "parameter": error.name, "message": error.message}
+    ), 400
 
 
 @bp.get("/services")
@@ -27,13 +28,17 @@ def services() -> Response:
     """Services fitting the parameters, nearest first, as a GeoJSON FeatureCollection."""
     parsed = parse_search(request.args, vocabulary_codes(), gazetteer)
     result = search(get_store(), parsed.query, clock())
-    features = [service_feature(hit.service, hit.location, hit.distance_m, hit.fresh_capacities)
-                for hit in result.hits]
+    features = [
+        service_feature(hit.service, hit.location, hit.distance_m, hit.fresh_capacities)
+        for hit in result.hits
+    ]
     members = {"beyond_radius": result.beyond_radius}
     if parsed.located is not None:
-        members["origin"] = {"latitude": parsed.located.latitude,
-                             "longitude": parsed.located.longitude,
-                             "matched": parsed.located.label_en}
+        members["origin"] = {
+            "latitude": parsed.located.latitude,
+            "longitude": parsed.located.longitude,
+            "matched": parsed.located.label_en,
+        }
     return jsonify(feature_collection(features, **members))
 
 
@@ -46,9 +51,11 @@ def service(service_id: str) -> Response:
         abort(404)
     feature = service_feature(found, found.locations[0])
     feature["properties"]["locations"] = [
-        service_feature(found, location)["geometry"] for location in found.locations]
-    feature["properties"]["url"] = url_for("main.service_detail", service_id=service_id,
-                                           _external=False)
+        service_feature(found, location)["geometry"] for location in found.locations
+    ]
+    feature["properties"]["url"] = url_for(
+        "main.service_detail", service_id=service_id, _external=False
+    )
     return jsonify(feature)
 
 

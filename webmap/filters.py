@@ -10,6 +10,7 @@ from flask_babel import format_date, format_decimal, format_time, get_locale
 from flask_babel import gettext as _
 
 from caremap.queries import PublicCapacity, PublicSchedule
+from caremap.search import Clock
 from webmap.params import BadParameter
 
 DAY_NAMES = {
@@ -35,7 +36,29 @@ def term_label(code: str, labels: Mapping[str, str]) -> str:
 
 
 def hours_text(schedule: PublicSchedule) -> str:
-    """ "Mon–Fri 9:00 a.m.–5:00 p.m." in the page's language; the source's words when unparsed."""
+    """ "Mon–Fri 9:00 a.m.–5:00 p.m." in the page's language (the source's words when
+    unparsed), with its season ("1 Dec 2026 – 31 Mar 2027") when it has one."""
+    text = _weekly_text(schedule)
+    season = season_text(schedule)
+    return f"{text} ({season})" if text and season else text or season
+
+
+def season_text(schedule: PublicSchedule) -> str:
+    start, end = schedule.valid_from, schedule.valid_to
+    if start and end:
+        return _(
+            "%(start)s to %(end)s",
+            start=format_date(start, "medium"),
+            end=format_date(end, "medium"),
+        )
+    if start:
+        return _("from %(start)s", start=format_date(start, "medium"))
+    if end:
+        return _("until %(end)s", end=format_date(end, "medium"))
+    return ""
+
+
+def _weekly_text(schedule: PublicSchedule) -> str:
     if not schedule.byday or schedule.opens_at is None or schedule.closes_at is None:
         return schedule.description or ""
     days = schedule.byday.split(",")
@@ -50,13 +73,14 @@ def hours_text(schedule: PublicSchedule) -> str:
     return f"{day_text} {times}"
 
 
-def capacity_text(capacity: PublicCapacity) -> str:
-    """ "12 available of 40 beds (as of …)", "40 beds", or the source's words ("VARIES")."""
+def capacity_text(capacity: PublicCapacity, clock: Clock | None = None) -> str:
+    """ "12 available of 40 beds (as of …)", "40 beds", or the source's words ("VARIES").
+    With a ``clock``, an availability count older than it allows is not shown as current."""
     if capacity.maximum is None:
         text = capacity.description or _("not stated")
     else:
         text = UNITS.get(capacity.unit, UNITS["beds"])(capacity.maximum)
-        if capacity.available is not None:
+        if capacity.available is not None and not _stale(capacity, clock):
             text = _(
                 "%(available)d available of %(total)s", available=capacity.available, total=text
             )
@@ -66,11 +90,19 @@ def capacity_text(capacity: PublicCapacity) -> str:
         text = _(
             "%(text)s (as of %(when)s)", text=text, when=format_date(capacity.updated, "medium")
         )
+    if _stale(capacity, clock):
+        text = _("%(text)s — current availability unknown", text=text)
     return text
 
 
+def _stale(capacity: PublicCapacity, clock: Clock | None) -> bool:
+    if clock is None or capacity.available is None:
+        return False
+    return capacity.updated is None or capacity.updated < clock.now - clock.stale_after
+
+
 def km(distance_m: float | None) -> str:
-    """"1.2 km" ("1,2 km" in French), one decimal."""
+    """ "1.2 km" ("1,2 km" in French), one decimal."""
     if distance_m is None:
         return ""
     return _("%(km)s km", km=format_decimal(distance_m / 1000, format="#,##0.0"))
@@ -82,8 +114,10 @@ def month_name(month: int) -> str:
 
 
 PARAMETER_MESSAGES = {
-    "near": lambda: _("We could not find that place. Try a postal code (A1A 1A1), a town and "
-                      "its province, or “latitude, longitude”."),
+    "near": lambda: _(
+        "We could not find that place. Try a postal code (A1A 1A1), a town and "
+        "its province, or “latitude, longitude”."
+    ),
     "lat": lambda: _("The point chosen on the map is not valid. Please choose again."),
     "lon": lambda: _("The point chosen on the map is not valid. Please choose again."),
     "radius_km": lambda: _("Choose a distance from the list."),

@@ -59,11 +59,16 @@ def build_service_map(
 ) -> tuple[folium.Map, dict[str, str]]:
     """The map, and the JavaScript name of each point's marker by its key."""
     # folium drops max_zoom when tiles=None; MarkerCluster needs it, so set the Leaflet option.
-    fmap = folium.Map(location=CANADA_CENTRE, zoom_start=4, maxZoom=MAX_ZOOM, tiles=None,
-                      control_scale=True)
+    fmap = folium.Map(
+        location=CANADA_CENTRE, zoom_start=4, maxZoom=MAX_ZOOM, tiles=None, control_scale=True
+    )
     if settings.tiles_url:
-        folium.TileLayer(settings.tiles_url, attr=settings.tiles_attribution,
-                         max_zoom=MAX_ZOOM, name=_("Base map")).add_to(fmap)
+        folium.TileLayer(
+            settings.tiles_url,
+            attr=settings.tiles_attribution,
+            max_zoom=MAX_ZOOM,
+            name=_("Base map"),
+        ).add_to(fmap)
     if outlines["features"]:
         name_key = "name_fr" if settings.lang == "fr" else "name_en"
         folium.GeoJson(
@@ -72,8 +77,11 @@ def build_service_map(
             style_function=lambda _feature: {"color": "#555", "weight": 1, "fill": False},
             tooltip=folium.GeoJsonTooltip(fields=[name_key], labels=False),
         ).add_to(fmap)
-    parent = MarkerCluster(name=_("Services")) if layers.cluster else folium.FeatureGroup(
-        name=_("Services"))
+    parent = (
+        MarkerCluster(name=_("Services"))
+        if layers.cluster
+        else folium.FeatureGroup(name=_("Services"))
+    )
     parent.add_to(fmap)
     bounds, names = _origin(fmap, layers), {}
     for key, service, location in layers.points:
@@ -92,11 +100,18 @@ def _origin(fmap: folium.Map, layers: MapLayers) -> list[tuple[float, float]]:
     """Mark the search origin and its radius; the points the view must show."""
     if layers.origin is None:
         return []
-    folium.CircleMarker(layers.origin, radius=7, color="#b00020", fill=True, fill_opacity=1,
-                        tooltip=_("Search origin")).add_to(fmap)
+    folium.CircleMarker(
+        layers.origin,
+        radius=7,
+        color="#b00020",
+        fill=True,
+        fill_opacity=1,
+        tooltip=_("Search origin"),
+    ).add_to(fmap)
     if layers.radius_km is not None:
-        folium.Circle(layers.origin, radius=layers.radius_km * 1000, color="#b00020",
-                      weight=1, fill=False).add_to(fmap)
+        folium.Circle(
+            layers.origin, radius=layers.radius_km * 1000, color="#b00020", weight=1, fill=False
+        ).add_to(fmap)
     return [layers.origin]
 
 

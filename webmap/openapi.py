@@ -26,11 +26,17 @@ FEATURE = {
         "geometry": {
             "type": "object",
             "description": "The location's public point, [longitude, latitude] (WGS84). For a "
-                           "confidential location: the centre of its community, never the "
-                           "address.",
-            "properties": {"type": {"const": "Point"},
-                           "coordinates": {"type": "array", "items": {"type": "number"},
-                                           "minItems": 2, "maxItems": 2}},
+            "confidential location: the centre of its community, never the "
+            "address.",
+            "properties": {
+                "type": {"const": "Point"},
+                "coordinates": {
+                    "type": "array",
+                    "items": {"type": "number"},
+                    "minItems": 2,
+                    "maxItems": 2,
+                },
+            },
         },
         "properties": {
             "type": "object",
@@ -43,9 +49,11 @@ FEATURE = {
                 "capabilities": {"type": "array", "items": {"type": "string"}},
                 "languages": {"type": "array", "items": {"type": "string"}},
                 "confidential": {"type": "boolean"},
-                "distance_m": {"type": "number", "description":
-                               "Geodesic metres from the origin to the public point; rounded "
-                               "up to a whole km for a confidential location."},
+                "distance_m": {
+                    "type": "number",
+                    "description": "Geodesic metres from the origin to the public point; rounded "
+                    "up to a whole km for a confidential location.",
+                },
             },
         },
     },
@@ -53,51 +61,88 @@ FEATURE = {
 
 
 def _error_response(description: str) -> dict:
-    return {"description": description,
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
 
 
 def openapi_document(codes: Mapping[str, list[str]]) -> dict:
     query_parameters = [
-        {"name": p.name, "in": "query", "required": False, "description": p.description,
-         "schema": p.schema, **({"style": "form", "explode": True} if p.repeatable else {})}
+        {
+            "name": p.name,
+            "in": "query",
+            "required": False,
+            "description": p.description,
+            "schema": p.schema,
+            **({"style": "form", "explode": True} if p.repeatable else {}),
+        }
         for p in parameters(codes)
     ]
     return {
         "openapi": "3.1.0",
-        "info": {"title": "caremap API", "version": "1.0",
-                 "description": "Care centres for victims of trafficking and violence across "
-                                "Canada. Confidential locations appear only at a "
-                                "community-level public point."},
+        "info": {
+            "title": "caremap API",
+            "version": "1.0",
+            "description": "Care centres for victims of trafficking and violence across "
+            "Canada. Confidential locations appear only at a "
+            "community-level public point.",
+        },
         "paths": {
-            "/api/v1/services": {"get": {
-                "summary": "Services fitting a person's needs, nearest first",
-                "operationId": "searchServices",
-                "parameters": query_parameters,
-                "responses": {
-                    "200": {"description": "A GeoJSON FeatureCollection",
-                            "content": {"application/geo+json": {"schema": {
-                                "type": "object",
-                                "required": ["type", "features"],
-                                "properties": {
-                                    "type": {"const": "FeatureCollection"},
-                                    "features": {"type": "array", "items": {
-                                        "$ref": "#/components/schemas/Feature"}},
-                                    "beyond_radius": {"type": "boolean"},
-                                }}}}},
-                    "400": _error_response("A parameter is invalid; `parameter` names it."),
-                }}},
-            "/api/v1/services/{service_id}": {"get": {
-                "summary": "One service",
-                "operationId": "getService",
-                "parameters": [{"name": "service_id", "in": "path", "required": True,
-                                "schema": {"type": "string"}}],
-                "responses": {
-                    "200": {"description": "A GeoJSON Feature",
-                            "content": {"application/geo+json": {"schema": {
-                                "$ref": "#/components/schemas/Feature"}}}},
-                    "404": _error_response("No such service."),
-                }}},
+            "/api/v1/services": {
+                "get": {
+                    "summary": "Services fitting a person's needs, nearest first",
+                    "operationId": "searchServices",
+                    "parameters": query_parameters,
+                    "responses": {
+                        "200": {
+                            "description": "A GeoJSON FeatureCollection",
+                            "content": {
+                                "application/geo+json": {
+                                    "schema": {
+                                        "type": "object",
+                                        "required": ["type", "features"],
+                                        "properties": {
+                                            "type": {"const": "FeatureCollection"},
+                                            "features": {
+                                                "type": "array",
+                                                "items": {"$ref": "#/components/schemas/Feature"},
+                                            },
+                                            "beyond_radius": {"type": "boolean"},
+                                        },
+                                    }
+                                }
+                            },
+                        },
+                        "400": _error_response("A parameter is invalid; `parameter` names it."),
+                    },
+                }
+            },
+            "/api/v1/services/{service_id}": {
+                "get": {
+                    "summary": "One service",
+                    "operationId": "getService",
+                    "parameters": [
+                        {
+                            "name": "service_id",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        }
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "A GeoJSON Feature",
+                            "content": {
+                                "application/geo+json": {
+                                    "schema": {"$ref": "#/components/schemas/Feature"}
+                                }
+                            },
+                        },
+                        "404": _error_response("No such service."),
+                    },
+                }
+            },
         },
         "components": {"schemas": {"Feature": FEATURE, "Error": ERROR}},
     }

@@ -50,33 +50,60 @@ class Parameter:
 def parameters(codes: Mapping[str, list[str]]) -> list[Parameter]:
     """Every search parameter; ``codes`` lists the vocabulary codes of each facet."""
     listed = [
-        Parameter("near", {"type": "string"},
-                  "An address with a postal code, a postal code, an FSA (M5V), a place name "
-                  "(Thunder Bay, Trois-Rivières) or 'lat, lon'."),
-        Parameter("lat", {"type": "number", "minimum": -90, "maximum": 90},
-                  "Latitude of the origin (WGS84); with lon, instead of near."),
-        Parameter("lon", {"type": "number", "minimum": -180, "maximum": 180},
-                  "Longitude of the origin (WGS84); with lat, instead of near."),
-        Parameter("radius_km", {"type": "number", "exclusiveMinimum": 0,
-                                "maximum": MAX_RADIUS_KM},
-                  "Only services within this many km (any distance when absent). When none "
-                  "is within it, the nearest matches beyond it are returned."),
-        Parameter("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT,
-                            "default": DEFAULT_LIMIT}, "How many services at most."),
+        Parameter(
+            "near",
+            {"type": "string"},
+            "An address with a postal code, a postal code, an FSA (M5V), a place name "
+            "(Thunder Bay, Trois-Rivières) or 'lat, lon'.",
+        ),
+        Parameter(
+            "lat",
+            {"type": "number", "minimum": -90, "maximum": 90},
+            "Latitude of the origin (WGS84); with lon, instead of near.",
+        ),
+        Parameter(
+            "lon",
+            {"type": "number", "minimum": -180, "maximum": 180},
+            "Longitude of the origin (WGS84); with lat, instead of near.",
+        ),
+        Parameter(
+            "radius_km",
+            {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_RADIUS_KM},
+            "Only services within this many km (any distance when absent). When none "
+            "is within it, the nearest matches beyond it are returned.",
+        ),
+        Parameter(
+            "limit",
+            {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+            "How many services at most.",
+        ),
     ]
     listed += [
-        Parameter(name, {"type": "array", "items": {"type": "string", "enum": codes[facet]}},
-                  f"Vocabulary codes of facet {facet!r}; repeat or comma-separate. "
-                  + ("A service must have all of them." if name == "capability"
-                     else "A service must have one of them."), repeatable=True)
+        Parameter(
+            name,
+            {"type": "array", "items": {"type": "string", "enum": codes[facet]}},
+            f"Vocabulary codes of facet {facet!r}; repeat or comma-separate. "
+            + (
+                "A service must have all of them."
+                if name == "capability"
+                else "A service must have one of them."
+            ),
+            repeatable=True,
+        )
         for name, facet in FACET_PARAMETERS.items()
     ]
     listed += [
         Parameter("open_now", {"type": "boolean"}, "Only services open now in their local time."),
-        Parameter("month", {"type": "integer", "minimum": 1, "maximum": 12},
-                  "Only services running in this month (its next occurrence)."),
-        Parameter("beds_available", {"type": "boolean"},
-                  "Only services with a bed available now, by a recent enough count."),
+        Parameter(
+            "month",
+            {"type": "integer", "minimum": 1, "maximum": 12},
+            "Only services running in this month (its next occurrence).",
+        ),
+        Parameter(
+            "beds_available",
+            {"type": "boolean"},
+            "Only services with a bed available now, by a recent enough count.",
+        ),
     ]
     return listed
 
@@ -88,15 +115,17 @@ class ParsedSearch:
     given: bool  # whether any search parameter was given at all
 
 
-def parse_search(args: MultiDict, codes: Mapping[str, list[str]],
-                 gazetteer: Callable[[], Gazetteer]) -> ParsedSearch:
+def parse_search(
+    args: MultiDict, codes: Mapping[str, list[str]], gazetteer: Callable[[], Gazetteer]
+) -> ParsedSearch:
     """The search ``args`` ask for. ``gazetteer`` is called only when ``near`` is given."""
     located = _near(args.get("near", "").strip(), gazetteer)
     latitude = _number(args, "lat", -90, 90)
     longitude = _number(args, "lon", -180, 180)
     if (latitude is None) != (longitude is None):
-        raise BadParameter("lat" if latitude is None else "lon",
-                           "give both lat and lon, or neither")
+        raise BadParameter(
+            "lat" if latitude is None else "lon", "give both lat and lon, or neither"
+        )
     if located is not None and latitude is not None:
         raise BadParameter("near", "give either near or lat and lon, not both")
     if located is not None:
@@ -192,6 +221,7 @@ def _codes(args: MultiDict, name: str, codes: Mapping[str, list[str]]) -> frozen
     given.discard("")
     unknown = sorted(given - known)
     if unknown:
-        raise BadParameter(name, f"unknown code(s) {', '.join(unknown)}; "
-                                 f"known: {', '.join(sorted(known))}")
+        raise BadParameter(
+            name, f"unknown code(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+        )
     return frozenset(given)

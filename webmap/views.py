@@ -25,8 +25,9 @@ def _map_settings() -> MapSettings:
     from webmap import tiles_hosts
 
     config = current_app.config
-    return MapSettings(config["TILES_URL"], config["TILES_ATTRIBUTION"], _lang(),
-                       tiles_hosts(config["TILES_URL"]))
+    return MapSettings(
+        config["TILES_URL"], config["TILES_ATTRIBUTION"], _lang(), tiles_hosts(config["TILES_URL"])
+    )
 
 
 def _run_search() -> tuple[ParsedSearch | None, SearchResult | None, BadParameter | None]:
@@ -52,21 +53,33 @@ def home() -> tuple[str, int] | str:
     layers = MapLayers(
         points=[(f"r{i}", hit.service, hit.location) for i, hit in enumerate(hits)],
         origin=(parsed.query.latitude, parsed.query.longitude)
-        if parsed and parsed.query.has_origin else None,
+        if parsed and parsed.query.has_origin
+        else None,
         radius_km=parsed.query.radius_km if parsed else None,
         cluster=not asked,
     )
     settings = _map_settings()
     fmap, marker_names = build_service_map(
-        layers, outlines, settings=settings, labels=labels,
+        layers,
+        outlines,
+        settings=settings,
+        labels=labels,
         detail_url=lambda service_id: url_for("main.service_detail", service_id=service_id),
     )
-    parts = render_map(fmap, lambda path: url_for("static", filename=path),
-                       settings.allowed_hosts)
+    parts = render_map(fmap, lambda path: url_for("static", filename=path), settings.allowed_hosts)
     page = render_template(
-        "search.html", parsed=parsed, result=result, hits=hits, asked=asked, error=error,
-        labels=labels, vocabulary=vocabulary(), radius_choices=RADIUS_CHOICES_KM,
-        map=parts, map_name=fmap.get_name(), marker_names=marker_names,
+        "search.html",
+        parsed=parsed,
+        result=result,
+        hits=hits,
+        asked=asked,
+        error=error,
+        labels=labels,
+        vocabulary=vocabulary(),
+        radius_choices=RADIUS_CHOICES_KM,
+        map=parts,
+        map_name=fmap.get_name(),
+        marker_names=marker_names,
     )
     return (page, 400) if error else page
 
@@ -79,8 +92,14 @@ def print_results() -> tuple[str, int] | str:
         abort(400, description=f"{error.name}: {error.message}")
     with get_store().session() as session:
         labels = term_labels(session, _lang())
-    return render_template("print.html", parsed=parsed, result=result, labels=labels,
-                           hits=result.hits if parsed.given else [], now=clock().now)
+    return render_template(
+        "print.html",
+        parsed=parsed,
+        result=result,
+        labels=labels,
+        hits=result.hits if parsed.given else [],
+        now=clock().now,
+    )
 
 
 @bp.get("/services/<service_id>")
