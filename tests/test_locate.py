@@ -1,7 +1,6 @@
 """The search box's text → a point: coordinates, postal codes, FSAs and places (real gazetteer)."""
 
 import re
-import time
 from dataclasses import FrozenInstanceError
 from pathlib import Path
 
@@ -314,26 +313,3 @@ def test_located_is_frozen_and_precision_values_match_the_geocoders():
     assert LocatePrecision.POSTAL_CODE == Precision.POSTAL_CODE
     assert LocatePrecision.FSA == Precision.FSA
     assert LocatePrecision.PLACE == Precision.PLACE
-
-
-def test_under_a_millisecond_per_call(gazetteer):
-    texts = [
-        "43.6532, -79.3832",
-        "200 King St W, Toronto ON M5V 2T6",
-        "M5V",
-        "Trois-Rivières",
-        "St. John's, NL",
-        "123 Main St, Kenora ON",
-        "Richmond",
-        "asdfgh",
-        "a shelter for women somewhere near the north end of Winnipeg, Manitoba please",
-    ]
-    for text in texts:
-        locate(text, gazetteer)  # warm the caches
-    rounds = 50
-    started = time.perf_counter()
-    for _ in range(rounds):
-        for text in texts:
-            locate(text, gazetteer)
-    per_call = (time.perf_counter() - started) / (rounds * len(texts))
-    assert per_call < 1e-3
