@@ -126,7 +126,10 @@ PARAMETER_MESSAGES = {
 
 
 def error_message(error: BadParameter) -> str:
-    """A search-form error, in the page's language."""
+    """A search-form error, in the page's language: the specific reason when it exists in
+    both languages, else a general hint for the field."""
+    if error.message_fr is not None:
+        return error.message_fr if str(get_locale()) == "fr" else error.message
     message = PARAMETER_MESSAGES.get(error.name)
     return message() if message else _("One of the search choices is not valid.")
 

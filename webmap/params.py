@@ -31,10 +31,11 @@ FACET_PARAMETERS = {
 class BadParameter(ValueError):
     """A parameter's value cannot be used; ``message`` is safe to show to the person."""
 
-    def __init__(self, name: str, message: str) -> None:
+    def __init__(self, name: str, message: str, message_fr: str | None = None) -> None:
         super().__init__(f"{name}: {message}")
         self.name = name
         self.message = message
+        self.message_fr = message_fr  # when the reason is specific enough to show in French
 
 
 @dataclass(frozen=True)
@@ -156,7 +157,7 @@ def _near(text: str, gazetteer: Callable[[], Gazetteer]) -> Located | None:
     try:
         located = locate(text, gazetteer())
     except LocateError as error:
-        raise BadParameter("near", str(error)) from error
+        raise BadParameter("near", str(error), error.message_fr) from error
     if located is None:
         raise BadParameter("near", f"no postal code, place or coordinates found in {text!r}")
     return located
