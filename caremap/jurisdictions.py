@@ -1,15 +1,18 @@
-"""Provinces/territories and census divisions: point-in-polygon assignment and display outlines.
+"""Jurisdiction layers: point-in-polygon assignment, populations and display outlines.
 
-Boundaries come from ``data/boundaries`` (Statistics Canada 2016, simplified; EPSG:4326). The
-layers are simplified, so a coastal point may fall just outside every polygon: such a point is
-given the nearest polygon when it lies within ``COASTAL_TOLERANCE_M`` metres of it, measured in
-EPSG:3347 (Statistics Canada Lambert). Points farther out are outside Canada.
+The layers are configured in ``data/jurisdictions.toml`` (provinces/territories and census
+divisions from Statistics Canada 2016, Toronto's neighbourhoods; any polygon layer with a
+population column can be added there). All are EPSG:4326. They are simplified, so a coastal
+point may fall just outside every polygon: such a point is given the nearest polygon when it
+lies within ``COASTAL_TOLERANCE_M`` metres of it, measured in EPSG:3347 (Statistics Canada
+Lambert). Points farther out are outside the layer (for provinces: outside Canada).
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,13 +24,7 @@ from pyproj import Transformer
 log = logging.getLogger(__name__)
 
 COASTAL_TOLERANCE_M = 5_000.0
-# Display outlines (not used for assignment): parts smaller than the minimum area (km², in
-# EPSG:3347) are dropped, the rest simplified (tolerance in degrees) and rounded to 0.001°.
-OUTLINE_TOLERANCE_DEG = {"province": 0.05, "census_division": 0.01}
-OUTLINE_MIN_AREA_KM2 = {"province": 500.0, "census_division": 10.0}
-OUTLINE_GRID_DEG = 0.001
-PROVINCES_FILE = "boundaries/provinces_territories_2016_simplified.geojson"
-CENSUS_DIVISIONS_FILE = "boundaries/census_divisions_2016_simplified.geojson"
+LAYERS_FILE = "jurisdictions.toml"
 TO_LAMBERT = Transformer.from_crs("EPSG:4326", "EPSG:3347", always_xy=True)
 
 
@@ -36,24 +33,53 @@ def to_lambert(geometry: shapely.Geometry | np.ndarray) -> shapely.Geometry | np
     return shapely.transform(geometry, lambda xy: np.column_stack(TO_LAMBERT.transform(*xy.T)))
 
 
-def display_outline(geometry: shapely.Geometry, level: str) -> shapely.Geometry:
+@dataclass(frozen=True)
+class LayerConfig:
+    """One ``[[layer]]`` of ``data/jurisdictions.toml``."""
+
+    level: str
+    file: str
+    code: str
+    name_en: str
+    name_fr: str
+    population: str
+    population_2016: str | None = None
+    parent: str | None = None
+    parent_code: str | None = None
+    outline_tolerance_deg: float = 0.01
+    outline_min_area_km2: float = 0.0
+
+
+def read_layer_configs(data_dir: Path) -> list[LayerConfig]:
+    path = data_dir / LAYERS_FILE
+    try:
+        return [LayerConfig(**entry) for entry in tomllib.loads(path.read_text("utf-8"))["layer"]]
+    except (KeyError, TypeError) as error:
+        raise ValueError(
+            f"{path}: every [[layer]] needs level, file, code, name_en, name_fr "
+            f"and population, and nothing else ({error})"
+        ) from error
+
+
+def display_outline(geometry: shapely.Geometry, config: LayerConfig) -> shapely.Geometry:
     """A light outline for maps: small islands dropped, simplified, rounded."""
     parts = shapely.get_parts(geometry)
     areas_km2 = shapely.area(to_lambert(parts)) / 1e6
-    kept = parts[areas_km2 >= OUTLINE_MIN_AREA_KM2[level]]
+    kept = parts[areas_km2 >= config.outline_min_area_km2]
     if kept.size == 0:
         kept = parts[[int(np.argmax(areas_km2))]]
     simplified = shapely.simplify(
-        shapely.multipolygons(kept), OUTLINE_TOLERANCE_DEG[level], preserve_topology=True
+        shapely.multipolygons(kept), config.outline_tolerance_deg, preserve_topology=True
     )
-    return shapely.set_precision(simplified, OUTLINE_GRID_DEG)
+    # Rounded to a tenth of the simplification tolerance: no false precision in the bytes.
+    return shapely.set_precision(simplified, config.outline_tolerance_deg / 10)
 
 
 @dataclass(frozen=True)
 class Layer:
     """One polygon layer with a spatial index; ``codes[i]`` names ``geometries[i]``."""
 
-    level: str
+    config: LayerConfig
     frame: gpd.GeoDataFrame
     codes: np.ndarray
     tree: shapely.STRtree
@@ -89,8 +115,17 @@ class Layer:
 
 @dataclass(frozen=True)
 class Boundaries:
-    provinces: Layer
-    census_divisions: Layer
+    """Every configured layer, by level."""
+
+    layers: dict[str, Layer]
+
+    @property
+    def provinces(self) -> Layer:
+        return self.layers["province"]
+
+    @property
+    def census_divisions(self) -> Layer:
+        return self.layers["census_division"]
 
     def assign(
         self, latitudes: np.ndarray, longitudes: np.ndarray
@@ -108,73 +143,52 @@ class Boundaries:
         return str(rows.iloc[0]) if len(rows) else None
 
 
-def _layer(path: Path, level: str, code_column: str) -> Layer:
+def _layer(data_dir: Path, config: LayerConfig) -> Layer:
+    path = data_dir / config.file
     frame = gpd.read_file(path)
     if frame.crs is None or frame.crs.to_epsg() != 4326:
         raise ValueError(f"{path} must be in EPSG:4326, found {frame.crs}")
-    frame[code_column] = frame[code_column].astype(str)
+    frame[config.code] = frame[config.code].astype(str)
     geometries = np.asarray(frame.geometry.values, dtype=object)
     shapely.prepare(geometries)
-    return Layer(
-        level, frame, frame[code_column].to_numpy(dtype=object), shapely.STRtree(geometries)
-    )
+    codes = frame[config.code].to_numpy(dtype=object)
+    return Layer(config, frame, codes, shapely.STRtree(geometries))
 
 
 @functools.cache
 def load_boundaries(data_dir: Path) -> Boundaries:
-    """Read the province and census-division layers once per process."""
-    return Boundaries(
-        provinces=_layer(data_dir / PROVINCES_FILE, "province", "PRUID"),
-        census_divisions=_layer(data_dir / CENSUS_DIVISIONS_FILE, "census_division", "CDUID"),
-    )
+    """Read every configured layer once per process."""
+    layers = {c.level: _layer(data_dir, c) for c in read_layer_configs(data_dir)}
+    missing = {"province", "census_division"} - set(layers)
+    if missing:
+        raise ValueError(f"{data_dir / LAYERS_FILE} must define the levels {sorted(missing)}")
+    return Boundaries(layers)
 
 
 def jurisdiction_records(boundaries: Boundaries) -> list[dict]:
     """Rows for the ``jurisdiction`` table: names, populations and simplified outlines."""
-    provinces = boundaries.provinces.frame
-    divisions = boundaries.census_divisions.frame
-    rows = [
-        _record("province", r.PRUID, r.PRENAME, r.PRFNAME, None, r.POP2016, r.POP2021, r.geometry)
-        for r in provinces.itertuples()
+    return [
+        _record(layer.config, row)
+        for layer in boundaries.layers.values()
+        for row in layer.frame.to_dict("records")
     ]
-    rows += [
-        _record(
-            "census_division",
-            r.CDUID,
-            r.CDNAME,
-            r.CDNAME,
-            str(r.PRUID),
-            r.POP2016,
-            r.POP2021,
-            r.geometry,
-        )
-        for r in divisions.itertuples()
-    ]
-    return rows
 
 
-def _record(
-    level: str,
-    code: str,
-    name_en: str,
-    name_fr: str,
-    parent: str | None,
-    pop2016: float,
-    pop2021: float,
-    geometry: shapely.Geometry,
-) -> dict:
-    outline = display_outline(geometry, level)
+def _record(config: LayerConfig, row: dict) -> dict:
+    parent = row[config.parent] if config.parent else config.parent_code
     return {
-        "level": level,
-        "code": str(code),
-        "name_en": name_en,
-        "name_fr": name_fr,
-        "parent_code": parent,
-        "population_2016": _int_or_none(pop2016),
-        "population_2021": _int_or_none(pop2021),
-        "outline_wkb": shapely.to_wkb(outline),
+        "level": config.level,
+        "code": str(row[config.code]),
+        "name_en": row[config.name_en],
+        "name_fr": row[config.name_fr],
+        "parent_code": None if parent is None else str(parent),
+        "population_2016": _int_or_none(row.get(config.population_2016))
+        if config.population_2016
+        else None,
+        "population_2021": _int_or_none(row[config.population]),
+        "outline_wkb": shapely.to_wkb(display_outline(row["geometry"], config)),
     }
 
 
-def _int_or_none(value: float) -> int | None:
+def _int_or_none(value: float | None) -> int | None:
     return None if value is None or np.isnan(value) else int(value)

@@ -25,13 +25,15 @@ CODE = [
         )
     ),
 ]
-DATA = ["vocabulary", "gazetteer", "boundaries"]
+DATA = ["vocabulary", "gazetteer", "boundaries", "jurisdictions.toml"]
 
 
 @functools.cache
 def pipeline_fingerprint(data_dir: Path) -> str:
     digest = hashlib.sha256()
-    data_files = sorted(p for folder in DATA for p in (data_dir / folder).rglob("*") if p.is_file())
+    data_files = sorted(
+        p for name in DATA for p in [data_dir / name, *(data_dir / name).rglob("*")] if p.is_file()
+    )
     for path in [*CODE, *data_files]:
         digest.update(path.name.encode())
         digest.update(path.read_bytes())

@@ -70,8 +70,8 @@ def _sync_vocabulary(connection: Connection, vocabulary: Vocabulary) -> None:
 def _sync_jurisdictions(connection: Connection, boundaries: Boundaries) -> None:
     stored = set(connection.execute(select(Jurisdiction.level, Jurisdiction.code)).all())
     wanted = {
-        (layer.level, str(code))
-        for layer in (boundaries.provinces, boundaries.census_divisions)
+        (layer.config.level, str(code))
+        for layer in boundaries.layers.values()
         for code in layer.codes
     }
     if stored == wanted:
