@@ -86,6 +86,9 @@ class Source(Base):
     licence: Mapped[str | None] = mapped_column(Text)
     attribution: Mapped[str | None] = mapped_column(Text)
     url: Mapped[str | None] = mapped_column(Text)
+    # JSON list of "level:code" jurisdictions the source covers completely, e.g.
+    # ["census_division:3520"]: elsewhere an absence of its services means "no data".
+    coverage: Mapped[str | None] = mapped_column(Text)
     loaded_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
 
 

@@ -47,6 +47,17 @@ class SourceInfo:
     licence: str = ""
     attribution: str = ""
     url: str = ""
+    coverage: tuple[str, ...] = ()  # "level:code" jurisdictions the source covers completely
+
+    def columns(self) -> dict[str, str]:
+        """The ``source`` table's descriptive columns."""
+        return {
+            "title": self.title,
+            "licence": self.licence,
+            "attribution": self.attribution,
+            "url": self.url,
+            "coverage": json.dumps(list(self.coverage)),
+        }
 
 
 @dataclass(frozen=True)
@@ -143,23 +154,15 @@ def _restamp_records(connection: Connection, source: str, records: list[ListingR
 
 
 def _source_is_current(connection: Connection, source: SourceInfo) -> bool:
-    stored = connection.execute(select(Source).where(Source.name == source.name)).first()
-    return stored is not None and (
-        stored.title,
-        stored.licence,
-        stored.attribution,
-        stored.url,
-    ) == (source.title, source.licence, source.attribution, source.url)
+    wanted = source.columns()
+    stored = connection.execute(
+        select(*(getattr(Source, column) for column in wanted)).where(Source.name == source.name)
+    ).first()
+    return stored is not None and tuple(stored) == tuple(wanted.values())
 
 
 def _upsert_source(connection: Connection, source: SourceInfo, now: dt.datetime) -> None:
-    values = {
-        "title": source.title,
-        "licence": source.licence,
-        "attribution": source.attribution,
-        "url": source.url,
-        "loaded_at": now,
-    }
+    values = {**source.columns(), "loaded_at": now}
     exists = connection.execute(select(Source.name).where(Source.name == source.name)).first()
     if exists:
         connection.execute(update(Source).where(Source.name == source.name).values(**values))

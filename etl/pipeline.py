@@ -14,7 +14,7 @@ from tqdm import tqdm
 
 from caremap.gazetteer import load_gazetteer
 from caremap.geocoder import Geocoder
-from caremap.jurisdictions import load_boundaries
+from caremap.jurisdictions import Boundaries, load_boundaries
 from caremap.store import Store
 from caremap.timezones import load_timezones
 from caremap.vocabulary import load_vocabulary
@@ -75,7 +75,20 @@ def source_info(path: Path) -> SourceInfo:
         licence=meta.get("licence", ""),
         attribution=meta.get("attribution", ""),
         url=meta.get("url", ""),
+        coverage=tuple(meta.get("coverage", ())),
     )
+
+
+def check_coverage(info: SourceInfo, boundaries: Boundaries) -> None:
+    """Every ``coverage`` entry of a sidecar must name a known jurisdiction ("level:code")."""
+    for entry in info.coverage:
+        level, _, code = entry.partition(":")
+        layer = boundaries.layers.get(level)
+        if layer is None or code not in set(layer.codes):
+            raise ValueError(
+                f"source {info.name!r}: coverage entry {entry!r} is not a known "
+                f"jurisdiction (levels: {', '.join(boundaries.layers)})"
+            )
 
 
 def run(
@@ -92,6 +105,7 @@ def run(
     reports = []
     for path in discover_sources(paths):
         info = source_info(path)
+        check_coverage(info, boundaries)
         context = TransformContext(geocoder, vocabulary, vocabulary.mapping(info.name), data_dir)
         report = SourceReport(info.name, path)
         prepared = _prepare(path, context, report, loaded_rows(store, info.name), show_progress)

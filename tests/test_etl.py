@@ -245,3 +245,20 @@ def test_beds_set_aside_for_women(empty_store, tmp_path):
         )
     assert kinds == {(25, None), (25, "women")}
     assert {"emergency_shelter", "women"} <= terms
+
+
+def test_source_coverage_is_recorded_and_checked(empty_store, tmp_path):
+    import json
+
+    from caremap.model import Source
+
+    etl(empty_store, SHARED, report_dir=tmp_path)
+    with empty_store.session() as session:
+        coverage = json.loads(session.get(Source, "service_listings_shared").coverage)
+    assert coverage == ["census_division:3520", "census_division:5917"]
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    shutil.copy(BAD_ROWS, folder / "x.csv")
+    (folder / "x.source.toml").write_text('coverage = ["census_division:9999"]\n', "utf-8")
+    with pytest.raises(ValueError, match="'census_division:9999' is not a known jurisdiction"):
+        etl(empty_store, folder, report_dir=tmp_path)
