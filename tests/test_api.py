@@ -27,16 +27,27 @@ def test_search_by_postal_code_is_nearest_first(client):
 
 
 def test_filters_and_radius(client):
-    body = client.get("/api/v1/services", query_string=[
-        ("lat", "43.6532"), ("lon", "-79.3832"), ("radius_km", "50"), ("limit", "200"),
-        ("service_type", "youth_services"), ("language", "oj")]).json
+    body = client.get(
+        "/api/v1/services",
+        query_string=[
+            ("lat", "43.6532"),
+            ("lon", "-79.3832"),
+            ("radius_km", "50"),
+            ("limit", "200"),
+            ("service_type", "youth_services"),
+            ("language", "oj"),
+        ],
+    ).json
     assert [f["properties"]["name"] for f in body["features"]] == [
-        "Native Child and Family Services of Toronto"]
+        "Native Child and Family Services of Toronto"
+    ]
 
 
 def test_nothing_within_radius_returns_nearest_beyond(client):
-    body = client.get("/api/v1/services", query_string={
-        "lat": "62.45", "lon": "-114.37", "radius_km": "25", "limit": "3"}).json  # Yellowknife
+    body = client.get(
+        "/api/v1/services",
+        query_string={"lat": "62.45", "lon": "-114.37", "radius_km": "25", "limit": "3"},
+    ).json  # Yellowknife
     assert body["beyond_radius"] is True and len(body["features"]) == 3
 
 
@@ -79,8 +90,20 @@ def test_openapi_document_is_valid_and_describes_the_responses(client):
     document = client.get("/api/v1/openapi.json").json
     validate(document)
     parameters = {p["name"] for p in document["paths"]["/api/v1/services"]["get"]["parameters"]}
-    assert {"near", "lat", "lon", "radius_km", "limit", "service_type", "population",
-            "capability", "language", "open_now", "month", "beds_available"} <= parameters
+    assert {
+        "near",
+        "lat",
+        "lon",
+        "radius_km",
+        "limit",
+        "service_type",
+        "population",
+        "capability",
+        "language",
+        "open_now",
+        "month",
+        "beds_available",
+    } <= parameters
     feature_schema = dict(document["components"]["schemas"]["Feature"])
     body = client.get("/api/v1/services", query_string={"near": "M5A 2N2"}).json
     validator = Draft202012Validator(feature_schema)

@@ -107,6 +107,9 @@ def test_jurisdiction_table_holds_provinces_and_divisions(loaded_store):
         ontario = session.get(Jurisdiction, ("province", "35"))
         junction = session.get(Jurisdiction, ("toronto_neighbourhood", "090"))
         assert (junction.name_en, junction.parent_code, junction.population_2021) == (
-            "Junction Area", "3520", 14_010)
+            "Junction Area",
+            "3520",
+            14_010,
+        )
     assert counts == {"province": 13, "census_division": 293, "toronto_neighbourhood": 158}
     assert ontario.name_fr == "Ontario" and ontario.population_2021 == 14_223_942
