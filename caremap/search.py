@@ -132,19 +132,26 @@ def _services_with_any(codes: frozenset[str] | set[str]) -> ColumnElement[bool]:
 def _nearest(
     store: Store, query: SearchQuery, clock: Clock, radius_km: float | None
 ) -> list[SearchHit]:
+    """The ``limit`` best hits, widening the candidates until they are certainly the best:
+    enough pass the time filters, and none left out could rank before the last one (a
+    confidential distance is rounded up, so it may rank after points fetched later)."""
     radius_m = None if radius_km is None else radius_km * 1000
     wanted = query.limit
-    candidates = max(wanted * 3, 30)
+    candidates = wanted * 3 + 10 if query.filters.by_time else wanted + 5
+    where = location_filter(query.filters)
     while True:
         nearby = store.nearest(
             latitude=query.latitude,
             longitude=query.longitude,
             limit=candidates,
             radius_m=radius_m,
-            location_filter=location_filter(query.filters),
+            location_filter=where,
         )
         hits = _hits(store, nearby, query.filters, clock, radius_m)
-        if len(hits) >= wanted or len(nearby) < candidates:
+        exhausted = len(nearby) < candidates
+        if exhausted or (
+            len(hits) >= wanted and hits[wanted - 1].distance_m <= nearby[-1].distance_m
+        ):
             return hits[:wanted]
         candidates *= 4
 

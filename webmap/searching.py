@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 
-from flask import current_app, g
+from flask import current_app
 
 from caremap.gazetteer import Gazetteer, load_gazetteer
 from caremap.queries import TermChoice, vocabulary_choices
@@ -17,12 +18,18 @@ def gazetteer() -> Gazetteer:
     return load_gazetteer(current_app.config["DATA_DIR"])
 
 
+VOCABULARY_TTL_S = 60.0
+
+
 def vocabulary() -> dict[str, list[TermChoice]]:
-    """The vocabulary by facet, read once per request."""
-    if "vocabulary" not in g:
+    """The vocabulary by facet; read at most once a minute per process (it changes only when
+    the ETL loads a new vocabulary)."""
+    cached = current_app.extensions.get("caremap_vocabulary")
+    if cached is None or time.monotonic() - cached[0] > VOCABULARY_TTL_S:
         with get_store().session() as session:
-            g.vocabulary = vocabulary_choices(session)
-    return g.vocabulary
+            cached = (time.monotonic(), vocabulary_choices(session))
+        current_app.extensions["caremap_vocabulary"] = cached
+    return cached[1]
 
 
 def vocabulary_codes() -> dict[str, list[str]]:
