@@ -18,14 +18,35 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from caremap.normalise import fsa_of
 
 if TYPE_CHECKING:
     from caremap.gazetteer import Gazetteer
     from caremap.jurisdictions import Boundaries
-    from caremap.model import Location
+
+
+class LocationRow(Protocol):
+    """The ``location`` columns read here (an ORM object or a Core row)."""
+
+    id: str
+    name: str | None
+    latitude: float
+    longitude: float
+    confidential: bool
+    geocode_precision: str
+    pruid: str | None
+    cduid: str | None
+    timezone: str | None
+
+
+class AddressRow(Protocol):
+    address_1: str
+    address_2: str | None
+    city: str
+    state_province: str
+    postal_code: str
 
 
 class PublicPointRule(StrEnum):
@@ -103,9 +124,11 @@ class PublicLocation:
     accessibility: tuple[str, ...]
 
 
-def public_location(location: Location) -> PublicLocation:
-    """The only way a :class:`~caremap.model.Location` becomes public."""
-    address = location.addresses[0] if location.addresses else None
+def public_location(
+    location: LocationRow, address: AddressRow | None, accessibility: list[str]
+) -> PublicLocation:
+    """The only way a location (a ``location`` row, its address and accessibility notes)
+    becomes public."""
     return PublicLocation(
         id=location.id,
         name=location.name,
@@ -117,11 +140,11 @@ def public_location(location: Location) -> PublicLocation:
         pruid=location.pruid,
         cduid=location.cduid,
         timezone=location.timezone,
-        accessibility=tuple(a.description for a in location.accessibility if a.description),
+        accessibility=tuple(accessibility),
     )
 
 
-def _public_address(address, confidential: bool) -> PublicAddress:  # noqa: ANN001
+def _public_address(address: AddressRow, confidential: bool) -> PublicAddress:
     if confidential:
         return PublicAddress("", address.city, address.state_province, "")
     street = ", ".join(part for part in (address.address_1, address.address_2) if part)

@@ -7,24 +7,30 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import shapely
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from caremap.model import (
+    Accessibility,
+    Address,
     Attribute,
     Jurisdiction,
+    Language,
     Location,
+    Organization,
+    Phone,
+    Schedule,
     Service,
     ServiceAtLocation,
+    ServiceCapacity,
     Source,
     TaxonomyTerm,
 )
 from caremap.normalise import display_phone
 from caremap.privacy import PublicLocation, public_location
-from caremap.store import Store
 
 
 @dataclass(frozen=True)
@@ -79,35 +85,105 @@ class PublicService:
     locations: tuple[PublicLocation, ...]
 
 
-@dataclass(frozen=True)
-class NearbyService:
-    service: PublicService
-    location: PublicLocation
-    distance_m: float
+def public_services(session: Session, ids: list[str] | None = None) -> list[PublicService]:
+    """Public views of the services (all, or those with ``ids``), ordered by name.
+
+    Read with plain SELECTs (one per child table, by chunks of ids) rather than ORM loading:
+    this is the hot path of every search."""
+    query = (
+        select(Service, Organization.name.label("organization_name"))
+        .join(Organization, Organization.id == Service.organization_id)
+        .order_by(Service.name, Service.id)
+    )
+    rows = []
+    for chunk in _id_chunks(ids):
+        selected = query if chunk is None else query.where(Service.id.in_(chunk))
+        rows += session.execute(selected).all()
+    service_ids = [row.Service.id for row in rows]
+    children = _ServiceChildren.read(session, service_ids)
+    sources = {s.name: s for s in session.scalars(select(Source))}
+    return [
+        _public_service(
+            row.Service, row.organization_name, children, sources.get(row.Service.source_name)
+        )
+        for row in sorted(rows, key=lambda r: (r.Service.name, r.Service.id))
+    ]
 
 
-def _service_query():
-    return select(Service).options(
-        selectinload(Service.organization),
-        selectinload(Service.phones),
-        selectinload(Service.schedules),
-        selectinload(Service.languages),
-        selectinload(Service.capacities),
-        selectinload(Service.service_at_locations)
-        .selectinload(ServiceAtLocation.location)
-        .options(selectinload(Location.addresses), selectinload(Location.accessibility)),
+def _id_chunks(ids: list[str] | None, size: int = 500) -> list[list[str] | None]:
+    if ids is None:
+        return [None]
+    return [ids[start : start + size] for start in range(0, len(ids), size)]
+
+
+@dataclass
+class _ServiceChildren:
+    """Every child row of a set of services, grouped by service id (locations with their
+    address and accessibility)."""
+
+    phones: dict[str, list] = field(default_factory=lambda: defaultdict(list))
+    schedules: dict[str, list] = field(default_factory=lambda: defaultdict(list))
+    languages: dict[str, list] = field(default_factory=lambda: defaultdict(list))
+    capacities: dict[str, list] = field(default_factory=lambda: defaultdict(list))
+    locations: dict[str, list[PublicLocation]] = field(default_factory=lambda: defaultdict(list))
+    terms: dict[str, dict[str, list[str]]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(list))
     )
 
+    @classmethod
+    def read(cls, session: Session, ids: list[str]) -> _ServiceChildren:
+        children = cls()
+        for chunk in _id_chunks(ids):
+            children._read_chunk(session, chunk)
+        return children
 
-def public_services(session: Session, ids: list[str] | None = None) -> list[PublicService]:
-    """Public views of the services (all, or those with ``ids``), ordered by name."""
-    query = _service_query().order_by(Service.name, Service.id)
-    if ids is not None:
-        query = query.where(Service.id.in_(ids))
-    services = session.scalars(query).all()
-    terms = _terms_by_service(session, [s.id for s in services])
-    sources = {s.name: s for s in session.scalars(select(Source))}
-    return [_public_service(s, terms.get(s.id, {}), sources.get(s.source_name)) for s in services]
+    def _read_chunk(self, session: Session, ids: list[str]) -> None:
+        for table, group in (
+            (Phone, self.phones),
+            (Schedule, self.schedules),
+            (Language, self.languages),
+            (ServiceCapacity, self.capacities),
+        ):
+            for row in session.execute(
+                select(table.__table__).where(table.service_id.in_(ids)).order_by(table.id)
+            ):
+                group[row.service_id].append(row)
+        for link_id, facet, code in session.execute(
+            select(Attribute.link_id, TaxonomyTerm.facet, TaxonomyTerm.code)
+            .join(TaxonomyTerm, TaxonomyTerm.id == Attribute.taxonomy_term_id)
+            .where(Attribute.link_id.in_(ids))
+            .order_by(Attribute.link_id, TaxonomyTerm.facet, TaxonomyTerm.code)
+        ):
+            self.terms[link_id][facet].append(code)
+        self._read_locations(session, ids)
+
+    def _read_locations(self, session: Session, ids: list[str]) -> None:
+        rows = session.execute(
+            select(ServiceAtLocation.service_id, Location.__table__)
+            .join(Location, Location.id == ServiceAtLocation.location_id)
+            .where(ServiceAtLocation.service_id.in_(ids))
+            .order_by(ServiceAtLocation.id)
+        ).all()
+        location_ids = sorted({row.id for row in rows})
+        addresses: dict[str, object] = {}
+        for address in session.execute(
+            select(Address.__table__)
+            .where(Address.location_id.in_(location_ids))
+            .order_by(Address.id)
+        ):
+            addresses.setdefault(address.location_id, address)
+        accessibility = defaultdict(list)
+        for row in session.execute(
+            select(Accessibility.location_id, Accessibility.description)
+            .where(Accessibility.location_id.in_(location_ids))
+            .order_by(Accessibility.id)
+        ):
+            if row.description:
+                accessibility[row.location_id].append(row.description)
+        for row in rows:
+            self.locations[row.service_id].append(
+                public_location(row, addresses.get(row.id), accessibility[row.id])
+            )
 
 
 def public_service(session: Session, service_id: str) -> PublicService | None:
@@ -115,63 +191,26 @@ def public_service(session: Session, service_id: str) -> PublicService | None:
     return found[0] if found else None
 
 
-def nearest_services(
-    store: Store,
-    session: Session,
-    *,
-    latitude: float,
-    longitude: float,
-    limit: int,
-    radius_m: float | None = None,
-) -> list[NearbyService]:
-    """Services nearest-first from (lat, lon), measured to their locations' public points."""
-    nearby = store.nearest(latitude=latitude, longitude=longitude, limit=limit, radius_m=radius_m)
-    distance_by_location = {n.location_id: n.distance_m for n in nearby}
-    links = session.execute(
-        select(ServiceAtLocation.location_id, ServiceAtLocation.service_id).where(
-            ServiceAtLocation.location_id.in_(list(distance_by_location))
-        )
-    ).all()
-    services = {s.id: s for s in public_services(session, sorted({s for _, s in links}))}
-    results = []
-    for location_id, service_id in links:
-        service = services[service_id]
-        location = next(loc for loc in service.locations if loc.id == location_id)
-        results.append(NearbyService(service, location, distance_by_location[location_id]))
-    results.sort(key=lambda r: (r.distance_m, r.service.name, r.service.id))
-    return results[:limit]
-
-
-def _terms_by_service(session: Session, ids: list[str]) -> dict[str, dict[str, tuple[str, ...]]]:
-    grouped: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
-    for chunk_start in range(0, len(ids), 500):
-        rows = session.execute(
-            select(Attribute.link_id, TaxonomyTerm.facet, TaxonomyTerm.code)
-            .join(TaxonomyTerm, TaxonomyTerm.id == Attribute.taxonomy_term_id)
-            .where(Attribute.link_id.in_(ids[chunk_start : chunk_start + 500]))
-            .order_by(Attribute.link_id, TaxonomyTerm.facet, TaxonomyTerm.code)
-        ).all()
-        for link_id, facet, code in rows:
-            grouped[link_id][facet].append(code)
-    return {k: {f: tuple(c) for f, c in v.items()} for k, v in grouped.items()}
-
-
 def _public_service(
-    service: Service, terms: dict[str, tuple[str, ...]], source: Source | None
+    service: Service, organization: str, children: _ServiceChildren, source: Source | None
 ) -> PublicService:
+    sid = service.id
     return PublicService(
-        id=service.id,
+        id=sid,
         name=service.name,
-        organization=service.organization.name,
+        organization=organization,
         description=service.description,
         status=service.status,
         application_process=service.application_process,
         eligibility_description=service.eligibility_description,
         interpretation_services=service.interpretation_services,
-        terms=terms,
+        terms={facet: tuple(codes) for facet, codes in children.terms.get(sid, {}).items()},
         phones=tuple(
             sorted(
-                (_public_phone(p.number, p.extension, p.description) for p in service.phones),
+                (
+                    _public_phone(p.number, p.extension, p.description)
+                    for p in children.phones.get(sid, ())
+                ),
                 key=_phone_priority,
             )
         ),
@@ -179,19 +218,19 @@ def _public_service(
             PublicSchedule(
                 s.byday, s.opens_at, s.closes_at, s.valid_from, s.valid_to, s.description
             )
-            for s in service.schedules
+            for s in children.schedules.get(sid, ())
         ),
-        languages=tuple(lang.code for lang in service.languages if lang.code),
+        languages=tuple(lang.code for lang in children.languages.get(sid, ()) if lang.code),
         capacities=tuple(
             PublicCapacity(c.unit, c.available, c.maximum, c.description, c.updated)
-            for c in service.capacities
+            for c in children.capacities.get(sid, ())
         ),
         source_name=service.source_name,
         source_title=source.title if source else service.source_name,
         source_attribution=source.attribution if source else None,
         source_as_of=service.source_as_of,
         last_verified_at=service.last_verified_at,
-        locations=tuple(public_location(sal.location) for sal in service.service_at_locations),
+        locations=tuple(children.locations.get(sid, ())),
     )
 
 
