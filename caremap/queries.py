@@ -10,7 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 import shapely
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from caremap.model import (
@@ -133,32 +133,33 @@ class _ServiceChildren:
     @classmethod
     def read(cls, session: Session, ids: list[str]) -> _ServiceChildren:
         children = cls()
+        connection = session.connection()  # Core statements: no ORM work per row
         for chunk in _id_chunks(ids):
-            children._read_chunk(session, chunk)
+            children._read_chunk(connection, chunk)
         return children
 
-    def _read_chunk(self, session: Session, ids: list[str]) -> None:
+    def _read_chunk(self, connection: Connection, ids: list[str]) -> None:
         for table, group in (
             (Phone, self.phones),
             (Schedule, self.schedules),
             (Language, self.languages),
             (ServiceCapacity, self.capacities),
         ):
-            for row in session.execute(
+            for row in connection.execute(
                 select(table.__table__).where(table.service_id.in_(ids)).order_by(table.id)
             ):
                 group[row.service_id].append(row)
-        for link_id, facet, code in session.execute(
+        for link_id, facet, code in connection.execute(
             select(Attribute.link_id, TaxonomyTerm.facet, TaxonomyTerm.code)
             .join(TaxonomyTerm, TaxonomyTerm.id == Attribute.taxonomy_term_id)
             .where(Attribute.link_id.in_(ids))
             .order_by(Attribute.link_id, TaxonomyTerm.facet, TaxonomyTerm.code)
         ):
             self.terms[link_id][facet].append(code)
-        self._read_locations(session, ids)
+        self._read_locations(connection, ids)
 
-    def _read_locations(self, session: Session, ids: list[str]) -> None:
-        rows = session.execute(
+    def _read_locations(self, connection: Connection, ids: list[str]) -> None:
+        rows = connection.execute(
             select(ServiceAtLocation.service_id, Location.__table__)
             .join(Location, Location.id == ServiceAtLocation.location_id)
             .where(ServiceAtLocation.service_id.in_(ids))
@@ -166,14 +167,14 @@ class _ServiceChildren:
         ).all()
         location_ids = sorted({row.id for row in rows})
         addresses: dict[str, object] = {}
-        for address in session.execute(
+        for address in connection.execute(
             select(Address.__table__)
             .where(Address.location_id.in_(location_ids))
             .order_by(Address.id)
         ):
             addresses.setdefault(address.location_id, address)
         accessibility = defaultdict(list)
-        for row in session.execute(
+        for row in connection.execute(
             select(Accessibility.location_id, Accessibility.description)
             .where(Accessibility.location_id.in_(location_ids))
             .order_by(Accessibility.id)
