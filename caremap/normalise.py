@@ -266,6 +266,7 @@ def _phone(number: phonenumbers.PhoneNumber, before: str) -> Phone:
     )
 
 
+@functools.lru_cache(maxsize=8192)
 def display_phone(e164: str) -> str:
     """A stored E.164 number ("+14169698510") as people write it here ("416-969-8510")."""
     return _national(phonenumbers.parse(e164, "CA"))

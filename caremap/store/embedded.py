@@ -9,16 +9,18 @@ when ``store_meta.locations_version`` changes; SQLite triggers bump it on every 
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.spatial import cKDTree
-from sqlalchemy import Select, select, text
+from sqlalchemy import Engine, Select, event, select, text
 
 from caremap.geodesy import EARTH_RADIUS_M, geodesic_distances_m, unit_vectors
 from caremap.model import Location
 from caremap.store.base import RERANK_MARGIN, NearbyLocation, Store
 
+VERSION_CHECK_INTERVAL_S = 1.0
 # A geodesic (ellipsoid) radius is at most ~0.6 % longer than the spherical one it is found with.
 SPHERE_SLACK = 1.01
 
@@ -36,10 +38,16 @@ class _PointIndex:
 class EmbeddedStore(Store):
     """SQLite + an in-process k-d tree over the public points."""
 
-    def __init__(self, engine) -> None:  # noqa: ANN001
+    def __init__(self, engine: Engine) -> None:
         super().__init__(engine)
         self._index: _PointIndex | None = None
+        self._checked_at = float("-inf")
         self._lock = threading.Lock()
+        # A commit through this engine may have changed locations: look at the version again.
+        event.listen(engine, "commit", self._forget_check)
+
+    def _forget_check(self, _connection: object) -> None:
+        self._checked_at = float("-inf")
 
     def nearest(
         self,
@@ -79,6 +87,12 @@ class EmbeddedStore(Store):
         return mask
 
     def _current_index(self) -> _PointIndex:
+        """The index, rebuilt when the locations' version moved. The version is read after
+        every commit through this engine, and at most once a second otherwise (another
+        process's writes show within ``VERSION_CHECK_INTERVAL_S``)."""
+        now = time.monotonic()
+        if self._index is not None and now - self._checked_at < VERSION_CHECK_INTERVAL_S:
+            return self._index
         with self.engine.connect() as connection:
             version = connection.execute(
                 text("SELECT value FROM store_meta WHERE key = 'locations_version'")
@@ -86,6 +100,7 @@ class EmbeddedStore(Store):
             with self._lock:
                 if self._index is None or self._index.version != version:
                     self._index = _build_index(connection, version)
+                self._checked_at = now
                 return self._index
 
 
