@@ -2,9 +2,12 @@
 
 Usage (from the repository root)::
 
-    .venv/bin/python -m bench                 # every benchmark (today: etl)
+    .venv/bin/python -m bench                 # every benchmark (etl, then search)
     .venv/bin/python -m bench etl [--rows N] [--repeat K] [--postgis-url URL] [--profile]
+    .venv/bin/python -m bench search [--rows N] [--origins N] [--rounds K] [--postgis-url URL]
+                                     [--rebuild] [--profile]
     .venv/bin/python -m bench synthetic --out DIR [--rows N]   # just write the synthetic CSV
+    .venv/bin/python -m bench coverage [--repeat K] [--keep DIR]   # only by name
 
 ``etl`` (:mod:`bench.etl_throughput`) times ``etl.pipeline.run`` on 10,000 synthetic rows: a first
 run into an empty store and an unchanged re-run, for the embedded SQLite store (temporary file)
@@ -21,4 +24,28 @@ Targets: embedded first run >= 2,000 rows/s; re-run <= 1/2 of the first run. The
 1 when a target fails. ``--profile`` adds a cProfile of an embedded first run (top 15 entries by
 cumulative time, and each pipeline stage's share). The whole run takes about 70 s on a
 2-core machine with PostGIS (90 s with ``--profile``).
+
+``search`` (:mod:`bench.search_latency`) loads 100,000 synthetic rows with the real ETL into the
+embedded store and (with a PostGIS URL, as for ``etl``) PostGIS, then times
+``/api/v1/services?lat=&lon=&limit=10`` over HTTP from a real ``waitress`` server (a subprocess
+on 127.0.0.1, one per store) against, in the same run, the raw nearest-neighbour SQL through
+psycopg (PostGIS) and a brute-force numpy haversine over every public point (embedded), plus
+the app in-process (Flask test client) and ``store.nearest`` in-process for information; 300
+query points sampled from FSA centroids by population, the same for every method; p50/p95 per
+method. The loaded stores are kept: the embedded store as
+``bench/out/search-embedded-ROWS-KEY.sqlite3`` and PostGIS as the schema
+``caremap_search_bench`` (dropped and recreated only when stale), keyed by rows, seed, the ETL
+pipeline fingerprint and the code of the generator, model and migrations; ``--rebuild`` loads
+again. Targets: PostGIS HTTP p95 <= 3 x the raw query's p95; embedded ``nearest`` >= 10 x
+faster than brute force (p50). The exit status is 1 when a target fails. ``--profile`` adds a
+cProfile of 100 API requests in-process (top 15 entries, each request stage's share). With the
+stores cached the run takes about 1 minute on a 2-core machine; loading them first (100,000
+rows into each store; the embedded file is about 340 MB) adds about 3 minutes.
+
+``coverage`` (:mod:`bench.coverage`; by name only: it needs the ``test`` extra's ``access`` and
+about 8 GB) times caremap's 2SFCA against PySAL ``access``'s on 57,000 synthetic demand points x
+5,000 synthetic sites with a 100 km catchment (about 28 million pairs): in one process, and as
+whole processes (``caremap coverage compute`` against ``bench/coverage_access.py``) reading the
+same CSVs. Targets: identical scores to 1e-9, and caremap's time <= 1/3 of access's, both ways.
+About 2 minutes.
 """

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import sys
 
-from bench import etl_throughput, synthetic
+from bench import coverage, etl_throughput, search_latency, synthetic
 
-BENCHMARKS = {"etl": etl_throughput.main, "synthetic": synthetic.main}
-DEFAULT = ["etl"]  # what a bare `python -m bench` (and `make bench`) runs
+BENCHMARKS = {
+    "coverage": coverage.main,
+    "etl": etl_throughput.main,
+    "search": search_latency.main,
+    "synthetic": synthetic.main,
+}
+DEFAULT = ["etl", "search"]  # what a bare `python -m bench` (and `make bench`) runs
 
 
 def main(argv: list[str]) -> int:
