@@ -44,11 +44,13 @@ def test_census_divisions_on_the_real_data(loaded_store):
 
 def test_no_data_is_never_a_desert(loaded_store):
     for level in ("province", "census_division", "toronto_neighbourhood"):
-        results = compute_indicators(loaded_store, DATA_DIR,
-                                     Selection(level=level, threshold_km=1), TODAY)
+        results = compute_indicators(
+            loaded_store, DATA_DIR, Selection(level=level, threshold_km=1), TODAY
+        )
         assert all(r.status == "covered" for r in results if r.desert), level
-    provinces = by_code(compute_indicators(loaded_store, DATA_DIR,
-                                           Selection(level="province"), TODAY))
+    provinces = by_code(
+        compute_indicators(loaded_store, DATA_DIR, Selection(level="province"), TODAY)
+    )
     assert provinces["35"].status == "partial"  # Toronto is covered, Ontario is not
     assert provinces["62"].status == "no_data" and not provinces["62"].desert
 
@@ -56,8 +58,8 @@ def test_no_data_is_never_a_desert(loaded_store):
 def test_neighbourhood_deserts_follow_the_threshold(loaded_store):
     def deserts(km):
         results = compute_indicators(
-            loaded_store, DATA_DIR, Selection(level="toronto_neighbourhood", threshold_km=km),
-            TODAY)
+            loaded_store, DATA_DIR, Selection(level="toronto_neighbourhood", threshold_km=km), TODAY
+        )
         return {r.code for r in results if r.desert}
 
     assert deserts(50) == set()
@@ -77,10 +79,16 @@ def test_a_winter_service_is_absent_from_the_october_view(empty_store, tmp_path)
 
 
 def test_nearest_km_is_great_circle_on_the_iugg_sphere():
-    demand = Points(np.array(["a", "b"]), np.array([43.65, 49.77]), np.array([-79.38, -94.49]),
-                    np.array([1.0, 1.0]))
+    demand = Points(
+        np.array(["a", "b"]),
+        np.array([43.65, 49.77]),
+        np.array([-79.38, -94.49]),
+        np.array([1.0, 1.0]),
+    )
     supply = Points(np.array(["s"]), np.array([45.42]), np.array([-75.70]), np.array([1.0]))
     sphere = Geod(a=SPHERE_RADIUS_KM * 1000, f=0)
-    expected = [sphere.inv(-75.70, 45.42, lon, lat)[2] / 1000
-                for lat, lon in ((43.65, -79.38), (49.77, -94.49))]
+    expected = [
+        sphere.inv(-75.70, 45.42, lon, lat)[2] / 1000
+        for lat, lon in ((43.65, -79.38), (49.77, -94.49))
+    ]
     assert _nearest_km(demand, supply) == pytest.approx(expected, rel=1e-9)

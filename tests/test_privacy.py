@@ -52,7 +52,7 @@ def sample_arguments(store) -> dict[str, list[str]]:
     """Values for each URL argument a route may take, covering every confidential record."""
     with store.session() as session:
         service_ids = list(session.scalars(select(Service.id)))
-    return {"service_id": service_ids}
+    return {"service_id": service_ids, "kind": ["csv", "geojson"]}
 
 
 def get_urls(app, store) -> list[str]:

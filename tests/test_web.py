@@ -164,10 +164,11 @@ def visible_text(html: str) -> str:
 
 
 @pytest.mark.parametrize(
-    "record_id", [None, "search", "print", "bad", "TORYOUTH-650", "TEST-SAFE-1"]
+    "record_id", [None, "search", "print", "bad", "planner", "TORYOUTH-650", "TEST-SAFE-1"]
 )
 def test_french_pages_have_no_english_interface_text(client, loaded_store, record_id):
     pages = {
+        "planner": "/planner/?level=toronto_neighbourhood&indicator=share_beyond",
         None: "/",
         "search": "/?near=M5A+2N2&radius_km=5&open_now=1&month=1",
         "print": "/print?near=M5A+2N2",
@@ -178,7 +179,15 @@ def test_french_pages_have_no_english_interface_text(client, loaded_store, recor
     text = visible_text(client.get(f"{url}{separator}lang=fr").get_data(as_text=True))
     leftovers = [s for s in english_interface_strings() if re.search(rf"\b{re.escape(s)}\b", text)]
     assert leftovers == []
-    assert any(word in text for word in ("Trouver un service", "Téléphone", "Fiche d'orientation"))
+    assert any(
+        word in text
+        for word in (
+            "Trouver un service",
+            "Téléphone",
+            "Fiche d'orientation",
+            "Où les services manquent",
+        )
+    )
 
 
 def test_language_choice_is_remembered(client):

@@ -37,10 +37,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.after_request(_security_headers)
     app.context_processor(_template_globals)
 
-    from webmap import api, errors, filters, views
+    from webmap import api, errors, filters, planner, views
 
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(planner.bp)
     errors.register(app)
     filters.register(app)
     return app

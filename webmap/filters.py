@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from babel.dates import get_month_names
 from flask import Flask
-from flask_babel import format_date, format_decimal, format_time, get_locale
+from flask_babel import format_date, format_decimal, format_percent, format_time, get_locale
 from flask_babel import gettext as _
 
 from caremap.queries import PublicCapacity, PublicSchedule
@@ -134,7 +134,24 @@ def error_message(error: BadParameter) -> str:
     return message() if message else _("One of the search choices is not valid.")
 
 
+def number(value: int | None) -> str:
+    return "" if value is None else format_decimal(value, format="#,##0")
+
+
+def decimal(value: float | None, digits: int = 1) -> str:
+    if value is None:
+        return "—"
+    return format_decimal(value, format="#,##0." + "0" * digits)
+
+
+def percent(value: float | None) -> str:
+    return "—" if value is None else format_percent(value, format="#,##0%")
+
+
 def register(app: Flask) -> None:
+    app.add_template_filter(number)
+    app.add_template_filter(decimal)
+    app.add_template_filter(percent)
     app.add_template_global(month_name)
     app.add_template_global(error_message)
     app.add_template_filter(km)

@@ -1,0 +1,65 @@
+"""The planner page and its exports, on both stores."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import numpy as np
+import pytest
+
+from caremap.coverage.classify import classify
+
+
+def test_choropleth_legend_and_table(client):
+    page = client.get("/planner/?level=census_division&indicator=services_per_100k")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "Services per 100,000 people" in html and "quantiles" in html
+    assert "no data contributed (not a desert)" in html
+    assert "288 jurisdictions without data" in html
+    assert html.count('<tr class="status-') == 293
+    assert "fillColor" in html  # the choropleth's styles are in the map script
+
+
+def test_switching_the_indicator_changes_the_view(client):
+    one = client.get("/planner/?level=toronto_neighbourhood&indicator=services").get_data(
+        as_text=True
+    )
+    other = client.get(
+        "/planner/?level=toronto_neighbourhood&indicator=share_beyond&threshold_km=10"
+    ).get_data(as_text=True)
+    assert "Number of services" in one and "Share of people farther than the distance" in other
+    assert one != other
+
+
+def test_exports_carry_the_indicators(client):
+    rows = list(
+        csv.DictReader(
+            io.StringIO(client.get("/planner/export.csv?level=province").get_data(as_text=True))
+        )
+    )
+    assert len(rows) == 13
+    ontario = next(r for r in rows if r["code"] == "35")
+    assert ontario["status"] == "partial" and int(ontario["services"]) == 112
+    collection = client.get("/planner/export.geojson?level=toronto_neighbourhood").json
+    assert len(collection["features"]) == 158
+    assert {"services", "share_beyond", "desert"} <= set(collection["features"][0]["properties"])
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["level=nowhere", "indicator=happiness", "month=13", "service_type=teleportation", "k=99"],
+)
+def test_bad_choices_are_400(client, query):
+    response = client.get(f"/planner/?{query}")
+    assert response.status_code == 400
+
+
+def test_classes_darker_is_worse():
+    values = np.array([0.0, 1.0, 2.0, 3.0, 4.0, np.nan])
+    better_high = classify(values, "equal_interval", 4, higher_is_worse=False)
+    worse_high = classify(values, "equal_interval", 4, higher_is_worse=True)
+    assert better_high.labels[-1] == -1
+    assert better_high.colours == worse_high.colours[::-1]
+    assert worse_high.colours[-1] == "#b10026"  # the darkest class holds the worst values

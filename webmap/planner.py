@@ -1,0 +1,273 @@
+"""The planner page: where services are missing, for whom, and when — a choropleth of one
+indicator per jurisdiction, a table, and exports of the same view."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from dataclasses import asdict, dataclass
+
+import folium
+import numpy as np
+import shapely
+from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from werkzeug.exceptions import BadRequest
+
+from caremap.coverage.classify import METHODS, Classes, classify
+from caremap.coverage.indicators import JurisdictionIndicators, Selection, compute_indicators
+from caremap.queries import jurisdiction_outlines
+from webmap import get_store, tiles_hosts
+from webmap.errors import handle_http_error
+from webmap.mapview import CANADA_CENTRE, MAX_ZOOM, render_map
+from webmap.params import BadParameter
+from webmap.searching import clock, vocabulary_codes
+
+bp = Blueprint("planner", __name__, url_prefix="/planner")
+
+LEVELS = {
+    "province": _l("Provinces and territories"),
+    "census_division": _l("Census divisions"),
+    "toronto_neighbourhood": _l("Toronto neighbourhoods"),
+}
+# indicator → (label, higher is worse)
+INDICATORS = {
+    "services_per_100k": (_l("Services per 100,000 people"), False),
+    "beds_per_10k": (_l("Beds per 10,000 people"), False),
+    "share_beyond": (_l("Share of people farther than the distance"), True),
+    "access_score": (_l("Accessibility (2SFCA)"), False),
+    "services": (_l("Number of services"), False),
+}
+METHOD_LABELS = {
+    "quantiles": _l("quantiles"),
+    "fisher_jenks": _l("Fisher-Jenks natural breaks"),
+    "equal_interval": _l("equal intervals"),
+}
+THRESHOLDS_KM = (10, 25, 50, 100, 250)
+STATUS_STYLE = {
+    "no_data": {"fillColor": "#ffffff", "color": "#888", "dashArray": "4 4"},
+    "partial": {"fillColor": "#d9d9d9", "color": "#888", "dashArray": "1 3"},
+}
+
+
+@dataclass(frozen=True)
+class PlannerView:
+    selection: Selection
+    indicator: str
+    method: str
+    k: int
+
+
+def _choice(name: str, allowed: object, default: str) -> str:
+    value = request.args.get(name, default)
+    if value not in allowed:
+        raise BadParameter(name, f"{value!r} is not one of {', '.join(map(str, allowed))}")
+    return value
+
+
+def parse_view() -> PlannerView:
+    codes = vocabulary_codes()
+    service_type = request.args.get("service_type", "")
+    population = request.args.get("population", "")
+    for name, value, facet in (
+        ("service_type", service_type, "service_type"),
+        ("population", population, "population"),
+    ):
+        if value and value not in codes[facet]:
+            raise BadParameter(name, f"unknown code {value!r}")
+    month = request.args.get("month", "")
+    if month and not (month.isdigit() and 1 <= int(month) <= 12):
+        raise BadParameter("month", f"{month!r} is not a month (1-12)")
+    threshold = _choice("threshold_km", [str(t) for t in THRESHOLDS_KM], "25")
+    k = _choice("k", [str(n) for n in range(3, 8)], "5")
+    selection = Selection(
+        level=_choice("level", LEVELS, "census_division"),
+        service_types=frozenset({service_type} if service_type else ()),
+        populations=frozenset({population} if population else ()),
+        month=int(month) if month else None,
+        threshold_km=float(threshold),
+        catchment_km=float(threshold),
+        supply="beds" if request.args.get("indicator") == "beds_per_10k" else "services",
+    )
+    return PlannerView(
+        selection,
+        _choice("indicator", INDICATORS, "services_per_100k"),
+        _choice("method", METHODS, "quantiles"),
+        int(k),
+    )
+
+
+def _results(view: PlannerView) -> list[JurisdictionIndicators]:
+    today = clock().now.date()
+    return compute_indicators(get_store(), current_app.config["DATA_DIR"], view.selection, today)
+
+
+def _values(results: list[JurisdictionIndicators], indicator: str) -> np.ndarray:
+    """The indicator of every covered or partial jurisdiction; NaN where there is no data."""
+    return np.array(
+        [
+            np.nan
+            if r.status == "no_data" or getattr(r, indicator) is None
+            else float(getattr(r, indicator))
+            for r in results
+        ]
+    )
+
+
+@bp.errorhandler(BadParameter)
+def bad_parameter(error: BadParameter) -> tuple[Response | str, int]:
+    return handle_http_error(BadRequest(description=f"{error.name}: {error.message}"))
+
+
+@bp.get("/")
+def planner() -> str:
+    view = parse_view()
+    results = _results(view)
+    classes = classify(
+        _values(results, view.indicator), view.method, view.k, INDICATORS[view.indicator][1]
+    )
+    fmap = _choropleth(view, results, classes)
+    parts = render_map(
+        fmap,
+        lambda path: url_for("static", filename=path),
+        tiles_hosts(current_app.config["TILES_URL"]),
+    )
+    sort = request.args.get("sort", view.indicator)
+    key = sort if sort in {*INDICATORS, "name", "population"} else view.indicator
+    rows = sorted(results, key=lambda r: _sort_key(r, key), reverse=key != "name")
+    return render_template(
+        "planner.html",
+        view=view,
+        rows=rows,
+        classes=classes,
+        map=parts,
+        levels=LEVELS,
+        indicators=INDICATORS,
+        methods=METHOD_LABELS,
+        status_text=STATUS_TEXT,
+        deserts=sum(r.desert for r in results),
+        no_data=sum(r.status == "no_data" for r in results),
+        **_options(),
+    )
+
+
+def _options() -> dict[str, list[tuple[str, str]]]:
+    """The choices of the planner's selectors, labelled in the page's language."""
+    from webmap.filters import month_name
+    from webmap.searching import vocabulary
+
+    lang = str(get_locale() or "en")
+    terms = vocabulary()
+    anything = [("", str(_l("all")))]
+    return {
+        "indicators_options": [(k, str(v[0])) for k, v in INDICATORS.items()],
+        "type_options": anything + [(t.code, t.label(lang)) for t in terms["service_type"]],
+        "population_options": anything + [(t.code, t.label(lang)) for t in terms["population"]],
+        "month_options": [("", str(_l("any month")))]
+        + [(str(m), month_name(m)) for m in range(1, 13)],
+        "threshold_options": [(str(t), f"{t} km") for t in THRESHOLDS_KM],
+        "k_options": [(str(n), str(n)) for n in range(3, 8)],
+    }
+
+
+def _sort_key(row: JurisdictionIndicators, key: str) -> tuple:
+    if key == "name":
+        return (row.name_en,)
+    value = row.population if key == "population" else getattr(row, key)
+    return (row.status != "no_data", -1 if value is None else value)
+
+
+def _choropleth(
+    view: PlannerView, results: list[JurisdictionIndicators], classes: Classes
+) -> folium.Map:
+    with get_store().session() as session:
+        outlines = jurisdiction_outlines(session, view.selection.level)
+    by_code = {r.code: (r, label) for r, label in zip(results, classes.labels, strict=True)}
+    lang = str(get_locale() or "en")
+    for feature in outlines["features"]:
+        result, label = by_code[feature["properties"]["code"]]
+        value = getattr(result, view.indicator)
+        feature["properties"].update(
+            name=result.name_fr if lang == "fr" else result.name_en,
+            value="—" if value is None or result.status == "no_data" else f"{value:,.4g}",
+            status=str(STATUS_TEXT[result.status]),
+            status_code=result.status,
+            fill=classes.colours[label] if label >= 0 else None,
+            desert=result.desert,
+        )
+    fmap = folium.Map(location=CANADA_CENTRE, zoom_start=4, maxZoom=MAX_ZOOM, tiles=None)
+    tiles = current_app.config["TILES_URL"]
+    if tiles:
+        folium.TileLayer(
+            tiles, attr=current_app.config["TILES_ATTRIBUTION"], max_zoom=MAX_ZOOM
+        ).add_to(fmap)
+    layer = folium.GeoJson(
+        outlines,
+        style_function=_style,
+        tooltip=folium.GeoJsonTooltip(
+            fields=["name", "value", "status"], aliases=["", str(INDICATORS[view.indicator][0]), ""]
+        ),
+    )
+    layer.add_to(fmap)
+    if outlines["features"]:
+        minx, miny, maxx, maxy = shapely.bounds(
+            shapely.union_all([shapely.geometry.shape(f["geometry"]) for f in outlines["features"]])
+        )
+        fmap.fit_bounds([(miny, minx), (maxy, maxx)])  # folium: (lat, lon)
+    return fmap
+
+
+STATUS_TEXT = {
+    "covered": _l("data: complete"),
+    "partial": _l("data: partial"),
+    "no_data": _l("no data contributed"),
+}
+
+
+def _style(feature: dict) -> dict:
+    properties = feature["properties"]
+    if properties["status_code"] in STATUS_STYLE:
+        return {**STATUS_STYLE[properties["status_code"]], "weight": 1, "fillOpacity": 0.6}
+    style = {
+        "fillColor": properties["fill"] or "#ffffff",
+        "color": "#555",
+        "weight": 1,
+        "fillOpacity": 0.8,
+    }
+    if properties["desert"]:
+        style.update(color="#000000", weight=3)
+    return style
+
+
+@bp.get("/export.<kind>")
+def export(kind: str) -> Response:
+    """The current view as CSV or GeoJSON (EPSG:4326; outlines simplified for display)."""
+    view = parse_view()
+    results = _results(view)
+    stamp = dt.date.today().isoformat()
+    name = f"caremap-{view.selection.level}-{view.indicator}-{stamp}"
+    if kind == "csv":
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=list(asdict(results[0])) if results else [])
+        writer.writeheader()
+        writer.writerows(asdict(r) for r in results)
+        return Response(
+            buffer.getvalue(),
+            mimetype="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+        )
+    if kind == "geojson":
+        with get_store().session() as session:
+            outlines = jurisdiction_outlines(session, view.selection.level)
+        by_code = {r.code: asdict(r) for r in results}
+        for feature in outlines["features"]:
+            feature["properties"] = by_code[feature["properties"]["code"]]
+        return Response(
+            json.dumps(outlines),
+            mimetype="application/geo+json",
+            headers={"Content-Disposition": f'attachment; filename="{name}.geojson"'},
+        )
+    abort(404)
