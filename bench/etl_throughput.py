@@ -33,6 +33,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from bench.profiling import phase_shares, trim_paths
 from bench.synthetic import DEFAULT_ROWS, SEED, overlay_data_dir, write_listings
 from caremap.gazetteer import load_gazetteer
 from caremap.jurisdictions import load_boundaries
@@ -204,7 +205,12 @@ def profile_first_run(listing: Path, data_dir: Path, work: Path, top: int = PROF
     out = io.StringIO()
     stats = pstats.Stats(profiler, stream=out)
     stats.sort_stats("cumulative").print_stats(top)
-    return _trim_paths(out.getvalue()) + _phase_shares(stats)
+    return trim_paths(out.getvalue()) + phase_shares(
+        stats,
+        PHASES,
+        ("etl/pipeline.py", "run"),
+        "Stages (cumulative share of the profiled first run; cProfile inflates Python code):",
+    )
 
 
 # Pipeline stages worth naming in the profile summary: (module file suffix, function name).
@@ -219,32 +225,6 @@ PHASES = [
     ("etl/load.py", "_insert_records", "insert rows"),
     ("etl/load.py", "record_id", "  of which uuid5 ids"),
 ]
-
-
-def _phase_shares(stats: pstats.Stats) -> str:
-    """Cumulative time of the pipeline stages, as shares of the profiled run."""
-    cumulative: dict[str, float] = {}
-    total = 0.0
-    for (filename, _, name), (_, _, _, cum, _) in stats.stats.items():  # type: ignore[attr-defined]
-        if filename.endswith("etl/pipeline.py") and name == "run":
-            total = max(total, cum)
-        for suffix, function, label in PHASES:
-            if filename.endswith(suffix) and name == function:
-                cumulative[label] = max(cumulative.get(label, 0.0), cum)
-    if not total:
-        return ""
-    lines = ["Stages (cumulative share of the profiled first run; cProfile inflates Python code):"]
-    seen = set()
-    for _, _, label in PHASES:
-        if label in cumulative and label not in seen:
-            seen.add(label)
-            lines.append(f"  {label:28s} {cumulative[label] / total:6.1%}")
-    return "\n".join(lines) + "\n"
-
-
-def _trim_paths(report: str) -> str:
-    report = report.replace(str(REPO) + os.sep, "")
-    return re.sub(r"\S*/site-packages/", "", report)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -61,7 +61,8 @@ import pandas as pd
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bench.etl_throughput import _trim_paths, postgis_bench_url
+from bench.etl_throughput import postgis_bench_url
+from bench.profiling import phase_shares, trim_paths
 from bench.synthetic import SEED, overlay_data_dir, write_listings
 from caremap.gazetteer import load_gazetteer
 from caremap.geodesy import EARTH_RADIUS_M
@@ -517,30 +518,12 @@ def profile_requests(app, origins: list[tuple[float, float]]) -> str:
     out = io.StringIO()
     stats = pstats.Stats(profiler, stream=out)
     stats.sort_stats("cumulative").print_stats(PROFILE_TOP)
-    return _trim_paths(out.getvalue()) + _phase_shares(stats)
-
-
-def _phase_shares(stats: pstats.Stats) -> str:
-    cumulative: dict[str, float] = {}
-    total = 0.0
-    for (filename, _, name), (_, _, _, cum, _) in stats.stats.items():  # type: ignore[attr-defined]
-        if filename.endswith("flask/app.py") and name == "wsgi_app":
-            total = max(total, cum)
-        for suffix, function, label in PHASES:
-            if filename.endswith(suffix) and name == function:
-                cumulative[label] = max(cumulative.get(label, 0.0), cum)
-    if not total:
-        return ""
-    lines = ["Stages (cumulative share of Flask's wsgi_app; cProfile inflates Python code):"]
-    seen = set()
-    for _, _, label in PHASES:
-        if label in cumulative and label not in seen:
-            seen.add(label)
-            lines.append(f"  {label:44s} {cumulative[label] / total:6.1%}")
-    return "\n".join(lines) + "\n"
-
-
-# --- main --------------------------------------------------------------------------------
+    return trim_paths(out.getvalue()) + phase_shares(
+        stats,
+        PHASES,
+        ("flask/app.py", "wsgi_app"),
+        "Stages (cumulative share of Flask's wsgi_app; cProfile inflates Python code):",
+    )
 
 
 def _prepare_stores(args: argparse.Namespace, data_dir: Path, work: Path) -> tuple[str, str | None]:
