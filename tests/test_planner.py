@@ -47,6 +47,19 @@ def test_exports_carry_the_indicators(client):
     assert {"services", "share_beyond", "desert"} <= set(collection["features"][0]["properties"])
 
 
+def test_geopackage_export(client, tmp_path):
+    import geopandas as gpd
+
+    response = client.get("/planner/export.gpkg?level=census_division&indicator=share_beyond")
+    assert response.status_code == 200
+    path = tmp_path / "view.gpkg"
+    path.write_bytes(response.data)
+    frame = gpd.read_file(path, layer="indicators")
+    assert len(frame) == 293 and frame.crs.to_epsg() == 4326
+    toronto = frame.loc[frame["code"] == "3520"].iloc[0]
+    assert toronto["status"] == "covered" and toronto["services"] == 110
+
+
 @pytest.mark.parametrize(
     "query",
     ["level=nowhere", "indicator=happiness", "month=13", "service_type=teleportation", "k=99"],

@@ -7,9 +7,12 @@ import csv
 import datetime as dt
 import io
 import json
+import tempfile
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import folium
+import geopandas as gpd
 import numpy as np
 import shapely
 from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
@@ -242,32 +245,55 @@ def _style(feature: dict) -> dict:
     return style
 
 
+EXPORT_TYPES = {
+    "csv": "text/csv",
+    "geojson": "application/geo+json",
+    "gpkg": "application/geopackage+sqlite3",
+}
+
+
 @bp.get("/export.<kind>")
 def export(kind: str) -> Response:
-    """The current view as CSV or GeoJSON (EPSG:4326; outlines simplified for display)."""
+    """The current view as CSV, GeoJSON or GeoPackage (EPSG:4326; outlines simplified for
+    display, as on the map)."""
+    if kind not in EXPORT_TYPES:
+        abort(404)
     view = parse_view()
     results = _results(view)
-    stamp = dt.date.today().isoformat()
-    name = f"caremap-{view.selection.level}-{view.indicator}-{stamp}"
-    if kind == "csv":
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=list(asdict(results[0])) if results else [])
-        writer.writeheader()
-        writer.writerows(asdict(r) for r in results)
-        return Response(
-            buffer.getvalue(),
-            mimetype="text/csv",
-            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
-        )
-    if kind == "geojson":
-        with get_store().session() as session:
-            outlines = jurisdiction_outlines(session, view.selection.level)
-        by_code = {r.code: asdict(r) for r in results}
-        for feature in outlines["features"]:
-            feature["properties"] = by_code[feature["properties"]["code"]]
-        return Response(
-            json.dumps(outlines),
-            mimetype="application/geo+json",
-            headers={"Content-Disposition": f'attachment; filename="{name}.geojson"'},
-        )
-    abort(404)
+    name = f"caremap-{view.selection.level}-{view.indicator}-{dt.date.today().isoformat()}"
+    writers = {
+        "csv": _csv,
+        "geojson": lambda v, r, _n: json.dumps(_collection(v, r)).encode(),
+        "gpkg": _geopackage,
+    }
+    return Response(
+        writers[kind](view, results, name),
+        mimetype=EXPORT_TYPES[kind],
+        headers={"Content-Disposition": f'attachment; filename="{name}.{kind}"'},
+    )
+
+
+def _csv(_view: PlannerView, results: list[JurisdictionIndicators], _name: str) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(asdict(results[0])) if results else [])
+    writer.writeheader()
+    writer.writerows(asdict(r) for r in results)
+    return buffer.getvalue().encode()
+
+
+def _collection(view: PlannerView, results: list[JurisdictionIndicators]) -> dict:
+    """The jurisdictions' outlines (lon, lat) with their indicators as properties."""
+    with get_store().session() as session:
+        outlines = jurisdiction_outlines(session, view.selection.level)
+    by_code = {r.code: asdict(r) for r in results}
+    for feature in outlines["features"]:
+        feature["properties"] = by_code[feature["properties"]["code"]]
+    return outlines
+
+
+def _geopackage(view: PlannerView, results: list[JurisdictionIndicators], name: str) -> bytes:
+    frame = gpd.GeoDataFrame.from_features(_collection(view, results)["features"], crs="EPSG:4326")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"{name}.gpkg"
+        frame.to_file(path, driver="GPKG", layer="indicators")
+        return path.read_bytes()
