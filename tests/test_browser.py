@@ -191,3 +191,27 @@ def test_click_on_the_map_searches_from_there(browser, server_url):
     page.wait_for_selector("#results", timeout=10_000)
     assert "point chosen on the map" in page.locator(".matched").inner_text()
     page.close()
+
+
+def test_planner_choropleth_legend_and_switching(browser, server_url):
+    page = browser.new_page()
+    watch = PageWatch(page)
+    page.goto(
+        server_url + "/planner/?lang=en&level=toronto_neighbourhood", wait_until="networkidle"
+    )
+    assert page.locator(".leaflet-overlay-pane path").count() == 158
+    assert page.locator("#legend-heading").inner_text() == "Services per 100,000 people"
+    fills = page.evaluate(
+        "[...document.querySelectorAll('.leaflet-overlay-pane path')]"
+        ".map(p => p.getAttribute('fill'))"
+    )
+    assert len(set(fills)) > 1  # classes, not one colour
+    page.select_option("select[name=indicator]", "share_beyond")
+    page.click("form.planner button.primary")
+    page.wait_for_load_state("networkidle")
+    assert page.locator("#legend-heading").inner_text() == (
+        "Share of people farther than the distance"
+    )
+    assert watch.errors == []
+    assert watch.hosts == {"127.0.0.1"}
+    page.close()
