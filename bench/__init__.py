@@ -8,6 +8,7 @@ Usage (from the repository root)::
                                      [--rebuild] [--profile]
     .venv/bin/python -m bench synthetic --out DIR [--rows N]   # just write the synthetic CSV
     .venv/bin/python -m bench coverage [--repeat K] [--keep DIR]   # only by name
+    .venv/bin/python -m bench indicators                 # planner indicators and classes
 
 ``etl`` (:mod:`bench.etl_throughput`) times ``etl.pipeline.run`` on 10,000 synthetic rows: a first
 run into an empty store and an unchanged re-run, for the embedded SQLite store (temporary file)
