@@ -215,3 +215,16 @@ def test_planner_choropleth_legend_and_switching(browser, server_url):
     assert watch.errors == []
     assert watch.hosts == {"127.0.0.1"}
     page.close()
+
+
+def test_planner_what_if_click_adds_a_site(browser, server_url):
+    page = browser.new_page()
+    page.goto(server_url + "/planner/?lang=en&level=province", wait_until="networkidle")
+    page.locator(".folium-map").scroll_into_view_if_needed()
+    box = page.locator(".folium-map").bounding_box()
+    with page.expect_navigation():
+        page.mouse.click(box["x"] + box["width"] * 0.5, box["y"] + min(box["height"] / 2, 200))
+    page.wait_for_load_state("networkidle")
+    assert "add=" in page.url
+    assert "1 site added" in page.locator("fieldset.what-if").inner_text()
+    page.close()

@@ -76,3 +76,30 @@ def test_classes_darker_is_worse():
     assert better_high.labels[-1] == -1
     assert better_high.colours == worse_high.colours[::-1]
     assert worse_high.colours[-1] == "#b10026"  # the darkest class holds the worst values
+
+
+def test_what_if_adds_and_switches_off_without_saving(client, loaded_store):
+    import csv as csv_module
+
+    def rows(query):
+        text = client.get(f"/planner/export.csv?level=census_division&{query}").get_data(
+            as_text=True
+        )
+        return {r["code"]: r for r in csv_module.DictReader(io.StringIO(text))}
+
+    before = rows("")
+    # A site in Thunder Bay's district (no data there): one more service counted, and the
+    # real services stay untouched afterwards.
+    added = rows("add=48.38,-89.25,25")
+    assert int(added["3558"]["services"]) == int(before["3558"]["services"]) + 1
+    assert float(added["3558"]["access_score"]) > float(before["3558"]["access_score"] or 0)
+    capital = client.get("/api/v1/services?near=Victoria,+BC&limit=1").json
+    off_id = capital["features"][0]["properties"]["id"]
+    switched = rows(f"off={off_id}")
+    assert int(switched["5917"]["services"]) == int(before["5917"]["services"]) - 1
+    assert rows("") == before  # nothing was saved
+
+
+def test_what_if_bad_site_is_400(client):
+    assert client.get("/planner/?add=somewhere").status_code == 400
+    assert client.get("/planner/?add=91,0,5").status_code == 400

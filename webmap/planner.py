@@ -22,7 +22,7 @@ from werkzeug.exceptions import BadRequest
 
 from caremap.coverage.classify import METHODS, Classes, classify
 from caremap.coverage.indicators import JurisdictionIndicators, Selection, compute_indicators
-from caremap.queries import jurisdiction_outlines
+from caremap.queries import PublicService, jurisdiction_outlines, public_services
 from webmap import get_store, tiles_hosts
 from webmap.errors import handle_http_error
 from webmap.mapview import CANADA_CENTRE, MAX_ZOOM, render_map
@@ -87,6 +87,8 @@ def parse_view() -> PlannerView:
     threshold = _choice("threshold_km", [str(t) for t in THRESHOLDS_KM], "25")
     k = _choice("k", [str(n) for n in range(3, 8)], "5")
     selection = Selection(
+        added_sites=_added_sites(),
+        switched_off=frozenset(request.args.getlist("off")),
         level=_choice("level", LEVELS, "census_division"),
         service_types=frozenset({service_type} if service_type else ()),
         populations=frozenset({population} if population else ()),
@@ -101,6 +103,21 @@ def parse_view() -> PlannerView:
         _choice("method", METHODS, "quantiles"),
         int(k),
     )
+
+
+def _added_sites() -> tuple[tuple[float, float, int], ...]:
+    """``add=lat,lon,beds`` (repeatable): hypothetical sites for the what-if."""
+    sites = []
+    for raw in request.args.getlist("add"):
+        parts = raw.split(",")
+        try:
+            latitude, longitude, beds = float(parts[0]), float(parts[1]), int(parts[2])
+        except (IndexError, ValueError):
+            raise BadParameter("add", f"{raw!r} is not latitude,longitude,beds") from None
+        if not (-90 <= latitude <= 90 and -180 <= longitude <= 180 and 0 <= beds <= 10_000):
+            raise BadParameter("add", f"{raw!r} is out of range")
+        sites.append((latitude, longitude, beds))
+    return tuple(sites)
 
 
 def _results(view: PlannerView) -> list[JurisdictionIndicators]:
@@ -153,8 +170,15 @@ def planner() -> str:
         status_text=STATUS_TEXT,
         deserts=sum(r.desert for r in results),
         no_data=sum(r.status == "no_data" for r in results),
+        map_name=fmap.get_name(),
+        whatif_services=_service_names(),
         **_options(),
     )
+
+
+def _service_names() -> list[PublicService]:
+    with get_store().session() as session:
+        return sorted(public_services(session), key=lambda s: s.name)
 
 
 def _options() -> dict[str, list[tuple[str, str]]]:
@@ -215,6 +239,12 @@ def _choropleth(
         ),
     )
     layer.add_to(fmap)
+    for latitude, longitude, beds in view.selection.added_sites:  # folium: (lat, lon)
+        folium.Marker(
+            (latitude, longitude),
+            tooltip=str(_l("Hypothetical site")) + f" ({beds})",
+            icon=folium.Icon(color="green", icon="plus", prefix="fa"),
+        ).add_to(fmap)
     if outlines["features"]:
         minx, miny, maxx, maxy = shapely.bounds(
             shapely.union_all([shapely.geometry.shape(f["geometry"]) for f in outlines["features"]])

@@ -61,6 +61,10 @@ class Selection:
     threshold_km: float = 25.0
     catchment_km: float = 50.0
     supply: str = "services"  # or "beds"
+    # What if: hypothetical sites of the selected kind, (lat, lon, beds), and services
+    # switched off (by id). Nothing is saved.
+    added_sites: tuple[tuple[float, float, int], ...] = ()
+    switched_off: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -95,7 +99,11 @@ def compute_indicators(
     boundaries = load_boundaries(data_dir)
     layer = boundaries.layers[selection.level]
     with store.session() as session:
-        services = [s for s in public_services(session) if _selected(s, selection, today)]
+        services = [
+            s
+            for s in public_services(session)
+            if _selected(s, selection, today) and s.id not in selection.switched_off
+        ]
         declared = [json.loads(c) for c in session.scalars(select(Source.coverage)) if c]
     supply, beds = _supply(services, selection)
     supply_codes = layer.assign(supply.latitude, supply.longitude) if len(supply) else []
@@ -141,6 +149,9 @@ def _supply(services: list[PublicService], selection: Selection) -> tuple[Points
         (f"{s.id}@{loc.id}", loc.latitude, loc.longitude, _beds(s))
         for s in services
         for loc in s.locations
+    ]
+    rows += [
+        (f"what-if-{i}", lat, lon, beds) for i, (lat, lon, beds) in enumerate(selection.added_sites)
     ]
     ids, lats, lons, beds = zip(*rows, strict=True) if rows else ((), (), (), ())
     beds_array = np.array(beds, float)
