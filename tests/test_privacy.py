@@ -7,6 +7,7 @@ covered automatically (or the test fails asking for sample values of its new arg
 from __future__ import annotations
 
 import csv
+import itertools
 import math
 from urllib.parse import unquote_plus
 
@@ -52,7 +53,16 @@ def sample_arguments(store) -> dict[str, list[str]]:
     """Values for each URL argument a route may take, covering every confidential record."""
     with store.session() as session:
         service_ids = list(session.scalars(select(Service.id)))
-    return {"service_id": service_ids, "kind": ["csv", "geojson"]}
+        service_at_locations = session.execute(
+            select(ServiceAtLocation.service_id, ServiceAtLocation.location_id)
+        ).all()
+    return {
+        "service_id": service_ids,
+        "kind": ["csv", "geojson"],
+        # OGC API - Features: every service at every location, and one jurisdiction.
+        "collection_id": ["services", "indicators-province", "nothing"],
+        "feature_id": [f"{s}@{loc}" for s, loc in service_at_locations] + ["35"],
+    }
 
 
 def get_urls(app, store) -> list[str]:
@@ -67,8 +77,12 @@ def get_urls(app, store) -> list[str]:
             urls.append(rule.rule)
             urls += [f"{rule.rule}?{query}" for query in searches_near_secrets()]
             continue
-        (argument,) = rule.arguments
-        urls += [rule.rule.replace(f"<{argument}>", value) for value in samples[argument]]
+        names = sorted(rule.arguments)
+        for values in itertools.product(*(samples[name] for name in names)):
+            url = rule.rule
+            for name, value in zip(names, values, strict=True):
+                url = url.replace(f"<{name}>", value)
+            urls.append(url)
     return urls
 
 

@@ -37,11 +37,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.after_request(_security_headers)
     app.context_processor(_template_globals)
 
-    from webmap import api, errors, filters, planner, views
+    from webmap import api, errors, filters, ogc, planner, views
 
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(planner.bp)
+    app.register_blueprint(ogc.bp)
     errors.register(app)
     filters.register(app)
     return app

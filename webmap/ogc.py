@@ -1,0 +1,370 @@
+"""OGC API – Features – Part 1: Core (read only) over the public data, for GIS clients
+(QGIS, GDAL's ``OAPIF`` driver, ArcGIS).
+
+Collections:
+- ``services``: every public service at each of its locations (the features of
+  :func:`caremap.geojson.service_feature`, id ``<service id>@<location id>``), at public points;
+- ``indicators-<level>``: one per jurisdiction level of ``data/jurisdictions.toml``, the
+  jurisdictions' display outlines with their default coverage indicators
+  (:class:`caremap.coverage.indicators.Selection` for that level) as properties.
+
+Everything comes from the public read models, so a confidential location appears only at its
+public point. Coordinates are CRS84 (lon, lat). Only JSON is offered (``f=json``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+
+import shapely
+from flask import Blueprint, abort, current_app, jsonify, request, url_for
+from flask_babel import get_locale
+from werkzeug.wrappers import Response
+
+from caremap.coverage.indicators import Selection, compute_indicators
+from caremap.geojson import service_feature
+from caremap.jurisdictions import read_layer_configs
+from caremap.queries import jurisdiction_outlines, public_service, public_services
+from webmap import get_store
+from webmap.params import BadParameter
+from webmap.searching import clock
+
+bp = Blueprint("ogc", __name__, url_prefix="/ogc")
+
+JSON = "application/json"
+GEOJSON = "application/geo+json"
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+CONFORMANCE = [
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+]
+SERVICES = "services"
+INDICATORS_PREFIX = "indicators-"
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 1000
+INDICATORS_TTL_S = 60.0
+
+TEXT = {
+    "en": {
+        "title": "caremap: care centres in Canada",
+        "description": "Public listings of care services and coverage indicators, "
+        "as OGC API - Features.",
+        "services": "Services",
+        "services_description": "Every public service at each of its locations (confidential "
+        "locations at their public point).",
+        "indicators": "Coverage indicators: {level}",
+        "indicators_description": "Jurisdiction outlines (simplified for display) with the "
+        "default coverage indicators of level {level}.",
+    },
+    "fr": {
+        "title": "caremap : centres d'aide au Canada",
+        "description": "Inscriptions publiques des services d'aide et indicateurs de "
+        "couverture, en OGC API - Features.",
+        "services": "Services",
+        "services_description": "Chaque service public à chacun de ses lieux (les lieux "
+        "confidentiels à leur point public).",
+        "indicators": "Indicateurs de couverture : {level}",
+        "indicators_description": "Contours des territoires (simplifiés pour l'affichage) avec "
+        "les indicateurs de couverture par défaut du niveau {level}.",
+    },
+}
+
+
+@bp.errorhandler(BadParameter)
+def bad_parameter(error: BadParameter) -> tuple[Response, int]:
+    return jsonify(
+        {
+            "status": 400,
+            "code": "InvalidParameterValue",
+            "error": "bad_parameter",
+            "parameter": error.name,
+            "message": error.message,
+        }
+    ), 400
+
+
+@bp.before_request
+def check_format() -> None:
+    """Only JSON is offered: ``f`` may be absent or ``json``."""
+    f = request.args.get("f")
+    if f is not None and f != "json":
+        raise BadParameter("f", f"{f!r} is not offered; use f=json")
+
+
+def _text(key: str, **values: str) -> str:
+    lang = "fr" if str(get_locale() or "en") == "fr" else "en"
+    return TEXT[lang][key].format(**values)
+
+
+def _url(endpoint: str, **values: object) -> str:
+    return url_for(f"ogc.{endpoint}", _external=True, **values)
+
+
+def _link(href: str, rel: str, kind: str = JSON, title: str | None = None) -> dict:
+    link = {"href": href, "rel": rel, "type": kind}
+    if title:
+        link["title"] = title
+    return link
+
+
+def _json(document: dict, kind: str = JSON) -> Response:
+    response = current_app.json.response(document)
+    response.mimetype = kind
+    return response
+
+
+@bp.get("/")
+def landing() -> Response:
+    return _json(
+        {
+            "title": _text("title"),
+            "description": _text("description"),
+            "links": [
+                _link(_url("landing"), "self", title="This document"),
+                _link(_url("conformance"), "conformance", title="Conformance classes"),
+                _link(_url("collections"), "data", title="Collections"),
+            ],
+        }
+    )
+
+
+@bp.get("/conformance")
+def conformance() -> Response:
+    return _json({"conformsTo": CONFORMANCE})
+
+
+# --- collections ----------------------------------------------------------------------------
+
+
+def _levels() -> list[str]:
+    return [c.level for c in read_layer_configs(current_app.config["DATA_DIR"])]
+
+
+def _collection_ids() -> list[str]:
+    return [SERVICES, *(f"{INDICATORS_PREFIX}{level}" for level in _levels())]
+
+
+def _level_of(collection_id: str) -> str | None:
+    """The jurisdiction level of an indicator collection (None for ``services``); 404 when
+    there is no such collection."""
+    if collection_id == SERVICES:
+        return None
+    level = collection_id.removeprefix(INDICATORS_PREFIX)
+    if collection_id.startswith(INDICATORS_PREFIX) and level in _levels():
+        return level
+    abort(404)
+
+
+def _collection(collection_id: str) -> dict:
+    level = _level_of(collection_id)
+    if level is None:
+        title, description = _text("services"), _text("services_description")
+        bounds = _bounds(_service_features())
+    else:
+        title = _text("indicators", level=level)
+        description = _text("indicators_description", level=level)
+        with get_store().session() as session:
+            bounds = _bounds(jurisdiction_outlines(session, level)["features"])
+    collection = {
+        "id": collection_id,
+        "title": title,
+        "description": description,
+        "itemType": "feature",
+        "crs": [CRS84],
+        "links": [
+            _link(_url("collection", collection_id=collection_id), "self", title=title),
+            _link(_url("items", collection_id=collection_id), "items", GEOJSON, title=title),
+        ],
+    }
+    if bounds is not None:
+        collection["extent"] = {"spatial": {"bbox": [bounds], "crs": CRS84}}
+    return collection
+
+
+def _bounds(features: list[dict]) -> list[float] | None:
+    geometries = [shapely.geometry.shape(f["geometry"]) for f in features if f["geometry"]]
+    if not geometries:
+        return None
+    return [float(v) for v in shapely.total_bounds(geometries)]
+
+
+@bp.get("/collections")
+def collections() -> Response:
+    return _json(
+        {
+            "links": [_link(_url("collections"), "self")],
+            "collections": [_collection(c) for c in _collection_ids()],
+        }
+    )
+
+
+@bp.get("/collections/<collection_id>")
+def collection(collection_id: str) -> Response:
+    return _json(_collection(collection_id))
+
+
+# --- items ----------------------------------------------------------------------------------
+
+
+def _service_features() -> list[dict]:
+    with get_store().session() as session:
+        services = public_services(session)
+    return [service_feature(s, location) for s in services for location in s.locations]
+
+
+def _indicator_features(level: str, code: str | None = None) -> list[dict]:
+    """The outlines of ``level`` (or just ``code``'s) with their default indicators."""
+    with get_store().session() as session:
+        outlines = jurisdiction_outlines(session, level)["features"]
+    if code is not None:
+        outlines = [f for f in outlines if f["properties"]["code"] == code]
+        if not outlines:
+            return []
+    by_code = _indicators(level)
+    return [
+        {
+            "type": "Feature",
+            "id": f["properties"]["code"],
+            "geometry": f["geometry"],
+            "properties": by_code[f["properties"]["code"]],
+        }
+        for f in outlines
+        if f["properties"]["code"] in by_code
+    ]
+
+
+def _indicators(level: str) -> dict[str, dict]:
+    """Default indicators of ``level`` by code; computed at most once a minute per process
+    and level (paging clients ask for many pages)."""
+    today = clock().now.date()
+    cache = current_app.extensions.setdefault("caremap_ogc_indicators", {})
+    cached = cache.get((level, today))
+    if cached is None or time.monotonic() - cached[0] > INDICATORS_TTL_S:
+        results = compute_indicators(
+            get_store(), current_app.config["DATA_DIR"], Selection(level=level), today
+        )
+        cached = (time.monotonic(), {r.code: asdict(r) for r in results})
+        cache[(level, today)] = cached
+    return cached[1]
+
+
+def _features(collection_id: str) -> list[dict]:
+    level = _level_of(collection_id)
+    return _service_features() if level is None else _indicator_features(level)
+
+
+def _integer(name: str, default: int, minimum: int, maximum: int | None = None) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadParameter(name, f"{raw!r} is not an integer") from None
+    if value < minimum or (maximum is not None and value > maximum):
+        upper = f" and at most {maximum}" if maximum is not None else ""
+        raise BadParameter(name, f"must be at least {minimum}{upper}")
+    return value
+
+
+def _bbox_filter() -> Callable[[dict], bool] | None:
+    """``bbox=minx,miny,maxx,maxy`` (or with min/max heights, 6 numbers) in CRS84 as a
+    predicate on features; a ``minx`` greater than ``maxx`` crosses the antimeridian."""
+    raw = request.args.get("bbox")
+    crs = request.args.get("bbox-crs")
+    if crs is not None and crs != CRS84:
+        raise BadParameter("bbox-crs", f"only {CRS84} is supported")
+    if raw is None:
+        return None
+    try:
+        numbers = [float(part) for part in raw.split(",")]
+    except ValueError:
+        raise BadParameter("bbox", "must be 4 numbers: minx,miny,maxx,maxy") from None
+    if len(numbers) not in (4, 6) or not all(math.isfinite(n) for n in numbers):
+        raise BadParameter("bbox", "must be 4 numbers: minx,miny,maxx,maxy")
+    minx, miny, maxx, maxy = numbers if len(numbers) == 4 else [numbers[i] for i in (0, 1, 3, 4)]
+    if not (-180 <= minx <= 180 and -180 <= maxx <= 180):
+        raise BadParameter("bbox", "longitudes must be between -180 and 180")
+    if not (-90 <= miny <= maxy <= 90):
+        raise BadParameter("bbox", "latitudes must be between -90 and 90, min before max")
+    if minx <= maxx:
+        area = shapely.box(minx, miny, maxx, maxy)
+    else:
+        area = shapely.union(
+            shapely.box(minx, miny, 180, maxy), shapely.box(-180, miny, maxx, maxy)
+        )
+    shapely.prepare(area)
+
+    def inside(feature: dict) -> bool:
+        geometry = feature["geometry"]
+        return geometry is not None and area.intersects(shapely.geometry.shape(geometry))
+
+    return inside
+
+
+@bp.get("/collections/<collection_id>/items")
+def items(collection_id: str) -> Response:
+    limit = _integer("limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
+    offset = _integer("offset", 0, 0)
+    inside = _bbox_filter()
+    features = _features(collection_id)
+    if inside is not None:
+        features = [f for f in features if inside(f)]
+    page = features[offset : offset + limit]
+    kept = {k: v for k, v in request.args.items() if k not in ("limit", "offset")}
+
+    def page_url(start: int) -> str:
+        return _url("items", collection_id=collection_id, limit=limit, offset=start, **kept)
+
+    links = [
+        _link(page_url(offset), "self", GEOJSON),
+        _link(_url("collection", collection_id=collection_id), "collection"),
+    ]
+    if offset + limit < len(features):
+        links.append(_link(page_url(offset + limit), "next", GEOJSON, "Next page"))
+    if offset > 0:
+        links.append(_link(page_url(max(offset - limit, 0)), "prev", GEOJSON, "Previous page"))
+    return _json(
+        {
+            "type": "FeatureCollection",
+            "features": page,
+            "numberMatched": len(features),
+            "numberReturned": len(page),
+            "timeStamp": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "links": links,
+        },
+        GEOJSON,
+    )
+
+
+@bp.get("/collections/<collection_id>/items/<feature_id>")
+def item(collection_id: str, feature_id: str) -> Response:
+    level = _level_of(collection_id)
+    if level is None:
+        feature = _service_feature(feature_id)
+    else:
+        found = _indicator_features(level, feature_id)
+        feature = found[0] if found else None
+    if feature is None:
+        abort(404)
+    feature["links"] = [
+        _link(_url("item", collection_id=collection_id, feature_id=feature_id), "self", GEOJSON),
+        _link(_url("collection", collection_id=collection_id), "collection"),
+    ]
+    return _json(feature, GEOJSON)
+
+
+def _service_feature(feature_id: str) -> dict | None:
+    service_id, separator, location_id = feature_id.rpartition("@")
+    if not separator:
+        return None
+    with get_store().session() as session:
+        service = public_service(session, service_id)
+    if service is None:
+        return None
+    location = next((loc for loc in service.locations if str(loc.id) == location_id), None)
+    return None if location is None else service_feature(service, location)
