@@ -22,7 +22,7 @@ from dataclasses import asdict
 
 import shapely
 from flask import Blueprint, abort, current_app, jsonify, request, url_for
-from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
 from caremap.coverage.indicators import Selection, compute_indicators
@@ -49,28 +49,20 @@ MAX_LIMIT = 1000
 INDICATORS_TTL_S = 60.0
 
 TEXT = {
-    "en": {
-        "title": "caremap: care centres in Canada",
-        "description": "Public listings of care services and coverage indicators, "
-        "as OGC API - Features.",
-        "services": "Services",
-        "services_description": "Every public service at each of its locations (confidential "
-        "locations at their public point).",
-        "indicators": "Coverage indicators: {level}",
-        "indicators_description": "Jurisdiction outlines (simplified for display) with the "
-        "default coverage indicators of level {level}.",
-    },
-    "fr": {
-        "title": "caremap : centres d'aide au Canada",
-        "description": "Inscriptions publiques des services d'aide et indicateurs de "
-        "couverture, en OGC API - Features.",
-        "services": "Services",
-        "services_description": "Chaque service public à chacun de ses lieux (les lieux "
-        "confidentiels à leur point public).",
-        "indicators": "Indicateurs de couverture : {level}",
-        "indicators_description": "Contours des territoires (simplifiés pour l'affichage) avec "
-        "les indicateurs de couverture par défaut du niveau {level}.",
-    },
+    "title": _l("caremap: care centres in Canada"),
+    "description": _l(
+        "Public listings of care services and coverage indicators, as OGC API - Features."
+    ),
+    "services": _l("Services"),
+    "services_description": _l(
+        "Every public service at each of its locations (confidential "
+        "locations at their public point)."
+    ),
+    "indicators": _l("Coverage indicators: %(level)s"),
+    "indicators_description": _l(
+        "Jurisdiction outlines (simplified for display) with the "
+        "default coverage indicators of level %(level)s."
+    ),
 }
 
 
@@ -96,8 +88,8 @@ def check_format() -> None:
 
 
 def _text(key: str, **values: str) -> str:
-    lang = "fr" if str(get_locale() or "en") == "fr" else "en"
-    return TEXT[lang][key].format(**values)
+    """A title or description in the request's language (Flask-Babel)."""
+    return str(TEXT[key]) % values if values else str(TEXT[key])
 
 
 def _url(endpoint: str, **values: object) -> str:
