@@ -291,3 +291,15 @@ def vocabulary_choices(session: Session) -> dict[str, list[TermChoice]]:
     for facet, code, label_en, label_fr in rows:
         choices[facet].append(TermChoice(code, label_en, label_fr))
     return dict(choices)
+
+
+@dataclass(frozen=True)
+class ServiceName:
+    id: str
+    name: str
+
+
+def service_names(session: Session) -> list[ServiceName]:
+    """Every service's id and name (both public), by name."""
+    rows = session.execute(select(Service.id, Service.name).order_by(Service.name, Service.id))
+    return [ServiceName(row.id, row.name) for row in rows]

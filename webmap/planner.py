@@ -22,7 +22,7 @@ from werkzeug.exceptions import BadRequest
 
 from caremap.coverage.classify import METHODS, Classes, classify
 from caremap.coverage.indicators import JurisdictionIndicators, Selection, compute_indicators
-from caremap.queries import PublicService, jurisdiction_outlines, public_services
+from caremap.queries import ServiceName, jurisdiction_outlines, service_names
 from webmap import get_store, tiles_hosts
 from webmap.errors import handle_http_error
 from webmap.mapview import CANADA_CENTRE, MAX_ZOOM, render_map
@@ -176,9 +176,10 @@ def planner() -> str:
     )
 
 
-def _service_names() -> list[PublicService]:
+def _service_names() -> list[ServiceName]:
+    """Ids and names of every service, for the what-if's "switch off" list."""
     with get_store().session() as session:
-        return sorted(public_services(session), key=lambda s: s.name)
+        return service_names(session)
 
 
 def _options() -> dict[str, list[tuple[str, str]]]:
