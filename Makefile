@@ -36,5 +36,5 @@ clean:
 ## translations: re-extract interface strings, merge them into the .po catalogues, compile .mo
 translations: setup
 	$(BIN)/pybabel -q extract -F babel.cfg -k _l --no-location --sort-output -o webmap/translations/messages.pot .
-	$(BIN)/pybabel -q update -i webmap/translations/messages.pot -d webmap/translations --no-fuzzy-matching
+	$(BIN)/pybabel -q update -i webmap/translations/messages.pot -d webmap/translations --no-fuzzy-matching --ignore-obsolete
 	$(BIN)/pybabel -q compile -d webmap/translations --statistics

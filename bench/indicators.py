@@ -2,7 +2,8 @@
 
 ``python -m bench indicators`` loads the bundled listings into a temporary embedded store,
 then times :func:`caremap.coverage.indicators.compute_indicators` for every jurisdiction level
-(cold: the first call reads the FSA table and boundaries; warm: the page's case), and
+(cold: the first call reads the FSA table and boundaries; warm: the page's case), the stored
+indicators (``caremap coverage build`` of every standard selection, then reading one), and
 mapclassify's Fisher-Jenks on 293 units (census divisions, exact) and on 57,000 units
 (synthetic values; the sampled variant the planner uses above 2,000 units, next to quantiles).
 Times are wall-clock on a shared machine: compare them with each other, not across runs.
@@ -21,8 +22,9 @@ import mapclassify
 import numpy as np
 
 from caremap.coverage.indicators import Selection, compute_indicators
+from caremap.coverage.stored import build, read
 from caremap.jurisdictions import load_boundaries
-from caremap.store import open_store
+from caremap.store import Store, open_store
 from etl.pipeline import run
 
 REPO = Path(__file__).resolve().parent.parent
@@ -54,7 +56,25 @@ def _rebuild_rows(data_dir: Path) -> list[tuple[str, str, float]]:
             )
             rows.append((f"indicators, {level}", "cold (reads boundaries)", cold))
             rows.append((f"indicators, {level}", "warm (best of 3)", warm))
+        rows += _stored_rows(store, data_dir, today)
         store.dispose()
+    return rows
+
+
+def _stored_rows(store: Store, data_dir: Path, today: dt.date) -> list[tuple[str, str, float]]:
+    """``caremap coverage build`` once, then reading one stored view per level."""
+    now = dt.datetime.now(dt.UTC)
+    report = build(store, data_dir, today, now)
+    rows = [
+        (f"stored build, {report.selections} selections", f"{report.rows:,} rows", report.seconds)
+    ]
+    for level in LEVELS:
+
+        def read_view(lv: str = level) -> None:
+            with store.session() as session:
+                assert read(session, data_dir, Selection(level=lv), today) is not None
+
+        rows.append((f"indicators, {level}", "read stored (best of 3)", _timed(read_view)))
     return rows
 
 

@@ -57,7 +57,12 @@ def etl() -> None:
     default=None,
     help="Where rejected-row CSVs go (default: INSTANCE/reports).",
 )
-def etl_run(paths: tuple[Path, ...], report_dir: Path | None) -> None:
+@click.option(
+    "--no-coverage-build",
+    is_flag=True,
+    help="Do not recompute the stored coverage indicators afterwards.",
+)
+def etl_run(paths: tuple[Path, ...], report_dir: Path | None, no_coverage_build: bool) -> None:
     """Load PATHS (files or folders; default: everything under data/listings/)."""
     from caremap.store import open_store
     from etl.pipeline import run, summary_line
@@ -68,6 +73,9 @@ def etl_run(paths: tuple[Path, ...], report_dir: Path | None) -> None:
     try:
         reports = run(
             store, sources, settings.data_dir, report_dir or settings.instance_dir / "reports"
+        )
+        built = (
+            None if no_coverage_build else _build_indicators(store, settings, only_if_stale=True)
         )
     except (FileNotFoundError, ValueError) as error:
         raise click.ClickException(str(error)) from error
@@ -81,6 +89,8 @@ def etl_run(paths: tuple[Path, ...], report_dir: Path | None) -> None:
             click.echo(f"  line {line} ({record_id}): warning: {warning}")
         if report.rejected_csv:
             click.echo(f"  rejected rows written to {report.rejected_csv}")
+    if built:
+        click.echo(f"coverage: {built}")
 
 
 @main.command()
@@ -293,6 +303,34 @@ def coverage_compute(
         f"{int(out_of_reach.sum()):,} demand points ({people:,.0f} people) have no site within "
         f"{catchment:g} {unit}"
     )
+
+
+@coverage.command("build")
+def coverage_build() -> None:
+    """Recompute the stored coverage indicators of every jurisdiction level (after an ETL run
+    or an edit; `caremap etl run` does it for you). Month availability is judged on today's
+    date, so run it daily to keep the planner's fast path."""
+    from caremap.store import open_store
+
+    settings = _settings()
+    store = open_store(settings.database_url)
+    try:
+        store.upgrade()
+        click.echo(f"coverage: {_build_indicators(store, settings)}")
+    finally:
+        store.dispose()
+
+
+def _build_indicators(store: object, settings: Settings, only_if_stale: bool = False) -> str:
+    """Build the stored indicators (dated by the UTC day, like the planner's clock)."""
+    import datetime as dt
+
+    from caremap.coverage.stored import build, is_current
+
+    now = dt.datetime.now(dt.UTC)
+    if only_if_stale and is_current(store, now.date()):
+        return "stored indicators are current"
+    return build(store, settings.data_dir, now.date(), now).summary()
 
 
 @main.command()

@@ -337,3 +337,32 @@ class Jurisdiction(Base):
     population_2016: Mapped[int | None] = mapped_column(Integer)
     population_2021: Mapped[int | None] = mapped_column(Integer)
     outline_wkb: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class CoverageIndicator(Base):
+    """A stored coverage indicator (``caremap coverage build``): one jurisdiction under one
+    standard selection. ``service_type``/``population_served`` are ``''`` for "all" and
+    ``month`` is 0 for "any month"; the 2SFCA uses services as supply and a 50 km catchment.
+    ``as_of`` is the date month availability was judged on."""
+
+    __tablename__ = "coverage_indicator"
+
+    level: Mapped[str] = mapped_column(String(30), primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), primary_key=True)
+    service_type: Mapped[str] = mapped_column(String(60), primary_key=True)
+    population_served: Mapped[str] = mapped_column(String(60), primary_key=True)
+    month: Mapped[int] = mapped_column(Integer, primary_key=True)
+    status: Mapped[str] = mapped_column(String(10))
+    people: Mapped[int] = mapped_column(Integer)
+    services: Mapped[int] = mapped_column(Integer)
+    beds: Mapped[int] = mapped_column(Integer)
+    services_per_100k: Mapped[float | None] = mapped_column(Float)
+    beds_per_10k: Mapped[float | None] = mapped_column(Float)
+    share_beyond_10km: Mapped[float | None] = mapped_column(Float)
+    share_beyond_25km: Mapped[float | None] = mapped_column(Float)
+    share_beyond_50km: Mapped[float | None] = mapped_column(Float)
+    share_beyond_100km: Mapped[float | None] = mapped_column(Float)
+    share_beyond_250km: Mapped[float | None] = mapped_column(Float)
+    access_score: Mapped[float | None] = mapped_column(Float)
+    as_of: Mapped[dt.date] = mapped_column(Date)
+    computed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())

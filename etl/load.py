@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, delete, insert, select, update
 
+from caremap.coverage.stored import invalidate
 from caremap.model import (
     Accessibility,
     Address,
@@ -131,6 +132,7 @@ def load_source(
         if not (new or changed or removed or restamp) and _source_is_current(connection, source):
             return counts
         _upsert_source(connection, source, now)
+        invalidate(connection)
         _delete_records(connection, source.name, [r.source_record_id for r in changed] + removed)
         _insert_records(connection, source.name, new + changed, hashes, now)
         _restamp_records(connection, source.name, restamp)

@@ -206,6 +206,13 @@ def test_planner_choropleth_legend_and_switching(browser, server_url):
         ".map(p => p.getAttribute('fill'))"
     )
     assert len(set(fills)) > 1  # classes, not one colour
+    chart = page.evaluate(
+        "({labels: window.indicatorChart.data.labels.length,"
+        " title: window.indicatorChart.data.datasets[0].label,"
+        " height: document.getElementById('indicator-chart').clientHeight})"
+    )
+    assert (chart["labels"], chart["title"]) == (40, "Services per 100,000 people")
+    assert chart["height"] > 400  # a bar per jurisdiction, drawn by the vendored Chart.js
     page.select_option("select[name=indicator]", "share_beyond")
     page.click("form.planner button.primary")
     page.wait_for_load_state("networkidle")
@@ -220,11 +227,27 @@ def test_planner_choropleth_legend_and_switching(browser, server_url):
 def test_planner_what_if_click_adds_a_site(browser, server_url):
     page = browser.new_page()
     page.goto(server_url + "/planner/?lang=en&level=province", wait_until="networkidle")
+    before = services_counted(page)
     page.locator(".folium-map").scroll_into_view_if_needed()
     box = page.locator(".folium-map").bounding_box()
+    # Where Saskatoon is on the map (Leaflet takes lat, lon).
+    point = page.evaluate(
+        "(() => { const registry = JSON.parse(document.getElementById('map-registry').textContent);"
+        " const p = window[registry.map].latLngToContainerPoint([52.13, -106.67]);"
+        " return {x: p.x, y: p.y}; })()"
+    )
     with page.expect_navigation():
-        page.mouse.click(box["x"] + box["width"] * 0.5, box["y"] + min(box["height"] / 2, 200))
+        page.mouse.click(box["x"] + point["x"], box["y"] + point["y"])
     page.wait_for_load_state("networkidle")
-    assert "add=" in page.url
+    assert "add=52.1" in page.url
     assert "1 site added" in page.locator("fieldset.what-if").inner_text()
+    assert services_counted(page) == before + 1  # the hypothetical site is counted
     page.close()
+
+
+def services_counted(page) -> int:
+    """The sum of the planner table's Services column."""
+    return page.evaluate(
+        "[...document.querySelectorAll('table.indicators tbody tr')]"
+        ".reduce((sum, row) => sum + Number(row.cells[2].textContent.replace(/\\D/g, '')), 0)"
+    )

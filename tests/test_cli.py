@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 import subprocess
 import sys
 
@@ -24,8 +25,13 @@ def test_etl_run_default_sources_then_rerun(tmp_path):
     first = invoke(["etl", "run"], tmp_path)
     assert first.exit_code == 0, first.output
     assert "service_listings_shared: 116 inserted, 0 updated, 0 unchanged" in first.output
+    assert "selections on 3 levels" in first.output  # the stored coverage indicators
     second = invoke(["etl", "run", str(LISTINGS)], tmp_path)
     assert "0 inserted, 0 updated, 116 unchanged, 0 removed, 0 rejected" in second.output
+    assert "coverage: stored indicators are current" in second.output
+    rebuilt = invoke(["coverage", "build"], tmp_path)
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert re.search(r"coverage: [\d,]+ indicators for \d+ selections on 3 levels", rebuilt.output)
 
 
 def test_etl_run_reports_bad_rows_on_each_store(empty_store_url, tmp_path):

@@ -103,3 +103,50 @@ def test_what_if_adds_and_switches_off_without_saving(client, loaded_store):
 def test_what_if_bad_site_is_400(client):
     assert client.get("/planner/?add=somewhere").status_code == 400
     assert client.get("/planner/?add=91,0,5").status_code == 400
+
+
+def test_accessibility_method_catchment_and_supply_are_choices(client):
+    def scores(query):
+        text = client.get(
+            f"/planner/export.csv?level=toronto_neighbourhood&indicator=access_score&{query}"
+        ).get_data(as_text=True)
+        return {r["code"]: r["access_score"] for r in csv.DictReader(io.StringIO(text))}
+
+    plain = scores("")
+    assert scores("access=2sfca&catchment_km=50&supply=services") == plain
+    for other in ("access=e2sfca", "catchment_km=10", "supply=beds"):
+        assert scores(other) != plain, other
+    page = client.get(
+        "/planner/?lang=en&indicator=access_score&access=e2sfca&catchment_km=10&supply=beds"
+    ).get_data(as_text=True)
+    assert "E2SFCA (weights 1, 0.68, 0.22 over thirds of the catchment)" in page
+    assert "catchment 10 km in a straight line; supply: number of beds per person." in page
+
+
+@pytest.mark.parametrize("query", ["access=3sfca", "catchment_km=7", "supply=staff"])
+def test_bad_accessibility_choices_are_400(client, query):
+    response = client.get(f"/planner/?{query}")
+    assert response.status_code == 400
+    assert query.split("=")[0] in response.get_data(as_text=True)
+
+
+def test_bar_chart_data_worst_first(client):
+    import json
+    import re
+
+    html = client.get(
+        "/planner/?lang=en&level=toronto_neighbourhood&indicator=share_beyond&threshold_km=10"
+    ).get_data(as_text=True)
+    found = re.search(r'id="chart-data" type="application/json">(.*?)</script>', html)
+    chart = json.loads(found[1])
+    assert chart["title"] == "Share of people farther than the distance"
+    assert chart["shown"] == len(chart["values"]) == len(chart["labels"]) == 40
+    assert chart["total"] == 158
+    assert chart["values"] == sorted(chart["values"], reverse=True)  # higher is worse
+    assert "/static/vendor/chart.js/chart.umd.min.js" in html
+    assert "The 40 worst of 158 jurisdictions with data" in html
+
+
+def test_page_says_whether_the_indicators_are_stored(client):
+    html = client.get("/planner/?lang=en&add=48.38,-89.25,25").get_data(as_text=True)
+    assert "Computed for this view just now." in html

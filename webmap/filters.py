@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 
 from babel.dates import get_month_names
 from flask import Flask
-from flask_babel import format_date, format_decimal, format_percent, format_time, get_locale
+from flask_babel import (
+    format_date,
+    format_datetime,
+    format_decimal,
+    format_percent,
+    format_time,
+    get_locale,
+)
 from flask_babel import gettext as _
 
 from caremap.queries import PublicCapacity, PublicSchedule
@@ -148,7 +156,13 @@ def percent(value: float | None) -> str:
     return "—" if value is None else format_percent(value, format="#,##0%")
 
 
+def moment(value: dt.datetime) -> str:
+    """A date and time in the page's language, in UTC (Flask-Babel's default time zone)."""
+    return format_datetime(value, "medium") + " UTC"
+
+
 def register(app: Flask) -> None:
+    app.add_template_filter(moment)
     app.add_template_filter(number)
     app.add_template_filter(decimal)
     app.add_template_filter(percent)

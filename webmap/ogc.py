@@ -26,6 +26,7 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
 from caremap.coverage.indicators import Selection, compute_indicators
+from caremap.coverage.stored import read as read_stored
 from caremap.geojson import service_feature
 from caremap.jurisdictions import read_layer_configs
 from caremap.queries import jurisdiction_outlines, public_service, public_services
@@ -230,9 +231,13 @@ def _indicator_features(level: str, code: str | None = None) -> list[dict]:
 
 
 def _indicators(level: str) -> dict[str, dict]:
-    """Default indicators of ``level`` by code; computed at most once a minute per process
-    and level (paging clients ask for many pages)."""
+    """Default indicators of ``level`` by code: the stored ones when built today, else computed
+    at most once a minute per process and level (paging clients ask for many pages)."""
     today = clock().now.date()
+    with get_store().session() as session:
+        stored = read_stored(session, current_app.config["DATA_DIR"], Selection(level=level), today)
+    if stored is not None:
+        return {r.code: asdict(r) for r in stored.results}
     cache = current_app.extensions.setdefault("caremap_ogc_indicators", {})
     cached = cache.get((level, today))
     if cached is None or time.monotonic() - cached[0] > INDICATORS_TTL_S:

@@ -21,7 +21,15 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import BadRequest
 
 from caremap.coverage.classify import METHODS, Classes, classify
-from caremap.coverage.indicators import JurisdictionIndicators, Selection, compute_indicators
+from caremap.coverage.indicators import (
+    ACCESS_METHODS,
+    SUPPLY_KINDS,
+    JurisdictionIndicators,
+    Selection,
+    compute_indicators,
+)
+from caremap.coverage.stored import CATCHMENT_KM, THRESHOLDS_KM
+from caremap.coverage.stored import read as read_stored
 from caremap.queries import ServiceName, jurisdiction_outlines, service_names
 from webmap import get_store, tiles_hosts
 from webmap.errors import handle_http_error
@@ -41,7 +49,7 @@ INDICATORS = {
     "services_per_100k": (_l("Services per 100,000 people"), False),
     "beds_per_10k": (_l("Beds per 10,000 people"), False),
     "share_beyond": (_l("Share of people farther than the distance"), True),
-    "access_score": (_l("Accessibility (2SFCA)"), False),
+    "access_score": (_l("Accessibility (floating catchment)"), False),
     "services": (_l("Number of services"), False),
 }
 METHOD_LABELS = {
@@ -49,7 +57,11 @@ METHOD_LABELS = {
     "fisher_jenks": _l("Fisher-Jenks natural breaks"),
     "equal_interval": _l("equal intervals"),
 }
-THRESHOLDS_KM = (10, 25, 50, 100, 250)
+ACCESS_LABELS = {
+    "2sfca": _l("2SFCA (equal weight within the catchment)"),
+    "e2sfca": _l("E2SFCA (weights 1, 0.68, 0.22 over thirds of the catchment)"),
+}
+SUPPLY_LABELS = {"services": _l("number of services"), "beds": _l("number of beds")}
 STATUS_STYLE = {
     "no_data": {"fillColor": "#ffffff", "color": "#888", "dashArray": "4 4"},
     "partial": {"fillColor": "#d9d9d9", "color": "#888", "dashArray": "1 3"},
@@ -84,7 +96,9 @@ def parse_view() -> PlannerView:
     month = request.args.get("month", "")
     if month and not (month.isdigit() and 1 <= int(month) <= 12):
         raise BadParameter("month", f"{month!r} is not a month (1-12)")
-    threshold = _choice("threshold_km", [str(t) for t in THRESHOLDS_KM], "25")
+    distances = [str(t) for t in THRESHOLDS_KM]
+    threshold = _choice("threshold_km", distances, "25")
+    catchment = _choice("catchment_km", distances, str(int(CATCHMENT_KM)))
     k = _choice("k", [str(n) for n in range(3, 8)], "5")
     selection = Selection(
         added_sites=_added_sites(),
@@ -94,8 +108,9 @@ def parse_view() -> PlannerView:
         populations=frozenset({population} if population else ()),
         month=int(month) if month else None,
         threshold_km=float(threshold),
-        catchment_km=float(threshold),
-        supply="beds" if request.args.get("indicator") == "beds_per_10k" else "services",
+        catchment_km=float(catchment),
+        supply=_choice("supply", SUPPLY_KINDS, "services"),
+        access_method=_choice("access", ACCESS_METHODS, "2sfca"),
     )
     return PlannerView(
         selection,
@@ -120,9 +135,21 @@ def _added_sites() -> tuple[tuple[float, float, int], ...]:
     return tuple(sites)
 
 
-def _results(view: PlannerView) -> list[JurisdictionIndicators]:
+@dataclass(frozen=True)
+class Results:
+    rows: list[JurisdictionIndicators]
+    computed_at: dt.datetime | None  # when read from the stored indicators; None if just now
+
+
+def _results(view: PlannerView) -> Results:
+    """The stored indicators when the view is a standard one built today, else computed now."""
     today = clock().now.date()
-    return compute_indicators(get_store(), current_app.config["DATA_DIR"], view.selection, today)
+    data_dir = current_app.config["DATA_DIR"]
+    with get_store().session() as session:
+        stored = read_stored(session, data_dir, view.selection, today)
+    if stored is not None:
+        return Results(stored.results, stored.computed_at)
+    return Results(compute_indicators(get_store(), data_dir, view.selection, today), None)
 
 
 def _values(results: list[JurisdictionIndicators], indicator: str) -> np.ndarray:
@@ -147,9 +174,9 @@ def planner() -> str:
     view = parse_view()
     results = _results(view)
     classes = classify(
-        _values(results, view.indicator), view.method, view.k, INDICATORS[view.indicator][1]
+        _values(results.rows, view.indicator), view.method, view.k, INDICATORS[view.indicator][1]
     )
-    fmap = _choropleth(view, results, classes)
+    fmap = _choropleth(view, results.rows, classes)
     parts = render_map(
         fmap,
         lambda path: url_for("static", filename=path),
@@ -157,23 +184,58 @@ def planner() -> str:
     )
     sort = request.args.get("sort", view.indicator)
     key = sort if sort in {*INDICATORS, "name", "population"} else view.indicator
-    rows = sorted(results, key=lambda r: _sort_key(r, key), reverse=key != "name")
+    rows = sorted(results.rows, key=lambda r: _sort_key(r, key), reverse=key != "name")
     return render_template(
         "planner.html",
         view=view,
         rows=rows,
         classes=classes,
+        chart=_chart(view, results.rows, classes),
+        computed_at=results.computed_at,
         map=parts,
         levels=LEVELS,
         indicators=INDICATORS,
         methods=METHOD_LABELS,
+        access_labels=ACCESS_LABELS,
+        supply_labels=SUPPLY_LABELS,
         status_text=STATUS_TEXT,
-        deserts=sum(r.desert for r in results),
-        no_data=sum(r.status == "no_data" for r in results),
+        deserts=sum(r.desert for r in results.rows),
+        no_data=sum(r.status == "no_data" for r in results.rows),
         map_name=fmap.get_name(),
         whatif_services=_service_names(),
         **_options(),
     )
+
+
+CHART_BARS = 40
+
+
+def _chart(
+    view: PlannerView, results: list[JurisdictionIndicators], classes: Classes
+) -> dict[str, object]:
+    """The bar chart's data: the jurisdictions with data, worst first (at most
+    :data:`CHART_BARS`), each bar in its class colour."""
+    lang = str(get_locale() or "en")
+    worse_high = INDICATORS[view.indicator][1]
+    bars = sorted(
+        (
+            (float(getattr(r, view.indicator)), r.name_fr if lang == "fr" else r.name_en, label)
+            for r, label in zip(results, classes.labels, strict=True)
+            if label >= 0
+        ),
+        key=lambda bar: bar[0],
+        reverse=worse_high,
+    )
+    shown = bars[:CHART_BARS]
+    return {
+        "labels": [name for _, name, _ in shown],
+        "values": [value for value, _, _ in shown],
+        "colours": [classes.colours[label] for _, _, label in shown],
+        "title": str(INDICATORS[view.indicator][0]),
+        "locale": "fr-CA" if lang == "fr" else "en-CA",
+        "shown": len(shown),
+        "total": len(bars),
+    }
 
 
 def _service_names() -> list[ServiceName]:
@@ -197,6 +259,8 @@ def _options() -> dict[str, list[tuple[str, str]]]:
         "month_options": [("", str(_l("any month")))]
         + [(str(m), month_name(m)) for m in range(1, 13)],
         "threshold_options": [(str(t), f"{t} km") for t in THRESHOLDS_KM],
+        "access_options": [(k, str(v)) for k, v in ACCESS_LABELS.items()],
+        "supply_options": [(k, str(v)) for k, v in SUPPLY_LABELS.items()],
         "k_options": [(str(n), str(n)) for n in range(3, 8)],
     }
 
@@ -290,7 +354,7 @@ def export(kind: str) -> Response:
     if kind not in EXPORT_TYPES:
         abort(404)
     view = parse_view()
-    results = _results(view)
+    results = _results(view).rows
     name = f"caremap-{view.selection.level}-{view.indicator}-{dt.date.today().isoformat()}"
     writers = {
         "csv": _csv,

@@ -38,7 +38,7 @@ import shapely
 from scipy.spatial import cKDTree
 from sqlalchemy import select
 
-from caremap.coverage.accessibility import Points, two_step_fca
+from caremap.coverage.accessibility import Points, enhanced_two_step_fca, two_step_fca
 from caremap.jurisdictions import Boundaries, Layer, load_boundaries
 from caremap.model import Source
 from caremap.queries import PublicService, public_services
@@ -48,6 +48,10 @@ from caremap.store import Store
 SPHERE_RADIUS_KM = 6_371.0088
 FSA_FILE = "gazetteer/fsa_centroids_geonames_pop2016.csv"
 DESERT_SHARE = 0.5
+
+
+ACCESS_METHODS = ("2sfca", "e2sfca")
+SUPPLY_KINDS = ("services", "beds")
 
 
 @dataclass(frozen=True)
@@ -60,7 +64,8 @@ class Selection:
     month: int | None = None
     threshold_km: float = 25.0
     catchment_km: float = 50.0
-    supply: str = "services"  # or "beds"
+    supply: str = "services"  # or "beds": what a site offers in the 2SFCA
+    access_method: str = "2sfca"  # or "e2sfca": Luo & Qi's step decay over the catchment
     # What if: hypothetical sites of the selected kind, (lat, lon, beds), and services
     # switched off (by id). Nothing is saved.
     added_sites: tuple[tuple[float, float, int], ...] = ()
@@ -80,57 +85,186 @@ class JurisdictionIndicators:
     services_per_100k: float | None = None
     beds_per_10k: float | None = None
     share_beyond: float | None = None  # of the population, farther than threshold_km
-    access_score: float | None = None  # 2SFCA, population-weighted mean over demand points
+    access_score: float | None = None  # 2SFCA/E2SFCA, population-weighted mean of demand points
     desert: bool = False
 
 
 @dataclass(frozen=True)
 class Demand:
-    """Demand points with the jurisdiction each one counts in."""
+    """Demand points with the position (in the layer) of the jurisdiction each counts in."""
 
     points: Points
-    jurisdiction: np.ndarray  # code per point (None where outside every polygon)
+    jurisdiction: np.ndarray  # index into the layer's rows; -1 outside every polygon
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """One selection evaluated on one level: what every indicator is computed from."""
+
+    context: LevelContext
+    selection: Selection
+    supply_index: np.ndarray  # jurisdiction (row position) of each supply point, -1 outside
+    beds: np.ndarray  # beds of each supply point
+    nearest_km: np.ndarray  # per demand point
+    scores: np.ndarray  # accessibility per demand point
+
+    def indicators(self, threshold_km: float | None = None) -> list[JurisdictionIndicators]:
+        """Indicators of every jurisdiction, the share beyond ``threshold_km`` (default: the
+        selection's)."""
+        threshold = self.selection.threshold_km if threshold_km is None else threshold_km
+        return self.context.tabulate(self, self.share_beyond(threshold))
+
+    def share_beyond(self, threshold_km: float) -> np.ndarray:
+        """Per jurisdiction, the share of its demand farther than ``threshold_km`` (NaN without
+        people)."""
+        demand = self.context.demand
+        far = demand.points.weight * (self.nearest_km > threshold_km)
+        people = self.context.people
+        share = np.full(len(people), np.nan)
+        return np.divide(self.context.per_jurisdiction(far), people, out=share, where=people > 0)
+
+
+class LevelContext:
+    """One jurisdiction level prepared once (boundaries, demand, services, declared coverage)
+    so that many selections can be evaluated cheaply."""
+
+    def __init__(self, store: Store, data_dir: Path, level: str, today: dt.date) -> None:
+        self.boundaries = load_boundaries(data_dir)
+        self.layer = self.boundaries.layers[level]
+        self.today = today
+        self.rows = self.layer.frame.to_dict("records")
+        self.position = {code: i for i, code in enumerate(self.layer.codes)}
+        with store.session() as session:
+            self.services = public_services(session)
+            self.declared = {
+                entry
+                for coverage in session.scalars(select(Source.coverage))
+                if coverage
+                for entry in json.loads(coverage)
+            }
+        declared_only = data_status(self.boundaries, self.layer, self.declared, set())
+        self._declared_status = [declared_only[str(code)] for code in self.layer.codes]
+        self.demand = demand_points(data_dir, self.boundaries, self.layer, self.position)
+        self.people = self.per_jurisdiction(self.demand.points.weight)
+        self._service_points = self._locate_services()
+
+    def per_jurisdiction(self, values: np.ndarray) -> np.ndarray:
+        """Sum of a per-demand-point quantity in each jurisdiction."""
+        inside = self.demand.jurisdiction >= 0
+        return np.bincount(
+            self.demand.jurisdiction[inside], weights=values[inside], minlength=len(self.rows)
+        )
+
+    def _positions(self, latitudes: np.ndarray, longitudes: np.ndarray) -> np.ndarray:
+        codes = self.layer.assign(latitudes, longitudes) if len(latitudes) else []
+        return np.array([self.position.get(c, -1) for c in codes], dtype=int)
+
+    def _locate_services(self) -> dict[str, list[tuple[str, float, float, int]]]:
+        """Per service id, its supply points: (id, lat, lon, jurisdiction position)."""
+        points = [(s.id, loc) for s in self.services for loc in s.locations]
+        positions = self._positions(
+            np.array([loc.latitude for _, loc in points], float),
+            np.array([loc.longitude for _, loc in points], float),
+        )
+        located: dict[str, list[tuple[str, float, float, int]]] = {}
+        for (service_id, loc), position in zip(points, positions, strict=True):
+            located.setdefault(service_id, []).append(
+                (f"{service_id}@{loc.id}", loc.latitude, loc.longitude, int(position))
+            )
+        return located
+
+    def evaluate(self, selection: Selection) -> Evaluation:
+        """The selection's supply, nearest distances and accessibility scores."""
+        rows = [
+            (*point, _beds(s))
+            for s in self.services
+            if _selected(s, selection, self.today) and s.id not in selection.switched_off
+            for point in self._service_points.get(s.id, ())
+        ]
+        added = selection.added_sites
+        positions = self._positions(
+            np.array([a[0] for a in added], float), np.array([a[1] for a in added], float)
+        )
+        rows += [
+            (f"what-if-{i}", lat, lon, int(position), beds)
+            for i, ((lat, lon, beds), position) in enumerate(zip(added, positions, strict=True))
+        ]
+        ids, lats, lons, where, beds = zip(*rows, strict=True) if rows else ((),) * 5
+        beds_array = np.array(beds, float)
+        weight = beds_array if selection.supply == "beds" else np.ones(len(rows))
+        supply = Points(
+            np.array(ids, dtype=object), np.array(lats, float), np.array(lons, float), weight
+        )
+        return Evaluation(
+            self,
+            selection,
+            np.array(where, dtype=int),
+            beds_array,
+            _nearest_km(self.demand.points, supply),
+            _accessibility(self.demand.points, supply, selection),
+        )
+
+    def statuses(self, supply_index: np.ndarray) -> list[str]:
+        """covered / partial / no_data per jurisdiction (see module doc): a jurisdiction no
+        source declares is partial where it has listed services."""
+        with_services = set(supply_index[supply_index >= 0].tolist())
+        return [
+            "partial" if status == "no_data" and i in with_services else status
+            for i, status in enumerate(self._declared_status)
+        ]
+
+    def tabulate(self, evaluation: Evaluation, share: np.ndarray) -> list[JurisdictionIndicators]:
+        """One row per jurisdiction from an evaluation and its share beyond the threshold."""
+        config = self.layer.config
+        inside = evaluation.supply_index >= 0
+        where = evaluation.supply_index[inside]
+        services = np.bincount(where, minlength=len(self.rows))
+        beds = np.bincount(where, weights=evaluation.beds[inside], minlength=len(self.rows))
+        demand = self.demand.points.weight
+        score = self.per_jurisdiction(demand * evaluation.scores)
+        statuses = self.statuses(evaluation.supply_index)
+        results = []
+        for i, row in enumerate(self.rows):
+            population = int(row[config.population] or 0)
+            result = JurisdictionIndicators(
+                level=config.level,
+                code=str(row[config.code]),
+                name_en=str(row[config.name_en]),
+                name_fr=str(row[config.name_fr]),
+                population=population,
+                status=statuses[i],
+                services=int(services[i]),
+                beds=int(beds[i]),
+            )
+            if population:
+                result.services_per_100k = result.services / population * 100_000
+                result.beds_per_10k = result.beds / population * 10_000
+            if self.people[i] > 0:
+                result.share_beyond = float(share[i])
+                result.access_score = float(score[i] / self.people[i])
+            result.desert = is_desert(result.status, result.share_beyond)
+            results.append(result)
+        return results
+
+
+def is_desert(status: str, share_beyond: float | None) -> bool:
+    """The desert rule (module doc): covered, and more than half the people beyond reach."""
+    return status == "covered" and share_beyond is not None and share_beyond > DESERT_SHARE
 
 
 def compute_indicators(
     store: Store, data_dir: Path, selection: Selection, today: dt.date
 ) -> list[JurisdictionIndicators]:
     """Indicators for every jurisdiction of ``selection.level``."""
-    boundaries = load_boundaries(data_dir)
-    layer = boundaries.layers[selection.level]
-    with store.session() as session:
-        services = [
-            s
-            for s in public_services(session)
-            if _selected(s, selection, today) and s.id not in selection.switched_off
-        ]
-        declared = [json.loads(c) for c in session.scalars(select(Source.coverage)) if c]
-    supply, beds = _supply(services, selection)
-    supply_codes = layer.assign(supply.latitude, supply.longitude) if len(supply) else []
-    demand = demand_points(data_dir, boundaries, layer)
-    nearest_km = _nearest_km(demand.points, supply)
-    scores = (
-        two_step_fca(demand.points, supply, selection.catchment_km)
-        if len(supply)
-        else np.zeros(len(demand.points))
-    )
-    statuses = data_status(
-        boundaries, layer, {e for entries in declared for e in entries}, set(supply_codes)
-    )
-    return [
-        _indicators(
-            layer,
-            row,
-            statuses[str(row[layer.config.code])],
-            beds,
-            supply_codes,
-            demand,
-            nearest_km,
-            scores,
-            selection,
-        )
-        for row in layer.frame.to_dict("records")
-    ]
+    return LevelContext(store, data_dir, selection.level, today).evaluate(selection).indicators()
+
+
+def _accessibility(demand: Points, supply: Points, selection: Selection) -> np.ndarray:
+    if not len(supply):
+        return np.zeros(len(demand))
+    if selection.access_method == "e2sfca":
+        return enhanced_two_step_fca(demand, supply, selection.catchment_km)
+    return two_step_fca(demand, supply, selection.catchment_km)
 
 
 def _selected(service: PublicService, selection: Selection, today: dt.date) -> bool:
@@ -143,37 +277,20 @@ def _selected(service: PublicService, selection: Selection, today: dt.date) -> b
     return selection.month is None or available_in_month(service.schedules, selection.month, today)
 
 
-def _supply(services: list[PublicService], selection: Selection) -> tuple[Points, np.ndarray]:
-    """Supply points (public points), weighted by 1 or by beds, and the beds of each."""
-    rows = [
-        (f"{s.id}@{loc.id}", loc.latitude, loc.longitude, _beds(s))
-        for s in services
-        for loc in s.locations
-    ]
-    rows += [
-        (f"what-if-{i}", lat, lon, beds) for i, (lat, lon, beds) in enumerate(selection.added_sites)
-    ]
-    ids, lats, lons, beds = zip(*rows, strict=True) if rows else ((), (), (), ())
-    beds_array = np.array(beds, float)
-    weight = beds_array if selection.supply == "beds" else np.ones(len(rows))
-    points = Points(
-        np.array(ids, dtype=object), np.array(lats, float), np.array(lons, float), weight
-    )
-    return points, beds_array
-
-
 def _beds(service: PublicService) -> int:
     return sum(c.maximum or 0 for c in service.capacities if c.unit == "beds")
 
 
-def demand_points(data_dir: Path, boundaries: Boundaries, layer: Layer) -> Demand:
+def demand_points(
+    data_dir: Path, boundaries: Boundaries, layer: Layer, position: dict[str, int]
+) -> Demand:
     """FSA centroids for national levels; polygon representative points for city levels."""
     if layer.config.parent_code is not None:
         points = shapely.point_on_surface(layer.tree.geometries)  # x = lon, y = lat
         population = layer.frame[layer.config.population].fillna(0).to_numpy(float)
         return Demand(
             Points(layer.codes, shapely.get_y(points), shapely.get_x(points), population),
-            layer.codes,
+            np.arange(len(layer.codes)),
         )
     fsas = pd.read_csv(data_dir / FSA_FILE, dtype={"fsa": str}).dropna(subset=["pop2016"])
     latitudes = fsas["latitude"].to_numpy(float)
@@ -181,7 +298,8 @@ def demand_points(data_dir: Path, boundaries: Boundaries, layer: Layer) -> Deman
     points = Points(
         fsas["fsa"].to_numpy(object), latitudes, longitudes, fsas["pop2016"].to_numpy(float)
     )
-    return Demand(points, layer.assign(latitudes, longitudes))
+    codes = layer.assign(latitudes, longitudes)
+    return Demand(points, np.array([position.get(c, -1) for c in codes], dtype=int))
 
 
 def _nearest_km(demand: Points, supply: Points) -> np.ndarray:
@@ -225,44 +343,3 @@ def _part_declared(boundaries: Boundaries, level: str, code: str, declared: set[
             if any(f"{config.level}:{child}" in declared for child in children.astype(str)):
                 return True
     return False
-
-
-def _indicators(
-    layer: Layer,
-    row: dict,
-    status: str,
-    beds: np.ndarray,
-    supply_codes: object,
-    demand: Demand,
-    nearest_km: np.ndarray,
-    scores: np.ndarray,
-    selection: Selection,
-) -> JurisdictionIndicators:
-    code = str(row[layer.config.code])
-    population = int(row[layer.config.population] or 0)
-    here = np.asarray(supply_codes, dtype=object) == code
-    inside = demand.jurisdiction == code
-    people = demand.points.weight[inside]
-    result = JurisdictionIndicators(
-        level=layer.config.level,
-        code=code,
-        name_en=str(row[layer.config.name_en]),
-        name_fr=str(row[layer.config.name_fr]),
-        population=population,
-        status=status,
-        services=int(here.sum()),
-        beds=int(beds[here].sum()) if here.size else 0,
-    )
-    if population:
-        result.services_per_100k = result.services / population * 100_000
-        result.beds_per_10k = result.beds / population * 10_000
-    if people.sum() > 0:
-        far = nearest_km[inside] > selection.threshold_km
-        result.share_beyond = float(people[far].sum() / people.sum())
-        result.access_score = float(np.average(scores[inside], weights=people))
-    result.desert = (
-        status == "covered"
-        and result.share_beyond is not None
-        and result.share_beyond > DESERT_SHARE
-    )
-    return result

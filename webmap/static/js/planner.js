@@ -1,18 +1,64 @@
-// Planner what-if: a click on the map adds a hypothetical site (latitude, longitude, beds)
-// to the view's URL; nothing is saved.
+// Planner page: the what-if (a click on the map adds a hypothetical site — latitude,
+// longitude, beds — to the view's URL; nothing is saved) and the bar chart of the selected
+// indicator (Chart.js, served by this app).
 (function () {
   "use strict";
-  var registry = JSON.parse(document.getElementById("map-registry").textContent);
-  var map = window[registry.map];
-  var form = document.getElementById("planner-form");
-  if (!map || !form) { return; }
-  map.on("click", function (event) {
-    var beds = parseInt(document.getElementById("what-if-beds").value, 10) || 0;
-    var site = document.createElement("input");
-    site.type = "hidden";
-    site.name = "add";
-    site.value = [event.latlng.lat.toFixed(5), event.latlng.lng.toFixed(5), beds].join(",");
-    form.appendChild(site);
-    form.requestSubmit ? form.requestSubmit() : form.submit();
-  });
+
+  function whatIf() {
+    var registry = JSON.parse(document.getElementById("map-registry").textContent);
+    var map = window[registry.map];
+    var form = document.getElementById("planner-form");
+    if (!map || !form) { return; }
+    map.on("click", function (event) {
+      var beds = parseInt(document.getElementById("what-if-beds").value, 10) || 0;
+      var site = document.createElement("input");
+      site.type = "hidden";
+      site.name = "add";
+      site.value = [event.latlng.lat.toFixed(5), event.latlng.lng.toFixed(5), beds].join(",");
+      form.appendChild(site);
+      form.requestSubmit ? form.requestSubmit() : form.submit();
+    });
+  }
+
+  function barChart() {
+    var source = document.getElementById("chart-data");
+    var canvas = document.getElementById("indicator-chart");
+    if (!source || !canvas || !window.Chart) { return; }
+    var data = JSON.parse(source.textContent);
+    var format = new Intl.NumberFormat(data.locale, { maximumSignificantDigits: 4 });
+    window.indicatorChart = new window.Chart(canvas, {
+      type: "bar",
+      data: {
+        labels: data.labels,
+        datasets: [{
+          label: data.title,
+          data: data.values,
+          backgroundColor: data.colours,
+          borderColor: "#555",
+          borderWidth: 1
+        }]
+      },
+      options: {
+        indexAxis: "y",
+        locale: data.locale,
+        animation: false,
+        maintainAspectRatio: false,
+        plugins: {
+          legend: { display: false },
+          tooltip: {
+            callbacks: {
+              label: function (item) { return data.title + ": " + format.format(item.raw); }
+            }
+          }
+        },
+        scales: {
+          x: { beginAtZero: true, ticks: { callback: function (v) { return format.format(v); } } },
+          y: { ticks: { autoSkip: false } }
+        }
+      }
+    });
+  }
+
+  whatIf();
+  barChart();
 })();

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Re-create the self-hosted browser assets that folium's maps need, from the npm registry
+# Re-create the self-hosted browser assets that folium's maps (and the planner's chart) need,
+# from the npm registry
 # (and the folium sdist on PyPI for one stylesheet folium keeps in its own repository).
 #
 # Usage:  bash webmap/static/vendor/fetch_assets.sh
@@ -21,6 +22,7 @@ FONTAWESOME=6.2.0
 AWESOME_MARKERS=2.0.5 # folium asks for 2.0.2, which is not on npm
 GLYPHICONS=1.0.7      # @neos21/bootstrap3-glyphicons: Bootstrap 3's glyphicon CSS and fonts
 D3=3.5.5              # branca.colormap hard-codes d3 3.5.5
+CHARTJS=4.6.1         # the planner's bar chart (not a folium asset)
 
 VENDOR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$VENDOR/../../.." && pwd)"
@@ -86,6 +88,9 @@ put bootstrap3-glyphicons "$TMP/glyphicons/dist" ../LICENSE css/bootstrap3-glyph
 
 unpack d3 "d3@$D3"
 put d3 "$TMP/d3" LICENSE d3.min.js
+
+unpack chartjs "chart.js@$CHARTJS"
+put chart.js "$TMP/chartjs/dist" ../LICENSE.md chart.umd.min.js
 
 # folium links leaflet.awesome.rotate.min.css from its GitHub repository; the same rules ship
 # (unminified) in folium's sdist on PyPI, not in its wheel.

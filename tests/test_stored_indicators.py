@@ -1,0 +1,98 @@
+"""Stored coverage indicators (``caremap coverage build``) on both stores: equal to the ones
+computed on request, used only when current, forgotten by any write to the listings."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+
+import pytest
+
+from caremap.coverage.indicators import Selection, compute_indicators
+from caremap.coverage.stored import build, is_current, is_stored, read
+from etl.pipeline import run
+from tests.conftest import DATA_DIR, LISTINGS, TEST_DATA
+
+TODAY = dt.date(2026, 11, 29)
+NOW = dt.datetime(2026, 11, 29, 15, 0, tzinfo=dt.UTC)
+
+
+def same(stored, live):
+    assert [r.code for r in stored] == [r.code for r in live]
+    for a, b in zip(stored, live, strict=True):
+        for field in dataclasses.fields(a):
+            x, y = getattr(a, field.name), getattr(b, field.name)
+            if isinstance(x, float) and isinstance(y, float):
+                assert math.isclose(x, y, rel_tol=1e-12, abs_tol=1e-15), (a.code, field.name)
+            else:
+                assert x == y, (a.code, field.name, x, y)
+
+
+@pytest.fixture
+def seasonal_store(empty_store, tmp_path):
+    run(empty_store, [TEST_DATA / "seasonal_listings.csv"], DATA_DIR, tmp_path, progress=False)
+    return empty_store
+
+
+def test_stored_equal_computed_on_the_real_data(empty_store, tmp_path):
+    run(empty_store, [LISTINGS], DATA_DIR, tmp_path, progress=False)
+    report = build(empty_store, DATA_DIR, TODAY, NOW)
+    assert report.levels == 3 and report.rows > 0
+    selections = [
+        Selection(),
+        Selection(level="province", threshold_km=10),
+        Selection(level="toronto_neighbourhood", month=10, threshold_km=250),
+        Selection(service_types=frozenset({"emergency_shelter"}), populations=frozenset({"women"})),
+    ]
+    for selection in selections:
+        with empty_store.session() as session:
+            stored = read(session, DATA_DIR, selection, TODAY)
+        assert stored is not None, selection
+        assert stored.computed_at == NOW
+        same(stored.results, compute_indicators(empty_store, DATA_DIR, selection, TODAY))
+
+
+def test_only_standard_selections_built_today_are_read(seasonal_store):
+    build(seasonal_store, DATA_DIR, TODAY, NOW)
+    assert is_current(seasonal_store, TODAY)
+    assert not is_current(seasonal_store, TODAY + dt.timedelta(days=1))
+    with seasonal_store.session() as session:
+        assert read(session, DATA_DIR, Selection(), TODAY + dt.timedelta(days=1)) is None
+        for other in (
+            Selection(access_method="e2sfca"),
+            Selection(supply="beds"),
+            Selection(catchment_km=25),
+            Selection(added_sites=((48.38, -89.25, 10),)),
+            Selection(switched_off=frozenset({"x"})),
+        ):
+            assert not is_stored(other)
+            assert read(session, DATA_DIR, other, TODAY) is None
+        # Nobody offers a legal clinic: not stored, so computed on request.
+        nobody = Selection(service_types=frozenset({"legal_aid"}))
+        assert is_stored(nobody) and read(session, DATA_DIR, nobody, TODAY) is None
+
+
+def test_the_seasonal_gap_is_stored_by_month(seasonal_store):
+    build(seasonal_store, DATA_DIR, TODAY, NOW)
+    with seasonal_store.session() as session:
+
+        def toronto(month):
+            stored = read(session, DATA_DIR, Selection(month=month), TODAY)
+            return {r.code: r for r in stored.results}["3520"].services
+
+        assert (toronto(10), toronto(1)) == (2, 3)
+
+
+def test_a_write_to_the_listings_forgets_them(seasonal_store, tmp_path):
+    build(seasonal_store, DATA_DIR, TODAY, NOW)
+    run(seasonal_store, [LISTINGS], DATA_DIR, tmp_path, progress=False)
+    assert not is_current(seasonal_store, TODAY)
+    with seasonal_store.session() as session:
+        assert read(session, DATA_DIR, Selection(), TODAY) is None
+
+
+def test_an_unchanged_reload_keeps_them(seasonal_store, tmp_path):
+    build(seasonal_store, DATA_DIR, TODAY, NOW)
+    run(seasonal_store, [TEST_DATA / "seasonal_listings.csv"], DATA_DIR, tmp_path, progress=False)
+    assert is_current(seasonal_store, TODAY)
