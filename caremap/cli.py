@@ -83,6 +83,34 @@ def etl_run(paths: tuple[Path, ...], report_dir: Path | None) -> None:
             click.echo(f"  rejected rows written to {report.rejected_csv}")
 
 
+@main.group()
+def export() -> None:
+    """Write the public directory in open formats."""
+
+
+@export.command("hsds")
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder to write the data package into (created if needed).",
+)
+def export_hsds(out_dir: Path) -> None:
+    """Write an HSDS 3.0 tabular data package (CSV files and datapackage.json) of the public
+    listings: confidential locations at their public point, with city and province only."""
+    from caremap.hsds.package import export_package
+    from caremap.store import open_store
+
+    settings = _settings()
+    store = open_store(settings.database_url)
+    try:
+        counts = export_package(store, settings.data_dir, out_dir)
+    finally:
+        store.dispose()
+    click.echo(f"wrote {out_dir}: {counts.summary()}")
+
+
 @main.command()
 @click.argument("in_path", metavar="IN.csv", type=click.Path(exists=True, path_type=Path))
 @click.option(
