@@ -72,7 +72,7 @@ def read_tables(session: Session, service_ids: list[str] | None = None) -> dict[
     )
     tables: dict[str, Rows] = {
         "organization": [
-            _organization(row)
+            organization_row(row)
             for row in _select_in(
                 connection, Organization.__table__, Organization.id, organization_ids
             )
@@ -162,7 +162,7 @@ def _jsonable(value: object) -> object:
     return value
 
 
-def _organization(row: dict) -> dict:
+def organization_row(row: dict) -> dict:
     return _pick(row, ("id", "name", "alternate_name", "description", "email", "website"))
 
 
