@@ -58,7 +58,8 @@ def etl() -> None:
     help="Where rejected-row CSVs go (default: INSTANCE/reports).",
 )
 def etl_run(paths: tuple[Path, ...], report_dir: Path | None) -> None:
-    """Load PATHS (files or folders; default: everything under data/listings/)."""
+    """Load PATHS (files, folders, or HSDS 3.0 data packages: a folder with datapackage.json
+    or a zip of one; default: everything under data/listings/)."""
     from caremap.store import open_store
     from etl.pipeline import run, summary_line
 
@@ -76,7 +77,7 @@ def etl_run(paths: tuple[Path, ...], report_dir: Path | None) -> None:
     for report in reports:
         click.echo(f"{report.source}: {summary_line(report)}")
         for row in report.rejected:
-            click.echo(f"  line {row.line}: rejected: {row.reason}")
+            click.echo(f"  {row.where}: rejected: {row.reason}")
         for line, record_id, warning in report.warnings:
             click.echo(f"  line {line} ({record_id}): warning: {warning}")
         if report.rejected_csv:
