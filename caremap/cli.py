@@ -63,7 +63,8 @@ def etl() -> None:
     help="Do not recompute the stored coverage indicators afterwards.",
 )
 def etl_run(paths: tuple[Path, ...], report_dir: Path | None, no_coverage_build: bool) -> None:
-    """Load PATHS (files or folders; default: everything under data/listings/)."""
+    """Load PATHS (files, folders, or HSDS 3.0 data packages: a folder with datapackage.json
+    or a zip of one; default: everything under data/listings/)."""
     from caremap.store import open_store
     from etl.pipeline import run, summary_line
 
@@ -84,13 +85,41 @@ def etl_run(paths: tuple[Path, ...], report_dir: Path | None, no_coverage_build:
     for report in reports:
         click.echo(f"{report.source}: {summary_line(report)}")
         for row in report.rejected:
-            click.echo(f"  line {row.line}: rejected: {row.reason}")
+            click.echo(f"  {row.where}: rejected: {row.reason}")
         for line, record_id, warning in report.warnings:
             click.echo(f"  line {line} ({record_id}): warning: {warning}")
         if report.rejected_csv:
             click.echo(f"  rejected rows written to {report.rejected_csv}")
     if built:
         click.echo(f"coverage: {built}")
+
+
+@main.group()
+def export() -> None:
+    """Write the public directory in open formats."""
+
+
+@export.command("hsds")
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder to write the data package into (created if needed).",
+)
+def export_hsds(out_dir: Path) -> None:
+    """Write an HSDS 3.0 tabular data package (CSV files and datapackage.json) of the public
+    listings: confidential locations at their public point, with city and province only."""
+    from caremap.hsds.package import export_package
+    from caremap.store import open_store
+
+    settings = _settings()
+    store = open_store(settings.database_url)
+    try:
+        counts = export_package(store, settings.data_dir, out_dir)
+    finally:
+        store.dispose()
+    click.echo(f"wrote {out_dir}: {counts.summary()}")
 
 
 @main.command()

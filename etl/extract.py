@@ -101,6 +101,12 @@ def decode(data: bytes) -> tuple[str, str]:
     return data.decode("latin-1"), "latin-1"
 
 
+def read_csv_bytes(name: str, data: bytes) -> Extracted:
+    """Read CSV content named ``name`` (e.g. a member of a zip file), as :func:`read_rows`."""
+    text, encoding = decode(data)
+    return _read_csv(Path(name), text, encoding)
+
+
 # --- CSV ----------------------------------------------------------------------------------------
 
 

@@ -20,6 +20,7 @@ from caremap.timezones import load_timezones
 from caremap.vocabulary import load_vocabulary
 from etl.extract import read_rows
 from etl.fingerprint import pipeline_fingerprint, raw_row_hash
+from etl.hsds import PackageError, is_package, package_source_info, read_hsds_package
 from etl.load import LoadCounts, LoadedRow, SourceInfo, load_source, loaded_rows
 from etl.records import ListingRecord, RejectedRow
 from etl.reference import sync_reference_data
@@ -53,11 +54,20 @@ class SourceReport:
 
 
 def discover_sources(paths: Iterable[Path]) -> list[Path]:
-    """Source files named, or found (sorted) in the folders named."""
+    """Source files and HSDS packages named, or found (sorted) in the folders named."""
     found: list[Path] = []
     for path in paths:
-        if path.is_dir():
-            found += sorted(p for p in path.rglob("*") if p.suffix.lower() in SOURCE_SUFFIXES)
+        if is_package(path) and path.exists():
+            found.append(path)
+        elif path.is_dir():
+            packages = sorted(p.parent for p in path.rglob("datapackage.json"))
+            found += packages + sorted(
+                p
+                for p in path.rglob("*")
+                if (p.suffix.lower() in SOURCE_SUFFIXES or p.suffix.lower() == ".zip")
+                and p.is_file()
+                and not any(p.is_relative_to(package) for package in packages)
+            )
         elif path.exists():
             found.append(path)
         else:
@@ -66,8 +76,11 @@ def discover_sources(paths: Iterable[Path]) -> list[Path]:
 
 
 def source_info(path: Path) -> SourceInfo:
-    """Identity and licence of a source file, from its ``NAME.source.toml`` sidecar if present."""
+    """Identity and licence of a source file, from its ``NAME.source.toml`` sidecar if present
+    (an HSDS package without one: from its descriptor)."""
     sidecar = path.with_name(path.stem + SIDECAR_SUFFIX)
+    if is_package(path) and not sidecar.exists():
+        return package_source_info(path)
     meta = tomllib.loads(sidecar.read_text(encoding="utf-8")) if sidecar.exists() else {}
     return SourceInfo(
         name=meta.get("name", path.stem),
@@ -108,20 +121,26 @@ def run(
         check_coverage(info, boundaries)
         context = TransformContext(geocoder, vocabulary, vocabulary.mapping(info.name), data_dir)
         report = SourceReport(info.name, path)
-        prepared = _prepare(path, context, report, loaded_rows(store, info.name), show_progress)
+        loaded = loaded_rows(store, info.name)
+        if is_package(path):
+            prepared = _prepare_package(path, context, report, loaded)
+        else:
+            prepared = _prepare(path, context, report, loaded, show_progress)
         verdicts = validate_records(prepared.records, boundaries, geocoder, timezones)
         good = []
         for verdict in verdicts:
             if verdict.reason is None:
                 good.append(verdict.record)
             else:
-                line = verdict.record.line
-                values = prepared.values_by_line[line]
-                report.rejected.append(RejectedRow(line, verdict.reason, values))
+                record = verdict.record
+                values = prepared.values_by_line[(record.file, record.line)]
+                report.rejected.append(
+                    RejectedRow(record.line, verdict.reason, values, record.file)
+                )
         report.warnings += [(r.line, r.source_record_id, w) for r in good for w in r.warnings]
         report.counts = load_source(store, info, good, prepared.kept)
         report.warnings.sort()
-        report.rejected.sort(key=lambda row: row.line)
+        report.rejected.sort(key=lambda row: (row.file, row.line))
         report.rejected_csv = write_rejected_csv(report, report_dir)
         log.info("%s: %s", info.name, summary_line(report))
         reports.append(report)
@@ -131,11 +150,12 @@ def run(
 @dataclass
 class Prepared:
     """A source's rows after transform: new or changed ``records``, the ids of rows ``kept``
-    because their text is unchanged, and every row's values by line (for the report)."""
+    because their text is unchanged, and every row's values by (file, line) for the report
+    (file is '' for a single-file source)."""
 
     records: list[ListingRecord] = field(default_factory=list)
     kept: set[str] = field(default_factory=set)
-    values_by_line: dict[int, dict[str, str]] = field(default_factory=dict)
+    values_by_line: dict[tuple[str, int], dict[str, str]] = field(default_factory=dict)
 
 
 def _prepare(
@@ -153,7 +173,7 @@ def _prepare(
     prepared = Prepared()
     first_line: dict[str, int] = {}
     for row in tqdm(extracted.rows, desc=report.source, unit="row", disable=not show_progress):
-        prepared.values_by_line[row.line] = row.values
+        prepared.values_by_line[("", row.line)] = row.values
         record_id = row.values.get("source_id", "").strip()
         if record_id in first_line:
             reason = f"duplicate source_id {record_id!r} (first on line {first_line[record_id]})"
@@ -177,8 +197,30 @@ def _prepare(
     return prepared
 
 
+def _prepare_package(
+    path: Path, context: TransformContext, report: SourceReport, loaded: dict[str, LoadedRow]
+) -> Prepared:
+    """An HSDS package's records; those whose rows are unchanged since the last load are
+    kept as they are."""
+    try:
+        read = read_hsds_package(path, context)
+    except PackageError as error:
+        raise ValueError(str(error)) from error
+    report.rejected += read.rejected
+    prepared = Prepared(values_by_line=read.values)
+    for record in read.records:
+        stored = loaded.get(record.source_record_id)
+        if stored is not None and stored.raw_hash == record.raw_hash:
+            prepared.kept.add(record.source_record_id)
+            report.warnings += [(record.line, record.source_record_id, w) for w in stored.warnings]
+        else:
+            prepared.records.append(record)
+    return prepared
+
+
 def write_rejected_csv(report: SourceReport, report_dir: Path) -> Path | None:
-    """``REPORT_DIR/SOURCE-rejected.csv``: line, reason, then the row's original columns."""
+    """``REPORT_DIR/SOURCE-rejected.csv``: (file,) line, reason, then the row's original
+    columns; the file column is there for a multi-file source (an HSDS package)."""
     target = report_dir / f"{report.source}-rejected.csv"
     if not report.rejected:
         target.unlink(missing_ok=True)
@@ -187,11 +229,15 @@ def write_rejected_csv(report: SourceReport, report_dir: Path) -> Path | None:
     columns: list[str] = []
     for row in report.rejected:
         columns += [c for c in row.values if c not in columns]
+    files = any(row.file for row in report.rejected)
     with target.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["line", "reason", *columns])
+        writer.writerow([*(["file"] if files else []), "line", "reason", *columns])
         for row in report.rejected:
-            writer.writerow([row.line, row.reason, *(row.values.get(c, "") for c in columns)])
+            where = [row.file] if files else []
+            writer.writerow(
+                [*where, row.line, row.reason, *(row.values.get(c, "") for c in columns)]
+            )
     return target
 
 

@@ -42,7 +42,7 @@ class LanguageSpec:
 
 
 # Fields that describe the row's reading, not the record: they never make a record "changed".
-VOLATILE = frozenset({"line", "warnings", "raw_hash"})
+VOLATILE = frozenset({"file", "line", "warnings", "raw_hash"})
 
 
 @dataclass
@@ -85,6 +85,7 @@ class ListingRecord:
     timezone: str = ""
     raw_hash: str = ""
     warnings: list[str] = field(default_factory=list)
+    file: str = ""  # the file of ``line`` inside a multi-file source (an HSDS package)
 
     def content_hash(self) -> str:
         """A digest of everything that is loaded; equal digests mean nothing to write."""
@@ -101,8 +102,15 @@ def _jsonable(value: object) -> object:
 
 @dataclass(frozen=True)
 class RejectedRow:
-    """A row that was not loaded: where it is, why, and its original values."""
+    """A row that was not loaded: where it is (``file`` inside a multi-file source such as an
+    HSDS package, else ''), why, and its original values."""
 
     line: int
     reason: str
     values: dict[str, str]
+    file: str = ""
+
+    @property
+    def where(self) -> str:
+        """ "line 7" or "locations.csv line 7"."""
+        return f"{self.file} line {self.line}" if self.file else f"line {self.line}"

@@ -14,7 +14,8 @@ from urllib.parse import unquote_plus
 import pytest
 from sqlalchemy import select
 
-from caremap.model import Location, Service, ServiceAtLocation
+from caremap.hsds import CONFIDENTIAL_CODE, taxonomy_uuid, term_uuid
+from caremap.model import Location, Organization, Service, ServiceAtLocation
 from caremap.privacy import PublicPointRule
 from tests.conftest import CONFIDENTIAL_FIXTURE
 
@@ -54,14 +55,22 @@ def sample_arguments(store) -> dict[str, list[str]]:
     with store.session() as session:
         service_ids = list(session.scalars(select(Service.id)))
         service_at_locations = session.execute(
-            select(ServiceAtLocation.service_id, ServiceAtLocation.location_id)
+            select(
+                ServiceAtLocation.id, ServiceAtLocation.service_id, ServiceAtLocation.location_id
+            )
         ).all()
+        organization_ids = list(session.scalars(select(Organization.id)))
     return {
         "service_id": service_ids,
         "kind": ["csv", "geojson"],
         # OGC API - Features: every service at every location, and one jurisdiction.
         "collection_id": ["services", "indicators-province", "nothing"],
-        "feature_id": [f"{s}@{loc}" for s, loc in service_at_locations] + ["35"],
+        "feature_id": [f"{s}@{loc}" for _, s, loc in service_at_locations] + ["35"],
+        # HSDS: every organization and service_at_location, and the taxonomies.
+        "organization_id": organization_ids,
+        "service_at_location_id": [link_id for link_id, _, _ in service_at_locations],
+        "taxonomy_id": [taxonomy_uuid("caremap")],
+        "taxonomy_term_id": [term_uuid("safe_house"), term_uuid(CONFIDENTIAL_CODE)],
     }
 
 

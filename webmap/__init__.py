@@ -37,12 +37,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.after_request(_security_headers)
     app.context_processor(_template_globals)
 
-    from webmap import api, errors, filters, ogc, planner, views
+    from webmap import api, errors, filters, hsds, ogc, planner, views
 
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(planner.bp)
     app.register_blueprint(ogc.bp)
+    app.register_blueprint(hsds.bp)
     errors.register(app)
     filters.register(app)
     return app

@@ -1,0 +1,158 @@
+"""Paged reads for the HSDS API: which services, service_at_locations and organizations are on
+a page (ordered by name, then id), and HSDS's ``Page`` object around the page's contents."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy.orm import Session
+
+from caremap.hsds import taxonomy_uuid, term_uuid
+from caremap.hsds.tables import organization_row
+from caremap.model import (
+    Attribute,
+    Organization,
+    Service,
+    ServiceAtLocation,
+    Taxonomy,
+    TaxonomyTerm,
+)
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """Page ``number`` (from 1) of ``size`` items."""
+
+    number: int
+    size: int
+
+    @property
+    def offset(self) -> int:
+        return (self.number - 1) * self.size
+
+
+@dataclass(frozen=True)
+class ServiceFilter:
+    """HSDS's service filters; ids are HSDS ids (a vocabulary code is accepted as a term id)."""
+
+    search: str | None = None
+    organization_id: str | None = None
+    taxonomy_term_id: str | None = None
+    taxonomy_id: str | None = None
+    modified_after: dt.datetime | None = None
+
+
+def page_object(contents: list[Any], total: int, page: PageRequest) -> dict:
+    """HSDS's ``Page``: counts, position, and ``contents``."""
+    total_pages = math.ceil(total / page.size)
+    return {
+        "total_items": total,
+        "total_pages": total_pages,
+        "page_number": page.number,
+        "size": len(contents),
+        "first_page": page.number == 1,
+        "last_page": page.number >= total_pages,
+        "empty": not contents,
+        "contents": contents,
+    }
+
+
+def service_page(
+    session: Session, wanted: ServiceFilter, page: PageRequest
+) -> tuple[list[str], int]:
+    """Ids of the page's services, and how many services match."""
+    query = select(Service.id).where(*_conditions(session, wanted))
+    ids = session.scalars(_paged(query.order_by(Service.name, Service.id), page)).all()
+    return list(ids), _count(session, query)
+
+
+def service_at_location_page(
+    session: Session, wanted: ServiceFilter, page: PageRequest
+) -> tuple[list[tuple[str, str]], int]:
+    """(service_at_location id, service id) of the page, by service name; how many match."""
+    query = (
+        select(ServiceAtLocation.id, ServiceAtLocation.service_id)
+        .join(Service, Service.id == ServiceAtLocation.service_id)
+        .where(*_conditions(session, wanted))
+    )
+    ordered = query.order_by(Service.name, ServiceAtLocation.id)
+    rows = session.execute(_paged(ordered, page)).all()
+    return [(row.id, row.service_id) for row in rows], _count(session, query)
+
+
+def organization_page(
+    session: Session, search: str | None, page: PageRequest
+) -> tuple[list[str], int]:
+    """Ids of the page's organizations, by name, and how many match."""
+    query = select(Organization.id)
+    if search:
+        query = query.where(_contains(Organization.name, search))
+    ids = session.scalars(_paged(query.order_by(Organization.name, Organization.id), page)).all()
+    return list(ids), _count(session, query)
+
+
+def services_of(session: Session, organization_ids: list[str]) -> list[str]:
+    """Ids of the services these organizations provide."""
+    query = select(Service.id).where(Service.organization_id.in_(organization_ids))
+    return list(session.scalars(query))
+
+
+def service_of_link(session: Session, link_id: str) -> list[str]:
+    """The id of the service of a service_at_location (none if there is no such link)."""
+    query = select(ServiceAtLocation.service_id).where(ServiceAtLocation.id == link_id)
+    return list(session.scalars(query))
+
+
+def organization_rows(session: Session, ids: list[str]) -> list[dict]:
+    """The HSDS rows of these organizations, in the order of ``ids``."""
+    rows = session.execute(select(Organization.__table__).where(Organization.id.in_(ids)))
+    by_id = {row.id: organization_row(dict(row._mapping)) for row in rows}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+def _conditions(session: Session, wanted: ServiceFilter) -> list[ColumnElement[bool]]:
+    conditions = []
+    if wanted.search:
+        conditions.append(
+            or_(
+                _contains(Service.name, wanted.search),
+                _contains(Service.description, wanted.search),
+            )
+        )
+    if wanted.organization_id:
+        conditions.append(Service.organization_id == wanted.organization_id)
+    if wanted.taxonomy_term_id:
+        codes = {term_uuid(code): code for code in session.scalars(select(TaxonomyTerm.code))}
+        code = codes.get(wanted.taxonomy_term_id, wanted.taxonomy_term_id)
+        conditions.append(
+            Service.id.in_(select(Attribute.link_id).where(Attribute.taxonomy_term_id == code))
+        )
+    if wanted.taxonomy_id:
+        taxonomies = {taxonomy_uuid(t): t for t in session.scalars(select(Taxonomy.id))}
+        taxonomy = taxonomies.get(wanted.taxonomy_id, wanted.taxonomy_id)
+        conditions.append(
+            Service.id.in_(
+                select(Attribute.link_id)
+                .join(TaxonomyTerm, TaxonomyTerm.id == Attribute.taxonomy_term_id)
+                .where(TaxonomyTerm.taxonomy_id == taxonomy)
+            )
+        )
+    if wanted.modified_after:
+        conditions.append(Service.imported_at >= wanted.modified_after)
+    return conditions
+
+
+def _contains(column: Any, text: str) -> ColumnElement[bool]:
+    return func.lower(column).contains(text.lower(), autoescape=True)
+
+
+def _paged(query: Select, page: PageRequest) -> Select:
+    return query.limit(page.size).offset(page.offset)
+
+
+def _count(session: Session, query: Select) -> int:
+    return session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0

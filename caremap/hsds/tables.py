@@ -1,0 +1,324 @@
+"""The store as HSDS tables of public rows, keyed by HSDS table name, values ready for JSON.
+
+Locations and addresses pass through :func:`caremap.privacy.public_location`: a confidential
+location has only its public point, and its address only city and province. Nothing here reads
+``private_*`` columns or geocoding details.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Connection, Table, select
+from sqlalchemy.orm import Session
+
+from caremap.hsds import (
+    CONFIDENTIAL_CODE,
+    CONFIDENTIAL_TERM_ROW,
+    PROFILE_TAXONOMY,
+    PROFILE_TAXONOMY_ROW,
+    derived_uuid,
+    taxonomy_uuid,
+    term_uuid,
+)
+from caremap.model import (
+    Accessibility,
+    Address,
+    Attribute,
+    Language,
+    Location,
+    Organization,
+    Phone,
+    Schedule,
+    Service,
+    ServiceAtLocation,
+    ServiceCapacity,
+    Taxonomy,
+    TaxonomyTerm,
+)
+from caremap.privacy import public_location
+
+Rows = list[dict[str, Any]]
+CHUNK = 500
+RECORD_TABLES = (
+    "organization",
+    "service",
+    "service_at_location",
+    "location",
+    "address",
+    "phone",
+    "schedule",
+    "language",
+    "accessibility",
+    "attribute",
+    "service_capacity",
+)
+
+
+def read_tables(session: Session, service_ids: list[str] | None = None) -> dict[str, Rows]:
+    """Public HSDS rows of the services (all, or ``service_ids``) and of everything they link
+    to; services by name, every other table by id."""
+    connection = session.connection()
+    services = _select_in(connection, Service.__table__, Service.id, service_ids)
+    services.sort(key=lambda row: (row["name"], row["id"]))
+    ids = [row["id"] for row in services]
+    links = _select_in(connection, ServiceAtLocation.__table__, ServiceAtLocation.service_id, ids)
+    location_ids = sorted({row["location_id"] for row in links})
+    locations = _select_in(connection, Location.__table__, Location.id, location_ids)
+    organization_ids = sorted(
+        {row["organization_id"] for row in services + locations if row["organization_id"]}
+    )
+    tables: dict[str, Rows] = {
+        "organization": [
+            organization_row(row)
+            for row in _select_in(
+                connection, Organization.__table__, Organization.id, organization_ids
+            )
+        ],
+        "service": [_service(row) for row in services],
+        "service_at_location": [_pick(row, SAL_FIELDS) for row in links],
+        **_public_locations(connection, locations),
+        "phone": [_phone(row) for row in _children(connection, Phone, ids, location_ids)],
+        "schedule": [_schedule(row) for row in _children(connection, Schedule, ids, location_ids)],
+        "language": [
+            _pick(row, LANGUAGE_FIELDS)
+            for row in _children(connection, Language, ids, location_ids)
+        ],
+        "service_capacity": [
+            _capacity(row)
+            for row in _select_in(
+                connection, ServiceCapacity.__table__, ServiceCapacity.service_id, ids
+            )
+        ],
+    }
+    tables["attribute"] = _attributes(connection, ids) + _confidential_attributes(
+        tables["location"], {row["id"] for row in locations if row["confidential"]}
+    )
+    for name in RECORD_TABLES:
+        if name != "service":
+            tables[name].sort(key=lambda row: row["id"])
+    return tables
+
+
+def read_taxonomies(session: Session) -> dict[str, Rows]:
+    """Every taxonomy and term (the vocabulary, then this profile's own), HSDS ids."""
+    connection = session.connection()
+    taxonomies = [
+        {
+            "id": taxonomy_uuid(row.id),
+            "name": row.name,
+            "description": row.description,
+            "uri": row.uri,
+            "version": row.version,
+        }
+        for row in connection.execute(select(Taxonomy.__table__).order_by(Taxonomy.id))
+    ]
+    names = {row.id: row.name for row in connection.execute(select(Taxonomy.id, Taxonomy.name))}
+    terms = [
+        {
+            "id": term_uuid(row.code),
+            "code": row.code,
+            "name": row.name,
+            "description": row.description,
+            "parent_id": term_uuid(row.parent_id) if row.parent_id else None,
+            "taxonomy": names.get(row.taxonomy_id),
+            "language": "en",
+            "taxonomy_id": taxonomy_uuid(row.taxonomy_id),
+        }
+        for row in connection.execute(select(TaxonomyTerm.__table__).order_by(TaxonomyTerm.code))
+    ]
+    profile_id = taxonomy_uuid(PROFILE_TAXONOMY)
+    taxonomies.append({"id": profile_id, **PROFILE_TAXONOMY_ROW})
+    terms.append(
+        {
+            "id": term_uuid(CONFIDENTIAL_CODE),
+            **CONFIDENTIAL_TERM_ROW,
+            "parent_id": None,
+            "taxonomy": PROFILE_TAXONOMY_ROW["name"],
+            "language": "en",
+            "taxonomy_id": profile_id,
+        }
+    )
+    return {"taxonomy": taxonomies, "taxonomy_term": terms}
+
+
+# --- rows ---------------------------------------------------------------------------------
+
+SAL_FIELDS = ("id", "service_id", "location_id", "description")
+LANGUAGE_FIELDS = ("id", "service_id", "location_id", "name", "code", "note")
+
+
+def _pick(row: dict, fields: Iterable[str]) -> dict:
+    return {field: _jsonable(row[field]) for field in fields}
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    return value
+
+
+def organization_row(row: dict) -> dict:
+    return _pick(row, ("id", "name", "alternate_name", "description", "email", "website"))
+
+
+def _service(row: dict) -> dict:
+    fields = (
+        "id", "organization_id", "name", "alternate_name", "description", "url", "email",
+        "status", "interpretation_services", "application_process", "eligibility_description",
+        "alert",
+    )  # fmt: skip
+    service = _pick(row, fields)
+    service["assured_date"] = _iso_date(row["source_as_of"])
+    service["last_modified"] = _jsonable(row["imported_at"])
+    return service
+
+
+def _iso_date(text: str | None) -> str | None:
+    """``text`` if it is an ISO date (HSDS ``assured_date``), else None."""
+    try:
+        return dt.date.fromisoformat(text).isoformat() if text else None
+    except ValueError:
+        return None
+
+
+def _phone(row: dict) -> dict:
+    phone = _pick(row, ("id", "service_id", "location_id", "organization_id", "number", "type"))
+    extension = row["extension"] or ""
+    phone["extension"] = int(extension) if extension.isdigit() else None
+    phone["description"] = row["description"]
+    return phone
+
+
+def _schedule(row: dict) -> dict:
+    fields = (
+        "id", "service_id", "location_id", "valid_from", "valid_to", "freq", "byday",
+        "opens_at", "closes_at", "description", "notes",
+    )  # fmt: skip
+    return _pick(row, fields)
+
+
+def _capacity(row: dict) -> dict:
+    fields = ("id", "service_id", "unit", "available", "maximum", "description", "updated")
+    return _pick(row, fields)
+
+
+def _public_locations(connection: Connection, locations: list[dict]) -> dict[str, Rows]:
+    """Locations, addresses and accessibility notes as the public may see them."""
+    ids = [row["id"] for row in locations]
+    addresses: dict[str, Any] = {}
+    for address in _select_rows(connection, Address.__table__, Address.location_id, ids):
+        addresses.setdefault(address.location_id, address)
+    notes = [
+        row
+        for row in _select_in(connection, Accessibility.__table__, Accessibility.location_id, ids)
+        if row["description"]
+    ]
+    by_location: dict[str, list[str]] = {}
+    for note in notes:
+        by_location.setdefault(note["location_id"], []).append(note["description"])
+    tables: dict[str, Rows] = {"location": [], "address": [], "accessibility": []}
+    for row in _select_rows(connection, Location.__table__, Location.id, ids):
+        public = public_location(row, addresses.get(row.id), by_location.get(row.id, []))
+        tables["location"].append(
+            {
+                "id": public.id,
+                "location_type": row.location_type,
+                "organization_id": row.organization_id,
+                "name": public.name,
+                "alternate_name": row.alternate_name,
+                "description": row.description,
+                "latitude": public.latitude,
+                "longitude": public.longitude,
+            }
+        )
+        if public.address is not None:
+            tables["address"].append(
+                {
+                    "id": addresses[row.id].id,
+                    "location_id": public.id,
+                    "address_1": public.address.street,
+                    "city": public.address.city,
+                    "state_province": public.address.province,
+                    "postal_code": public.address.postal_code,
+                    "country": addresses[row.id].country,
+                    "address_type": addresses[row.id].address_type,
+                }
+            )
+    tables["accessibility"] = [
+        {"id": n["id"], "location_id": n["location_id"], "description": n["description"]}
+        for n in notes
+    ]
+    return tables
+
+
+def _attributes(connection: Connection, service_ids: list[str]) -> Rows:
+    rows = []
+    for chunk in _chunks(service_ids):
+        query = (
+            select(Attribute.__table__, TaxonomyTerm.code)
+            .join(TaxonomyTerm, TaxonomyTerm.id == Attribute.taxonomy_term_id)
+            .where(Attribute.link_id.in_(chunk))
+        )
+        rows += [
+            {
+                "id": row.id,
+                "link_id": row.link_id,
+                "taxonomy_term_id": term_uuid(row.code),
+                "link_type": row.link_type,
+                "link_entity": row.link_entity,
+                "value": row.value,
+            }
+            for row in connection.execute(query)
+        ]
+    return rows
+
+
+def _confidential_attributes(locations: Rows, confidential: set[str]) -> Rows:
+    return [
+        {
+            "id": derived_uuid(row["id"], CONFIDENTIAL_CODE),
+            "link_id": row["id"],
+            "taxonomy_term_id": term_uuid(CONFIDENTIAL_CODE),
+            "link_type": "location",
+            "link_entity": "location",
+            "value": None,
+        }
+        for row in locations
+        if row["id"] in confidential
+    ]
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+def _chunks(ids: list[str]) -> list[list[str]]:
+    return [ids[start : start + CHUNK] for start in range(0, len(ids), CHUNK)]
+
+
+def _select_rows(connection: Connection, table: Table, column: Any, ids: list[str] | None) -> list:
+    if ids is None:
+        return list(connection.execute(select(table)))
+    rows = []
+    for chunk in _chunks(ids):
+        rows += connection.execute(select(table).where(column.in_(chunk))).all()
+    return rows
+
+
+def _select_in(connection: Connection, table: Table, column: Any, ids: list[str] | None) -> Rows:
+    return [dict(row._mapping) for row in _select_rows(connection, table, column, ids)]
+
+
+def _children(
+    connection: Connection, model: Any, service_ids: list[str], location_ids: list[str]
+) -> Rows:
+    """Rows of a child table that belong to one of the services or to one of the locations."""
+    rows = {}
+    for column, ids in ((model.service_id, service_ids), (model.location_id, location_ids)):
+        for row in _select_in(connection, model.__table__, column, ids):
+            rows[row["id"]] = row
+    return list(rows.values())
