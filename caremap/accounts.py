@@ -191,6 +191,10 @@ def set_password(session: Session, user_id: int, password: str) -> None:
     get_user(session, user_id).password_hash = hash_password(password)
 
 
+def user_by_email(session: Session, email: str) -> AppUser | None:
+    return session.scalars(select(AppUser).where(AppUser.email == email.strip().lower())).first()
+
+
 def get_user(session: Session, user_id: int) -> AppUser:
     user = session.get(AppUser, user_id)
     if user is None:
@@ -263,7 +267,7 @@ def authenticate(
 ) -> Principal | None:
     """The principal if the e-mail and password match an active account, else None. Counts
     failed attempts, stamps the sign-in, upgrades an outdated hash (flushed, not committed)."""
-    user = session.scalars(select(AppUser).where(AppUser.email == email.strip().lower())).first()
+    user = user_by_email(session, email)
     if user is None:
         _verify(_dummy_hash(), password)
         return None

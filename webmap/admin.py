@@ -210,8 +210,7 @@ def _not_yourself(user_id: int) -> None:
         abort(
             400,
             description=_(
-                "You cannot change your own role or deactivate yourself; "
-                "ask another administrator."
+                "You cannot change your own role or deactivate yourself; ask another administrator."
             ),
         )
 

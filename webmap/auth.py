@@ -192,13 +192,15 @@ def init_app(app: Flask) -> None:
     CSRFProtect(app)
     app.register_blueprint(bp)
     _limit_sign_in(app)
-    app.context_processor(
-        lambda: {"current_principal": current_principal(), "can_edit": _can_edit_here}
-    )
+    app.context_processor(lambda: {"current_principal": current_principal()})
+    app.after_request(_not_cached_when_signed_in)
 
 
-def _can_edit_here(organization_id: str | None) -> bool:
-    return accounts.can_edit(current_principal(), organization_id)
+def _not_cached_when_signed_in(response: Response) -> Response:
+    """A signed-in person's pages may hold private fields: no cache keeps them."""
+    if current_user.is_authenticated:
+        response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 def _limit_sign_in(app: Flask) -> None:
