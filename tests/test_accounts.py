@@ -497,3 +497,15 @@ def test_cli_users_add_and_list(world, tmp_path):
         input="short\n", env=env,
     )  # fmt: skip
     assert short.exit_code == 1 and "at least 12 characters" in short.output
+
+
+def test_secret_key_is_made_once_and_kept_private(tmp_path, monkeypatch):
+    from caremap.settings import load_settings, secret_key
+
+    monkeypatch.delenv("CAREMAP_SECRET_KEY", raising=False)
+    monkeypatch.setenv("CAREMAP_INSTANCE_DIR", str(tmp_path / "instance"))
+    first = secret_key(load_settings())
+    assert len(first) >= 64 and secret_key(load_settings()) == first
+    assert (tmp_path / "instance" / "secret_key").stat().st_mode & 0o077 == 0
+    monkeypatch.setenv("CAREMAP_SECRET_KEY", "from-the-environment")
+    assert secret_key(load_settings()) == "from-the-environment"
