@@ -366,3 +366,32 @@ class CoverageIndicator(Base):
     access_score: Mapped[float | None] = mapped_column(Float)
     as_of: Mapped[dt.date] = mapped_column(Date)
     computed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+class AppUser(Base):
+    """A person who signs in: an ``admin``, a ``moderator``, or an ``editor`` of the
+    organizations in ``user_organization`` (see :mod:`caremap.accounts`)."""
+
+    __tablename__ = "app_user"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)  # stored lower-case
+    password_hash: Mapped[str] = mapped_column(String(255))
+    display_name: Mapped[str] = mapped_column(Text, default="")
+    role: Mapped[str] = mapped_column(String(20))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)  # since the last sign-in
+
+
+class UserOrganization(Base):
+    """An editor may edit this organization. Goes with the organization when the ETL
+    removes it."""
+
+    __tablename__ = "user_organization"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", **PARENT_FK), primary_key=True)
+    organization_id: Mapped[str] = mapped_column(
+        ForeignKey("organization.id", **PARENT_FK), primary_key=True, index=True
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,3 +43,25 @@ def load_settings() -> Settings:
         tiles_url=_env("TILES_URL", DEFAULT_TILES_URL),
         tiles_attribution=_env("TILES_ATTRIBUTION", DEFAULT_TILES_ATTRIBUTION),
     )
+
+
+def secret_key(settings: Settings) -> str:
+    """``CAREMAP_SECRET_KEY``, else a random key made once and kept in ``instance/secret_key``
+    (so that sessions survive restarts in development without a key in the code)."""
+    configured = os.environ.get("CAREMAP_SECRET_KEY")
+    if configured:
+        return configured
+    path = settings.instance_dir / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        draft = path.with_name(f".secret_key.{os.getpid()}")
+        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+            handle.write(secrets.token_urlsafe(48))
+        try:
+            os.link(draft, path)  # atomic: the first process to get here wins
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    return path.read_text(encoding="ascii").strip()

@@ -16,9 +16,12 @@ LANGUAGES = ("en", "fr")
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Application factory: defaults, then ``CAREMAP_*`` variables, then ``test_config``."""
+    from webmap import auth
+
     app = Flask(__name__)
     settings = load_settings()
     app.config.from_mapping(
+        **auth.CONFIG_DEFAULTS,
         DATABASE_URL=settings.database_url,
         DATA_DIR=settings.data_dir,
         TILES_URL=settings.tiles_url,
@@ -37,13 +40,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.after_request(_security_headers)
     app.context_processor(_template_globals)
 
-    from webmap import api, errors, filters, hsds, ogc, planner, views
+    from webmap import admin, api, edit, errors, filters, hsds, ogc, planner, views
 
+    auth.init_app(app)
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(planner.bp)
     app.register_blueprint(ogc.bp)
     app.register_blueprint(hsds.bp)
+    app.register_blueprint(admin.bp)
+    app.register_blueprint(edit.bp)
     errors.register(app)
     filters.register(app)
     return app

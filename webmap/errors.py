@@ -7,23 +7,38 @@ import logging
 
 from flask import Flask, Response, jsonify, render_template, request
 from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 log = logging.getLogger(__name__)
 
 
 def _friendly_message(error: HTTPException) -> str:
+    if isinstance(error, CSRFError):
+        return _(
+            "This form has expired or did not come from this site. "
+            "Go back, reload the page and try again."
+        )
     messages = {
         400: lambda: _("The request was not understood."),
+        401: lambda: _("Please sign in to continue."),
+        403: lambda: _(
+            "Your account may not do this. If you think it should, ask an administrator."
+        ),
         404: lambda: _("This page does not exist, or the listing was removed."),
         405: lambda: _("This address does not accept that kind of request."),
+        429: lambda: _("Too many attempts. Please wait a few minutes and try again."),
         500: lambda: _("Something went wrong on our side. Please try again."),
         503: lambda: _("The directory is not available right now. Please try again shortly."),
     }
     return messages.get(error.code or 500, lambda: error.description or error.name)()
 
 
-def _wants_json() -> bool:
+# Werkzeug's and the extensions' own descriptions are English and technical: not shown.
+QUIET_STATUSES = (401, 403, 404, 429)
+
+
+def wants_json() -> bool:
     if request.path.startswith(("/api/", "/hsds/", "/ogc/")):
         return True
     best = request.accept_mimetypes.best_match(["text/html", "application/json"])
@@ -33,8 +48,9 @@ def _wants_json() -> bool:
 def handle_http_error(error: HTTPException) -> tuple[Response | str, int]:
     status = error.code or 500
     message = _friendly_message(error)
-    detail = error.description if status < 500 and status != 404 else None
-    if _wants_json():
+    quiet = status >= 500 or status in QUIET_STATUSES or isinstance(error, CSRFError)
+    detail = None if quiet else error.description
+    if wants_json():
         return jsonify(
             {"status": status, "error": error.name, "message": message, "detail": detail}
         ), status

@@ -9,6 +9,7 @@ from flask_babel import get_locale
 from caremap.queries import jurisdiction_outlines, public_service, term_labels
 from caremap.search import SearchQuery, SearchResult, search
 from webmap import get_store
+from webmap.edit import capacity_forms
 from webmap.mapview import MapLayers, MapSettings, build_service_map, render_map
 from webmap.params import RADIUS_CHOICES_KM, BadParameter, ParsedSearch, parse_search
 from webmap.searching import clock, gazetteer, vocabulary, vocabulary_codes
@@ -110,7 +111,13 @@ def service_detail(service_id: str) -> str:
         labels = term_labels(session, _lang())
     if service is None:
         abort(404)
-    return render_template("service.html", service=service, labels=labels, clock=clock())
+    return render_template(
+        "service.html",
+        service=service,
+        labels=labels,
+        clock=clock(),
+        capacity_forms=capacity_forms(service_id),
+    )
 
 
 @bp.get("/health")

@@ -1,0 +1,225 @@
+"""Signing in and out, and the one decorator every write route uses: :func:`requires`.
+
+Sessions are Flask-Login's, in Flask's signed cookie (Secure, HttpOnly, SameSite=Lax); every
+form carries a Flask-WTF CSRF token (the read-only API takes GET only, so needs none); sign-in
+attempts are rate-limited per address and per account (Flask-Limiter). What a person may do is
+decided by :mod:`caremap.accounts`, never here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ParamSpec, TypeVar
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
+from flask_wtf import FlaskForm
+from flask_wtf.csrf import CSRFProtect
+from werkzeug.wrappers import Response
+from wtforms import EmailField, PasswordField
+from wtforms.validators import DataRequired, Length
+
+from caremap import accounts
+from caremap.accounts import Principal, Role
+from webmap import get_store
+
+bp = Blueprint("auth", __name__, url_prefix="/account")
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+CONFIG_DEFAULTS: dict[str, Any] = {
+    "SESSION_COOKIE_NAME": "caremap_session",
+    "SESSION_COOKIE_SECURE": True,  # CAREMAP_SESSION_COOKIE_SECURE=false for plain-http dev
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "PERMANENT_SESSION_LIFETIME": dt.timedelta(hours=8),
+    "RATELIMIT_STORAGE_URI": "memory://",  # e.g. redis://… when several processes serve
+    "RATELIMIT_HEADERS_ENABLED": True,
+    "LOGIN_RATE_LIMIT": "10 per minute;50 per hour",  # per client address
+    "LOGIN_ACCOUNT_RATE_LIMIT": "20 per hour",  # per e-mail address tried
+}
+
+
+class SessionUser(UserMixin):
+    """Flask-Login's user: the :class:`Principal` read for this request."""
+
+    def __init__(self, principal: Principal) -> None:
+        self.principal = principal
+
+    def get_id(self) -> str:
+        return str(self.principal.id)
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("E-mail address"), validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(
+        _l("Password"), validators=[DataRequired(), Length(max=accounts.MAX_PASSWORD_LENGTH)]
+    )
+
+
+def current_principal() -> Principal | None:
+    """The signed-in person, or None."""
+    return current_user.principal if current_user.is_authenticated else None
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """What :func:`requires` asks of a route (kept on the view for tests and docs)."""
+
+    role: Role
+    organization: Callable[..., str | None] | None
+
+    def allows(self, principal: Principal | None, view_args: dict[str, Any]) -> bool:
+        if not accounts.has_role(principal, self.role):
+            return False
+        if self.organization is None:
+            return True
+        organization_id = self.organization(**view_args)
+        if organization_id is None:
+            abort(404)
+        return accounts.can_edit(principal, organization_id)
+
+
+def requires(
+    role: Role = Role.EDITOR, organization: Callable[..., str | None] | None = None
+) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Only a signed-in person with ``role`` (or a more powerful one) — and, with
+    ``organization`` (called with the route's URL arguments; None means there is no such
+    thing: 404), one who may edit that organization. Anonymous: sign in first (401 for JSON);
+    anyone else: 403."""
+    requirement = Requirement(role, organization)
+
+    def decorate(view: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(view)
+        def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
+            principal = current_principal()
+            if principal is None:
+                return current_app.login_manager.unauthorized()
+            if not requirement.allows(principal, dict(kwargs)):
+                abort(403)
+            return view(*args, **kwargs)
+
+        guarded.requirement = requirement  # type: ignore[attr-defined]
+        return guarded
+
+    return decorate
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Response | tuple[str, int] | str:
+    """The sign-in form; on success, back to where the person was going."""
+    if current_user.is_authenticated:
+        return redirect(_safe_next())
+    form = LoginForm()
+    if not form.validate_on_submit():
+        return render_template("account/login.html", form=form), 400 if form.errors else 200
+    with get_store().session() as db, db.begin():
+        principal = accounts.authenticate(db, form.email.data or "", form.password.data or "")
+    if principal is None:
+        form.form_errors.append(_("That e-mail address and password do not match an account."))
+        return render_template("account/login.html", form=form), 401
+    session.clear()  # nothing from before signing in carries over
+    login_user(SessionUser(principal))
+    session.permanent = True
+    flash(_("You are signed in."), "success")
+    return redirect(_safe_next(), code=303)
+
+
+@bp.post("/logout")
+def logout() -> Response:
+    logout_user()
+    session.clear()
+    flash(_("You are signed out."), "success")
+    return redirect(url_for("main.home"), code=303)
+
+
+def _safe_next() -> str:
+    """``?next=`` when it is a path on this site, else the home page (no open redirect)."""
+    target = request.args.get("next", "")
+    parts = urlsplit(target)
+    if target.startswith("/") and not target.startswith("//") and not parts.netloc:
+        return target
+    return url_for("main.home")
+
+
+def _load_user(user_id: str) -> SessionUser | None:
+    if not user_id.isdigit():
+        return None
+    with get_store().session() as db:
+        principal = accounts.principal_of(db, int(user_id))
+    return SessionUser(principal) if principal else None
+
+
+def _unauthorized() -> Response:
+    from webmap.errors import wants_json
+
+    if wants_json() or request.method not in ("GET", "HEAD"):
+        abort(401)
+    flash(_("Please sign in to continue."), "info")
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
+def init_app(app: Flask) -> None:
+    """Sessions, CSRF protection and the sign-in rate limits; then the blueprint."""
+    if not app.config.get("SECRET_KEY"):
+        from caremap.settings import load_settings, secret_key
+
+        app.config["SECRET_KEY"] = secret_key(load_settings())
+    manager = LoginManager(app)
+    manager.session_protection = "strong"
+    manager.user_loader(_load_user)
+    manager.unauthorized_handler(_unauthorized)
+    CSRFProtect(app)
+    app.register_blueprint(bp)
+    _limit_sign_in(app)
+    app.context_processor(lambda: {"current_principal": current_principal()})
+    app.after_request(_not_cached_when_signed_in)
+
+
+def _not_cached_when_signed_in(response: Response) -> Response:
+    """A signed-in person's pages may hold private fields: no cache keeps them."""
+    if current_user.is_authenticated:
+        response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _limit_sign_in(app: Flask) -> None:
+    """Failed sign-ins count against the client's address and the e-mail tried; a success
+    does not. One limiter per app, so that apps (and tests) do not share counts."""
+    limiter = Limiter(get_remote_address, app=app)
+    per_address = limiter.limit(
+        lambda: app.config["LOGIN_RATE_LIMIT"],
+        methods=["POST"],
+        deduct_when=_failed_sign_in,
+    )
+    per_account = limiter.limit(
+        lambda: app.config["LOGIN_ACCOUNT_RATE_LIMIT"],
+        key_func=lambda: "account:" + request.form.get("email", "").strip().lower(),
+        methods=["POST"],
+        deduct_when=_failed_sign_in,
+    )
+    app.view_functions["auth.login"] = per_address(per_account(app.view_functions["auth.login"]))
+
+
+def _failed_sign_in(response: Response) -> bool:
+    return response.status_code != 303
