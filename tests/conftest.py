@@ -157,7 +157,15 @@ def make_app():
     apps = []
 
     def build(database_url: str, **config):
-        app = create_app({"TESTING": True, "DATABASE_URL": database_url, "TILES_URL": "", **config})
+        app = create_app(
+            {
+                "TESTING": True,
+                "SECRET_KEY": "test",
+                "DATABASE_URL": database_url,
+                "TILES_URL": "",
+                **config,
+            }
+        )
         apps.append(app)
         return app
 
@@ -170,7 +178,9 @@ def make_app():
 def app(loaded_store_url):
     from webmap import create_app
 
-    app = create_app({"TESTING": True, "DATABASE_URL": loaded_store_url, "TILES_URL": ""})
+    app = create_app(
+        {"TESTING": True, "SECRET_KEY": "test", "DATABASE_URL": loaded_store_url, "TILES_URL": ""}
+    )
     yield app
     app.extensions["caremap_store"].dispose()
 
