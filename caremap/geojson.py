@@ -6,6 +6,7 @@ with its public address."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import asdict
 
 from caremap.privacy import PublicLocation
@@ -60,6 +61,27 @@ def service_feature(
 
 def feature_collection(features: list[dict], **members: object) -> dict:
     return {"type": "FeatureCollection", "features": features, **members}
+
+
+def with_search_members(
+    feature: str, distance_m: float | None, fresh_capacities: tuple[PublicCapacity, ...]
+) -> str:
+    """A stored Feature's text (``service_feature`` without the search's members, compact,
+    ``properties`` last) with those members added, as :func:`service_feature` would."""
+    members = {"beds_available_now": [_capacity(c) for c in fresh_capacities]}
+    if distance_m is not None:
+        members["distance_m"] = round(distance_m, 1)
+    return f"{feature[:-2]},{_compact(members)[1:]}}}"
+
+
+def feature_collection_text(features: list[str], **members: object) -> str:
+    """:func:`feature_collection` of Feature texts, as JSON text."""
+    rest = f",{_compact(members)[1:-1]}" if members else ""
+    return f'{{"type":"FeatureCollection","features":[{",".join(features)}]{rest}}}'
+
+
+def _compact(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"))
 
 
 def _schedule(schedule: PublicSchedule) -> dict:

@@ -1,4 +1,5 @@
-"""The PostGIS store: public points as a generated ``geography`` column with a GiST index.
+"""The PostGIS store: public points as a generated ``geography`` column with a GiST index (on
+``location`` and on ``public_listing``).
 
 Nearest-first uses the index-assisted KNN operator ``<->`` on **geography** (spherical metres;
 never on 4326 geometry, which orders by degrees), then re-ranks the candidates by
@@ -10,9 +11,13 @@ from __future__ import annotations
 import sqlalchemy as sa
 from geoalchemy2 import Geography
 
-from caremap.store.base import RERANK_MARGIN, NearbyLocation, Store
+from caremap.listing import COLUMNS, listing_of
+from caremap.model import PublicListing
+from caremap.store.base import RERANK_MARGIN, NearbyListing, NearbyLocation, Store
 
 LOCATION = sa.table("location", sa.column("id"), sa.column("geog", Geography("POINT", 4326)))
+# The generated column migration 0005 adds (the model does not map it: SQLite has none).
+LISTING_GEOG = sa.literal_column("public_listing.geog", Geography("POINT", 4326))
 
 
 def _point(latitude: float, longitude: float) -> sa.ColumnElement:
@@ -57,3 +62,38 @@ class PostgisStore(Store):
         with self.engine.connect() as connection:
             rows = connection.execute(ranked).all()
         return [NearbyLocation(row.id, float(row.distance_m)) for row in rows]
+
+    def nearest_listings(
+        self,
+        *,
+        latitude: float,
+        longitude: float,
+        limit: int,
+        radius_m: float | None = None,
+        listing_filter: sa.ColumnElement[bool] | None = None,
+    ) -> list[NearbyListing]:
+        """One statement: the KNN candidates among the listings, re-ranked as in ``nearest``."""
+        if limit <= 0:
+            return []
+        query_point = _point(latitude, longitude)
+        candidates = sa.select(*COLUMNS, LISTING_GEOG.label("geog")).select_from(
+            PublicListing.__table__
+        )
+        if listing_filter is not None:
+            candidates = candidates.where(listing_filter)
+        if radius_m is not None:
+            candidates = candidates.where(sa.func.ST_DWithin(LISTING_GEOG, query_point, radius_m))
+        else:
+            candidates = candidates.order_by(LISTING_GEOG.op("<->")(query_point)).limit(
+                limit + RERANK_MARGIN
+            )
+        inner = candidates.subquery()
+        distance = sa.func.ST_Distance(inner.c.geog, query_point)
+        ranked = (
+            sa.select(*(inner.c[column.key] for column in COLUMNS), distance.label("distance_m"))
+            .order_by(distance, inner.c.id)
+            .limit(limit)
+        )
+        with self.engine.connect() as connection:
+            rows = connection.execute(ranked).all()
+        return [NearbyListing(listing_of(row), float(row.distance_m)) for row in rows]
