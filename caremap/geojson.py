@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import asdict
 
 from caremap.privacy import PublicLocation
 from caremap.queries import PublicCapacity, PublicSchedule, PublicService
@@ -41,7 +40,7 @@ def service_feature(
         "capacities": [_capacity(c) for c in service.capacities],
         "location_id": location.id,
         "confidential": location.confidential,
-        "address": asdict(location.address) if location.address else None,
+        "address": dict(vars(location.address)) if location.address else None,
         "geocode_precision": location.geocode_precision,
         "source": service.source_title,
         "source_as_of": service.source_as_of,
@@ -85,11 +84,11 @@ def _compact(value: object) -> str:
 
 
 def _schedule(schedule: PublicSchedule) -> dict:
-    return {key: _text(value) for key, value in asdict(schedule).items()}
+    return {key: _text(value) for key, value in vars(schedule).items()}
 
 
 def _capacity(capacity: PublicCapacity) -> dict:
-    return {key: _text(value) for key, value in asdict(capacity).items()}
+    return {key: _text(value) for key, value in vars(capacity).items()}
 
 
 def _text(value: object) -> object:

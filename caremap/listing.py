@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, is_dataclass
 from functools import cached_property
 
 from sqlalchemy import ColumnElement, Connection, select
@@ -69,12 +69,12 @@ def listings_by_name(
 
 
 def encode_record(service: PublicService, location: PublicLocation) -> str:
-    return json.dumps({"service": asdict(service), "location": asdict(location)}, default=_iso)
+    return json.dumps({"service": service, "location": location}, default=_plain)
 
 
 def encode_capacities(capacities: tuple[PublicCapacity, ...]) -> str:
-    counted = [asdict(c) for c in capacities if c.available is not None and c.updated is not None]
-    return json.dumps(counted, default=_iso)
+    counted = [c for c in capacities if c.available is not None and c.updated is not None]
+    return json.dumps(counted, default=_plain)
 
 
 def decode_record(text: str) -> tuple[PublicService, PublicLocation]:
@@ -82,9 +82,13 @@ def decode_record(text: str) -> tuple[PublicService, PublicLocation]:
     return _service(record["service"]), _location(record["location"])
 
 
-def _iso(value: object) -> str:
+def _plain(value: object) -> object:
+    """JSON for what ``json`` does not know: a read model's fields (as ``asdict`` would give,
+    without its deep copies), an ISO date or time."""
     if isinstance(value, dt.date | dt.time):
         return value.isoformat()
+    if is_dataclass(value):
+        return vars(value)
     raise TypeError(f"cannot encode {value!r}")
 
 
