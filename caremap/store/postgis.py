@@ -8,6 +8,8 @@ never on 4326 geometry, which orders by degrees), then re-ranks the candidates b
 
 from __future__ import annotations
 
+import functools
+
 import sqlalchemy as sa
 from geoalchemy2 import Geography
 
@@ -20,7 +22,9 @@ LOCATION = sa.table("location", sa.column("id"), sa.column("geog", Geography("PO
 LISTING_GEOG = sa.literal_column("public_listing.geog", Geography("POINT", 4326))
 
 
-def _point(latitude: float, longitude: float) -> sa.ColumnElement:
+def _point(
+    latitude: float | sa.BindParameter, longitude: float | sa.BindParameter
+) -> sa.ColumnElement:
     """A geography point; ST_MakePoint takes (lon, lat)."""
     geometry = sa.func.ST_SetSRID(sa.func.ST_MakePoint(longitude, latitude), 4326)
     return sa.cast(geometry, Geography("POINT", 4326))
@@ -75,25 +79,52 @@ class PostgisStore(Store):
         """One statement: the KNN candidates among the listings, re-ranked as in ``nearest``."""
         if limit <= 0:
             return []
-        query_point = _point(latitude, longitude)
-        candidates = sa.select(*COLUMNS, LISTING_GEOG.label("geog")).select_from(
-            PublicListing.__table__
+        within = radius_m is not None
+        statement = (
+            _listings_statement(within)
+            if listing_filter is None
+            else _build_listings_statement(within, listing_filter)
         )
-        if listing_filter is not None:
-            candidates = candidates.where(listing_filter)
-        if radius_m is not None:
-            candidates = candidates.where(sa.func.ST_DWithin(LISTING_GEOG, query_point, radius_m))
-        else:
-            candidates = candidates.order_by(LISTING_GEOG.op("<->")(query_point)).limit(
-                limit + RERANK_MARGIN
-            )
-        inner = candidates.subquery()
-        distance = sa.func.ST_Distance(inner.c.geog, query_point)
-        ranked = (
-            sa.select(*(inner.c[column.key] for column in COLUMNS), distance.label("distance_m"))
-            .order_by(distance, inner.c.id)
-            .limit(limit)
-        )
+        parameters = {
+            "latitude": latitude,
+            "longitude": longitude,
+            "limit": limit,
+            "candidates": limit + RERANK_MARGIN,
+            "radius_m": radius_m,
+        }
         with self.engine.connect() as connection:
-            rows = connection.execute(ranked).all()
+            rows = connection.execute(statement, parameters).all()
         return [NearbyListing(listing_of(row), float(row.distance_m)) for row in rows]
+
+
+@functools.cache
+def _listings_statement(within: bool) -> sa.Select:
+    """The unfiltered statement, built once (building one costs more than running it)."""
+    return _build_listings_statement(within, None)
+
+
+def _build_listings_statement(
+    within: bool, listing_filter: sa.ColumnElement[bool] | None
+) -> sa.Select:
+    """Bound parameters: latitude, longitude, limit, candidates, radius_m (if ``within``)."""
+    query_point = _point(sa.bindparam("latitude"), sa.bindparam("longitude"))
+    candidates = sa.select(*COLUMNS, LISTING_GEOG.label("geog")).select_from(
+        PublicListing.__table__
+    )
+    if listing_filter is not None:
+        candidates = candidates.where(listing_filter)
+    if within:
+        candidates = candidates.where(
+            sa.func.ST_DWithin(LISTING_GEOG, query_point, sa.bindparam("radius_m"))
+        )
+    else:
+        candidates = candidates.order_by(LISTING_GEOG.op("<->")(query_point)).limit(
+            sa.bindparam("candidates")
+        )
+    inner = candidates.subquery()
+    distance = sa.func.ST_Distance(inner.c.geog, query_point)
+    return (
+        sa.select(*(inner.c[column.key] for column in COLUMNS), distance.label("distance_m"))
+        .order_by(distance, inner.c.id)
+        .limit(sa.bindparam("limit"))
+    )
