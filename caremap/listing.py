@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, is_dataclass
 from functools import cached_property
 
@@ -51,9 +52,9 @@ class Listing:
         return tuple(_capacity(c) for c in json.loads(self.capacities))
 
 
-def listing_of(row: object) -> Listing:
-    """A listing from a row with the :data:`COLUMNS`."""
-    return Listing(*(getattr(row, column.key) for column in COLUMNS))
+def listing_of(row: Sequence) -> Listing:
+    """A listing from a row whose first columns are the :data:`COLUMNS`."""
+    return Listing(*row[: len(COLUMNS)])
 
 
 def listings_by_name(

@@ -31,7 +31,12 @@ def _point(
 
 
 class PostgisStore(Store):
-    """PostgreSQL + PostGIS."""
+    """PostgreSQL + PostGIS. Spatial searches are single statements: they run in autocommit
+    mode (no BEGIN and ROLLBACK round trips around them)."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        super().__init__(engine)
+        self._reads = engine.execution_options(isolation_level="AUTOCOMMIT")
 
     def nearest(
         self,
@@ -63,7 +68,7 @@ class PostgisStore(Store):
             .order_by(distance, inner.c.id)
             .limit(limit)
         )
-        with self.engine.connect() as connection:
+        with self._reads.connect() as connection:
             rows = connection.execute(ranked).all()
         return [NearbyLocation(row.id, float(row.distance_m)) for row in rows]
 
@@ -92,7 +97,7 @@ class PostgisStore(Store):
             "candidates": limit + RERANK_MARGIN,
             "radius_m": radius_m,
         }
-        with self.engine.connect() as connection:
+        with self._reads.connect() as connection:
             rows = connection.execute(statement, parameters).all()
         return [NearbyListing(listing_of(row), float(row.distance_m)) for row in rows]
 
