@@ -6,7 +6,8 @@ the embedded store as a file under ``bench/out/`` (gitignored) and PostGIS as th
 ``caremap_search_bench``, both keyed by the row count, the seed, the pipeline fingerprint
 (``etl/fingerprint.py``) and the code of the synthetic generator, model and migrations; a
 changed key (or ``--rebuild``) loads them again. After a PostGIS load the tables are ANALYZEd,
-as autovacuum would soon do.
+as autovacuum would soon do. A reused store whose published listings were built by other code
+gets them rebuilt (``Store.upgrade``, as after a release).
 
 Origins: a fixed-seed sample of query points (300) drawn from the FSA centroids with probability
 proportional to their 2016 population, the same for every method. Each store is served by a real
@@ -64,6 +65,7 @@ from sqlalchemy.engine import make_url
 from bench.etl_throughput import postgis_bench_url
 from bench.profiling import phase_shares, trim_paths
 from bench.synthetic import SEED, overlay_data_dir, write_listings
+from caremap import publish
 from caremap.gazetteer import load_gazetteer
 from caremap.geodesy import EARTH_RADIUS_M
 from caremap.jurisdictions import load_boundaries
@@ -575,7 +577,26 @@ def _prepare_stores(args: argparse.Namespace, data_dir: Path, work: Path) -> tup
         )
     elif postgis_url:
         print(f"PostGIS store: reused schema {POSTGIS_SCHEMA} (no load)")
-    return f"sqlite:///{embedded_path}", postgis_url
+    embedded_url = f"sqlite:///{embedded_path}"
+    for label, url in (("embedded", embedded_url), ("PostGIS", postgis_url)):
+        if url:
+            republish(label, url)
+    return embedded_url, postgis_url
+
+
+def republish(label: str, url: str) -> None:
+    """Rebuild a reused store's listings if other code built them (as ``caremap db upgrade``
+    would after a release)."""
+    store = open_store(url)
+    try:
+        with store.engine.connect() as connection:
+            if publish.is_current(connection):
+                return
+        started = time.perf_counter()
+        store.upgrade()
+        print(f"{label} store: listings rebuilt in {time.perf_counter() - started:.1f} s")
+    finally:
+        store.dispose()
 
 
 def main(argv: list[str] | None = None) -> int:

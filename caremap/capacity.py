@@ -7,6 +7,7 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from caremap import publish
 from caremap.model import ServiceCapacity
 
 
@@ -32,7 +33,8 @@ def countable_capacities(session: Session, service_id: str) -> list[ServiceCapac
 def set_available(
     session: Session, service_id: str, capacity_id: str, available: int, now: dt.datetime
 ) -> ServiceCapacity | None:
-    """Set how many are available now and stamp the time (flushed, not committed). None when
+    """Set how many are available now, stamp the time and republish the service's listings
+    (flushed, not committed). None when
     the service has no such countable capacity; :class:`CapacityError` for an impossible
     count."""
     capacity = session.scalars(
@@ -49,4 +51,5 @@ def set_available(
     capacity.available = available
     capacity.updated = now
     session.flush()
+    publish.refresh(session.connection(), [service_id])  # searches read the published listing
     return capacity

@@ -6,7 +6,7 @@ with its public address."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict
+import json
 
 from caremap.privacy import PublicLocation
 from caremap.queries import PublicCapacity, PublicSchedule, PublicService
@@ -40,7 +40,7 @@ def service_feature(
         "capacities": [_capacity(c) for c in service.capacities],
         "location_id": location.id,
         "confidential": location.confidential,
-        "address": asdict(location.address) if location.address else None,
+        "address": dict(vars(location.address)) if location.address else None,
         "geocode_precision": location.geocode_precision,
         "source": service.source_title,
         "source_as_of": service.source_as_of,
@@ -62,12 +62,33 @@ def feature_collection(features: list[dict], **members: object) -> dict:
     return {"type": "FeatureCollection", "features": features, **members}
 
 
+def with_search_members(
+    feature: str, distance_m: float | None, fresh_capacities: tuple[PublicCapacity, ...]
+) -> str:
+    """A stored Feature's text (``service_feature`` without the search's members, compact,
+    ``properties`` last) with those members added, as :func:`service_feature` would."""
+    members = {"beds_available_now": [_capacity(c) for c in fresh_capacities]}
+    if distance_m is not None:
+        members["distance_m"] = round(distance_m, 1)
+    return f"{feature[:-2]},{_compact(members)[1:]}}}"
+
+
+def feature_collection_text(features: list[str], **members: object) -> str:
+    """:func:`feature_collection` of Feature texts, as JSON text."""
+    rest = f",{_compact(members)[1:-1]}" if members else ""
+    return f'{{"type":"FeatureCollection","features":[{",".join(features)}]{rest}}}'
+
+
+def _compact(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
 def _schedule(schedule: PublicSchedule) -> dict:
-    return {key: _text(value) for key, value in asdict(schedule).items()}
+    return {key: _text(value) for key, value in vars(schedule).items()}
 
 
 def _capacity(capacity: PublicCapacity) -> dict:
-    return {key: _text(value) for key, value in asdict(capacity).items()}
+    return {key: _text(value) for key, value in vars(capacity).items()}
 
 
 def _text(value: object) -> object:

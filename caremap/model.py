@@ -395,3 +395,33 @@ class UserOrganization(Base):
     organization_id: Mapped[str] = mapped_column(
         ForeignKey("organization.id", **PARENT_FK), primary_key=True, index=True
     )
+
+
+
+class PublicListing(Base):
+    """A read model: one service at one location as published, built only by
+    :mod:`caremap.publish` from the public read model (so through :mod:`caremap.privacy`).
+    (``latitude``, ``longitude``) is the public point; on PostGIS migration 0005 adds a
+    generated ``geog`` over it with a GiST index, for nearest-first search."""
+
+    __tablename__ = "public_listing"
+
+    id: Mapped[str] = mapped_column(String(130), primary_key=True)  # "service_id@location_id"
+    service_id: Mapped[str] = mapped_column(ForeignKey("service.id", **PARENT_FK), index=True)
+    location_id: Mapped[str] = mapped_column(ForeignKey("location.id", **PARENT_FK), index=True)
+    position: Mapped[int] = mapped_column(Integer)  # among the service's locations
+    service_name: Mapped[str] = mapped_column(Text)
+    latitude: Mapped[float] = mapped_column(Float)
+    longitude: Mapped[float] = mapped_column(Float)
+    confidential: Mapped[bool] = mapped_column(Boolean)
+    feature: Mapped[str] = mapped_column(Text)  # GeoJSON Feature, without per-search members
+    capacities: Mapped[str] = mapped_column(Text)  # JSON: those with a count and a time
+    record: Mapped[str] = mapped_column(Text)  # JSON: the public service and location
+
+
+class PublicListingCode(Base):
+    """The fingerprint of the code that built the listings; another one means rebuild them."""
+
+    __tablename__ = "public_listing_code"
+
+    fingerprint: Mapped[str] = mapped_column(String(64), primary_key=True)

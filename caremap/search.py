@@ -1,10 +1,11 @@
 """Front-line search: the services nearest a point that fit a person, nearest first.
 
-Vocabulary filters (service type, population, capability, language) run in the store as a
-subquery; time filters (open now, available in a month, beds available now) run on the
-nearest candidates, widening the candidate set until enough services pass. Distances and ranks
-of confidential locations use their public point and are rounded up to a whole
-``CONFIDENTIAL_DISTANCE_STEP_M``, so repeated searches cannot home in on the real address.
+Searches read the published listings (:mod:`caremap.listing`). Vocabulary filters (service
+type, population, capability, language) run in the store as a condition; time filters (open
+now, available in a month, beds available now) run on the nearest candidates, widening the
+candidate set until enough services pass. Distances and ranks of confidential locations use
+their public point and are rounded up to a whole ``CONFIDENTIAL_DISTANCE_STEP_M``, so repeated
+searches cannot home in on the real address.
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ import math
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy import ColumnElement, and_, select
 
-from caremap.model import Attribute, Language, ServiceAtLocation
+from caremap.listing import Listing, listings_by_name
+from caremap.model import Attribute, Language, PublicListing
 from caremap.privacy import PublicLocation
-from caremap.queries import PublicCapacity, PublicSchedule, PublicService, public_services
-from caremap.store import Store
+from caremap.queries import PublicCapacity, PublicSchedule, PublicService
+from caremap.store import NearbyListing, Store
 
 CONFIDENTIAL_DISTANCE_STEP_M = 1_000.0
 NEAREST_BEYOND_RADIUS = 5
@@ -65,10 +67,17 @@ class SearchQuery:
 
 @dataclass(frozen=True)
 class SearchHit:
-    service: PublicService
-    location: PublicLocation
+    listing: Listing
     distance_m: float | None  # rounded up to a whole step for a confidential location
     fresh_capacities: tuple[PublicCapacity, ...]  # availability counts recent enough to show
+
+    @property
+    def service(self) -> PublicService:
+        return self.listing.public[0]
+
+    @property
+    def location(self) -> PublicLocation:
+        return self.listing.public[1]
 
 
 @dataclass(frozen=True)
@@ -105,8 +114,8 @@ def search(store: Store, query: SearchQuery, clock: Clock) -> SearchResult:
     return SearchResult(_nearest(store, beyond, clock, None), beyond_radius=True)
 
 
-def location_filter(filters: Filters) -> Select | None:
-    """A SELECT of the ids of locations offering a service that passes the vocabulary filters."""
+def listing_filter(filters: Filters) -> ColumnElement[bool] | None:
+    """A condition on ``public_listing``: its service passes the vocabulary filters."""
     conditions = []
     for codes in (filters.service_types, filters.populations):
         if codes:
@@ -114,17 +123,15 @@ def location_filter(filters: Filters) -> Select | None:
     conditions += [_services_with_any({code}) for code in sorted(filters.capabilities)]
     if filters.languages:
         conditions.append(
-            ServiceAtLocation.service_id.in_(
+            PublicListing.service_id.in_(
                 select(Language.service_id).where(Language.code.in_(sorted(filters.languages)))
             )
         )
-    if not conditions:
-        return None
-    return select(ServiceAtLocation.location_id).where(*conditions)
+    return and_(*conditions) if conditions else None
 
 
 def _services_with_any(codes: frozenset[str] | set[str]) -> ColumnElement[bool]:
-    return ServiceAtLocation.service_id.in_(
+    return PublicListing.service_id.in_(
         select(Attribute.link_id).where(Attribute.taxonomy_term_id.in_(sorted(codes)))
     )
 
@@ -138,16 +145,16 @@ def _nearest(
     radius_m = None if radius_km is None else radius_km * 1000
     wanted = query.limit
     candidates = wanted * 3 + 10 if query.filters.by_time else wanted + 5
-    where = location_filter(query.filters)
+    where = listing_filter(query.filters)
     while True:
-        nearby = store.nearest(
+        nearby = store.nearest_listings(
             latitude=query.latitude,
             longitude=query.longitude,
             limit=candidates,
             radius_m=radius_m,
-            location_filter=where,
+            listing_filter=where,
         )
-        hits = _hits(store, nearby, query.filters, clock, radius_m)
+        hits = _hits(nearby, query.filters, clock, radius_m)
         exhausted = len(nearby) < candidates
         if exhausted or (
             len(hits) >= wanted and hits[wanted - 1].distance_m <= nearby[-1].distance_m
@@ -157,27 +164,18 @@ def _nearest(
 
 
 def _hits(
-    store: Store, nearby: list, filters: Filters, clock: Clock, radius_m: float | None
+    nearby: list[NearbyListing], filters: Filters, clock: Clock, radius_m: float | None
 ) -> list[SearchHit]:
-    distance_by_location = {n.location_id: n.distance_m for n in nearby}
-    with store.session() as session:
-        links = session.execute(
-            select(ServiceAtLocation.location_id, ServiceAtLocation.service_id).where(
-                ServiceAtLocation.location_id.in_(list(distance_by_location))
-            )
-        ).all()
-        services = {s.id: s for s in public_services(session, sorted({s for _, s in links}))}
     hits = []
-    for location_id, service_id in links:
-        service = services[service_id]
-        location = next(loc for loc in service.locations if loc.id == location_id)
-        if not passes_time_filters(service, location, filters, clock):
+    for near in nearby:
+        listing = near.listing
+        if not _passes(listing, filters, clock):
             continue
-        distance = public_distance(distance_by_location[location_id], location.confidential)
+        distance = public_distance(near.distance_m, listing.confidential)
         if radius_m is not None and distance > radius_m:
             continue  # a confidential location whose rounded distance is out of range
-        hits.append(SearchHit(service, location, distance, fresh_capacities(service, clock)))
-    hits.sort(key=lambda h: (h.distance_m, h.service.name, h.service.id))
+        hits.append(SearchHit(listing, distance, _fresh(listing, clock)))
+    hits.sort(key=lambda h: (h.distance_m, h.listing.service_name, h.listing.service_id))
     return hits
 
 
@@ -190,19 +188,25 @@ def public_distance(distance_m: float, confidential: bool) -> float:
 
 
 def _listed_by_name(store: Store, query: SearchQuery, clock: Clock) -> list[SearchHit]:
-    where = location_filter(query.filters)
-    with store.session() as session:
-        ids = select(ServiceAtLocation.service_id)
-        if where is not None:
-            ids = ids.where(ServiceAtLocation.location_id.in_(where.scalar_subquery()))
-        services = public_services(session, list(session.scalars(ids.distinct())))
+    filters = query.filters
+    with store.engine.connect() as connection:
+        listings = listings_by_name(
+            connection, listing_filter(filters), None if filters.by_time else query.limit
+        )
     hits = [
-        SearchHit(service, location, None, fresh_capacities(service, clock))
-        for service in services
-        for location in service.locations
-        if passes_time_filters(service, location, query.filters, clock)
+        SearchHit(listing, None, _fresh(listing, clock))
+        for listing in listings
+        if _passes(listing, filters, clock)
     ]
     return hits[: query.limit]
+
+
+def _passes(listing: Listing, filters: Filters, clock: Clock) -> bool:
+    return not filters.by_time or passes_time_filters(*listing.public, filters, clock)
+
+
+def _fresh(listing: Listing, clock: Clock) -> tuple[PublicCapacity, ...]:
+    return fresh_capacities(listing.counted_capacities, clock)
 
 
 def passes_time_filters(
@@ -215,16 +219,18 @@ def passes_time_filters(
     ):
         return False
     return not filters.beds_available or any(
-        (c.available or 0) > 0 for c in fresh_capacities(service, clock)
+        (c.available or 0) > 0 for c in fresh_capacities(service.capacities, clock)
     )
 
 
-def fresh_capacities(service: PublicService, clock: Clock) -> tuple[PublicCapacity, ...]:
+def fresh_capacities(
+    capacities: tuple[PublicCapacity, ...], clock: Clock
+) -> tuple[PublicCapacity, ...]:
     """Capacities whose availability count is no older than the clock allows."""
     oldest = clock.now - clock.stale_after
     return tuple(
         c
-        for c in service.capacities
+        for c in capacities
         if c.available is not None and c.updated is not None and c.updated >= oldest
     )
 

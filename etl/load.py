@@ -3,7 +3,9 @@
 Records are keyed by (source, source record id); ids of the rows made from a record are
 deterministic (UUID 5), and a record whose content hash is unchanged is not touched, so a re-run
 with unchanged input writes nothing. A changed record's rows are replaced; a record that left
-the source is removed. Any failure rolls the whole source back, leaving the previous state.
+the source is removed. The published listings of what changed are rebuilt in the same
+transaction (:func:`caremap.publish.refresh`). Any failure rolls the whole source back, leaving
+the previous state.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, delete, insert, select, update
 
+from caremap import publish
 from caremap.coverage.stored import invalidate
 from caremap.model import (
     Accessibility,
@@ -129,7 +132,8 @@ def load_source(
         counts = LoadCounts(
             len(new), len(changed), len(old) - len(changed) + len(kept), len(removed)
         )
-        if not (new or changed or removed or restamp) and _source_is_current(connection, source):
+        source_is_current = _source_is_current(connection, source)
+        if not (new or changed or removed or restamp) and source_is_current:
             return counts
         _upsert_source(connection, source, now)
         invalidate(connection)
@@ -137,7 +141,23 @@ def load_source(
         _insert_records(connection, source.name, new + changed, hashes, now)
         _restamp_records(connection, source.name, restamp)
         _delete_orphan_organizations(connection, source.name)
+        keys = [r.source_record_id for r in new + changed] + removed
+        publish.refresh(connection, _to_publish(connection, source, source_is_current, keys))
     return counts
+
+
+def _to_publish(
+    connection: Connection, source: SourceInfo, source_is_current: bool, keys: list[str]
+) -> list[str]:
+    """Ids of the services whose listings may have changed: every service of the source when
+    its title or attribution did (listings show them), else those made from ``keys``."""
+    if not source_is_current:
+        return list(
+            connection.execute(select(Service.id).where(Service.source_name == source.name))
+            .scalars()
+            .all()
+        )
+    return [record_id(source.name, key, "service") for key in keys]
 
 
 def _restamp_records(connection: Connection, source: str, records: list[ListingRecord]) -> None:

@@ -316,6 +316,9 @@ def test_an_editor_updates_beds_and_the_public_page_shows_them(make_app, world):
     )
     public = app.test_client().get(f"/services/{world.service_a}").get_data(as_text=True)
     assert "7 available of 40 beds" in public and "Update availability" not in public
+    found = app.test_client().get("/api/v1/services?limit=100").json["features"]
+    listed = next(f for f in found if f["properties"]["id"] == world.service_a)
+    assert [c["available"] for c in listed["properties"]["beds_available_now"]] == [7]
     with world.store.session() as session:
         assert session.get(ServiceCapacity, world.capacity_a).updated is not None
 

@@ -11,6 +11,7 @@ from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 from sqlalchemy import select
 
+from caremap import publish
 from caremap.model import Service
 from webmap.assets import find_external_urls
 
@@ -116,6 +117,8 @@ def test_names_from_outside_are_escaped(make_app, empty_store, empty_store_url):
             )
         )
         session.add(ServiceAtLocation(id="sal", service_id="s", location_id="l", **provenance))
+        session.flush()
+        publish.refresh(session.connection(), ["s"])  # what an editing interface must do
     client = make_app(empty_store_url).test_client()
     for url in ("/", "/services/s"):
         html = client.get(url).get_data(as_text=True)

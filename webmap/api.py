@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, jsonify, request, url_for
 from werkzeug.wrappers import Response
 
-from caremap.geojson import feature_collection, service_feature
+from caremap.geojson import feature_collection_text, service_feature, with_search_members
 from caremap.queries import public_service
 from caremap.search import search
 from webmap import get_store
@@ -29,7 +29,7 @@ def services() -> Response:
     parsed = parse_search(request.args, vocabulary_codes(), gazetteer)
     result = search(get_store(), parsed.query, clock())
     features = [
-        service_feature(hit.service, hit.location, hit.distance_m, hit.fresh_capacities)
+        with_search_members(hit.listing.feature, hit.distance_m, hit.fresh_capacities)
         for hit in result.hits
     ]
     members = {"beyond_radius": result.beyond_radius}
@@ -39,7 +39,7 @@ def services() -> Response:
             "longitude": parsed.located.longitude,
             "matched": parsed.located.label_en,
         }
-    return jsonify(feature_collection(features, **members))
+    return Response(feature_collection_text(features, **members), mimetype="application/json")
 
 
 @bp.get("/services/<service_id>")

@@ -11,9 +11,13 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, Select, create_engine, event
+from sqlalchemy import ColumnElement, Connection, Engine, Select, create_engine, event, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+from caremap import publish
+from caremap.listing import COLUMNS, Listing, listing_of
+from caremap.model import PublicListing
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +25,9 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 # Nearest-neighbour candidates are fetched by a spherical (or chordal) index, then re-ranked by
 # the exact WGS84 geodesic distance; this many extra candidates absorb the small disagreement.
 RERANK_MARGIN = 16
+# Pooled connections are replaced after this long (instead of a round trip to test each one
+# before use; after a database restart, the first failing request invalidates the pool).
+POOL_RECYCLE_S = 300
 
 
 class StoreError(RuntimeError):
@@ -32,6 +39,14 @@ class NearbyLocation:
     """A location's id and its geodesic distance in metres from the query point (public point)."""
 
     location_id: str
+    distance_m: float
+
+
+@dataclass(frozen=True)
+class NearbyListing:
+    """A published listing and its geodesic distance in metres from the query point."""
+
+    listing: Listing
     distance_m: float
 
 
@@ -51,17 +66,19 @@ class Store(abc.ABC):
         return self._sessions()
 
     def upgrade(self) -> None:
-        """Create or migrate the schema to the newest revision (Alembic)."""
+        """Create or migrate the schema to the newest revision (Alembic), then rebuild the
+        published listings if another version of the code built them."""
         with self.engine.begin() as connection:
             config = _alembic_config(connection)
             command.upgrade(config, "head")
+            publish.ensure_current(connection)
 
     def is_current(self) -> bool:
-        """Whether the schema is at the newest revision."""
+        """Whether the schema is at the newest revision and the listings are this code's."""
         head = ScriptDirectory.from_config(_alembic_config(None)).get_current_head()
         with self.engine.connect() as connection:
             current = MigrationContext.configure(connection).get_current_revision()
-        return current == head
+            return current == head and publish.is_current(connection)
 
     @abc.abstractmethod
     def nearest(
@@ -76,6 +93,42 @@ class Store(abc.ABC):
         """Up to ``limit`` locations nearest-first by geodesic metres from (lat, lon) to their
         public point, optionally only within ``radius_m`` and only among the locations whose
         ids ``location_filter`` (a SELECT of ``location.id``) returns."""
+
+    def nearest_listings(
+        self,
+        *,
+        latitude: float,
+        longitude: float,
+        limit: int,
+        radius_m: float | None = None,
+        listing_filter: ColumnElement[bool] | None = None,
+    ) -> list[NearbyListing]:
+        """Up to ``limit`` published listings nearest-first (ties by id) by geodesic metres
+        from (lat, lon) to their public point, optionally only within ``radius_m`` and only
+        those ``listing_filter`` (a condition on ``public_listing``) passes.
+
+        This default finds the nearest locations, then their listings."""
+        located = None
+        if listing_filter is not None:
+            located = select(PublicListing.location_id).where(listing_filter)
+        nearby = self.nearest(
+            latitude=latitude,
+            longitude=longitude,
+            limit=limit,
+            radius_m=radius_m,
+            location_filter=located,
+        )
+        distances = {n.location_id: n.distance_m for n in nearby}
+        query = select(*COLUMNS, PublicListing.location_id).where(
+            PublicListing.location_id.in_(list(distances))
+        )
+        if listing_filter is not None:
+            query = query.where(listing_filter)
+        with self.engine.connect() as connection:
+            rows = connection.execute(query).all()
+        found = [NearbyListing(listing_of(row), distances[row.location_id]) for row in rows]
+        found.sort(key=lambda n: (n.distance_m, n.listing.id))
+        return found[:limit]
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -98,7 +151,7 @@ def open_store(url: str) -> Store:
     if dialect == "postgresql":
         from caremap.store.postgis import PostgisStore
 
-        return PostgisStore(create_engine(url, pool_pre_ping=True))
+        return PostgisStore(create_engine(url, pool_recycle=POOL_RECYCLE_S))
     raise StoreError(
         f"Unsupported database URL {make_url(url).render_as_string()!r}: "
         "use sqlite:///PATH or postgresql+psycopg://…"

@@ -1,7 +1,7 @@
 """Accounts: people who sign in (admins, moderators, editors) and the organizations each
 editor may edit.
 
-Revision ID: 0008
+Revision ID: 0007
 Revises: 0006
 Create Date: 2026-11-30
 """
@@ -9,7 +9,7 @@ Create Date: 2026-11-30
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008"
+revision = "0007"
 down_revision = "0006"
 branch_labels = None
 depends_on = None

@@ -1,0 +1,87 @@
+"""Published listings (both stores): the same as the public read model, rebuilt when services
+change or when the code that builds them does."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from sqlalchemy import delete, select, update
+
+from caremap import publish
+from caremap.geojson import feature_collection, service_feature
+from caremap.listing import decode_record, listings_by_name
+from caremap.model import PublicListing, PublicListingCode, Service
+from caremap.queries import public_services
+from caremap.search import Clock, SearchQuery, search
+from tests.conftest import LISTINGS
+from tests.test_etl import etl
+
+NOW = dt.datetime(2026, 11, 29, 15, 0, tzinfo=dt.UTC)
+
+
+def _json(value: object) -> object:
+    return json.loads(json.dumps(value))
+
+
+def test_every_listing_is_the_public_read_model(loaded_store):
+    with loaded_store.session() as session:
+        services = public_services(session)
+    with loaded_store.engine.connect() as connection:
+        listings = {listing.id: listing for listing in listings_by_name(connection)}
+    expected = [(s, location) for s in services for location in s.locations]
+    assert len(listings) == len(expected)
+    for service, location in expected:
+        listing = listings[f"{service.id}@{location.id}"]
+        assert decode_record(listing.record) == (service, location)
+        assert json.loads(listing.feature) == _json(service_feature(service, location))
+
+
+def test_api_search_is_the_features_of_the_hits(make_app, loaded_store_url, loaded_store):
+    """The spliced Feature texts say what service_feature of each hit says."""
+    client = make_app(loaded_store_url, NOW=NOW).test_client()
+    for query in ({"near": "M5A 2N2", "limit": 7}, {"limit": 5}):
+        body = client.get("/api/v1/services", query_string=query).json
+        members = {"beyond_radius": False}
+        origin = (None, None)
+        if "origin" in body:
+            members["origin"] = body["origin"]
+            origin = (body["origin"]["latitude"], body["origin"]["longitude"])
+        result = search(loaded_store, SearchQuery(*origin, limit=query["limit"]), Clock(NOW))
+        features = [
+            service_feature(h.service, h.location, h.distance_m, h.fresh_capacities)
+            for h in result.hits
+        ]
+        assert body == _json(feature_collection(features, **members))
+
+
+def test_refresh_follows_an_edit(empty_store, tmp_path):
+    etl(empty_store, LISTINGS / "service_listings_shared.csv", report_dir=tmp_path)
+    with empty_store.engine.begin() as connection:
+        service_id = connection.execute(select(Service.id).limit(1)).scalar_one()
+        connection.execute(
+            update(Service).where(Service.id == service_id).values(name="Renamed for the test")
+        )
+        publish.refresh(connection, [service_id])
+    names = [h.service.name for h in _by_name(empty_store)]
+    assert "Renamed for the test" in names
+    with empty_store.engine.begin() as connection:
+        connection.execute(delete(Service).where(Service.id == service_id))
+        publish.refresh(connection, [service_id])
+    assert "Renamed for the test" not in [h.service.name for h in _by_name(empty_store)]
+
+
+def test_listings_by_other_code_are_rebuilt_on_upgrade(empty_store, tmp_path):
+    etl(empty_store, LISTINGS / "service_listings_shared.csv", report_dir=tmp_path)
+    count = len(_by_name(empty_store))
+    with empty_store.engine.begin() as connection:
+        connection.execute(delete(PublicListing))
+        connection.execute(update(PublicListingCode).values(fingerprint="an older release"))
+    assert not empty_store.is_current()
+    empty_store.upgrade()
+    assert empty_store.is_current()
+    assert len(_by_name(empty_store)) == count
+
+
+def _by_name(store):
+    return search(store, SearchQuery(limit=10_000), Clock(NOW)).hits
