@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from sqlalchemy import Connection, delete, insert, select
 from sqlalchemy.orm import Session
 
 from caremap.geojson import service_feature
-from caremap.listing import encode_capacities, encode_record
+from caremap.listing import encode, encode_capacities, encode_record
 from caremap.model import PublicListing, PublicListingCode
 from caremap.privacy import PublicLocation
 from caremap.queries import PublicService, public_services
@@ -78,7 +77,7 @@ def listing_row(service: PublicService, position: int, location: PublicLocation)
         "latitude": location.latitude,
         "longitude": location.longitude,
         "confidential": location.confidential,
-        "feature": json.dumps(feature, separators=(",", ":")),
+        "feature": encode(feature),
         "capacities": encode_capacities(service.capacities),
         "record": encode_record(service, location),
     }
