@@ -10,7 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 import shapely
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Row, select
 from sqlalchemy.orm import Session
 
 from caremap.model import (
@@ -91,22 +91,20 @@ def public_services(session: Session, ids: list[str] | None = None) -> list[Publ
     Read with plain SELECTs (one per child table, by chunks of ids) rather than ORM loading:
     this is the hot path of every search."""
     query = (
-        select(Service, Organization.name.label("organization_name"))
+        select(Service.__table__, Organization.name.label("organization_name"))
         .join(Organization, Organization.id == Service.organization_id)
         .order_by(Service.name, Service.id)
     )
+    connection = session.connection()  # Core rows: no ORM instances
     rows = []
     for chunk in _id_chunks(ids):
         selected = query if chunk is None else query.where(Service.id.in_(chunk))
-        rows += session.execute(selected).all()
-    service_ids = [row.Service.id for row in rows]
-    children = _ServiceChildren.read(session, service_ids)
+        rows += connection.execute(selected).all()
+    children = _ServiceChildren.read(session, [row.id for row in rows])
     sources = {s.name: s for s in session.scalars(select(Source))}
     return [
-        _public_service(
-            row.Service, row.organization_name, children, sources.get(row.Service.source_name)
-        )
-        for row in sorted(rows, key=lambda r: (r.Service.name, r.Service.id))
+        _public_service(row, row.organization_name, children, sources.get(row.source_name))
+        for row in sorted(rows, key=lambda r: (r.name, r.id))
     ]
 
 
@@ -193,8 +191,9 @@ def public_service(session: Session, service_id: str) -> PublicService | None:
 
 
 def _public_service(
-    service: Service, organization: str, children: _ServiceChildren, source: Source | None
+    service: Row, organization: str, children: _ServiceChildren, source: Source | None
 ) -> PublicService:
+    """The public view of a ``service`` table row."""
     sid = service.id
     return PublicService(
         id=sid,
