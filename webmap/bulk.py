@@ -74,7 +74,7 @@ def organization_name(organization_id: str) -> str | None:
         return organization.name if organization else None
 
 
-def _organization(organization_id: str) -> str | None:
+def _organization(organization_id: str, **_url_args: str) -> str | None:
     return organization_id if organization_name(organization_id) is not None else None
 
 
