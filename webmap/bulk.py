@@ -25,7 +25,6 @@ from flask import (
     flash,
     redirect,
     render_template,
-    send_from_directory,
     url_for,
 )
 from flask_babel import gettext as _
@@ -110,7 +109,12 @@ def template_file(name: str) -> Response:
     """The listing template, its example and its documentation (public: no data in them)."""
     if name not in TEMPLATE_FILES:
         abort(404)
-    return send_from_directory(TEMPLATES_DIR, name, as_attachment=name.endswith(".csv"))
+    is_csv = name.endswith(".csv")
+    return Response(
+        (TEMPLATES_DIR / name).read_bytes(),
+        mimetype="text/csv" if is_csv else "text/markdown",
+        headers={"Content-Disposition": f"{'attachment' if is_csv else 'inline'}; filename={name}"},
+    )
 
 
 @bp.get("/organizations/<organization_id>/")
