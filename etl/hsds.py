@@ -43,6 +43,7 @@ from etl.transform import (
     _province,
     _schedule_terms,
     map_column,
+    owning_organization,
 )
 
 DESCRIPTOR = "datapackage.json"
@@ -86,18 +87,23 @@ class Row:
 
 @dataclass
 class HsdsRead:
-    """What a package gave: ``records`` to validate and load, ``rejected`` rows, and every
-    row's values by (file, line) for the report."""
+    """What a package gave: ``records`` to validate and load, ``rejected`` rows, every row's
+    values by (file, line) for the report, and how many listings it has."""
 
     records: list[ListingRecord] = field(default_factory=list)
     rejected: list[RejectedRow] = field(default_factory=list)
     values: dict[tuple[str, int], dict[str, str]] = field(default_factory=dict)
+    listings: int = 0  # service_at_location rows
 
 
 class _Rejected(Exception):
-    def __init__(self, row: Row, reason: str) -> None:
+    def __init__(self, row: Row, reason: str, field: str = "", value: str = "") -> None:
         super().__init__(reason)
-        self.row, self.reason = row, reason
+        self.row, self.reason, self.field, self.value = row, reason, field, value
+
+    def rejected_row(self) -> RejectedRow:
+        row = self.row
+        return RejectedRow(row.line, self.reason, row.values, row.file, self.field, self.value)
 
 
 @contextlib.contextmanager
@@ -106,7 +112,8 @@ def _at(row: Row) -> Iterator[None]:
     try:
         yield
     except ValueError as error:  # RowRejected, NormaliseError, a bad number or date
-        raise _Rejected(row, str(error)) from error
+        field, value = getattr(error, "field", ""), getattr(error, "value", "")
+        raise _Rejected(row, str(error), field, value) from error
 
 
 # --- reading the files ----------------------------------------------------------------------
@@ -191,11 +198,13 @@ def _rows(member: str, data: bytes, read: HsdsRead) -> list[Row]:
         identifier = row.get("id")
         if not identifier:
             read.rejected.append(
-                RejectedRow(row.line, "required field 'id' is empty", row.values, member)
+                RejectedRow(row.line, "required field 'id' is empty", row.values, member, "id")
             )
         elif identifier in first_line:
             reason = f"duplicate id {identifier!r} (first on line {first_line[identifier]})"
-            read.rejected.append(RejectedRow(row.line, reason, row.values, member))
+            read.rejected.append(
+                RejectedRow(row.line, reason, row.values, member, "id", identifier)
+            )
         else:
             first_line[identifier] = row.line
             rows.append(row)
@@ -211,13 +220,13 @@ def read_hsds_package(path: Path, context: TransformContext) -> HsdsRead:
     package = _Package(_tables(path, read), context)
     fingerprint = pipeline_fingerprint(context.data_dir)
     linked = set()
+    read.listings = len(package.tables["service_at_location"])
     for link in package.tables["service_at_location"]:
         linked.add(link.get("service_id"))
         try:
             record, parts = package.record(link)
         except _Rejected as rejected:
-            row = rejected.row
-            read.rejected.append(RejectedRow(row.line, rejected.reason, row.values, row.file))
+            read.rejected.append(rejected.rejected_row())
             continue
         record.raw_hash = raw_row_hash(fingerprint, {"hsds": json.dumps(parts, sort_keys=True)})
         read.records.append(record)
@@ -254,7 +263,8 @@ class _Package:
     def _linked(self, link: Row, table: str, column: str) -> Row:
         row = self.by_id[table].get(link.get(column))
         if row is None:
-            raise _Rejected(link, f"{column} {link.get(column)!r} is not in {RESOURCES[table]}")
+            reason = f"{column} {link.get(column)!r} is not in {RESOURCES[table]}"
+            raise _Rejected(link, reason, column, link.get(column))
         return row
 
     def record(self, link: Row) -> tuple[ListingRecord, list]:
@@ -271,8 +281,8 @@ class _Package:
             if status != "active":
                 raise RowRejected(f"status is {status!r}: only active services are listed")
         with _at(organization or service):
-            organization_name = (
-                _clean_name(organization.get("name"), "name") if organization else ""
+            organization_name = owning_organization(
+                organization.get("name") if organization else "", name, self.context, "name"
             )
         addresses = sorted(
             self._of("address", location.get("id")),
@@ -317,7 +327,7 @@ class _Package:
             source_record_id=link.get("id"),
             line=location.line,
             file=location.file,
-            organization_name=organization_name or name,
+            organization_name=organization_name,
             service_name=name,
             location_name=normalise_name(location.get("name")) or name,
             description=service.get("description"),

@@ -52,6 +52,9 @@ class SourceInfo:
     attribution: str = ""
     url: str = ""
     coverage: tuple[str, ...] = ()  # "level:code" jurisdictions the source covers completely
+    # The existing organization every record belongs to (an organization's own upload); None:
+    # organizations are made from the names in the records.
+    organization_id: str | None = None
 
     def columns(self) -> dict[str, str]:
         """The ``source`` table's descriptive columns."""
@@ -98,52 +101,81 @@ def record_id(source: str, key: str, kind: str) -> str:
     return str(uuid.uuid5(NAMESPACE, f"{source}|{key}|{kind}"))
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """What loading a source's records would do."""
+
+    new: list[ListingRecord]
+    changed: list[ListingRecord]
+    restamp: list[ListingRecord]
+    removed: list[str]
+    counts: LoadCounts
+    hashes: dict[str, str]
+
+    @property
+    def writes(self) -> bool:
+        return bool(self.new or self.changed or self.removed or self.restamp)
+
+
+def _plan(
+    connection: Connection, source: str, records: list[ListingRecord], kept: set[str]
+) -> _Plan:
+    hashes = {r.source_record_id: r.content_hash() for r in records}
+    previous = {
+        row.source_record_id: row
+        for row in connection.execute(
+            select(
+                SourceRecord.source_record_id, SourceRecord.content_hash, SourceRecord.raw_hash
+            ).where(SourceRecord.source_name == source)
+        )
+    }
+    new = [r for r in records if r.source_record_id not in previous]
+    old = [r for r in records if r.source_record_id in previous]
+    changed = [
+        r for r in old if previous[r.source_record_id].content_hash != hashes[r.source_record_id]
+    ]
+    changed_ids = {r.source_record_id for r in changed}
+    restamp = [
+        r
+        for r in old
+        if r.source_record_id not in changed_ids
+        and previous[r.source_record_id].raw_hash != r.raw_hash
+    ]
+    removed = sorted(set(previous) - set(hashes) - set(kept))
+    counts = LoadCounts(len(new), len(changed), len(old) - len(changed) + len(kept), len(removed))
+    return _Plan(new, changed, restamp, removed, counts, hashes)
+
+
+def plan_source(
+    store: Store, source: SourceInfo, records: list[ListingRecord], kept: set[str] = frozenset()
+) -> LoadCounts:
+    """What :func:`load_source` would do with these records now, without writing anything."""
+    with store.engine.connect() as connection:
+        return _plan(connection, source.name, records, kept).counts
+
+
 def load_source(
     store: Store, source: SourceInfo, records: list[ListingRecord], kept: set[str] = frozenset()
 ) -> LoadCounts:
     """Bring the store in line with ``source``, whose complete current content is ``records``
     plus the already-loaded records ``kept`` (ids of rows skipped as unchanged)."""
     now = dt.datetime.now(dt.UTC)
-    hashes = {r.source_record_id: r.content_hash() for r in records}
     with store.engine.begin() as connection:
-        previous = {
-            row.source_record_id: row
-            for row in connection.execute(
-                select(
-                    SourceRecord.source_record_id, SourceRecord.content_hash, SourceRecord.raw_hash
-                ).where(SourceRecord.source_name == source.name)
-            )
-        }
-        new = [r for r in records if r.source_record_id not in previous]
-        old = [r for r in records if r.source_record_id in previous]
-        changed = [
-            r
-            for r in old
-            if previous[r.source_record_id].content_hash != hashes[r.source_record_id]
-        ]
-        changed_ids = {r.source_record_id for r in changed}
-        restamp = [
-            r
-            for r in old
-            if r.source_record_id not in changed_ids
-            and previous[r.source_record_id].raw_hash != r.raw_hash
-        ]
-        removed = sorted(set(previous) - set(hashes) - set(kept))
-        counts = LoadCounts(
-            len(new), len(changed), len(old) - len(changed) + len(kept), len(removed)
-        )
+        plan = _plan(connection, source.name, records, kept)
         source_is_current = _source_is_current(connection, source)
-        if not (new or changed or removed or restamp) and source_is_current:
-            return counts
+        if not plan.writes and source_is_current:
+            return plan.counts
         _upsert_source(connection, source, now)
         invalidate(connection)
-        _delete_records(connection, source.name, [r.source_record_id for r in changed] + removed)
-        _insert_records(connection, source.name, new + changed, hashes, now)
-        _restamp_records(connection, source.name, restamp)
+        changed_ids = [r.source_record_id for r in plan.changed]
+        _delete_records(connection, source.name, changed_ids + plan.removed)
+        rows = _Rows(source.name, now, source.organization_id)
+        _insert_records(connection, rows, plan.new + plan.changed, plan.hashes)
+        _restamp_records(connection, source.name, plan.restamp)
         _delete_orphan_organizations(connection, source.name)
-        keys = [r.source_record_id for r in new + changed] + removed
+        keys = [r.source_record_id for r in plan.new + plan.changed] + plan.removed
         publish.refresh(connection, _to_publish(connection, source, source_is_current, keys))
-    return counts
+    return plan.counts
 
 
 def _to_publish(
@@ -208,15 +240,10 @@ def _delete_records(connection: Connection, source: str, keys: list[str]) -> Non
 
 
 def _insert_records(
-    connection: Connection,
-    source: str,
-    records: list[ListingRecord],
-    hashes: dict[str, str],
-    now: dt.datetime,
+    connection: Connection, rows: _Rows, records: list[ListingRecord], hashes: dict[str, str]
 ) -> None:
     if not records:
         return
-    rows = _Rows(source, now)
     for record in records:
         rows.add(record, hashes[record.source_record_id])
     existing = set(
@@ -248,8 +275,8 @@ def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
 class _Rows:
     """Table rows built from records, in insertion (foreign key) order."""
 
-    def __init__(self, source: str, now: dt.datetime) -> None:
-        self.source, self.now = source, now
+    def __init__(self, source: str, now: dt.datetime, organization_id: str | None) -> None:
+        self.source, self.now, self.organization_id = source, now, organization_id
         self.organizations: dict[str, dict] = {}
         self.tables: dict[type, list[dict]] = {
             t: []
@@ -281,7 +308,9 @@ class _Rows:
 
     def add(self, record: ListingRecord, content_hash: str) -> None:
         key = record.source_record_id
-        organization_id = record_id(self.source, fold(record.organization_name), "organization")
+        organization_id = self.organization_id or record_id(
+            self.source, fold(record.organization_name), "organization"
+        )
         service_id = record_id(self.source, key, "service")
         location_id = record_id(self.source, key, "location")
         self.organizations.setdefault(

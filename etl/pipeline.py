@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import logging
 import sys
+import time
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -16,12 +17,12 @@ from caremap.gazetteer import load_gazetteer
 from caremap.geocoder import Geocoder
 from caremap.jurisdictions import Boundaries, load_boundaries
 from caremap.store import Store
-from caremap.timezones import load_timezones
-from caremap.vocabulary import load_vocabulary
+from caremap.timezones import TimezoneFinder, load_timezones
+from caremap.vocabulary import Vocabulary, load_vocabulary
 from etl.extract import read_rows
 from etl.fingerprint import pipeline_fingerprint, raw_row_hash
 from etl.hsds import PackageError, is_package, package_source_info, read_hsds_package
-from etl.load import LoadCounts, LoadedRow, SourceInfo, load_source, loaded_rows
+from etl.load import LoadCounts, LoadedRow, SourceInfo, load_source, loaded_rows, plan_source
 from etl.records import ListingRecord, RejectedRow
 from etl.reference import sync_reference_data
 from etl.transform import RowRejected, TransformContext, transform_row
@@ -109,42 +110,133 @@ def run(
 ) -> list[SourceReport]:
     """Load every source in ``paths`` into ``store`` (migrated first); write rejected-row CSVs."""
     store.upgrade()
-    vocabulary = load_vocabulary(data_dir)
-    boundaries = load_boundaries(data_dir)
-    geocoder = Geocoder(load_gazetteer(data_dir))
-    timezones = load_timezones(data_dir)
-    sync_reference_data(store, vocabulary, boundaries)
+    reference = load_reference(data_dir)
+    sync_reference_data(store, reference.vocabulary, reference.boundaries)
     show_progress = sys.stderr.isatty() if progress is None else progress
     reports = []
     for path in discover_sources(paths):
         info = source_info(path)
-        check_coverage(info, boundaries)
-        context = TransformContext(geocoder, vocabulary, vocabulary.mapping(info.name), data_dir)
-        report = SourceReport(info.name, path)
-        loaded = loaded_rows(store, info.name)
-        if is_package(path):
-            prepared = _prepare_package(path, context, report, loaded)
-        else:
-            prepared = _prepare(path, context, report, loaded, show_progress)
-        verdicts = validate_records(prepared.records, boundaries, geocoder, timezones)
-        good = []
-        for verdict in verdicts:
-            if verdict.reason is None:
-                good.append(verdict.record)
-            else:
-                record = verdict.record
-                values = prepared.values_by_line[(record.file, record.line)]
-                report.rejected.append(
-                    RejectedRow(record.line, verdict.reason, values, record.file)
-                )
-        report.warnings += [(r.line, r.source_record_id, w) for r in good for w in r.warnings]
-        report.counts = load_source(store, info, good, prepared.kept)
-        report.warnings.sort()
-        report.rejected.sort(key=lambda row: (row.file, row.line))
+        check_coverage(info, reference.boundaries)
+        report = apply(store, check_source(store, reference, path, info, progress=show_progress))
         report.rejected_csv = write_rejected_csv(report, report_dir)
         log.info("%s: %s", info.name, summary_line(report))
         reports.append(report)
     return reports
+
+
+@dataclass(frozen=True)
+class Reference:
+    """What every source is checked against, read once from ``data_dir``."""
+
+    data_dir: Path
+    vocabulary: Vocabulary
+    boundaries: Boundaries
+    geocoder: Geocoder
+    timezones: TimezoneFinder
+
+
+def load_reference(data_dir: Path) -> Reference:
+    vocabulary = load_vocabulary(data_dir)
+    boundaries = load_boundaries(data_dir)
+    geocoder = Geocoder(load_gazetteer(data_dir))
+    return Reference(data_dir, vocabulary, boundaries, geocoder, load_timezones(data_dir))
+
+
+class LimitExceeded(ValueError):
+    """A source is bigger or slower than allowed; nothing of it was written."""
+
+    def __init__(self, kind: str, limit: float) -> None:
+        super().__init__(f"the source exceeds the {kind} limit ({limit:g})")
+        self.kind, self.limit = kind, limit
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds on checking one source: at most ``max_rows`` rows (listings), finished within
+    ``seconds`` of ``started`` (``time.monotonic()``); None: no bound."""
+
+    max_rows: int | None = None
+    seconds: float | None = None
+    started: float = field(default_factory=time.monotonic)
+
+    def check_rows(self, rows: int) -> None:
+        if self.max_rows is not None and rows > self.max_rows:
+            raise LimitExceeded("rows", self.max_rows)
+
+    def check_time(self) -> None:
+        if self.seconds is not None and time.monotonic() - self.started >= self.seconds:
+            raise LimitExceeded("seconds", self.seconds)
+
+
+@dataclass
+class Checked:
+    """A source checked but not loaded (a dry run): its report, with ``counts`` saying what
+    loading would do, and what :func:`apply` loads."""
+
+    info: SourceInfo
+    report: SourceReport
+    records: list[ListingRecord]
+    kept: set[str]
+
+
+def check_source(
+    store: Store,
+    reference: Reference,
+    path: Path,
+    info: SourceInfo,
+    limits: Limits = Limits(),
+    progress: bool = False,
+    organization: str = "",
+) -> Checked:
+    """Everything but the load: extract, transform and validate ``path`` as source ``info``,
+    every row of it belonging to ``organization`` if given. Writes nothing."""
+    context = TransformContext(
+        reference.geocoder,
+        reference.vocabulary,
+        reference.vocabulary.mapping(info.name),
+        reference.data_dir,
+        organization,
+    )
+    report = SourceReport(info.name, path)
+    loaded = loaded_rows(store, info.name)
+    if is_package(path):
+        prepared = _prepare_package(path, context, report, loaded, limits)
+    else:
+        prepared = _prepare(path, context, report, loaded, progress, limits)
+    verdicts = validate_records(
+        prepared.records, reference.boundaries, reference.geocoder, reference.timezones
+    )
+    limits.check_time()
+    good = []
+    for verdict in verdicts:
+        if verdict.reason is None:
+            good.append(verdict.record)
+        else:
+            record = verdict.record
+            values = prepared.values_by_line[(record.file, record.line)]
+            report.rejected.append(
+                _rejected(record.line, verdict.reason, values, record.file, verdict.field)
+            )
+    report.warnings += [(r.line, r.source_record_id, w) for r in good for w in r.warnings]
+    report.counts = plan_source(store, info, good, prepared.kept)
+    report.warnings.sort()
+    report.rejected.sort(key=lambda row: (row.file, row.line))
+    return Checked(info, report, good, prepared.kept)
+
+
+def apply(store: Store, checked: Checked) -> SourceReport:
+    """Load a checked source, in one transaction; its report's counts say what was done."""
+    checked.report.counts = load_source(store, checked.info, checked.records, checked.kept)
+    return checked.report
+
+
+def _rejected(
+    line: int, reason: str, values: dict[str, str], file: str = "", field: str = "", value: str = ""
+) -> RejectedRow:
+    """A rejected row; the value of the blamed field(s) comes from the row when not given."""
+    if field and not value:
+        value = ", ".join(values.get(name, "") for name in field.split(", "))
+    return RejectedRow(line, reason, values, file, field, value)
 
 
 @dataclass
@@ -164,20 +256,23 @@ def _prepare(
     report: SourceReport,
     loaded: dict[str, LoadedRow],
     show_progress: bool,
+    limits: Limits,
 ) -> Prepared:
     """Transform every row whose text changed since the last load; rejected rows and
     duplicate ids go to the report, a kept row's stored warnings too."""
     extracted = read_rows(path)
+    limits.check_rows(len(extracted.rows) + len(extracted.problems))
     report.rejected += [RejectedRow(p.line, p.reason, p.values) for p in extracted.problems]
     fingerprint = pipeline_fingerprint(context.data_dir)
     prepared = Prepared()
     first_line: dict[str, int] = {}
     for row in tqdm(extracted.rows, desc=report.source, unit="row", disable=not show_progress):
+        limits.check_time()
         prepared.values_by_line[("", row.line)] = row.values
         record_id = row.values.get("source_id", "").strip()
         if record_id in first_line:
             reason = f"duplicate source_id {record_id!r} (first on line {first_line[record_id]})"
-            report.rejected.append(RejectedRow(row.line, reason, row.values))
+            report.rejected.append(_rejected(row.line, reason, row.values, "", "source_id"))
             continue
         raw_hash = raw_row_hash(fingerprint, row.values)
         stored = loaded.get(record_id)
@@ -189,7 +284,9 @@ def _prepare(
         try:
             record = transform_row(row, context)
         except RowRejected as error:
-            report.rejected.append(RejectedRow(row.line, str(error), row.values))
+            report.rejected.append(
+                _rejected(row.line, str(error), row.values, "", error.field, error.value)
+            )
             continue
         first_line[record_id] = row.line
         record.raw_hash = raw_hash
@@ -198,7 +295,11 @@ def _prepare(
 
 
 def _prepare_package(
-    path: Path, context: TransformContext, report: SourceReport, loaded: dict[str, LoadedRow]
+    path: Path,
+    context: TransformContext,
+    report: SourceReport,
+    loaded: dict[str, LoadedRow],
+    limits: Limits,
 ) -> Prepared:
     """An HSDS package's records; those whose rows are unchanged since the last load are
     kept as they are."""
@@ -206,6 +307,8 @@ def _prepare_package(
         read = read_hsds_package(path, context)
     except PackageError as error:
         raise ValueError(str(error)) from error
+    limits.check_rows(read.listings)
+    limits.check_time()
     report.rejected += read.rejected
     prepared = Prepared(values_by_line=read.values)
     for record in read.records:
@@ -219,8 +322,8 @@ def _prepare_package(
 
 
 def write_rejected_csv(report: SourceReport, report_dir: Path) -> Path | None:
-    """``REPORT_DIR/SOURCE-rejected.csv``: (file,) line, reason, then the row's original
-    columns; the file column is there for a multi-file source (an HSDS package)."""
+    """``REPORT_DIR/SOURCE-rejected.csv``: (file,) line, reason, field, value, then the row's
+    original columns; the file column is there for a multi-file source (an HSDS package)."""
     target = report_dir / f"{report.source}-rejected.csv"
     if not report.rejected:
         target.unlink(missing_ok=True)
@@ -232,12 +335,13 @@ def write_rejected_csv(report: SourceReport, report_dir: Path) -> Path | None:
     files = any(row.file for row in report.rejected)
     with target.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow([*(["file"] if files else []), "line", "reason", *columns])
+        writer.writerow(
+            [*(["file"] if files else []), "line", "reason", "field", "value", *columns]
+        )
         for row in report.rejected:
             where = [row.file] if files else []
-            writer.writerow(
-                [*where, row.line, row.reason, *(row.values.get(c, "") for c in columns)]
-            )
+            cells = (row.values.get(c, "") for c in columns)
+            writer.writerow([*where, row.line, row.reason, row.field, row.value, *cells])
     return target
 
 

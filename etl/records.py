@@ -103,12 +103,15 @@ def _jsonable(value: object) -> object:
 @dataclass(frozen=True)
 class RejectedRow:
     """A row that was not loaded: where it is (``file`` inside a multi-file source such as an
-    HSDS package, else ''), why, and its original values."""
+    HSDS package, else ''), why, its original values, and the offending ``field`` and its
+    ``value`` when one cell is to blame (else '')."""
 
     line: int
     reason: str
     values: dict[str, str]
     file: str = ""
+    field: str = ""
+    value: str = ""
 
     @property
     def where(self) -> str:

@@ -16,6 +16,7 @@ from pathlib import Path
 from caremap.geocoder import Geocoder, Precision
 from caremap.normalise import (
     NormaliseError,
+    fold,
     normalise_name,
     normalise_phones,
     normalise_postal_code,
@@ -47,7 +48,12 @@ ROOM_PROGRAMS = {"room-based"}
 
 
 class RowRejected(ValueError):
-    """A row cannot be loaded; the message says why, in words a data steward understands."""
+    """A row cannot be loaded; the message says why, in words a data steward understands, and
+    ``field`` and ``value`` name the offending cell when there is one."""
+
+    def __init__(self, reason: str, field: str = "", value: str = "") -> None:
+        super().__init__(reason)
+        self.field, self.value = field, value
 
 
 @dataclass(frozen=True)
@@ -59,6 +65,8 @@ class TransformContext:
     vocabulary: Vocabulary
     mapping: SourceMapping
     data_dir: Path
+    # The organization every row belongs to (an organization's own upload), else ''.
+    organization: str = ""
     mapped: dict[tuple[str, str], MappedValue] = field(default_factory=dict, compare=False)
 
 
@@ -67,7 +75,7 @@ def transform_row(row: SourceRow, context: TransformContext) -> ListingRecord:
     values = row.values
     record_id = _required(values, "source_id")
     name = _clean_name(_required(values, "name"), "name")
-    organization = _clean_name(values.get("organization", ""), "organization") or name
+    organization = owning_organization(values.get("organization", ""), name, context)
     warnings: list[str] = []
     postal_code = _postal_code(values.get("postal_code", ""))
     province = _province(values.get("province", ""), postal_code, context.geocoder)
@@ -118,33 +126,49 @@ def transform_row(row: SourceRow, context: TransformContext) -> ListingRecord:
 def _required(values: dict[str, str], column: str) -> str:
     value = values.get(column, "").strip()
     if not value:
-        raise RowRejected(f"required field {column!r} is empty")
+        raise RowRejected(f"required field {column!r} is empty", column)
     return value
 
 
 def _clean_name(raw: str, column: str) -> str:
     if MARKUP.search(raw):
-        raise RowRejected(f"{column} contains HTML markup: {raw!r}")
+        raise RowRejected(f"{column} contains HTML markup: {raw!r}", column, raw)
     return normalise_name(raw)
+
+
+def owning_organization(
+    raw: str, service_name: str, context: TransformContext, column: str = "organization"
+) -> str:
+    """The row's organization: the one the source belongs to, if any (a row naming another is
+    rejected), else the one the row names, else the service's own name."""
+    named = _clean_name(raw, column)
+    owner = context.organization
+    if owner and named and fold(named) != fold(owner):
+        raise RowRejected(
+            f"the row names the organization {named!r}, but this file is for {owner!r}",
+            column,
+            raw,
+        )
+    return owner or named or service_name
 
 
 def _postal_code(raw: str) -> str:
     try:
         return normalise_postal_code(raw)
     except NormaliseError as error:
-        raise RowRejected(f"postal_code: {error}") from error
+        raise RowRejected(f"postal_code: {error}", "postal_code", raw) from error
 
 
 def _province(raw: str, postal_code: str, geocoder: Geocoder) -> str:
     if not raw.strip():
         point = geocoder.gazetteer.postal_code(postal_code) if postal_code else None
         if point is None:
-            raise RowRejected("required field 'province' is empty")
+            raise RowRejected("required field 'province' is empty", "province")
         return point.province_abbr
     try:
         return normalise_province(raw)
     except NormaliseError as error:
-        raise RowRejected(f"province: {error}") from error
+        raise RowRejected(f"province: {error}", "province", raw) from error
 
 
 def _locate(
@@ -154,10 +178,17 @@ def _locate(
     latitude = _coordinate(values.get("latitude", ""), "latitude")
     longitude = _coordinate(values.get("longitude", ""), "longitude")
     if (latitude is None) != (longitude is None):
-        raise RowRejected("latitude and longitude must be given together")
+        raise RowRejected(
+            "latitude and longitude must be given together",
+            "latitude" if latitude is None else "longitude",
+        )
     if latitude is not None and longitude is not None:
         if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
-            raise RowRejected(f"coordinates ({latitude}, {longitude}) are not a place on Earth")
+            raise RowRejected(
+                f"coordinates ({latitude}, {longitude}) are not a place on Earth",
+                "latitude, longitude",
+                f"{values.get('latitude', '')}, {values.get('longitude', '')}",
+            )
         return latitude, longitude, Precision.SOURCE_COORDINATES.value, "source coordinates"
     result = context.geocoder.geocode(
         street_address=values.get("street_address", ""),
@@ -167,7 +198,9 @@ def _locate(
     )
     if result.precision == Precision.UNMATCHED or result.latitude is None:
         raise RowRejected(
-            "no coordinates, and the postal code, city and province match nothing in the gazetteer"
+            "no coordinates, and the postal code, city and province match nothing in the gazetteer",
+            "postal_code",
+            postal_code,
         )
     return result.latitude, result.longitude, result.precision.value, result.matched
 
@@ -178,9 +211,9 @@ def _coordinate(raw: str, column: str) -> float | None:
     try:
         value = float(raw.replace(",", "."))
     except ValueError as error:
-        raise RowRejected(f"{column} {raw!r} is not a number") from error
+        raise RowRejected(f"{column} {raw!r} is not a number", column, raw) from error
     if not math.isfinite(value):
-        raise RowRejected(f"{column} {raw!r} is not a number")
+        raise RowRejected(f"{column} {raw!r} is not a number", column, raw)
     return value
 
 
@@ -195,7 +228,7 @@ def _boolean(raw: str, column: str) -> bool:
         return True
     if folded in FALSE_VALUES:
         return False
-    raise RowRejected(f"{column} {raw!r} is not yes/no")
+    raise RowRejected(f"{column} {raw!r} is not yes/no", column, raw)
 
 
 def _terms(
@@ -246,7 +279,7 @@ def _phones(raw: str) -> tuple[PhoneSpec, ...]:
     try:
         phones = normalise_phones(raw) if raw.strip() else []
     except NormaliseError as error:
-        raise RowRejected(f"phone: {error}") from error
+        raise RowRejected(f"phone: {error}", "phone", raw) from error
     return tuple(PhoneSpec(p.number, p.extension, p.description) for p in phones)
 
 
@@ -256,7 +289,9 @@ def _schedules(values: dict[str, str]) -> tuple[ScheduleSpec, ...]:
     valid_from = _iso_date(values, "valid_from")
     valid_to = _iso_date(values, "valid_to")
     if valid_from and valid_to and valid_to < valid_from:
-        raise RowRejected(f"valid_to {valid_to} is before valid_from {valid_from}")
+        raise RowRejected(
+            f"valid_to {valid_to} is before valid_from {valid_from}", "valid_to", str(valid_to)
+        )
     hours = parse_hours(values.get("hours", ""))
     if not hours and (valid_from or valid_to):
         return (ScheduleSpec(None, None, None, "", False, valid_from, valid_to),)
@@ -275,7 +310,7 @@ def _iso_date(values: dict[str, str], column: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(raw)
     except ValueError as error:
-        raise RowRejected(f"{column} {raw!r} is not a date (YYYY-MM-DD)") from error
+        raise RowRejected(f"{column} {raw!r} is not a date (YYYY-MM-DD)", column, raw) from error
 
 
 def _schedule_terms(schedules: tuple[ScheduleSpec, ...]) -> tuple[str, ...]:
@@ -294,9 +329,9 @@ def _integer(values: dict[str, str], column: str) -> int | None:
     try:
         number = int(float(raw))
     except ValueError as error:
-        raise RowRejected(f"{column} {raw!r} is not a whole number") from error
+        raise RowRejected(f"{column} {raw!r} is not a whole number", column, raw) from error
     if number < 0:
-        raise RowRejected(f"{column} {raw!r} is negative")
+        raise RowRejected(f"{column} {raw!r} is negative", column, raw)
     return number
 
 

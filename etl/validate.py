@@ -22,10 +22,12 @@ from etl.records import ListingRecord
 
 @dataclass(frozen=True)
 class Verdict:
-    """Either the record passed, or ``reason`` says why it was rejected."""
+    """Either the record passed, or ``reason`` says why it was rejected (and ``field`` names
+    the columns to blame)."""
 
     record: ListingRecord
     reason: str | None
+    field: str = ""
 
 
 def validate_records(
@@ -51,26 +53,30 @@ def validate_records(
     for record, pruid, cduid, swapped, zone in zip(
         records, pruids, cduids, swapped_pruids, zones, strict=True
     ):
-        reason = _spatial_problem(record, pruid, swapped)
+        reason, blamed = _spatial_problem(record, pruid, swapped)
         if reason is None:
             record.pruid, record.cduid, record.timezone = pruid, cduid, zone
             _cross_check(record, geocoder)
-            reason = _publish_point(record, geocoder, boundaries)
-        verdicts.append(Verdict(record, reason))
+            reason, blamed = _publish_point(record, geocoder, boundaries), "address_confidential"
+        verdicts.append(Verdict(record, reason, blamed if reason else ""))
     return verdicts
 
 
-def _spatial_problem(record: ListingRecord, pruid: str | None, swapped: str | None) -> str | None:
+def _spatial_problem(
+    record: ListingRecord, pruid: str | None, swapped: str | None
+) -> tuple[str | None, str]:
+    """What is wrong with the point, and the columns to blame."""
     where = f"({record.latitude}, {record.longitude})"
     if pruid is None and swapped is not None:
-        return f"latitude and longitude appear swapped: {where} is outside Canada"
+        reason = f"latitude and longitude appear swapped: {where} is outside Canada"
+        return reason, "latitude, longitude"
     if pruid is None:
-        return f"point {where} is outside Canada"
+        return f"point {where} is outside Canada", "latitude, longitude"
     stated = PROVINCES[record.province]
     if pruid != stated.pruid:
         found = next(p.abbr for p in PROVINCES.values() if p.pruid == pruid)
-        return f"point {where} is in {found}, but the row says {record.province}"
-    return None
+        return f"point {where} is in {found}, but the row says {record.province}", "province"
+    return None, ""
 
 
 def _cross_check(record: ListingRecord, geocoder: Geocoder) -> None:

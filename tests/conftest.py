@@ -150,19 +150,22 @@ def loaded_store(loaded_store_url) -> Iterator[Store]:
 
 
 @pytest.fixture
-def make_app():
-    """Build apps with extra config; their stores are closed at the end of the test."""
+def make_app(tmp_path):
+    """Build apps with extra config; their stores are closed at the end of the test. Uploads
+    go to the test's own folder."""
     from webmap import create_app
 
     apps = []
 
     def build(database_url: str, **config):
+        defaults = {"BULK_UPLOAD_DIR": tmp_path / "uploads"}
         app = create_app(
             {
                 "TESTING": True,
                 "SECRET_KEY": "test",
                 "DATABASE_URL": database_url,
                 "TILES_URL": "",
+                **defaults,
                 **config,
             }
         )

@@ -3,6 +3,7 @@ cookies), and the authorization matrix over every write route of the app."""
 
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import dataclass
 
@@ -14,7 +15,15 @@ from sqlalchemy import select
 
 from caremap import accounts
 from caremap.accounts import AccountError, Principal, Role
-from caremap.model import AppUser, Base, Organization, Service, ServiceCapacity, UserOrganization
+from caremap.model import (
+    AppUser,
+    Base,
+    Organization,
+    Service,
+    ServiceCapacity,
+    SourceRecord,
+    UserOrganization,
+)
 from tests.conftest import CONFIDENTIAL_FIXTURE, DATA_DIR, TEST_DATA
 
 PASSWORD = "correct horse battery staple"
@@ -22,6 +31,7 @@ PRINCIPALS = ("anonymous", "editor_a", "editor_b", "moderator", "admin")
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # Write routes anyone may use: signing in and out.
 PUBLIC_WRITES = {"auth.login", "auth.logout"}
+BULK_EXAMPLE = DATA_DIR / "templates" / "listings_example.csv"
 
 
 # --- the core, without the web -------------------------------------------------------------
@@ -402,7 +412,31 @@ def write_cases(world: World) -> dict[str, list[Case]]:
         ],
         "admin.change_role": [Case(f"/admin/users/{target}/role", {"role": "editor"}, admin_only)],
         "admin.set_active": [Case(f"/admin/users/{target}/active", {"active": "1"}, admin_only)],
+        "bulk.check": [
+            Case(
+                f"/bulk/organizations/{world.org_a}/check",
+                {"files": lambda client: (io.BytesIO(BULK_EXAMPLE.read_bytes()), "example.csv")},
+                frozenset({"editor_a", "moderator", "admin"}),
+            )
+        ],
+        "bulk.apply": [
+            Case(
+                f"/bulk/organizations/{world.org_a}/apply",
+                {"token": lambda client: bulk_token(client, world.org_a)},
+                frozenset({"editor_a", "moderator", "admin"}),
+            )
+        ],
     }
+
+
+def bulk_token(client, organization_id: str) -> str:
+    """A dry run's token, made by this client ('' if it may not make one)."""
+    token = page_token(client) if client.get("/bulk/").status_code == 200 else ""
+    files = {"files": (io.BytesIO(BULK_EXAMPLE.read_bytes()), "example.csv")}
+    response = client.post(
+        f"/bulk/organizations/{organization_id}/check", data={**files, "csrf_token": token}
+    )
+    return response.headers["Location"].rsplit("/", 1)[-1] if response.status_code == 303 else ""
 
 
 def write_rules(app) -> list:
@@ -433,6 +467,11 @@ def snapshot(world: World) -> tuple:
                 select(ServiceCapacity.id, ServiceCapacity.available, ServiceCapacity.updated)
                 .order_by(ServiceCapacity.id)
             ).all(),
+            session.execute(
+                select(SourceRecord.source_name, SourceRecord.source_record_id,
+                       SourceRecord.content_hash, SourceRecord.loaded_at)
+                .order_by(SourceRecord.source_name, SourceRecord.source_record_id)
+            ).all(),
         )  # fmt: skip
 
 
@@ -453,7 +492,10 @@ def test_authorization_matrix(make_app, world):
     for endpoint, cases in write_cases(world).items():
         for case in cases:
             for who in PRINCIPALS:
-                data = {k: v.format(who=who) for k, v in case.data.items()}
+                data = {
+                    k: v(clients[who]) if callable(v) else v.format(who=who)
+                    for k, v in case.data.items()
+                }
                 before = snapshot(world)
                 response = clients[who].post(case.url, data={**data, "csrf_token": tokens[who]})
                 cell = f"{endpoint} {case.url} as {who}: {response.status_code}"

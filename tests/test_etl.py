@@ -126,6 +126,15 @@ def test_bad_rows_are_reported_and_good_rows_load(empty_store, tmp_path):
         8: "name contains HTML markup: '<b>Shouting</b> Shelter'",
         9: "duplicate source_id 'BAD-01' (first on line 2)",
     }
+    assert {row.line: (row.field, row.value) for row in report.rejected} == {
+        3: ("name", ""),
+        4: ("postal_code", "Z9Z 9Z9"),
+        5: ("latitude, longitude", "40.0, -40.0"),
+        6: ("latitude, longitude", "-79.38, 43.65"),
+        7: ("province", "QC"),
+        8: ("name", "<b>Shouting</b> Shelter"),
+        9: ("source_id", "BAD-01"),
+    }
     assert report.counts.inserted == 3
     with empty_store.session() as session:
         locations = {s.name: s for s in session.scalars(select(Service))}
@@ -140,6 +149,7 @@ def test_bad_rows_are_reported_and_good_rows_load(empty_store, tmp_path):
         rejected = list(csv.DictReader(handle))
     assert [int(r["line"]) for r in rejected] == [3, 4, 5, 6, 7, 8, 9]
     assert rejected[5]["name"] == "<b>Shouting</b> Shelter"  # original values kept
+    assert (rejected[1]["field"], rejected[1]["value"]) == ("postal_code", "Z9Z 9Z9")
 
 
 def test_a_failing_load_leaves_the_previous_state(empty_store, tmp_path, monkeypatch):

@@ -72,6 +72,9 @@ def sample_arguments(store) -> dict[str, list[str]]:
         "taxonomy_id": [taxonomy_uuid("caremap")],
         "taxonomy_term_id": [term_uuid("safe_house"), term_uuid(CONFIDENTIAL_CODE)],
         "user_id": ["1"],  # admin pages: anonymous visitors are sent to sign in
+        # Bulk import: the public template files; uploads are for signed-in people only.
+        "name": ["listings_template.csv", "listings_example.csv", "README.md", "nope"],
+        "token": ["0" * 32],
     }
 
 

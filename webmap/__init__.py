@@ -16,7 +16,7 @@ LANGUAGES = ("en", "fr")
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Application factory: defaults, then ``CAREMAP_*`` variables, then ``test_config``."""
-    from webmap import auth
+    from webmap import auth, bulk
 
     app = Flask(__name__)
     settings = load_settings()
@@ -31,6 +31,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         BABEL_DEFAULT_LOCALE="en",
         BABEL_TRANSLATION_DIRECTORIES="translations",
         JSON_SORT_KEYS=False,
+        **bulk.config_defaults(settings),
     )
     app.config.from_prefixed_env("CAREMAP")
     if test_config:
@@ -50,6 +51,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(hsds.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(edit.bp)
+    app.register_blueprint(bulk.bp)
     errors.register(app)
     filters.register(app)
     return app

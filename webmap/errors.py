@@ -27,6 +27,7 @@ def _friendly_message(error: HTTPException) -> str:
         ),
         404: lambda: _("This page does not exist, or the listing was removed."),
         405: lambda: _("This address does not accept that kind of request."),
+        413: lambda: _("The file is too large to import."),
         429: lambda: _("Too many attempts. Please wait a few minutes and try again."),
         500: lambda: _("Something went wrong on our side. Please try again."),
         503: lambda: _("The directory is not available right now. Please try again shortly."),
@@ -49,7 +50,9 @@ def handle_http_error(error: HTTPException) -> tuple[Response | str, int]:
     status = error.code or 500
     message = _friendly_message(error)
     quiet = status >= 500 or status in QUIET_STATUSES or isinstance(error, CSRFError)
-    detail = None if quiet else error.description
+    # A class's own description is Werkzeug's English, not ours: not shown either.
+    default = error.description == type(error).description
+    detail = None if quiet or default else error.description
     if wants_json():
         return jsonify(
             {"status": status, "error": error.name, "message": message, "detail": detail}
