@@ -397,7 +397,6 @@ class UserOrganization(Base):
     )
 
 
-
 class PublicListing(Base):
     """A read model: one service at one location as published, built only by
     :mod:`caremap.publish` from the public read model (so through :mod:`caremap.privacy`).
