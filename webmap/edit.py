@@ -44,7 +44,12 @@ def capacity(service_id: str) -> Response:
     try:
         with get_store().session() as db, db.begin():
             updated = set_available(
-                db, service_id, form.capacity_id.data or "", form.available.data, clock().now
+                db,
+                service_id,
+                form.capacity_id.data or "",
+                form.available.data,
+                clock().now,
+                current_principal(),
             )
     except CapacityError as error:
         abort(
