@@ -72,6 +72,7 @@ class Field:
 
     read: Callable[[Session, str], Any]
     write: Callable[[Session, str, Any, dt.datetime], None]
+    normalise: Callable[[Any], Any] = lambda value: value  # an edit, as read would return it
 
 
 # --- the fields --------------------------------------------------------------------------------
@@ -93,7 +94,16 @@ def _text_field(name: str, required: bool = False) -> Field:
             raise ChangeError(f"{name} may not be empty")
         setattr(_service(session, service_id), name, value)
 
-    return Field(read, write)
+    return Field(read, write, _clean_text)
+
+
+def _clean_text(value: str | None) -> str | None:
+    """Trimmed, with plain line ends; None for nothing."""
+    return (value or "").replace("\r\n", "\n").strip() or None
+
+
+def _code_list(codes: list[str]) -> list[str]:
+    return sorted(set(codes))
 
 
 def _term_ids(session: Session, facet: str, codes: list[str]) -> dict[str, str]:
@@ -144,7 +154,7 @@ def _terms_field(facet: str) -> Field:
             for code in sorted(set(codes))
         )
 
-    return Field(read, write)
+    return Field(read, write, _code_list)
 
 
 def _provenance(service: Service, kind: str, now: dt.datetime) -> dict[str, Any]:
@@ -274,8 +284,10 @@ SERVICE_FIELDS: dict[str, Field] = {
     "eligibility_description": _text_field("eligibility_description"),
     "application_process": _text_field("application_process"),
     **{facet: _terms_field(facet) for facet in TERM_FACETS},
-    "languages": Field(_read_languages, _write_languages),
-    "schedules": Field(_read_schedules, _write_schedules),
+    "languages": Field(_read_languages, _write_languages, _code_list),
+    "schedules": Field(
+        _read_schedules, _write_schedules, lambda rows: sorted(rows, key=_schedule_key)
+    ),
 }
 FIELDS: dict[tuple[str, str], Field] = {
     **{("service", name): f for name, f in SERVICE_FIELDS.items()},
@@ -309,8 +321,9 @@ def propose(
     _check_may_edit(principal, service.organization_id)
     changes = [
         ("service", service_id, name, old, new)
-        for name, new in edits.items()
-        if (old := SERVICE_FIELDS[name].read(session, service_id)) != new
+        for name, edit in edits.items()
+        if (old := SERVICE_FIELDS[name].read(session, service_id))
+        != (new := SERVICE_FIELDS[name].normalise(edit))
     ]
     if not changes:
         return None
