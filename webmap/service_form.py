@@ -51,9 +51,15 @@ class DayForm(Form):
     opens_at = TimeField(_l("Opens"), validators=[Optional()])
     closes_at = TimeField(_l("Closes"), validators=[Optional()])
 
-    def validate_closes_at(self, field: TimeField) -> None:
-        if (self.opens_at.data is None) != (field.data is None):
-            raise ValidationError(_("Enter both the opening and the closing time, or neither."))
+    def validate(self, extra_validators: dict | None = None) -> bool:
+        """The times, then both or neither (an empty field skips its own validators)."""
+        if not super().validate(extra_validators):
+            return False
+        if (self.opens_at.data is None) != (self.closes_at.data is None):
+            message = _("Enter both the opening and the closing time, or neither.")
+            self.closes_at.errors.append(message)
+            return False
+        return True
 
 
 class ServiceForm(FlaskForm):
