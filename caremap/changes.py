@@ -13,6 +13,11 @@ Applying a change set first checks that every field still holds the value it rep
 (:class:`ConflictError` otherwise: nothing is overwritten), then writes the rows, stamps the
 service's ``last_verified_at``, writes the history (:mod:`caremap.history`), republishes the
 service's listings and forgets the stored coverage indicators, in the caller's transaction.
+
+The ETL still owns what it loads: when a source row changes, the ETL replaces its service
+wholesale and the edits to it are lost (its history and change sets stay, keyed by the stable
+service id; a pending change set still applies only where its old values hold). Rows an edit
+adds keep the service's source name, with ``#edited-…`` source record ids.
 """
 
 from __future__ import annotations

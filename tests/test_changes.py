@@ -237,3 +237,27 @@ def test_stale_services(world):
 )
 def test_months_before(now, months, expected):
     assert changes.months_before(now, months) == expected
+
+
+def test_an_etl_run_keeps_edits_to_unchanged_rows_and_replaces_changed_ones(world, tmp_path):
+    """Documents how edits and the ETL meet: the ETL owns what it loads."""
+    from etl.pipeline import run
+    from tests.conftest import CONFIDENTIAL_FIXTURE, DATA_DIR, TEST_DATA
+
+    seasonal = TEST_DATA / "seasonal_listings.csv"
+    with world.store.session() as session, session.begin():
+        admin = who(session, world, "admin")
+        changes.propose(session, admin, world.service_a, {"name": "Edited"}, NOW)
+    run(world.store, [seasonal, CONFIDENTIAL_FIXTURE], DATA_DIR, tmp_path)
+    with world.store.session() as session:
+        assert session.get(Service, world.service_a).name == "Edited"
+    changed = tmp_path / "changed" / seasonal.name
+    changed.parent.mkdir()
+    changed.write_text(
+        seasonal.read_text(encoding="utf-8").replace("416-555-0120", "416-555-0199"),
+        encoding="utf-8",
+    )
+    run(world.store, [changed, CONFIDENTIAL_FIXTURE], DATA_DIR, tmp_path)
+    with world.store.session() as session:
+        assert session.get(Service, world.service_a).name == "Winter Respite Centre (test)"
+        assert [e.field_name for e in history.of_service(session, world.service_a)] == ["name"]

@@ -154,6 +154,7 @@ def test_reject_needs_a_comment_and_conflicts_are_refused(make_app, world):
         f"/moderation/changes/{third}/reject", data={"comment": "Typo.", "csrf_token": token}
     )
     assert "Rejected." in text(moderator.get(rejected.headers["Location"]))
+    assert "Typo." in text(editor.get(f"/services/{world.service_a}"))
     moderator.post(f"/moderation/changes/{first}/approve", data={"csrf_token": token})
     conflict = moderator.post(f"/moderation/changes/{second}/approve", data={"csrf_token": token})
     assert conflict.status_code == 409

@@ -30,6 +30,7 @@ from webmap.service_form import DAY_LABELS, DAYS, build_form, edits_of
 
 bp = Blueprint("edit", __name__, url_prefix="/edit")
 MAX_COUNT = 100_000
+REJECTIONS_SHOWN = 5  # the latest, with the moderator's reasons
 
 
 class CapacityForm(FlaskForm):
@@ -201,6 +202,7 @@ class Editing:
 
     history: list[HistoryLine]
     pending: int  # change sets awaiting a moderator
+    rejected: list[tuple[dt.datetime, str]]  # when, and the moderator's comment
 
 
 def editing(service_id: str) -> Editing | None:
@@ -214,10 +216,16 @@ def editing(service_id: str) -> Editing | None:
             return None
         labels = term_labels(db, _lang())
         entries = history.of_service(db, service_id)
-        pending = sum(
-            1 for c in changes.change_sets_of(db, service_id) if c.status == changes.PENDING
-        )
-    return Editing([_line(e, labels) for e in entries], pending)
+        change_sets = changes.change_sets_of(db, service_id)
+    return Editing(
+        history=[_line(e, labels) for e in entries],
+        pending=sum(1 for c in change_sets if c.status == changes.PENDING),
+        rejected=[
+            (c.decided_at, c.comment)
+            for c in change_sets
+            if c.status == changes.REJECTED and c.decided_at
+        ][:REJECTIONS_SHOWN],
+    )
 
 
 def _line(entry: HistoryEntry, labels: dict[str, str]) -> HistoryLine:
