@@ -280,7 +280,10 @@ def _write_available(session: Session, capacity_id: str, value: int, now: dt.dat
     row = session.get(ServiceCapacity, capacity_id)
     if row is None:
         raise NotFound(f"no capacity has the id {capacity_id}")
-    capacity.assign(row, value, now)
+    try:
+        capacity.assign(row, value, now)
+    except capacity.CapacityError as error:
+        raise ChangeError(f"available: {error}") from None
 
 
 SERVICE_FIELDS: dict[str, Field] = {

@@ -213,6 +213,16 @@ def test_capacity_updates_publish_at_once_are_logged_and_revert_at_once(world):
         assert reverted.status == "approved"
         capacity = session.get(ServiceCapacity, world.capacity_a)
         assert (capacity.available, capacity.updated) == (before, LATER)
+        set_available(session, world.service_a, world.capacity_a, 7, LATER, editor)
+        capacity.maximum = 5  # fewer beds since: 7 is no longer possible
+        newest = history.of_service(session, world.service_a)[0]
+        set_available(session, world.service_a, world.capacity_a, 5, LATER, editor)
+        with pytest.raises(ConflictError):
+            changes.revert(session, editor, newest.id, LATER)
+        with pytest.raises(ChangeError, match="available must be between 0 and 5"):
+            changes.revert(
+                session, editor, history.of_service(session, world.service_a)[0].id, LATER
+            )
 
 
 def test_stale_services(world):
