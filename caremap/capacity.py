@@ -1,4 +1,6 @@
-"""Bed (or room) counts as an organization updates them: "how many are available now"."""
+"""Bed (or room) counts as an organization updates them: "how many are available now".
+
+They are time-critical, so they publish at once (no moderation), and go into the history."""
 
 from __future__ import annotations
 
@@ -7,7 +9,8 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from caremap import publish
+from caremap import history, publish
+from caremap.accounts import Principal
 from caremap.model import ServiceCapacity
 
 
@@ -31,12 +34,16 @@ def countable_capacities(session: Session, service_id: str) -> list[ServiceCapac
 
 
 def set_available(
-    session: Session, service_id: str, capacity_id: str, available: int, now: dt.datetime
+    session: Session,
+    service_id: str,
+    capacity_id: str,
+    available: int,
+    now: dt.datetime,
+    by: Principal | None,
 ) -> ServiceCapacity | None:
-    """Set how many are available now, stamp the time and republish the service's listings
-    (flushed, not committed). None when
-    the service has no such countable capacity; :class:`CapacityError` for an impossible
-    count."""
+    """Set how many are available now, stamp the time, log it in the history as ``by``'s and
+    republish the service's listings (flushed, not committed). None when the service has no
+    such countable capacity; :class:`CapacityError` for an impossible count."""
     capacity = session.scalars(
         select(ServiceCapacity).where(
             ServiceCapacity.id == capacity_id,
@@ -46,10 +53,27 @@ def set_available(
     ).first()
     if capacity is None:
         return None
-    if not 0 <= available <= capacity.maximum:
-        raise CapacityError(capacity.maximum)
-    capacity.available = available
-    capacity.updated = now
-    session.flush()
+    previous = capacity.available
+    assign(capacity, available, now)
+    history.record(
+        session,
+        resource_type="service_capacity",
+        resource_id=capacity.id,
+        service_id=service_id,
+        field_name="available",
+        previous=previous,
+        replacement=available,
+        action="capacity",
+        by=by,
+        now=now,
+    )
     publish.refresh(session.connection(), [service_id])  # searches read the published listing
     return capacity
+
+
+def assign(capacity: ServiceCapacity, available: int, now: dt.datetime) -> None:
+    """Set the count and stamp the time; :class:`CapacityError` for an impossible count."""
+    if capacity.maximum is None or not 0 <= available <= capacity.maximum:
+        raise CapacityError(capacity.maximum or 0)
+    capacity.available = available
+    capacity.updated = now

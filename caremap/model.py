@@ -397,6 +397,71 @@ class UserOrganization(Base):
     )
 
 
+class ChangeSet(Base):
+    """Edits to one service proposed together (see :mod:`caremap.changes`): ``pending`` until a
+    moderator approves or rejects them. ``action`` is ``update``, or ``revert`` (of a history
+    entry). No foreign keys: a change set outlives the ETL's reloading of its service."""
+
+    __tablename__ = "change_set"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organization_id: Mapped[str] = mapped_column(Id, index=True)
+    service_id: Mapped[str] = mapped_column(Id, index=True)
+    author_id: Mapped[int | None] = mapped_column(
+        ForeignKey("app_user.id", ondelete="SET NULL"), index=True
+    )
+    action: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    comment: Mapped[str] = mapped_column(Text, default="")  # the moderator's
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+
+    changes: Mapped[list[Change]] = relationship(
+        order_by="Change.id", cascade="all, delete-orphan", back_populates="change_set"
+    )
+
+
+class Change(Base):
+    """One field of one record, from ``old_value`` to ``new_value`` (both JSON)."""
+
+    __tablename__ = "change"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    change_set_id: Mapped[int] = mapped_column(ForeignKey("change_set.id", **PARENT_FK), index=True)
+    resource_type: Mapped[str] = mapped_column(String(30))  # the table
+    resource_id: Mapped[str] = mapped_column(Id)
+    field_name: Mapped[str] = mapped_column(String(60))
+    old_value: Mapped[str] = mapped_column(Text)
+    new_value: Mapped[str] = mapped_column(Text)
+
+    change_set: Mapped[ChangeSet] = relationship(back_populates="changes")
+
+
+class HistoryEntry(Base):
+    """Field-level history, shaped like HSDS 3.0's ``metadata`` object; values are JSON.
+    ``service_id`` (the record's service, for showing it), ``user_id`` and ``change_set_id``
+    are caremap's additions. ``last_action_type`` is ``update``, ``revert``, ``capacity`` or
+    ``verify``."""
+
+    __tablename__ = "metadata"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    resource_id: Mapped[str] = mapped_column(Id)
+    resource_type: Mapped[str] = mapped_column(String(30))
+    service_id: Mapped[str] = mapped_column(Id, index=True)
+    last_action_date: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    last_action_type: Mapped[str] = mapped_column(String(20))
+    field_name: Mapped[str] = mapped_column(String(60))
+    previous_value: Mapped[str] = mapped_column(Text)
+    replacement_value: Mapped[str] = mapped_column(Text)
+    updated_by: Mapped[str] = mapped_column(Text)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
+    change_set_id: Mapped[int | None] = mapped_column(
+        ForeignKey("change_set.id", ondelete="SET NULL")
+    )
+
+
 class PublicListing(Base):
     """A read model: one service at one location as published, built only by
     :mod:`caremap.publish` from the public read model (so through :mod:`caremap.privacy`).

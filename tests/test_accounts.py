@@ -11,13 +11,15 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from click.testing import CliRunner
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from caremap import accounts
 from caremap.accounts import AccountError, Principal, Role
 from caremap.model import (
     AppUser,
     Base,
+    ChangeSet,
+    HistoryEntry,
     Organization,
     Service,
     ServiceCapacity,
@@ -384,7 +386,49 @@ def write_cases(world: World) -> dict[str, list[Case]]:
     matrix until it is listed here."""
     target = world.users["target"]
     admin_only = frozenset({"admin"})
+    moderators = frozenset({"moderator", "admin"})
+    pending, entries = moderation_samples(world)
     return {
+        "edit.service": [
+            Case(
+                f"/edit/services/{world.service_a}",
+                {"name": "Edited by {who}", "service_type": "emergency_shelter"},
+                frozenset({"editor_a", "moderator", "admin"}),
+            ),
+            Case(
+                f"/edit/services/{world.service_b}",
+                {"name": "Edited by {who}", "service_type": "vaw_shelter"},
+                frozenset({"editor_b", "moderator", "admin"}),
+            ),
+        ],
+        "edit.verify": [
+            Case(
+                f"/edit/services/{world.service_a}/verify",
+                {},
+                frozenset({"editor_a", "moderator", "admin"}),
+            ),
+            Case(
+                f"/edit/services/{world.service_b}/verify",
+                {},
+                frozenset({"editor_b", "moderator", "admin"}),
+            ),
+        ],
+        "edit.revert": [
+            Case(
+                f"/edit/history/{entries[world.service_a]}/revert",
+                {},
+                frozenset({"editor_a", "moderator", "admin"}),
+            ),
+            Case(
+                f"/edit/history/{entries[world.service_b]}/revert",
+                {},
+                frozenset({"editor_b", "moderator", "admin"}),
+            ),
+        ],
+        "moderation.approve": [Case(f"/moderation/changes/{pending[0]}/approve", {}, moderators)],
+        "moderation.reject": [
+            Case(f"/moderation/changes/{pending[1]}/reject", {"comment": "No."}, moderators)
+        ],
         "edit.capacity": [
             Case(
                 f"/edit/services/{world.service_a}/capacity",
@@ -439,6 +483,37 @@ def bulk_token(client, organization_id: str) -> str:
     return response.headers["Location"].rsplit("/", 1)[-1] if response.status_code == 303 else ""
 
 
+def moderation_samples(world: World) -> tuple[list[int], dict[str, int]]:
+    """Two pending change sets (to approve, to reject), and for each service a history entry
+    whose revert changes nothing (so that every allowed cell may revert it)."""
+    import datetime as dt
+
+    from caremap import changes, history
+
+    now = dt.datetime.now(dt.UTC)
+    with world.store.session() as session, session.begin():
+        editor = accounts.principal_of(session, world.users["editor_a"])
+        pending = [
+            changes.propose(session, editor, world.service_a, {"description": text}, now).id
+            for text in ("To approve", "To reject")
+        ]
+        entries = {}
+        for service_id in (world.service_a, world.service_b):
+            entries[service_id] = history.record(
+                session,
+                resource_type="service",
+                resource_id=service_id,
+                service_id=service_id,
+                field_name="eligibility_description",
+                previous=None,
+                replacement=None,
+                action="update",
+                by=None,
+                now=now,
+            ).id
+    return pending, entries
+
+
 def write_rules(app) -> list:
     return [r for r in app.url_map.iter_rules() if r.methods & WRITE_METHODS]
 
@@ -448,6 +523,8 @@ def sample(world: World, argument: str) -> str:
         "service_id": world.service_a,
         "user_id": str(world.users["target"]),
         "organization_id": world.org_b,
+        "entry_id": "1",
+        "change_set_id": "1",
     }[argument]
 
 
@@ -472,6 +549,14 @@ def snapshot(world: World) -> tuple:
                        SourceRecord.content_hash, SourceRecord.loaded_at)
                 .order_by(SourceRecord.source_name, SourceRecord.source_record_id)
             ).all(),
+            session.execute(
+                select(Service.id, Service.name, Service.description, Service.last_verified_at)
+                .order_by(Service.id)
+            ).all(),
+            session.execute(
+                select(ChangeSet.id, ChangeSet.status).order_by(ChangeSet.id)
+            ).all(),
+            session.scalar(select(func.count()).select_from(HistoryEntry)),
         )  # fmt: skip
 
 

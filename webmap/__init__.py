@@ -41,7 +41,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.after_request(_security_headers)
     app.context_processor(_template_globals)
 
-    from webmap import admin, api, edit, errors, filters, hsds, ogc, planner, views
+    from webmap import admin, api, edit, errors, filters, hsds, moderation, ogc, planner, views
 
     auth.init_app(app)
     app.register_blueprint(views.bp)
@@ -52,6 +52,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(admin.bp)
     app.register_blueprint(edit.bp)
     app.register_blueprint(bulk.bp)
+    app.register_blueprint(moderation.bp)
     errors.register(app)
     filters.register(app)
     return app

@@ -1,9 +1,15 @@
-"""Editors' changes to listings. For now one: how many beds (or rooms) are available now,
-set by an editor of the service's organization, a moderator or an admin."""
+"""Editors' changes to listings: a service's edit form (a change set for a moderator, see
+:mod:`caremap.changes`), "nothing changed — verify", revert of a history entry, and how many
+beds (or rooms) are available now (published at once). For an editor of the service's
+organization, a moderator or an admin."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, url_for
+import datetime as dt
+from dataclasses import dataclass
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -11,15 +17,20 @@ from werkzeug.wrappers import Response
 from wtforms import HiddenField, IntegerField
 from wtforms.validators import DataRequired, InputRequired, NumberRange
 
-from caremap import accounts
+from caremap import accounts, changes, history
 from caremap.capacity import CapacityError, countable_capacities, set_available
-from caremap.model import ServiceCapacity
+from caremap.changes import ChangeError, ConflictError, NotFound
+from caremap.model import ChangeSet, HistoryEntry, ServiceCapacity
+from caremap.queries import term_labels, vocabulary_choices
 from webmap import get_store
 from webmap.auth import current_principal, requires
+from webmap.change_text import action_label, conflict_message, field_label, value_text
 from webmap.searching import clock
+from webmap.service_form import DAY_LABELS, DAYS, build_form, edits_of
 
 bp = Blueprint("edit", __name__, url_prefix="/edit")
 MAX_COUNT = 100_000
+REJECTIONS_SHOWN = 5  # the latest, with the moderator's reasons
 
 
 class CapacityForm(FlaskForm):
@@ -34,6 +45,96 @@ def organization_of_service(service_id: str) -> str | None:
         return accounts.organization_of_service(db, service_id)
 
 
+def organization_of_entry(entry_id: int) -> str | None:
+    """The organization of the service a history entry belongs to."""
+    with get_store().session() as db:
+        entry = db.get(HistoryEntry, entry_id)
+        return accounts.organization_of_service(db, entry.service_id) if entry else None
+
+
+def _lang() -> str:
+    return str(get_locale() or "en")
+
+
+def _detail(service_id: str) -> Response:
+    return redirect(url_for("main.service_detail", service_id=service_id), code=303)
+
+
+@bp.route("/services/<service_id>", methods=["GET", "POST"])
+@requires(organization=organization_of_service)
+def service(service_id: str) -> Response | tuple[str, int] | str:
+    """The service's edit form; a submitted edit becomes a change set (pending for an
+    editor, published at once for a moderator)."""
+    with get_store().session() as db:
+        values = changes.current_values(db, service_id)
+        choices = vocabulary_choices(db)
+    form = build_form(values, choices, _lang(), formdata=request.method == "POST")
+    if request.method == "GET" or not form.validate_on_submit():
+        status = 400 if form.errors else 200
+        page = render_template(
+            "edit/service.html",
+            form=form,
+            service_id=service_id,
+            values=values,
+            days=[(day, DAY_LABELS[day]) for day in DAYS],
+        )
+        return page, status
+    try:
+        with get_store().session() as db, db.begin():
+            change_set = changes.propose(
+                db, current_principal(), service_id, edits_of(form, values), clock().now
+            )
+    except ConflictError as error:
+        abort(409, description=conflict_message(error.fields))
+    except ChangeError as error:
+        abort(400, description=_("This change cannot be made: %(reason)s", reason=str(error)))
+    flash(_submitted(change_set), "success")
+    return _detail(service_id)
+
+
+def _submitted(change_set: ChangeSet | None) -> str:
+    if change_set is None:
+        return _("Nothing changed.")
+    if change_set.status == changes.PENDING:
+        return _("Thank you: your changes were sent to a moderator.")
+    return _("Your changes are published.")
+
+
+@bp.post("/services/<service_id>/verify")
+@requires(organization=organization_of_service)
+def verify(service_id: str) -> Response:
+    """Nothing changed: the listing is verified as of now."""
+    with get_store().session() as db, db.begin():
+        changes.verify(db, current_principal(), service_id, clock().now)
+    flash(_("Thank you: the listing is marked as verified today."), "success")
+    return _detail(service_id)
+
+
+@bp.post("/history/<int:entry_id>/revert")
+@requires(organization=organization_of_entry)
+def revert(entry_id: int) -> Response:
+    """Put a history entry's previous value back (through moderation, for an editor)."""
+    try:
+        with get_store().session() as db, db.begin():
+            change_set = changes.revert(db, current_principal(), entry_id, clock().now)
+            service_id = change_set.service_id
+    except ConflictError:
+        abort(
+            409,
+            description=_(
+                "This cannot be reverted: the field changed again since. "
+                "Revert the later change first."
+            ),
+        )
+    except NotFound:
+        abort(404)
+    except ChangeError:
+        abort(400, description=_("This change cannot be reverted."))
+    pending = change_set.status == changes.PENDING
+    flash(_("The revert was sent to a moderator.") if pending else _("Reverted."), "success")
+    return _detail(service_id)
+
+
 @bp.post("/services/<service_id>/capacity")
 @requires(organization=organization_of_service)
 def capacity(service_id: str) -> Response:
@@ -44,7 +145,12 @@ def capacity(service_id: str) -> Response:
     try:
         with get_store().session() as db, db.begin():
             updated = set_available(
-                db, service_id, form.capacity_id.data or "", form.available.data, clock().now
+                db,
+                service_id,
+                form.capacity_id.data or "",
+                form.available.data,
+                clock().now,
+                current_principal(),
             )
     except CapacityError as error:
         abort(
@@ -74,3 +180,62 @@ def capacity_forms(service_id: str) -> list[tuple[ServiceCapacity, CapacityForm]
         (c, CapacityForm(formdata=None, capacity_id=c.id, available=c.available))
         for c in capacities
     ]
+
+
+@dataclass(frozen=True)
+class HistoryLine:
+    """A history entry as its service's page shows it."""
+
+    id: int
+    when: dt.datetime
+    who: str
+    action: str
+    field: str
+    old: str
+    new: str
+    revertible: bool
+
+
+@dataclass(frozen=True)
+class Editing:
+    """What the detail page shows those who may edit the service."""
+
+    history: list[HistoryLine]
+    pending: int  # change sets awaiting a moderator
+    rejected: list[tuple[dt.datetime, str]]  # when, and the moderator's comment
+
+
+def editing(service_id: str) -> Editing | None:
+    """The history and pending changes of a service, for those who may edit it (None for
+    anyone else: history may hold what the public does not see)."""
+    principal = current_principal()
+    if principal is None:
+        return None
+    with get_store().session() as db:
+        if not accounts.can_edit(principal, accounts.organization_of_service(db, service_id)):
+            return None
+        labels = term_labels(db, _lang())
+        entries = history.of_service(db, service_id)
+        change_sets = changes.change_sets_of(db, service_id)
+    return Editing(
+        history=[_line(e, labels) for e in entries],
+        pending=sum(1 for c in change_sets if c.status == changes.PENDING),
+        rejected=[
+            (c.decided_at, c.comment)
+            for c in change_sets
+            if c.status == changes.REJECTED and c.decided_at
+        ][:REJECTIONS_SHOWN],
+    )
+
+
+def _line(entry: HistoryEntry, labels: dict[str, str]) -> HistoryLine:
+    return HistoryLine(
+        id=entry.id,
+        when=entry.last_action_date,
+        who=entry.updated_by,
+        action=action_label(entry.last_action_type),
+        field=field_label(entry.field_name),
+        old=value_text(entry.field_name, entry.previous_value, labels),
+        new=value_text(entry.field_name, entry.replacement_value, labels),
+        revertible=(entry.resource_type, entry.field_name) in changes.FIELDS,
+    )

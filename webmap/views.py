@@ -9,7 +9,7 @@ from flask_babel import get_locale
 from caremap.queries import jurisdiction_outlines, public_service, term_labels
 from caremap.search import SearchQuery, SearchResult, search
 from webmap import get_store
-from webmap.edit import capacity_forms
+from webmap.edit import capacity_forms, editing
 from webmap.mapview import MapLayers, MapSettings, build_service_map, render_map
 from webmap.params import RADIUS_CHOICES_KM, BadParameter, ParsedSearch, parse_search
 from webmap.searching import clock, gazetteer, vocabulary, vocabulary_codes
@@ -117,6 +117,7 @@ def service_detail(service_id: str) -> str:
         labels=labels,
         clock=clock(),
         capacity_forms=capacity_forms(service_id),
+        editing=editing(service_id),
     )
 
 

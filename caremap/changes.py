@@ -1,0 +1,547 @@
+"""Editing with moderation: change sets, approval, verification, stale listings and revert.
+
+An edit maps field names of a service (:data:`SERVICE_FIELDS`) to new values: text, lists of
+vocabulary codes, or weekly hours (see :func:`schedule_value`). :func:`propose` turns the
+fields that differ into a :class:`~caremap.model.ChangeSet` of field changes, each with the
+value it replaces. Policy:
+
+- an editor's change set is ``pending`` until a moderator approves or rejects it;
+- a moderator's or an admin's own change set is approved at once (they would be approving it);
+- capacity counts publish at once for anyone who may edit (:mod:`caremap.capacity`).
+
+Applying a change set first checks that every field still holds the value it replaces
+(:class:`ConflictError` otherwise: nothing is overwritten), then writes the rows, stamps the
+service's ``last_verified_at``, writes the history (:mod:`caremap.history`), republishes the
+service's listings and forgets the stored coverage indicators, in the caller's transaction.
+
+The ETL still owns what it loads: when a source row changes, the ETL replaces its service
+wholesale and the edits to it are lost (its history and change sets stay, keyed by the stable
+service id; a pending change set still applies only where its old values hold). Rows an edit
+adds keep the service's source name, with ``#edited-…`` source record ids.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, or_, select
+from sqlalchemy.orm import Session
+
+from caremap import accounts, capacity, history, publish
+from caremap.accounts import Principal
+from caremap.coverage import stored
+from caremap.model import (
+    AppUser,
+    Attribute,
+    Change,
+    ChangeSet,
+    HistoryEntry,
+    Language,
+    Organization,
+    Schedule,
+    Service,
+    ServiceCapacity,
+    TaxonomyTerm,
+)
+
+PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"
+TERM_FACETS = ("service_type", "population", "capability")
+
+
+class ChangeError(ValueError):
+    """A change cannot be made as asked; the message says why."""
+
+
+class NotFound(ChangeError):
+    """No such service, change set or history entry."""
+
+
+class ConflictError(ChangeError):
+    """The record changed since the change set was proposed: these fields no longer hold the
+    values it replaces."""
+
+    def __init__(self, fields: list[str]) -> None:
+        super().__init__(
+            "changed since this was proposed, so it was not applied: " + ", ".join(fields)
+        )
+        self.fields = fields
+
+
+@dataclass(frozen=True)
+class Field:
+    """How to read and write one editable field of a record."""
+
+    read: Callable[[Session, str], Any]
+    write: Callable[[Session, str, Any, dt.datetime], None]
+    normalise: Callable[[Any], Any] = lambda value: value  # an edit, as read would return it
+
+
+# --- the fields --------------------------------------------------------------------------------
+
+
+def _service(session: Session, service_id: str) -> Service:
+    service = session.get(Service, service_id)
+    if service is None:
+        raise NotFound(f"no service has the id {service_id}")
+    return service
+
+
+def _text_field(name: str, required: bool = False) -> Field:
+    def read(session: Session, service_id: str) -> str | None:
+        return getattr(_service(session, service_id), name)
+
+    def write(session: Session, service_id: str, value: str | None, now: dt.datetime) -> None:
+        if required and not (value or "").strip():
+            raise ChangeError(f"{name} may not be empty")
+        setattr(_service(session, service_id), name, value)
+
+    return Field(read, write, _clean_text)
+
+
+def _clean_text(value: str | None) -> str | None:
+    """Trimmed, with plain line ends; None for nothing."""
+    return (value or "").replace("\r\n", "\n").strip() or None
+
+
+def _code_list(codes: list[str]) -> list[str]:
+    return sorted(set(codes))
+
+
+def _term_ids(session: Session, facet: str, codes: list[str]) -> dict[str, str]:
+    """Vocabulary code → term id, for codes of ``facet``; :class:`ChangeError` for others."""
+    found = dict(
+        session.execute(
+            select(TaxonomyTerm.code, TaxonomyTerm.id).where(
+                TaxonomyTerm.facet == facet, TaxonomyTerm.code.in_(codes)
+            )
+        ).all()
+    )
+    unknown = sorted(set(codes) - set(found))
+    if unknown:
+        raise ChangeError(f"not {facet} terms of the vocabulary: {', '.join(unknown)}")
+    return found
+
+
+def _terms_field(facet: str) -> Field:
+    def facet_terms() -> Any:
+        return select(TaxonomyTerm.id).where(TaxonomyTerm.facet == facet)
+
+    def read(session: Session, service_id: str) -> list[str]:
+        return sorted(
+            session.scalars(
+                select(TaxonomyTerm.code)
+                .join(Attribute, Attribute.taxonomy_term_id == TaxonomyTerm.id)
+                .where(Attribute.link_id == service_id, TaxonomyTerm.facet == facet)
+            )
+        )
+
+    def write(session: Session, service_id: str, codes: list[str], now: dt.datetime) -> None:
+        source = _service(session, service_id).source_name
+        ids = _term_ids(session, facet, codes)
+        session.execute(
+            delete(Attribute).where(
+                Attribute.link_id == service_id, Attribute.taxonomy_term_id.in_(facet_terms())
+            )
+        )
+        session.add_all(
+            Attribute(
+                id=str(uuid.uuid4()),
+                link_id=service_id,
+                link_type="service",
+                link_entity="service",
+                taxonomy_term_id=ids[code],
+                source_name=source,
+            )
+            for code in sorted(set(codes))
+        )
+
+    return Field(read, write, _code_list)
+
+
+def _provenance(service: Service, kind: str, now: dt.datetime) -> dict[str, Any]:
+    """Provenance of a row an edit adds: the service's source, marked as edited."""
+    return {
+        "source_name": service.source_name,
+        "source_record_id": f"{service.source_record_id}#edited-{kind}",
+        "source_as_of": None,
+        "imported_at": now,
+    }
+
+
+def _read_languages(session: Session, service_id: str) -> list[str]:
+    return sorted(
+        code
+        for code in session.scalars(select(Language.code).where(Language.service_id == service_id))
+        if code
+    )
+
+
+def _write_languages(session: Session, service_id: str, codes: list[str], now: dt.datetime) -> None:
+    service = _service(session, service_id)
+    _term_ids(session, "language", codes)
+    names = dict(
+        session.execute(
+            select(TaxonomyTerm.code, TaxonomyTerm.name).where(
+                TaxonomyTerm.facet == "language", TaxonomyTerm.code.in_(codes)
+            )
+        ).all()
+    )
+    session.execute(delete(Language).where(Language.service_id == service_id))
+    session.add_all(
+        Language(
+            id=str(uuid.uuid4()),
+            service_id=service_id,
+            code=code,
+            name=names[code],
+            **_provenance(service, f"language{i}", now),
+        )
+        for i, code in enumerate(sorted(set(codes)))
+    )
+
+
+def schedule_value(schedule: Schedule) -> dict[str, str | None]:
+    """A schedule row as change sets and history hold it (times HH:MM, dates ISO)."""
+
+    def iso(value: dt.date | dt.time | None) -> str | None:
+        if isinstance(value, dt.time):
+            return value.isoformat(timespec="minutes")
+        return value.isoformat() if value else None
+
+    return {
+        "byday": schedule.byday,
+        "opens_at": iso(schedule.opens_at),
+        "closes_at": iso(schedule.closes_at),
+        "valid_from": iso(schedule.valid_from),
+        "valid_to": iso(schedule.valid_to),
+        "description": schedule.description,
+    }
+
+
+def _schedule_key(value: Mapping[str, str | None]) -> tuple[str, ...]:
+    return tuple(value.get(k) or "" for k in ("valid_from", "byday", "opens_at", "closes_at"))
+
+
+def _read_schedules(session: Session, service_id: str) -> list[dict[str, str | None]]:
+    rows = session.scalars(select(Schedule).where(Schedule.service_id == service_id))
+    return sorted((schedule_value(s) for s in rows), key=_schedule_key)
+
+
+def _write_schedules(
+    session: Session, service_id: str, values: list[dict[str, str | None]], now: dt.datetime
+) -> None:
+    service = _service(session, service_id)
+    rows = [_schedule_row(value) for value in values]
+    session.execute(delete(Schedule).where(Schedule.service_id == service_id))
+    session.add_all(
+        Schedule(
+            id=str(uuid.uuid4()),
+            service_id=service_id,
+            **row,
+            **_provenance(service, f"schedule{i}", now),
+        )
+        for i, row in enumerate(rows)
+    )
+
+
+def _schedule_row(value: Mapping[str, str | None]) -> dict[str, Any]:
+    def parse(kind: Callable[[str], Any], name: str) -> Any:
+        text = value.get(name)
+        try:
+            return kind(text) if text else None
+        except ValueError:
+            raise ChangeError(f"{name}: {text!r} is not valid") from None
+
+    row = {
+        "byday": value.get("byday") or None,
+        "freq": "WEEKLY" if value.get("byday") else None,
+        "opens_at": parse(dt.time.fromisoformat, "opens_at"),
+        "closes_at": parse(dt.time.fromisoformat, "closes_at"),
+        "valid_from": parse(dt.date.fromisoformat, "valid_from"),
+        "valid_to": parse(dt.date.fromisoformat, "valid_to"),
+        "description": value.get("description") or None,
+    }
+    if row["valid_from"] and row["valid_to"] and row["valid_from"] > row["valid_to"]:
+        raise ChangeError("valid_from is after valid_to")
+    return row
+
+
+def _read_available(session: Session, capacity_id: str) -> int | None:
+    row = session.get(ServiceCapacity, capacity_id)
+    if row is None:
+        raise NotFound(f"no capacity has the id {capacity_id}")
+    return row.available
+
+
+def _write_available(session: Session, capacity_id: str, value: int, now: dt.datetime) -> None:
+    row = session.get(ServiceCapacity, capacity_id)
+    if row is None:
+        raise NotFound(f"no capacity has the id {capacity_id}")
+    try:
+        capacity.assign(row, value, now)
+    except capacity.CapacityError as error:
+        raise ChangeError(f"available: {error}") from None
+
+
+SERVICE_FIELDS: dict[str, Field] = {
+    "name": _text_field("name", required=True),
+    "description": _text_field("description"),
+    "eligibility_description": _text_field("eligibility_description"),
+    "application_process": _text_field("application_process"),
+    **{facet: _terms_field(facet) for facet in TERM_FACETS},
+    "languages": Field(_read_languages, _write_languages, _code_list),
+    "schedules": Field(
+        _read_schedules, _write_schedules, lambda rows: sorted(rows, key=_schedule_key)
+    ),
+}
+FIELDS: dict[tuple[str, str], Field] = {
+    **{("service", name): f for name, f in SERVICE_FIELDS.items()},
+    ("service_capacity", "available"): Field(_read_available, _write_available),
+}
+IMMEDIATE = {("service_capacity", "available")}  # published at once, whoever changes them
+
+
+def current_values(session: Session, service_id: str) -> dict[str, Any]:
+    """Every editable field of the service as it is now (what an edit form starts from)."""
+    return {name: f.read(session, service_id) for name, f in SERVICE_FIELDS.items()}
+
+
+# --- proposing and deciding ----------------------------------------------------------------
+
+
+def propose(
+    session: Session,
+    principal: Principal,
+    service_id: str,
+    edits: Mapping[str, Any],
+    now: dt.datetime,
+) -> ChangeSet | None:
+    """Record the edited fields that differ from the service's as a change set: pending for
+    an editor, applied at once for a moderator or admin. None when nothing differs.
+    :class:`PermissionError` for someone who may not edit the service."""
+    unknown = sorted(set(edits) - set(SERVICE_FIELDS))
+    if unknown:
+        raise ChangeError(f"not editable: {', '.join(unknown)}")
+    service = _service(session, service_id)
+    _check_may_edit(principal, service.organization_id)
+    changes = [
+        ("service", service_id, name, old, new)
+        for name, edit in edits.items()
+        if (old := SERVICE_FIELDS[name].read(session, service_id))
+        != (new := SERVICE_FIELDS[name].normalise(edit))
+    ]
+    if not changes:
+        return None
+    return _submit(session, principal, service, "update", changes, now)
+
+
+def _submit(
+    session: Session,
+    principal: Principal,
+    service: Service,
+    action: str,
+    changes: list[tuple[str, str, str, Any, Any]],
+    now: dt.datetime,
+) -> ChangeSet:
+    """A new change set of ``changes`` (resource type, id, field, old, new), applied at once
+    when the principal moderates or every field publishes at once."""
+    change_set = ChangeSet(
+        organization_id=service.organization_id,
+        service_id=service.id,
+        author_id=principal.id,
+        action=action,
+        created_at=now,
+        status=PENDING,
+        comment="",
+        changes=[
+            Change(
+                resource_type=kind,
+                resource_id=rid,
+                field_name=name,
+                old_value=history.encode(old),
+                new_value=history.encode(new),
+            )
+            for kind, rid, name, old, new in changes
+        ],
+    )
+    session.add(change_set)
+    session.flush()
+    immediate = all((c[0], c[2]) in IMMEDIATE for c in changes)
+    if accounts.can_moderate(principal) or immediate:
+        _apply(session, principal, change_set, now)
+    return change_set
+
+
+def approve(
+    session: Session, principal: Principal, change_set_id: int, now: dt.datetime, comment: str = ""
+) -> ChangeSet:
+    """Apply a pending change set (see the module's description of applying)."""
+    change_set = _pending(session, principal, change_set_id)
+    change_set.comment = comment.strip()
+    _apply(session, principal, change_set, now)
+    return change_set
+
+
+def reject(
+    session: Session, principal: Principal, change_set_id: int, comment: str, now: dt.datetime
+) -> ChangeSet:
+    """Refuse a pending change set, saying why (the comment is required)."""
+    if not comment.strip():
+        raise ChangeError("say why the change is rejected")
+    change_set = _pending(session, principal, change_set_id)
+    change_set.status, change_set.comment = REJECTED, comment.strip()
+    change_set.decided_by, change_set.decided_at = principal.id, now
+    session.flush()
+    return change_set
+
+
+def _pending(session: Session, principal: Principal, change_set_id: int) -> ChangeSet:
+    if not accounts.can_moderate(principal):
+        raise PermissionError("only moderators decide on changes")
+    change_set = session.get(ChangeSet, change_set_id)
+    if change_set is None:
+        raise NotFound(f"no change set has the id {change_set_id}")
+    if change_set.status != PENDING:
+        raise ChangeError(f"this change set was already {change_set.status}")
+    return change_set
+
+
+def _apply(session: Session, principal: Principal, change_set: ChangeSet, now: dt.datetime) -> None:
+    conflicts = [
+        c.field_name
+        for c in change_set.changes
+        if _field(c).read(session, c.resource_id) != history.decode(c.old_value)
+    ]
+    if conflicts:
+        raise ConflictError(conflicts)
+    author = session.get(AppUser, change_set.author_id) if change_set.author_id else None
+    for c in change_set.changes:
+        _field(c).write(session, c.resource_id, history.decode(c.new_value), now)
+        history.record(
+            session,
+            resource_type=c.resource_type,
+            resource_id=c.resource_id,
+            service_id=change_set.service_id,
+            field_name=c.field_name,
+            previous=history.decode(c.old_value),
+            replacement=history.decode(c.new_value),
+            action=change_set.action,
+            by=author,
+            now=now,
+            change_set_id=change_set.id,
+        )
+    _service(session, change_set.service_id).last_verified_at = now
+    change_set.status, change_set.decided_by, change_set.decided_at = APPROVED, principal.id, now
+    session.flush()
+    publish.refresh(session.connection(), [change_set.service_id])
+    stored.invalidate(session.connection())
+
+
+def _field(change: Change) -> Field:
+    return FIELDS[(change.resource_type, change.field_name)]
+
+
+def _check_may_edit(principal: Principal, organization_id: str) -> None:
+    if not accounts.can_edit(principal, organization_id):
+        raise PermissionError("you may not edit this organization's listings")
+
+
+# --- verification, history, stale listings -----------------------------------------------------
+
+
+def verify(session: Session, principal: Principal, service_id: str, now: dt.datetime) -> None:
+    """Nothing changed: stamp the service's ``last_verified_at``, and log it."""
+    service = _service(session, service_id)
+    _check_may_edit(principal, service.organization_id)
+    previous = service.last_verified_at
+    service.last_verified_at = now
+    history.record(
+        session,
+        resource_type="service",
+        resource_id=service_id,
+        service_id=service_id,
+        field_name="last_verified_at",
+        previous=previous.isoformat() if previous else None,
+        replacement=now.isoformat(),
+        action="verify",
+        by=principal,
+        now=now,
+    )
+    publish.refresh(session.connection(), [service_id])
+
+
+def revert(session: Session, principal: Principal, entry_id: int, now: dt.datetime) -> ChangeSet:
+    """Put a history entry's previous value back, as a new change set (``revert``) that
+    follows :func:`propose`'s policy. :class:`ConflictError` when the field no longer holds
+    the entry's value (a later change would be lost)."""
+    entry = session.get(HistoryEntry, entry_id)
+    if entry is None:
+        raise NotFound(f"no history entry has the id {entry_id}")
+    key = (entry.resource_type, entry.field_name)
+    if key not in FIELDS:
+        raise ChangeError(f"{entry.field_name} cannot be reverted")
+    service = _service(session, entry.service_id)
+    _check_may_edit(principal, service.organization_id)
+    if FIELDS[key].read(session, entry.resource_id) != history.decode(entry.replacement_value):
+        raise ConflictError([entry.field_name])
+    change = (
+        entry.resource_type,
+        entry.resource_id,
+        entry.field_name,
+        history.decode(entry.replacement_value),
+        history.decode(entry.previous_value),
+    )
+    return _submit(session, principal, service, "revert", [change], now)
+
+
+def pending_change_sets(session: Session) -> list[ChangeSet]:
+    """Change sets awaiting a moderator, oldest first."""
+    return list(
+        session.scalars(
+            select(ChangeSet).where(ChangeSet.status == PENDING).order_by(ChangeSet.created_at)
+        )
+    )
+
+
+def change_sets_of(session: Session, service_id: str) -> list[ChangeSet]:
+    """A service's change sets, newest first (what its editors see of their proposals)."""
+    return list(
+        session.scalars(
+            select(ChangeSet)
+            .where(ChangeSet.service_id == service_id)
+            .order_by(ChangeSet.created_at.desc(), ChangeSet.id.desc())
+        )
+    )
+
+
+@dataclass(frozen=True)
+class StaleService:
+    id: str
+    name: str
+    organization: str
+    last_verified_at: dt.datetime | None
+
+
+def months_before(now: dt.datetime, months: int) -> dt.datetime:
+    """The same day and time ``months`` calendar months earlier (clamped to the month's end)."""
+    index = now.year * 12 + now.month - 1 - months
+    year, month = divmod(index, 12)
+    month += 1
+    following = dt.date(year + month // 12, month % 12 + 1, 1)
+    last_day = (following - dt.timedelta(days=1)).day
+    return now.replace(year=year, month=month, day=min(now.day, last_day))
+
+
+def stale_services(session: Session, months: int, now: dt.datetime) -> list[StaleService]:
+    """Services not verified in the last ``months`` months (or never), the oldest first."""
+    cutoff = months_before(now, months)
+    rows = session.execute(
+        select(Service.id, Service.name, Organization.name, Service.last_verified_at)
+        .join(Organization, Organization.id == Service.organization_id)
+        .where(or_(Service.last_verified_at.is_(None), Service.last_verified_at < cutoff))
+        .order_by(Service.last_verified_at.is_not(None), Service.last_verified_at, Service.name)
+    ).all()
+    return [StaleService(*row) for row in rows]

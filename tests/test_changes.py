@@ -1,0 +1,273 @@
+"""Editing with moderation on both stores, without the web: change sets, approval and
+rejection, conflicts, verification, stale listings, history and revert."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import select
+
+from caremap import accounts, changes, history
+from caremap.capacity import set_available
+from caremap.changes import ChangeError, ConflictError
+from caremap.model import Base, ChangeSet, PublicListing, Service, ServiceCapacity
+from tests.test_accounts import World, build_world
+
+NOW = dt.datetime(2026, 11, 29, 15, 0, tzinfo=dt.UTC)
+LATER = NOW + dt.timedelta(hours=1)
+WINTER_NIGHTS = {
+    "byday": "MO,TU,WE,TH,FR,SA,SU",
+    "opens_at": "20:00",
+    "closes_at": "08:00",
+    "valid_from": "2026-12-01",
+    "valid_to": "2027-03-31",
+    "description": "Mon-Sun 8 pm-8 am",
+}
+WEEKDAYS = {
+    "byday": "MO,TU,WE,TH,FR",
+    "opens_at": "09:00",
+    "closes_at": "17:00",
+    "valid_from": None,
+    "valid_to": "2027-08-31",
+    "description": None,
+}
+
+
+@pytest.fixture
+def world(empty_store, empty_store_url, tmp_path) -> World:
+    return build_world(empty_store, empty_store_url, tmp_path)
+
+
+def who(session, world: World, name: str) -> accounts.Principal:
+    return accounts.principal_of(session, world.users[name])
+
+
+def published_name(session, service_id: str) -> str:
+    return session.scalars(
+        select(PublicListing.service_name).where(PublicListing.service_id == service_id)
+    ).one()
+
+
+def test_migration_matches_the_model(empty_store):
+    with empty_store.engine.connect() as connection:
+        diffs = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert [d for d in diffs if re.search(r"change_set|'change'|metadata", repr(d))] == []
+
+
+def test_an_editors_change_waits_for_a_moderator(world):
+    edits = {
+        "name": "Winter Respite Centre",
+        "schedules": [WEEKDAYS],
+        "capability": ["accepts_pets"],
+    }
+    with world.store.session() as session, session.begin():
+        proposed = changes.propose(
+            session, who(session, world, "editor_a"), world.service_a, edits, NOW
+        )
+        assert proposed.status == "pending"
+        assert sorted(c.field_name for c in proposed.changes) == ["capability", "name", "schedules"]
+        change_set_id = proposed.id
+    with world.store.session() as session, session.begin():
+        assert published_name(session, world.service_a) == "Winter Respite Centre (test)"
+        assert changes.current_values(session, world.service_a)["schedules"] == [WINTER_NIGHTS]
+        assert [c.id for c in changes.pending_change_sets(session)] == [change_set_id]
+        with pytest.raises(PermissionError):
+            changes.approve(session, who(session, world, "editor_a"), change_set_id, LATER)
+        changes.approve(session, who(session, world, "moderator"), change_set_id, LATER, "ok")
+    with world.store.session() as session:
+        values = changes.current_values(session, world.service_a)
+        assert values["name"] == "Winter Respite Centre"
+        assert values["schedules"] == [WEEKDAYS] and values["capability"] == ["accepts_pets"]
+        assert session.get(Service, world.service_a).last_verified_at == LATER
+        assert published_name(session, world.service_a) == "Winter Respite Centre"
+        decided = session.get(ChangeSet, change_set_id)
+        assert (decided.status, decided.comment, decided.decided_at) == ("approved", "ok", LATER)
+        entries = history.of_service(session, world.service_a)
+        assert {(e.field_name, e.last_action_type, e.updated_by) for e in entries} == {
+            (f, "update", "editor_a@example.org") for f in ("name", "schedules", "capability")
+        }
+        name = next(e for e in entries if e.field_name == "name")
+        assert (name.resource_type, name.resource_id) == ("service", world.service_a)
+        assert json.loads(name.previous_value) == "Winter Respite Centre (test)"
+        assert json.loads(name.replacement_value) == "Winter Respite Centre"
+        assert changes.pending_change_sets(session) == []
+
+
+def test_a_moderators_own_change_applies_at_once(world):
+    with world.store.session() as session, session.begin():
+        moderator = who(session, world, "moderator")
+        done = changes.propose(session, moderator, world.service_b, {"languages": ["fr"]}, NOW)
+        assert done.status == "approved" and done.decided_by == moderator.id
+        assert changes.current_values(session, world.service_b)["languages"] == ["fr"]
+        assert (
+            changes.propose(session, moderator, world.service_b, {"languages": ["fr"]}, NOW) is None
+        )
+
+
+def test_others_may_not_propose_and_bad_values_are_refused(world):
+    with world.store.session() as session:
+        editor_b = who(session, world, "editor_b")
+        with pytest.raises(PermissionError):
+            changes.propose(session, editor_b, world.service_a, {"name": "Mine"}, NOW)
+        admin = who(session, world, "admin")
+        with pytest.raises(ChangeError, match="not editable: status"):
+            changes.propose(session, admin, world.service_a, {"status": "inactive"}, NOW)
+        with pytest.raises(ChangeError, match="not population terms of the vocabulary: cats"):
+            changes.propose(session, admin, world.service_a, {"population": ["cats"]}, NOW)
+        session.rollback()
+        with pytest.raises(ChangeError, match="name may not be empty"):
+            changes.propose(session, admin, world.service_a, {"name": " "}, NOW)
+        session.rollback()
+        late = {**WEEKDAYS, "valid_from": "2027-09-01"}
+        with pytest.raises(ChangeError, match="valid_from is after valid_to"):
+            changes.propose(session, admin, world.service_a, {"schedules": [late]}, NOW)
+        session.rollback()
+        with pytest.raises(changes.NotFound):
+            changes.propose(session, admin, "nope", {"name": "x"}, NOW)
+
+
+def test_a_conflicting_change_set_is_refused_not_applied(world):
+    with world.store.session() as session, session.begin():
+        editor = who(session, world, "editor_a")
+        first = changes.propose(session, editor, world.service_a, {"name": "First"}, NOW).id
+        second = changes.propose(session, editor, world.service_a, {"name": "Second"}, NOW).id
+    with world.store.session() as session, session.begin():
+        changes.approve(session, who(session, world, "moderator"), first, LATER)
+    with world.store.session() as session:
+        with pytest.raises(ConflictError, match=r"changed since this was proposed.*: name"):
+            changes.approve(session, who(session, world, "moderator"), second, LATER)
+        session.rollback()
+        assert session.get(Service, world.service_a).name == "First"
+        assert session.get(ChangeSet, second).status == "pending"
+
+
+def test_rejecting_needs_a_reason_and_changes_nothing(world):
+    with world.store.session() as session, session.begin():
+        proposed = changes.propose(
+            session, who(session, world, "editor_b"), world.service_b, {"description": "x"}, NOW
+        )
+        moderator = who(session, world, "moderator")
+        with pytest.raises(ChangeError, match="say why"):
+            changes.reject(session, moderator, proposed.id, "  ", LATER)
+        changes.reject(session, moderator, proposed.id, "Too short.", LATER)
+        assert (proposed.status, proposed.comment) == ("rejected", "Too short.")
+        with pytest.raises(ChangeError, match="already rejected"):
+            changes.approve(session, moderator, proposed.id, LATER)
+    with world.store.session() as session:
+        assert session.get(Service, world.service_b).description is None
+        assert history.of_service(session, world.service_b) == []
+
+
+def test_verify_stamps_and_logs(world):
+    with world.store.session() as session, session.begin():
+        with pytest.raises(PermissionError):
+            changes.verify(session, who(session, world, "editor_b"), world.service_a, NOW)
+        changes.verify(session, who(session, world, "editor_a"), world.service_a, NOW)
+    with world.store.session() as session:
+        assert session.get(Service, world.service_a).last_verified_at == NOW
+        [entry] = history.of_service(session, world.service_a)
+        assert (entry.last_action_type, entry.field_name) == ("verify", "last_verified_at")
+        assert json.loads(entry.replacement_value) == NOW.isoformat()
+        with pytest.raises(ChangeError, match="cannot be reverted"):
+            changes.revert(session, who(session, world, "admin"), entry.id, LATER)
+
+
+def test_revert_puts_the_previous_value_back_unless_it_changed_since(world):
+    with world.store.session() as session, session.begin():
+        moderator = who(session, world, "moderator")
+        edits = {"schedules": [WEEKDAYS], "name": "Renamed"}
+        changes.propose(session, moderator, world.service_a, edits, NOW)
+    with world.store.session() as session, session.begin():
+        entries = {e.field_name: e.id for e in history.of_service(session, world.service_a)}
+        editor = who(session, world, "editor_a")
+        with pytest.raises(PermissionError):
+            changes.revert(session, who(session, world, "editor_b"), entries["schedules"], LATER)
+        pending = changes.revert(session, editor, entries["schedules"], LATER)
+        assert (pending.status, pending.action) == ("pending", "revert")
+        changes.approve(session, who(session, world, "moderator"), pending.id, LATER)
+        assert changes.current_values(session, world.service_a)["schedules"] == [WINTER_NIGHTS]
+        changes.propose(
+            session, who(session, world, "admin"), world.service_a, {"name": "B"}, LATER
+        )
+    with world.store.session() as session:
+        with pytest.raises(ConflictError, match="name"):
+            changes.revert(session, who(session, world, "admin"), entries["name"], LATER)
+        newest = history.of_service(session, world.service_a)
+        assert [e.last_action_type for e in newest[:2]] == ["update", "revert"]
+
+
+def test_capacity_updates_publish_at_once_are_logged_and_revert_at_once(world):
+    with world.store.session() as session, session.begin():
+        editor = who(session, world, "editor_a")
+        before = session.get(ServiceCapacity, world.capacity_a).available
+        set_available(session, world.service_a, world.capacity_a, 7, NOW, editor)
+        [entry] = history.of_service(session, world.service_a)
+        assert (entry.resource_type, entry.resource_id) == ("service_capacity", world.capacity_a)
+        assert (entry.last_action_type, json.loads(entry.replacement_value)) == ("capacity", 7)
+        reverted = changes.revert(session, editor, entry.id, LATER)
+        assert reverted.status == "approved"
+        capacity = session.get(ServiceCapacity, world.capacity_a)
+        assert (capacity.available, capacity.updated) == (before, LATER)
+        set_available(session, world.service_a, world.capacity_a, 7, LATER, editor)
+        capacity.maximum = 5  # fewer beds since: 7 is no longer possible
+        newest = history.of_service(session, world.service_a)[0]
+        set_available(session, world.service_a, world.capacity_a, 5, LATER, editor)
+        with pytest.raises(ConflictError):
+            changes.revert(session, editor, newest.id, LATER)
+        with pytest.raises(ChangeError, match="available must be between 0 and 5"):
+            changes.revert(
+                session, editor, history.of_service(session, world.service_a)[0].id, LATER
+            )
+
+
+def test_stale_services(world):
+    with world.store.session() as session, session.begin():
+        changes.verify(session, who(session, world, "admin"), world.service_a, NOW)
+        stale = changes.stale_services(session, 6, NOW + dt.timedelta(days=30))
+        assert world.service_a not in {s.id for s in stale} and world.service_b in {
+            s.id for s in stale
+        }
+        stale = changes.stale_services(session, 6, NOW + dt.timedelta(days=200))
+        assert stale[-1].id == world.service_a and stale[-1].last_verified_at == NOW
+        assert stale[0].organization
+
+
+@pytest.mark.parametrize(
+    ("now", "months", "expected"),
+    [
+        (dt.datetime(2026, 8, 31, 9, tzinfo=dt.UTC), 6, dt.datetime(2026, 2, 28, 9, tzinfo=dt.UTC)),
+        (dt.datetime(2026, 1, 15, tzinfo=dt.UTC), 1, dt.datetime(2025, 12, 15, tzinfo=dt.UTC)),
+        (dt.datetime(2026, 3, 31, tzinfo=dt.UTC), 25, dt.datetime(2024, 2, 29, tzinfo=dt.UTC)),
+    ],
+)
+def test_months_before(now, months, expected):
+    assert changes.months_before(now, months) == expected
+
+
+def test_an_etl_run_keeps_edits_to_unchanged_rows_and_replaces_changed_ones(world, tmp_path):
+    """Documents how edits and the ETL meet: the ETL owns what it loads."""
+    from etl.pipeline import run
+    from tests.conftest import CONFIDENTIAL_FIXTURE, DATA_DIR, TEST_DATA
+
+    seasonal = TEST_DATA / "seasonal_listings.csv"
+    with world.store.session() as session, session.begin():
+        admin = who(session, world, "admin")
+        changes.propose(session, admin, world.service_a, {"name": "Edited"}, NOW)
+    run(world.store, [seasonal, CONFIDENTIAL_FIXTURE], DATA_DIR, tmp_path)
+    with world.store.session() as session:
+        assert session.get(Service, world.service_a).name == "Edited"
+    changed = tmp_path / "changed" / seasonal.name
+    changed.parent.mkdir()
+    changed.write_text(
+        seasonal.read_text(encoding="utf-8").replace("416-555-0120", "416-555-0199"),
+        encoding="utf-8",
+    )
+    run(world.store, [changed, CONFIDENTIAL_FIXTURE], DATA_DIR, tmp_path)
+    with world.store.session() as session:
+        assert session.get(Service, world.service_a).name == "Winter Respite Centre (test)"
+        assert [e.field_name for e in history.of_service(session, world.service_a)] == ["name"]

@@ -1,0 +1,81 @@
+"""Changes and history entries as people read them: field names, actions and values in the
+page's language."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from flask_babel import format_datetime
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from caremap import history
+from caremap.queries import PublicSchedule
+from webmap.filters import hours_text
+
+FIELD_LABELS = {
+    "name": _l("Name"),
+    "description": _l("Description"),
+    "eligibility_description": _l("Eligibility"),
+    "application_process": _l("How to get help (intake)"),
+    "service_type": _l("Services"),
+    "population": _l("Who it serves"),
+    "capability": _l("Can accommodate"),
+    "languages": _l("Languages"),
+    "schedules": _l("Hours"),
+    "available": _l("Available now"),
+    "last_verified_at": _l("Last verified"),
+}
+ACTION_LABELS = {
+    "update": _l("Change"),
+    "revert": _l("Revert"),
+    "capacity": _l("Availability update"),
+    "verify": _l("Verified: nothing changed"),
+}
+LIST_FIELDS = {"service_type", "population", "capability", "languages"}
+
+
+def field_label(name: str) -> str:
+    return str(FIELD_LABELS.get(name, name))
+
+
+def action_label(action: str) -> str:
+    return str(ACTION_LABELS.get(action, action))
+
+
+def value_text(field_name: str, encoded: str, labels: Mapping[str, str]) -> str:
+    """A stored (JSON) value as text: term labels, hours, dates; "—" for none."""
+    value: Any = history.decode(encoded)
+    if value is None or value == []:
+        return "—"
+    if field_name in LIST_FIELDS:
+        return ", ".join(labels.get(code, code) for code in value)
+    if field_name == "schedules":
+        return "; ".join(hours_text(_schedule(rule)) for rule in value)
+    if field_name == "last_verified_at":
+        return format_datetime(dt.datetime.fromisoformat(value), "medium")
+    return str(value)
+
+
+def _schedule(rule: Mapping[str, str | None]) -> PublicSchedule:
+    def parse(kind: Any, name: str) -> Any:
+        return kind.fromisoformat(rule[name]) if rule.get(name) else None
+
+    return PublicSchedule(
+        rule.get("byday"),
+        parse(dt.time, "opens_at"),
+        parse(dt.time, "closes_at"),
+        parse(dt.date, "valid_from"),
+        parse(dt.date, "valid_to"),
+        rule.get("description"),
+    )
+
+
+def conflict_message(fields: list[str]) -> str:
+    return _(
+        "This change was not applied: %(fields)s changed since it was proposed. "
+        "Reject it and ask for a new one.",
+        fields=", ".join(field_label(f) for f in fields),
+    )

@@ -1,0 +1,182 @@
+"""Moderators' pages: pending change sets with their diffs, to approve or reject, and the
+listings nobody has verified lately (also as CSV). Moderators and admins only."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from wtforms import TextAreaField
+from wtforms.validators import Length, Optional
+
+from caremap import changes
+from caremap.accounts import Role
+from caremap.changes import ChangeError, ConflictError, NotFound
+from caremap.model import AppUser, ChangeSet, Organization, Service
+from caremap.queries import term_labels
+from webmap import get_store
+from webmap.auth import current_principal, requires
+from webmap.change_text import action_label, conflict_message, field_label, value_text
+from webmap.searching import clock
+
+bp = Blueprint("moderation", __name__, url_prefix="/moderation")
+DEFAULT_STALE_MONTHS = 12  # CAREMAP_STALE_MONTHS
+MAX_STALE_MONTHS = 120
+
+
+class DecisionForm(FlaskForm):
+    comment = TextAreaField(_l("Comment"), validators=[Optional(), Length(max=2000)])
+
+
+@dataclass(frozen=True)
+class Diff:
+    field: str
+    old: str
+    new: str
+
+
+@dataclass(frozen=True)
+class PendingView:
+    change_set: ChangeSet
+    action: str
+    service: str
+    organization: str
+    author: str
+    diffs: list[Diff]
+
+
+@bp.get("/")
+@requires(Role.MODERATOR)
+def queue() -> str:
+    """Every pending change set, oldest first, each with its diff and decision form."""
+    with get_store().session() as db:
+        labels = term_labels(db, str(get_locale() or "en"))
+        pending = [_pending_view(db, c, labels) for c in changes.pending_change_sets(db)]
+    return render_template("moderation/queue.html", pending=pending, form=DecisionForm())
+
+
+def _pending_view(db: Session, change_set: ChangeSet, labels: dict[str, str]) -> PendingView:
+    names = db.execute(
+        select(Service.name, Organization.name)
+        .join(Organization, Organization.id == Service.organization_id)
+        .where(Service.id == change_set.service_id)
+    ).first()
+    author = db.get(AppUser, change_set.author_id) if change_set.author_id else None
+    return PendingView(
+        change_set=change_set,
+        action=action_label(change_set.action),
+        service=names[0] if names else _("(no longer listed)"),
+        organization=names[1] if names else "",
+        author=author.email if author else "",
+        diffs=[
+            Diff(
+                field_label(c.field_name),
+                value_text(c.field_name, c.old_value, labels),
+                value_text(c.field_name, c.new_value, labels),
+            )
+            for c in change_set.changes
+        ],
+    )
+
+
+@bp.post("/changes/<int:change_set_id>/approve")
+@requires(Role.MODERATOR)
+def approve(change_set_id: int) -> Response:
+    """Publish a pending change set (refused, 409, when the listing changed since)."""
+    form = DecisionForm()
+    if not form.validate_on_submit():
+        abort(400, description=_("A comment may have at most 2000 characters."))
+    return _decide(change_set_id, form.comment.data or "", approving=True)
+
+
+@bp.post("/changes/<int:change_set_id>/reject")
+@requires(Role.MODERATOR)
+def reject(change_set_id: int) -> Response:
+    """Refuse a pending change set; the comment says why."""
+    form = DecisionForm()
+    if not form.validate_on_submit() or not (form.comment.data or "").strip():
+        abort(400, description=_("Say why the change is rejected, in the comment."))
+    return _decide(change_set_id, form.comment.data or "", approving=False)
+
+
+def _decide(change_set_id: int, comment: str, approving: bool) -> Response:
+    principal, now = current_principal(), clock().now
+    try:
+        with get_store().session() as db, db.begin():
+            if approving:
+                changes.approve(db, principal, change_set_id, now, comment)
+            else:
+                changes.reject(db, principal, change_set_id, comment, now)
+    except ConflictError as error:
+        abort(409, description=conflict_message(error.fields))
+    except NotFound:
+        abort(404, description=_("No such change, or its listing no longer exists."))
+    except ChangeError:
+        flash(_("This change was already decided."), "info")
+        return redirect(url_for("moderation.queue"), code=303)
+    flash(_("Approved and published.") if approving else _("Rejected."), "success")
+    return redirect(url_for("moderation.queue"), code=303)
+
+
+def _months() -> int:
+    default = int(current_app.config.get("STALE_MONTHS", DEFAULT_STALE_MONTHS))
+    months = request.args.get("months", default, type=int)
+    if months is None or not 1 <= months <= MAX_STALE_MONTHS:
+        abort(
+            400,
+            description=_("months must be a whole number from 1 to %(max)d.", max=MAX_STALE_MONTHS),
+        )
+    return months
+
+
+def _stale(months: int) -> list[changes.StaleService]:
+    with get_store().session() as db:
+        return changes.stale_services(db, months, clock().now)
+
+
+@bp.get("/stale")
+@requires(Role.MODERATOR)
+def stale() -> str:
+    """Listings not verified in the last N months (or never), the oldest first."""
+    months = _months()
+    return render_template("moderation/stale.html", months=months, services=_stale(months))
+
+
+@bp.get("/stale.csv")
+@requires(Role.MODERATOR)
+def stale_csv() -> Response:
+    months = _months()
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["service_id", "service", "organization", "last_verified_at"])
+    for s in _stale(months):
+        verified = s.last_verified_at.isoformat() if s.last_verified_at else ""
+        writer.writerow([s.id, _cell(s.name), _cell(s.organization), verified])
+    return Response(
+        buffer.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="stale-{months}-months.csv"'},
+    )
+
+
+def _cell(text: str) -> str:
+    """No spreadsheet formula from a name (CSV injection)."""
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
