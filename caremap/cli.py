@@ -16,6 +16,8 @@ from caremap.settings import Settings, load_settings
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from caremap.store import Store
+
 
 def _settings() -> Settings:
     return load_settings()
@@ -356,7 +358,7 @@ def coverage_build() -> None:
         store.dispose()
 
 
-def _build_indicators(store: object, settings: Settings, only_if_stale: bool = False) -> str:
+def _build_indicators(store: Store, settings: Settings, only_if_stale: bool = False) -> str:
     """Build the stored indicators (dated by the UTC day, like the planner's clock)."""
     import datetime as dt
 

@@ -13,6 +13,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 from wtforms import HiddenField, IntegerField
 from wtforms.validators import DataRequired, InputRequired, NumberRange
@@ -166,14 +167,19 @@ def capacity(service_id: str) -> Response:
     return redirect(url_for("main.service_detail", service_id=service_id), code=303)
 
 
+def _may_edit(db: Session, service_id: str) -> bool:
+    """Whether the signed-in person may edit the service (False when nobody is signed in)."""
+    principal = current_principal()
+    return principal is not None and accounts.can_edit(
+        principal, accounts.organization_of_service(db, service_id)
+    )
+
+
 def capacity_forms(service_id: str) -> list[tuple[ServiceCapacity, CapacityForm]]:
     """The update forms for the detail page: one per countable capacity, for those who may
     edit the service (none for anyone else)."""
-    principal = current_principal()
-    if principal is None:
-        return []
     with get_store().session() as db:
-        if not accounts.can_edit(principal, accounts.organization_of_service(db, service_id)):
+        if not _may_edit(db, service_id):
             return []
         capacities = countable_capacities(db, service_id)
     return [
@@ -208,11 +214,8 @@ class Editing:
 def editing(service_id: str) -> Editing | None:
     """The history and pending changes of a service, for those who may edit it (None for
     anyone else: history may hold what the public does not see)."""
-    principal = current_principal()
-    if principal is None:
-        return None
     with get_store().session() as db:
-        if not accounts.can_edit(principal, accounts.organization_of_service(db, service_id)):
+        if not _may_edit(db, service_id):
             return None
         labels = term_labels(db, _lang())
         entries = history.of_service(db, service_id)
