@@ -4,13 +4,12 @@ it; in English and in French. Needs Chromium (``CAREMAP_CHROMIUM`` or on PATH)."
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 
 import pytest
-from werkzeug.serving import make_server
 
 from tests.conftest import new_store_url
+from tests.live_server import serving
 from tests.test_accounts import PASSWORD, World, build_world
 from tests.test_browser import PageWatch, browser  # noqa: F401 (the browser fixture)
 
@@ -31,12 +30,8 @@ def world(tmp_path) -> Iterator[World]:
 @pytest.fixture
 def server_url(make_app, world) -> Iterator[str]:
     app = make_app(world.url, SESSION_COOKIE_SECURE=False)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
+    with serving(app) as url:
+        yield url
 
 
 def sign_in(page, server_url: str, who: str, lang: str) -> None:

@@ -7,15 +7,14 @@ import json
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
-from werkzeug.serving import make_server
 
 from caremap.queries import public_services
 from tests.conftest import skip_or_fail
+from tests.live_server import serving
 
 CORE = "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core"
 GEOJSON_CLASS = "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson"
@@ -199,12 +198,8 @@ def test_a_known_service_at_another_location_is_404(client):
 
 @pytest.fixture
 def server_url(app) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
+    with serving(app) as url:
+        yield url
 
 
 GDAL_READ = """

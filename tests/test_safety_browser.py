@@ -5,13 +5,12 @@ neutral site is this app's own health check."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from werkzeug.serving import make_server
 
+from tests.live_server import serving
 from tests.test_browser import PageWatch, browser  # noqa: F401  (browser: a fixture)
 
 pytestmark = pytest.mark.browser
@@ -39,12 +38,8 @@ def safety_app(loaded_store_url):
 
 @pytest.fixture(scope="module")
 def server_url(safety_app) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, safety_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
+    with serving(safety_app) as url:
+        yield url
 
 
 @pytest.fixture
