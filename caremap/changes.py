@@ -14,10 +14,10 @@ Applying a change set first checks that every field still holds the value it rep
 service's ``last_verified_at``, writes the history (:mod:`caremap.history`), republishes the
 service's listings and forgets the stored coverage indicators, in the caller's transaction.
 
-The ETL still owns what it loads: when a source row changes, the ETL replaces its service
-wholesale and the edits to it are lost (its history and change sets stay, keyed by the stable
-service id; a pending change set still applies only where its old values hold). Rows an edit
-adds keep the service's source name, with ``#edited-…`` source record ids.
+When an open-data source later changes a row that was edited, the ETL reloads the row and
+applies the edits again over it (:mod:`caremap.overlay`); an organization's own upload replaces
+its edits. Rows an edit adds keep the service's source name, with ``#edited-…`` source record
+ids.
 """
 
 from __future__ import annotations

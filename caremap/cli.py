@@ -98,6 +98,8 @@ def etl_run(paths: tuple[Path, ...], report_dir: Path | None, no_coverage_build:
             click.echo(f"  line {line} ({record_id}): warning: {warning}")
         if report.rejected_csv:
             click.echo(f"  rejected rows written to {report.rejected_csv}")
+        for edited in report.counts.edits_over_source if report.counts else ():
+            click.echo(f"  {edited}: changed by the source and by an editor; the edit is kept")
     if built:
         click.echo(f"coverage: {built}")
 

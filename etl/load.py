@@ -14,11 +14,11 @@ import datetime as dt
 import json
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import Connection, delete, insert, select, update
 
-from caremap import publish
+from caremap import overlay, publish
 from caremap.coverage.stored import invalidate
 from caremap.model import (
     Accessibility,
@@ -73,6 +73,10 @@ class LoadCounts:
     updated: int
     unchanged: int
     removed: int
+    # Editors' changes applied again over changed records (:mod:`caremap.overlay`), and the
+    # edited fields the source had changed too ("service id: field").
+    edits_kept: int = 0
+    edits_over_source: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -171,11 +175,26 @@ def load_source(
         _delete_records(connection, source.name, changed_ids + plan.removed)
         rows = _Rows(source.name, now, source.organization_id)
         _insert_records(connection, rows, plan.new + plan.changed, plan.hashes)
+        kept_edits = _keep_edits(connection, source, changed_ids, now)
         _restamp_records(connection, source.name, plan.restamp)
         _delete_orphan_organizations(connection, source.name)
         keys = [r.source_record_id for r in plan.new + plan.changed] + plan.removed
         publish.refresh(connection, _to_publish(connection, source, source_is_current, keys))
-    return plan.counts
+    return replace(
+        plan.counts,
+        edits_kept=kept_edits.fields,
+        edits_over_source=tuple(kept_edits.over_source_changes),
+    )
+
+
+def _keep_edits(
+    connection: Connection, source: SourceInfo, keys: list[str], now: dt.datetime
+) -> overlay.Reapplied:
+    """Editors' changes to records an open-data source changed, applied again; an
+    organization's own upload is its latest word, so nothing is applied over it."""
+    if source.organization_id is not None:
+        return overlay.Reapplied()
+    return overlay.reapply(connection, [record_id(source.name, k, "service") for k in keys], now)
 
 
 def _to_publish(

@@ -347,8 +347,9 @@ def write_rejected_csv(report: SourceReport, report_dir: Path) -> Path | None:
 
 def summary_line(report: SourceReport) -> str:
     counts = report.counts or LoadCounts(0, 0, 0, 0)
+    kept = f", {counts.edits_kept} editors' changes kept" if counts.edits_kept else ""
     return (
         f"{counts.inserted} inserted, {counts.updated} updated, {counts.unchanged} unchanged, "
         f"{counts.removed} removed, {len(report.rejected)} rejected, "
-        f"{len(report.warnings)} warnings"
+        f"{len(report.warnings)} warnings{kept}"
     )

@@ -249,25 +249,81 @@ def test_months_before(now, months, expected):
     assert changes.months_before(now, months) == expected
 
 
-def test_an_etl_run_keeps_edits_to_unchanged_rows_and_replaces_changed_ones(world, tmp_path):
-    """Documents how edits and the ETL meet: the ETL owns what it loads."""
+def rerun_with(world: World, tmp_path, name: str, *replacements: tuple[str, str]):
+    """Run the ETL again on the test listings with text replaced; its report for them."""
     from etl.pipeline import run
     from tests.conftest import CONFIDENTIAL_FIXTURE, DATA_DIR, TEST_DATA
 
     seasonal = TEST_DATA / "seasonal_listings.csv"
+    text = seasonal.read_text(encoding="utf-8")
+    for old, new in replacements:
+        text = text.replace(old, new)
+    changed = tmp_path / name / seasonal.name
+    changed.parent.mkdir()
+    changed.write_text(text, encoding="utf-8")
+    reports = run(world.store, [changed, CONFIDENTIAL_FIXTURE], DATA_DIR, tmp_path)
+    return next(r for r in reports if r.path == changed)
+
+
+def test_edits_survive_a_changed_open_data_row_and_conflicts_are_reported(world, tmp_path):
+    """The open-data source changes a row an editor changed: every edited field is applied
+    again over it; the source's other changes stand; a field both changed is reported."""
     with world.store.session() as session, session.begin():
         admin = who(session, world, "admin")
-        changes.propose(session, admin, world.service_a, {"name": "Edited"}, NOW)
-    run(world.store, [seasonal, CONFIDENTIAL_FIXTURE], DATA_DIR, tmp_path)
+        changes.propose(
+            session, admin, world.service_a, {"name": "Edited", "capability": ["accepts_pets"]}, NOW
+        )
+        set_available(session, world.service_a, world.capacity_a, 3, NOW, admin)
+    unchanged = rerun_with(world, tmp_path, "same")
+    assert unchanged.counts.updated == 0
     with world.store.session() as session:
         assert session.get(Service, world.service_a).name == "Edited"
-    changed = tmp_path / "changed" / seasonal.name
-    changed.parent.mkdir()
-    changed.write_text(
-        seasonal.read_text(encoding="utf-8").replace("416-555-0120", "416-555-0199"),
-        encoding="utf-8",
-    )
-    run(world.store, [changed, CONFIDENTIAL_FIXTURE], DATA_DIR, tmp_path)
+
+    phone = rerun_with(world, tmp_path, "phone", ("416-555-0120", "416-555-0199"))
+    assert (phone.counts.updated, phone.counts.edits_kept) == (1, 3)
+    assert phone.counts.edits_over_source == ()
     with world.store.session() as session:
-        assert session.get(Service, world.service_a).name == "Winter Respite Centre (test)"
-        assert [e.field_name for e in history.of_service(session, world.service_a)] == ["name"]
+        service = session.get(Service, world.service_a)
+        assert service.name == "Edited"
+        assert [p.number for p in service.phones] == ["+14165550199"]
+        assert changes.current_values(session, world.service_a)["capability"] == ["accepts_pets"]
+        assert session.get(ServiceCapacity, world.capacity_a).available == 3
+        assert service.last_verified_at == NOW
+        assert published_name(session, world.service_a) == "Edited"
+
+    both = rerun_with(
+        world, tmp_path, "both", ("Winter Respite Centre (test)", "Winter Respite Centre (renamed)")
+    )
+    assert both.counts.edits_over_source == (f"{world.service_a}: name",)
+    with world.store.session() as session:
+        assert session.get(Service, world.service_a).name == "Edited"
+        assert [e.field_name for e in history.of_service(session, world.service_a)] == [
+            "available",
+            "capability",
+            "name",
+        ]
+
+
+def test_an_organizations_own_upload_replaces_its_edits(world, tmp_path):
+    """A bulk import is the organization's latest word: nothing is applied over it."""
+    from dataclasses import replace
+
+    from etl.load import SourceInfo, load_source, record_id
+    from etl.pipeline import check_source, load_reference
+    from tests.conftest import DATA_DIR
+
+    example = DATA_DIR / "templates" / "listings_example.csv"
+    info = SourceInfo(name=f"upload-{world.org_a}", title="upload", organization_id=world.org_a)
+    checked = check_source(
+        world.store, load_reference(DATA_DIR), example, info, organization="Test Org"
+    )
+    load_source(world.store, info, checked.records)
+    first = checked.records[0]
+    service_id = record_id(info.name, first.source_record_id, "service")
+    with world.store.session() as session, session.begin():
+        changes.propose(session, who(session, world, "admin"), service_id, {"name": "Edited"}, NOW)
+    renamed = [replace(first, service_name="Renamed by upload"), *checked.records[1:]]
+    counts = load_source(world.store, info, renamed)
+    assert (counts.updated, counts.edits_kept) == (1, 0)
+    with world.store.session() as session:
+        assert session.get(Service, service_id).name == "Renamed by upload"
