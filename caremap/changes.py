@@ -401,7 +401,9 @@ def reject(
 def _pending(session: Session, principal: Principal, change_set_id: int) -> ChangeSet:
     if not accounts.can_moderate(principal):
         raise PermissionError("only moderators decide on changes")
-    change_set = session.get(ChangeSet, change_set_id)
+    # Locked (PostGIS) and re-read: of two moderators deciding at once, the second waits, then
+    # finds it decided. SQLite lets one writer in at a time and refuses the other.
+    change_set = session.get(ChangeSet, change_set_id, with_for_update=True, populate_existing=True)
     if change_set is None:
         raise NotFound(f"no change set has the id {change_set_id}")
     if change_set.status != PENDING:
@@ -410,6 +412,9 @@ def _pending(session: Session, principal: Principal, change_set_id: int) -> Chan
 
 
 def _apply(session: Session, principal: Principal, change_set: ChangeSet, now: dt.datetime) -> None:
+    # The service is locked (PostGIS) and re-read, so that two change sets applied at once see
+    # each other's values: the second finds its old values gone (a conflict), not overwritten.
+    session.get(Service, change_set.service_id, with_for_update=True, populate_existing=True)
     conflicts = [
         c.field_name
         for c in change_set.changes

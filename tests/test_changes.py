@@ -327,3 +327,56 @@ def test_an_organizations_own_upload_replaces_its_edits(world, tmp_path):
     assert (counts.updated, counts.edits_kept) == (1, 0)
     with world.store.session() as session:
         assert session.get(Service, service_id).name == "Renamed by upload"
+
+
+def wait_for_a_lock_wait(store, timeout_s: float = 30.0) -> None:
+    """Return once some session of this PostGIS database waits on a row lock."""
+    import time
+
+    from sqlalchemy import text
+
+    deadline = time.monotonic() + timeout_s
+    with store.engine.connect() as connection:
+        while time.monotonic() < deadline:
+            waiting = connection.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
+            ).scalar_one()
+            if waiting:
+                return
+            connection.rollback()
+            time.sleep(0.05)
+    raise AssertionError("the second approval never waited for the first")
+
+
+def test_two_moderators_approving_at_once_apply_it_once(world, backend):
+    """The second approval waits for the first (PostGIS row lock), then finds it decided."""
+    import threading
+
+    with world.store.session() as session, session.begin():
+        editor = who(session, world, "editor_a")
+        change_set_id = changes.propose(session, editor, world.service_a, {"name": "Once"}, NOW).id
+    outcome: list[Exception | None] = []
+
+    def second_approval() -> None:
+        try:
+            with world.store.session() as session, session.begin():
+                changes.approve(session, who(session, world, "admin"), change_set_id, LATER)
+            outcome.append(None)
+        except Exception as error:
+            outcome.append(error)
+
+    with world.store.session() as session, session.begin():
+        changes.approve(session, who(session, world, "moderator"), change_set_id, LATER)
+        second = threading.Thread(target=second_approval)
+        if backend == "postgis":
+            second.start()
+            wait_for_a_lock_wait(world.store)
+    if backend != "postgis":  # SQLite: one writer at a time; after the first, it is decided
+        second.start()
+    second.join()
+    assert isinstance(outcome[0], ChangeError) and "already approved" in str(outcome[0])
+    with world.store.session() as session:
+        assert [e.field_name for e in history.of_service(session, world.service_a)] == ["name"]
