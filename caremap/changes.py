@@ -327,6 +327,7 @@ def propose(
         raise ChangeError(f"not editable: {', '.join(unknown)}")
     service = _service(session, service_id)
     _check_may_edit(principal, service.organization_id)
+    edits = _with_derived_terms(session, service_id, edits)
     changes = [
         ("service", service_id, name, old, new)
         for name, edit in edits.items()
@@ -336,6 +337,37 @@ def propose(
     if not changes:
         return None
     return _submit(session, principal, service, "update", changes, now)
+
+
+OPEN_24_7 = "open_24_7"
+EVERY_DAY = "MO,TU,WE,TH,FR,SA,SU"
+
+
+def _open_24_7(schedules: list[Mapping[str, str | None]]) -> bool:
+    """Some weekly rule is 00:00–23:59 on all seven days (as the ETL reads "24/7")."""
+    return any(
+        r.get("byday") == EVERY_DAY
+        and r.get("opens_at") == "00:00"
+        and r.get("closes_at") == "23:59"
+        for r in schedules
+    )
+
+
+def _with_derived_terms(
+    session: Session, service_id: str, edits: Mapping[str, Any]
+) -> Mapping[str, Any]:
+    """Edited hours that start or stop being round the clock add or remove ``open_24_7``."""
+    if "schedules" not in edits:
+        return edits
+    was_24_7 = _open_24_7(_read_schedules(session, service_id))
+    is_24_7 = _open_24_7(edits["schedules"])
+    if was_24_7 == is_24_7:
+        return edits
+    capability = set(
+        edits.get("capability", SERVICE_FIELDS["capability"].read(session, service_id))
+    )
+    capability = capability | {OPEN_24_7} if is_24_7 else capability - {OPEN_24_7}
+    return {**edits, "capability": sorted(capability)}
 
 
 def _submit(

@@ -72,8 +72,8 @@ def test_edit_approve_publish_history_and_revert(browser, server_url, world, lan
     assert "7" in page.locator(".flashes").inner_text()
     page.locator(f"a[href='/edit/services/{world.service_a}']").click()
     page.wait_for_load_state()
-    page.fill("#opens-MO", "09:00")
-    page.fill("#closes-MO", "17:00")
+    page.fill("#opens-0-MO", "09:00")
+    page.fill("#closes-0-MO", "17:00")
     page.locator("form.edit-service button[type=submit]").click()
     page.wait_for_load_state()
     assert page.locator(".flash-success").count() == 1

@@ -4,13 +4,16 @@ the moderation queue, verify, history on the service page, revert, stale listing
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 
 import pytest
 
-from caremap import changes
+from caremap import accounts, changes
 from tests.test_accounts import World, build_world, client_of, page_token
 from webmap.service_form import DAYS, hours_of
+
+NOW = dt.datetime(2026, 11, 29, 15, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture
@@ -22,13 +25,19 @@ def form_data(world: World, service_id: str, **changed) -> dict:
     """What the edit form posts when nothing is touched, with ``changed`` applied."""
     with world.store.session() as session:
         values = changes.current_values(session, service_id)
-    days, valid_from, valid_to = hours_of(values["schedules"])
     data = {n: v if v is not None else "" for n, v in values.items() if n != "schedules"}
-    for i, (opens, closes) in enumerate(days):
-        data[f"hours-{i}-opens_at"] = opens or ""
-        data[f"hours-{i}-closes_at"] = closes or ""
-    data |= {"valid_from": valid_from or "", "valid_to": valid_to or ""}
+    for s, (days, valid_from, valid_to) in enumerate(hours_of(values["schedules"]).seasons):
+        data |= season_fields(s, days, valid_from, valid_to)
     return data | changed
+
+
+def season_fields(s: int, days, valid_from: str | None, valid_to: str | None) -> dict:
+    """The form fields of season ``s``: per day (opens, closes), and its dates."""
+    fields = {f"seasons-{s}-valid_from": valid_from or "", f"seasons-{s}-valid_to": valid_to or ""}
+    for i, (opens, closes) in enumerate(days):
+        fields[f"seasons-{s}-hours-{i}-opens_at"] = opens or ""
+        fields[f"seasons-{s}-hours-{i}-closes_at"] = closes or ""
+    return fields
 
 
 def post_edit(client, service_id: str, data: dict):
@@ -38,18 +47,8 @@ def post_edit(client, service_id: str, data: dict):
 
 
 def weekdays_nine_to_five() -> dict:
-    return {
-        **{
-            f"hours-{i}-opens_at": "09:00" if d not in ("SA", "SU") else ""
-            for i, d in enumerate(DAYS)
-        },
-        **{
-            f"hours-{i}-closes_at": "17:00" if d not in ("SA", "SU") else ""
-            for i, d in enumerate(DAYS)
-        },
-        "valid_from": "",
-        "valid_to": "",
-    }
+    days = [("09:00", "17:00") if d not in ("SA", "SU") else (None, None) for d in DAYS]
+    return season_fields(0, days, None, None)
 
 
 def text(response) -> str:
@@ -115,9 +114,9 @@ def _entry(world: World, service_id: str, field: str) -> int:
     ("changed", "message"),
     [
         ({"name": " "}, "Enter the service"),
-        ({"hours-0-opens_at": "09:00", "hours-0-closes_at": ""}, "Enter both the opening"),
-        ({"valid_from": "2027-05-01", "valid_to": "2027-04-01"}, "before its start"),
-        ({"hours-2-opens_at": "25:00"}, "Not a valid time value"),
+        ({"seasons-0-hours-0-opens_at": "09:00", "seasons-0-hours-0-closes_at": ""}, "Enter both"),
+        ({"seasons-0-valid_from": "2027-05-01", "seasons-0-valid_to": "2027-04-01"}, "before its"),
+        ({"seasons-0-hours-2-opens_at": "25:00"}, "Not a valid time value"),
         ({"population": "cats"}, "is not a valid choice"),
     ],
 )
@@ -186,3 +185,39 @@ def test_verify_and_the_stale_list(make_app, world):
     assert bad.status_code == 400 and "from 1 to 120" in text(bad)
     assert editor.get("/moderation/stale").status_code == 403
     assert editor.get("/moderation/").status_code == 403
+
+
+def test_hours_in_several_seasons_and_round_the_clock(make_app, world):
+    """Two seasons from the form; a rule the form cannot show is kept; hours that become
+    24/7 add the "Open 24/7" capability, and hours that stop being 24/7 remove it."""
+    with world.store.session() as session, session.begin():
+        admin = accounts.principal_of(session, world.users["admin"])
+        appointment = {"byday": None, "opens_at": None, "closes_at": None, "valid_from": None,
+                       "valid_to": None, "description": "Evenings by appointment"}  # fmt: skip
+        winter = changes.current_values(session, world.service_a)["schedules"]
+        changes.propose(session, admin, world.service_a, {"schedules": [*winter, appointment]}, NOW)
+    app = make_app(world.url)
+    editor = client_of(app, "editor_a")
+    page = text(editor.get(f"/edit/services/{world.service_a}"))
+    assert "Evenings by appointment" in page and 'id="opens-1-MO"' in page  # a season to add
+    around_the_clock = [("00:00", "23:59")] * 7
+    summer = [("09:00", "17:00")] * 5 + [(None, None)] * 2
+    edit = form_data(world, world.service_a) | season_fields(1, summer, "2027-06-01", "2027-08-31")
+    edit |= season_fields(0, around_the_clock, "2026-12-01", "2027-03-31")
+    post_edit(client_of(app, "admin"), world.service_a, edit)
+    with world.store.session() as session:
+        values = changes.current_values(session, world.service_a)
+    seasons = hours_of(values["schedules"])
+    assert [(s[1], s[2]) for s in seasons.seasons] == [
+        ("2026-12-01", "2027-03-31"),
+        ("2027-06-01", "2027-08-31"),
+    ]
+    assert [r["description"] for r in seasons.not_shown] == ["Evenings by appointment"]
+    assert "open_24_7" in values["capability"]
+    post_edit(
+        client_of(app, "admin"),
+        world.service_a,
+        form_data(world, world.service_a) | season_fields(0, summer, None, None),
+    )
+    with world.store.session() as session:
+        assert "open_24_7" not in changes.current_values(session, world.service_a)["capability"]

@@ -27,7 +27,7 @@ from webmap import get_store
 from webmap.auth import current_principal, requires
 from webmap.change_text import action_label, conflict_message, field_label, value_text
 from webmap.searching import clock
-from webmap.service_form import DAY_LABELS, DAYS, build_form, edits_of
+from webmap.service_form import DAY_LABELS, DAYS, build_form, edits_of, hours_of
 
 bp = Blueprint("edit", __name__, url_prefix="/edit")
 MAX_COUNT = 100_000
@@ -78,6 +78,7 @@ def service(service_id: str) -> Response | tuple[str, int] | str:
             service_id=service_id,
             values=values,
             days=[(day, DAY_LABELS[day]) for day in DAYS],
+            not_shown=hours_of(values["schedules"]).not_shown,
         )
         return page, status
     try:

@@ -1,9 +1,10 @@
-"""The service edit form: texts, vocabulary terms, weekly hours and their season, turned into
-an edit for :func:`caremap.changes.propose`."""
+"""The service edit form: texts, vocabulary terms, and weekly hours in seasons (each with the
+dates it applies), turned into an edit for :func:`caremap.changes.propose`."""
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import gettext as _
@@ -37,7 +38,10 @@ DAY_LABELS = {
 TERM_FIELDS = {"service_type": "service_type", "population": "population",
                "capability": "capability", "languages": "language"}  # fmt: skip
 TEXT_FIELDS = ("name", "description", "eligibility_description", "application_process")
-Hours = tuple[tuple[tuple[str | None, str | None], ...], str | None, str | None]
+MAX_SEASONS = 12
+# Per-day (opens, closes) as HH:MM, Monday first, then the dates they apply (ISO; None: open-ended)
+Season = tuple[tuple[tuple[str | None, str | None], ...], str | None, str | None]
+EMPTY_SEASON: Season = (((None, None),) * 7, None, None)
 
 
 class CheckboxesField(SelectMultipleField):
@@ -62,6 +66,18 @@ class DayForm(Form):
         return True
 
 
+class SeasonForm(Form):
+    """Weekly hours and the dates they apply (both dates empty: all year)."""
+
+    hours = FieldList(FormField(DayForm), min_entries=7, max_entries=7)
+    valid_from = DateField(_l("Valid from"), validators=[Optional()])
+    valid_to = DateField(_l("Valid until"), validators=[Optional()])
+
+    def validate_valid_to(self, field: DateField) -> None:
+        if self.valid_from.data and field.data and field.data < self.valid_from.data:
+            raise ValidationError(_("The end of the season is before its start."))
+
+
 class ServiceForm(FlaskForm):
     name = StringField(
         _l("Name"),
@@ -78,27 +94,20 @@ class ServiceForm(FlaskForm):
     population = CheckboxesField(_l("Who it serves"), choices=[])
     capability = CheckboxesField(_l("Can accommodate"), choices=[])
     languages = CheckboxesField(_l("Languages"), choices=[])
-    hours = FieldList(FormField(DayForm), min_entries=7, max_entries=7)
-    valid_from = DateField(_l("Hours valid from"), validators=[Optional()])
-    valid_to = DateField(_l("Hours valid until"), validators=[Optional()])
-
-    def validate_valid_to(self, field: DateField) -> None:
-        if self.valid_from.data and field.data and field.data < self.valid_from.data:
-            raise ValidationError(_("The end of the season is before its start."))
+    seasons = FieldList(FormField(SeasonForm), min_entries=1, max_entries=MAX_SEASONS)
 
 
 def build_form(
     values: dict[str, Any], choices: dict[str, list[TermChoice]], lang: str, formdata: bool
 ) -> ServiceForm:
     """The form for a service whose fields are ``values`` (see
-    :func:`caremap.changes.current_values`); ``formdata``: read the submitted form."""
-    days, valid_from, valid_to = hours_of(values["schedules"])
+    :func:`caremap.changes.current_values`), with one empty season more for adding one;
+    ``formdata``: read the submitted form."""
+    shown = hours_of(values["schedules"]).seasons
     data = {
         **{name: values[name] for name in TEXT_FIELDS},
         **{name: values[name] for name in TERM_FIELDS},
-        "hours": [{"opens_at": _time(o), "closes_at": _time(c)} for o, c in days],
-        "valid_from": _date(valid_from),
-        "valid_to": _date(valid_to),
+        "seasons": [_season_data(season) for season in [*shown, EMPTY_SEASON][:MAX_SEASONS]],
     }
     form = ServiceForm(data=data) if formdata else ServiceForm(formdata=None, data=data)
     for name, facet in TERM_FIELDS.items():
@@ -106,56 +115,90 @@ def build_form(
     return form
 
 
-def hours_of(schedules: list[dict[str, str | None]]) -> Hours:
-    """Weekly hours as the form shows them: per day (opens, closes), and the season of the
-    first rule that has one."""
-    days: dict[str, tuple[str | None, str | None]] = {}
+def _season_data(season: Season) -> dict[str, Any]:
+    days, valid_from, valid_to = season
+    return {
+        "hours": [{"opens_at": _time(o), "closes_at": _time(c)} for o, c in days],
+        "valid_from": _date(valid_from),
+        "valid_to": _date(valid_to),
+    }
+
+
+@dataclass(frozen=True)
+class ShownHours:
+    """A service's schedule rules as the form shows them: seasons of weekly hours, and the
+    rules it cannot show (kept as they are: text only, or a second opening on the same day)."""
+
+    seasons: list[Season]
+    not_shown: list[dict[str, str | None]]
+
+
+def hours_of(schedules: list[dict[str, str | None]]) -> ShownHours:
+    """Seasons (rules grouped by their dates, in order) of per-day (opens, closes)."""
+    seasons: dict[tuple[str | None, str | None], dict[str, tuple[str, str]]] = {}
+    not_shown = []
     for rule in schedules:
-        if rule["opens_at"] and rule["closes_at"]:
-            for day in (rule["byday"] or "").split(","):
-                days.setdefault(day, (rule["opens_at"], rule["closes_at"]))
-    season = next((r for r in schedules if r["valid_from"] or r["valid_to"]), None)
-    return (
-        tuple(days.get(day, (None, None)) for day in DAYS),
-        season["valid_from"] if season else None,
-        season["valid_to"] if season else None,
+        dates = (rule["valid_from"], rule["valid_to"])
+        timed = bool(rule["opens_at"] and rule["closes_at"] and rule["byday"])
+        if not timed and not any(dates):
+            not_shown.append(rule)
+            continue
+        days = seasons.setdefault(dates, {})
+        rule_days = (rule["byday"] or "").split(",") if timed else []
+        if any(day in days for day in rule_days):
+            not_shown.append(rule)
+            continue
+        days |= {day: (rule["opens_at"], rule["closes_at"]) for day in rule_days}
+    return ShownHours(
+        [
+            (tuple(days.get(day, (None, None)) for day in DAYS), *dates)
+            for dates, days in seasons.items()
+        ],
+        not_shown,
     )
 
 
 def edits_of(form: ServiceForm, values: dict[str, Any]) -> dict[str, Any]:
     """The edit the validated form asks for. Hours are in it only when they differ from what
-    the form showed (a schedule the form cannot show is kept as it is)."""
+    the form showed; the rules it could not show are kept."""
     edits: dict[str, Any] = {name: getattr(form, name).data for name in TEXT_FIELDS}
     edits |= {name: getattr(form, name).data or [] for name in TERM_FIELDS}
-    hours: Hours = (
-        tuple(
-            (_hhmm(day.form.opens_at.data), _hhmm(day.form.closes_at.data)) for day in form.hours
-        ),
-        _iso(form.valid_from.data),
-        _iso(form.valid_to.data),
-    )
-    if hours != hours_of(values["schedules"]):
-        edits["schedules"] = schedule_rules(hours)
+    shown = hours_of(values["schedules"])
+    submitted = [s for s in map(_season_of, form.seasons) if s != EMPTY_SEASON]
+    if submitted != shown.seasons:
+        edits["schedules"] = [rule for s in submitted for rule in schedule_rules(s)]
+        edits["schedules"] += shown.not_shown
     return edits
 
 
-def schedule_rules(hours: Hours) -> list[dict[str, str | None]]:
-    """One weekly rule per distinct (opens, closes), over the days that have it."""
-    days, valid_from, valid_to = hours
+def _season_of(entry: FormField) -> Season:
+    season = entry.form
+    return (
+        tuple((_hhmm(d.form.opens_at.data), _hhmm(d.form.closes_at.data)) for d in season.hours),
+        _iso(season.valid_from.data),
+        _iso(season.valid_to.data),
+    )
+
+
+def schedule_rules(season: Season) -> list[dict[str, str | None]]:
+    """One weekly rule per distinct (opens, closes), over the days that have it; a season
+    with dates and no hours is one rule of dates only (open then, hours not given)."""
+    days, valid_from, valid_to = season
     groups: dict[tuple[str, str], list[str]] = {}
     for day, (opens, closes) in zip(DAYS, days, strict=True):
         if opens and closes:
             groups.setdefault((opens, closes), []).append(day)
+    rules = [(",".join(group), opens, closes) for (opens, closes), group in groups.items()]
     return [
         {
-            "byday": ",".join(group),
+            "byday": byday or None,
             "opens_at": opens,
             "closes_at": closes,
             "valid_from": valid_from,
             "valid_to": valid_to,
             "description": None,
         }
-        for (opens, closes), group in groups.items()
+        for byday, opens, closes in rules or [("", None, None)]
     ]
 
 
