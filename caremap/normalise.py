@@ -15,6 +15,8 @@ from types import MappingProxyType
 
 import phonenumbers
 
+from caremap.reasons import N_, Reason
+
 
 class NormaliseError(ValueError):
     """A raw value that cannot be turned into its canonical form."""
@@ -120,7 +122,9 @@ def normalise_province(raw: str) -> str:
     try:
         return _PROVINCE_KEYS[_compact(raw)]
     except KeyError:
-        raise NormaliseError(f"{raw.strip()!r} is not a Canadian province or territory") from None
+        raise NormaliseError(
+            Reason(N_("%(value)s is not a Canadian province or territory"), value=repr(raw.strip()))
+        ) from None
 
 
 # --- postal codes -----------------------------------------------------------------------------
@@ -152,7 +156,9 @@ def normalise_postal_code(raw: str) -> str:
     if not squashed:
         return ""
     if not _POSTAL_CODE.fullmatch(squashed):
-        raise NormaliseError(f"{raw.strip()!r} is not a Canadian postal code")
+        raise NormaliseError(
+            Reason(N_("%(value)s is not a Canadian postal code"), value=repr(raw.strip()))
+        )
     return f"{squashed[:3]} {squashed[3:]}"
 
 
@@ -164,7 +170,9 @@ def normalise_fsa(raw: str) -> str:
     """
     fsa = _squash(raw)[:3]
     if not _FSA.fullmatch(fsa):
-        raise NormaliseError(f"{raw.strip()!r} does not start with a Canadian FSA")
+        raise NormaliseError(
+            Reason(N_("%(value)s does not start with a Canadian FSA"), value=repr(raw.strip()))
+        )
     return fsa
 
 
@@ -240,7 +248,7 @@ def _segment_phones(segment: str) -> tuple[Phone, ...]:
 def _matched_phones(segment: str) -> list[Phone]:
     matches = list(phonenumbers.PhoneNumberMatcher(_POSTE.sub("ext. ", segment), "CA"))
     if not matches:
-        raise NormaliseError(f"no valid phone number in {segment!r}")
+        raise NormaliseError(Reason(N_("no valid phone number in %(value)s"), value=repr(segment)))
     phones: list[Phone] = []
     cursor = 0
     for match in matches:
@@ -253,7 +261,9 @@ def _matched_phones(segment: str) -> list[Phone]:
 
 def _reject_digits(leftover: str) -> None:
     if found := _LONG_DIGIT_RUN.search(leftover):
-        raise NormaliseError(f"{found.group()!r} is not a valid phone number")
+        raise NormaliseError(
+            Reason(N_("%(value)s is not a valid phone number"), value=repr(found.group()))
+        )
 
 
 def _phone(number: phonenumbers.PhoneNumber, before: str) -> Phone:

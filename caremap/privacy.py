@@ -21,6 +21,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
 from caremap.normalise import fsa_of
+from caremap.reasons import N_, Reason
 
 if TYPE_CHECKING:
     from caremap.gazetteer import Gazetteer
@@ -88,8 +89,12 @@ def public_point(
         return PublicPoint(place.latitude, place.longitude, PublicPointRule.PLACE)
     if cduid is None:
         raise ValueError(
-            "a confidential location needs a postal code, a known place or a "
-            "census division to be published"
+            Reason(
+                N_(
+                    "a confidential location needs a postal code, a known place or a "
+                    "census division to be published"
+                )
+            )
         )
     division = boundaries.census_divisions
     polygon = division.tree.geometries[list(division.codes).index(cduid)]

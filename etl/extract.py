@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from caremap.reasons import N_, Reason, reason_of
+
 logger = logging.getLogger(__name__)
 
 CSV_SUFFIXES = frozenset({".csv", ".tsv", ".txt"})
@@ -172,7 +174,11 @@ def _add_record(extracted: Extracted, line: int, fields: list[str]) -> None:
     extra = fields[len(columns) :]
     if any(extra):
         extra_values = {f"column {len(columns) + i}": v for i, v in enumerate(extra, start=1)}
-        reason = f"has {len(fields)} fields but the header has {len(columns)}"
+        reason = Reason(
+            N_("has %(fields)s fields but the header has %(columns)s"),
+            fields=len(fields),
+            columns=len(columns),
+        )
         extracted.problems.append(RowProblem(line, reason, values | extra_values))
     else:
         extracted.rows.append(SourceRow(line, values))
@@ -190,7 +196,7 @@ def _read_geojson(path: Path, text: str, encoding: str) -> Extracted:
         try:
             values |= _point_values(_geometry(feature))
         except ValueError as exc:
-            extracted.problems.append(RowProblem(index, str(exc), values))
+            extracted.problems.append(RowProblem(index, reason_of(exc), values))
             continue
         extracted.rows.append(SourceRow(index, values))
         extracted.columns.extend(key for key in values if key not in extracted.columns)
@@ -242,14 +248,23 @@ def _point_values(geometry: Any) -> dict[str, str]:
         return {}
     kind = geometry.get("type") if isinstance(geometry, dict) else None
     if kind != "Point":
-        raise ValueError(f"geometry is {kind or 'missing'}, not a Point")
+        raise ValueError(Reason(N_("geometry is %(kind)s, not a Point"), kind=kind or "missing"))
     coordinates = geometry.get("coordinates")
     if not isinstance(coordinates, list) or len(coordinates) not in (2, 3):
-        raise ValueError(f"Point coordinates {coordinates!r} are not [longitude, latitude]")
+        raise ValueError(
+            Reason(
+                N_("Point coordinates %(value)s are not [longitude, latitude]"),
+                value=repr(coordinates),
+            )
+        )
     # GeoJSON positions are (longitude, latitude[, altitude]): x first.
     longitude, latitude = coordinates[:2]
     if not all(isinstance(c, int | float) and not isinstance(c, bool) for c in coordinates):
-        raise ValueError(f"Point coordinates {coordinates!r} are not numbers")
+        raise ValueError(
+            Reason(N_("Point coordinates %(value)s are not numbers"), value=repr(coordinates))
+        ) from None
     if not (-180 <= longitude <= 180 and -90 <= latitude <= 90):
-        raise ValueError(f"Point coordinates {coordinates!r} are out of range")
+        raise ValueError(
+            Reason(N_("Point coordinates %(value)s are out of range"), value=repr(coordinates))
+        )
     return {"longitude": str(longitude), "latitude": str(latitude)}

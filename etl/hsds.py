@@ -21,6 +21,7 @@ from pathlib import Path, PurePosixPath
 
 from caremap.hsds import CONFIDENTIAL_CODE, term_uuid
 from caremap.normalise import normalise_name, normalise_phones
+from caremap.reasons import N_, Reason, reason_of
 from etl.extract import ExtractError, read_csv_bytes
 from etl.fingerprint import pipeline_fingerprint, raw_row_hash
 from etl.hours import WeeklyHours
@@ -34,6 +35,8 @@ from etl.records import (
     ScheduleSpec,
 )
 from etl.transform import (
+    BEFORE,
+    REQUIRED,
     RowRejected,
     TransformContext,
     _capacity_terms,
@@ -43,6 +46,7 @@ from etl.transform import (
     _province,
     _schedule_terms,
     map_column,
+    not_a,
     owning_organization,
 )
 
@@ -113,7 +117,7 @@ def _at(row: Row) -> Iterator[None]:
         yield
     except ValueError as error:  # RowRejected, NormaliseError, a bad number or date
         field, value = getattr(error, "field", ""), getattr(error, "value", "")
-        raise _Rejected(row, str(error), field, value) from error
+        raise _Rejected(row, reason_of(error), field, value) from error
 
 
 # --- reading the files ----------------------------------------------------------------------
@@ -198,10 +202,14 @@ def _rows(member: str, data: bytes, read: HsdsRead) -> list[Row]:
         identifier = row.get("id")
         if not identifier:
             read.rejected.append(
-                RejectedRow(row.line, "required field 'id' is empty", row.values, member, "id")
+                RejectedRow(row.line, Reason(REQUIRED, column="'id'"), row.values, member, "id")
             )
         elif identifier in first_line:
-            reason = f"duplicate id {identifier!r} (first on line {first_line[identifier]})"
+            reason = Reason(
+                N_("duplicate id %(id)s (first on line %(line)s)"),
+                id=repr(identifier),
+                line=first_line[identifier],
+            )
             read.rejected.append(
                 RejectedRow(row.line, reason, row.values, member, "id", identifier)
             )
@@ -232,7 +240,9 @@ def read_hsds_package(path: Path, context: TransformContext) -> HsdsRead:
         read.records.append(record)
     for service in package.tables["service"]:
         if service.get("id") not in linked:
-            reason = "the service has no service_at_location row, so no location to show it at"
+            reason = Reason(
+                N_("the service has no service_at_location row, so no location to show it at")
+            )
             read.rejected.append(RejectedRow(service.line, reason, service.values, service.file))
     return read
 
@@ -263,7 +273,12 @@ class _Package:
     def _linked(self, link: Row, table: str, column: str) -> Row:
         row = self.by_id[table].get(link.get(column))
         if row is None:
-            reason = f"{column} {link.get(column)!r} is not in {RESOURCES[table]}"
+            reason = Reason(
+                N_("%(column)s %(value)s is not in %(file)s"),
+                column=column,
+                value=repr(link.get(column)),
+                file=RESOURCES[table],
+            )
             raise _Rejected(link, reason, column, link.get(column))
         return row
 
@@ -276,10 +291,15 @@ class _Package:
         with _at(service):
             name = _clean_name(service.get("name"), "name")
             if not name:
-                raise RowRejected("required field 'name' is empty")
+                raise RowRejected(Reason(REQUIRED, column="'name'"))
             status = service.get("status") or "active"
             if status != "active":
-                raise RowRejected(f"status is {status!r}: only active services are listed")
+                raise RowRejected(
+                    Reason(
+                        N_("status is %(status)s: only active services are listed"),
+                        status=repr(status),
+                    )
+                )
         with _at(organization or service):
             organization_name = owning_organization(
                 organization.get("name") if organization else "", name, self.context, "name"
@@ -408,7 +428,12 @@ class _Package:
             with _at(row):
                 found = normalise_phones(row.get("number"))
                 if len(found) != 1:
-                    raise RowRejected(f"phone: {row.get('number')!r} is not one phone number")
+                    raise RowRejected(
+                        Reason(
+                            N_("phone: %(value)s is not one phone number"),
+                            value=repr(row.get("number")),
+                        )
+                    )
                 extension = row.get("extension")
                 if extension:
                     extension = str(int(float(extension)))
@@ -427,7 +452,7 @@ class _Package:
                 weekly = WeeklyHours(byday, opens, closes, row.get("description"))
                 valid_from, valid_to = _date(row, "valid_from"), _date(row, "valid_to")
                 if valid_from and valid_to and valid_to < valid_from:
-                    raise RowRejected(f"valid_to {valid_to} is before valid_from {valid_from}")
+                    raise RowRejected(Reason(BEFORE, valid_to=valid_to, valid_from=valid_from))
                 schedules.append(
                     ScheduleSpec(
                         byday,
@@ -463,7 +488,7 @@ def _time(row: Row, column: str) -> dt.time | None:
     try:
         return dt.time.fromisoformat(raw) if raw else None
     except ValueError:
-        raise RowRejected(f"{column} {raw!r} is not a time (HH:MM:SS)") from None
+        raise RowRejected(not_a("time", column, raw)) from None
 
 
 def _date(row: Row, column: str) -> dt.date | None:
@@ -471,7 +496,7 @@ def _date(row: Row, column: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(raw) if raw else None
     except ValueError:
-        raise RowRejected(f"{column} {raw!r} is not a date (YYYY-MM-DD)") from None
+        raise RowRejected(not_a("date", column, raw)) from None
 
 
 def _count(row: Row, column: str) -> int | None:
@@ -479,5 +504,5 @@ def _count(row: Row, column: str) -> int | None:
     if not raw:
         return None
     if not raw.isdigit():
-        raise RowRejected(f"{column} {raw!r} is not a whole number")
+        raise RowRejected(not_a("whole number", column, raw))
     return int(raw)

@@ -16,6 +16,7 @@ from tqdm import tqdm
 from caremap.gazetteer import load_gazetteer
 from caremap.geocoder import Geocoder
 from caremap.jurisdictions import Boundaries, load_boundaries
+from caremap.reasons import N_, Reason, reason_of
 from caremap.store import Store
 from caremap.timezones import TimezoneFinder, load_timezones
 from caremap.vocabulary import Vocabulary, load_vocabulary
@@ -271,7 +272,11 @@ def _prepare(
         prepared.values_by_line[("", row.line)] = row.values
         record_id = row.values.get("source_id", "").strip()
         if record_id in first_line:
-            reason = f"duplicate source_id {record_id!r} (first on line {first_line[record_id]})"
+            reason = Reason(
+                N_("duplicate source_id %(id)s (first on line %(line)s)"),
+                id=repr(record_id),
+                line=first_line[record_id],
+            )
             report.rejected.append(_rejected(row.line, reason, row.values, "", "source_id"))
             continue
         raw_hash = raw_row_hash(fingerprint, row.values)
@@ -285,7 +290,7 @@ def _prepare(
             record = transform_row(row, context)
         except RowRejected as error:
             report.rejected.append(
-                _rejected(row.line, str(error), row.values, "", error.field, error.value)
+                _rejected(row.line, reason_of(error), row.values, "", error.field, error.value)
             )
             continue
         first_line[record_id] = row.line

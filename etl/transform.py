@@ -22,6 +22,7 @@ from caremap.normalise import (
     normalise_postal_code,
     normalise_province,
 )
+from caremap.reasons import N_, Reason, reason_of
 from caremap.vocabulary import MappedValue, SourceMapping, Vocabulary
 from etl.extract import SourceRow
 from etl.hours import parse_hours
@@ -45,6 +46,22 @@ MARKUP = re.compile(r"<\s*/?\s*[a-zA-Z!][^>]*>|&(?:[a-zA-Z]+|#\d+);")
 TRUE_VALUES = {"true", "yes", "y", "1", "oui", "o", "t"}
 FALSE_VALUES = {"false", "no", "n", "0", "non", "f", ""}
 ROOM_PROGRAMS = {"room-based"}
+
+
+NOT_A = {
+    "number": N_("%(column)s %(value)s is not a number"),
+    "whole number": N_("%(column)s %(value)s is not a whole number"),
+    "yes/no": N_("%(column)s %(value)s is not yes/no"),
+    "date": N_("%(column)s %(value)s is not a date (YYYY-MM-DD)"),
+    "time": N_("%(column)s %(value)s is not a time (HH:MM:SS)"),
+}
+BEFORE = N_("valid_to %(valid_to)s is before valid_from %(valid_from)s")
+REQUIRED = N_("required field %(column)s is empty")
+
+
+def not_a(kind: str, column: str, raw: str) -> Reason:
+    """ "COLUMN 'RAW' is not a KIND"."""
+    return Reason(NOT_A[kind], column=column, value=repr(raw))
 
 
 class RowRejected(ValueError):
@@ -126,13 +143,19 @@ def transform_row(row: SourceRow, context: TransformContext) -> ListingRecord:
 def _required(values: dict[str, str], column: str) -> str:
     value = values.get(column, "").strip()
     if not value:
-        raise RowRejected(f"required field {column!r} is empty", column)
+        raise RowRejected(Reason(REQUIRED, column=repr(column)), column)
     return value
 
 
 def _clean_name(raw: str, column: str) -> str:
     if MARKUP.search(raw):
-        raise RowRejected(f"{column} contains HTML markup: {raw!r}", column, raw)
+        raise RowRejected(
+            Reason(
+                N_("%(column)s contains HTML markup: %(value)s"), column=column, value=repr(raw)
+            ),
+            column,
+            raw,
+        )
     return normalise_name(raw)
 
 
@@ -145,7 +168,11 @@ def owning_organization(
     owner = context.organization
     if owner and named and fold(named) != fold(owner):
         raise RowRejected(
-            f"the row names the organization {named!r}, but this file is for {owner!r}",
+            Reason(
+                N_("the row names the organization %(named)s, but this file is for %(owner)s"),
+                named=repr(named),
+                owner=repr(owner),
+            ),
             column,
             raw,
         )
@@ -156,19 +183,23 @@ def _postal_code(raw: str) -> str:
     try:
         return normalise_postal_code(raw)
     except NormaliseError as error:
-        raise RowRejected(f"postal_code: {error}", "postal_code", raw) from error
+        raise RowRejected(
+            Reason("postal_code: %(error)s", error=reason_of(error)), "postal_code", raw
+        ) from error
 
 
 def _province(raw: str, postal_code: str, geocoder: Geocoder) -> str:
     if not raw.strip():
         point = geocoder.gazetteer.postal_code(postal_code) if postal_code else None
         if point is None:
-            raise RowRejected("required field 'province' is empty", "province")
+            raise RowRejected(Reason(REQUIRED, column="'province'"), "province")
         return point.province_abbr
     try:
         return normalise_province(raw)
     except NormaliseError as error:
-        raise RowRejected(f"province: {error}", "province", raw) from error
+        raise RowRejected(
+            Reason("province: %(error)s", error=reason_of(error)), "province", raw
+        ) from error
 
 
 def _locate(
@@ -179,13 +210,17 @@ def _locate(
     longitude = _coordinate(values.get("longitude", ""), "longitude")
     if (latitude is None) != (longitude is None):
         raise RowRejected(
-            "latitude and longitude must be given together",
+            Reason(N_("latitude and longitude must be given together")),
             "latitude" if latitude is None else "longitude",
         )
     if latitude is not None and longitude is not None:
         if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
             raise RowRejected(
-                f"coordinates ({latitude}, {longitude}) are not a place on Earth",
+                Reason(
+                    N_("coordinates (%(latitude)s, %(longitude)s) are not a place on Earth"),
+                    latitude=latitude,
+                    longitude=longitude,
+                ),
                 "latitude, longitude",
                 f"{values.get('latitude', '')}, {values.get('longitude', '')}",
             )
@@ -198,7 +233,12 @@ def _locate(
     )
     if result.precision == Precision.UNMATCHED or result.latitude is None:
         raise RowRejected(
-            "no coordinates, and the postal code, city and province match nothing in the gazetteer",
+            Reason(
+                N_(
+                    "no coordinates, and the postal code, city and province match nothing "
+                    "in the gazetteer"
+                )
+            ),
             "postal_code",
             postal_code,
         )
@@ -211,9 +251,9 @@ def _coordinate(raw: str, column: str) -> float | None:
     try:
         value = float(raw.replace(",", "."))
     except ValueError as error:
-        raise RowRejected(f"{column} {raw!r} is not a number", column, raw) from error
+        raise RowRejected(not_a("number", column, raw), column, raw) from error
     if not math.isfinite(value):
-        raise RowRejected(f"{column} {raw!r} is not a number", column, raw)
+        raise RowRejected(not_a("number", column, raw), column, raw)
     return value
 
 
@@ -228,7 +268,7 @@ def _boolean(raw: str, column: str) -> bool:
         return True
     if folded in FALSE_VALUES:
         return False
-    raise RowRejected(f"{column} {raw!r} is not yes/no", column, raw)
+    raise RowRejected(not_a("yes/no", column, raw), column, raw)
 
 
 def _terms(
@@ -279,7 +319,9 @@ def _phones(raw: str) -> tuple[PhoneSpec, ...]:
     try:
         phones = normalise_phones(raw) if raw.strip() else []
     except NormaliseError as error:
-        raise RowRejected(f"phone: {error}", "phone", raw) from error
+        raise RowRejected(
+            Reason("phone: %(error)s", error=reason_of(error)), "phone", raw
+        ) from error
     return tuple(PhoneSpec(p.number, p.extension, p.description) for p in phones)
 
 
@@ -290,7 +332,7 @@ def _schedules(values: dict[str, str]) -> tuple[ScheduleSpec, ...]:
     valid_to = _iso_date(values, "valid_to")
     if valid_from and valid_to and valid_to < valid_from:
         raise RowRejected(
-            f"valid_to {valid_to} is before valid_from {valid_from}", "valid_to", str(valid_to)
+            Reason(BEFORE, valid_to=valid_to, valid_from=valid_from), "valid_to", str(valid_to)
         )
     hours = parse_hours(values.get("hours", ""))
     if not hours and (valid_from or valid_to):
@@ -310,7 +352,7 @@ def _iso_date(values: dict[str, str], column: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(raw)
     except ValueError as error:
-        raise RowRejected(f"{column} {raw!r} is not a date (YYYY-MM-DD)", column, raw) from error
+        raise RowRejected(not_a("date", column, raw), column, raw) from error
 
 
 def _schedule_terms(schedules: tuple[ScheduleSpec, ...]) -> tuple[str, ...]:
@@ -329,9 +371,13 @@ def _integer(values: dict[str, str], column: str) -> int | None:
     try:
         number = int(float(raw))
     except ValueError as error:
-        raise RowRejected(f"{column} {raw!r} is not a whole number", column, raw) from error
+        raise RowRejected(not_a("whole number", column, raw), column, raw) from error
     if number < 0:
-        raise RowRejected(f"{column} {raw!r} is negative", column, raw)
+        raise RowRejected(
+            Reason(N_("%(column)s %(value)s is negative"), column=column, value=repr(raw)),
+            column,
+            raw,
+        )
     return number
 
 

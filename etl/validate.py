@@ -16,6 +16,7 @@ from caremap.geocoder import CROSS_CHECK_LIMIT_M, Geocoder, Precision
 from caremap.jurisdictions import Boundaries
 from caremap.normalise import PROVINCES
 from caremap.privacy import public_point
+from caremap.reasons import N_, Reason, reason_of
 from caremap.timezones import TimezoneFinder
 from etl.records import ListingRecord
 
@@ -68,14 +69,22 @@ def _spatial_problem(
     """What is wrong with the point, and the columns to blame."""
     where = f"({record.latitude}, {record.longitude})"
     if pruid is None and swapped is not None:
-        reason = f"latitude and longitude appear swapped: {where} is outside Canada"
+        reason = Reason(
+            N_("latitude and longitude appear swapped: %(point)s is outside Canada"), point=where
+        )
         return reason, "latitude, longitude"
     if pruid is None:
-        return f"point {where} is outside Canada", "latitude, longitude"
+        return Reason(N_("point %(point)s is outside Canada"), point=where), "latitude, longitude"
     stated = PROVINCES[record.province]
     if pruid != stated.pruid:
         found = next(p.abbr for p in PROVINCES.values() if p.pruid == pruid)
-        return f"point {where} is in {found}, but the row says {record.province}", "province"
+        reason = Reason(
+            N_("point %(point)s is in %(found)s, but the row says %(stated)s"),
+            point=where,
+            found=found,
+            stated=record.province,
+        )
+        return reason, "province"
     return None, ""
 
 
@@ -105,7 +114,7 @@ def _publish_point(record: ListingRecord, geocoder: Geocoder, boundaries: Bounda
             boundaries=boundaries,
         )
     except ValueError as error:
-        return str(error)
+        return reason_of(error)
     record.public_latitude, record.public_longitude = point.latitude, point.longitude
     record.public_point_rule = point.rule.value
     return None

@@ -5,6 +5,7 @@ package exported by caremap loads back without loss, and the limits give a clear
 from __future__ import annotations
 
 import csv
+import html
 import io
 import re
 import shutil
@@ -179,6 +180,16 @@ def test_a_file_with_errors_gets_an_exact_report_and_its_good_rows_load(make_app
     page = client.get(f"/bulk/organizations/{ORG}/uploads/{token}").get_data(as_text=True)
     assert "2 services would be added" in page and "8 rows cannot be loaded" in page
     assert "&lt;b&gt;Shouting&lt;/b&gt; Shelter" in page and "<b>Shouting" not in page
+    french = html.unescape(
+        client.get(f"/bulk/organizations/{ORG}/uploads/{token}?lang=fr").get_data(as_text=True)
+    )
+    assert "le champ obligatoire 'name' est vide" in french
+    assert "postal_code: 'Z9Z 9Z9' n’est pas un code postal canadien" in french
+    assert "le point (43.65, -79.38) est en ON, mais la ligne indique QC" in french
+    assert "is outside Canada" not in french
+    french_csv = report_csv(client, token)
+    assert french_csv[6]["reason"] == "source_id 'BAD-01' en double (d’abord à la ligne 2)"
+    client.get("/?lang=en")
     done = client.get(apply(client, token).headers["Location"]).get_data(as_text=True)
     assert "Done: 2 added, 0 changed, 0 unchanged, 0 removed, 8 rows not loaded." in done
     assert [row.source_record_id for row in state(shop.store)] == ["BAD-01", "BAD-10"]

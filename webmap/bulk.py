@@ -33,7 +33,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, MultipleFileField
 from wtforms.validators import DataRequired
 
-from caremap import accounts
+from caremap import accounts, reasons
 from caremap.model import Organization
 from caremap.settings import PROJECT_ROOT, Settings
 from etl import upload as uploads
@@ -244,7 +244,10 @@ def _save_report(upload: uploads.Upload, checked: Checked) -> None:
     counts = report.counts
     saved = {
         "counts": vars(counts) if counts else {},
-        "rejected": uploads.report_rows(report.rejected),
+        "rejected": [
+            row | {"reason": reasons.encode(row["reason"])}
+            for row in uploads.report_rows(report.rejected)
+        ],
         "warnings": [list(w) for w in report.warnings],
         "names": list(upload.names),
     }
@@ -255,7 +258,10 @@ def _read_report(upload: uploads.Upload) -> dict[str, Any]:
     path = upload.folder / "report.json"
     if not path.is_file():
         abort(404)
-    return json.loads(path.read_text(encoding="utf-8"))
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    for row in saved["rejected"]:  # in the page's language
+        row["reason"] = reasons.say(reasons.decode(row["reason"]), _)
+    return saved
 
 
 def _upload_error(code: str) -> str:
