@@ -398,7 +398,14 @@ class _Package:
                 codes += found
             else:
                 label = code or name or row.get("taxonomy_term_id")
-                warnings.append(f"{row.file} line {row.line}: unknown taxonomy term {label!r}")
+                warnings.append(
+                    Reason(
+                        N_("%(file)s line %(line)s: unknown taxonomy term %(label)s"),
+                        file=row.file,
+                        line=row.line,
+                        label=repr(label),
+                    )
+                )
         return tuple(codes)
 
     def _map(self, column: str, raw: str) -> tuple[str, ...]:
@@ -418,7 +425,14 @@ class _Package:
                 codes += found
             else:
                 label = row.get("code") or row.get("name")
-                warnings.append(f"{row.file} line {row.line}: unknown language {label!r}")
+                warnings.append(
+                    Reason(
+                        N_("%(file)s line %(line)s: unknown language %(label)s"),
+                        file=row.file,
+                        line=row.line,
+                        label=repr(label),
+                    )
+                )
         vocabulary = self.context.vocabulary
         return tuple(LanguageSpec(c, vocabulary.get(c).label_en) for c in dict.fromkeys(codes))
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 
 from sqlalchemy import Connection, delete, insert, select, update
 
-from caremap import overlay, publish
+from caremap import overlay, publish, reasons
 from caremap.coverage.stored import invalidate
 from caremap.model import (
     Accessibility,
@@ -95,9 +95,16 @@ def loaded_rows(store: Store, source: str) -> dict[str, LoadedRow]:
                 SourceRecord.source_record_id, SourceRecord.raw_hash, SourceRecord.warnings
             ).where(SourceRecord.source_name == source)
         )
-        return {
-            r.source_record_id: LoadedRow(r.raw_hash, json.loads(r.warnings or "[]")) for r in rows
-        }
+        return {r.source_record_id: LoadedRow(r.raw_hash, _warnings(r.warnings)) for r in rows}
+
+
+def _warnings_json(record: ListingRecord) -> str:
+    """A record's warnings as stored, each able to say itself again (:mod:`caremap.reasons`)."""
+    return json.dumps([reasons.encode(w) for w in record.warnings], ensure_ascii=False)
+
+
+def _warnings(stored: str | None) -> list[str]:
+    return [reasons.decode(w) for w in json.loads(stored or "[]")]
 
 
 def record_id(source: str, key: str, kind: str) -> str:
@@ -220,9 +227,7 @@ def _restamp_records(connection: Connection, source: str, records: list[ListingR
                 SourceRecord.source_name == source,
                 SourceRecord.source_record_id == record.source_record_id,
             )
-            .values(
-                raw_hash=record.raw_hash, warnings=json.dumps(record.warnings), line=record.line
-            )
+            .values(raw_hash=record.raw_hash, warnings=_warnings_json(record), line=record.line)
         )
 
 
@@ -358,7 +363,7 @@ class _Rows:
                 "source_record_id": key,
                 "content_hash": content_hash,
                 "raw_hash": record.raw_hash,
-                "warnings": json.dumps(record.warnings),
+                "warnings": _warnings_json(record),
                 "line": record.line,
                 "loaded_at": self.now,
             }

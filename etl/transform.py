@@ -59,6 +59,10 @@ BEFORE = N_("valid_to %(valid_to)s is before valid_from %(valid_from)s")
 REQUIRED = N_("required field %(column)s is empty")
 
 
+def _unknown(column: str, fragment: str) -> Reason:
+    return Reason(N_("%(column)s: unknown value %(value)s"), column=column, value=repr(fragment))
+
+
 def not_a(kind: str, column: str, raw: str) -> Reason:
     """ "COLUMN 'RAW' is not a KIND"."""
     return Reason(NOT_A[kind], column=column, value=repr(raw))
@@ -278,7 +282,7 @@ def _terms(
     for column in TERM_COLUMNS:
         mapped = map_column(context, column, values.get(column, ""))
         codes += [c for c in mapped.codes if c not in codes]
-        warnings += [f"{column}: unknown value {fragment!r}" for fragment in mapped.unknown]
+        warnings += [_unknown(column, fragment) for fragment in mapped.unknown]
     return tuple(codes)
 
 
@@ -307,7 +311,7 @@ def _languages(
     values: dict[str, str], context: TransformContext, warnings: list[str]
 ) -> tuple[tuple[LanguageSpec, ...], str]:
     mapped = map_column(context, "languages", values.get("languages", ""))
-    warnings += [f"languages: unknown value {fragment!r}" for fragment in mapped.unknown]
+    warnings += [_unknown("languages", fragment) for fragment in mapped.unknown]
     specs = tuple(
         LanguageSpec(code, context.vocabulary.get(code).label_en) for code in mapped.codes
     )
@@ -388,7 +392,9 @@ def _capacities(values: dict[str, str], warnings: list[str]) -> tuple[CapacitySp
     unit = "rooms" if values.get("program_type", "").strip().lower() in ROOM_PROGRAMS else "beds"
     raw_capacity = values.get("capacity", "").strip()
     if raw_capacity and not re.fullmatch(r"\d+(\.0*)?", raw_capacity):
-        warnings.append(f"capacity {raw_capacity!r} is not a number; kept as text")
+        warnings.append(
+            Reason(N_("capacity %(value)s is not a number; kept as text"), value=repr(raw_capacity))
+        )
         return (CapacitySpec(unit, None, None, raw_capacity, updated),)
     maximum = _integer(values, "capacity")
     occupied = _integer(values, "occupancy_population")

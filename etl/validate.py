@@ -96,7 +96,11 @@ def _cross_check(record: ListingRecord, geocoder: Geocoder) -> None:
     )
     if metres is not None and metres > CROSS_CHECK_LIMIT_M:
         record.warnings.append(
-            f"coordinates are {metres / 1000:.1f} km from postal code {record.postal_code}"
+            Reason(
+                N_("coordinates are %(km)s km from postal code %(postal_code)s"),
+                km=f"{metres / 1000:.1f}",
+                postal_code=record.postal_code,
+            )
         )
 
 

@@ -18,6 +18,7 @@ from caremap.model import (
     ServiceCapacity,
     SourceRecord,
 )
+from caremap.reasons import Reason
 from etl import load as load_module
 from etl.pipeline import run
 from tests.conftest import DATA_DIR, LISTINGS, TEST_DATA
@@ -226,6 +227,8 @@ def test_unchanged_rows_are_not_transformed_again(empty_store, tmp_path, monkeyp
     [again] = etl(empty_store, SHARED, report_dir=tmp_path)
     assert again.counts.unchanged == 116
     assert again.warnings == first.warnings  # remembered, still reported
+    # and still able to say themselves in French (templates and values are kept)
+    assert all(isinstance(text_, Reason) for _, _, text_ in again.warnings)
 
 
 def test_new_pipeline_fingerprint_retransforms_but_writes_no_records(

@@ -248,7 +248,7 @@ def _save_report(upload: uploads.Upload, checked: Checked) -> None:
             row | {"reason": reasons.encode(row["reason"])}
             for row in uploads.report_rows(report.rejected)
         ],
-        "warnings": [list(w) for w in report.warnings],
+        "warnings": [[line, rid, reasons.encode(text)] for line, rid, text in report.warnings],
         "names": list(upload.names),
     }
     (upload.folder / "report.json").write_text(json.dumps(saved), encoding="utf-8")
@@ -261,6 +261,8 @@ def _read_report(upload: uploads.Upload) -> dict[str, Any]:
     saved = json.loads(path.read_text(encoding="utf-8"))
     for row in saved["rejected"]:  # in the page's language
         row["reason"] = reasons.say(reasons.decode(row["reason"]), _)
+    for warning in saved["warnings"]:
+        warning[2] = reasons.say(reasons.decode(warning[2]), _)
     return saved
 
 
