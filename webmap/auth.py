@@ -198,9 +198,15 @@ def init_app(app: Flask) -> None:
 
 def _not_cached_when_signed_in(response: Response) -> Response:
     """A signed-in person's pages may hold private fields: no cache keeps them."""
-    if current_user.is_authenticated:
+    if _signed_in():
         response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+def _signed_in() -> bool:
+    """Whether someone is signed in. Never with an empty session (sign-in keeps the account's
+    id there; the public API's requests have none): no account is looked up for them."""
+    return bool(session) and current_user.is_authenticated
 
 
 def _limit_sign_in(app: Flask) -> None:
@@ -219,6 +225,21 @@ def _limit_sign_in(app: Flask) -> None:
         deduct_when=_failed_sign_in,
     )
     app.view_functions["auth.login"] = per_address(per_account(app.view_functions["auth.login"]))
+    _only_for_blueprint(app, limiter, bp.name)
+
+
+def _only_for_blueprint(app: Flask, limiter: Limiter, blueprint: str) -> None:
+    """Move the limiter's request hooks from every request to the blueprint's: only the sign-in
+    form is limited, and every other request (the public API's) would pay for them."""
+
+    def of_limiter(hook: Callable) -> bool:
+        owner = hook.args[0] if isinstance(hook, functools.partial) else hook
+        return getattr(owner, "__self__", owner) is limiter
+
+    for hooks in (app.before_request_funcs, app.after_request_funcs, app.teardown_request_funcs):
+        moved = [hook for hook in hooks[None] if of_limiter(hook)]
+        hooks[None] = [hook for hook in hooks[None] if not of_limiter(hook)]
+        hooks.setdefault(blueprint, []).extend(moved)
 
 
 def _failed_sign_in(response: Response) -> bool:
