@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from flask import (
     Blueprint,
     Flask,
+    Request,
     abort,
     current_app,
     flash,
@@ -27,6 +28,7 @@ from flask import (
     session,
     url_for,
 )
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_limiter import Limiter
@@ -179,12 +181,23 @@ def _unauthorized() -> Response:
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
 
+class _SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions; a request without the cookie (every public API
+    request) gets an empty session without a signer being built for it."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if self.get_cookie_name(app) not in request.cookies:
+            return self.session_class()
+        return super().open_session(app, request)
+
+
 def init_app(app: Flask) -> None:
     """Sessions, CSRF protection and the sign-in rate limits; then the blueprint."""
     if not app.config.get("SECRET_KEY"):
         from caremap.settings import load_settings, secret_key
 
         app.config["SECRET_KEY"] = secret_key(load_settings())
+    app.session_interface = _SessionInterface()
     manager = LoginManager(app)
     manager.session_protection = "strong"
     manager.user_loader(_load_user)
