@@ -13,11 +13,6 @@ from pyproj import Geod
 
 # IUGG mean Earth radius, for spherical approximations (index pruning, 2SFCA costs).
 EARTH_RADIUS_M = 6_371_008.8
-# The WGS84 geodesic distance between two points over their great-circle distance on that
-# sphere lies within [0.99442, 1.00449] (the ellipsoid's radii of curvature over the mean
-# radius). The lower bound, rounded down, proves a nearest-first search by the sphere complete:
-# a point farther than r on the sphere is farther than this x r on the ellipsoid.
-GEODESIC_OVER_SPHERE_MIN = 0.994
 WGS84 = Geod(ellps="WGS84")
 
 

@@ -25,6 +25,11 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 # Nearest-neighbour candidates are fetched by a spherical (or chordal) index, then re-ranked by
 # the exact WGS84 geodesic distance; this many extra candidates absorb the small disagreement.
 RERANK_MARGIN = 16
+# The WGS84 geodesic distance between two points over their great-circle distance on the sphere
+# of radius EARTH_RADIUS_M lies within [0.99442, 1.00449] (the ellipsoid's radii of curvature
+# over that radius). The lower bound, rounded down, proves a nearest-first search by the sphere
+# complete: a point farther than r on the sphere is farther than this x r on the ellipsoid.
+GEODESIC_OVER_SPHERE_MIN = 0.994
 # Pooled connections are replaced after this long (instead of a round trip to test each one
 # before use; after a database restart, the first failing request invalidates the pool).
 POOL_RECYCLE_S = 300

@@ -16,14 +16,9 @@ import numpy as np
 from scipy.spatial import cKDTree
 from sqlalchemy import Engine, Select, event, select, text
 
-from caremap.geodesy import (
-    EARTH_RADIUS_M,
-    GEODESIC_OVER_SPHERE_MIN,
-    geodesic_distances_m,
-    unit_vectors,
-)
+from caremap.geodesy import EARTH_RADIUS_M, geodesic_distances_m, unit_vectors
 from caremap.model import Location
-from caremap.store.base import RERANK_MARGIN, NearbyLocation, Store
+from caremap.store.base import GEODESIC_OVER_SPHERE_MIN, RERANK_MARGIN, NearbyLocation, Store
 
 VERSION_CHECK_INTERVAL_S = 1.0
 # A geodesic (ellipsoid) radius is at most ~0.6 % longer than the spherical one it is found with.

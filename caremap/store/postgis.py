@@ -20,9 +20,14 @@ import psycopg
 import sqlalchemy as sa
 from geoalchemy2 import Geography
 
-from caremap.geodesy import GEODESIC_OVER_SPHERE_MIN
 from caremap.listing import COLUMNS, listing_of
-from caremap.store.base import POOL_RECYCLE_S, NearbyListing, NearbyLocation, Store
+from caremap.store.base import (
+    GEODESIC_OVER_SPHERE_MIN,
+    POOL_RECYCLE_S,
+    NearbyListing,
+    NearbyLocation,
+    Store,
+)
 
 LOCATION = sa.table("location", sa.column("id"), sa.column("geog", Geography("POINT", 4326)))
 # The generated column migration 0005 adds (the model does not map it: SQLite has none).
