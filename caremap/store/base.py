@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from caremap import publish
-from caremap.listing import COLUMNS, Listing, listing_of
+from caremap.listing import COLUMNS, FEATURE_COLUMNS, Listing, listing_of
 from caremap.model import PublicListing
 
 log = logging.getLogger(__name__)
@@ -107,10 +107,12 @@ class Store(abc.ABC):
         limit: int,
         radius_m: float | None = None,
         listing_filter: ColumnElement[bool] | None = None,
+        with_record: bool = True,
     ) -> list[NearbyListing]:
         """Up to ``limit`` published listings nearest-first (ties by id) by geodesic metres
         from (lat, lon) to their public point, optionally only within ``radius_m`` and only
-        those ``listing_filter`` (a condition on ``public_listing``) passes.
+        those ``listing_filter`` (a condition on ``public_listing``) passes; without
+        ``with_record``, the listings are read without their record.
 
         This default finds the nearest locations, then their listings."""
         located = None
@@ -124,14 +126,17 @@ class Store(abc.ABC):
             location_filter=located,
         )
         distances = {n.location_id: n.distance_m for n in nearby}
-        query = select(*COLUMNS, PublicListing.location_id).where(
+        columns = COLUMNS if with_record else FEATURE_COLUMNS
+        query = select(*columns, PublicListing.location_id).where(
             PublicListing.location_id.in_(list(distances))
         )
         if listing_filter is not None:
             query = query.where(listing_filter)
         with self.engine.connect() as connection:
             rows = connection.execute(query).all()
-        found = [NearbyListing(listing_of(row), distances[row.location_id]) for row in rows]
+        found = [
+            NearbyListing(listing_of(row, with_record), distances[row.location_id]) for row in rows
+        ]
         found.sort(key=lambda n: (n.distance_m, n.listing.id))
         return found[:limit]
 

@@ -6,8 +6,8 @@ never on 4326 geometry, which orders by degrees), then re-ranks the candidates b
 ``ST_Distance(geography, geography)``, which is the exact WGS84 spheroid distance. The candidates
 are widened until they provably hold the exact answer (:func:`_certain`).
 
-The unfiltered search statement, built once by SQLAlchemy, runs on the driver's connection as a
-server-side prepared statement (no per-request compilation or result rows to build).
+The unfiltered statements (every API search's), compiled once by SQLAlchemy, run on psycopg as
+server-side prepared statements (no per-request compilation or result rows to build).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import psycopg
 import sqlalchemy as sa
 from geoalchemy2 import Geography
 
-from caremap.listing import COLUMNS, listing_of
+from caremap.listing import COLUMNS, FEATURE_COLUMNS, listing_of
 from caremap.store.base import (
     GEODESIC_OVER_SPHERE_MIN,
     POOL_RECYCLE_S,
@@ -101,19 +101,21 @@ class PostgisStore(Store):
         limit: int,
         radius_m: float | None = None,
         listing_filter: sa.ColumnElement[bool] | None = None,
+        with_record: bool = True,
     ) -> list[NearbyListing]:
         """One statement: the KNN candidates among the listings, re-ranked as in ``nearest``
         (a second, wider one in the rare case the first cannot prove its answer exact)."""
         if limit <= 0:
             return []
         within = radius_m is not None
+        build = _listings if with_record else _features
         if listing_filter is None:
-            run = self._prepared_runner(_listings, within)
+            run = self._prepared_runner(build, within)
         else:
-            run = self._executor(_listings(listing_filter, within))
+            run = self._executor(build(listing_filter, within))
         rows = _nearest_rows(run, latitude, longitude, limit, radius_m)
-        distance = len(COLUMNS)
-        return [NearbyListing(listing_of(row), float(row[distance])) for row in rows]
+        distance = len(COLUMNS if with_record else FEATURE_COLUMNS)
+        return [NearbyListing(listing_of(row, with_record), float(row[distance])) for row in rows]
 
     def _executor(self, statement: sa.Select) -> Callable[[dict[str, Any]], Rows]:
         def run(parameters: dict[str, Any]) -> Rows:
@@ -193,6 +195,10 @@ def _locations(where: sa.ColumnElement[bool] | None, within: bool) -> sa.Select:
 
 def _listings(where: sa.ColumnElement[bool] | None, within: bool) -> sa.Select:
     return _ranked(COLUMNS, LISTING_GEOG, where, within)
+
+
+def _features(where: sa.ColumnElement[bool] | None, within: bool) -> sa.Select:
+    return _ranked(FEATURE_COLUMNS, LISTING_GEOG, where, within)
 
 
 def _ranked(
