@@ -492,18 +492,20 @@ def _print_table(methods: list[Method]) -> None:
 
 # Stages of one API request worth naming in the profile summary: (file suffix, function, label).
 PHASES = [
-    ("webmap/searching.py", "vocabulary_codes", "vocabulary codes (a query per request)"),
+    ("webmap/searching.py", "vocabulary_codes", "vocabulary codes (cached a minute)"),
     ("webmap/params.py", "parse_search", "parse parameters"),
     ("caremap/search.py", "search", "search()"),
-    ("caremap/store/postgis.py", "nearest", "  store.nearest"),
-    ("caremap/store/embedded.py", "nearest", "  store.nearest"),
-    ("caremap/search.py", "_hits", "  hits: links + read model"),
-    ("caremap/queries.py", "public_services", "    public_services (read model)"),
-    ("caremap/queries.py", "read", "      of which child rows (phones, terms, ...)"),
-    ("caremap/queries.py", "_public_phone", "      of which phone display formatting"),
-    ("caremap/geojson.py", "service_feature", "GeoJSON features"),
-    ("flask/json/provider.py", "response", "JSON encoding (jsonify)"),
+    ("caremap/store/postgis.py", "nearest_listings", "  store.nearest_listings"),
+    ("caremap/store/base.py", "nearest_listings", "  store.nearest_listings"),
+    ("caremap/store/postgis.py", "_nearest_rows", "    of which the statement(s)"),
+    ("caremap/store/embedded.py", "nearest", "    of which nearest locations"),
+    ("caremap/search.py", "_ranked", "  filters and public distances"),
+    ("caremap/search.py", "_fresh", "  fresh bed counts"),
+    ("caremap/geojson.py", "with_search_members", "GeoJSON features (stored text + members)"),
+    ("caremap/geojson.py", "feature_collection_text", "FeatureCollection text"),
     ("webmap/__init__.py", "_security_headers", "security headers"),
+    ("flask/app.py", "preprocess_request", "before-request hooks"),
+    ("flask/app.py", "process_response", "after-request hooks and session"),
 ]
 
 

@@ -97,11 +97,15 @@ class Clock:
     stale_after: dt.timedelta = DEFAULT_STALE_AFTER
 
 
-def search(store: Store, query: SearchQuery, clock: Clock) -> SearchResult:
-    """Services fitting ``query``, nearest first (by name without an origin)."""
+def search(
+    store: Store, query: SearchQuery, clock: Clock, *, read_model: bool = True
+) -> SearchResult:
+    """Services fitting ``query``, nearest first (by name without an origin). Without
+    ``read_model`` the hits may lack their public read model (``SearchHit.service`` and
+    ``location``): only their Feature, distance and fresh bed counts are wanted."""
     if not query.has_origin:
         return SearchResult(_listed_by_name(store, query, clock))
-    hits = _nearest(store, query, clock, query.radius_km)
+    hits = _nearest(store, query, clock, query.radius_km, read_model)
     if hits or query.radius_km is None:
         return SearchResult(hits)
     beyond = SearchQuery(
@@ -111,7 +115,7 @@ def search(store: Store, query: SearchQuery, clock: Clock) -> SearchResult:
         min(query.limit, NEAREST_BEYOND_RADIUS),
         query.filters,
     )
-    return SearchResult(_nearest(store, beyond, clock, None), beyond_radius=True)
+    return SearchResult(_nearest(store, beyond, clock, None, read_model), beyond_radius=True)
 
 
 def listing_filter(filters: Filters) -> ColumnElement[bool] | None:
@@ -137,7 +141,7 @@ def _services_with_any(codes: frozenset[str] | set[str]) -> ColumnElement[bool]:
 
 
 def _nearest(
-    store: Store, query: SearchQuery, clock: Clock, radius_km: float | None
+    store: Store, query: SearchQuery, clock: Clock, radius_km: float | None, read_model: bool
 ) -> list[SearchHit]:
     """The ``limit`` best hits, widening the candidates until they are certainly the best:
     enough pass the time filters, and none left out could rank before the last one (a
@@ -153,20 +157,23 @@ def _nearest(
             limit=candidates,
             radius_m=radius_m,
             listing_filter=where,
+            with_record=read_model or query.filters.by_time,
         )
-        hits = _hits(nearby, query.filters, clock, radius_m)
+        ranked = _ranked(nearby, query.filters, clock, radius_m)
         exhausted = len(nearby) < candidates
-        if exhausted or (
-            len(hits) >= wanted and hits[wanted - 1].distance_m <= nearby[-1].distance_m
-        ):
-            return hits[:wanted]
+        if exhausted or (len(ranked) >= wanted and ranked[wanted - 1][0] <= nearby[-1].distance_m):
+            return [
+                SearchHit(listing, distance, _fresh(listing, clock))
+                for distance, listing in ranked[:wanted]
+            ]
         candidates *= 4
 
 
-def _hits(
+def _ranked(
     nearby: list[NearbyListing], filters: Filters, clock: Clock, radius_m: float | None
-) -> list[SearchHit]:
-    hits = []
+) -> list[tuple[float, Listing]]:
+    """The listings that pass the filters, with the distance that may be shown, best first."""
+    ranked = []
     for near in nearby:
         listing = near.listing
         if not _passes(listing, filters, clock):
@@ -174,9 +181,9 @@ def _hits(
         distance = public_distance(near.distance_m, listing.confidential)
         if radius_m is not None and distance > radius_m:
             continue  # a confidential location whose rounded distance is out of range
-        hits.append(SearchHit(listing, distance, _fresh(listing, clock)))
-    hits.sort(key=lambda h: (h.distance_m, h.listing.service_name, h.listing.service_id))
-    return hits
+        ranked.append((distance, listing))
+    ranked.sort(key=lambda r: (r[0], r[1].service_name, r[1].service_id))
+    return ranked
 
 
 def public_distance(distance_m: float, confidential: bool) -> float:

@@ -26,6 +26,20 @@ def test_search_by_postal_code_is_nearest_first(client):
             assert feature["properties"]["distance_m"] == pytest.approx(expected, abs=0.1)
 
 
+def test_search_is_sessionless_and_not_rate_limited(app, client, monkeypatch):
+    def no_account_lookup(user_id):
+        raise AssertionError(f"account {user_id} looked up for a public API request")
+
+    monkeypatch.setattr(app.login_manager, "_user_callback", no_account_lookup)
+    response = client.get("/api/v1/services", query_string={"lat": "43.65", "lon": "-79.38"})
+    assert response.status_code == 200
+    assert "Set-Cookie" not in response.headers and "Cache-Control" not in response.headers
+    assert "X-RateLimit-Limit" not in response.headers
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+
+
 def test_filters_and_radius(client):
     body = client.get(
         "/api/v1/services",

@@ -61,6 +61,28 @@ def test_nearest_emergency_shelters_in_order(loaded_store):
     assert not result.beyond_radius
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        SearchQuery(*M5A_2N2, limit=12),
+        SearchQuery(*M5A_2N2, radius_km=3, limit=50),
+        SearchQuery(*M5A_2N2, limit=5, filters=Filters(service_types=frozenset({"drop_in"}))),
+        SearchQuery(*M5A_2N2, limit=5, filters=Filters(month=7)),
+    ],
+)
+def test_a_search_without_the_read_model_finds_the_same(loaded_store, query):
+    full = search(loaded_store, query, AFTER_LOAD)
+    lean = search(loaded_store, query, AFTER_LOAD, read_model=False)
+    assert full.hits and lean.beyond_radius == full.beyond_radius
+    assert [(h.listing.feature, h.distance_m, h.fresh_capacities) for h in lean.hits] == [
+        (h.listing.feature, h.distance_m, h.fresh_capacities) for h in full.hits
+    ]
+    if not query.filters.by_time:  # a time filter needs the read model, so reads it
+        assert {h.listing.record for h in lean.hits} == {None}
+        with pytest.raises(ValueError, match="without its record"):
+            _ = lean.hits[0].service
+
+
 def test_filters_combine(seasonal_store):
     def found(**filters):
         query = SearchQuery(*M5A_2N2, radius_km=None, limit=50, filters=Filters(**filters))

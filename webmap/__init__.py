@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -98,18 +99,25 @@ def _security_headers(response):  # noqa: ANN001
     except map tiles from the configured tile server."""
     from flask import current_app
 
-    tiles_host = _origin(current_app.config.get("TILES_URL", ""))
-    img_src = " ".join(filter(None, ["'self'", "data:", tiles_host]))
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = (
-        "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
-        f"img-src {img_src}; font-src 'self'; connect-src 'self'; frame-ancestors 'none'; "
-        "base-uri 'none'; form-action 'self'"
+    response.headers["Content-Security-Policy"] = _content_policy(
+        current_app.config.get("TILES_URL", "")
     )
     if request.args.get("lang") in LANGUAGES:
         response.set_cookie("lang", request.args["lang"], samesite="Lax", max_age=31_536_000)
     return response
+
+
+@functools.cache
+def _content_policy(tiles_url: str) -> str:
+    """The Content-Security-Policy for a tile URL template (built once per template)."""
+    img_src = " ".join(filter(None, ["'self'", "data:", _origin(tiles_url)]))
+    return (
+        "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+        f"img-src {img_src}; font-src 'self'; connect-src 'self'; frame-ancestors 'none'; "
+        "base-uri 'none'; form-action 'self'"
+    )
 
 
 def _origin(url_template: str) -> str | None:

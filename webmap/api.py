@@ -27,7 +27,7 @@ def bad_parameter(error: BadParameter) -> tuple[Response, int]:
 def services() -> Response:
     """Services fitting the parameters, nearest first, as a GeoJSON FeatureCollection."""
     parsed = parse_search(request.args, vocabulary_codes(), gazetteer)
-    result = search(get_store(), parsed.query, clock())
+    result = search(get_store(), parsed.query, clock(), read_model=False)
     features = [
         with_search_members(hit.listing.feature, hit.distance_m, hit.fresh_capacities)
         for hit in result.hits

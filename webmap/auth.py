@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from flask import (
     Blueprint,
     Flask,
+    Request,
     abort,
     current_app,
     flash,
@@ -27,6 +28,7 @@ from flask import (
     session,
     url_for,
 )
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_limiter import Limiter
@@ -179,12 +181,23 @@ def _unauthorized() -> Response:
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
 
+class _SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions; a request without the cookie (every public API
+    request) gets an empty session without a signer being built for it."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if self.get_cookie_name(app) not in request.cookies:
+            return self.session_class()
+        return super().open_session(app, request)
+
+
 def init_app(app: Flask) -> None:
     """Sessions, CSRF protection and the sign-in rate limits; then the blueprint."""
     if not app.config.get("SECRET_KEY"):
         from caremap.settings import load_settings, secret_key
 
         app.config["SECRET_KEY"] = secret_key(load_settings())
+    app.session_interface = _SessionInterface()
     manager = LoginManager(app)
     manager.session_protection = "strong"
     manager.user_loader(_load_user)
@@ -198,9 +211,15 @@ def init_app(app: Flask) -> None:
 
 def _not_cached_when_signed_in(response: Response) -> Response:
     """A signed-in person's pages may hold private fields: no cache keeps them."""
-    if current_user.is_authenticated:
+    if _signed_in():
         response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+def _signed_in() -> bool:
+    """Whether someone is signed in. Never with an empty session (sign-in keeps the account's
+    id there; the public API's requests have none): no account is looked up for them."""
+    return bool(session) and current_user.is_authenticated
 
 
 def _limit_sign_in(app: Flask) -> None:
@@ -219,6 +238,21 @@ def _limit_sign_in(app: Flask) -> None:
         deduct_when=_failed_sign_in,
     )
     app.view_functions["auth.login"] = per_address(per_account(app.view_functions["auth.login"]))
+    _only_for_blueprint(app, limiter, bp.name)
+
+
+def _only_for_blueprint(app: Flask, limiter: Limiter, blueprint: str) -> None:
+    """Move the limiter's request hooks from every request to the blueprint's: only the sign-in
+    form is limited, and every other request (the public API's) would pay for them."""
+
+    def of_limiter(hook: Callable) -> bool:
+        owner = hook.args[0] if isinstance(hook, functools.partial) else hook
+        return getattr(owner, "__self__", owner) is limiter
+
+    for hooks in (app.before_request_funcs, app.after_request_funcs, app.teardown_request_funcs):
+        moved = [hook for hook in hooks[None] if of_limiter(hook)]
+        hooks[None] = [hook for hook in hooks[None] if not of_limiter(hook)]
+        hooks.setdefault(blueprint, []).extend(moved)
 
 
 def _failed_sign_in(response: Response) -> bool:

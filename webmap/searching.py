@@ -24,16 +24,23 @@ VOCABULARY_TTL_S = 60.0
 def vocabulary() -> dict[str, list[TermChoice]]:
     """The vocabulary by facet; read at most once a minute per process (it changes only when
     the ETL loads a new vocabulary)."""
-    cached = current_app.extensions.get("caremap_vocabulary")
-    if cached is None or time.monotonic() - cached[0] > VOCABULARY_TTL_S:
-        with get_store().session() as session:
-            cached = (time.monotonic(), vocabulary_choices(session))
-        current_app.extensions["caremap_vocabulary"] = cached
-    return cached[1]
+    return _vocabulary()[0]
 
 
 def vocabulary_codes() -> dict[str, list[str]]:
-    return {facet: sorted(c.code for c in choices) for facet, choices in vocabulary().items()}
+    """The codes of each facet, sorted (kept with the vocabulary: every search needs them)."""
+    return _vocabulary()[1]
+
+
+def _vocabulary() -> tuple[dict[str, list[TermChoice]], dict[str, list[str]]]:
+    cached = current_app.extensions.get("caremap_vocabulary")
+    if cached is None or time.monotonic() - cached[0] > VOCABULARY_TTL_S:
+        with get_store().session() as session:
+            choices = vocabulary_choices(session)
+        codes = {facet: sorted(c.code for c in terms) for facet, terms in choices.items()}
+        cached = (time.monotonic(), choices, codes)
+        current_app.extensions["caremap_vocabulary"] = cached
+    return cached[1], cached[2]
 
 
 def clock() -> Clock:

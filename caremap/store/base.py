@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from caremap import publish
-from caremap.listing import COLUMNS, Listing, listing_of
+from caremap.listing import COLUMNS, FEATURE_COLUMNS, Listing, listing_of
 from caremap.model import PublicListing
 
 log = logging.getLogger(__name__)
@@ -25,6 +25,11 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 # Nearest-neighbour candidates are fetched by a spherical (or chordal) index, then re-ranked by
 # the exact WGS84 geodesic distance; this many extra candidates absorb the small disagreement.
 RERANK_MARGIN = 16
+# The WGS84 geodesic distance between two points over their great-circle distance on the sphere
+# of radius EARTH_RADIUS_M lies within [0.99442, 1.00449] (the ellipsoid's radii of curvature
+# over that radius). The lower bound, rounded down, proves a nearest-first search by the sphere
+# complete: a point farther than r on the sphere is farther than this x r on the ellipsoid.
+GEODESIC_OVER_SPHERE_MIN = 0.994
 # Pooled connections are replaced after this long (instead of a round trip to test each one
 # before use; after a database restart, the first failing request invalidates the pool).
 POOL_RECYCLE_S = 300
@@ -102,10 +107,12 @@ class Store(abc.ABC):
         limit: int,
         radius_m: float | None = None,
         listing_filter: ColumnElement[bool] | None = None,
+        with_record: bool = True,
     ) -> list[NearbyListing]:
         """Up to ``limit`` published listings nearest-first (ties by id) by geodesic metres
         from (lat, lon) to their public point, optionally only within ``radius_m`` and only
-        those ``listing_filter`` (a condition on ``public_listing``) passes.
+        those ``listing_filter`` (a condition on ``public_listing``) passes; without
+        ``with_record``, the listings are read without their record.
 
         This default finds the nearest locations, then their listings."""
         located = None
@@ -119,14 +126,17 @@ class Store(abc.ABC):
             location_filter=located,
         )
         distances = {n.location_id: n.distance_m for n in nearby}
-        query = select(*COLUMNS, PublicListing.location_id).where(
+        columns = COLUMNS if with_record else FEATURE_COLUMNS
+        query = select(*columns, PublicListing.location_id).where(
             PublicListing.location_id.in_(list(distances))
         )
         if listing_filter is not None:
             query = query.where(listing_filter)
         with self.engine.connect() as connection:
             rows = connection.execute(query).all()
-        found = [NearbyListing(listing_of(row), distances[row.location_id]) for row in rows]
+        found = [
+            NearbyListing(listing_of(row, with_record), distances[row.location_id]) for row in rows
+        ]
         found.sort(key=lambda n: (n.distance_m, n.listing.id))
         return found[:limit]
 

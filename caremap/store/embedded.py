@@ -18,7 +18,7 @@ from sqlalchemy import Engine, Select, event, select, text
 
 from caremap.geodesy import EARTH_RADIUS_M, geodesic_distances_m, unit_vectors
 from caremap.model import Location
-from caremap.store.base import RERANK_MARGIN, NearbyLocation, Store
+from caremap.store.base import GEODESIC_OVER_SPHERE_MIN, RERANK_MARGIN, NearbyLocation, Store
 
 VERSION_CHECK_INTERVAL_S = 1.0
 # A geodesic (ellipsoid) radius is at most ~0.6 % longer than the spherical one it is found with.
@@ -62,20 +62,24 @@ class EmbeddedStore(Store):
         if index.tree is None or limit <= 0:
             return []
         allowed = None if location_filter is None else self._allowed(index, location_filter)
-        candidates = _candidates(index, latitude, longitude, limit, radius_m, allowed)
-        if candidates.size == 0:
-            return []
-        distances = geodesic_distances_m(
-            latitude, longitude, index.latitudes[candidates], index.longitudes[candidates]
-        )
-        # Ties (several services at one address) go by id; index positions are in id order.
-        order = np.lexsort((candidates, distances))
-        hits = [
-            NearbyLocation(str(index.ids[candidates[i]]), float(distances[i]))
-            for i in order
-            if radius_m is None or distances[i] <= radius_m
-        ]
-        return hits[:limit]
+        k = limit + RERANK_MARGIN
+        while True:  # widen until the candidates certainly hold the nearest
+            candidates, reach_m = _candidates(index, latitude, longitude, k, radius_m, allowed)
+            distances = geodesic_distances_m(
+                latitude, longitude, index.latitudes[candidates], index.longitudes[candidates]
+            )
+            # Ties (several services at one address) go by id; positions are in id order.
+            order = np.lexsort((candidates, distances))
+            hits = [
+                NearbyLocation(str(index.ids[candidates[i]]), float(distances[i]))
+                for i in order
+                if radius_m is None or distances[i] <= radius_m
+            ]
+            # A point left out is farther than reach_m on the sphere, so than the last hit on
+            # the ellipsoid when that is below GEODESIC_OVER_SPHERE_MIN x reach_m.
+            if len(hits) < limit or hits[limit - 1].distance_m < reach_m * GEODESIC_OVER_SPHERE_MIN:
+                return hits[:limit]
+            k *= 4
 
     def _allowed(self, index: _PointIndex, location_filter: Select) -> np.ndarray:
         """A mask over the index positions of the locations the filter selects."""
@@ -120,25 +124,30 @@ def _candidates(
     index: _PointIndex,
     latitude: float,
     longitude: float,
-    limit: int,
+    wanted: int,
     radius_m: float | None,
     allowed: np.ndarray | None,
-) -> np.ndarray:
-    """Positions of the points that can be among the answer, before exact re-ranking."""
+) -> tuple[np.ndarray, float]:
+    """Positions of the points that can be among the answer, before exact re-ranking, and how
+    far on the sphere any point left out is at least (infinite when none is): within a radius,
+    every point inside it; otherwise the ``wanted`` nearest allowed points on the sphere, fewer
+    when there are none left."""
     assert index.tree is not None
     query = unit_vectors(np.array([latitude]), np.array([longitude]))[0]
     if radius_m is not None:
         chord = 2 * np.sin(min(radius_m * SPHERE_SLACK / (2 * EARTH_RADIUS_M), np.pi / 2))
         found = np.array(index.tree.query_ball_point(query, chord), dtype=int)
-        return found if allowed is None else found[allowed[found]]
-    total, wanted = len(index.ids), limit + RERANK_MARGIN
+        return (found if allowed is None else found[allowed[found]]), np.inf
+    total = len(index.ids)
     k = min(total, wanted)
     while True:  # widen until enough allowed points are among the k nearest, or all are
-        _, found = index.tree.query(query, k=k)
-        found = np.atleast_1d(found)
-        found = found[found < total]
+        chords, found = index.tree.query(query, k=k)
+        chords, found = np.atleast_1d(chords), np.atleast_1d(found)
         if allowed is not None:
             found = found[allowed[found]]
         if found.size >= wanted or k == total:
-            return found
+            break
         k = min(total, k * 4)
+    if k == total:
+        return found, np.inf
+    return found, 2 * EARTH_RADIUS_M * float(np.arcsin(min(chords[-1] / 2, 1.0)))
