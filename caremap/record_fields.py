@@ -24,6 +24,11 @@ from caremap.model import Address, Location, Organization, Service, ServiceAtLoc
 from caremap.normalise import NormaliseError, normalise_postal_code, normalise_province
 from caremap.placement import Geography, PlacementError, place
 
+
+class PlacementRefused(ChangeError):
+    """An edited location cannot be placed (outside Canada, outside its province …)."""
+
+
 POINT_PRECISIONS = frozenset(p.value for p in Precision) - {Precision.UNMATCHED.value}
 COORDINATE_DECIMALS = 6  # about 0.1 m
 WEBSITE = re.compile(r"https?://[^\s/]+\S*", re.IGNORECASE)
@@ -213,11 +218,11 @@ def settle_location(
     found = location(session, location_id)
     address = address_of(session, location_id)
     if address is not None and not address.state_province:
-        raise ChangeError("province may not be empty")
+        raise PlacementRefused("province may not be empty")
     try:
         place(found, address, geography)
     except PlacementError as error:
-        raise ChangeError(str(error)) from None
+        raise PlacementRefused(str(error)) from None
     found.last_verified_at = now
     session.flush()
     return list(
