@@ -29,6 +29,7 @@ from webmap.change_text import conflict_message, point_text
 from webmap.edit import record_editing, submitted_message
 from webmap.record_forms import (
     LocationForm,
+    OrganizationForm,
     address_text,
     location_edits,
     location_form,
@@ -68,7 +69,7 @@ def organization(organization_id: str) -> Response | tuple[str, int]:
     return redirect(url_for("records.organization", organization_id=organization_id), code=303)
 
 
-def _organization_page(organization_id: str, values: dict[str, Any], form: Any) -> str:
+def _organization_page(organization_id: str, values: dict[str, Any], form: OrganizationForm) -> str:
     with get_store().session() as db:
         services = db.execute(
             select(Service.id, Service.name)
