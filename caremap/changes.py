@@ -1,9 +1,10 @@
 """Editing with moderation: change sets, approval, verification, stale listings and revert.
 
 An edit maps field names of a service (:data:`SERVICE_FIELDS`) to new values: text, lists of
-vocabulary codes, or weekly hours (see :func:`schedule_value`). :func:`propose` turns the
-fields that differ into a :class:`~caremap.model.ChangeSet` of field changes, each with the
-value it replaces. Policy:
+vocabulary codes, or weekly hours (see :func:`schedule_value`); an organization's or a
+location's fields are in :mod:`caremap.record_fields`. :func:`propose` (:func:`propose_record`)
+turns the fields that differ into a :class:`~caremap.model.ChangeSet` of field changes, each
+with the value it replaces. Policy:
 
 - an editor's change set is ``pending`` until a moderator approves or rejects it;
 - a moderator's or an admin's own change set is approved at once (they would be approving it);
@@ -11,8 +12,10 @@ value it replaces. Policy:
 
 Applying a change set first checks that every field still holds the value it replaces
 (:class:`ConflictError` otherwise: nothing is overwritten), then writes the rows, stamps the
-service's ``last_verified_at``, writes the history (:mod:`caremap.history`), republishes the
-service's listings and forgets the stored coverage indicators, in the caller's transaction.
+record's ``last_verified_at``, writes the history (:mod:`caremap.history`), places an edited
+location again (its public point through :mod:`caremap.privacy`, jurisdictions, time zone),
+republishes the listings of the services the record shows in and forgets the stored coverage
+indicators, in the caller's transaction.
 
 When an open-data source later changes a row that was edited, the ETL reloads the row and
 applies the edits again over it (:mod:`caremap.overlay`); an organization's own upload replaces
@@ -31,9 +34,10 @@ from typing import Any
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
-from caremap import accounts, capacity, history, publish
+from caremap import accounts, capacity, history, publish, record_fields
 from caremap.accounts import Principal
 from caremap.coverage import stored
+from caremap.fields import ChangeError, ConflictError, Field, NotFound, clean_text
 from caremap.model import (
     AppUser,
     Attribute,
@@ -41,43 +45,20 @@ from caremap.model import (
     ChangeSet,
     HistoryEntry,
     Language,
+    Location,
     Organization,
     Schedule,
     Service,
     ServiceCapacity,
     TaxonomyTerm,
 )
+from caremap.placement import Geography, load_geography
+from caremap.record_fields import LOCATION_FIELDS, ORGANIZATION_FIELDS
+from caremap.settings import load_settings
 
 PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"
+LOCKED = {"service": Service, "organization": Organization, "location": Location}
 TERM_FACETS = ("service_type", "population", "capability")
-
-
-class ChangeError(ValueError):
-    """A change cannot be made as asked; the message says why."""
-
-
-class NotFound(ChangeError):
-    """No such service, change set or history entry."""
-
-
-class ConflictError(ChangeError):
-    """The record changed since the change set was proposed: these fields no longer hold the
-    values it replaces."""
-
-    def __init__(self, fields: list[str]) -> None:
-        super().__init__(
-            "changed since this was proposed, so it was not applied: " + ", ".join(fields)
-        )
-        self.fields = fields
-
-
-@dataclass(frozen=True)
-class Field:
-    """How to read and write one editable field of a record."""
-
-    read: Callable[[Session, str], Any]
-    write: Callable[[Session, str, Any, dt.datetime], None]
-    normalise: Callable[[Any], Any] = lambda value: value  # an edit, as read would return it
 
 
 # --- the fields --------------------------------------------------------------------------------
@@ -99,12 +80,7 @@ def _text_field(name: str, required: bool = False) -> Field:
             raise ChangeError(f"{name} may not be empty")
         setattr(_service(session, service_id), name, value)
 
-    return Field(read, write, _clean_text)
-
-
-def _clean_text(value: str | None) -> str | None:
-    """Trimmed, with plain line ends; None for nothing."""
-    return (value or "").replace("\r\n", "\n").strip() or None
+    return Field(read, write, clean_text)
 
 
 def _code_list(codes: list[str]) -> list[str]:
@@ -297,16 +273,49 @@ SERVICE_FIELDS: dict[str, Field] = {
         _read_schedules, _write_schedules, lambda rows: sorted(rows, key=_schedule_key)
     ),
 }
+RECORD_FIELDS: dict[str, dict[str, Field]] = {
+    "service": SERVICE_FIELDS,
+    "organization": ORGANIZATION_FIELDS,
+    "location": LOCATION_FIELDS,
+}
 FIELDS: dict[tuple[str, str], Field] = {
-    **{("service", name): f for name, f in SERVICE_FIELDS.items()},
+    **{(kind, name): f for kind, fields in RECORD_FIELDS.items() for name, f in fields.items()},
     ("service_capacity", "available"): Field(_read_available, _write_available),
 }
 IMMEDIATE = {("service_capacity", "available")}  # published at once, whoever changes them
 
 
+@dataclass(frozen=True)
+class Record:
+    """What a change set changes: a service, an organization or a location."""
+
+    type: str
+    id: str
+    organization_id: str
+
+
+def record_of(session: Session, record_type: str, record_id: str) -> Record:
+    """The record and the organization it belongs to; :class:`NotFound` for none."""
+    if record_type == "service":
+        organization_id = _service(session, record_id).organization_id
+    elif record_type == "organization":
+        organization_id = record_fields.organization(session, record_id).id
+    elif record_type == "location":
+        organization_id = record_fields.location(session, record_id).organization_id
+    else:
+        raise ChangeError(f"{record_type} records are not editable")
+    return Record(record_type, record_id, organization_id)
+
+
 def current_values(session: Session, service_id: str) -> dict[str, Any]:
     """Every editable field of the service as it is now (what an edit form starts from)."""
-    return {name: f.read(session, service_id) for name, f in SERVICE_FIELDS.items()}
+    return record_values(session, "service", service_id)
+
+
+def record_values(session: Session, record_type: str, record_id: str) -> dict[str, Any]:
+    """Every editable field of the record as it is now. For a location this holds its exact
+    point: only for those who may read the organization's private fields."""
+    return {name: f.read(session, record_id) for name, f in RECORD_FIELDS[record_type].items()}
 
 
 # --- proposing and deciding ----------------------------------------------------------------
@@ -322,21 +331,36 @@ def propose(
     """Record the edited fields that differ from the service's as a change set: pending for
     an editor, applied at once for a moderator or admin. None when nothing differs.
     :class:`PermissionError` for someone who may not edit the service."""
-    unknown = sorted(set(edits) - set(SERVICE_FIELDS))
+    return propose_record(session, principal, "service", service_id, edits, now)
+
+
+def propose_record(
+    session: Session,
+    principal: Principal,
+    record_type: str,
+    record_id: str,
+    edits: Mapping[str, Any],
+    now: dt.datetime,
+    geography: Geography | None = None,
+) -> ChangeSet | None:
+    """:func:`propose` for any record (``service``, ``organization``, ``location``);
+    ``geography`` places an edited location (the bundled data when None)."""
+    fields = RECORD_FIELDS.get(record_type, {})
+    unknown = sorted(set(edits) - set(fields))
     if unknown:
         raise ChangeError(f"not editable: {', '.join(unknown)}")
-    service = _service(session, service_id)
-    _check_may_edit(principal, service.organization_id)
-    edits = _with_derived_terms(session, service_id, edits)
+    record = record_of(session, record_type, record_id)
+    _check_may_edit(principal, record.organization_id)
+    if record_type == "service":
+        edits = _with_derived_terms(session, record_id, edits)
     changes = [
-        ("service", service_id, name, old, new)
+        (record_type, record_id, name, old, new)
         for name, edit in edits.items()
-        if (old := SERVICE_FIELDS[name].read(session, service_id))
-        != (new := SERVICE_FIELDS[name].normalise(edit))
+        if (old := fields[name].read(session, record_id)) != (new := fields[name].normalise(edit))
     ]
     if not changes:
         return None
-    return _submit(session, principal, service, "update", changes, now)
+    return _submit(session, principal, record, "update", changes, now, geography)
 
 
 OPEN_24_7 = "open_24_7"
@@ -373,16 +397,19 @@ def _with_derived_terms(
 def _submit(
     session: Session,
     principal: Principal,
-    service: Service,
+    record: Record,
     action: str,
     changes: list[tuple[str, str, str, Any, Any]],
     now: dt.datetime,
+    geography: Geography | None,
 ) -> ChangeSet:
     """A new change set of ``changes`` (resource type, id, field, old, new), applied at once
     when the principal moderates or every field publishes at once."""
     change_set = ChangeSet(
-        organization_id=service.organization_id,
-        service_id=service.id,
+        organization_id=record.organization_id,
+        record_type=record.type,
+        record_id=record.id,
+        service_id=record.id if record.type == "service" else None,
         author_id=principal.id,
         action=action,
         created_at=now,
@@ -403,17 +430,22 @@ def _submit(
     session.flush()
     immediate = all((c[0], c[2]) in IMMEDIATE for c in changes)
     if accounts.can_moderate(principal) or immediate:
-        _apply(session, principal, change_set, now)
+        _apply(session, principal, change_set, now, geography)
     return change_set
 
 
 def approve(
-    session: Session, principal: Principal, change_set_id: int, now: dt.datetime, comment: str = ""
+    session: Session,
+    principal: Principal,
+    change_set_id: int,
+    now: dt.datetime,
+    comment: str = "",
+    geography: Geography | None = None,
 ) -> ChangeSet:
     """Apply a pending change set (see the module's description of applying)."""
     change_set = _pending(session, principal, change_set_id)
     change_set.comment = comment.strip()
-    _apply(session, principal, change_set, now)
+    _apply(session, principal, change_set, now, geography)
     return change_set
 
 
@@ -443,10 +475,21 @@ def _pending(session: Session, principal: Principal, change_set_id: int) -> Chan
     return change_set
 
 
-def _apply(session: Session, principal: Principal, change_set: ChangeSet, now: dt.datetime) -> None:
-    # The service is locked (PostGIS) and re-read, so that two change sets applied at once see
+def _apply(
+    session: Session,
+    principal: Principal,
+    change_set: ChangeSet,
+    now: dt.datetime,
+    geography: Geography | None,
+) -> None:
+    # The record is locked (PostGIS) and re-read, so that two change sets applied at once see
     # each other's values: the second finds its old values gone (a conflict), not overwritten.
-    session.get(Service, change_set.service_id, with_for_update=True, populate_existing=True)
+    session.get(
+        LOCKED[change_set.record_type],
+        change_set.record_id,
+        with_for_update=True,
+        populate_existing=True,
+    )
     conflicts = [
         c.field_name
         for c in change_set.changes
@@ -470,11 +513,25 @@ def _apply(session: Session, principal: Principal, change_set: ChangeSet, now: d
             now=now,
             change_set_id=change_set.id,
         )
-    _service(session, change_set.service_id).last_verified_at = now
+    service_ids = _settle(session, change_set, now, geography)
     change_set.status, change_set.decided_by, change_set.decided_at = APPROVED, principal.id, now
     session.flush()
-    publish.refresh(session.connection(), [change_set.service_id])
+    publish.refresh(session.connection(), service_ids)
     stored.invalidate(session.connection())
+
+
+def _settle(
+    session: Session, change_set: ChangeSet, now: dt.datetime, geography: Geography | None
+) -> list[str]:
+    """Stamp the changed record verified and derive what follows from it (a location's
+    public point …); the services whose listings must be republished."""
+    if change_set.record_type == "location":
+        geography = geography or load_geography(load_settings().data_dir)
+        return record_fields.settle_location(session, change_set.record_id, geography, now)
+    if change_set.record_type == "organization":
+        return record_fields.settle_organization(session, change_set.record_id, now)
+    _service(session, change_set.record_id).last_verified_at = now
+    return [change_set.record_id]
 
 
 def _field(change: Change) -> Field:
@@ -510,7 +567,20 @@ def verify(session: Session, principal: Principal, service_id: str, now: dt.date
     publish.refresh(session.connection(), [service_id])
 
 
-def revert(session: Session, principal: Principal, entry_id: int, now: dt.datetime) -> ChangeSet:
+def record_of_entry(session: Session, entry: HistoryEntry) -> Record:
+    """The record a history entry belongs to: its service, else its own record."""
+    if entry.service_id is not None:
+        return record_of(session, "service", entry.service_id)
+    return record_of(session, entry.resource_type, entry.resource_id)
+
+
+def revert(
+    session: Session,
+    principal: Principal,
+    entry_id: int,
+    now: dt.datetime,
+    geography: Geography | None = None,
+) -> ChangeSet:
     """Put a history entry's previous value back, as a new change set (``revert``) that
     follows :func:`propose`'s policy. :class:`ConflictError` when the field no longer holds
     the entry's value (a later change would be lost)."""
@@ -520,8 +590,8 @@ def revert(session: Session, principal: Principal, entry_id: int, now: dt.dateti
     key = (entry.resource_type, entry.field_name)
     if key not in FIELDS:
         raise ChangeError(f"{entry.field_name} cannot be reverted")
-    service = _service(session, entry.service_id)
-    _check_may_edit(principal, service.organization_id)
+    record = record_of_entry(session, entry)
+    _check_may_edit(principal, record.organization_id)
     if FIELDS[key].read(session, entry.resource_id) != history.decode(entry.replacement_value):
         raise ConflictError([entry.field_name])
     change = (
@@ -531,7 +601,7 @@ def revert(session: Session, principal: Principal, entry_id: int, now: dt.dateti
         history.decode(entry.replacement_value),
         history.decode(entry.previous_value),
     )
-    return _submit(session, principal, service, "revert", [change], now)
+    return _submit(session, principal, record, "revert", [change], now, geography)
 
 
 def pending_change_sets(session: Session) -> list[ChangeSet]:
@@ -543,12 +613,14 @@ def pending_change_sets(session: Session) -> list[ChangeSet]:
     )
 
 
-def change_sets_of(session: Session, service_id: str) -> list[ChangeSet]:
-    """A service's change sets, newest first (what its editors see of their proposals)."""
+def change_sets_of(
+    session: Session, record_id: str, record_type: str = "service"
+) -> list[ChangeSet]:
+    """A record's change sets, newest first (what its editors see of their proposals)."""
     return list(
         session.scalars(
             select(ChangeSet)
-            .where(ChangeSet.service_id == service_id)
+            .where(ChangeSet.record_type == record_type, ChangeSet.record_id == record_id)
             .order_by(ChangeSet.created_at.desc(), ChangeSet.id.desc())
         )
     )

@@ -32,7 +32,7 @@ def record(
     *,
     resource_type: str,
     resource_id: str,
-    service_id: str,
+    service_id: str | None,
     field_name: str,
     previous: Any,
     replacement: Any,
@@ -67,6 +67,20 @@ def of_service(session: Session, service_id: str) -> list[HistoryEntry]:
         session.scalars(
             select(HistoryEntry)
             .where(HistoryEntry.service_id == service_id)
+            .order_by(HistoryEntry.last_action_date.desc(), HistoryEntry.id.desc())
+        )
+    )
+
+
+def of_record(session: Session, resource_type: str, resource_id: str) -> list[HistoryEntry]:
+    """The history of an organization's or a location's own fields, newest first."""
+    return list(
+        session.scalars(
+            select(HistoryEntry)
+            .where(
+                HistoryEntry.resource_type == resource_type,
+                HistoryEntry.resource_id == resource_id,
+            )
             .order_by(HistoryEntry.last_action_date.desc(), HistoryEntry.id.desc())
         )
     )

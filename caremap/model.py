@@ -18,6 +18,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -398,15 +399,19 @@ class UserOrganization(Base):
 
 
 class ChangeSet(Base):
-    """Edits to one service proposed together (see :mod:`caremap.changes`): ``pending`` until a
-    moderator approves or rejects them. ``action`` is ``update``, or ``revert`` (of a history
-    entry). No foreign keys: a change set outlives the ETL's reloading of its service."""
+    """Edits to one record proposed together (see :mod:`caremap.changes`): ``pending`` until a
+    moderator approves or rejects them. The record is ``record_type`` (``service``,
+    ``location`` or ``organization``) ``record_id``; ``service_id`` is set for a service's
+    edits only. ``action`` is ``update``, or ``revert`` (of a history entry). No foreign keys:
+    a change set outlives the ETL's reloading of its record."""
 
     __tablename__ = "change_set"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     organization_id: Mapped[str] = mapped_column(Id, index=True)
-    service_id: Mapped[str] = mapped_column(Id, index=True)
+    record_type: Mapped[str] = mapped_column(String(30))
+    record_id: Mapped[str] = mapped_column(Id, index=True)
+    service_id: Mapped[str | None] = mapped_column(Id, index=True)
     author_id: Mapped[int | None] = mapped_column(
         ForeignKey("app_user.id", ondelete="SET NULL"), index=True
     )
@@ -440,16 +445,17 @@ class Change(Base):
 
 class HistoryEntry(Base):
     """Field-level history, shaped like HSDS 3.0's ``metadata`` object; values are JSON.
-    ``service_id`` (the record's service, for showing it), ``user_id`` and ``change_set_id``
-    are caremap's additions. ``last_action_type`` is ``update``, ``revert``, ``capacity`` or
-    ``verify``."""
+    ``service_id`` (the record's service, for showing it; None for an organization's or a
+    location's own fields), ``user_id`` and ``change_set_id`` are caremap's additions.
+    ``last_action_type`` is ``update``, ``revert``, ``capacity`` or ``verify``."""
 
     __tablename__ = "metadata"
+    __table_args__ = (Index("ix_metadata_resource", "resource_type", "resource_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     resource_id: Mapped[str] = mapped_column(Id)
     resource_type: Mapped[str] = mapped_column(String(30))
-    service_id: Mapped[str] = mapped_column(Id, index=True)
+    service_id: Mapped[str | None] = mapped_column(Id, index=True)
     last_action_date: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     last_action_type: Mapped[str] = mapped_column(String(20))
     field_name: Mapped[str] = mapped_column(String(60))

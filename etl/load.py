@@ -201,7 +201,9 @@ def _keep_edits(
     organization's own upload is its latest word, so nothing is applied over it."""
     if source.organization_id is not None:
         return overlay.Reapplied()
-    return overlay.reapply(connection, [record_id(source.name, k, "service") for k in keys], now)
+    services = [record_id(source.name, k, "service") for k in keys]
+    locations = [record_id(source.name, k, "location") for k in keys]
+    return overlay.reapply(connection, services, locations, now)
 
 
 def _to_publish(

@@ -20,8 +20,10 @@ from caremap.model import (
     Base,
     ChangeSet,
     HistoryEntry,
+    Location,
     Organization,
     Service,
+    ServiceAtLocation,
     ServiceCapacity,
     SourceRecord,
     UserOrganization,
@@ -83,6 +85,8 @@ class World:
     capacity_a: str
     capacity_b: str
     users: dict[str, int]
+    location_a: str  # service_a's (public)
+    location_b: str  # service_b's (confidential)
 
 
 def build_world(store, url, tmp_path) -> World:
@@ -105,6 +109,12 @@ def build_world(store, url, tmp_path) -> World:
             "admin": (Role.ADMIN, []),
             "target": (Role.EDITOR, [org_b]),  # whom the admin routes change
         }
+        location = {
+            row.service_id: row.location_id
+            for row in session.execute(
+                select(ServiceAtLocation.service_id, ServiceAtLocation.location_id)
+            )
+        }
         users = {
             name: accounts.create_user(
                 session,
@@ -117,7 +127,7 @@ def build_world(store, url, tmp_path) -> World:
         }
     return World(
         store, url, org_a, org_b, service_a, service_b,
-        capacity[service_a], capacity[service_b], users,
+        capacity[service_a], capacity[service_b], users, location[service_a], location[service_b],
     )  # fmt: skip
 
 
@@ -441,6 +451,30 @@ def write_cases(world: World) -> dict[str, list[Case]]:
                 frozenset({"editor_b", "moderator", "admin"}),
             ),
         ],
+        "records.organization": [
+            Case(
+                f"/edit/organizations/{world.org_a}",
+                {"name": "Edited by {who}"},
+                frozenset({"editor_a", "moderator", "admin"}),
+            ),
+            Case(
+                f"/edit/organizations/{world.org_b}",
+                {"name": "Edited by {who}"},
+                frozenset({"editor_b", "moderator", "admin"}),
+            ),
+        ],
+        "records.location": [
+            Case(
+                f"/edit/locations/{world.location_a}",
+                location_form(world, world.location_a),
+                frozenset({"editor_a", "moderator", "admin"}),
+            ),
+            Case(
+                f"/edit/locations/{world.location_b}",
+                location_form(world, world.location_b),
+                frozenset({"editor_b", "moderator", "admin"}),
+            ),
+        ],
         "admin.create_user": [
             Case(
                 "/admin/users",
@@ -471,6 +505,25 @@ def write_cases(world: World) -> dict[str, list[Case]]:
             )
         ],
     }
+
+
+def location_form(world: World, location_id: str, **changed: str) -> dict:
+    """What the location form posts when only its name is edited (by ``{who}``)."""
+    from caremap import changes
+
+    with world.store.session() as session:
+        values = changes.record_values(session, "location", location_id)
+    point = values["point"]
+    data = {
+        **{name: values[name] or "" for name in ("street", "city", "province", "postal_code")},
+        "name": "Edited by {who}",
+        "latitude": repr(point["latitude"]),
+        "longitude": repr(point["longitude"]),
+        "precision": point["precision"],
+    }
+    if values["confidential"]:
+        data["confidential"] = "y"
+    return data | changed
 
 
 def bulk_token(client, organization_id: str) -> str:
@@ -523,6 +576,7 @@ def sample(world: World, argument: str) -> str:
         "service_id": world.service_a,
         "user_id": str(world.users["target"]),
         "organization_id": world.org_b,
+        "location_id": world.location_a,
         "entry_id": "1",
         "change_set_id": "1",
     }[argument]
@@ -555,6 +609,15 @@ def snapshot(world: World) -> tuple:
             ).all(),
             session.execute(
                 select(ChangeSet.id, ChangeSet.status).order_by(ChangeSet.id)
+            ).all(),
+            session.execute(
+                select(Organization.id, Organization.name, Organization.description)
+                .order_by(Organization.id)
+            ).all(),
+            session.execute(
+                select(Location.id, Location.name, Location.confidential, Location.latitude,
+                       Location.private_latitude, Location.private_longitude)
+                .order_by(Location.id)
             ).all(),
             session.scalar(select(func.count()).select_from(HistoryEntry)),
         )  # fmt: skip

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from caremap import accounts, changes, history
 from caremap.capacity import set_available
 from caremap.changes import ChangeError, ConflictError
-from caremap.model import Base, ChangeSet, PublicListing, Service, ServiceCapacity
+from caremap.model import Base, ChangeSet, Location, PublicListing, Service, ServiceCapacity
 from tests.test_accounts import World, build_world
 
 NOW = dt.datetime(2026, 11, 29, 15, 0, tzinfo=dt.UTC)
@@ -380,3 +380,21 @@ def test_two_moderators_approving_at_once_apply_it_once(world, backend):
     assert isinstance(outcome[0], ChangeError) and "already approved" in str(outcome[0])
     with world.store.session() as session:
         assert [e.field_name for e in history.of_service(session, world.service_a)] == ["name"]
+
+
+def test_location_edits_survive_a_changed_open_data_row(world, tmp_path):
+    """A location's edits are applied again too, and the location placed again from them."""
+    moved = {"latitude": 43.6532, "longitude": -79.3832, "precision": "manual"}
+    with world.store.session() as session, session.begin():
+        admin = who(session, world, "admin")
+        changes.propose_record(
+            session, admin, "location", world.location_a, {"name": "Side door", "point": moved}, NOW
+        )
+    report = rerun_with(world, tmp_path, "phone", ("416-555-0120", "416-555-0199"))
+    assert report.counts.edits_kept == 2
+    with world.store.session() as session:
+        location = session.get(Location, world.location_a)
+        assert location.name == "Side door"
+        assert (location.private_latitude, location.private_longitude) == (43.6532, -79.3832)
+        assert (location.latitude, location.longitude) == (43.6532, -79.3832)  # not confidential
+        assert location.geocode_precision == "manual" and location.cduid == "3520"

@@ -60,6 +60,7 @@ def sample_arguments(store) -> dict[str, list[str]]:
             )
         ).all()
         organization_ids = list(session.scalars(select(Organization.id)))
+        location_ids = list(session.scalars(select(Location.id)))
     return {
         "service_id": service_ids,
         "kind": ["csv", "geojson"],
@@ -71,6 +72,8 @@ def sample_arguments(store) -> dict[str, list[str]]:
         "service_at_location_id": [link_id for link_id, _, _ in service_at_locations],
         "taxonomy_id": [taxonomy_uuid("caremap")],
         "taxonomy_term_id": [term_uuid("safe_house"), term_uuid(CONFIDENTIAL_CODE)],
+        # Editing pages: anonymous visitors are sent to sign in.
+        "location_id": location_ids,
         "user_id": ["1"],  # admin pages: anonymous visitors are sent to sign in
         # Bulk import: the public template files; uploads are for signed-in people only.
         "name": ["listings_template.csv", "listings_example.csv", "README.md", "nope"],

@@ -42,7 +42,19 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.after_request(_security_headers)
     app.context_processor(_template_globals)
 
-    from webmap import admin, api, edit, errors, filters, hsds, moderation, ogc, planner, views
+    from webmap import (
+        admin,
+        api,
+        edit,
+        errors,
+        filters,
+        hsds,
+        moderation,
+        ogc,
+        planner,
+        record_edit,
+        views,
+    )
 
     auth.init_app(app)
     app.register_blueprint(views.bp)
@@ -52,6 +64,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(hsds.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(edit.bp)
+    app.register_blueprint(record_edit.bp)
     app.register_blueprint(bulk.bp)
     app.register_blueprint(moderation.bp)
     errors.register(app)

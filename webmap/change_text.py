@@ -27,6 +27,22 @@ FIELD_LABELS = {
     "schedules": _l("Hours"),
     "available": _l("Available now"),
     "last_verified_at": _l("Last verified"),
+    "alternate_name": _l("Other name"),
+    "email": _l("E-mail"),
+    "website": _l("Website"),
+    "street": _l("Street address"),
+    "city": _l("City or town"),
+    "province": _l("Province or territory"),
+    "postal_code": _l("Postal code"),
+    "point": _l("Point on the map"),
+    "confidential": _l("Confidential address"),
+}
+PRECISION_LABELS = {
+    "source_coordinates": _l("from the source's coordinates"),
+    "manual": _l("placed by hand"),
+    "postal_code": _l("at the postal code"),
+    "fsa": _l("at the postal area (first three characters)"),
+    "place": _l("at the city or town"),
 }
 ACTION_LABELS = {
     "update": _l("Change"),
@@ -46,7 +62,7 @@ def action_label(action: str) -> str:
 
 
 def value_text(field_name: str, encoded: str, labels: Mapping[str, str]) -> str:
-    """A stored (JSON) value as text: term labels, hours, dates; "—" for none."""
+    """A stored (JSON) value as text: term labels, hours, points, dates; "—" for none."""
     value: Any = history.decode(encoded)
     if value is None or value == []:
         return "—"
@@ -54,9 +70,19 @@ def value_text(field_name: str, encoded: str, labels: Mapping[str, str]) -> str:
         return ", ".join(labels.get(code, code) for code in value)
     if field_name == "schedules":
         return "; ".join(hours_text(_schedule(rule)) for rule in value)
+    if field_name == "point":
+        return point_text(value)
+    if field_name == "confidential":
+        return _("Yes") if value else _("No")
     if field_name == "last_verified_at":
         return format_datetime(dt.datetime.fromisoformat(value), "medium")
     return str(value)
+
+
+def point_text(point: Mapping[str, Any]) -> str:
+    """An exact point and how it was found: only for those who may read private fields."""
+    precision = PRECISION_LABELS.get(point["precision"], point["precision"])
+    return f"{point['latitude']:.6f}, {point['longitude']:.6f} ({precision})"
 
 
 def _schedule(rule: Mapping[str, str | None]) -> PublicSchedule:

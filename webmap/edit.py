@@ -26,7 +26,7 @@ from caremap.queries import term_labels, vocabulary_choices
 from webmap import get_store
 from webmap.auth import current_principal, requires
 from webmap.change_text import action_label, conflict_message, field_label, value_text
-from webmap.searching import clock
+from webmap.searching import clock, geography
 from webmap.service_form import DAY_LABELS, DAYS, build_form, edits_of, hours_of
 
 bp = Blueprint("edit", __name__, url_prefix="/edit")
@@ -47,10 +47,15 @@ def organization_of_service(service_id: str) -> str | None:
 
 
 def organization_of_entry(entry_id: int) -> str | None:
-    """The organization of the service a history entry belongs to."""
+    """The organization of the record a history entry belongs to."""
     with get_store().session() as db:
         entry = db.get(HistoryEntry, entry_id)
-        return accounts.organization_of_service(db, entry.service_id) if entry else None
+        if entry is None:
+            return None
+        try:
+            return changes.record_of_entry(db, entry).organization_id
+        except NotFound:
+            return None
 
 
 def _lang() -> str:
@@ -90,11 +95,11 @@ def service(service_id: str) -> Response | tuple[str, int] | str:
         abort(409, description=conflict_message(error.fields))
     except ChangeError as error:
         abort(400, description=_("This change cannot be made: %(reason)s", reason=str(error)))
-    flash(_submitted(change_set), "success")
+    flash(submitted_message(change_set), "success")
     return _detail(service_id)
 
 
-def _submitted(change_set: ChangeSet | None) -> str:
+def submitted_message(change_set: ChangeSet | None) -> str:
     if change_set is None:
         return _("Nothing changed.")
     if change_set.status == changes.PENDING:
@@ -118,8 +123,7 @@ def revert(entry_id: int) -> Response:
     """Put a history entry's previous value back (through moderation, for an editor)."""
     try:
         with get_store().session() as db, db.begin():
-            change_set = changes.revert(db, current_principal(), entry_id, clock().now)
-            service_id = change_set.service_id
+            change_set = changes.revert(db, current_principal(), entry_id, clock().now, geography())
     except ConflictError:
         abort(
             409,
@@ -134,7 +138,16 @@ def revert(entry_id: int) -> Response:
         abort(400, description=_("This change cannot be reverted."))
     pending = change_set.status == changes.PENDING
     flash(_("The revert was sent to a moderator.") if pending else _("Reverted."), "success")
-    return _detail(service_id)
+    return redirect(record_url(change_set.record_type, change_set.record_id), code=303)
+
+
+def record_url(record_type: str, record_id: str) -> str:
+    """The page a record is seen and edited on: a service's detail page, else its edit form."""
+    if record_type == "service":
+        return url_for("main.service_detail", service_id=record_id)
+    if record_type == "organization":
+        return url_for("records.organization", organization_id=record_id)
+    return url_for("records.location", location_id=record_id)
 
 
 @bp.post("/services/<service_id>/capacity")
@@ -205,8 +218,9 @@ class HistoryLine:
 
 @dataclass(frozen=True)
 class Editing:
-    """What the detail page shows those who may edit the service."""
+    """What a record's page shows those who may edit it."""
 
+    organization_id: str
     history: list[HistoryLine]
     pending: int  # change sets awaiting a moderator
     rejected: list[tuple[dt.datetime, str]]  # when, and the moderator's comment
@@ -218,10 +232,31 @@ def editing(service_id: str) -> Editing | None:
     with get_store().session() as db:
         if not _may_edit(db, service_id):
             return None
-        labels = term_labels(db, _lang())
-        entries = history.of_service(db, service_id)
-        change_sets = changes.change_sets_of(db, service_id)
+        return _editing(
+            db,
+            accounts.organization_of_service(db, service_id) or "",
+            history.of_service(db, service_id),
+            changes.change_sets_of(db, service_id),
+        )
+
+
+def record_editing(db: Session, record: changes.Record) -> Editing:
+    """The history and pending changes of an organization's or a location's own fields; for
+    pages only those who may edit (and so read the private fields of) the record reach."""
+    return _editing(
+        db,
+        record.organization_id,
+        history.of_record(db, record.type, record.id),
+        changes.change_sets_of(db, record.id, record.type),
+    )
+
+
+def _editing(
+    db: Session, organization_id: str, entries: list[HistoryEntry], change_sets: list[ChangeSet]
+) -> Editing:
+    labels = term_labels(db, _lang())
     return Editing(
+        organization_id=organization_id,
         history=[_line(e, labels) for e in entries],
         pending=sum(1 for c in change_sets if c.status == changes.PENDING),
         rejected=[

@@ -22,7 +22,6 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from wtforms import TextAreaField
 from wtforms.validators import Length, Optional
@@ -30,12 +29,14 @@ from wtforms.validators import Length, Optional
 from caremap import changes
 from caremap.accounts import Role
 from caremap.changes import ChangeError, ConflictError, NotFound
-from caremap.model import AppUser, ChangeSet, Organization, Service
+from caremap.model import AppUser, ChangeSet, Location, Organization, Service
 from caremap.queries import term_labels
+from caremap.record_fields import PlacementRefused
 from webmap import get_store
 from webmap.auth import current_principal, requires
 from webmap.change_text import action_label, conflict_message, field_label, value_text
-from webmap.searching import clock
+from webmap.edit import record_url
+from webmap.searching import clock, geography
 
 bp = Blueprint("moderation", __name__, url_prefix="/moderation")
 DEFAULT_STALE_MONTHS = 12  # CAREMAP_STALE_MONTHS
@@ -57,7 +58,9 @@ class Diff:
 class PendingView:
     change_set: ChangeSet
     action: str
-    service: str
+    kind: str  # what the record is: "" for a service (the queue's usual case)
+    title: str  # the record's name
+    url: str
     organization: str
     author: str
     diffs: list[Diff]
@@ -74,17 +77,16 @@ def queue() -> str:
 
 
 def _pending_view(db: Session, change_set: ChangeSet, labels: dict[str, str]) -> PendingView:
-    names = db.execute(
-        select(Service.name, Organization.name)
-        .join(Organization, Organization.id == Service.organization_id)
-        .where(Service.id == change_set.service_id)
-    ).first()
+    kind, title = _record_names(db, change_set)
+    organization = db.get(Organization, change_set.organization_id)
     author = db.get(AppUser, change_set.author_id) if change_set.author_id else None
     return PendingView(
         change_set=change_set,
         action=action_label(change_set.action),
-        service=names[0] if names else _("(no longer listed)"),
-        organization=names[1] if names else "",
+        kind=kind,
+        title=title if title is not None else _("(no longer listed)"),
+        url=record_url(change_set.record_type, change_set.record_id),
+        organization=organization.name if organization else "",
         author=author.email if author else "",
         diffs=[
             Diff(
@@ -95,6 +97,18 @@ def _pending_view(db: Session, change_set: ChangeSet, labels: dict[str, str]) ->
             for c in change_set.changes
         ],
     )
+
+
+def _record_names(db: Session, change_set: ChangeSet) -> tuple[str, str | None]:
+    """What the changed record is, and its name (None when it no longer exists)."""
+    if change_set.record_type == "organization":
+        organization = db.get(Organization, change_set.record_id)
+        return _("Organization"), organization.name if organization else None
+    if change_set.record_type == "location":
+        location = db.get(Location, change_set.record_id)
+        return _("Location"), (location.name or _("(no name)")) if location else None
+    service = db.get(Service, change_set.record_id)
+    return "", service.name if service else None
 
 
 @bp.post("/changes/<int:change_set_id>/approve")
@@ -122,13 +136,15 @@ def _decide(change_set_id: int, comment: str, approving: bool) -> Response:
     try:
         with get_store().session() as db, db.begin():
             if approving:
-                changes.approve(db, principal, change_set_id, now, comment)
+                changes.approve(db, principal, change_set_id, now, comment, geography())
             else:
                 changes.reject(db, principal, change_set_id, comment, now)
     except ConflictError as error:
         abort(409, description=conflict_message(error.fields))
     except NotFound:
         abort(404, description=_("No such change, or its listing no longer exists."))
+    except PlacementRefused as error:
+        abort(400, description=_("This change cannot be made: %(reason)s", reason=str(error)))
     except ChangeError:
         flash(_("This change was already decided."), "info")
         return redirect(url_for("moderation.queue"), code=303)

@@ -1,13 +1,16 @@
-"""What the search page and the API share: the gazetteer, the vocabulary codes, the clock."""
+"""What the search page, the API and the editing pages share: the gazetteer (and the rest of
+the geography), the vocabulary codes, the clock."""
 
 from __future__ import annotations
 
 import datetime as dt
 import time
+from pathlib import Path
 
 from flask import current_app
 
 from caremap.gazetteer import Gazetteer, load_gazetteer
+from caremap.placement import Geography, load_geography
 from caremap.queries import TermChoice, vocabulary_choices
 from caremap.search import Clock
 from webmap import get_store
@@ -16,6 +19,12 @@ from webmap import get_store
 def gazetteer() -> Gazetteer:
     """The offline gazetteer (read once per process, on the first search that needs it)."""
     return load_gazetteer(current_app.config["DATA_DIR"])
+
+
+def geography() -> Geography:
+    """The gazetteer, boundaries and time zones an edited location is placed with (read once
+    per process, on the first edit that needs them)."""
+    return load_geography(Path(current_app.config["DATA_DIR"]))
 
 
 VOCABULARY_TTL_S = 60.0

@@ -1,0 +1,242 @@
+"""The editable fields of organizations and locations, for :mod:`caremap.changes`.
+
+A location's ``point`` is its **exact** point ``{"latitude", "longitude", "precision"}``
+(private for a confidential location); its public point is derived from it when a change is
+applied (:func:`settle_location`, through :mod:`caremap.placement` and so
+:mod:`caremap.privacy`). The address fields are those of the location's first address.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from caremap.accounts import EMAIL_PATTERN
+from caremap.fields import ChangeError, Field, NotFound, clean_text
+from caremap.geocoder import Precision
+from caremap.model import Address, Location, Organization, Service, ServiceAtLocation
+from caremap.normalise import NormaliseError, normalise_postal_code, normalise_province
+from caremap.placement import Geography, PlacementError, place
+
+
+class PlacementRefused(ChangeError):
+    """An edited location cannot be placed (outside Canada, outside its province …)."""
+
+
+POINT_PRECISIONS = frozenset(p.value for p in Precision) - {Precision.UNMATCHED.value}
+COORDINATE_DECIMALS = 6  # about 0.1 m
+WEBSITE = re.compile(r"https?://[^\s/]+\S*", re.IGNORECASE)
+
+
+def organization(session: Session, organization_id: str) -> Organization:
+    found = session.get(Organization, organization_id)
+    if found is None:
+        raise NotFound(f"no organization has the id {organization_id}")
+    return found
+
+
+def location(session: Session, location_id: str) -> Location:
+    found = session.get(Location, location_id)
+    if found is None:
+        raise NotFound(f"no location has the id {location_id}")
+    return found
+
+
+def address_of(session: Session, location_id: str) -> Address | None:
+    """The location's first address (the one its edit form shows)."""
+    return session.scalars(
+        select(Address).where(Address.location_id == location_id).order_by(Address.id)
+    ).first()
+
+
+# --- organizations ------------------------------------------------------------------------------
+
+
+def _organization_text(
+    name: str, required: bool = False, check: Callable[[str], None] | None = None
+) -> Field:
+    def read(session: Session, organization_id: str) -> str | None:
+        return getattr(organization(session, organization_id), name) or None
+
+    def write(session: Session, organization_id: str, value: str | None, now: dt.datetime) -> None:
+        if required and not value:
+            raise ChangeError(f"{name} may not be empty")
+        if value and check:
+            check(value)
+        # description is NOT NULL: "" for none.
+        empty = "" if name == "description" else None
+        setattr(organization(session, organization_id), name, value or empty)
+
+    return Field(read, write, clean_text)
+
+
+def _check_email(value: str) -> None:
+    if not EMAIL_PATTERN.fullmatch(value):
+        raise ChangeError(f"email: {value!r} is not an e-mail address")
+
+
+def _check_website(value: str) -> None:
+    if not WEBSITE.fullmatch(value):
+        raise ChangeError(f"website: {value!r} is not an http(s) address")
+
+
+ORGANIZATION_FIELDS: dict[str, Field] = {
+    "name": _organization_text("name", required=True),
+    "alternate_name": _organization_text("alternate_name"),
+    "description": _organization_text("description"),
+    "email": _organization_text("email", check=_check_email),
+    "website": _organization_text("website", check=_check_website),
+}
+
+
+# --- locations ----------------------------------------------------------------------------------
+
+
+def _read_name(session: Session, location_id: str) -> str | None:
+    return location(session, location_id).name
+
+
+def _write_name(session: Session, location_id: str, value: str | None, now: dt.datetime) -> None:
+    location(session, location_id).name = value
+
+
+def _address_field(column: str, normalise: Callable[[str], str]) -> Field:
+    """A column of the location's address; '' in the row is None here."""
+
+    def read(session: Session, location_id: str) -> str | None:
+        location(session, location_id)
+        address = address_of(session, location_id)
+        return (getattr(address, column) or None) if address else None
+
+    def write(session: Session, location_id: str, value: str | None, now: dt.datetime) -> None:
+        address = address_of(session, location_id) or _new_address(session, location_id, now)
+        setattr(address, column, normalise(value or ""))
+
+    def normalised(value: str | None) -> str | None:
+        try:
+            return normalise(clean_text(value) or "") or None
+        except NormaliseError as error:
+            raise ChangeError(str(error)) from None
+
+    return Field(read, write, normalised)
+
+
+def _new_address(session: Session, location_id: str, now: dt.datetime) -> Address:
+    """An address row for a location that had none, with the location's provenance."""
+    owner = location(session, location_id)
+    address = Address(
+        id=f"{location_id}-address",
+        location_id=location_id,
+        address_1="",
+        city="",
+        state_province="",
+        postal_code="",
+        country="CA",
+        address_type="physical",
+        source_name=owner.source_name,
+        source_record_id=f"{owner.source_record_id}#edited-address",
+        source_as_of=None,
+        imported_at=now,
+    )
+    session.add(address)
+    session.flush()
+    return address
+
+
+def _read_point(session: Session, location_id: str) -> dict[str, Any]:
+    found = location(session, location_id)
+    return {
+        "latitude": found.private_latitude,
+        "longitude": found.private_longitude,
+        "precision": found.geocode_precision,
+    }
+
+
+def _write_point(
+    session: Session, location_id: str, value: dict[str, Any], now: dt.datetime
+) -> None:
+    point = normalise_point(value)
+    found = location(session, location_id)
+    found.private_latitude, found.private_longitude = point["latitude"], point["longitude"]
+    found.geocode_precision, found.geocode_matched = point["precision"], None
+
+
+def normalise_point(value: dict[str, Any]) -> dict[str, Any]:
+    """``{"latitude", "longitude", "precision"}`` with numbers rounded to
+    :data:`COORDINATE_DECIMALS`; :class:`ChangeError` for anything else."""
+    try:
+        latitude, longitude = float(value["latitude"]), float(value["longitude"])
+        precision = str(value["precision"])
+    except (KeyError, TypeError, ValueError):
+        raise ChangeError("point: give a latitude, a longitude and a precision") from None
+    if not (math.isfinite(latitude) and math.isfinite(longitude)):
+        raise ChangeError("point: the coordinates are not numbers")
+    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+        raise ChangeError(f"point: ({latitude}, {longitude}) is not a place on Earth")
+    if precision not in POINT_PRECISIONS:
+        raise ChangeError(f"point: {precision!r} is not a geocoding precision")
+    return {
+        "latitude": round(latitude, COORDINATE_DECIMALS),
+        "longitude": round(longitude, COORDINATE_DECIMALS),
+        "precision": precision,
+    }
+
+
+def _read_confidential(session: Session, location_id: str) -> bool:
+    return bool(location(session, location_id).confidential)
+
+
+def _write_confidential(session: Session, location_id: str, value: bool, now: dt.datetime) -> None:
+    location(session, location_id).confidential = bool(value)
+
+
+LOCATION_FIELDS: dict[str, Field] = {
+    "name": Field(_read_name, _write_name, clean_text),
+    "street": _address_field("address_1", str.strip),
+    "city": _address_field("city", str.strip),
+    "province": _address_field("state_province", normalise_province),
+    "postal_code": _address_field("postal_code", normalise_postal_code),
+    "point": Field(_read_point, _write_point, normalise_point),
+    "confidential": Field(_read_confidential, _write_confidential, bool),
+}
+
+
+# --- after a change -----------------------------------------------------------------------------
+
+
+def settle_location(
+    session: Session, location_id: str, geography: Geography, now: dt.datetime
+) -> list[str]:
+    """Place an edited location again (jurisdictions, time zone, public point) and stamp it
+    verified; the ids of the services at it, whose listings must be republished."""
+    found = location(session, location_id)
+    address = address_of(session, location_id)
+    if address is not None and not address.state_province:
+        raise PlacementRefused("province may not be empty")
+    try:
+        place(found, address, geography)
+    except PlacementError as error:
+        raise PlacementRefused(str(error)) from None
+    found.last_verified_at = now
+    session.flush()
+    return list(
+        session.scalars(
+            select(ServiceAtLocation.service_id).where(ServiceAtLocation.location_id == location_id)
+        )
+    )
+
+
+def settle_organization(session: Session, organization_id: str, now: dt.datetime) -> list[str]:
+    """Stamp an edited organization verified; the ids of its services (their listings show
+    its name)."""
+    organization(session, organization_id).last_verified_at = now
+    session.flush()
+    return list(
+        session.scalars(select(Service.id).where(Service.organization_id == organization_id))
+    )
