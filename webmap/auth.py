@@ -43,6 +43,7 @@ from caremap.accounts import Principal, Role
 from webmap import get_store
 
 bp = Blueprint("auth", __name__, url_prefix="/account")
+CREDENTIAL_KEY = "credential"  # the session's password fingerprint (caremap.credentials)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -140,9 +141,16 @@ def login() -> Response | tuple[str, int] | str:
         return render_template("account/login.html", form=form), 401
     session.clear()  # nothing from before signing in carries over
     login_user(SessionUser(principal))
+    keep_signed_in(principal)
     session.permanent = True
     flash(_("You are signed in."), "success")
     return redirect(_safe_next(), code=303)
+
+
+def keep_signed_in(principal: Principal) -> None:
+    """Bind this session to the principal's current password: a password change ends every
+    session but the one that made it (which calls this again)."""
+    session[CREDENTIAL_KEY] = principal.credential
 
 
 @bp.post("/logout")
@@ -154,12 +162,17 @@ def logout() -> Response:
 
 
 def _safe_next() -> str:
-    """``?next=`` when it is a path on this site, else the home page (no open redirect)."""
+    """Where to go after signing in: ``?next=``, else the editor's dashboard."""
+    return safe_next(url_for("dashboard.index"))
+
+
+def safe_next(default: str) -> str:
+    """``?next=`` when it is a path on this site, else ``default`` (no open redirect)."""
     target = request.args.get("next", "")
     parts = urlsplit(target)
     if target.startswith("/") and not target.startswith("//") and not parts.netloc:
         return target
-    return url_for("main.home")
+    return default
 
 
 def _load_user(user_id: str) -> SessionUser | None:
@@ -167,7 +180,9 @@ def _load_user(user_id: str) -> SessionUser | None:
         return None
     with get_store().session() as db:
         principal = accounts.principal_of(db, int(user_id))
-    return SessionUser(principal) if principal else None
+    if principal is None or session.get(CREDENTIAL_KEY) != principal.credential:
+        return None  # deactivated, or the password changed since this session signed in
+    return SessionUser(principal)
 
 
 def _unauthorized() -> Response:
@@ -206,20 +221,28 @@ def _not_cached_when_signed_in(response: Response) -> Response:
 def _limit_sign_in(app: Flask) -> None:
     """Failed sign-ins count against the client's address and the e-mail tried; a success
     does not. One limiter per app, so that apps (and tests) do not share counts."""
-    limiter = Limiter(get_remote_address, app=app)
+    app.extensions["caremap_limiter"] = Limiter(get_remote_address, app=app)
+    limit_failures(
+        app, "auth.login", lambda: "account:" + request.form.get("email", "").strip().lower()
+    )
+
+
+def limit_failures(app: Flask, endpoint: str, account_key: Callable[[], str]) -> None:
+    """Rate-limit failed POSTs to ``endpoint`` (any answer but a 303) as sign-ins are: per
+    client address (``LOGIN_RATE_LIMIT``) and per account (``LOGIN_ACCOUNT_RATE_LIMIT``,
+    keyed by ``account_key``). Each endpoint counts on its own."""
+    limiter: Limiter = app.extensions["caremap_limiter"]
     per_address = limiter.limit(
-        lambda: app.config["LOGIN_RATE_LIMIT"],
-        methods=["POST"],
-        deduct_when=_failed_sign_in,
+        lambda: app.config["LOGIN_RATE_LIMIT"], methods=["POST"], deduct_when=_failed
     )
     per_account = limiter.limit(
         lambda: app.config["LOGIN_ACCOUNT_RATE_LIMIT"],
-        key_func=lambda: "account:" + request.form.get("email", "").strip().lower(),
+        key_func=account_key,
         methods=["POST"],
-        deduct_when=_failed_sign_in,
+        deduct_when=_failed,
     )
-    app.view_functions["auth.login"] = per_address(per_account(app.view_functions["auth.login"]))
+    app.view_functions[endpoint] = per_address(per_account(app.view_functions[endpoint]))
 
 
-def _failed_sign_in(response: Response) -> bool:
+def _failed(response: Response) -> bool:
     return response.status_code != 303
