@@ -1,21 +1,29 @@
 """Organizations as administrators manage them: found by name a page at a time, each with the
-accounts that edit it and its services. Attaching and detaching editors is
+accounts that edit it and its services, and new ones added by hand (source
+:data:`ADMIN_SOURCE`: no ETL run touches them). Attaching and detaching editors is
 :func:`caremap.accounts.attach_organizations` and :func:`~caremap.accounts.detach_organization`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from caremap.model import AppUser, Organization, Service, UserOrganization
+from caremap.model import AppUser, Organization, Service, Source, UserOrganization
 from caremap.paging import Page, page_of
 
 PER_PAGE = 50
+ADMIN_SOURCE = "caremap-admin"
+MAX_NAME = 300
+
+
+class DuplicateName(ValueError):
+    """An organization already has this name."""
 
 
 @dataclass(frozen=True)
@@ -89,3 +97,42 @@ def services_of(session: Session, organization_id: str) -> list[ServiceRow]:
         .order_by(func.lower(Service.name), Service.id)
     )
     return [ServiceRow(*row) for row in rows]
+
+
+def create_organization(
+    session: Session,
+    name: str,
+    now: dt.datetime,
+    description: str = "",
+    email: str | None = None,
+    website: str | None = None,
+) -> Organization:
+    """Add an organization by hand (flushed, not committed), with :data:`ADMIN_SOURCE` as its
+    provenance; :class:`DuplicateName` when one has the name already (in any case)."""
+    name = " ".join(name.split())
+    if not name or len(name) > MAX_NAME:
+        raise ValueError(f"an organization's name has 1 to {MAX_NAME} characters")
+    taken = session.scalar(
+        select(Organization.id).where(func.lower(Organization.name) == name.lower())
+    )
+    if taken is not None:
+        raise DuplicateName(taken)
+    if session.get(Source, ADMIN_SOURCE) is None:
+        session.add(
+            Source(name=ADMIN_SOURCE, title="Added by caremap administrators", loaded_at=now)
+        )
+    organization_id = str(uuid.uuid4())
+    organization = Organization(
+        id=organization_id,
+        name=name,
+        description=description.strip(),
+        email=(email or "").strip() or None,
+        website=(website or "").strip() or None,
+        source_name=ADMIN_SOURCE,
+        source_record_id=organization_id,
+        source_as_of=now.date().isoformat(),
+        imported_at=now,
+    )
+    session.add(organization)
+    session.flush()
+    return organization

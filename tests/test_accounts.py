@@ -460,6 +460,9 @@ def write_cases(world: World) -> dict[str, list[Case]]:
         "password_reset.issue": [
             Case(f"/admin/users/{target}/reset-link", {}, admin_only, status=200)
         ],
+        "admin_organizations.create": [
+            Case("/admin/organizations", {"name": "Added by {who}"}, admin_only)
+        ],
         "admin_organizations.attach_editor": [
             Case(f"/admin/organizations/{world.org_a}/editors", {"user": str(target)}, admin_only)
         ],

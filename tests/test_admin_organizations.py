@@ -78,3 +78,34 @@ def test_an_admin_attaches_and_detaches_an_editor(make_app, world):
         == 404
     )
     assert admin.post(f"{url}/editors/999999/detach", data={"csrf_token": token}).status_code == 404
+
+
+def test_an_admin_adds_an_organization_with_its_provenance(make_app, world):
+    from caremap.model import Source
+
+    admin = client_of(make_app(world.url), "admin")
+    data = {
+        "name": "  Maison   Nouvelle ",
+        "description": "Hébergement d'urgence.",
+        "website": "https://maison.example.ca",
+        "email": "info@maison.example.ca",
+        "csrf_token": page_token(admin),
+    }
+    response = admin.post("/admin/organizations", data=data)
+    assert response.status_code == 303
+    page = text(admin.get(response.headers["Location"]))
+    assert "Organization added." in page and "Maison Nouvelle" in page
+    with world.store.session() as session:
+        created = session.scalars(
+            select(Organization).where(Organization.name == "Maison Nouvelle")
+        ).one()
+        assert created.source_name == editors.ADMIN_SOURCE == "caremap-admin"
+        assert created.source_record_id == created.id and created.imported_at is not None
+        assert created.website == "https://maison.example.ca"
+        assert session.get(Source, "caremap-admin") is not None
+    again = admin.post("/admin/organizations", data={**data, "name": "maison nouvelle"})
+    assert again.status_code == 409 and "already has this name" in text(again)
+    bad = admin.post("/admin/organizations", data={**data, "name": "X", "website": "nope"})
+    assert bad.status_code == 400 and "Enter a web address." in text(bad)
+    empty = admin.post("/admin/organizations", data={"csrf_token": page_token(admin)})
+    assert empty.status_code == 400

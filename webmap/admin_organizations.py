@@ -1,6 +1,6 @@
 """Administrators' organization pages: every organization (searchable, a page at a time) with
-its editors, and one organization's page to attach or detach editors and see its services.
-Admins only; every change is a POST form with a CSRF token."""
+its editors, a form to add one, and one organization's page to attach or detach editors and see
+its services. Admins only; every change is a POST form with a CSRF token."""
 
 from __future__ import annotations
 
@@ -10,15 +10,17 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
-from wtforms import SelectField
-from wtforms.validators import DataRequired
+from wtforms import EmailField, SelectField, StringField, TextAreaField, URLField
+from wtforms.validators import URL, DataRequired, Length, Optional, Regexp
 
 from caremap import accounts, editors
 from caremap.accounts import Role
+from caremap.editors import DuplicateName
 from caremap.model import AppUser, Organization
 from webmap import get_store, url_with
 from webmap.admin import ROLE_LABELS
 from webmap.auth import requires
+from webmap.searching import clock
 
 bp = Blueprint("admin_organizations", __name__, url_prefix="/admin/organizations")
 MAX_QUERY = 200
@@ -26,6 +28,23 @@ MAX_QUERY = 200
 
 class EditorForm(FlaskForm):
     user = SelectField(_l("Account"), choices=[], coerce=int, validators=[DataRequired()])
+
+
+class OrganizationForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=editors.MAX_NAME)])
+    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=5000)])
+    website = URLField(
+        _l("Website"),
+        validators=[Optional(), URL(message=_l("Enter a web address.")), Length(max=500)],
+    )
+    email = EmailField(
+        _l("E-mail address"),
+        validators=[
+            Optional(),
+            Regexp(accounts.EMAIL_PATTERN.pattern, message=_l("Enter an e-mail address.")),
+            Length(max=254),
+        ],
+    )
 
 
 @bp.get("")
@@ -36,14 +55,44 @@ def index() -> str:
     if len(query) > MAX_QUERY:
         abort(400)
     number = request.args.get("page", 1, type=int) or 1
+    return _index(query, number, OrganizationForm(formdata=None))
+
+
+def _index(query: str, number: int, form: OrganizationForm) -> str:
     with get_store().session() as db:
         page = editors.search(db, query, number)
     return render_template(
         "admin/organizations.html",
         page=page,
         query=query,
+        form=form,
         pager=lambda n: url_with(page=str(n) if n > 1 else None),
     )
+
+
+@bp.post("")
+@requires(Role.ADMIN)
+def create() -> Response | tuple[str, int]:
+    """Add an organization by hand (to attach editors to, who then list its services)."""
+    form = OrganizationForm()
+    if not form.validate_on_submit():
+        return _index("", 1, form), 400
+    try:
+        with get_store().session() as db, db.begin():
+            created = editors.create_organization(
+                db,
+                form.name.data or "",
+                clock().now,
+                description=form.description.data or "",
+                email=form.email.data,
+                website=form.website.data,
+            )
+            organization_id = created.id
+    except DuplicateName:
+        form.name.errors = [_("An organization already has this name.")]
+        return _index("", 1, form), 409
+    flash(_("Organization added."), "success")
+    return _back(organization_id)
 
 
 @bp.get("/<organization_id>")
