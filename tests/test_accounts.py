@@ -233,6 +233,9 @@ def test_missing_fields_and_foreign_next_are_refused(make_app, world):
     assert empty.status_code == 400
     response = sign_in(client, "admin@example.org", query_string={"next": "//evil.example/x"})
     assert response.headers["Location"] == "/edit/"
+    client = make_app(world.url).test_client()
+    response = sign_in(client, "admin@example.org", query_string={"next": "/\\evil.example/x"})
+    assert response.headers["Location"] == "/edit/"
 
 
 def test_sign_in_is_rate_limited_per_address_and_per_account(make_app, world):

@@ -167,12 +167,12 @@ def _safe_next() -> str:
 
 
 def safe_next(default: str) -> str:
-    """``?next=`` when it is a path on this site, else ``default`` (no open redirect)."""
+    """``?next=`` when it is a path on this site, else ``default`` (no open redirect; browsers
+    read ``/\\host`` as ``//host``)."""
     target = request.args.get("next", "")
     parts = urlsplit(target)
-    if target.startswith("/") and not target.startswith("//") and not parts.netloc:
-        return target
-    return default
+    local = target.startswith("/") and not target.startswith("//") and not parts.netloc
+    return target if local and "\\" not in target else default
 
 
 def _load_user(user_id: str) -> SessionUser | None:
