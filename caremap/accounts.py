@@ -26,6 +26,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from caremap.credentials import fingerprint
 from caremap.model import AppUser, Organization, Service, UserOrganization
 
 MIN_PASSWORD_LENGTH = 12
@@ -58,6 +59,7 @@ class Principal:
     role: Role
     organization_ids: frozenset[str]
     active: bool = True
+    credential: str = ""  # the password hash's fingerprint: sessions end when it changes
 
 
 # --- permissions -------------------------------------------------------------------------------
@@ -191,6 +193,21 @@ def set_password(session: Session, user_id: int, password: str) -> None:
     get_user(session, user_id).password_hash = hash_password(password)
 
 
+class WrongPassword(AccountError):
+    """The current password given is not the account's."""
+
+
+def change_password(session: Session, user_id: int, current: str, new: str) -> Principal:
+    """Replace the account's password, given the current one (:class:`WrongPassword`
+    otherwise); the principal with its new credential (flushed, not committed)."""
+    user = get_user(session, user_id)
+    if not _verify(user.password_hash, current):
+        raise WrongPassword("The current password is not right.")
+    user.password_hash = hash_password(new)
+    session.flush()
+    return _principal(user, organization_ids_of(session, user.id))
+
+
 def user_by_email(session: Session, email: str) -> AppUser | None:
     return session.scalars(select(AppUser).where(AppUser.email == email.strip().lower())).first()
 
@@ -259,6 +276,7 @@ def _principal(user: AppUser, organization_ids: Iterable[str]) -> Principal:
         role=Role(user.role),
         organization_ids=frozenset(organization_ids),
         active=user.active,
+        credential=fingerprint(user.password_hash),
     )
 
 

@@ -462,6 +462,31 @@ def users_set_password(email: str, password_stdin: bool) -> None:
     click.echo(f"new password set for {user.email}")
 
 
+@users.command("reset-link")
+@click.argument("email")
+@click.option(
+    "--base-url",
+    envvar="CAREMAP_BASE_URL",
+    default="http://127.0.0.1:5000",
+    show_default=True,
+    help="The site's address as its users reach it (or CAREMAP_BASE_URL).",
+)
+def users_reset_link(email: str, base_url: str) -> None:
+    """Print a one-time link with which the account of EMAIL sets a new password (it expires
+    after CAREMAP_PASSWORD_RESET_HOURS, 24 by default). Hand it over by a safe channel."""
+    import datetime as dt
+
+    from caremap import accounts, credentials
+    from caremap.settings import secret_key
+
+    with _store_session() as session:
+        user = accounts.user_by_email(session, email)
+        if user is None or not user.active:
+            raise click.ClickException(f"no active account for {email}")
+        token = credentials.reset_token(secret_key(_settings()), user, dt.datetime.now(dt.UTC))
+    click.echo(f"{base_url.rstrip('/')}/account/reset/{token}")
+
+
 @contextlib.contextmanager
 def _store_session() -> Iterator[Session]:
     """A session on the configured store, committed if the block succeeds."""

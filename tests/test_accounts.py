@@ -33,8 +33,8 @@ from tests.conftest import CONFIDENTIAL_FIXTURE, DATA_DIR, TEST_DATA
 PASSWORD = "correct horse battery staple"
 PRINCIPALS = ("anonymous", "editor_a", "editor_b", "moderator", "admin")
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
-# Write routes anyone may use: signing in and out.
-PUBLIC_WRITES = {"auth.login", "auth.logout"}
+# Write routes anyone may use: signing in and out, and setting a password with a reset link.
+PUBLIC_WRITES = {"auth.login", "auth.logout", "password_reset.reset"}
 BULK_EXAMPLE = DATA_DIR / "templates" / "listings_example.csv"
 
 
@@ -226,7 +226,7 @@ def test_sign_in_and_out(make_app, world):
     assert wrong.status_code == 401
     assert "do not match an account" in wrong.get_data(as_text=True)
     response = sign_in(client, "admin@example.org")
-    assert response.status_code == 303 and response.headers["Location"] == "/"
+    assert response.status_code == 303 and response.headers["Location"] == "/edit/"
     cookie = response.headers["Set-Cookie"]
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
     page = client.get("/admin/")
@@ -242,7 +242,10 @@ def test_missing_fields_and_foreign_next_are_refused(make_app, world):
     empty = client.post("/account/login", data={"csrf_token": form_token(client)})
     assert empty.status_code == 400
     response = sign_in(client, "admin@example.org", query_string={"next": "//evil.example/x"})
-    assert response.headers["Location"] == "/"
+    assert response.headers["Location"] == "/edit/"
+    client = make_app(world.url).test_client()
+    response = sign_in(client, "admin@example.org", query_string={"next": "/\\evil.example/x"})
+    assert response.headers["Location"] == "/edit/"
 
 
 def test_sign_in_is_rate_limited_per_address_and_per_account(make_app, world):
@@ -389,6 +392,7 @@ class Case:
     url: str
     data: dict
     allowed: frozenset[str]
+    status: int = 303  # what the allowed get
 
 
 def write_cases(world: World) -> dict[str, list[Case]]:
@@ -490,6 +494,29 @@ def write_cases(world: World) -> dict[str, list[Case]]:
         ],
         "admin.change_role": [Case(f"/admin/users/{target}/role", {"role": "editor"}, admin_only)],
         "admin.set_active": [Case(f"/admin/users/{target}/active", {"active": "1"}, admin_only)],
+        "password_reset.issue": [
+            Case(f"/admin/users/{target}/reset-link", {}, admin_only, status=200)
+        ],
+        "admin_organizations.create": [
+            Case("/admin/organizations", {"name": "Added by {who}"}, admin_only)
+        ],
+        "admin_organizations.attach_editor": [
+            Case(f"/admin/organizations/{world.org_a}/editors", {"user": str(target)}, admin_only)
+        ],
+        "admin_organizations.detach_editor": [
+            Case(f"/admin/organizations/{world.org_b}/editors/{target}/detach", {}, admin_only)
+        ],
+        "account.change_password": [
+            Case(
+                "/account/password",
+                {
+                    "current_password": PASSWORD,
+                    "new_password": "a new password for {who}",
+                    "confirm": "a new password for {who}",
+                },
+                frozenset(PRINCIPALS) - {"anonymous"},
+            )
+        ],
         "bulk.check": [
             Case(
                 f"/bulk/organizations/{world.org_a}/check",
@@ -579,6 +606,7 @@ def sample(world: World, argument: str) -> str:
         "location_id": world.location_a,
         "entry_id": "1",
         "change_set_id": "1",
+        "token": "not-a-token",
     }[argument]
 
 
@@ -648,16 +676,26 @@ def test_authorization_matrix(make_app, world):
                 response = clients[who].post(case.url, data={**data, "csrf_token": tokens[who]})
                 cell = f"{endpoint} {case.url} as {who}: {response.status_code}"
                 if who in case.allowed:
-                    assert response.status_code == 303, cell
-                    assert "/account/login" not in response.headers["Location"], cell
+                    assert response.status_code == case.status, cell
+                    if case.status == 303:
+                        assert "/account/login" not in response.headers["Location"], cell
                     continue
                 assert response.status_code == (401 if who == "anonymous" else 403), cell
                 assert snapshot(world) == before, cell
     # Reading the admin pages is the admin's alone too.
+    admin_pages = (
+        "/admin/",
+        f"/admin/users/{world.users['target']}",
+        "/admin/organizations",
+        f"/admin/organizations/{world.org_a}",
+    )
     for who in PRINCIPALS:
-        for url in ("/admin/", f"/admin/users/{world.users['target']}"):
+        for url in admin_pages:
             status = clients[who].get(url).status_code
             assert status == {"admin": 200, "anonymous": 302}.get(who, 403), (url, who)
+        for url in ("/edit/", "/account/"):  # everyone's own pages
+            status = clients[who].get(url).status_code
+            assert status == (302 if who == "anonymous" else 200), (url, who)
 
 
 # --- the command line -------------------------------------------------------------------------

@@ -43,28 +43,36 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.context_processor(_template_globals)
 
     from webmap import (
+        account,
         admin,
+        admin_organizations,
         api,
+        dashboard,
         edit,
         errors,
         filters,
         hsds,
         moderation,
         ogc,
+        password_reset,
         planner,
         record_edit,
         views,
     )
 
     auth.init_app(app)
+    account.init_app(app)
+    password_reset.init_app(app)
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(planner.bp)
     app.register_blueprint(ogc.bp)
     app.register_blueprint(hsds.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(admin_organizations.bp)
     app.register_blueprint(edit.bp)
     app.register_blueprint(record_edit.bp)
+    app.register_blueprint(dashboard.bp)
     app.register_blueprint(bulk.bp)
     app.register_blueprint(moderation.bp)
     errors.register(app)

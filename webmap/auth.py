@@ -45,6 +45,7 @@ from caremap.accounts import Principal, Role
 from webmap import get_store
 
 bp = Blueprint("auth", __name__, url_prefix="/account")
+CREDENTIAL_KEY = "credential"  # the session's password fingerprint (caremap.credentials)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -142,9 +143,16 @@ def login() -> Response | tuple[str, int] | str:
         return render_template("account/login.html", form=form), 401
     session.clear()  # nothing from before signing in carries over
     login_user(SessionUser(principal))
+    keep_signed_in(principal)
     session.permanent = True
     flash(_("You are signed in."), "success")
     return redirect(_safe_next(), code=303)
+
+
+def keep_signed_in(principal: Principal) -> None:
+    """Bind this session to the principal's current password: a password change ends every
+    session but the one that made it (which calls this again)."""
+    session[CREDENTIAL_KEY] = principal.credential
 
 
 @bp.post("/logout")
@@ -156,12 +164,17 @@ def logout() -> Response:
 
 
 def _safe_next() -> str:
-    """``?next=`` when it is a path on this site, else the home page (no open redirect)."""
+    """Where to go after signing in: ``?next=``, else the editor's dashboard."""
+    return safe_next(url_for("dashboard.index"))
+
+
+def safe_next(default: str) -> str:
+    """``?next=`` when it is a path on this site, else ``default`` (no open redirect; browsers
+    read ``/\\host`` as ``//host``)."""
     target = request.args.get("next", "")
     parts = urlsplit(target)
-    if target.startswith("/") and not target.startswith("//") and not parts.netloc:
-        return target
-    return url_for("main.home")
+    local = target.startswith("/") and not target.startswith("//") and not parts.netloc
+    return target if local and "\\" not in target else default
 
 
 def _load_user(user_id: str) -> SessionUser | None:
@@ -169,7 +182,9 @@ def _load_user(user_id: str) -> SessionUser | None:
         return None
     with get_store().session() as db:
         principal = accounts.principal_of(db, int(user_id))
-    return SessionUser(principal) if principal else None
+    if principal is None or session.get(CREDENTIAL_KEY) != principal.credential:
+        return None  # deactivated, or the password changed since this session signed in
+    return SessionUser(principal)
 
 
 def _unauthorized() -> Response:
@@ -222,28 +237,40 @@ def _signed_in() -> bool:
     return bool(session) and current_user.is_authenticated
 
 
+# The blueprints whose forms count failures (sign-in, password change, password reset).
+LIMITED_BLUEPRINTS = ("auth", "account", "password_reset")
+
+
 def _limit_sign_in(app: Flask) -> None:
     """Failed sign-ins count against the client's address and the e-mail tried; a success
     does not. One limiter per app, so that apps (and tests) do not share counts."""
-    limiter = Limiter(get_remote_address, app=app)
+    limiter = app.extensions["caremap_limiter"] = Limiter(get_remote_address, app=app)
+    _only_for_blueprints(app, limiter, LIMITED_BLUEPRINTS)
+    limit_failures(
+        app, "auth.login", lambda: "account:" + request.form.get("email", "").strip().lower()
+    )
+
+
+def limit_failures(app: Flask, endpoint: str, account_key: Callable[[], str]) -> None:
+    """Rate-limit failed POSTs to ``endpoint`` (any answer but a 303) as sign-ins are: per
+    client address (``LOGIN_RATE_LIMIT``) and per account (``LOGIN_ACCOUNT_RATE_LIMIT``,
+    keyed by ``account_key``). Each endpoint counts on its own."""
+    limiter: Limiter = app.extensions["caremap_limiter"]
     per_address = limiter.limit(
-        lambda: app.config["LOGIN_RATE_LIMIT"],
-        methods=["POST"],
-        deduct_when=_failed_sign_in,
+        lambda: app.config["LOGIN_RATE_LIMIT"], methods=["POST"], deduct_when=_failed
     )
     per_account = limiter.limit(
         lambda: app.config["LOGIN_ACCOUNT_RATE_LIMIT"],
-        key_func=lambda: "account:" + request.form.get("email", "").strip().lower(),
+        key_func=account_key,
         methods=["POST"],
-        deduct_when=_failed_sign_in,
+        deduct_when=_failed,
     )
-    app.view_functions["auth.login"] = per_address(per_account(app.view_functions["auth.login"]))
-    _only_for_blueprint(app, limiter, bp.name)
+    app.view_functions[endpoint] = per_address(per_account(app.view_functions[endpoint]))
 
 
-def _only_for_blueprint(app: Flask, limiter: Limiter, blueprint: str) -> None:
-    """Move the limiter's request hooks from every request to the blueprint's: only the sign-in
-    form is limited, and every other request (the public API's) would pay for them."""
+def _only_for_blueprints(app: Flask, limiter: Limiter, blueprints: tuple[str, ...]) -> None:
+    """Move the limiter's request hooks from every request to these blueprints': only their
+    forms are limited, and every other request (the public API's) would pay for them."""
 
     def of_limiter(hook: Callable) -> bool:
         owner = hook.args[0] if isinstance(hook, functools.partial) else hook
@@ -252,8 +279,9 @@ def _only_for_blueprint(app: Flask, limiter: Limiter, blueprint: str) -> None:
     for hooks in (app.before_request_funcs, app.after_request_funcs, app.teardown_request_funcs):
         moved = [hook for hook in hooks[None] if of_limiter(hook)]
         hooks[None] = [hook for hook in hooks[None] if not of_limiter(hook)]
-        hooks.setdefault(blueprint, []).extend(moved)
+        for blueprint in blueprints:
+            hooks.setdefault(blueprint, []).extend(moved)
 
 
-def _failed_sign_in(response: Response) -> bool:
+def _failed(response: Response) -> bool:
     return response.status_code != 303

@@ -24,7 +24,7 @@ from caremap.changes import ChangeError, ConflictError, NotFound
 from caremap.model import ChangeSet, HistoryEntry, ServiceCapacity
 from caremap.queries import term_labels, vocabulary_choices
 from webmap import get_store
-from webmap.auth import current_principal, requires
+from webmap.auth import current_principal, requires, safe_next
 from webmap.change_text import action_label, conflict_message, field_label, value_text
 from webmap.searching import clock, geography
 from webmap.service_form import DAY_LABELS, DAYS, build_form, edits_of, hours_of
@@ -63,7 +63,9 @@ def _lang() -> str:
 
 
 def _detail(service_id: str) -> Response:
-    return redirect(url_for("main.service_detail", service_id=service_id), code=303)
+    """Back to ``?next=`` (the dashboard's forms say where), else to the service's page."""
+    detail = url_for("main.service_detail", service_id=service_id)
+    return redirect(safe_next(detail), code=303)
 
 
 @bp.route("/services/<service_id>", methods=["GET", "POST"])
@@ -178,7 +180,7 @@ def capacity(service_id: str) -> Response:
     if updated is None:
         abort(404)
     flash(_("Updated: %(available)d available now.", available=updated.available), "success")
-    return redirect(url_for("main.service_detail", service_id=service_id), code=303)
+    return _detail(service_id)
 
 
 def _may_edit(db: Session, service_id: str) -> bool:

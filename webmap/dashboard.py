@@ -1,0 +1,54 @@
+"""The editor's dashboard, "My listings": where everyone lands after signing in. Each service
+of the person's organizations (every organization for moderators and admins, searchable and a
+page at a time) with its verification date, a stale badge, its pending and rejected changes,
+and one-click forms — beds available now, "Nothing changed — verify" — that post to the
+editing routes (:mod:`webmap.edit`) and come back here."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, render_template, request
+
+from caremap.dashboard import Filters, listings
+from webmap import get_store, url_with
+from webmap.auth import current_principal, requires
+from webmap.edit import CapacityForm
+from webmap.moderation import DEFAULT_STALE_MONTHS
+from webmap.searching import clock
+
+bp = Blueprint("dashboard", __name__, url_prefix="/edit")
+MAX_QUERY = 200
+
+
+@bp.get("/")
+@requires()
+def index() -> str:
+    """The person's organizations and their services, with what needs doing."""
+    principal = current_principal()
+    assert principal is not None  # @requires
+    filters = Filters(
+        query=request.args.get("q", "").strip(), stale_only=request.args.get("stale") == "1"
+    )
+    if len(filters.query) > MAX_QUERY:
+        abort(400)
+    number = request.args.get("page", 1, type=int) or 1
+    months = int(current_app.config.get("STALE_MONTHS", DEFAULT_STALE_MONTHS))
+    with get_store().session() as db:
+        page = listings(db, principal, clock().now, months, filters, number)
+    here = url_with(page=str(page.number) if page.number > 1 else None)
+    forms = {
+        capacity.id: CapacityForm(
+            formdata=None, capacity_id=capacity.id, available=capacity.available
+        )
+        for organization in page.items
+        for service in organization.services
+        for capacity in service.capacities
+    }
+    return render_template(
+        "edit/dashboard.html",
+        page=page,
+        filters=filters,
+        months=months,
+        forms=forms,
+        back=here,
+        pager=lambda n: url_with(page=str(n) if n > 1 else None),
+    )
