@@ -4,37 +4,15 @@ Needs Chromium (``CAREMAP_CHROMIUM`` or on PATH)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from caremap.gazetteer import load_gazetteer
 from caremap.model import Location
-from tests.conftest import DATA_DIR, new_store_url
-from tests.live_server import serving
-from tests.test_accounts import World, build_world
+from tests.conftest import DATA_DIR
+from tests.signed_in_browser import server_url, sign_in, sign_out, world  # noqa: F401 (fixtures)
 from tests.test_browser import PageWatch, browser  # noqa: F401 (the browser fixture)
-from tests.test_moderation_browser import sign_in, sign_out
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def world(tmp_path) -> Iterator[World]:
-    from caremap.store import open_store
-
-    url = new_store_url("sqlite", tmp_path)
-    store = open_store(url)
-    store.upgrade()
-    yield build_world(store, url, tmp_path)
-    store.dispose()
-
-
-@pytest.fixture
-def server_url(make_app, world) -> Iterator[str]:
-    app = make_app(world.url, SESSION_COOKIE_SECURE=False)
-    with serving(app) as url:
-        yield url
 
 
 def drag_marker(page, dx: int, dy: int) -> None:
