@@ -53,11 +53,16 @@ from caremap.model import (
     TaxonomyTerm,
 )
 from caremap.placement import Geography, load_geography
+from caremap.reasons import N_, Reason
 from caremap.record_fields import LOCATION_FIELDS, ORGANIZATION_FIELDS
 from caremap.settings import load_settings
 
 PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"
 LOCKED = {"service": Service, "organization": Organization, "location": Location}
+ALREADY = {
+    APPROVED: N_("this change set was already approved"),
+    REJECTED: N_("this change set was already rejected"),
+}
 TERM_FACETS = ("service_type", "population", "capability")
 
 
@@ -77,7 +82,7 @@ def _text_field(name: str, required: bool = False) -> Field:
 
     def write(session: Session, service_id: str, value: str | None, now: dt.datetime) -> None:
         if required and not (value or "").strip():
-            raise ChangeError(f"{name} may not be empty")
+            raise ChangeError(Reason(N_("%(field)s may not be empty"), field=name))
         setattr(_service(session, service_id), name, value)
 
     return Field(read, write, clean_text)
@@ -229,7 +234,9 @@ def _schedule_row(value: Mapping[str, str | None]) -> dict[str, Any]:
         try:
             return kind(text) if text else None
         except ValueError:
-            raise ChangeError(f"{name}: {text!r} is not valid") from None
+            raise ChangeError(
+                Reason(N_("%(field)s: %(value)s is not valid"), field=name, value=repr(text))
+            ) from None
 
     row = {
         "byday": value.get("byday") or None,
@@ -241,7 +248,7 @@ def _schedule_row(value: Mapping[str, str | None]) -> dict[str, Any]:
         "description": value.get("description") or None,
     }
     if row["valid_from"] and row["valid_to"] and row["valid_from"] > row["valid_to"]:
-        raise ChangeError("valid_from is after valid_to")
+        raise ChangeError(Reason(N_("valid_from is after valid_to")))
     return row
 
 
@@ -454,7 +461,7 @@ def reject(
 ) -> ChangeSet:
     """Refuse a pending change set, saying why (the comment is required)."""
     if not comment.strip():
-        raise ChangeError("say why the change is rejected")
+        raise ChangeError(Reason(N_("say why the change is rejected")))
     change_set = _pending(session, principal, change_set_id)
     change_set.status, change_set.comment = REJECTED, comment.strip()
     change_set.decided_by, change_set.decided_at = principal.id, now
@@ -471,7 +478,7 @@ def _pending(session: Session, principal: Principal, change_set_id: int) -> Chan
     if change_set is None:
         raise NotFound(f"no change set has the id {change_set_id}")
     if change_set.status != PENDING:
-        raise ChangeError(f"this change set was already {change_set.status}")
+        raise ChangeError(Reason(ALREADY[change_set.status]))
     return change_set
 
 
@@ -589,7 +596,7 @@ def revert(
         raise NotFound(f"no history entry has the id {entry_id}")
     key = (entry.resource_type, entry.field_name)
     if key not in FIELDS:
-        raise ChangeError(f"{entry.field_name} cannot be reverted")
+        raise ChangeError(Reason(N_("%(field)s cannot be reverted"), field=entry.field_name))
     record = record_of_entry(session, entry)
     _check_may_edit(principal, record.organization_id)
     if FIELDS[key].read(session, entry.resource_id) != history.decode(entry.replacement_value):

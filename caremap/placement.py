@@ -15,6 +15,7 @@ from caremap.jurisdictions import Boundaries, load_boundaries
 from caremap.model import Address, Location
 from caremap.normalise import PROVINCES
 from caremap.privacy import public_point
+from caremap.reasons import N_, Reason, reason_of
 from caremap.timezones import TimezoneFinder, load_timezones
 
 
@@ -41,7 +42,13 @@ def jurisdictions(geography: Geography, latitude: float, longitude: float) -> tu
     """(PRUID, CDUID) of a point; :class:`PlacementError` when it is not in Canada."""
     pruids, cduids = geography.boundaries.assign(np.array([latitude]), np.array([longitude]))
     if pruids[0] is None or cduids[0] is None:
-        raise PlacementError(f"the point ({latitude}, {longitude}) is not in Canada")
+        raise PlacementError(
+            Reason(
+                N_("the point (%(latitude)s, %(longitude)s) is not in Canada"),
+                latitude=latitude,
+                longitude=longitude,
+            )
+        )
     return str(pruids[0]), str(cduids[0])
 
 
@@ -54,7 +61,13 @@ def place(location: Location, address: Address | None, geography: Geography) -> 
     stated = address.state_province if address else ""
     if stated and PROVINCES[stated].pruid != pruid:
         found = next(p.abbr for p in PROVINCES.values() if p.pruid == pruid)
-        raise PlacementError(f"the point is in {found}, but the address says {stated}")
+        raise PlacementError(
+            Reason(
+                N_("the point is in %(found)s, but the address says %(stated)s"),
+                found=found,
+                stated=stated,
+            )
+        )
     [zone] = geography.timezones.timezones_at(np.array([latitude]), np.array([longitude]))
     try:
         point = public_point(
@@ -69,7 +82,7 @@ def place(location: Location, address: Address | None, geography: Geography) -> 
             boundaries=geography.boundaries,
         )
     except ValueError as error:
-        raise PlacementError(str(error)) from None
+        raise PlacementError(reason_of(error)) from None
     location.pruid, location.cduid, location.timezone = pruid, cduid, zone
     location.latitude, location.longitude = point.latitude, point.longitude
     location.public_point_rule = point.rule.value

@@ -23,6 +23,7 @@ from caremap.geocoder import Precision
 from caremap.model import Address, Location, Organization, Service, ServiceAtLocation
 from caremap.normalise import NormaliseError, normalise_postal_code, normalise_province
 from caremap.placement import Geography, PlacementError, place
+from caremap.reasons import N_, Reason, reason_of
 
 
 class PlacementRefused(ChangeError):
@@ -66,7 +67,7 @@ def _organization_text(
 
     def write(session: Session, organization_id: str, value: str | None, now: dt.datetime) -> None:
         if required and not value:
-            raise ChangeError(f"{name} may not be empty")
+            raise ChangeError(Reason(N_("%(field)s may not be empty"), field=name))
         if value and check:
             check(value)
         # description is NOT NULL: "" for none.
@@ -78,12 +79,16 @@ def _organization_text(
 
 def _check_email(value: str) -> None:
     if not EMAIL_PATTERN.fullmatch(value):
-        raise ChangeError(f"email: {value!r} is not an e-mail address")
+        raise ChangeError(
+            Reason(N_("email: %(value)s is not an e-mail address"), value=repr(value))
+        )
 
 
 def _check_website(value: str) -> None:
     if not WEBSITE.fullmatch(value):
-        raise ChangeError(f"website: {value!r} is not an http(s) address")
+        raise ChangeError(
+            Reason(N_("website: %(value)s is not an http(s) address"), value=repr(value))
+        )
 
 
 ORGANIZATION_FIELDS: dict[str, Field] = {
@@ -122,7 +127,7 @@ def _address_field(column: str, normalise: Callable[[str], str]) -> Field:
         try:
             return normalise(clean_text(value) or "") or None
         except NormaliseError as error:
-            raise ChangeError(str(error)) from None
+            raise ChangeError(reason_of(error)) from None
 
     return Field(read, write, normalised)
 
@@ -174,13 +179,23 @@ def normalise_point(value: dict[str, Any]) -> dict[str, Any]:
         latitude, longitude = float(value["latitude"]), float(value["longitude"])
         precision = str(value["precision"])
     except (KeyError, TypeError, ValueError):
-        raise ChangeError("point: give a latitude, a longitude and a precision") from None
+        raise ChangeError(
+            Reason(N_("point: give a latitude, a longitude and a precision"))
+        ) from None
     if not (math.isfinite(latitude) and math.isfinite(longitude)):
-        raise ChangeError("point: the coordinates are not numbers")
+        raise ChangeError(Reason(N_("point: the coordinates are not numbers")))
     if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
-        raise ChangeError(f"point: ({latitude}, {longitude}) is not a place on Earth")
+        raise ChangeError(
+            Reason(
+                N_("point: (%(latitude)s, %(longitude)s) is not a place on Earth"),
+                latitude=latitude,
+                longitude=longitude,
+            )
+        )
     if precision not in POINT_PRECISIONS:
-        raise ChangeError(f"point: {precision!r} is not a geocoding precision")
+        raise ChangeError(
+            Reason(N_("point: %(value)s is not a geocoding precision"), value=repr(precision))
+        )
     return {
         "latitude": round(latitude, COORDINATE_DECIMALS),
         "longitude": round(longitude, COORDINATE_DECIMALS),
@@ -218,11 +233,11 @@ def settle_location(
     found = location(session, location_id)
     address = address_of(session, location_id)
     if address is not None and not address.state_province:
-        raise PlacementRefused("province may not be empty")
+        raise PlacementRefused(Reason(N_("%(field)s may not be empty"), field="province"))
     try:
         place(found, address, geography)
     except PlacementError as error:
-        raise PlacementRefused(str(error)) from None
+        raise PlacementRefused(reason_of(error)) from None
     found.last_verified_at = now
     session.flush()
     return list(

@@ -4,6 +4,8 @@ point (its organization's editors, moderators and admins; nobody else, by any ro
 
 from __future__ import annotations
 
+import html
+
 import pytest
 from sqlalchemy import select
 
@@ -250,7 +252,11 @@ def test_a_location_that_cannot_be_placed_is_refused_at_approval(make_app, world
             {"province": "QC"},
             dt.datetime.now(dt.UTC),
         )
-    response = approve(client_of(app, "moderator"), proposed.id)
+    moderator = client_of(app, "moderator")
+    response = approve(moderator, proposed.id)
     assert response.status_code == 400
     assert "the point is in ON, but the address says QC" in text(response)
+    moderator.get("/?lang=fr")
+    in_french = html.unescape(text(approve(moderator, proposed.id)))
+    assert "le point est en ON, mais l’adresse indique QC" in in_french
     assert [c for c, _, _ in pending(world)] == [proposed.id]

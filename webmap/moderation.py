@@ -26,11 +26,12 @@ from sqlalchemy.orm import Session
 from wtforms import TextAreaField
 from wtforms.validators import Length, Optional
 
-from caremap import changes
+from caremap import changes, reasons
 from caremap.accounts import Role
 from caremap.changes import ChangeError, ConflictError, NotFound
 from caremap.model import AppUser, ChangeSet, Location, Organization, Service
 from caremap.queries import term_labels
+from caremap.reasons import reason_of
 from caremap.record_fields import PlacementRefused
 from webmap import get_store
 from webmap.auth import current_principal, requires
@@ -144,7 +145,12 @@ def _decide(change_set_id: int, comment: str, approving: bool) -> Response:
     except NotFound:
         abort(404, description=_("No such change, or its listing no longer exists."))
     except PlacementRefused as error:
-        abort(400, description=_("This change cannot be made: %(reason)s", reason=str(error)))
+        abort(
+            400,
+            description=_(
+                "This change cannot be made: %(reason)s", reason=reasons.say(reason_of(error), _)
+            ),
+        )
     except ChangeError:
         flash(_("This change was already decided."), "info")
         return redirect(url_for("moderation.queue"), code=303)

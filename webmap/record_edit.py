@@ -16,13 +16,14 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from caremap import accounts, changes, record_fields
+from caremap import accounts, changes, reasons, record_fields
 from caremap.changes import ChangeError, ConflictError
 from caremap.geocoder import Precision
 from caremap.locate import LocateError, LocatePrecision, locate
 from caremap.model import Location, Organization, Service, ServiceAtLocation
 from caremap.normalise import PROVINCES
 from caremap.placement import PlacementError, jurisdictions
+from caremap.reasons import reason_of
 from webmap import get_store
 from webmap.auth import current_principal, requires
 from webmap.change_text import conflict_message, point_text
@@ -118,7 +119,7 @@ def location(location_id: str) -> Response | tuple[str, int]:
         edits = location_edits(form, values, _geocode)
         _check_point(edits.get("point", values["point"]), form.province.data or "")
     except ValueError as error:
-        form.form_errors.append(str(error))
+        form.form_errors.append(reasons.say(reason_of(error), _))
         return _location_page(record, values, form), 400
     _propose("location", location_id, edits)
     return redirect(url_for("records.location", location_id=location_id), code=303)
@@ -180,7 +181,12 @@ def _propose(record_type: str, record_id: str, edits: dict[str, Any]) -> None:
     except ConflictError as error:
         abort(409, description=conflict_message(error.fields))
     except ChangeError as error:
-        abort(400, description=_("This change cannot be made: %(reason)s", reason=str(error)))
+        abort(
+            400,
+            description=_(
+                "This change cannot be made: %(reason)s", reason=reasons.say(reason_of(error), _)
+            ),
+        )
     flash(submitted_message(change_set), "success")
 
 
