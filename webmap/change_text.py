@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NoReturn
 
+from flask import abort
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from caremap import history
+from caremap import history, reasons
+from caremap.fields import ChangeError, ConflictError
 from caremap.queries import PublicSchedule
 from webmap.filters import hours_text
 
@@ -105,3 +107,12 @@ def conflict_message(fields: list[str]) -> str:
         "Reject it and ask for a new one.",
         fields=", ".join(field_label(f) for f in fields),
     )
+
+
+def refuse(error: ChangeError) -> NoReturn:
+    """Answer a refused change: 409 naming the fields that changed meanwhile, else 400 with the
+    reason, in the page's language."""
+    if isinstance(error, ConflictError):
+        abort(409, description=conflict_message(error.fields))
+    reason = reasons.say(reasons.reason_of(error), _)
+    abort(400, description=_("This change cannot be made: %(reason)s", reason=reason))

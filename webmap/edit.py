@@ -18,15 +18,14 @@ from werkzeug.wrappers import Response
 from wtforms import HiddenField, IntegerField
 from wtforms.validators import DataRequired, InputRequired, NumberRange
 
-from caremap import accounts, changes, history, reasons
+from caremap import accounts, changes, history
 from caremap.capacity import CapacityError, countable_capacities, set_available
 from caremap.changes import ChangeError, ConflictError, NotFound
 from caremap.model import ChangeSet, HistoryEntry, ServiceCapacity
 from caremap.queries import term_labels, vocabulary_choices
-from caremap.reasons import reason_of
 from webmap import get_store
 from webmap.auth import current_principal, requires, safe_next
-from webmap.change_text import action_label, conflict_message, field_label, value_text
+from webmap.change_text import action_label, field_label, refuse, value_text
 from webmap.searching import clock, geography
 from webmap.service_form import DAY_LABELS, DAYS, build_form, edits_of, hours_of
 
@@ -94,15 +93,8 @@ def service(service_id: str) -> Response | tuple[str, int] | str:
             change_set = changes.propose(
                 db, current_principal(), service_id, edits_of(form, values), clock().now
             )
-    except ConflictError as error:
-        abort(409, description=conflict_message(error.fields))
     except ChangeError as error:
-        abort(
-            400,
-            description=_(
-                "This change cannot be made: %(reason)s", reason=reasons.say(reason_of(error), _)
-            ),
-        )
+        refuse(error)
     flash(submitted_message(change_set), "success")
     return _detail(service_id)
 

@@ -26,16 +26,15 @@ from sqlalchemy.orm import Session
 from wtforms import TextAreaField
 from wtforms.validators import Length, Optional
 
-from caremap import changes, reasons
+from caremap import changes
 from caremap.accounts import Role
 from caremap.changes import ChangeError, ConflictError, NotFound
 from caremap.model import AppUser, ChangeSet, Location, Organization, Service
 from caremap.queries import term_labels
-from caremap.reasons import reason_of
 from caremap.record_fields import PlacementRefused
 from webmap import get_store
 from webmap.auth import current_principal, requires
-from webmap.change_text import action_label, conflict_message, field_label, value_text
+from webmap.change_text import action_label, field_label, refuse, value_text
 from webmap.edit import record_url
 from webmap.searching import clock, geography
 
@@ -140,17 +139,10 @@ def _decide(change_set_id: int, comment: str, approving: bool) -> Response:
                 changes.approve(db, principal, change_set_id, now, comment, geography())
             else:
                 changes.reject(db, principal, change_set_id, comment, now)
-    except ConflictError as error:
-        abort(409, description=conflict_message(error.fields))
     except NotFound:
         abort(404, description=_("No such change, or its listing no longer exists."))
-    except PlacementRefused as error:
-        abort(
-            400,
-            description=_(
-                "This change cannot be made: %(reason)s", reason=reasons.say(reason_of(error), _)
-            ),
-        )
+    except (ConflictError, PlacementRefused) as error:
+        refuse(error)
     except ChangeError:
         flash(_("This change was already decided."), "info")
         return redirect(url_for("moderation.queue"), code=303)

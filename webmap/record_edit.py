@@ -17,7 +17,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from caremap import accounts, changes, reasons, record_fields
-from caremap.changes import ChangeError, ConflictError
+from caremap.changes import ChangeError
 from caremap.geocoder import Precision
 from caremap.locate import LocateError, LocatePrecision, locate
 from caremap.model import Location, Organization, Service, ServiceAtLocation
@@ -26,7 +26,7 @@ from caremap.placement import PlacementError, jurisdictions
 from caremap.reasons import reason_of
 from webmap import get_store
 from webmap.auth import current_principal, requires
-from webmap.change_text import conflict_message, point_text
+from webmap.change_text import point_text, refuse
 from webmap.edit import record_editing, submitted_message
 from webmap.record_forms import (
     LocationForm,
@@ -178,15 +178,8 @@ def _propose(record_type: str, record_id: str, edits: dict[str, Any]) -> None:
             change_set = changes.propose_record(
                 db, current_principal(), record_type, record_id, edits, clock().now, geography()
             )
-    except ConflictError as error:
-        abort(409, description=conflict_message(error.fields))
     except ChangeError as error:
-        abort(
-            400,
-            description=_(
-                "This change cannot be made: %(reason)s", reason=reasons.say(reason_of(error), _)
-            ),
-        )
+        refuse(error)
     flash(submitted_message(change_set), "success")
 
 
