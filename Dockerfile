@@ -38,4 +38,4 @@ ENV CAREMAP_DATA_DIR=/app/data \
 # The code is owned by root and read-only for the app; only /app/instance is writable.
 USER caremap
 EXPOSE 8000
-CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "3", "webmap:create_app()"]
+CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "3", "webmap:serving_app()"]

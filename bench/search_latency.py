@@ -398,11 +398,11 @@ def _free_port() -> int:
 
 @contextmanager
 def waitress_server(database_url: str, log_path: Path):
-    """A waitress server for ``create_app()`` on the store, in a subprocess; yields its port."""
+    """A waitress server for ``serving_app()`` (as ``caremap serve`` runs it) on the store, in a subprocess; yields its port."""
     port = _free_port()
     code = (
-        "from waitress import serve; from webmap import create_app; "
-        f"serve(create_app(), host='127.0.0.1', port={port}, threads={SERVER_THREADS})"
+        "from waitress import serve; from webmap import serving_app; "
+        f"serve(serving_app(), host='127.0.0.1', port={port}, threads={SERVER_THREADS})"
     )
     env = dict(os.environ, CAREMAP_DATABASE_URL=database_url, CAREMAP_TILES_URL="")
     log_path.parent.mkdir(parents=True, exist_ok=True)

@@ -508,13 +508,14 @@ def _store_session() -> Iterator[Session]:
 @click.option("--debug", is_flag=True, help="Flask's reloading debug server (development only).")
 def serve(host: str, port: int, debug: bool) -> None:
     """Serve the web app (waitress; Flask's debug server with --debug)."""
-    from webmap import create_app
+    from webmap import create_app, serving_app
 
-    app = create_app()
     if debug:
-        app.run(host=host, port=port, debug=True)
+        create_app().run(host=host, port=port, debug=True)
         return
     from waitress import serve as waitress_serve
+
+    app = serving_app()
 
     click.echo(f"caremap on http://{host}:{port}/", err=True)
     waitress_serve(app, host=host, port=port, threads=8)

@@ -6,7 +6,8 @@ with its public address."""
 from __future__ import annotations
 
 import datetime as dt
-import json
+
+import orjson
 
 from caremap.privacy import PublicLocation
 from caremap.queries import PublicCapacity, PublicSchedule, PublicService
@@ -80,7 +81,8 @@ def feature_collection_text(features: list[str], **members: object) -> str:
 
 
 def _compact(value: object) -> str:
-    return json.dumps(value, separators=(",", ":"))
+    """Compact JSON text (orjson: it runs for every Feature of every search)."""
+    return orjson.dumps(value).decode()
 
 
 def _schedule(schedule: PublicSchedule) -> dict:

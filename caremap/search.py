@@ -145,10 +145,11 @@ def _nearest(
 ) -> list[SearchHit]:
     """The ``limit`` best hits, widening the candidates until they are certainly the best:
     enough pass the time filters, and none left out could rank before the last one (a
-    confidential distance is rounded up, so it may rank after points fetched later)."""
+    confidential distance is rounded up, so it may rank after points fetched later; the
+    store's spare candidates usually settle that without a second scan)."""
     radius_m = None if radius_km is None else radius_km * 1000
     wanted = query.limit
-    candidates = wanted * 3 + 10 if query.filters.by_time else wanted + 5
+    candidates = wanted * 3 + 10 if query.filters.by_time else wanted
     where = listing_filter(query.filters)
     while True:
         nearby = store.nearest_listings(
@@ -159,9 +160,12 @@ def _nearest(
             listing_filter=where,
             with_record=read_model or query.filters.by_time,
         )
-        ranked = _ranked(nearby, query.filters, clock, radius_m)
-        exhausted = len(nearby) < candidates
-        if exhausted or (len(ranked) >= wanted and ranked[wanted - 1][0] <= nearby[-1].distance_m):
+        ranked = _ranked(nearby.found, query.filters, clock, radius_m)
+        # Whatever was left out is at least beyond_m away, so ranks after a shown distance
+        # below it (a confidential one's shown distance is rounded up, never down).
+        if math.isinf(nearby.beyond_m) or (
+            len(ranked) >= wanted and ranked[wanted - 1][0] < nearby.beyond_m
+        ):
             return [
                 SearchHit(listing, distance, _fresh(listing, clock))
                 for distance, listing in ranked[:wanted]

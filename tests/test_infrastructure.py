@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 CI_RUN = ROOT / ".ci" / "run"
 DATABASE_URL = "postgresql+psycopg://caremap:caremap@db:5432/caremap"
-GUNICORN = ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "3", "webmap:create_app()"]
+GUNICORN = ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "3", "webmap:serving_app()"]
 NO_COMPOSE = (
     "docker-compose is not on PATH; install Debian's package: apt-get install -y "
     "--no-install-recommends docker-compose (.ci/run does)"

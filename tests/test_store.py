@@ -78,6 +78,23 @@ def test_within_radius_is_exactly_the_points_inside(loaded_store, radius_km):
     assert [n.location_id for n in found] == [i for i, _ in expected]
 
 
+@pytest.mark.parametrize("margin", [None, 0])
+def test_nearest_few_within_a_radius_holding_many(loaded_store, margin, monkeypatch):
+    """More points lie inside the radius than are fetched: the nearest few, exactly."""
+    if margin is not None:  # PostGIS: no spare candidates, so the scan must widen to be exact
+        monkeypatch.setattr("caremap.store.postgis.CANDIDATE_MARGIN", margin)
+    inside = [
+        (i, m) for i, m in reference_ranking(public_points(loaded_store), TORONTO) if m <= 25_000
+    ]
+    assert len(inside) > 50
+    found = loaded_store.nearest(
+        latitude=TORONTO[0], longitude=TORONTO[1], limit=5, radius_m=25_000
+    )
+    assert [n.location_id for n in found] == [i for i, _ in inside[:5]]
+    for nearby, (_, metres) in zip(found, inside, strict=False):
+        assert nearby.distance_m == pytest.approx(metres, abs=0.01)
+
+
 def test_nearest_among_a_subset(loaded_store):
     ranking = reference_ranking(public_points(loaded_store), TORONTO)
     subset = {ranking[5][0], ranking[40][0], ranking[-1][0]}

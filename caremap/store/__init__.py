@@ -4,6 +4,13 @@
 (:mod:`caremap.model`) and answer the same spatial questions on **public points only**.
 """
 
-from caremap.store.base import NearbyListing, NearbyLocation, Store, StoreError, open_store
+from caremap.store.base import (
+    NearbyListing,
+    NearbyLocation,
+    NearestFirst,
+    Store,
+    StoreError,
+    open_store,
+)
 
-__all__ = ["NearbyListing", "NearbyLocation", "Store", "StoreError", "open_store"]
+__all__ = ["NearbyListing", "NearbyLocation", "NearestFirst", "Store", "StoreError", "open_store"]

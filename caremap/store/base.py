@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import abc
 import logging
+import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Generic, TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -55,6 +57,20 @@ class NearbyListing:
     distance_m: float
 
 
+Nearby = TypeVar("Nearby", NearbyLocation, NearbyListing)
+
+
+@dataclass(frozen=True)
+class NearestFirst(Generic[Nearby]):
+    """What one nearest-first scan proved: ``found`` nearest first (ties by id), at least as
+    many as asked when there are that many; every point left out (within the radius) is at
+    least ``beyond_m`` away (infinite when none is), so the scan's spare candidates nearer than
+    that come for free to a caller that re-ranks (a search rounding confidential distances)."""
+
+    found: list[Nearby]
+    beyond_m: float = math.inf
+
+
 class Store(abc.ABC):
     """One engine per process, a session per unit of work, spatial queries on public points."""
 
@@ -85,7 +101,6 @@ class Store(abc.ABC):
             current = MigrationContext.configure(connection).get_current_revision()
             return current == head and publish.is_current(connection)
 
-    @abc.abstractmethod
     def nearest(
         self,
         *,
@@ -98,6 +113,25 @@ class Store(abc.ABC):
         """Up to ``limit`` locations nearest-first by geodesic metres from (lat, lon) to their
         public point, optionally only within ``radius_m`` and only among the locations whose
         ids ``location_filter`` (a SELECT of ``location.id``) returns."""
+        return self.nearest_first(
+            latitude=latitude,
+            longitude=longitude,
+            limit=limit,
+            radius_m=radius_m,
+            location_filter=location_filter,
+        ).found[:limit]
+
+    @abc.abstractmethod
+    def nearest_first(
+        self,
+        *,
+        latitude: float,
+        longitude: float,
+        limit: int,
+        radius_m: float | None = None,
+        location_filter: Select | None = None,
+    ) -> NearestFirst[NearbyLocation]:
+        """:meth:`nearest`, with whatever more the scan proved to come next."""
 
     def nearest_listings(
         self,
@@ -108,24 +142,25 @@ class Store(abc.ABC):
         radius_m: float | None = None,
         listing_filter: ColumnElement[bool] | None = None,
         with_record: bool = True,
-    ) -> list[NearbyListing]:
-        """Up to ``limit`` published listings nearest-first (ties by id) by geodesic metres
-        from (lat, lon) to their public point, optionally only within ``radius_m`` and only
-        those ``listing_filter`` (a condition on ``public_listing``) passes; without
+    ) -> NearestFirst[NearbyListing]:
+        """The ``limit`` (or more) published listings nearest-first (ties by id) by geodesic
+        metres from (lat, lon) to their public point, optionally only within ``radius_m`` and
+        only those ``listing_filter`` (a condition on ``public_listing``) passes; without
         ``with_record``, the listings are read without their record.
 
-        This default finds the nearest locations, then their listings."""
+        This default finds the nearest locations, then their listings: a listing left out is
+        at a location left out."""
         located = None
         if listing_filter is not None:
             located = select(PublicListing.location_id).where(listing_filter)
-        nearby = self.nearest(
+        nearby = self.nearest_first(
             latitude=latitude,
             longitude=longitude,
             limit=limit,
             radius_m=radius_m,
             location_filter=located,
         )
-        distances = {n.location_id: n.distance_m for n in nearby}
+        distances = {n.location_id: n.distance_m for n in nearby.found}
         columns = COLUMNS if with_record else FEATURE_COLUMNS
         query = select(*columns, PublicListing.location_id).where(
             PublicListing.location_id.in_(list(distances))
@@ -138,7 +173,7 @@ class Store(abc.ABC):
             NearbyListing(listing_of(row, with_record), distances[row.location_id]) for row in rows
         ]
         found.sort(key=lambda n: (n.distance_m, n.listing.id))
-        return found[:limit]
+        return NearestFirst(found, nearby.beyond_m)
 
     def dispose(self) -> None:
         self.engine.dispose()

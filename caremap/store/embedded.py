@@ -18,7 +18,13 @@ from sqlalchemy import Engine, Select, event, select, text
 
 from caremap.geodesy import EARTH_RADIUS_M, geodesic_distances_m, unit_vectors
 from caremap.model import Location
-from caremap.store.base import GEODESIC_OVER_SPHERE_MIN, RERANK_MARGIN, NearbyLocation, Store
+from caremap.store.base import (
+    GEODESIC_OVER_SPHERE_MIN,
+    RERANK_MARGIN,
+    NearbyLocation,
+    NearestFirst,
+    Store,
+)
 
 VERSION_CHECK_INTERVAL_S = 1.0
 # A geodesic (ellipsoid) radius is at most ~0.6 % longer than the spherical one it is found with.
@@ -49,7 +55,7 @@ class EmbeddedStore(Store):
     def _forget_check(self, _connection: object) -> None:
         self._checked_at = float("-inf")
 
-    def nearest(
+    def nearest_first(
         self,
         *,
         latitude: float,
@@ -57,10 +63,10 @@ class EmbeddedStore(Store):
         limit: int,
         radius_m: float | None = None,
         location_filter: Select | None = None,
-    ) -> list[NearbyLocation]:
+    ) -> NearestFirst[NearbyLocation]:
         index = self._current_index()
         if index.tree is None or limit <= 0:
-            return []
+            return NearestFirst([])
         allowed = None if location_filter is None else self._allowed(index, location_filter)
         k = limit + RERANK_MARGIN
         while True:  # widen until the candidates certainly hold the nearest
@@ -75,10 +81,13 @@ class EmbeddedStore(Store):
                 for i in order
                 if radius_m is None or distances[i] <= radius_m
             ]
-            # A point left out is farther than reach_m on the sphere, so than the last hit on
-            # the ellipsoid when that is below GEODESIC_OVER_SPHERE_MIN x reach_m.
-            if len(hits) < limit or hits[limit - 1].distance_m < reach_m * GEODESIC_OVER_SPHERE_MIN:
-                return hits[:limit]
+            # A point left out is farther than reach_m on the sphere, so farther than
+            # GEODESIC_OVER_SPHERE_MIN x reach_m on the ellipsoid: the hits nearer than that
+            # are certainly the nearest.
+            beyond_m = reach_m * GEODESIC_OVER_SPHERE_MIN
+            proven = [hit for hit in hits if hit.distance_m < beyond_m]
+            if len(proven) >= limit or reach_m == np.inf:
+                return NearestFirst(proven, beyond_m)
             k *= 4
 
     def _allowed(self, index: _PointIndex, location_filter: Select) -> np.ndarray:

@@ -2,9 +2,11 @@
 ``location`` and on ``public_listing``).
 
 Nearest-first uses the index-assisted KNN operator ``<->`` on **geography** (spherical metres;
-never on 4326 geometry, which orders by degrees), then re-ranks the candidates by
-``ST_Distance(geography, geography)``, which is the exact WGS84 spheroid distance. The candidates
-are widened until they provably hold the exact answer (:func:`_certain`).
+never on 4326 geometry, which orders by degrees), within a radius also ``ST_DWithin`` (exact on
+the spheroid, index-assisted). The candidates are re-ranked in Python by exact WGS84 geodesic
+metres (``pyproj.Geod``, as on the embedded store: PostGIS's spheroid ``ST_Distance`` is the same
+algorithm, and costs as much per point as the index scan that finds it), and widened until they
+provably hold the exact answer (:func:`_nearest_rows`).
 
 The unfiltered statements (every API search's), compiled once by SQLAlchemy, run on psycopg as
 server-side prepared statements (no per-request compilation or result rows to build).
@@ -12,33 +14,51 @@ server-side prepared statements (no per-request compilation or result rows to bu
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import psycopg
 import sqlalchemy as sa
 from geoalchemy2 import Geography
 
+from caremap.geodesy import geodesic_distances_m
 from caremap.listing import COLUMNS, FEATURE_COLUMNS, listing_of
+from caremap.model import PublicListing
 from caremap.store.base import (
     GEODESIC_OVER_SPHERE_MIN,
     POOL_RECYCLE_S,
     NearbyListing,
     NearbyLocation,
+    NearestFirst,
     Store,
 )
 
-LOCATION = sa.table("location", sa.column("id"), sa.column("geog", Geography("POINT", 4326)))
-# The generated column migration 0005 adds (the model does not map it: SQLite has none).
-LISTING_GEOG = sa.literal_column("public_listing.geog", Geography("POINT", 4326))
+LOCATION = sa.table(
+    "location",
+    sa.column("id"),
+    sa.column("latitude"),
+    sa.column("longitude"),
+    sa.column("geog", Geography("POINT", 4326)),
+)
+# A table's public point: (latitude, longitude, geog); geog is the generated column migrations
+# 0001 and 0005 add (the model does not map it: SQLite has none).
+LOCATION_POINT = (LOCATION.c.latitude, LOCATION.c.longitude, LOCATION.c.geog)
+LISTING_POINT = (
+    PublicListing.latitude,
+    PublicListing.longitude,
+    sa.literal_column("public_listing.geog", Geography("POINT", 4326)),
+)
 # Nearest-first asks the KNN scan for this many points more than wanted; they usually prove the
-# answer exact, else the scan is run again with WIDEN times as many.
-CANDIDATE_MARGIN = 8
+# answer exact (and a few more points, which a search rounding confidential distances may need),
+# else the scan is run again with WIDEN times as many.
+CANDIDATE_MARGIN = 6
 WIDEN = 4
 
 Rows = Sequence[Sequence[Any]]
-# Builds a statement of :func:`_ranked` from a condition (or None) and ``within``.
+# Builds a statement of :func:`_candidates` from a condition (or None) and ``within``.
 Builder = Callable[[sa.ColumnElement[bool] | None, bool], sa.Select]
 
 
@@ -73,7 +93,7 @@ class PostgisStore(Store):
         )
         self._prepared: dict[tuple[Builder, bool], _Prepared] = {}
 
-    def nearest(
+    def nearest_first(
         self,
         *,
         latitude: float,
@@ -81,17 +101,17 @@ class PostgisStore(Store):
         limit: int,
         radius_m: float | None = None,
         location_filter: sa.Select | None = None,
-    ) -> list[NearbyLocation]:
+    ) -> NearestFirst[NearbyLocation]:
         if limit <= 0:
-            return []
+            return NearestFirst([])
         within = radius_m is not None
         if location_filter is None:
             run = self._prepared_runner(_locations, within)
         else:
             where = LOCATION.c.id.in_(location_filter.scalar_subquery())
             run = self._executor(_locations(where, within))
-        rows = _nearest_rows(run, latitude, longitude, limit, radius_m)
-        return [NearbyLocation(row[0], float(row[1])) for row in rows]
+        ranked, beyond_m = _nearest_rows(run, latitude, longitude, limit, radius_m)
+        return NearestFirst([NearbyLocation(row[0], m) for row, m in ranked], beyond_m)
 
     def nearest_listings(
         self,
@@ -102,20 +122,20 @@ class PostgisStore(Store):
         radius_m: float | None = None,
         listing_filter: sa.ColumnElement[bool] | None = None,
         with_record: bool = True,
-    ) -> list[NearbyListing]:
+    ) -> NearestFirst[NearbyListing]:
         """One statement: the KNN candidates among the listings, re-ranked as in ``nearest``
         (a second, wider one in the rare case the first cannot prove its answer exact)."""
         if limit <= 0:
-            return []
+            return NearestFirst([])
         within = radius_m is not None
         build = _listings if with_record else _features
         if listing_filter is None:
             run = self._prepared_runner(build, within)
         else:
             run = self._executor(build(listing_filter, within))
-        rows = _nearest_rows(run, latitude, longitude, limit, radius_m)
-        distance = len(COLUMNS if with_record else FEATURE_COLUMNS)
-        return [NearbyListing(listing_of(row, with_record), float(row[distance])) for row in rows]
+        ranked, beyond_m = _nearest_rows(run, latitude, longitude, limit, radius_m)
+        found = [NearbyListing(listing_of(row, with_record), m) for row, m in ranked]
+        return NearestFirst(found, beyond_m)
 
     def _executor(self, statement: sa.Select) -> Callable[[dict[str, Any]], Rows]:
         def run(parameters: dict[str, Any]) -> Rows:
@@ -162,76 +182,73 @@ def _nearest_rows(
     longitude: float,
     limit: int,
     radius_m: float | None,
-) -> Rows:
-    """The rows of a :func:`_ranked` statement; without a radius, run with more candidates
-    until they are certainly the nearest."""
-    parameters = {"latitude": latitude, "longitude": longitude, "limit": limit}
-    if radius_m is not None:
-        return run({**parameters, "radius_m": radius_m})
+) -> tuple[list[tuple[Sequence[Any], float]], float]:
+    """Rows of a :func:`_candidates` statement with their geodesic metres, nearest first (ties
+    by id): at least ``limit`` of them when there are that many, all certainly the nearest;
+    and the distance every row left out is at least (infinite when none is). The statement
+    is run with more candidates until that holds."""
+    parameters = {"latitude": latitude, "longitude": longitude, "radius_m": radius_m}
     candidates = limit + CANDIDATE_MARGIN
     while True:
         rows = run({**parameters, "candidates": candidates})
-        if _certain(rows, candidates):
-            return rows
+        ranked = _by_geodesic(rows, latitude, longitude, radius_m)
+        if len(rows) < candidates:  # every point (within the radius) is a candidate
+            return ranked, math.inf
+        # A point left out is at least reach_m (the farthest candidate's spherical distance)
+        # away on the sphere, so at least this far on the spheroid.
+        beyond_m = rows[-1][-1] * GEODESIC_OVER_SPHERE_MIN
+        proven = [pair for pair in ranked if pair[1] < beyond_m]
+        if len(proven) >= limit:
+            return proven, beyond_m
         candidates *= WIDEN
 
 
-def _certain(rows: Rows, candidates: int) -> bool:
-    """Whether re-ranked rows (ending with distance_m, reach_m, found) are exactly the nearest:
-    fewer than ``candidates`` were found (every point was a candidate), or the last row is
-    nearer than any point left out can be. A point left out is at least ``reach_m`` (the
-    farthest candidate's spherical distance) away on the sphere, so more than the last row's
-    distance on the spheroid when that is below ``GEODESIC_OVER_SPHERE_MIN`` x ``reach_m``
-    (ties included: a point as near as the last row is never left out)."""
+def _by_geodesic(
+    rows: Rows, latitude: float, longitude: float, radius_m: float | None
+) -> list[tuple[Sequence[Any], float]]:
+    """Candidate rows (ending with latitude, longitude, sphere_m) and their exact WGS84
+    geodesic metres, nearest first, ties by id (the first column); within ``radius_m``."""
     if not rows:
-        return True
-    *_, distance_m, reach_m, found = rows[-1]
-    return found < candidates or distance_m < reach_m * GEODESIC_OVER_SPHERE_MIN
+        return []
+    points = np.array([row[-3:-1] for row in rows], dtype=float)
+    metres = geodesic_distances_m(latitude, longitude, points[:, 0], points[:, 1]).tolist()
+    ranked = sorted(zip(rows, metres, strict=True), key=lambda pair: (pair[1], pair[0][0]))
+    if radius_m is None:
+        return ranked
+    return [pair for pair in ranked if pair[1] <= radius_m]
 
 
 def _locations(where: sa.ColumnElement[bool] | None, within: bool) -> sa.Select:
-    return _ranked((LOCATION.c.id,), LOCATION.c.geog, where, within)
+    return _candidates((LOCATION.c.id,), LOCATION_POINT, where, within)
 
 
 def _listings(where: sa.ColumnElement[bool] | None, within: bool) -> sa.Select:
-    return _ranked(COLUMNS, LISTING_GEOG, where, within)
+    return _candidates(COLUMNS, LISTING_POINT, where, within)
 
 
 def _features(where: sa.ColumnElement[bool] | None, within: bool) -> sa.Select:
-    return _ranked(FEATURE_COLUMNS, LISTING_GEOG, where, within)
+    return _candidates(FEATURE_COLUMNS, LISTING_POINT, where, within)
 
 
-def _ranked(
+def _candidates(
     columns: Sequence[Any],
-    geog: sa.ColumnElement,
+    public_point: tuple[Any, Any, sa.ColumnElement],
     where: sa.ColumnElement[bool] | None,
     within: bool,
 ) -> sa.Select:
-    """``columns`` (the first named ``id``) of the points nearest the query point by geodesic
-    distance, ties by id. Bound parameters: latitude, longitude, limit; radius_m (``within``)
-    or candidates. Rows: the columns, distance_m; without a radius also reach_m and found.
-
-    Within a radius, ``ST_DWithin`` on the spheroid selects exactly. Otherwise the KNN operator
-    ``<->`` (index-assisted) finds ``candidates`` points nearest on the sphere, which are
-    re-ranked on the spheroid; reach_m (the farthest candidate on the sphere) and found (how
-    many there were) tell :func:`_certain` whether they hold the answer."""
+    """``columns`` (the first named ``id``), then the public point's latitude and longitude
+    and its spherical metres, of the ``candidates`` points nearest the query point on the
+    sphere (the index-assisted KNN operator ``<->``); with ``within``, only those within
+    ``radius_m`` on the spheroid (``ST_DWithin``, exact and index-assisted). Bound parameters:
+    latitude, longitude, candidates; radius_m. The geodesic re-rank is :func:`_by_geodesic`'s
+    (pyproj, as on the embedded store): a spheroid distance costs PostGIS as much as the
+    index scan that finds the point."""
+    latitude, longitude, geog = public_point
     point = _point(sa.bindparam("latitude"), sa.bindparam("longitude"))
-    candidates = sa.select(*columns, geog.label("geog"))
+    sphere = geog.op("<->", return_type=sa.Float())(point)
+    query = sa.select(*columns, latitude, longitude, sphere.label("sphere_m"))
     if where is not None:
-        candidates = candidates.where(where)
+        query = query.where(where)
     if within:
-        candidates = candidates.where(sa.func.ST_DWithin(geog, point, sa.bindparam("radius_m")))
-    else:
-        sphere = geog.op("<->", return_type=sa.Float())(point).label("sphere_m")
-        candidates = (
-            candidates.add_columns(sphere).order_by(sphere).limit(sa.bindparam("candidates"))
-        )
-    inner = candidates.subquery()
-    distance = sa.func.ST_Distance(inner.c.geog, point)
-    ranked = [*(inner.c[column.key] for column in columns), distance.label("distance_m")]
-    if not within:
-        ranked += [
-            sa.func.max(inner.c.sphere_m).over().label("reach_m"),
-            sa.func.count().over().label("found"),
-        ]
-    return sa.select(*ranked).order_by(distance, inner.c.id).limit(sa.bindparam("limit"))
+        query = query.where(sa.func.ST_DWithin(geog, point, sa.bindparam("radius_m")))
+    return query.order_by(sphere).limit(sa.bindparam("candidates"))
