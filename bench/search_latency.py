@@ -398,7 +398,8 @@ def _free_port() -> int:
 
 @contextmanager
 def waitress_server(database_url: str, log_path: Path):
-    """A waitress server for ``serving_app()`` (as ``caremap serve`` runs it) on the store, in a subprocess; yields its port."""
+    """A waitress server for ``serving_app()`` (as ``caremap serve`` runs it) on the store, in
+    a subprocess; yields its port."""
     port = _free_port()
     code = (
         "from waitress import serve; from webmap import serving_app; "
