@@ -4,6 +4,7 @@ query string, and to describe them in the OpenAPI document. A bad value raises
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -146,9 +147,15 @@ def parse_search(
             beds_available=_boolean(args, "beds_available"),
         ),
     )
-    known = {p.name for p in parameters(codes)}
-    given = any(args.get(name, "").strip() for name in known)
+    given = any(args.get(name, "").strip() for name in parameter_names())
     return ParsedSearch(query, located, given)
+
+
+@functools.cache
+def parameter_names() -> frozenset[str]:
+    """The names of the search parameters (whatever the vocabulary's codes)."""
+    no_codes = {facet: [] for facet in FACET_PARAMETERS.values()}
+    return frozenset(p.name for p in parameters(no_codes))
 
 
 def _near(text: str, gazetteer: Callable[[], Gazetteer]) -> Located | None:
@@ -217,9 +224,11 @@ def _boolean(args: MultiDict, name: str) -> bool:
 
 
 def _codes(args: MultiDict, name: str, codes: Mapping[str, list[str]]) -> frozenset[str]:
-    known = set(codes[FACET_PARAMETERS[name]])
     given = {part.strip() for value in args.getlist(name) for part in value.split(",")}
     given.discard("")
+    if not given:
+        return frozenset()
+    known = set(codes[FACET_PARAMETERS[name]])
     unknown = sorted(given - known)
     if unknown:
         raise BadParameter(
