@@ -58,6 +58,25 @@ def test_nearest_matches_independent_geodesic_ranking(loaded_store, origin, marg
         assert nearby.distance_m == pytest.approx(metres, abs=0.01)
 
 
+@pytest.mark.parametrize("radius_m", [None, 25_000])
+def test_nearest_first_proves_what_it_leaves_out(loaded_store, radius_m):
+    """The spare candidates a scan returns are the true next ones, and every point left out
+    (within the radius) is at least ``beyond_m`` away."""
+    ranking = [
+        (i, m)
+        for i, m in reference_ranking(public_points(loaded_store), TORONTO)
+        if radius_m is None or m <= radius_m
+    ]
+    scan = loaded_store.nearest_first(
+        latitude=TORONTO[0], longitude=TORONTO[1], limit=10, radius_m=radius_m
+    )
+    assert len(scan.found) >= 10
+    assert [n.location_id for n in scan.found] == [i for i, _ in ranking[: len(scan.found)]]
+    left_out = ranking[len(scan.found) :]
+    assert all(m >= scan.beyond_m for _, m in left_out)
+    assert left_out or scan.beyond_m == float("inf")
+
+
 def test_nearest_over_everything_is_sorted(loaded_store):
     found = loaded_store.nearest(latitude=TORONTO[0], longitude=TORONTO[1], limit=1000)
     assert len(found) == len(public_points(loaded_store))
