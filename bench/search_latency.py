@@ -17,9 +17,9 @@ HTTP/1.1 client (:class:`LeanClient`: the standard library's ``http.client`` cos
 a response of its own); each sample is the wall time from sending the request to having read
 the whole body. Methods, per store:
 
-* PostGIS: HTTP; HTTP read by ``http.client`` (for information); the app in-process (Flask
-  test client, no socket; for information); ``PostgisStore.nearest`` in-process (for
-  information); the raw nearest-neighbour SQL through psycopg,
+* PostGIS: HTTP; HTTP read by ``http.client`` and HTTP within 100 km (both for information);
+  the app in-process (Flask test client, no socket; for information); ``PostgisStore.nearest``
+  in-process (for information); the raw nearest-neighbour SQL through psycopg,
   ``SELECT id, ST_Distance(geog, q) FROM location ORDER BY geog <-> q LIMIT 10``.
 * embedded: HTTP; the app in-process (for information); ``EmbeddedStore.nearest`` in-process
   (k-d tree + geodesic re-rank); a brute-force numpy haversine over every public point (arrays
@@ -86,6 +86,8 @@ DEFAULT_ORIGINS = 300
 ORIGIN_SEED = SEED + 300
 WARM_UP_ORIGINS = 20
 LIMIT = 10
+# A radius search is timed too (for information): the radius choices go up to 250 km.
+INFO_RADIUS_KM = 100
 SERVER_THREADS = 4
 SERVER_START_TIMEOUT_S = 90.0
 SERVER_STOP_TIMEOUT_S = 10.0
@@ -253,8 +255,9 @@ class Method:
         return float(np.percentile(self.samples, q)) * 1000
 
 
-def _api_path(latitude: float, longitude: float) -> str:
-    return f"/api/v1/services?lat={latitude}&lon={longitude}&limit={LIMIT}"
+def _api_path(latitude: float, longitude: float, radius_km: float | None = None) -> str:
+    within = "" if radius_km is None else f"&radius_km={radius_km:g}"
+    return f"/api/v1/services?lat={latitude}&lon={longitude}&limit={LIMIT}{within}"
 
 
 def _feature_location_ids(answer: object) -> list[str]:
@@ -319,15 +322,20 @@ class LeanClient:
 
 
 def http_method(
-    store: str, port: int, client_class: type[ApiClient | LeanClient] = LeanClient
+    store: str,
+    port: int,
+    client_class: type[ApiClient | LeanClient] = LeanClient,
+    radius_km: float | None = None,
 ) -> tuple[Method, ApiClient | LeanClient]:
+    """Timed HTTP searches; the target's is the lean client's without a radius."""
     client = client_class(port)
+    within = "" if radius_km is None else f" radius_km={radius_km:g}"
     method = Method(
-        f"HTTP /api/v1/services (waitress, {client.name})",
+        f"HTTP /api/v1/services{within} (waitress, {client.name})",
         store,
-        lambda lat, lon: client.get(_api_path(lat, lon)),
+        lambda lat, lon: client.get(_api_path(lat, lon, radius_km)),
         _feature_location_ids,
-        info=client_class is not LeanClient,
+        info=client_class is not LeanClient or radius_km is not None,
     )
     return method, client
 
@@ -718,12 +726,17 @@ def _measure(
                 cleanups.append(client.close)
                 informative, other_client = http_method("PostGIS", ports["PostGIS"], ApiClient)
                 cleanups.append(other_client.close)
+                within, radius_client = http_method(
+                    "PostGIS", ports["PostGIS"], radius_km=INFO_RADIUS_KM
+                )
+                cleanups.append(radius_client.close)
                 apps["PostGIS"] = create_app({"DATABASE_URL": postgis_url, "TILES_URL": ""})
                 raw, connection = raw_sql_method(postgis_url)
                 cleanups.append(connection.close)
                 methods += [
                     method,
                     informative,
+                    within,
                     test_client_method("PostGIS", apps["PostGIS"]),
                     nearest_method("PostGIS", apps["PostGIS"].extensions["caremap_store"], True),
                     raw,

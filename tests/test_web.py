@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import re
 from pathlib import Path
 
@@ -32,6 +33,28 @@ def test_home_map_has_a_marker_per_location_and_no_external_loads(client, loaded
     assert html.count("L.marker(") == 119  # 116 real locations + 3 confidential fixtures
     assert find_external_urls(html) == []
     assert "/static/vendor/leaflet/leaflet.js" in html
+
+
+def test_serving_app_answers_with_its_startup_objects_frozen(
+    loaded_store_url, tmp_path, monkeypatch
+):
+    """What ``caremap serve`` and gunicorn run: the app, with everything built at startup out
+    of the cyclic garbage collector's reach."""
+    from webmap import serving_app
+
+    monkeypatch.setenv("CAREMAP_DATABASE_URL", loaded_store_url)
+    monkeypatch.setenv("CAREMAP_TILES_URL", "")
+    monkeypatch.setenv("CAREMAP_SECRET_KEY", "test")
+    monkeypatch.setenv("CAREMAP_BULK_UPLOAD_DIR", str(tmp_path / "uploads"))
+    app = serving_app()
+    try:
+        assert gc.get_freeze_count() > 0
+        response = app.test_client().get("/api/v1/services?lat=43.65&lon=-79.38&limit=3")
+        assert response.status_code == 200
+        assert len(response.get_json()["features"]) == 3
+    finally:
+        gc.unfreeze()
+        app.extensions["caremap_store"].dispose()
 
 
 def test_privacy_headers(client):
