@@ -28,9 +28,11 @@ the whole body. Methods, per store:
 Every method first answers 20 warm-up origins (another sample), untimed. Then each method is
 timed over all the origins in one block (steady state: interleaving the methods request by
 request would leave the sub-millisecond in-process methods with cold CPU caches after every
-40 ms request, and triple their times); there are ``--rounds`` (2) rounds of blocks, the order
-of the methods rotating from round to round, so a busy spell on the machine is spread over
-them. p50/p95 are over every sample (origins x rounds). All timings are ``time.perf_counter``.
+40 ms request, and triple their times); there are ``--rounds`` (5) rounds of blocks, the order
+of the methods rotating from round to round, so a busy spell on the machine (a few hundred
+milliseconds of another job's work lands on one block, and on the HTTP methods' three processes
+harder than on the others' two) is spread over them. p50/p95 are over every sample (origins x
+rounds). All timings are ``time.perf_counter``.
 
 Targets: PostGIS HTTP p95 <= 3 x the raw SQL's p95; embedded ``nearest`` >= 10 x faster than
 brute force (p50 / p50). The exit status is 1 when a target fails. ``--profile`` adds a cProfile
@@ -94,7 +96,7 @@ SERVER_STOP_TIMEOUT_S = 10.0
 TARGET_HTTP_OVER_RAW = 3.0
 TARGET_SPEEDUP = 10.0
 PROFILE_REQUESTS = 100
-DEFAULT_ROUNDS = 2
+DEFAULT_ROUNDS = 5
 # Haversine (sphere) vs WGS84 geodesic distances differ by up to ~0.6 %.
 SPHERE_TOLERANCE = 0.006
 PROFILE_TOP = 15

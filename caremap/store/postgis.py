@@ -158,7 +158,7 @@ class PostgisStore(Store):
             connection = self._reads.raw_connection()
             driver = connection.driver_connection
             try:
-                with driver.cursor() as cursor:
+                with driver.cursor(binary=True) as cursor:  # no float parsing
                     cursor.execute(prepared.sql, {**prepared.constants, **parameters}, prepare=True)
                     return cursor.fetchall()
             except psycopg.OperationalError:
