@@ -19,12 +19,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import psycopg
 import sqlalchemy as sa
 from geoalchemy2 import Geography
 
-from caremap.geodesy import geodesic_distances_m
+from caremap.geodesy import distance_m
 from caremap.listing import COLUMNS, FEATURE_COLUMNS, listing_of
 from caremap.model import PublicListing
 from caremap.store.base import (
@@ -208,11 +207,11 @@ def _by_geodesic(
 ) -> list[tuple[Sequence[Any], float]]:
     """Candidate rows (ending with latitude, longitude, sphere_m) and their exact WGS84
     geodesic metres, nearest first, ties by id (the first column); within ``radius_m``."""
-    if not rows:
-        return []
-    points = np.array([row[-3:-1] for row in rows], dtype=float)
-    metres = geodesic_distances_m(latitude, longitude, points[:, 0], points[:, 1]).tolist()
-    ranked = sorted(zip(rows, metres, strict=True), key=lambda pair: (pair[1], pair[0][0]))
+    # One pyproj call per row: for a few dozen rows, faster than building arrays for one call.
+    ranked = [
+        (row, distance_m(lat1=latitude, lon1=longitude, lat2=row[-3], lon2=row[-2])) for row in rows
+    ]
+    ranked.sort(key=lambda pair: (pair[1], pair[0][0]))
     if radius_m is None:
         return ranked
     return [pair for pair in ranked if pair[1] <= radius_m]
