@@ -45,12 +45,19 @@ def decode(data: Any) -> Any:
     return Reason(data["template"], **{k: decode(v) for k, v in data["values"].items()})
 
 
-def say(text: str, translate: Callable[..., str]) -> str:
-    """``text`` in the language of ``translate`` (a gettext) when it is a :class:`Reason`."""
+def say(text: str, translate: Callable[..., str], number: Callable[[float], str] = str) -> str:
+    """``text`` in the language of ``translate`` (a gettext) when it is a :class:`Reason`, its
+    decimal values written by ``number`` (3.6 is "3,6" in French)."""
     if not isinstance(text, Reason):
         return text
-    values = {k: say(v, translate) if isinstance(v, str) else v for k, v in text.values.items()}
+    values = {k: _said(v, translate, number) for k, v in text.values.items()}
     return translate(text.template, **values) if values else translate(text.template)
+
+
+def _said(value: Any, translate: Callable[..., str], number: Callable[[float], str]) -> Any:
+    if isinstance(value, str):
+        return say(value, translate, number)
+    return number(value) if isinstance(value, float) else value
 
 
 def reason_of(error: BaseException) -> str:

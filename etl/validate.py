@@ -98,7 +98,7 @@ def _cross_check(record: ListingRecord, geocoder: Geocoder) -> None:
         record.warnings.append(
             Reason(
                 N_("coordinates are %(km)s km from postal code %(postal_code)s"),
-                km=f"{metres / 1000:.1f}",
+                km=round(metres / 1000, 1),
                 postal_code=record.postal_code,
             )
         )

@@ -9,6 +9,9 @@ from caremap.reasons import N_, Reason, decode, encode, reason_of, say
 FRENCH = {
     "postal_code: %(error)s": "postal_code : %(error)s",
     "%(value)s is not a Canadian postal code": "%(value)s n’est pas un code postal canadien",
+    "coordinates are %(km)s km from postal code %(postal_code)s": (
+        "les coordonnées sont à %(km)s km du code postal %(postal_code)s"
+    ),
 }
 
 
@@ -34,3 +37,19 @@ def test_a_reason_survives_json_and_an_exception():
     assert say(back, french) == say(reason, french)
     assert reason_of(ValueError(reason)) is reason
     assert reason_of(ValueError("plain")) == "plain"
+
+
+def test_a_reason_writes_its_decimals_as_the_page_does():
+    from babel.numbers import format_decimal
+
+    reason = Reason(
+        N_("coordinates are %(km)s km from postal code %(postal_code)s"),
+        km=3.6,
+        postal_code="M1E 2P9",
+    )
+    assert reason == "coordinates are 3.6 km from postal code M1E 2P9"
+    assert say(reason, french, lambda v: format_decimal(v, locale="fr_CA")) == (
+        "les coordonnées sont à 3,6 km du code postal M1E 2P9"
+    )
+    back = decode(json.loads(json.dumps(encode(reason))))
+    assert say(back, french, lambda v: format_decimal(v, locale="fr_CA")).count("3,6") == 1

@@ -40,6 +40,7 @@ from etl import upload as uploads
 from etl.pipeline import Checked, LimitExceeded, Limits, Reference, load_reference
 from webmap import get_store
 from webmap.auth import current_principal, requires
+from webmap.change_text import said
 
 bp = Blueprint("bulk", __name__, url_prefix="/bulk")
 
@@ -260,9 +261,9 @@ def _read_report(upload: uploads.Upload) -> dict[str, Any]:
         abort(404)
     saved = json.loads(path.read_text(encoding="utf-8"))
     for row in saved["rejected"]:  # in the page's language
-        row["reason"] = reasons.say(reasons.decode(row["reason"]), _)
+        row["reason"] = said(reasons.decode(row["reason"]))
     for warning in saved["warnings"]:
-        warning[2] = reasons.say(reasons.decode(warning[2]), _)
+        warning[2] = said(reasons.decode(warning[2]))
     return saved
 
 

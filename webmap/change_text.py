@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any, NoReturn
 
 from flask import abort
-from flask_babel import format_datetime
+from flask_babel import format_datetime, format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -114,5 +114,10 @@ def refuse(error: ChangeError) -> NoReturn:
     reason, in the page's language."""
     if isinstance(error, ConflictError):
         abort(409, description=conflict_message(error.fields))
-    reason = reasons.say(reasons.reason_of(error), _)
+    reason = said(reasons.reason_of(error))
     abort(400, description=_("This change cannot be made: %(reason)s", reason=reason))
+
+
+def said(text: str) -> str:
+    """A reason (:mod:`caremap.reasons`) in the page's language, its numbers in its format."""
+    return reasons.say(text, _, format_decimal)

@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from caremap import accounts, changes, reasons, record_fields
+from caremap import accounts, changes, record_fields
 from caremap.changes import ChangeError
 from caremap.geocoder import Precision
 from caremap.locate import LocateError, LocatePrecision, locate
@@ -26,7 +26,7 @@ from caremap.placement import PlacementError, jurisdictions
 from caremap.reasons import reason_of
 from webmap import get_store
 from webmap.auth import current_principal, requires
-from webmap.change_text import point_text, refuse
+from webmap.change_text import point_text, refuse, said
 from webmap.edit import record_editing, submitted_message
 from webmap.record_forms import (
     LocationForm,
@@ -119,7 +119,7 @@ def location(location_id: str) -> Response | tuple[str, int]:
         edits = location_edits(form, values, _geocode)
         _check_point(edits.get("point", values["point"]), form.province.data or "")
     except ValueError as error:
-        form.form_errors.append(reasons.say(reason_of(error), _))
+        form.form_errors.append(said(reason_of(error)))
         return _location_page(record, values, form), 400
     _propose("location", location_id, edits)
     return redirect(url_for("records.location", location_id=location_id), code=303)
