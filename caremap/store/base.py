@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import functools
 import logging
 import math
 from dataclasses import dataclass
@@ -96,10 +97,9 @@ class Store(abc.ABC):
 
     def is_current(self) -> bool:
         """Whether the schema is at the newest revision and the listings are this code's."""
-        head = ScriptDirectory.from_config(_alembic_config(None)).get_current_head()
         with self.engine.connect() as connection:
             current = MigrationContext.configure(connection).get_current_revision()
-            return current == head and publish.is_current(connection)
+            return current == _newest_revision() and publish.is_current(connection)
 
     def nearest(
         self,
@@ -177,6 +177,13 @@ class Store(abc.ABC):
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+@functools.cache
+def _newest_revision() -> str | None:
+    """The newest migration's revision, read from the scripts once per process (they do not
+    change while it runs; ``/health`` asks on every probe)."""
+    return ScriptDirectory.from_config(_alembic_config(None)).get_current_head()
 
 
 def _alembic_config(connection: Connection | None) -> Config:
