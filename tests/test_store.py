@@ -7,7 +7,7 @@ from collections import Counter
 import numpy as np
 import pytest
 from pyproj import Geod
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from caremap.model import Location
 from caremap.store import open_store
@@ -152,3 +152,10 @@ def test_jurisdiction_table_holds_provinces_and_divisions(loaded_store):
         )
     assert counts == {"province": 13, "census_division": 293, "toronto_neighbourhood": 158}
     assert ontario.name_fr == "Ontario" and ontario.population_2021 == 14_223_942
+
+
+def test_lower_folds_every_letter(empty_store):
+    """Case-insensitive searches (organizations, services) fold accented capitals too."""
+    with empty_store.engine.connect() as connection:
+        folded = connection.execute(select(func.lower("ÉCOLE Ça Œuvre"))).scalar_one()
+    assert folded == "école ça œuvre"
