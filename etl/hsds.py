@@ -393,20 +393,33 @@ class _Package:
         codes: list[str] = []
         for row in self._of("attribute", *link_ids):
             code, name = self.term_codes.get(row.get("taxonomy_term_id"), ("", ""))
-            found = self._map("taxonomy_term", code) or self._map("taxonomy_term", name)
-            if found:
-                codes += found
-            else:
-                label = code or name or row.get("taxonomy_term_id")
-                warnings.append(
-                    Reason(
-                        N_("%(file)s line %(line)s: unknown taxonomy term %(label)s"),
-                        file=row.file,
-                        line=row.line,
-                        label=repr(label),
-                    )
-                )
+            codes += self._known(
+                "taxonomy_term",
+                (code, name),
+                row,
+                N_("%(file)s line %(line)s: unknown taxonomy term %(label)s"),
+                code or name or row.get("taxonomy_term_id"),
+                warnings,
+            )
         return tuple(codes)
+
+    def _known(
+        self,
+        column: str,
+        raws: tuple[str | None, str | None],
+        row: Row,
+        unknown: str,
+        label: str | None,
+        warnings: list[str],
+    ) -> tuple[str, ...]:
+        """Vocabulary codes of the first of ``raws`` that maps entirely; else () and a warning
+        (``unknown``, a template) naming ``row``'s file and line and ``label``."""
+        for raw in raws:
+            found = self._map(column, raw)
+            if found:
+                return found
+        warnings.append(Reason(unknown, file=row.file, line=row.line, label=repr(label)))
+        return ()
 
     def _map(self, column: str, raw: str) -> tuple[str, ...]:
         """Vocabulary codes for ``raw`` if all of it is known, else ()."""
@@ -418,21 +431,14 @@ class _Package:
     def _languages(self, ids: tuple[str, ...], warnings: list[str]) -> tuple[LanguageSpec, ...]:
         codes: list[str] = []
         for row in self._of("language", *ids[:2]):
-            found = self._map("languages", row.get("code")) or self._map(
-                "languages", row.get("name")
+            codes += self._known(
+                "languages",
+                (row.get("code"), row.get("name")),
+                row,
+                N_("%(file)s line %(line)s: unknown language %(label)s"),
+                row.get("code") or row.get("name"),
+                warnings,
             )
-            if found:
-                codes += found
-            else:
-                label = row.get("code") or row.get("name")
-                warnings.append(
-                    Reason(
-                        N_("%(file)s line %(line)s: unknown language %(label)s"),
-                        file=row.file,
-                        line=row.line,
-                        label=repr(label),
-                    )
-                )
         vocabulary = self.context.vocabulary
         return tuple(LanguageSpec(c, vocabulary.get(c).label_en) for c in dict.fromkeys(codes))
 
