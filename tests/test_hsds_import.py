@@ -233,3 +233,35 @@ def test_cli_loads_a_package_and_reports_its_bad_rows(empty_store_url, tmp_path)
     assert "partner-211: 1 inserted" in result.output and "4 rejected" in result.output
     for file, line, reason in EXPECTED:
         assert f"  {file} line {line}: rejected: {reason}" in result.output
+
+
+def test_unknown_terms_and_languages_are_warned_with_file_and_line(empty_store, tmp_path):
+    package = foreign_package(tmp_path / "partner")
+    unknown_term = {"id": str(uuid.uuid4()), "code": "ZZ-9", "name": "Moon Base", "description": ""}
+    write(
+        package,
+        "taxonomy_terms.csv",
+        [
+            {"id": ID["t1"], "code": "BH-180", "name": "Emergency Shelter", "description": ""},
+            unknown_term,
+        ],
+    )
+    links = [
+        {"id": str(uuid.uuid4()), "link_id": ID["s1"], "taxonomy_term_id": term_id}
+        for term_id in (ID["t1"], unknown_term["id"])
+    ]
+    write(package, "attributes.csv", [link | {"link_entity": "service"} for link in links])
+    languages = [
+        {"id": str(uuid.uuid4()), "service_id": ID["s1"], "code": code, "name": name}
+        for code, name in (("fr", "French"), ("xx", "Klingon"))
+    ]
+    write(package, "languages.csv", languages)
+    report = load(empty_store, package, tmp_path / "reports")
+    texts = [text_ for _, _, text_ in report.warnings]
+    assert "attributes.csv line 3: unknown taxonomy term 'ZZ-9'" in texts
+    assert "languages.csv line 3: unknown language 'xx'" in texts
+    with empty_store.engine.connect() as connection:
+        terms = connection.exec_driver_sql("SELECT taxonomy_term_id FROM attribute").scalars()
+        assert list(terms) == ["emergency_shelter"]
+        codes = connection.exec_driver_sql("SELECT code FROM language").scalars()
+        assert list(codes) == ["fr"]
