@@ -6,6 +6,7 @@ import abc
 import functools
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, TypeVar
@@ -70,6 +71,21 @@ class NearestFirst(Generic[Nearby]):
 
     found: list[Nearby]
     beyond_m: float = math.inf
+
+
+Candidate = TypeVar("Candidate")
+
+
+def proven_nearest(
+    ranked: list[Candidate], distance_m: Callable[[Candidate], float], reach_m: float
+) -> tuple[list[Candidate], float]:
+    """The candidates of a nearest-first scan (re-ranked by geodesic metres) that are certainly
+    the nearest, and the distance every point left out is at least. A point left out is at
+    least ``reach_m`` away on the sphere (the farthest candidate's spherical distance; infinite
+    when every point was a candidate), so at least ``GEODESIC_OVER_SPHERE_MIN`` x ``reach_m``
+    on the spheroid."""
+    beyond_m = reach_m * GEODESIC_OVER_SPHERE_MIN
+    return [c for c in ranked if distance_m(c) < beyond_m], beyond_m
 
 
 class Store(abc.ABC):

@@ -8,6 +8,7 @@ when ``store_meta.locations_version`` changes; SQLite triggers bump it on every 
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from dataclasses import dataclass
@@ -19,11 +20,11 @@ from sqlalchemy import Engine, Select, event, select, text
 from caremap.geodesy import EARTH_RADIUS_M, geodesic_distances_m, unit_vectors
 from caremap.model import Location
 from caremap.store.base import (
-    GEODESIC_OVER_SPHERE_MIN,
     RERANK_MARGIN,
     NearbyLocation,
     NearestFirst,
     Store,
+    proven_nearest,
 )
 
 VERSION_CHECK_INTERVAL_S = 1.0
@@ -81,12 +82,8 @@ class EmbeddedStore(Store):
                 for i in order
                 if radius_m is None or distances[i] <= radius_m
             ]
-            # A point left out is farther than reach_m on the sphere, so farther than
-            # GEODESIC_OVER_SPHERE_MIN x reach_m on the ellipsoid: the hits nearer than that
-            # are certainly the nearest.
-            beyond_m = reach_m * GEODESIC_OVER_SPHERE_MIN
-            proven = [hit for hit in hits if hit.distance_m < beyond_m]
-            if len(proven) >= limit or reach_m == np.inf:
+            proven, beyond_m = proven_nearest(hits, lambda hit: hit.distance_m, reach_m)
+            if len(proven) >= limit or math.isinf(reach_m):
                 return NearestFirst(proven, beyond_m)
             k *= 4
 

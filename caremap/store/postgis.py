@@ -27,12 +27,12 @@ from caremap.geodesy import distance_m
 from caremap.listing import COLUMNS, FEATURE_COLUMNS, listing_of
 from caremap.model import PublicListing
 from caremap.store.base import (
-    GEODESIC_OVER_SPHERE_MIN,
     POOL_RECYCLE_S,
     NearbyListing,
     NearbyLocation,
     NearestFirst,
     Store,
+    proven_nearest,
 )
 
 LOCATION = sa.table(
@@ -191,13 +191,10 @@ def _nearest_rows(
     while True:
         rows = run({**parameters, "candidates": candidates})
         ranked = _by_geodesic(rows, latitude, longitude, radius_m)
-        if len(rows) < candidates:  # every point (within the radius) is a candidate
-            return ranked, math.inf
-        # A point left out is at least reach_m (the farthest candidate's spherical distance)
-        # away on the sphere, so at least this far on the spheroid.
-        beyond_m = rows[-1][-1] * GEODESIC_OVER_SPHERE_MIN
-        proven = [pair for pair in ranked if pair[1] < beyond_m]
-        if len(proven) >= limit:
+        # Fewer rows than asked: every point (within the radius) is a candidate.
+        reach_m = rows[-1][-1] if len(rows) == candidates else math.inf
+        proven, beyond_m = proven_nearest(ranked, lambda pair: pair[1], reach_m)
+        if len(proven) >= limit or math.isinf(reach_m):
             return proven, beyond_m
         candidates *= WIDEN
 
