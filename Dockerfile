@@ -1,5 +1,5 @@
 # caremap's web app and ETL in one image. docker-compose.yml runs it twice: `caremap etl run`
-# once (loads the bundled data into PostGIS), then gunicorn (the default command).
+# once (loads the bundled data into PostGIS), then `caremap serve` (granian; the default command).
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -14,10 +14,9 @@ RUN groupadd --system caremap \
 WORKDIR /app
 
 # Dependencies first, in a layer of their own, so that a change to the code does not reinstall
-# them. The list is read from pyproject.toml itself: the project's dependencies plus the
-# `server` extra (gunicorn).
+# them. The list is read from pyproject.toml itself: the project's dependencies.
 COPY pyproject.toml ./
-RUN python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; print('\n'.join(p['dependencies'] + p['optional-dependencies']['server']))" > /tmp/requirements.txt \
+RUN python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; print('\n'.join(p['dependencies']))" > /tmp/requirements.txt \
  && pip install --no-cache-dir -r /tmp/requirements.txt \
  && rm /tmp/requirements.txt
 
@@ -28,7 +27,7 @@ COPY . .
 # used in place, and nothing depends on package-data globs being complete, as a copy into
 # site-packages would. CAREMAP_DATA_DIR and CAREMAP_INSTANCE_DIR are still set explicitly
 # below, so the image does not rely on that lookup either.
-RUN pip install --no-cache-dir -e ".[server]" \
+RUN pip install --no-cache-dir -e . \
  && mkdir -p /app/instance \
  && chown caremap:caremap /app/instance
 
@@ -38,4 +37,4 @@ ENV CAREMAP_DATA_DIR=/app/data \
 # The code is owned by root and read-only for the app; only /app/instance is writable.
 USER caremap
 EXPOSE 8000
-CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "3", "webmap:serving_app()"]
+CMD ["caremap", "serve", "--host", "0.0.0.0", "--port", "8000", "--workers", "3"]

@@ -1,4 +1,8 @@
-"""A real HTTP server for browser and client tests: waitress, as `caremap serve` uses."""
+"""A real HTTP server for browser and client tests, in a thread of the test process (so that a
+test's app, with its own config and store, is what the browser sees): waitress.
+
+``caremap serve`` runs granian, which serves from worker processes of its own;
+``tests/test_serve.py`` tests that server as a real process."""
 
 from __future__ import annotations
 

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 CI_RUN = ROOT / ".ci" / "run"
 DATABASE_URL = "postgresql+psycopg://caremap:caremap@db:5432/caremap"
-GUNICORN = ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "3", "webmap:serving_app()"]
+SERVE = ["caremap", "serve", "--host", "0.0.0.0", "--port", "8000", "--workers", "3"]
 NO_COMPOSE = (
     "docker-compose is not on PATH; install Debian's package: apt-get install -y "
     "--no-install-recommends docker-compose (.ci/run does)"
@@ -121,7 +121,7 @@ def test_compose_services():
     assert etl["environment"]["CAREMAP_DATABASE_URL"] == DATABASE_URL
 
     app = services["app"]
-    assert app["command"] == GUNICORN
+    assert app["command"] == SERVE
     assert app["depends_on"]["db"]["condition"] == "service_healthy"
     assert app["depends_on"]["etl"]["condition"] == "service_completed_successfully"
     assert app["environment"]["CAREMAP_DATABASE_URL"] == DATABASE_URL
@@ -147,12 +147,12 @@ def test_dockerfile():
     users = re.findall(r"^USER\s+(\S+)", text, re.MULTILINE)
     assert users, "the image runs as a non-root user"
     assert users[-1] not in {"root", "0"}
-    assert 'pip install --no-cache-dir -e ".[server]"' in text
+    assert "pip install --no-cache-dir -e ." in text
     assert "CAREMAP_DATA_DIR=/app/data" in text
     assert "CAREMAP_INSTANCE_DIR=/app/instance" in text
     cmd = re.search(r"^CMD\s+(\[.*\])\s*$", text, re.MULTILINE)
     assert cmd is not None
-    assert json.loads(cmd.group(1)) == GUNICORN
+    assert json.loads(cmd.group(1)) == SERVE
 
 
 def test_dockerignore_keeps_local_state_out_of_the_image():

@@ -38,7 +38,7 @@ def test_home_map_has_a_marker_per_location_and_no_external_loads(client, loaded
 def test_serving_app_answers_with_its_startup_objects_frozen(
     loaded_store_url, tmp_path, monkeypatch
 ):
-    """What ``caremap serve`` and gunicorn run: the app, with everything built at startup out
+    """What ``caremap serve`` runs in each worker: the app, with everything built at startup out
     of the cyclic garbage collector's reach."""
     from webmap import serving_app
 

@@ -17,7 +17,7 @@ LANGUAGES = ("en", "fr")
 
 
 def serving_app() -> Flask:
-    """The app for a serving process (``caremap serve``, ``gunicorn 'webmap:serving_app()'``):
+    """The app for a serving process (``caremap serve`` runs it in each granian worker):
     built once, then everything it holds is frozen out of the cyclic garbage collector's
     reach (``gc.freeze``), so the collections that requests trigger stay short instead of
     walking the vocabulary, gazetteer and boundaries each time (p95 latency)."""

@@ -157,17 +157,41 @@ def geocode(in_path: Path, out_path: Path) -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Worker processes (about one per CPU core).",
+)
 @click.option("--debug", is_flag=True, help="Flask's reloading debug server (development only).")
-def serve(host: str, port: int, debug: bool) -> None:
-    """Serve the web app (waitress; Flask's debug server with --debug)."""
-    from webmap import create_app, serving_app
-
+def serve(host: str, port: int, workers: int, debug: bool) -> None:
+    """Serve the web app (granian; Flask's debug server with --debug)."""
     if debug:
+        from webmap import create_app
+
         create_app().run(host=host, port=port, debug=True)
         return
-    from waitress import serve as waitress_serve
+    from webmap.server import serve as serve_app
 
-    app = serving_app()
+    _require_current_store()
+    serve_app(host, port, workers)
 
-    click.echo(f"caremap on http://{host}:{port}/", err=True)
-    waitress_serve(app, host=host, port=port, threads=8)
+
+def _require_current_store() -> None:
+    """Refuse to serve a store whose schema or listings are older than the code: every page
+    would fail."""
+    from caremap.store import open_store
+
+    settings = _settings()
+    store = open_store(settings.database_url)
+    shown = store.engine.url.render_as_string(hide_password=True)
+    try:
+        current = store.is_current()
+    finally:
+        store.dispose()
+    if not current:
+        raise click.ClickException(
+            f"the store at {shown} is not at the newest schema: run "
+            "'caremap db upgrade' (or 'caremap etl run', which upgrades it first)"
+        )
