@@ -28,8 +28,9 @@ cumulative time, and each pipeline stage's share). The whole run takes about 70 
 
 ``search`` (:mod:`bench.search_latency`) loads 100,000 synthetic rows with the real ETL into the
 embedded store and (with a PostGIS URL, as for ``etl``) PostGIS, then times
-``/api/v1/services?lat=&lon=&limit=10`` over HTTP from a real ``waitress`` server (a subprocess
-on 127.0.0.1, one per store) against, in the same run, the raw nearest-neighbour SQL through
+``/api/v1/services?lat=&lon=&limit=10`` over HTTP from a real server (a subprocess on 127.0.0.1,
+one per store: granian as ``caremap serve`` runs it; on PostGIS also waitress, for comparison)
+against, in the same run, the raw nearest-neighbour SQL through
 psycopg (PostGIS) and a brute-force numpy haversine over every public point (embedded), plus
 the app in-process (Flask test client) and ``store.nearest`` in-process for information; 300
 query points sampled from FSA centroids by population, the same for every method; p50/p95 per

@@ -11,14 +11,15 @@ gets them rebuilt (``Store.upgrade``, as after a release).
 
 Origins: a fixed-seed sample of query points (300) drawn from the FSA centroids with probability
 proportional to their 2016 population, the same for every method. Each store is served by a real
-HTTP server, ``waitress`` (4 threads) running ``serving_app()`` as ``caremap serve`` does, in a
-subprocess on 127.0.0.1, and requested sequentially over one keep-alive connection by a minimal
-HTTP/1.1 client (:class:`LeanClient`: the standard library's ``http.client`` costs about 0.3 ms
-a response of its own); each sample is the wall time from sending the request to having read
-the whole body. Methods, per store:
+HTTP server in a subprocess on 127.0.0.1: granian as ``caremap serve`` runs it
+(:mod:`webmap.server`), and on PostGIS also waitress (4 threads) running the same
+``serving_app()``, for comparison. Each is requested sequentially over one keep-alive connection
+by a minimal HTTP/1.1 client (:class:`LeanClient`: the standard library's ``http.client`` costs
+about 0.3 ms a response of its own); each sample is the wall time from sending the request to
+having read the whole body. Methods, per store:
 
-* PostGIS: HTTP; HTTP read by ``http.client`` and HTTP within 100 km (both for information);
-  the app in-process (Flask test client, no socket; for information); ``PostgisStore.nearest``
+* PostGIS: HTTP; HTTP from waitress and HTTP within 100 km (both for information); the app
+  in-process (Flask test client, no socket; for information); ``PostgisStore.nearest``
   in-process (for information); the raw nearest-neighbour SQL through psycopg,
   ``SELECT id, ST_Distance(geog, q) FROM location ORDER BY geog <-> q LIMIT 10``.
 * embedded: HTTP; the app in-process (for information); ``EmbeddedStore.nearest`` in-process
@@ -45,7 +46,6 @@ from __future__ import annotations
 import argparse
 import cProfile
 import hashlib
-import http.client
 import io
 import json
 import os
@@ -58,7 +58,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -90,7 +90,9 @@ WARM_UP_ORIGINS = 20
 LIMIT = 10
 # A radius search is timed too (for information): the radius choices go up to 250 km.
 INFO_RADIUS_KM = 100
-SERVER_THREADS = 4
+GRANIAN = "granian"
+WAITRESS = "waitress"
+WAITRESS_THREADS = 4
 SERVER_START_TIMEOUT_S = 90.0
 SERVER_STOP_TIMEOUT_S = 10.0
 TARGET_HTTP_OVER_RAW = 3.0
@@ -269,30 +271,11 @@ def _feature_location_ids(answer: object) -> list[str]:
     return [f["properties"]["location_id"] for f in json.loads(body)["features"]]
 
 
-class ApiClient:
-    """Sequential GETs over one keep-alive connection (http.client reconnects if closed)."""
-
-    name = "http.client"
-
-    def __init__(self, port: int) -> None:
-        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-
-    def get(self, path: str) -> tuple[int, bytes]:
-        self.connection.request("GET", path)
-        response = self.connection.getresponse()
-        return response.status, response.read()
-
-    def close(self) -> None:
-        self.connection.close()
-
-
 class LeanClient:
     """Sequential GETs over one keep-alive socket, read by a minimal HTTP/1.1 response reader
-    (status line, headers, a Content-Length body). The timing instrument: http.client parses
-    each response's headers with the email package, about 0.3 ms a response on this machine,
-    which is the client's time, not the server's (http.client is timed too, for information)."""
-
-    name = "lean client"
+    (status line, headers, a Content-Length body). The timing instrument: the standard
+    library's http.client parses each response's headers with the email package, about 0.3 ms
+    a response on this machine, which is the client's time, not the server's."""
 
     def __init__(self, port: int) -> None:
         self.socket = socket.create_connection(("127.0.0.1", port), timeout=60)
@@ -324,20 +307,17 @@ class LeanClient:
 
 
 def http_method(
-    store: str,
-    port: int,
-    client_class: type[ApiClient | LeanClient] = LeanClient,
-    radius_km: float | None = None,
-) -> tuple[Method, ApiClient | LeanClient]:
-    """Timed HTTP searches; the target's is the lean client's without a radius."""
-    client = client_class(port)
+    store: str, port: int, server: str, radius_km: float | None = None, info: bool = False
+) -> tuple[Method, LeanClient]:
+    """Timed HTTP searches of the server on ``port``."""
+    client = LeanClient(port)
     within = "" if radius_km is None else f" radius_km={radius_km:g}"
     method = Method(
-        f"HTTP /api/v1/services{within} (waitress, {client.name})",
+        f"HTTP /api/v1/services{within} ({server})",
         store,
         lambda lat, lon: client.get(_api_path(lat, lon, radius_km)),
         _feature_location_ids,
-        info=client_class is not LeanClient or radius_km is not None,
+        info=info,
     )
     return method, client
 
@@ -451,20 +431,31 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-@contextmanager
-def waitress_server(database_url: str, log_path: Path):
-    """A waitress server for ``serving_app()`` (as ``caremap serve`` runs it) on the store, in
-    a subprocess; yields its port."""
-    port = _free_port()
+def _server_command(server: str, port: int) -> list[str]:
+    """granian as ``caremap serve`` runs it, or waitress running the same ``serving_app()``."""
+    if server == GRANIAN:
+        return [sys.executable, "-m", "caremap.cli", "serve", "--port", str(port)]
     code = (
         "from waitress import serve; from webmap import serving_app; "
-        f"serve(serving_app(), host='127.0.0.1', port={port}, threads={SERVER_THREADS})"
+        f"serve(serving_app(), host='127.0.0.1', port={port}, threads={WAITRESS_THREADS})"
     )
+    return [sys.executable, "-c", code]
+
+
+@contextmanager
+def app_server(server: str, database_url: str, log_path: Path):
+    """``server`` (GRANIAN or WAITRESS) serving the app on the store, in a subprocess; yields
+    its port."""
+    port = _free_port()
     env = dict(os.environ, CAREMAP_DATABASE_URL=database_url, CAREMAP_TILES_URL="")
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-c", code], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT
+            _server_command(server, port),
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
     try:
         _wait_for_health(port, process, log_path)
@@ -724,26 +715,28 @@ def _measure(
         with _servers(embedded_url, postgis_url) as ports:
             started = time.perf_counter()
             if postgis_url:
-                method, client = http_method("PostGIS", ports["PostGIS"])
-                cleanups.append(client.close)
-                informative, other_client = http_method("PostGIS", ports["PostGIS"], ApiClient)
-                cleanups.append(other_client.close)
-                within, radius_client = http_method(
-                    "PostGIS", ports["PostGIS"], radius_km=INFO_RADIUS_KM
-                )
-                cleanups.append(radius_client.close)
+                timed = [
+                    http_method("PostGIS", ports[("PostGIS", GRANIAN)], GRANIAN),
+                    http_method("PostGIS", ports[("PostGIS", WAITRESS)], WAITRESS, info=True),
+                    http_method(
+                        "PostGIS",
+                        ports[("PostGIS", GRANIAN)],
+                        GRANIAN,
+                        radius_km=INFO_RADIUS_KM,
+                        info=True,
+                    ),
+                ]
+                cleanups += [client.close for _, client in timed]
                 apps["PostGIS"] = create_app({"DATABASE_URL": postgis_url, "TILES_URL": ""})
                 raw, connection = raw_sql_method(postgis_url)
                 cleanups.append(connection.close)
                 methods += [
-                    method,
-                    informative,
-                    within,
+                    *(method for method, _ in timed),
                     test_client_method("PostGIS", apps["PostGIS"]),
                     nearest_method("PostGIS", apps["PostGIS"].extensions["caremap_store"], True),
                     raw,
                 ]
-            method, client = http_method("embedded", ports["embedded"])
+            method, client = http_method("embedded", ports[("embedded", GRANIAN)], GRANIAN)
             cleanups.append(client.close)
             apps["embedded"] = create_app({"DATABASE_URL": embedded_url, "TILES_URL": ""})
             brute = BruteForce(embedded_url)
@@ -772,8 +765,8 @@ def _measure(
     print()
     print(
         f"{len(origins)} origins x {args.rounds} rounds x {len(methods)} methods, in blocks, "
-        f"in {timed_s:.1f} s (per-request wall time; {SERVER_THREADS}-thread waitress, "
-        "sequential keep-alive requests):"
+        f"in {timed_s:.1f} s (per-request wall time; sequential keep-alive requests; granian as "
+        f"`caremap serve` runs it, {WAITRESS_THREADS}-thread waitress):"
     )
     _print_table(methods)
     print()
@@ -859,20 +852,21 @@ def _measure(
 
 @contextmanager
 def _servers(embedded_url: str, postgis_url: str | None):
-    """Both servers up at once (each idle while the other is timed); their ports by store."""
+    """Every server up at once (each idle while another is timed); their ports by (store,
+    server): granian on each store, and waitress on PostGIS for comparison."""
     started = time.perf_counter()
-    with waitress_server(embedded_url, OUT_DIR / "search-server-embedded.log") as embedded_port:
-        ports = {"embedded": embedded_port}
-        if postgis_url:
-            with waitress_server(postgis_url, OUT_DIR / "search-server-postgis.log") as port:
-                ports["PostGIS"] = port
-                print(
-                    f"Servers up (waitress, /health answered) in "
-                    f"{time.perf_counter() - started:.1f} s."
-                )
-                yield ports
-        else:
-            print(
-                f"Server up (waitress, /health answered) in {time.perf_counter() - started:.1f} s."
+    wanted = [("embedded", GRANIAN, embedded_url)]
+    if postgis_url:
+        wanted += [("PostGIS", GRANIAN, postgis_url), ("PostGIS", WAITRESS, postgis_url)]
+    with ExitStack() as stack:
+        ports = {
+            (store, server): stack.enter_context(
+                app_server(server, url, OUT_DIR / f"search-server-{store}-{server}.log".lower())
             )
-            yield ports
+            for store, server, url in wanted
+        }
+        print(
+            f"Servers up ({', '.join(f'{server} on {store}' for store, server in ports)}; "
+            f"/health answered) in {time.perf_counter() - started:.1f} s."
+        )
+        yield ports
