@@ -3,10 +3,14 @@ change or when the code that builds them does."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
+import os
 
-from sqlalchemy import delete, select, update
+import geopandas
+import pytest
+from sqlalchemy import delete, select, text, update
 
 from caremap import publish
 from caremap.geojson import feature_collection, service_feature
@@ -85,3 +89,54 @@ def test_listings_by_other_code_are_rebuilt_on_upgrade(empty_store, tmp_path):
 
 def _by_name(store):
     return search(store, SearchQuery(limit=10_000), Clock(NOW)).hits
+
+
+def test_listings_are_written_in_space_order(empty_store, tmp_path):
+    """In the table's own order, a full rebuild's listings follow the Hilbert curve through
+    their public points: neighbours share pages, so a nearest-first scan reads few."""
+    etl(empty_store, LISTINGS / "service_listings_shared.csv", report_dir=tmp_path)
+    with empty_store.engine.begin() as connection:
+        publish.refresh(connection)
+    physical = "ctid" if empty_store.engine.dialect.name == "postgresql" else "rowid"
+    with empty_store.engine.connect() as connection:
+        points = connection.execute(
+            select(PublicListing.longitude, PublicListing.latitude).order_by(text(physical))
+        ).all()
+    curve = geopandas.GeoSeries(geopandas.points_from_xy(*zip(*points, strict=True)), crs=4326)
+    distances = curve.hilbert_distance(total_bounds=(-180, -90, 180, 90)).tolist()
+    assert len(distances) > 100
+    assert distances == sorted(distances)
+
+
+@pytest.mark.parametrize("backend", ["postgis"], indirect=True)
+def test_postgis_keeps_features_in_their_rows(empty_store, tmp_path):
+    """Rows over PostgreSQL's 2 kB TOAST threshold keep the Feature, which every search reads,
+    and move the record out (migration 0010): reading the Features of every listing reads no
+    more pages than reading their ids."""
+    etl(empty_store, LISTINGS / "service_listings_shared.csv", report_dir=tmp_path)
+    with empty_store.engine.begin() as connection:
+        listing_ids = connection.scalars(select(PublicListing.id)).all()
+        for listing_id in listing_ids:
+            connection.execute(
+                update(PublicListing)
+                .where(PublicListing.id == listing_id)
+                .values(feature=_incompressible(1_500), record=_incompressible(1_500))
+            )
+    with empty_store.engine.connect() as connection:
+        ids = _pages_read(connection, "count(id)")
+        features = _pages_read(connection, "count(md5(feature))")
+        records = _pages_read(connection, "count(md5(record))")
+    assert features == ids
+    assert records > ids  # the records went out of the rows
+
+
+def _incompressible(length: int) -> str:
+    """``length`` random characters: pglz cannot compress them."""
+    return base64.b64encode(os.urandom(length))[:length].decode()
+
+
+def _pages_read(connection, aggregate: str) -> int:
+    plan = connection.execute(
+        text(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) SELECT {aggregate} FROM public_listing")
+    ).scalar_one()
+    return plan[0]["Plan"]["Shared Hit Blocks"] + plan[0]["Plan"]["Shared Read Blocks"]
