@@ -15,7 +15,16 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import ColumnElement, Connection, Engine, Select, create_engine, event, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Select,
+    bindparam,
+    create_engine,
+    event,
+    select,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -177,14 +186,11 @@ class Store(abc.ABC):
             location_filter=located,
         )
         distances = {n.location_id: n.distance_m for n in nearby.found}
-        columns = COLUMNS if with_record else FEATURE_COLUMNS
-        query = select(*columns, PublicListing.location_id).where(
-            PublicListing.location_id.in_(list(distances))
-        )
+        query = _listings_at_locations(with_record)
         if listing_filter is not None:
             query = query.where(listing_filter)
         with self.engine.connect() as connection:
-            rows = connection.execute(query).all()
+            rows = connection.execute(query, {"location_ids": list(distances)}).all()
         found = [
             NearbyListing(listing_of(row, with_record), distances[row.location_id]) for row in rows
         ]
@@ -193,6 +199,17 @@ class Store(abc.ABC):
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+@functools.cache
+def _listings_at_locations(with_record: bool) -> Select:
+    """The listings at the locations bound as ``location_ids``, with or without their record.
+    Built once: building a statement with a list of ids each time took a third of an
+    embedded search's store time."""
+    columns = COLUMNS if with_record else FEATURE_COLUMNS
+    return select(*columns, PublicListing.location_id).where(
+        PublicListing.location_id.in_(bindparam("location_ids", expanding=True))
+    )
 
 
 @functools.cache
