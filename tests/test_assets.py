@@ -17,6 +17,7 @@ from webmap.assets import (
     localise,
     render_self_hosted,
 )
+from webmap.mapview import render_map
 
 STATIC = Path(assets.__file__).parent / "static"
 VENDOR = STATIC / "vendor"
@@ -97,6 +98,15 @@ def test_render_self_hosted_refuses_a_page_that_would_leak():
     folium.Marker([45, -75], popup='<img src="https://tracker.example.com/p.gif">').add_to(m)
     with pytest.raises(ExternalAssetError, match=re.escape("tracker.example.com")):
         render_self_hosted(m, static_url)
+
+
+def test_render_map_refuses_a_load_that_code_writes():
+    """The app's maps give folium code only (data goes to the page as data), so the check of
+    folium's output never fails because of data, and still catches what code links to."""
+    m = care_map()
+    folium.Marker([45, -75], icon=folium.CustomIcon("https://tracker.example.com/p.png")).add_to(m)
+    with pytest.raises(ExternalAssetError, match=re.escape("tracker.example.com")):
+        render_map(m, static_url, ())
 
 
 def test_tile_server_is_the_one_allowed_host():

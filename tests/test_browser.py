@@ -227,8 +227,7 @@ def test_planner_what_if_click_adds_a_site(browser, server_url):
     box = page.locator(".folium-map").bounding_box()
     # Where Saskatoon is on the map (Leaflet takes lat, lon).
     point = page.evaluate(
-        "(() => { const registry = JSON.parse(document.getElementById('map-registry').textContent);"
-        " const p = window[registry.map].latLngToContainerPoint([52.13, -106.67]);"
+        "(() => { const p = window.caremapMap.map.latLngToContainerPoint([52.13, -106.67]);"
         " return {x: p.x, y: p.y}; })()"
     )
     with page.expect_navigation():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import json
 import re
 from pathlib import Path
 
@@ -30,7 +31,8 @@ def test_home_map_has_a_marker_per_location_and_no_external_loads(client, loaded
     response = client.get("/")
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    assert html.count("L.marker(") == 119  # 116 real locations + 3 confidential fixtures
+    map_data = re.search(r'(?s)<script id="map-data" type="application/json">(.*?)</script>', html)
+    assert len(json.loads(map_data.group(1))["points"]) == 119  # 116 real + 3 confidential
     assert find_external_urls(html) == []
     assert "/static/vendor/leaflet/leaflet.js" in html
 
@@ -146,8 +148,11 @@ def test_names_from_outside_are_escaped(make_app, empty_store, empty_store_url):
     for url in ("/", "/services/s"):
         html = client.get(url).get_data(as_text=True)
         assert "<img src=x" not in html
-        scripts = "".join(re.findall(r"(?s)<script[^>]*>(.*?)</script>", html))
+        scripts = "".join(re.findall(r"(?s)<script>(.*?)</script>", html))  # scripts that run
         assert "${alert(2)}" not in scripts and "`${" not in scripts
+    home = client.get("/").get_data(as_text=True)
+    map_data = re.search(r'(?s)<script id="map-data" type="application/json">(.*?)</script>', home)
+    assert json.loads(map_data.group(1))["points"][0]["tooltip"] == nasty  # data, as text
 
 
 def english_interface_strings() -> list[str]:

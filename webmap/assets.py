@@ -122,7 +122,11 @@ def find_external_urls(text: str, allowed_hosts: Collection[str] = ()) -> list[s
 
 
 def assert_no_external_urls(text: str, allowed_hosts: Collection[str] = ()) -> None:
-    """Raise ExternalAssetError naming every external resource URL in ``text``."""
+    """Raise ExternalAssetError naming every external resource URL in ``text``.
+
+    ``text`` is markup the app's code generates, never data: a name such as
+    ``url(https://...)`` reads as a load here, so data must reach the page separately (as
+    :mod:`webmap.mapview` does)."""
     external = find_external_urls(text, allowed_hosts)
     if external:
         raise ExternalAssetError(f"page would load from other hosts: {sorted(set(external))}")

@@ -1,4 +1,12 @@
-"""The services map: folium, self-hosted assets, escaped popups, public points only.
+"""The maps: folium draws the map itself from code alone; everything that comes from data
+(names, labels, phone numbers, outlines, points) goes to the browser as data.
+
+folium renders the output of every element as a Jinja template once more (``Popup`` and each
+``MacroElement`` wrap what they rendered in ``Element(template=...)``), so any text handed to
+folium is template source. The maps here give folium only code: the map, the tile layer, empty
+layers, the search origin and the view. :class:`MapData` holds the rest; a page emits it with
+``|tojson`` into ``<script id="map-data" type="application/json">`` and ``static/js/map-data.js``
+draws it, putting every text into the page as text.
 
 folium wants (lat, lon) for ``location=``; GeoJSON outlines are (lon, lat).
 """
@@ -7,11 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
+from typing import TypedDict
 
 import folium
 from flask_babel import gettext as _
 from folium.plugins import MarkerCluster
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from caremap.privacy import PublicLocation
 from caremap.queries import PublicService
@@ -19,6 +28,66 @@ from webmap.assets import StaticUrl, assert_no_external_urls, local_urls, locali
 
 CANADA_CENTRE = (56.0, -96.0)  # (lat, lon)
 MAX_ZOOM = 18
+
+ICONS: Mapping[str, dict[str, str]] = {
+    kind: {
+        "markerColor": colour,
+        "iconColor": "white",
+        "icon": icon,
+        "prefix": "fa",
+        "extraClasses": "fa-rotate-0",
+    }
+    for kind, colour, icon in (
+        ("service", "blue", "house"),
+        ("withheld", "purple", "lock"),
+        ("site", "green", "plus"),
+    )
+}
+"""Leaflet.awesome-markers options of each kind of marker."""
+
+OUTLINE_STYLE = {"color": "#555", "weight": 1, "fill": False}
+
+
+class MarkerPopup(TypedDict):
+    """A service's popup: its name linking to ``url``, types, first phone, withheld notice."""
+
+    name: str
+    url: str
+    types: str
+    phone_number: str | None  # E.164, for the tel: link
+    phone_display: str | None
+    withheld: bool
+
+
+class MapPoint(TypedDict):
+    """A marker at (latitude, longitude); ``key`` names it for the page's list."""
+
+    key: str
+    latitude: float
+    longitude: float
+    icon: dict[str, str]
+    tooltip: str
+    popup: MarkerPopup | None
+
+
+class MapOutlines(TypedDict):
+    """GeoJSON features (lon, lat), each with a Leaflet path ``style`` property; the tooltip has
+    a row per (label, property), without a label cell when the label is None."""
+
+    group: str
+    features: list[dict]
+    tooltip: list[tuple[str | None, str]]
+
+
+class MapData(TypedDict):
+    """What a map shows from data. ``map``, ``points_group`` and ``outlines.group`` are the
+    global names of the Leaflet objects folium made (the map, or an empty layer) to draw into."""
+
+    map: str
+    points_group: str
+    points: list[MapPoint]
+    outlines: MapOutlines | None
+    text: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -49,6 +118,17 @@ class MapLayers:
     cluster: bool = True
 
 
+def new_map(tiles_url: str, tiles_attribution: str, **options: object) -> folium.Map:
+    """An empty map of Canada, with the configured tiles if any."""
+    # folium drops max_zoom when tiles=None; MarkerCluster needs it, so set the Leaflet option.
+    fmap = folium.Map(location=CANADA_CENTRE, zoom_start=4, maxZoom=MAX_ZOOM, tiles=None, **options)
+    if tiles_url:
+        folium.TileLayer(
+            tiles_url, attr=tiles_attribution, max_zoom=MAX_ZOOM, name=_("Base map")
+        ).add_to(fmap)
+    return fmap
+
+
 def build_service_map(
     layers: MapLayers,
     outlines: dict,
@@ -56,44 +136,56 @@ def build_service_map(
     settings: MapSettings,
     labels: Mapping[str, str],
     detail_url: Callable[[str], str],
-) -> tuple[folium.Map, dict[str, str]]:
-    """The map, and the JavaScript name of each point's marker by its key."""
-    # folium drops max_zoom when tiles=None; MarkerCluster needs it, so set the Leaflet option.
-    fmap = folium.Map(
-        location=CANADA_CENTRE, zoom_start=4, maxZoom=MAX_ZOOM, tiles=None, control_scale=True
-    )
-    if settings.tiles_url:
-        folium.TileLayer(
-            settings.tiles_url,
-            attr=settings.tiles_attribution,
-            max_zoom=MAX_ZOOM,
-            name=_("Base map"),
-        ).add_to(fmap)
+) -> tuple[folium.Map, MapData]:
+    """The map, and the data it shows (markers keyed as in ``layers.points``)."""
+    fmap = new_map(settings.tiles_url, settings.tiles_attribution, control_scale=True)
+    outline_group = None
     if outlines["features"]:
-        name_key = "name_fr" if settings.lang == "fr" else "name_en"
-        folium.GeoJson(
-            outlines,
-            name=_("Provinces and territories"),
-            style_function=lambda _feature: {"color": "#555", "weight": 1, "fill": False},
-            tooltip=folium.GeoJsonTooltip(fields=[name_key], labels=False),
-        ).add_to(fmap)
+        outline_group = folium.FeatureGroup(name=_("Provinces and territories")).add_to(fmap)
     parent = (
         MarkerCluster(name=_("Services"))
         if layers.cluster
         else folium.FeatureGroup(name=_("Services"))
     )
     parent.add_to(fmap)
-    bounds, names = _origin(fmap, layers), {}
+    bounds = _origin(fmap, layers)
+    points = []
     for key, service, location in layers.points:
-        point = (location.latitude, location.longitude)  # folium: (lat, lon)
-        bounds.append(point)
-        marker = _marker(service, location.confidential, point, labels, detail_url)
-        marker.add_to(parent)
-        names[key] = marker.get_name()
+        bounds.append((location.latitude, location.longitude))  # folium: (lat, lon)
+        points.append(_service_point(key, service, location, labels, detail_url))
     folium.LayerControl(collapsed=True).add_to(fmap)
     if bounds:
         fmap.fit_bounds(bounds, max_zoom=12 if layers.cluster else 14)
-    return fmap, names
+    name = "name_fr" if settings.lang == "fr" else "name_en"
+    return fmap, MapData(
+        map=fmap.get_name(),
+        points_group=parent.get_name(),
+        points=points,
+        outlines=None
+        if outline_group is None
+        else MapOutlines(
+            group=outline_group.get_name(),
+            features=[
+                outline_feature(feature, name=feature["properties"][name], style=OUTLINE_STYLE)
+                for feature in outlines["features"]
+            ],
+            tooltip=[(None, "name")],
+        ),
+        text=popup_text(),
+    )
+
+
+def outline_feature(feature: dict, **properties: object) -> dict:
+    """``feature``'s geometry with only ``properties``."""
+    return {"type": "Feature", "geometry": feature["geometry"], "properties": properties}
+
+
+def popup_text() -> dict[str, str]:
+    """The interface text of service popups."""
+    return {
+        "withheld": _("Location withheld for safety — call the intake line."),
+        "details": _("Details"),
+    }
 
 
 def _origin(fmap: folium.Map, layers: MapLayers) -> list[tuple[float, float]]:
@@ -115,70 +207,39 @@ def _origin(fmap: folium.Map, layers: MapLayers) -> list[tuple[float, float]]:
     return [layers.origin]
 
 
-def _marker(
+def _service_point(
+    key: str,
     service: PublicService,
-    confidential: bool,
-    point: tuple[float, float],
+    location: PublicLocation,
     labels: Mapping[str, str],
     detail_url: Callable[[str], str],
-) -> folium.Marker:
-    icon = (
-        folium.Icon(color="purple", icon="lock", prefix="fa")
-        if confidential
-        else folium.Icon(color="blue", icon="house", prefix="fa")
-    )
-    return folium.Marker(
-        point,
-        icon=icon,
-        tooltip=folium.Tooltip(template_literal_safe(escape(service.name))),
-        popup=folium.Popup(
-            template_literal_safe(popup_html(service, confidential, labels, detail_url)),
-            max_width=320,
+) -> MapPoint:
+    phone = service.phones[0] if service.phones else None
+    return MapPoint(
+        key=key,
+        latitude=location.latitude,
+        longitude=location.longitude,
+        icon=ICONS["withheld" if location.confidential else "service"],
+        tooltip=service.name,
+        popup=MarkerPopup(
+            name=service.name,
+            url=detail_url(service.id),
+            types=", ".join(
+                labels.get(code, code) for code in service.terms.get("service_type", ())
+            ),
+            phone_number=phone.number if phone else None,
+            phone_display=phone.display if phone else None,
+            withheld=location.confidential,
         ),
     )
 
 
-def template_literal_safe(html: Markup) -> str:
-    """folium puts popup and tooltip HTML inside JavaScript template literals (`…`), where a
-    backtick, ``${`` or a backslash from a name would break out or throw: turn them into HTML
-    character references, which render the same."""
-    return str(html).replace("\\", "&#92;").replace("`", "&#96;").replace("$", "&#36;")
-
-
-def popup_html(
-    service: PublicService,
-    confidential: bool,
-    labels: Mapping[str, str],
-    detail_url: Callable[[str], str],
-) -> Markup:
-    """Popup content; every value from outside is escaped."""
-    types = ", ".join(labels.get(code, code) for code in service.terms.get("service_type", ()))
-    parts = [
-        Markup('<div class="popup"><a class="popup-name" href="{}">{}</a>').format(
-            detail_url(service.id), service.name
-        )
-    ]
-    if types:
-        parts.append(Markup('<div class="popup-types">{}</div>').format(types))
-    if service.phones:
-        phone = service.phones[0]
-        parts.append(
-            Markup('<div><a href="tel:{}">{}</a></div>').format(phone.number, phone.display)
-        )
-    if confidential:
-        parts.append(
-            Markup('<div class="withheld">{}</div>').format(
-                _("Location withheld for safety — call the intake line.")
-            )
-        )
-    parts.append(
-        Markup('<div><a href="{}">{}</a></div></div>').format(detail_url(service.id), _("Details"))
-    )
-    return Markup("").join(parts)
-
-
 def render_map(fmap: folium.Map, static_url: StaticUrl, allowed_hosts: Collection[str]) -> MapParts:
-    """Render with self-hosted assets; refuses (ExternalAssetError) to emit any other host."""
+    """Render with self-hosted assets; refuses (ExternalAssetError) to emit any other host.
+
+    The check reads folium's output, which holds code only (its :class:`MapData` goes to the
+    page separately): data can never fail it, and whatever code links to is caught.
+    """
     localise(fmap, static_url)
     root = fmap.get_root()
     root.render()

@@ -33,7 +33,15 @@ from caremap.coverage.stored import read as read_stored
 from caremap.queries import ServiceName, jurisdiction_outlines, service_names
 from webmap import get_store, tiles_hosts
 from webmap.errors import handle_http_error
-from webmap.mapview import CANADA_CENTRE, MAX_ZOOM, render_map
+from webmap.mapview import (
+    ICONS,
+    MapData,
+    MapOutlines,
+    MapPoint,
+    new_map,
+    outline_feature,
+    render_map,
+)
 from webmap.params import BadParameter
 from webmap.searching import clock, vocabulary_codes
 
@@ -176,7 +184,7 @@ def planner() -> str:
     classes = classify(
         _values(results.rows, view.indicator), view.method, view.k, INDICATORS[view.indicator][1]
     )
-    fmap = _choropleth(view, results.rows, classes)
+    fmap, map_data = _choropleth(view, results.rows, classes)
     parts = render_map(
         fmap,
         lambda path: url_for("static", filename=path),
@@ -201,7 +209,7 @@ def planner() -> str:
         status_text=STATUS_TEXT,
         deserts=sum(r.desert for r in results.rows),
         no_data=sum(r.status == "no_data" for r in results.rows),
-        map_name=fmap.get_name(),
+        map_data=map_data,
         whatif_services=_service_names(),
         **_options(),
     )
@@ -274,48 +282,57 @@ def _sort_key(row: JurisdictionIndicators, key: str) -> tuple:
 
 def _choropleth(
     view: PlannerView, results: list[JurisdictionIndicators], classes: Classes
-) -> folium.Map:
+) -> tuple[folium.Map, MapData]:
     with get_store().session() as session:
         outlines = jurisdiction_outlines(session, view.selection.level)
+    return choropleth_map(view, outlines, results, classes)
+
+
+def choropleth_map(
+    view: PlannerView, outlines: dict, results: list[JurisdictionIndicators], classes: Classes
+) -> tuple[folium.Map, MapData]:
+    """The map (from code alone) and what it shows: each jurisdiction of ``outlines`` in its
+    class colour with its name, value and data status, and the hypothetical sites."""
     by_code = {r.code: (r, label) for r, label in zip(results, classes.labels, strict=True)}
     lang = str(get_locale() or "en")
+    features = []
     for feature in outlines["features"]:
         result, label = by_code[feature["properties"]["code"]]
         value = getattr(result, view.indicator)
-        feature["properties"].update(
-            name=result.name_fr if lang == "fr" else result.name_en,
-            value="—" if value is None or result.status == "no_data" else f"{value:,.4g}",
-            status=str(STATUS_TEXT[result.status]),
-            status_code=result.status,
-            fill=classes.colours[label] if label >= 0 else None,
-            desert=result.desert,
+        features.append(
+            outline_feature(
+                feature,
+                name=result.name_fr if lang == "fr" else result.name_en,
+                value="—" if value is None or result.status == "no_data" else f"{value:,.4g}",
+                status=str(STATUS_TEXT[result.status]),
+                style=_style(result, classes.colours[label] if label >= 0 else None),
+            )
         )
-    fmap = folium.Map(location=CANADA_CENTRE, zoom_start=4, maxZoom=MAX_ZOOM, tiles=None)
-    tiles = current_app.config["TILES_URL"]
-    if tiles:
-        folium.TileLayer(
-            tiles, attr=current_app.config["TILES_ATTRIBUTION"], max_zoom=MAX_ZOOM
-        ).add_to(fmap)
-    layer = folium.GeoJson(
-        outlines,
-        style_function=_style,
-        tooltip=folium.GeoJsonTooltip(
-            fields=["name", "value", "status"], aliases=["", str(INDICATORS[view.indicator][0]), ""]
-        ),
-    )
-    layer.add_to(fmap)
-    for latitude, longitude, beds in view.selection.added_sites:  # folium: (lat, lon)
-        folium.Marker(
-            (latitude, longitude),
-            tooltip=str(_l("Hypothetical site")) + f" ({beds})",
-            icon=folium.Icon(color="green", icon="plus", prefix="fa"),
-        ).add_to(fmap)
-    if outlines["features"]:
+    config = current_app.config
+    fmap = new_map(config["TILES_URL"], config["TILES_ATTRIBUTION"])
+    if features:
         minx, miny, maxx, maxy = shapely.bounds(
-            shapely.union_all([shapely.geometry.shape(f["geometry"]) for f in outlines["features"]])
+            shapely.union_all([shapely.geometry.shape(f["geometry"]) for f in features])
         )
         fmap.fit_bounds([(miny, minx), (maxy, maxx)])  # folium: (lat, lon)
-    return fmap
+    tooltip = [("", "name"), (str(INDICATORS[view.indicator][0]), "value"), ("", "status")]
+    return fmap, MapData(
+        map=fmap.get_name(),
+        points_group=fmap.get_name(),
+        points=[
+            MapPoint(
+                key=f"site{number}",
+                latitude=latitude,
+                longitude=longitude,
+                icon=ICONS["site"],
+                tooltip=f"{_l('Hypothetical site')} ({beds})",
+                popup=None,
+            )
+            for number, (latitude, longitude, beds) in enumerate(view.selection.added_sites)
+        ],
+        outlines=MapOutlines(group=fmap.get_name(), features=features, tooltip=tooltip),
+        text={},
+    )
 
 
 STATUS_TEXT = {
@@ -325,17 +342,13 @@ STATUS_TEXT = {
 }
 
 
-def _style(feature: dict) -> dict:
-    properties = feature["properties"]
-    if properties["status_code"] in STATUS_STYLE:
-        return {**STATUS_STYLE[properties["status_code"]], "weight": 1, "fillOpacity": 0.6}
-    style = {
-        "fillColor": properties["fill"] or "#ffffff",
-        "color": "#555",
-        "weight": 1,
-        "fillOpacity": 0.8,
-    }
-    if properties["desert"]:
+def _style(result: JurisdictionIndicators, fill: str | None) -> dict:
+    """The Leaflet path style of a jurisdiction: its class colour, deserts outlined in black,
+    partial and no-data jurisdictions hatched."""
+    if result.status in STATUS_STYLE:
+        return {**STATUS_STYLE[result.status], "weight": 1, "fillOpacity": 0.6}
+    style = {"fillColor": fill or "#ffffff", "color": "#555", "weight": 1, "fillOpacity": 0.8}
+    if result.desert:
         style.update(color="#000000", weight=3)
     return style
 

@@ -60,7 +60,7 @@ def home() -> tuple[str, int] | str:
         cluster=not asked,
     )
     settings = _map_settings()
-    fmap, marker_names = build_service_map(
+    fmap, map_data = build_service_map(
         layers,
         outlines,
         settings=settings,
@@ -79,8 +79,7 @@ def home() -> tuple[str, int] | str:
         vocabulary=vocabulary(),
         radius_choices=RADIUS_CHOICES_KM,
         map=parts,
-        map_name=fmap.get_name(),
-        marker_names=marker_names,
+        map_data=map_data,
     )
     return (page, 400) if error else page
 

@@ -5,8 +5,7 @@
   "use strict";
 
   function whatIf() {
-    var registry = JSON.parse(document.getElementById("map-registry").textContent);
-    var map = window[registry.map];
+    var map = window.caremapMap && window.caremapMap.map;
     var form = document.getElementById("planner-form");
     if (!map || !form) { return; }
     map.on("click", function (event) {

@@ -1,14 +1,14 @@
 // Search page: keep the result list and the map in step, search from a click on the map or
-// from the device's location. Map and markers are the Leaflet objects folium created; their
-// global names come from the JSON in #map-registry.
+// from the device's location. Map and markers are the Leaflet objects drawn by map-data.js
+// (window.caremapMap), the markers by the key in each list item's data-marker.
 (function () {
   "use strict";
-  var registry = JSON.parse(document.getElementById("map-registry").textContent);
-  var map = window[registry.map];
+  var drawn = window.caremapMap || { map: null, markers: {} };
+  var map = drawn.map;
   var form = document.getElementById("search-form");
   var items = document.querySelectorAll("#results [data-marker]");
 
-  function markerOf(item) { return window[registry.markers[item.dataset.marker]]; }
+  function markerOf(item) { return drawn.markers[item.dataset.marker]; }
 
   function select(item, on) {
     var marker = markerOf(item);

@@ -1,0 +1,94 @@
+// Draws what a map shows from data (webmap/mapview.py MapData, in the page's #map-data JSON)
+// into the Leaflet objects folium made: outlines with their tooltips, markers with their
+// tooltips and popups. Every text from data goes into the page as text (textContent), never
+// as HTML. The markers are then window.caremapMap.markers, by the key the page's list uses.
+(function () {
+  "use strict";
+  var source = document.getElementById("map-data");
+  if (!source || !window.L) { return; }
+  var data = JSON.parse(source.textContent);
+  var map = window[data.map];
+  if (!map) { return; }
+
+  function element(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) { node.className = className; }
+    if (text !== undefined && text !== null) { node.textContent = String(text); }
+    return node;
+  }
+
+  function link(href, text, className) {
+    var anchor = element("a", className, text);
+    anchor.href = href;
+    return anchor;
+  }
+
+  function line(child) {
+    var div = element("div");
+    div.appendChild(child);
+    return div;
+  }
+
+  // A row per [label, property]; no label cell when the label is null.
+  function tooltipTable(rows, properties) {
+    var table = element("table");
+    rows.forEach(function (row) {
+      var tr = element("tr");
+      if (row[0] !== null) { tr.appendChild(element("th", null, row[0])); }
+      tr.appendChild(element("td", null, properties[row[1]]));
+      table.appendChild(tr);
+    });
+    var div = element("div");
+    div.appendChild(table);
+    return div;
+  }
+
+  function popupContent(popup) {
+    var box = element("div", "popup");
+    box.appendChild(link(popup.url, popup.name, "popup-name"));
+    if (popup.types) { box.appendChild(element("div", "popup-types", popup.types)); }
+    if (popup.phone_number) {
+      box.appendChild(line(link("tel:" + popup.phone_number, popup.phone_display)));
+    }
+    if (popup.withheld) { box.appendChild(element("div", "withheld", data.text.withheld)); }
+    box.appendChild(line(link(popup.url, data.text.details)));
+    return box;
+  }
+
+  function drawOutlines(outlines) {
+    var layer = L.geoJson(outlines.features, {
+      style: function (feature) { return feature.properties.style; }
+    });
+    layer.bindTooltip(function (shape) {
+      return tooltipTable(outlines.tooltip, shape.feature.properties);
+    }, { sticky: true, className: "map-tooltip" });
+    layer.addTo(window[outlines.group]);
+  }
+
+  function newMarker(point) {
+    var marker = L.marker([point.latitude, point.longitude], {
+      icon: L.AwesomeMarkers.icon(point.icon)
+    });
+    marker.bindTooltip(function () { return element("div", null, point.tooltip); },
+                       { sticky: true });
+    if (point.popup) {
+      marker.bindPopup(function () { return popupContent(point.popup); }, { maxWidth: 320 });
+    }
+    return marker;
+  }
+
+  if (data.outlines) { drawOutlines(data.outlines); }
+  var markers = {};
+  var drawn = data.points.map(function (point) {
+    var marker = newMarker(point);
+    markers[point.key] = marker;
+    return marker;
+  });
+  var group = window[data.points_group];
+  if (group.addLayers) {
+    group.addLayers(drawn);
+  } else {
+    drawn.forEach(function (marker) { marker.addTo(group); });
+  }
+  window.caremapMap = { map: map, markers: markers };
+})();
