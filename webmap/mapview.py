@@ -60,12 +60,13 @@ class MarkerPopup(TypedDict):
 
 
 class MapPoint(TypedDict):
-    """A marker at (latitude, longitude); ``key`` names it for the page's list."""
+    """A marker at (latitude, longitude) with an icon of :data:`ICONS`; ``key`` names it for
+    the page's list."""
 
     key: str
     latitude: float
     longitude: float
-    icon: dict[str, str]
+    icon: str
     tooltip: str
     popup: MarkerPopup | None
 
@@ -84,6 +85,7 @@ class MapData(TypedDict):
     global names of the Leaflet objects folium made (the map, or an empty layer) to draw into."""
 
     map: str
+    icons: Mapping[str, dict[str, str]]
     points_group: str
     points: list[MapPoint]
     outlines: MapOutlines | None
@@ -159,6 +161,7 @@ def build_service_map(
     name = "name_fr" if settings.lang == "fr" else "name_en"
     return fmap, MapData(
         map=fmap.get_name(),
+        icons=ICONS,
         points_group=parent.get_name(),
         points=points,
         outlines=None
@@ -219,7 +222,7 @@ def _service_point(
         key=key,
         latitude=location.latitude,
         longitude=location.longitude,
-        icon=ICONS["withheld" if location.confidential else "service"],
+        icon="withheld" if location.confidential else "service",
         tooltip=service.name,
         popup=MarkerPopup(
             name=service.name,

@@ -318,13 +318,14 @@ def choropleth_map(
     tooltip = [("", "name"), (str(INDICATORS[view.indicator][0]), "value"), ("", "status")]
     return fmap, MapData(
         map=fmap.get_name(),
+        icons=ICONS,
         points_group=fmap.get_name(),
         points=[
             MapPoint(
                 key=f"site{number}",
                 latitude=latitude,
                 longitude=longitude,
-                icon=ICONS["site"],
+                icon="site",
                 tooltip=f"{_l('Hypothetical site')} ({beds})",
                 popup=None,
             )

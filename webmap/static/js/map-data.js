@@ -65,10 +65,13 @@
     layer.addTo(window[outlines.group]);
   }
 
+  var icons = {};
+  Object.keys(data.icons).forEach(function (kind) {
+    icons[kind] = L.AwesomeMarkers.icon(data.icons[kind]);
+  });
+
   function newMarker(point) {
-    var marker = L.marker([point.latitude, point.longitude], {
-      icon: L.AwesomeMarkers.icon(point.icon)
-    });
+    var marker = L.marker([point.latitude, point.longitude], { icon: icons[point.icon] });
     marker.bindTooltip(function () { return element("div", null, point.tooltip); },
                        { sticky: true });
     if (point.popup) {
