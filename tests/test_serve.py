@@ -91,7 +91,7 @@ def test_serve_answers_searches_pages_assets_and_errors(loaded_store_url, tmp_pa
     with _serving(loaded_store_url, tmp_path) as connection:
         status, headers, body = _get(connection, "/api/v1/services?lat=43.65&lon=-79.38&limit=5")
         assert status == 200
-        assert headers["content-type"] == "application/json"
+        assert headers["content-type"] == "application/geo+json"
         assert headers["referrer-policy"] == "no-referrer"
         distances = [f["properties"]["distance_m"] for f in json.loads(body)["features"]]
         assert len(distances) == 5

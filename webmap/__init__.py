@@ -9,11 +9,13 @@ from urllib.parse import urlsplit
 
 from flask import Flask, request
 from flask_babel import Babel
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from caremap.settings import load_settings
 from caremap.store import Store, open_store
 
 LANGUAGES = ("en", "fr")
+HSTS_MAX_AGE_S = 31_536_000
 
 
 def serving_app() -> Flask:
@@ -29,7 +31,7 @@ def serving_app() -> Flask:
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Application factory: defaults, then ``CAREMAP_*`` variables, then ``test_config``."""
-    from webmap import auth, bulk
+    from webmap import auth, bulk, params
 
     app = Flask(__name__)
     settings = load_settings()
@@ -41,6 +43,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         TILES_ATTRIBUTION=settings.tiles_attribution,
         BEDS_STALE_HOURS=48,
         QUICK_EXIT_URL="https://www.theweathernetwork.com/ca",
+        TRUSTED_PROXIES=0,
         BABEL_DEFAULT_LOCALE="en",
         BABEL_TRANSLATION_DIRECTORIES="translations",
         JSON_SORT_KEYS=False,
@@ -49,7 +52,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.from_prefixed_env("CAREMAP")
     if test_config:
         app.config.from_mapping(test_config)
+    _trust_proxies(app, int(app.config["TRUSTED_PROXIES"]))
     app.extensions["caremap_store"] = open_store(app.config["DATABASE_URL"])
+    app.url_map.converters["int"] = params.RowIdConverter
+    app.before_request(params.refuse_unstorable)
     Babel(app, locale_selector=select_locale)
     app.after_request(_security_headers)
     app.context_processor(_template_globals)
@@ -92,6 +98,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     return app
 
 
+def _trust_proxies(app: Flask, hops: int) -> None:
+    """Behind ``hops`` reverse proxies, the scheme and host they were reached by are the
+    request's (``X-Forwarded-Proto``, ``X-Forwarded-Host``); with none, those headers are
+    ignored."""
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_proto=hops, x_host=hops)
+
+
 def get_store() -> Store:
     """The app's store (one engine per process)."""
     from flask import current_app
@@ -128,17 +142,27 @@ def url_with(endpoint: str | None = None, **changes: str | None) -> str:
 
 
 def _security_headers(response):  # noqa: ANN001
-    """No referrer, and a content policy that forbids loading anything from other hosts
-    except map tiles from the configured tile server."""
+    """No referrer, no framing, HTTPS only once reached over HTTPS, and a content policy that
+    forbids loading anything from other hosts except map tiles from the configured tile
+    server. The language cookie is kept like the session cookie."""
     from flask import current_app
 
+    config = current_app.config
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = _content_policy(
-        current_app.config.get("TILES_URL", "")
-    )
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Content-Security-Policy"] = _content_policy(config.get("TILES_URL", ""))
+    if request.is_secure:
+        response.headers["Strict-Transport-Security"] = f"max-age={HSTS_MAX_AGE_S}"
     if request.args.get("lang") in LANGUAGES:
-        response.set_cookie("lang", request.args["lang"], samesite="Lax", max_age=31_536_000)
+        response.set_cookie(
+            "lang",
+            request.args["lang"],
+            max_age=31_536_000,
+            secure=config["SESSION_COOKIE_SECURE"],
+            httponly=True,
+            samesite="Lax",
+        )
     return response
 
 

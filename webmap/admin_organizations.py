@@ -20,6 +20,7 @@ from caremap.model import AppUser, Organization
 from webmap import get_store, url_with
 from webmap.admin import ROLE_LABELS
 from webmap.auth import requires
+from webmap.params import integer, text
 from webmap.searching import clock
 
 bp = Blueprint("admin_organizations", __name__, url_prefix="/admin/organizations")
@@ -51,10 +52,8 @@ class OrganizationForm(FlaskForm):
 @requires(Role.ADMIN)
 def index() -> str:
     """Organizations by name, with their editors; ``?q=`` narrows them, ``?page=`` pages."""
-    query = request.args.get("q", "").strip()
-    if len(query) > MAX_QUERY:
-        abort(400)
-    number = request.args.get("page", 1, type=int) or 1
+    query = text(request.args, "q", MAX_QUERY)
+    number = integer(request.args, "page", 1, default=1)
     return _index(query, number, OrganizationForm(formdata=None))
 
 

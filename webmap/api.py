@@ -10,17 +10,11 @@ from caremap.queries import public_service
 from caremap.search import search
 from webmap import get_store
 from webmap.openapi import openapi_document
-from webmap.params import BadParameter, parse_search
+from webmap.params import parse_search
 from webmap.searching import clock, gazetteer, vocabulary_codes
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
-
-
-@bp.errorhandler(BadParameter)
-def bad_parameter(error: BadParameter) -> tuple[Response, int]:
-    return jsonify(
-        {"status": 400, "error": "bad_parameter", "parameter": error.name, "message": error.message}
-    ), 400
+GEOJSON = "application/geo+json"  # RFC 7946, as the OpenAPI document says
 
 
 @bp.get("/services")
@@ -39,7 +33,7 @@ def services() -> Response:
             "longitude": parsed.located.longitude,
             "matched": parsed.located.label_en,
         }
-    return Response(feature_collection_text(features, **members), mimetype="application/json")
+    return Response(feature_collection_text(features, **members), mimetype=GEOJSON)
 
 
 @bp.get("/services/<service_id>")
@@ -56,7 +50,9 @@ def service(service_id: str) -> Response:
     feature["properties"]["url"] = url_for(
         "main.service_detail", service_id=service_id, _external=False
     )
-    return jsonify(feature)
+    response = jsonify(feature)
+    response.mimetype = GEOJSON
+    return response
 
 
 @bp.get("/openapi.json")

@@ -6,13 +6,14 @@ editing routes (:mod:`webmap.edit`) and come back here."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, current_app, render_template, request
 
 from caremap.dashboard import Filters, listings
 from webmap import get_store, url_with
 from webmap.auth import current_principal, requires
 from webmap.edit import CapacityForm
 from webmap.moderation import DEFAULT_STALE_MONTHS
+from webmap.params import integer, text
 from webmap.searching import clock
 
 bp = Blueprint("dashboard", __name__, url_prefix="/edit")
@@ -26,11 +27,9 @@ def index() -> str:
     principal = current_principal()
     assert principal is not None  # @requires
     filters = Filters(
-        query=request.args.get("q", "").strip(), stale_only=request.args.get("stale") == "1"
+        query=text(request.args, "q", MAX_QUERY), stale_only=request.args.get("stale") == "1"
     )
-    if len(filters.query) > MAX_QUERY:
-        abort(400)
-    number = request.args.get("page", 1, type=int) or 1
+    number = integer(request.args, "page", 1, default=1)
     months = int(current_app.config.get("STALE_MONTHS", DEFAULT_STALE_MONTHS))
     with get_store().session() as db:
         page = listings(db, principal, clock().now, months, filters, number)

@@ -6,9 +6,13 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, jsonify, render_template, request
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
+
+from caremap.reasons import say
+from webmap.params import BadParameter
 
 log = logging.getLogger(__name__)
 
@@ -46,25 +50,55 @@ def wants_json() -> bool:
     return best == "application/json"
 
 
-def handle_http_error(error: HTTPException) -> tuple[Response | str, int]:
+def handle_http_error(
+    error: HTTPException,
+) -> tuple[Response | str, int, list[tuple[str, str]]]:
     status = error.code or 500
     message = _friendly_message(error)
     quiet = status >= 500 or status in QUIET_STATUSES or isinstance(error, CSRFError)
     # A class's own description is Werkzeug's English, not ours: not shown either.
     default = error.description == type(error).description
     detail = None if quiet or default else error.description
+    # The error's own headers stay: Allow on a 405, Retry-After, WWW-Authenticate.
+    headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
+    if wants_json():
+        body = jsonify(
+            {"status": status, "error": error.name, "message": message, "detail": detail}
+        )
+        return body, status, headers
+    page = render_template("error.html", status=status, message=message, detail=detail)
+    return page, status, headers
+
+
+def handle_bad_parameter(error: BadParameter) -> tuple[Response | str, int]:
+    """A value that cannot be used: JSON naming the parameter, or a page saying why."""
     if wants_json():
         return jsonify(
-            {"status": status, "error": error.name, "message": message, "detail": detail}
-        ), status
-    return render_template("error.html", status=status, message=message, detail=detail), status
+            {
+                "status": 400,
+                "error": "bad_parameter",
+                "parameter": error.name,
+                "message": error.message,
+            }
+        ), 400
+    message = _("One of the values sent cannot be used.")
+    detail = _("%(parameter)s: %(reason)s", parameter=error.name, reason=parameter_reason(error))
+    return render_template("error.html", status=400, message=message, detail=detail), 400
 
 
-def handle_unexpected(error: Exception) -> tuple[Response | str, int]:
+def parameter_reason(error: BadParameter) -> str:
+    """Why the parameter's value cannot be used, in the page's language."""
+    if error.message_fr is not None and str(get_locale()) == "fr":
+        return error.message_fr
+    return say(error.message, _)
+
+
+def handle_unexpected(error: Exception) -> tuple[Response | str, int, list[tuple[str, str]]]:
     log.exception("unhandled error on %s", request.path)
     return handle_http_error(InternalServerError())
 
 
 def register(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_error)
+    app.register_error_handler(BadParameter, handle_bad_parameter)
     app.register_error_handler(Exception, handle_unexpected)

@@ -9,7 +9,6 @@ province only. Bad parameters are a 400 naming the parameter; unknown ids a 404.
 from __future__ import annotations
 
 import copy
-import datetime as dt
 import json
 from pathlib import Path
 
@@ -31,20 +30,14 @@ from caremap.hsds.pages import (
 )
 from caremap.hsds.tables import read_tables, read_taxonomies
 from webmap import get_store
-from webmap.params import FALSE, TRUE, BadParameter
+from webmap.params import BadParameter, boolean, date_time, integer, shown
 
 bp = Blueprint("hsds", __name__, url_prefix="/hsds")
 
 DEFAULT_PER_PAGE = 50
 MAX_PER_PAGE = 1000
+MAX_PAGE = 1_000_000  # so that an offset stays far within a database integer
 OPENAPI = Path("standards") / "hsds-3.0" / "schema" / "openapi.json"
-
-
-@bp.errorhandler(BadParameter)
-def bad_parameter(error: BadParameter) -> tuple[Response, int]:
-    return jsonify(
-        {"status": 400, "error": "bad_parameter", "parameter": error.name, "message": error.message}
-    ), 400
 
 
 @bp.before_request
@@ -52,48 +45,22 @@ def check_format() -> None:
     """Only JSON is offered: ``format`` may be absent or ``json``."""
     chosen = request.args.get("format")
     if chosen is not None and chosen != "json":
-        raise BadParameter("format", f"{chosen!r} is not offered; use format=json")
+        raise BadParameter("format", f"{shown(chosen)} is not offered; use format=json")
 
 
 # --- parameters -----------------------------------------------------------------------------
 
 
-def _integer(name: str, default: int, maximum: int | None = None) -> int:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadParameter(name, f"{raw!r} is not an integer") from None
-    if value < 1 or (maximum is not None and value > maximum):
-        upper = f" and at most {maximum}" if maximum is not None else ""
-        raise BadParameter(name, f"must be at least 1{upper}")
-    return value
-
-
 def _page() -> PageRequest:
-    return PageRequest(_integer("page", 1), _integer("per_page", DEFAULT_PER_PAGE, MAX_PER_PAGE))
+    args = request.args
+    return PageRequest(
+        integer(args, "page", 1, MAX_PAGE, default=1),
+        integer(args, "per_page", 1, MAX_PER_PAGE, default=DEFAULT_PER_PAGE),
+    )
 
 
 def _boolean(name: str) -> bool:
-    raw = request.args.get(name, "").strip().lower()
-    if raw in TRUE:
-        return True
-    if raw in FALSE:
-        return False
-    raise BadParameter(name, f"{raw!r} is not true or false")
-
-
-def _modified_after() -> dt.datetime | None:
-    raw = request.args.get("modified_after")
-    if not raw:
-        return None
-    try:
-        value = dt.datetime.fromisoformat(raw)
-    except ValueError:
-        raise BadParameter("modified_after", f"{raw!r} is not an ISO 8601 date-time") from None
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    return boolean(request.args, name)
 
 
 def _service_filter() -> ServiceFilter:
@@ -103,7 +70,7 @@ def _service_filter() -> ServiceFilter:
         organization_id=args.get("organization_id") or None,
         taxonomy_term_id=args.get("taxonomy_term_id") or None,
         taxonomy_id=args.get("taxonomy_id") or None,
-        modified_after=_modified_after(),
+        modified_after=date_time(args, "modified_after"),
     )
 
 

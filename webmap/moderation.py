@@ -36,6 +36,7 @@ from webmap import get_store
 from webmap.auth import current_principal, requires
 from webmap.change_text import action_label, field_label, refuse, value_text
 from webmap.edit import record_url
+from webmap.params import integer
 from webmap.searching import clock, geography
 
 bp = Blueprint("moderation", __name__, url_prefix="/moderation")
@@ -152,13 +153,7 @@ def _decide(change_set_id: int, comment: str, approving: bool) -> Response:
 
 def _months() -> int:
     default = int(current_app.config.get("STALE_MONTHS", DEFAULT_STALE_MONTHS))
-    months = request.args.get("months", default, type=int)
-    if months is None or not 1 <= months <= MAX_STALE_MONTHS:
-        abort(
-            400,
-            description=_("months must be a whole number from 1 to %(max)d.", max=MAX_STALE_MONTHS),
-        )
-    return months
+    return integer(request.args, "months", 1, MAX_STALE_MONTHS, default=default)
 
 
 def _stale(months: int) -> list[changes.StaleService]:

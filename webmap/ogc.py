@@ -31,7 +31,7 @@ from caremap.geojson import service_feature
 from caremap.jurisdictions import read_layer_configs
 from caremap.queries import jurisdiction_outlines, public_service, public_services
 from webmap import get_store
-from webmap.params import BadParameter
+from webmap.params import BadParameter, integer, number, shown
 from webmap.searching import clock
 
 bp = Blueprint("ogc", __name__, url_prefix="/ogc")
@@ -85,7 +85,7 @@ def check_format() -> None:
     """Only JSON is offered: ``f`` may be absent or ``json``."""
     f = request.args.get("f")
     if f is not None and f != "json":
-        raise BadParameter("f", f"{f!r} is not offered; use f=json")
+        raise BadParameter("f", f"{shown(f)} is not offered; use f=json")
 
 
 def _text(key: str, **values: str) -> str:
@@ -254,20 +254,6 @@ def _features(collection_id: str) -> list[dict]:
     return _service_features() if level is None else _indicator_features(level)
 
 
-def _integer(name: str, default: int, minimum: int, maximum: int | None = None) -> int:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadParameter(name, f"{raw!r} is not an integer") from None
-    if value < minimum or (maximum is not None and value > maximum):
-        upper = f" and at most {maximum}" if maximum is not None else ""
-        raise BadParameter(name, f"must be at least {minimum}{upper}")
-    return value
-
-
 def _bbox_filter() -> Callable[[dict], bool] | None:
     """``bbox=minx,miny,maxx,maxy`` (or with min/max heights, 6 numbers) in CRS84 as a
     predicate on features; a ``minx`` greater than ``maxx`` crosses the antimeridian."""
@@ -277,12 +263,10 @@ def _bbox_filter() -> Callable[[dict], bool] | None:
         raise BadParameter("bbox-crs", f"only {CRS84} is supported")
     if raw is None:
         return None
-    try:
-        numbers = [float(part) for part in raw.split(",")]
-    except ValueError:
-        raise BadParameter("bbox", "must be 4 numbers: minx,miny,maxx,maxy") from None
-    if len(numbers) not in (4, 6) or not all(math.isfinite(n) for n in numbers):
+    parts = raw.split(",")
+    if len(parts) not in (4, 6):
         raise BadParameter("bbox", "must be 4 numbers: minx,miny,maxx,maxy")
+    numbers = [number("bbox", part.strip(), -math.inf, math.inf) for part in parts]
     minx, miny, maxx, maxy = numbers if len(numbers) == 4 else [numbers[i] for i in (0, 1, 3, 4)]
     if not (-180 <= minx <= 180 and -180 <= maxx <= 180):
         raise BadParameter("bbox", "longitudes must be between -180 and 180")
@@ -305,8 +289,8 @@ def _bbox_filter() -> Callable[[dict], bool] | None:
 
 @bp.get("/collections/<collection_id>/items")
 def items(collection_id: str) -> Response:
-    limit = _integer("limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
-    offset = _integer("offset", 0, 0)
+    limit = integer(request.args, "limit", 1, MAX_LIMIT, default=DEFAULT_LIMIT)
+    offset = integer(request.args, "offset", 0, default=0)
     inside = _bbox_filter()
     features = _features(collection_id)
     if inside is not None:

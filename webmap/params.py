@@ -4,14 +4,20 @@ query string, and to describe them in the OpenAPI document. A bad value raises
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
+import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from flask import abort, request
 from werkzeug.datastructures import MultiDict
+from werkzeug.routing import IntegerConverter, Map
 
 from caremap.gazetteer import Gazetteer
 from caremap.locate import Located, LocateError, locate
+from caremap.reasons import N_, Reason
 from caremap.search import Filters, SearchQuery
 
 MAX_LIMIT = 200
@@ -20,6 +26,15 @@ MAX_RADIUS_KM = 5_000.0
 RADIUS_CHOICES_KM = (5, 25, 50, 100, 250)
 TRUE = {"1", "true", "on", "yes"}
 FALSE = {"0", "false", "off", "no", ""}
+# Characters no store accepts in text (PostgreSQL refuses NUL; lone surrogates are not UTF-8).
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+WHOLE_NUMBER = re.compile(r"[+-]?[0-9]{1,30}")
+DECIMAL_NUMBER = re.compile(
+    r"[+-]?([0-9]{1,30}(\.[0-9]{0,30})?|\.[0-9]{1,30})([eE][+-]?[0-9]{1,3})?"
+)
+MAX_ROW_ID = 2**31 - 1  # a database integer
+ISO_DATE_TIME = re.compile(r"[0-9T:.+Z -]{1,40}")
+SHOWN_CHARACTERS = 40
 # Query parameter → vocabulary facet of its codes.
 FACET_PARAMETERS = {
     "service_type": "service_type",
@@ -126,10 +141,10 @@ def parse_search(
     longitude = _number(args, "lon", -180, 180)
     if (latitude is None) != (longitude is None):
         raise BadParameter(
-            "lat" if latitude is None else "lon", "give both lat and lon, or neither"
+            "lat" if latitude is None else "lon", Reason(N_("give both lat and lon, or neither"))
         )
     if located is not None and latitude is not None:
-        raise BadParameter("near", "give either near or lat and lon, not both")
+        raise BadParameter("near", Reason(N_("give either near or lat and lon, not both")))
     if located is not None:
         latitude, longitude = located.latitude, located.longitude
     query = SearchQuery(
@@ -142,9 +157,9 @@ def parse_search(
             populations=_codes(args, "population", codes),
             capabilities=_codes(args, "capability", codes),
             languages=_codes(args, "language", codes),
-            open_now=_boolean(args, "open_now"),
+            open_now=boolean(args, "open_now"),
             month=_month(args),
-            beds_available=_boolean(args, "beds_available"),
+            beds_available=boolean(args, "beds_available"),
         ),
     )
     given = any(args.get(name, "").strip() for name in parameter_names())
@@ -166,61 +181,45 @@ def _near(text: str, gazetteer: Callable[[], Gazetteer]) -> Located | None:
     except LocateError as error:
         raise BadParameter("near", str(error), error.message_fr) from error
     if located is None:
-        raise BadParameter("near", f"no postal code, place or coordinates found in {text!r}")
+        reason = Reason(
+            N_("no postal code, place or coordinates found in %(value)s"), value=shown(text)
+        )
+        raise BadParameter("near", reason)
     return located
 
 
 def _number(args: MultiDict, name: str, low: float, high: float) -> float | None:
     raw = args.get(name, "").strip()
-    if not raw:
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        raise BadParameter(name, f"{raw!r} is not a number") from None
-    if not low <= value <= high:
-        raise BadParameter(name, f"{raw} is outside {low:g} to {high:g}")
-    return value
+    return number(name, raw, low, high) if raw else None
 
 
 def _radius(args: MultiDict) -> float | None:
     raw = args.get("radius_km", "").strip()
     if raw in ("", "any"):
         return None
-    value = _number(args, "radius_km", float("-inf"), MAX_RADIUS_KM)
-    if value is None or value <= 0:
-        raise BadParameter("radius_km", f"{raw} is not a positive distance")
-    return value
-
-
-def _integer(args: MultiDict, name: str, low: int, high: int) -> int | None:
-    raw = args.get(name, "").strip()
-    if not raw:
-        return None
-    if not raw.lstrip("-").isdigit():
-        raise BadParameter(name, f"{raw!r} is not a whole number")
-    value = int(raw)
-    if not low <= value <= high:
-        raise BadParameter(name, f"{raw} is outside {low} to {high}")
+    value = number("radius_km", raw, float("-inf"), MAX_RADIUS_KM)
+    if value <= 0:
+        raise BadParameter(
+            "radius_km", Reason(N_("%(value)s is not a positive distance"), value=shown(raw))
+        )
     return value
 
 
 def _limit(args: MultiDict) -> int:
-    value = _integer(args, "limit", 1, MAX_LIMIT)
-    return DEFAULT_LIMIT if value is None else value
+    return integer(args, "limit", 1, MAX_LIMIT, DEFAULT_LIMIT)
 
 
 def _month(args: MultiDict) -> int | None:
-    return _integer(args, "month", 1, 12)
+    return integer(args, "month", 1, 12)
 
 
-def _boolean(args: MultiDict, name: str) -> bool:
+def boolean(args: MultiDict, name: str) -> bool:
     raw = args.get(name, "").strip().lower()
     if raw in TRUE:
         return True
     if raw in FALSE:
         return False
-    raise BadParameter(name, f"{raw!r} is not true or false")
+    raise BadParameter(name, Reason(N_("%(value)s is not true or false"), value=shown(raw)))
 
 
 def _codes(args: MultiDict, name: str, codes: Mapping[str, list[str]]) -> frozenset[str]:
@@ -231,7 +230,112 @@ def _codes(args: MultiDict, name: str, codes: Mapping[str, list[str]]) -> frozen
     known = set(codes[FACET_PARAMETERS[name]])
     unknown = sorted(given - known)
     if unknown:
-        raise BadParameter(
-            name, f"unknown code(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+        reason = Reason(
+            N_("unknown code(s) %(unknown)s; known: %(known)s"),
+            unknown=shown(", ".join(unknown)),
+            known=", ".join(sorted(known)),
         )
+        raise BadParameter(name, reason)
     return frozenset(given)
+
+
+# --- every endpoint's numbers, dates and ids ------------------------------------------------
+
+
+def shown(raw: str) -> str:
+    """``raw`` quoted for a message, cut to a readable length."""
+    cut = raw if len(raw) <= SHOWN_CHARACTERS else raw[:SHOWN_CHARACTERS] + "…"
+    return repr(cut)
+
+
+def whole_number(name: str, raw: str, low: int, high: int | None = None) -> int:
+    """``raw`` (ASCII digits, an optional sign) as a whole number from ``low`` to ``high``."""
+    if not WHOLE_NUMBER.fullmatch(raw):
+        raise BadParameter(name, Reason(N_("%(value)s is not a whole number"), value=shown(raw)))
+    value = int(raw)
+    _check_range(name, raw, value, low, high)
+    return value
+
+
+def number(name: str, raw: str, low: float, high: float) -> float:
+    """``raw`` (ASCII decimal digits, an optional exponent; no NaN or infinity) as a number
+    from ``low`` to ``high``."""
+    if not DECIMAL_NUMBER.fullmatch(raw) or not math.isfinite(value := float(raw)):
+        raise BadParameter(name, Reason(N_("%(value)s is not a number"), value=shown(raw)))
+    _check_range(name, raw, value, low, high)
+    return value
+
+
+def _check_range(name: str, raw: str, value: float, low: float, high: float | None) -> None:
+    if high is None and value < low:
+        reason = Reason(N_("%(value)s is less than %(low)s"), value=shown(raw), low=f"{low:g}")
+        raise BadParameter(name, reason)
+    if high is not None and not low <= value <= high:
+        reason = Reason(
+            N_("%(value)s is outside the range from %(low)s to %(high)s"),
+            value=shown(raw),
+            low=f"{low:g}",
+            high=f"{high:g}",
+        )
+        raise BadParameter(name, reason)
+
+
+def integer(
+    args: MultiDict, name: str, low: int, high: int | None = None, default: int | None = None
+) -> int | None:
+    """Query parameter ``name`` as a whole number (``default`` when absent or empty)."""
+    raw = args.get(name, "").strip()
+    return whole_number(name, raw, low, high) if raw else default
+
+
+def text(args: MultiDict, name: str, max_length: int) -> str:
+    """Query parameter ``name`` as text without its outer spaces, at most ``max_length``
+    characters ('' when absent)."""
+    raw = args.get(name, "").strip()
+    if len(raw) > max_length:
+        reason = Reason(N_("is longer than %(max)s characters"), max=str(max_length))
+        raise BadParameter(name, reason)
+    return raw
+
+
+def date_time(args: MultiDict, name: str) -> dt.datetime | None:
+    """Query parameter ``name`` as an ISO 8601 date-time in UTC (UTC when it names no offset);
+    None when absent or empty."""
+    raw = args.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        if not ISO_DATE_TIME.fullmatch(raw):
+            raise ValueError(raw)
+        value = dt.datetime.fromisoformat(raw)
+    except ValueError:
+        reason = Reason(N_("%(value)s is not an ISO 8601 date-time"), value=shown(raw))
+        raise BadParameter(name, reason) from None
+    try:
+        return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    except OverflowError:
+        reason = Reason(N_("%(value)s is outside the dates this server handles"), value=shown(raw))
+        raise BadParameter(name, reason) from None
+
+
+def refuse_unstorable() -> None:
+    """Before every request: a path variable holding a character no store accepts names
+    nothing (404); a query or form value holding one is a bad parameter (400)."""
+    view_args = request.view_args or {}
+    if any(isinstance(v, str) and UNSTORABLE.search(v) for v in view_args.values()):
+        abort(404)
+    for source in (request.args, request.form):
+        for name, value in source.items(multi=True):
+            if UNSTORABLE.search(name) or UNSTORABLE.search(value):
+                reason = Reason(N_("holds a character that is not allowed"))
+                raise BadParameter(UNSTORABLE.sub("\ufffd", name), reason)
+
+
+class RowIdConverter(IntegerConverter):
+    """``<int:...>`` in a route: a row id, ASCII digits within a database integer; anything
+    else names no page (404)."""
+
+    regex = r"[0-9]{1,10}"
+
+    def __init__(self, url_map: Map) -> None:
+        super().__init__(url_map, min=0, max=MAX_ROW_ID)

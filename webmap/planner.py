@@ -18,7 +18,6 @@ import shapely
 from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
-from werkzeug.exceptions import BadRequest
 
 from caremap.coverage.classify import METHODS, Classes, classify
 from caremap.coverage.indicators import (
@@ -31,8 +30,8 @@ from caremap.coverage.indicators import (
 from caremap.coverage.stored import CATCHMENT_KM, THRESHOLDS_KM
 from caremap.coverage.stored import read as read_stored
 from caremap.queries import ServiceName, jurisdiction_outlines, service_names
+from caremap.reasons import N_, Reason
 from webmap import get_store, tiles_hosts
-from webmap.errors import handle_http_error
 from webmap.mapview import (
     ICONS,
     MapData,
@@ -42,10 +41,11 @@ from webmap.mapview import (
     outline_feature,
     render_map,
 )
-from webmap.params import BadParameter
+from webmap.params import BadParameter, integer, number, shown, whole_number
 from webmap.searching import clock, vocabulary_codes
 
 bp = Blueprint("planner", __name__, url_prefix="/planner")
+MAX_ADDED_BEDS = 10_000
 
 LEVELS = {
     "province": _l("Provinces and territories"),
@@ -87,7 +87,12 @@ class PlannerView:
 def _choice(name: str, allowed: object, default: str) -> str:
     value = request.args.get(name, default)
     if value not in allowed:
-        raise BadParameter(name, f"{value!r} is not one of {', '.join(map(str, allowed))}")
+        reason = Reason(
+            N_("%(value)s is not one of %(allowed)s"),
+            value=shown(value),
+            allowed=", ".join(map(str, allowed)),
+        )
+        raise BadParameter(name, reason)
     return value
 
 
@@ -100,21 +105,18 @@ def parse_view() -> PlannerView:
         ("population", population, "population"),
     ):
         if value and value not in codes[facet]:
-            raise BadParameter(name, f"unknown code {value!r}")
-    month = request.args.get("month", "")
-    if month and not (month.isdigit() and 1 <= int(month) <= 12):
-        raise BadParameter("month", f"{month!r} is not a month (1-12)")
+            raise BadParameter(name, Reason(N_("unknown code %(value)s"), value=shown(value)))
     distances = [str(t) for t in THRESHOLDS_KM]
     threshold = _choice("threshold_km", distances, "25")
     catchment = _choice("catchment_km", distances, str(int(CATCHMENT_KM)))
     k = _choice("k", [str(n) for n in range(3, 8)], "5")
     selection = Selection(
         added_sites=_added_sites(),
-        switched_off=frozenset(request.args.getlist("off")),
+        switched_off=_switched_off(),
         level=_choice("level", LEVELS, "census_division"),
         service_types=frozenset({service_type} if service_type else ()),
         populations=frozenset({population} if population else ()),
-        month=int(month) if month else None,
+        month=integer(request.args, "month", 1, 12),
         threshold_km=float(threshold),
         catchment_km=float(catchment),
         supply=_choice("supply", SUPPLY_KINDS, "services"),
@@ -132,15 +134,28 @@ def _added_sites() -> tuple[tuple[float, float, int], ...]:
     """``add=lat,lon,beds`` (repeatable): hypothetical sites for the what-if."""
     sites = []
     for raw in request.args.getlist("add"):
-        parts = raw.split(",")
-        try:
-            latitude, longitude, beds = float(parts[0]), float(parts[1]), int(parts[2])
-        except (IndexError, ValueError):
-            raise BadParameter("add", f"{raw!r} is not latitude,longitude,beds") from None
-        if not (-90 <= latitude <= 90 and -180 <= longitude <= 180 and 0 <= beds <= 10_000):
-            raise BadParameter("add", f"{raw!r} is out of range")
-        sites.append((latitude, longitude, beds))
+        parts = [part.strip() for part in raw.split(",")]
+        if len(parts) != 3:
+            reason = Reason(N_("%(value)s is not latitude,longitude,beds"), value=shown(raw))
+            raise BadParameter("add", reason)
+        sites.append(
+            (
+                number("add", parts[0], -90, 90),
+                number("add", parts[1], -180, 180),
+                whole_number("add", parts[2], 0, MAX_ADDED_BEDS),
+            )
+        )
     return tuple(sites)
+
+
+def _switched_off() -> frozenset[str]:
+    """``off=<service id>`` (repeatable): services left out of the what-if."""
+    chosen = frozenset(request.args.getlist("off"))
+    unknown = sorted(chosen - {service.id for service in _service_names()}) if chosen else []
+    if unknown:
+        reason = Reason(N_("unknown service %(value)s"), value=shown(unknown[0]))
+        raise BadParameter("off", reason)
+    return chosen
 
 
 @dataclass(frozen=True)
@@ -170,11 +185,6 @@ def _values(results: list[JurisdictionIndicators], indicator: str) -> np.ndarray
             for r in results
         ]
     )
-
-
-@bp.errorhandler(BadParameter)
-def bad_parameter(error: BadParameter) -> tuple[Response | str, int]:
-    return handle_http_error(BadRequest(description=f"{error.name}: {error.message}"))
 
 
 @bp.get("/")

@@ -89,7 +89,7 @@ def print_results() -> tuple[str, int] | str:
     """A referral sheet: names, phones, hours and distances of the current search."""
     parsed, result, error = _run_search()
     if error:
-        abort(400, description=f"{error.name}: {error.message}")
+        raise error
     with get_store().session() as session:
         labels = term_labels(session, _lang())
     return render_template(
