@@ -20,8 +20,14 @@ def serving_app() -> Flask:
     """The app for a serving process (``caremap serve`` runs it in each granian worker):
     built once, then everything it holds is frozen out of the cyclic garbage collector's
     reach (``gc.freeze``), so the collections that requests trigger stay short instead of
-    walking the vocabulary, gazetteer and boundaries each time (p95 latency)."""
+    walking the vocabulary, gazetteer and boundaries each time (p95 latency). The geography is
+    read here, before the server's threads exist, so that concurrent first requests share one
+    copy instead of each reading its own."""
+    from webmap.searching import geography
+
     app = create_app()
+    with app.app_context():
+        geography()
     gc.collect()
     gc.freeze()
     return app
