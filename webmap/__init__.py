@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import gc
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -55,6 +56,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.from_prefixed_env("CAREMAP")
     if test_config:
         app.config.from_mapping(test_config)
+    app.config["DATA_DIR"] = Path(app.config["DATA_DIR"])  # CAREMAP_DATA_DIR arrives as text
     app.extensions["caremap_store"] = open_store(app.config["DATABASE_URL"])
     Babel(app, locale_selector=select_locale)
     app.after_request(_security_headers)
