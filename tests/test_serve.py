@@ -169,7 +169,8 @@ def _get_new(port: int, path: str) -> int:
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_serve_survives_concurrent_planner_requests_on_fresh_starts(loaded_store_url, tmp_path):
-    """Concurrent first requests share each worker's boundaries and their spatial indexes."""
+    """Concurrent first requests share each worker's boundaries and their spatial indexes (on
+    one store: what is shared is not the store)."""
     for start in range(FRESH_STARTS):
         with _serving(loaded_store_url, tmp_path / str(start)) as connection:
             with ThreadPoolExecutor(len(PLANNER_PATHS)) as pool:
@@ -200,6 +201,7 @@ def _wait_for_workers(server: subprocess.Popen, log: Path, started: int) -> set[
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_serve_replaces_a_worker_that_dies(loaded_store_url, tmp_path):
+    """A SIGKILLed worker is replaced (on one store: the worker's process is what is tested)."""
     log = tmp_path / "serve.log"
     with _server(loaded_store_url, tmp_path, workers=2) as (server, connection):
         original = _wait_for_workers(server, log, started=2)
