@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
@@ -83,9 +84,16 @@ class Layer:
     frame: gpd.GeoDataFrame
     codes: np.ndarray
     tree: shapely.STRtree
+    # GEOS builds a prepared polygon's indexes on first use, unsafely when two threads do it
+    # at once (libgeos/geos#825): the tree and the prepared polygons are queried under it.
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def assign(self, latitudes: np.ndarray, longitudes: np.ndarray) -> np.ndarray:
         """The code of the polygon holding each (lat, lon) point, or None when none is near."""
+        with self.lock:
+            return self._assign(latitudes, longitudes)
+
+    def _assign(self, latitudes: np.ndarray, longitudes: np.ndarray) -> np.ndarray:
         points = shapely.points(longitudes, latitudes)  # shapely wants (x=lon, y=lat)
         codes = np.full(len(points), None, dtype=object)
         # Bounding-box candidates from the tree, then exact tests on the prepared polygons.

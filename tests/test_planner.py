@@ -150,3 +150,12 @@ def test_bar_chart_data_worst_first(client):
 def test_page_says_whether_the_indicators_are_stored(client):
     html = client.get("/planner/?lang=en&add=48.38,-89.25,25").get_data(as_text=True)
     assert "Computed for this view just now." in html
+
+
+def test_planner_reads_the_data_folder_named_in_the_environment(
+    loaded_store_url, make_app, monkeypatch, data_dir
+):
+    """The container sets CAREMAP_DATA_DIR, which the app's config receives as text."""
+    monkeypatch.setenv("CAREMAP_DATA_DIR", str(data_dir))
+    client = make_app(loaded_store_url).test_client()
+    assert client.get("/planner/export.csv?level=province").status_code == 200

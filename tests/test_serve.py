@@ -11,9 +11,11 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from caremap.cli import main
@@ -21,6 +23,7 @@ from caremap.settings import PROJECT_ROOT
 
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 15.0
+SERVE = [sys.executable, "-m", "caremap.cli", "serve"]
 LEAFLET = PROJECT_ROOT / "webmap" / "static" / "vendor" / "leaflet" / "leaflet.js"
 
 
@@ -31,9 +34,20 @@ def _free_port() -> int:
 
 
 @contextmanager
-def _serving(database_url: str, tmp_path: Path) -> Iterator[http.client.HTTPConnection]:
+def _serving(
+    database_url: str, tmp_path: Path, workers: int = 2
+) -> Iterator[http.client.HTTPConnection]:
     """``caremap serve`` on a free port; yields a keep-alive connection to it once /health
     answers, and stops the server with SIGTERM (as docker does) afterwards."""
+    with _server(database_url, tmp_path, workers) as (_, connection):
+        yield connection
+
+
+@contextmanager
+def _server(
+    database_url: str, tmp_path: Path, workers: int = 2
+) -> Iterator[tuple[subprocess.Popen, http.client.HTTPConnection]]:
+    """As :func:`_serving`, also yielding the server's main process."""
     port = _free_port()
     env = dict(
         os.environ,
@@ -42,10 +56,11 @@ def _serving(database_url: str, tmp_path: Path) -> Iterator[http.client.HTTPConn
         CAREMAP_TILES_URL="",
         CAREMAP_SECRET_KEY="test",
     )
+    tmp_path.mkdir(parents=True, exist_ok=True)
     log = tmp_path / "serve.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "caremap.cli", "serve", "--port", str(port), "--workers", "2"],
+            [*SERVE, "--port", str(port), "--workers", str(workers)],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -53,7 +68,7 @@ def _serving(database_url: str, tmp_path: Path) -> Iterator[http.client.HTTPConn
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     try:
         _wait_for_health(connection, process, log)
-        yield connection
+        yield process, connection
     finally:
         connection.close()
         process.send_signal(signal.SIGTERM)
@@ -127,3 +142,91 @@ def test_serve_refuses_a_store_that_is_not_upgraded(tmp_path):
     assert result.exit_code == 1
     assert "not at the newest schema" in result.output
     assert "caremap db upgrade" in result.output
+
+
+# Planner pages and exports over every level: each request assigns points to the boundaries.
+PLANNER_PATHS = [
+    "/planner/?level=province",
+    "/planner/?level=census_division&indicator=share_beyond",
+    "/planner/?level=toronto_neighbourhood",
+    "/planner/export.csv?level=census_division",
+    "/planner/export.geojson?level=province",
+    "/planner/export.gpkg?level=toronto_neighbourhood",
+    "/planner/export.csv?level=province&indicator=access_score",
+    "/planner/?level=census_division&add=48.38,-89.25,25",
+]
+FRESH_STARTS = 3
+
+
+def _get_new(port: int, path: str) -> int:
+    """The status of a GET on a connection of its own."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        return _get(connection, path)[0]
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_serve_survives_concurrent_planner_requests_on_fresh_starts(loaded_store_url, tmp_path):
+    """Concurrent first requests share each worker's boundaries and their spatial indexes (on
+    one store: what is shared is not the store)."""
+    for start in range(FRESH_STARTS):
+        with _serving(loaded_store_url, tmp_path / str(start)) as connection:
+            with ThreadPoolExecutor(len(PLANNER_PATHS)) as pool:
+                statuses = list(pool.map(lambda p: _get_new(connection.port, p), PLANNER_PATHS))
+            assert statuses == [200] * len(PLANNER_PATHS), f"start {start}"
+            assert _get(connection, "/health")[0] == 200
+
+
+def _workers(server: subprocess.Popen) -> set[int]:
+    """The worker processes: the children of granian's main process."""
+    tasks = Path(f"/proc/{server.pid}/task")
+    return {
+        int(pid) for children in tasks.glob("*/children") for pid in children.read_text().split()
+    }
+
+
+def _wait_for_workers(server: subprocess.Popen, log: Path, started: int) -> set[int]:
+    """The two workers once granian has logged ``started`` worker starts in all."""
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        assert server.poll() is None, f"the server exited: {log.read_text()}"
+        workers = _workers(server)
+        if log.read_text().count("] Started worker-") == started and len(workers) == 2:
+            return workers
+        time.sleep(0.1)
+    raise AssertionError(f"{started} worker starts not seen in {START_TIMEOUT_S:.0f} s")
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_serve_replaces_a_worker_that_dies(loaded_store_url, tmp_path):
+    """A SIGKILLed worker is replaced (on one store: the worker's process is what is tested)."""
+    log = tmp_path / "serve.log"
+    with _server(loaded_store_url, tmp_path, workers=2) as (server, connection):
+        original = _wait_for_workers(server, log, started=2)
+        for killed, pid in enumerate(sorted(original), start=1):
+            os.kill(pid, signal.SIGKILL)
+            # The other worker answers (a connection made during the respawn may be reset).
+            probe = http.client.HTTPConnection("127.0.0.1", connection.port, timeout=30)
+            _wait_for_health(probe, server, log)
+            probe.close()
+            workers = _wait_for_workers(server, log, started=2 + killed)
+            assert pid not in workers
+        # Both original workers are gone: the replacements answer.
+        assert not workers & original
+        assert _get_new(connection.port, "/api/v1/services?lat=43.65&lon=-79.38&limit=1") == 200
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_serve_stops_while_a_replacement_worker_starts(loaded_store_url, tmp_path):
+    """SIGTERM (on leaving ``_server``) while the replacement of a dead worker is loading
+    the app: the server still stops."""
+    log = tmp_path / "serve.log"
+    with _server(loaded_store_url, tmp_path, workers=1) as (server, _):
+        [pid] = _workers(server)
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while "Respawning worker-1" not in log.read_text():
+            assert server.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.05)

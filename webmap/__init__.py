@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import gc
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -22,8 +23,14 @@ def serving_app() -> Flask:
     """The app for a serving process (``caremap serve`` runs it in each granian worker):
     built once, then everything it holds is frozen out of the cyclic garbage collector's
     reach (``gc.freeze``), so the collections that requests trigger stay short instead of
-    walking the vocabulary, gazetteer and boundaries each time (p95 latency)."""
+    walking the vocabulary, gazetteer and boundaries each time (p95 latency). The geography is
+    read here, before the server's threads exist, so that concurrent first requests share one
+    copy instead of each reading its own."""
+    from webmap.searching import geography
+
     app = create_app()
+    with app.app_context():
+        geography()
     gc.collect()
     gc.freeze()
     return app
@@ -52,6 +59,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.from_prefixed_env("CAREMAP")
     if test_config:
         app.config.from_mapping(test_config)
+    app.config["DATA_DIR"] = Path(app.config["DATA_DIR"])  # CAREMAP_DATA_DIR arrives as text
     _trust_proxies(app, int(app.config["TRUSTED_PROXIES"]))
     app.extensions["caremap_store"] = open_store(app.config["DATABASE_URL"])
     app.url_map.converters["int"] = params.RowIdConverter

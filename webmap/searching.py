@@ -23,7 +23,7 @@ def gazetteer() -> Gazetteer:
 
 def geography() -> Geography:
     """The gazetteer, boundaries and time zones an edited location is placed with (read once
-    per process, on the first edit that needs them)."""
+    per process: at start by :func:`webmap.serving_app`, else on first use)."""
     return load_geography(Path(current_app.config["DATA_DIR"]))
 
 

@@ -15,10 +15,15 @@ APP_FACTORY = "webmap:serving_app"
 # database does not hold up the others (the GIL keeps more from helping); within the store's
 # connection pool (SQLAlchemy's default of 5).
 THREADS_PER_WORKER = 4
+# Seconds a stopping worker has to finish its requests before it is killed. A worker that is
+# still starting misses SIGTERM (granian installs its handlers once the app is loaded) and
+# would otherwise keep the server from stopping.
+WORKER_STOP_TIMEOUT_S = 5
 
 
 def serve(host: str, port: int, workers: int = 1) -> None:
-    """Serve the app on ``host:port`` until interrupted (SIGINT/SIGTERM stop it gracefully)."""
+    """Serve the app on ``host:port`` until interrupted (SIGINT/SIGTERM stop it gracefully);
+    a worker process that dies is replaced."""
     from granian import Granian
     from granian.constants import Interfaces
 
@@ -31,4 +36,8 @@ def serve(host: str, port: int, workers: int = 1) -> None:
         workers=workers,
         blocking_threads=THREADS_PER_WORKER,
         websockets=False,
+        # A worker that dies is replaced; granian itself exits only when a replacement dies
+        # within 5.5 s of starting (a crash loop), for the supervisor (docker) to restart.
+        respawn_failed_workers=True,
+        workers_kill_timeout=WORKER_STOP_TIMEOUT_S,
     ).serve()
