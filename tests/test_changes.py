@@ -421,6 +421,27 @@ def test_of_two_reverts_of_one_entry_at_once_the_second_finds_it_reverted(world)
         assert kinds == ["revert", "update"]
 
 
+def test_two_bed_counts_at_once_are_both_logged_each_with_the_count_it_replaced(world):
+    with world.store.session() as session:
+        before = session.get(ServiceCapacity, world.capacity_a).available
+
+    def counting(name: str, available: int):
+        def count(session) -> None:
+            editor = who(session, world, name)
+            set_available(session, world.service_a, world.capacity_a, available, LATER, editor)
+
+        return count
+
+    assert while_another_decides(world, counting("editor_a", 1), counting("moderator", 2)) is None
+    with world.store.session() as session:
+        assert session.get(ServiceCapacity, world.capacity_a).available == 2
+        logged = [
+            (json.loads(e.previous_value), json.loads(e.replacement_value))
+            for e in reversed(history.of_service(session, world.service_a))
+        ]
+        assert logged == [(before, 1), (1, 2)]
+
+
 def test_location_edits_survive_a_changed_open_data_row(world, tmp_path):
     """A location's edits are applied again too, and the location placed again from them."""
     moved = {"latitude": 43.6532, "longitude": -79.3832, "precision": "manual"}
