@@ -9,6 +9,10 @@ Roles, from most to least powerful:
 Every permission question is a function of a :class:`Principal` (a signed-in person, read once
 per request) so that web routes, the API and later bulk tools all decide alike. Passwords are
 hashed with Argon2id (``argon2-cffi``'s current parameters; older hashes are upgraded at sign-in).
+
+A session names the account and its ``session_generation``; :func:`end_sessions` adds one to
+it, so every session of the account ends on the server (a copied cookie too): signing out and
+every password change do.
 """
 
 from __future__ import annotations
@@ -26,7 +30,6 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from caremap.credentials import fingerprint
 from caremap.model import AppUser, Organization, Service, UserOrganization
 
 MIN_PASSWORD_LENGTH = 12
@@ -59,7 +62,7 @@ class Principal:
     role: Role
     organization_ids: frozenset[str]
     active: bool = True
-    credential: str = ""  # the password hash's fingerprint: sessions end when it changes
+    session_generation: int = 0  # sessions made with another one have ended
 
 
 # --- permissions -------------------------------------------------------------------------------
@@ -190,7 +193,16 @@ def _known_organizations(session: Session, organization_ids: Iterable[str]) -> l
 
 
 def set_password(session: Session, user_id: int, password: str) -> None:
+    """Replace the account's password and end its sessions (flushed, not committed)."""
     get_user(session, user_id).password_hash = hash_password(password)
+    end_sessions(session, user_id)
+
+
+def end_sessions(session: Session, user_id: int) -> None:
+    """End every session of the account: one more ``session_generation``, counted by the
+    database itself so that two at once both count (flushed, not committed)."""
+    get_user(session, user_id).session_generation = AppUser.session_generation + 1
+    session.flush()
 
 
 class WrongPassword(AccountError):
@@ -199,12 +211,12 @@ class WrongPassword(AccountError):
 
 def change_password(session: Session, user_id: int, current: str, new: str) -> Principal:
     """Replace the account's password, given the current one (:class:`WrongPassword`
-    otherwise); the principal with its new credential (flushed, not committed)."""
+    otherwise), ending every session of the account; the principal, for the session to go on
+    with (flushed, not committed)."""
     user = get_user(session, user_id)
     if not _verify(user.password_hash, current):
         raise WrongPassword("The current password is not right.")
-    user.password_hash = hash_password(new)
-    session.flush()
+    set_password(session, user_id, new)
     return _principal(user, organization_ids_of(session, user.id))
 
 
@@ -242,8 +254,11 @@ def set_role(session: Session, user_id: int, role: Role | str) -> None:
 
 
 def set_active(session: Session, user_id: int, active: bool) -> None:
-    """Deactivate (or reactivate) an account; a deactivated account is signed out at once."""
+    """Deactivate (or reactivate) an account; a deactivated account is signed out at once,
+    for good (its sessions do not come back with it)."""
     get_user(session, user_id).active = active
+    if not active:
+        end_sessions(session, user_id)
 
 
 def organization_ids_of(session: Session, user_id: int) -> list[str]:
@@ -276,7 +291,7 @@ def _principal(user: AppUser, organization_ids: Iterable[str]) -> Principal:
         role=Role(user.role),
         organization_ids=frozenset(organization_ids),
         active=user.active,
-        credential=fingerprint(user.password_hash),
+        session_generation=user.session_generation,
     )
 
 

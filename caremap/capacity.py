@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from caremap import history, publish
@@ -53,8 +53,7 @@ def set_available(
     ).first()
     if capacity is None:
         return None
-    previous = capacity.available
-    assign(capacity, available, now)
+    previous = _swap(session, capacity, available, now)
     history.record(
         session,
         resource_type="service_capacity",
@@ -71,9 +70,36 @@ def set_available(
     return capacity
 
 
-def assign(capacity: ServiceCapacity, available: int, now: dt.datetime) -> None:
-    """Set the count and stamp the time; :class:`CapacityError` for an impossible count."""
+def _swap(
+    session: Session, capacity: ServiceCapacity, available: int, now: dt.datetime
+) -> int | None:
+    """Set the count where it still holds the one last read, and return that one: of two
+    updates at once, on either store, the second writes after the first (row or SQLite write
+    lock) and logs the first's count as the one it replaced."""
+    while True:
+        previous = capacity.available
+        _check(capacity, available)
+        swapped = session.execute(
+            update(ServiceCapacity)
+            .where(
+                ServiceCapacity.id == capacity.id,
+                ServiceCapacity.available.is_not_distinct_from(previous),
+            )
+            .values(available=available, updated=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        session.refresh(capacity)
+        if swapped:
+            return previous
+
+
+def _check(capacity: ServiceCapacity, available: int) -> None:
     if capacity.maximum is None or not 0 <= available <= capacity.maximum:
         raise CapacityError(capacity.maximum or 0)
+
+
+def assign(capacity: ServiceCapacity, available: int, now: dt.datetime) -> None:
+    """Set the count and stamp the time; :class:`CapacityError` for an impossible count."""
+    _check(capacity, available)
     capacity.available = available
     capacity.updated = now

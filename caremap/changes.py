@@ -31,7 +31,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from caremap import accounts, capacity, history, publish, record_fields
@@ -449,9 +449,9 @@ def approve(
     comment: str = "",
     geography: Geography | None = None,
 ) -> ChangeSet:
-    """Apply a pending change set (see the module's description of applying)."""
-    change_set = _pending(session, principal, change_set_id)
-    change_set.comment = comment.strip()
+    """Apply a pending change set (see the module's description of applying);
+    :class:`AlreadyDecided` when it is not pending."""
+    change_set = _decide(session, principal, change_set_id, APPROVED, comment, now)
     _apply(session, principal, change_set, now, geography)
     return change_set
 
@@ -459,26 +459,43 @@ def approve(
 def reject(
     session: Session, principal: Principal, change_set_id: int, comment: str, now: dt.datetime
 ) -> ChangeSet:
-    """Refuse a pending change set, saying why (the comment is required)."""
+    """Refuse a pending change set, saying why (the comment is required);
+    :class:`AlreadyDecided` when it is not pending."""
     if not comment.strip():
         raise ChangeError(Reason(N_("say why the change is rejected")))
-    change_set = _pending(session, principal, change_set_id)
-    change_set.status, change_set.comment = REJECTED, comment.strip()
-    change_set.decided_by, change_set.decided_at = principal.id, now
-    session.flush()
-    return change_set
+    return _decide(session, principal, change_set_id, REJECTED, comment, now)
 
 
-def _pending(session: Session, principal: Principal, change_set_id: int) -> ChangeSet:
+class AlreadyDecided(ChangeError):
+    """The change set was approved or rejected already (perhaps a moment ago, by another
+    moderator)."""
+
+
+def _decide(
+    session: Session,
+    principal: Principal,
+    change_set_id: int,
+    status: str,
+    comment: str,
+    now: dt.datetime,
+) -> ChangeSet:
+    """Mark a pending change set decided, in one conditional UPDATE: of two moderators deciding
+    at once, on either store, exactly one finds it pending (the row's write lock makes the other
+    wait, then find it decided: :class:`AlreadyDecided`); the first statement of the unit of
+    work, so that SQLite's write lock covers every read that follows too."""
     if not accounts.can_moderate(principal):
         raise PermissionError("only moderators decide on changes")
-    # Locked (PostGIS) and re-read: of two moderators deciding at once, the second waits, then
-    # finds it decided. SQLite lets one writer in at a time and refuses the other.
-    change_set = session.get(ChangeSet, change_set_id, with_for_update=True, populate_existing=True)
+    decided = session.execute(
+        update(ChangeSet)
+        .where(ChangeSet.id == change_set_id, ChangeSet.status == PENDING)
+        .values(status=status, comment=comment.strip(), decided_by=principal.id, decided_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    change_set = session.get(ChangeSet, change_set_id, populate_existing=True)
     if change_set is None:
         raise NotFound(f"no change set has the id {change_set_id}")
-    if change_set.status != PENDING:
-        raise ChangeError(Reason(ALREADY[change_set.status]))
+    if decided.rowcount != 1:
+        raise AlreadyDecided(Reason(ALREADY[change_set.status]))
     return change_set
 
 

@@ -1,11 +1,10 @@
-"""What a password vouches for beyond signing in: sessions and one-time reset links, both bound
-to the account's current password hash.
+"""One-time password reset links, bound to the account's current password hash.
 
-- A session keeps the :func:`fingerprint` of the hash it signed in with; once the password
-  changes (so the hash, with its fresh salt), every other session of the account ends.
-- A reset link is a signed token (:mod:`itsdangerous`) naming the account, the fingerprint and
-  when it was issued: it stops working when it expires or once a password is set with it (the
-  hash, and so the fingerprint, changed). No e-mail is needed: an administrator hands it over.
+A reset link is a signed token (:mod:`itsdangerous`) naming the account, the
+:func:`fingerprint` of its password hash and when it was issued: it stops working when it
+expires or once a password is set with it (the hash, and so the fingerprint, changed). No
+e-mail is needed: an administrator hands it over. (Sessions end on the server by another
+means: :func:`caremap.accounts.end_sessions`.)
 """
 
 from __future__ import annotations
@@ -26,8 +25,8 @@ CLOCK_SKEW = dt.timedelta(minutes=5)  # a token issued "in the future" by anothe
 
 
 def fingerprint(password_hash: str) -> str:
-    """A digest of the password hash: safe in a signed cookie or token, different after every
-    password change."""
+    """A digest of the password hash: safe in a signed token, different after every password
+    change."""
     return hashlib.sha256(password_hash.encode("utf-8")).hexdigest()[:32]
 
 

@@ -384,6 +384,23 @@ class AppUser(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     last_login_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)  # since the last sign-in
+    # Part of every session's id (see :mod:`caremap.accounts`): one more ends every session.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class FailedAttempt(Base):
+    """A failed attempt at a form that checks a secret (sign-in, password change, reset link),
+    counted per client address and per (``account``, address) pair by
+    :mod:`caremap.attempts`. ``account`` is a digest of what was tried (an e-mail address, an
+    account id, a reset link), never the text itself. Kept no longer than the longest limit."""
+
+    __tablename__ = "failed_attempt"
+    __table_args__ = (Index("ix_failed_attempt_address_at", "address", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    address: Mapped[str] = mapped_column(String(45))  # IPv4 or IPv6, as the server sees it
+    account: Mapped[str] = mapped_column(String(64))
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), index=True)
 
 
 class UserOrganization(Base):

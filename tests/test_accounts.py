@@ -3,6 +3,7 @@ cookies), and the authorization matrix over every write route of the app."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from caremap.model import (
     AppUser,
     Base,
     ChangeSet,
+    FailedAttempt,
     HistoryEntry,
     Location,
     Organization,
@@ -139,7 +141,7 @@ def world(empty_store, empty_store_url, tmp_path) -> World:
 def test_migration_matches_the_model(empty_store):
     with empty_store.engine.connect() as connection:
         diffs = compare_metadata(MigrationContext.configure(connection), Base.metadata)
-    ours = [d for d in diffs if re.search(r"app_user|user_organization", repr(d))]
+    ours = [d for d in diffs if re.search(r"app_user|user_organization|failed_attempt", repr(d))]
     assert ours == []
 
 
@@ -248,19 +250,86 @@ def test_missing_fields_and_foreign_next_are_refused(make_app, world):
     assert response.headers["Location"] == "/edit/"
 
 
-def test_sign_in_is_rate_limited_per_address_and_per_account(make_app, world):
-    app = make_app(world.url, LOGIN_RATE_LIMIT="3 per hour", LOGIN_ACCOUNT_RATE_LIMIT="3 per hour")
+def at(address: str) -> dict:
+    """A request from this client address."""
+    return {"environ_base": {"REMOTE_ADDR": address}}
+
+
+def test_sign_in_is_limited_per_address_and_per_account_from_that_address(make_app, world):
+    app = make_app(world.url, LOGIN_RATE_LIMIT="5 per hour", LOGIN_ACCOUNT_RATE_LIMIT="3 per hour")
     assert sign_in(app.test_client(), "moderator@example.org").status_code == 303  # not counted
     client = app.test_client()
     for _ in range(3):
         assert sign_in(client, "admin@example.org", "not the password").status_code == 401
     blocked = sign_in(client, "admin@example.org")
     assert blocked.status_code == 429
-    assert "Too many attempts" in blocked.get_data(as_text=True)
-    assert sign_in(client, "editor_a@example.org").status_code == 429  # this address
-    elsewhere = {"environ_base": {"REMOTE_ADDR": "192.0.2.7"}}
-    assert sign_in(app.test_client(), "admin@example.org", **elsewhere).status_code == 429
-    assert sign_in(app.test_client(), "editor_a@example.org", **elsewhere).status_code == 303
+    assert "Too many failed attempts from your address" in blocked.get_data(as_text=True)
+    assert sign_in(app.test_client(), "admin@example.org", **at("192.0.2.7")).status_code == 303
+    for _ in range(2):  # other accounts from the same address: 5 failures in all
+        assert sign_in(client, "nobody@example.org", "not the password").status_code == 401
+    unknown = sign_in(client, "nobody@example.org", "not the password")
+    assert unknown.status_code == 429  # the same answer whether or not the account exists
+    assert unknown.get_data(as_text=True) == blocked.get_data(as_text=True)
+    assert sign_in(client, "editor_a@example.org").status_code == 429
+    assert sign_in(app.test_client(), "editor_a@example.org", **at("192.0.2.7")).status_code == 303
+
+
+def test_nobody_can_lock_an_account_from_another_address(make_app, world):
+    app = make_app(world.url)  # the default limits
+    attackers = [f"198.51.100.{i}" for i in range(1, 4)]
+    answers = {
+        sign_in(app.test_client(), "admin@example.org", f"guess {i}", **at(address)).status_code
+        for address in attackers
+        for i in range(8)
+    }
+    assert answers == {401, 429}
+    assert sign_in(app.test_client(), "admin@example.org", **at(attackers[0])).status_code == 429
+    owner = app.test_client()
+    assert sign_in(owner, "admin@example.org", **at("203.0.113.9")).status_code == 303
+
+
+def test_the_limits_hold_across_worker_processes(make_app, world):
+    """Two apps on one store, as two workers: failures at either count at both."""
+    limits = {"LOGIN_RATE_LIMIT": "4 per hour", "LOGIN_ACCOUNT_RATE_LIMIT": "4 per hour"}
+    workers = [make_app(world.url, **limits), make_app(world.url, **limits)]
+    for i in range(4):
+        failed = sign_in(workers[i % 2].test_client(), "editor_a@example.org", "not it")
+        assert failed.status_code == 401
+    for worker in workers:
+        assert sign_in(worker.test_client(), "editor_a@example.org").status_code == 429
+
+
+def test_behind_a_proxy_each_client_address_counts_on_its_own(make_app, world):
+    limits = {"LOGIN_RATE_LIMIT": "2 per hour", "LOGIN_ACCOUNT_RATE_LIMIT": "2 per hour"}
+    app = make_app(world.url, PROXY_HOPS=1, **limits)
+
+    def via_proxy(client: str) -> dict:
+        return {"environ_base": {"REMOTE_ADDR": "10.0.0.2"}, "headers": {"X-Forwarded-For": client}}
+
+    for _ in range(2):
+        failed = sign_in(app.test_client(), "admin@example.org", "not it", **via_proxy("192.0.2.1"))
+        assert failed.status_code == 401
+    assert (
+        sign_in(app.test_client(), "editor_a@example.org", **via_proxy("192.0.2.1")).status_code
+        == 429
+    )
+    assert (
+        sign_in(app.test_client(), "admin@example.org", **via_proxy("192.0.2.2")).status_code == 303
+    )
+
+
+def test_failures_are_forgotten_after_the_longest_limit(make_app, world):
+    start = dt.datetime(2026, 12, 1, 9, tzinfo=dt.UTC)
+    limits = {"LOGIN_RATE_LIMIT": "2 per hour", "LOGIN_ACCOUNT_RATE_LIMIT": "2 per hour"}
+    app = make_app(world.url, NOW=start, **limits)
+    for _ in range(2):
+        assert sign_in(app.test_client(), "admin@example.org", "not it").status_code == 401
+    assert sign_in(app.test_client(), "admin@example.org").status_code == 429
+    later = make_app(world.url, NOW=start + dt.timedelta(minutes=61), **limits)
+    assert sign_in(later.test_client(), "admin@example.org", "not it").status_code == 401
+    with world.store.session() as session:  # the older ones are deleted
+        assert session.scalar(select(func.count()).select_from(FailedAttempt)) == 1
+    assert sign_in(later.test_client(), "admin@example.org").status_code == 303
 
 
 def test_every_form_needs_its_csrf_token(make_app, world):
@@ -393,6 +462,7 @@ class Case:
     data: dict
     allowed: frozenset[str]
     status: int = 303  # what the allowed get
+    then: int | None = None  # what the allowed after the first get, if it differs
 
 
 def write_cases(world: World) -> dict[str, list[Case]]:
@@ -439,9 +509,13 @@ def write_cases(world: World) -> dict[str, list[Case]]:
                 frozenset({"editor_b", "moderator", "admin"}),
             ),
         ],
-        "moderation.approve": [Case(f"/moderation/changes/{pending[0]}/approve", {}, moderators)],
+        "moderation.approve": [
+            Case(f"/moderation/changes/{pending[0]}/approve", {}, moderators, then=409)
+        ],
         "moderation.reject": [
-            Case(f"/moderation/changes/{pending[1]}/reject", {"comment": "No."}, moderators)
+            Case(
+                f"/moderation/changes/{pending[1]}/reject", {"comment": "No."}, moderators, then=409
+            )
         ],
         "edit.capacity": [
             Case(
@@ -667,6 +741,7 @@ def test_authorization_matrix(make_app, world):
     }
     for endpoint, cases in write_cases(world).items():
         for case in cases:
+            status = case.status
             for who in PRINCIPALS:
                 data = {
                     k: v(clients[who]) if callable(v) else v.format(who=who)
@@ -676,9 +751,10 @@ def test_authorization_matrix(make_app, world):
                 response = clients[who].post(case.url, data={**data, "csrf_token": tokens[who]})
                 cell = f"{endpoint} {case.url} as {who}: {response.status_code}"
                 if who in case.allowed:
-                    assert response.status_code == case.status, cell
-                    if case.status == 303:
+                    assert response.status_code == status, cell
+                    if status == 303:
                         assert "/account/login" not in response.headers["Location"], cell
+                    status = case.then or case.status
                     continue
                 assert response.status_code == (401 if who == "anonymous" else 403), cell
                 assert snapshot(world) == before, cell

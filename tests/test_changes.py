@@ -329,57 +329,117 @@ def test_an_organizations_own_upload_replaces_its_edits(world, tmp_path):
         assert session.get(Service, service_id).name == "Renamed by upload"
 
 
-def wait_for_a_lock_wait(store, timeout_s: float = 30.0) -> None:
-    """Return once some session of this PostGIS database waits on a row lock."""
-    import time
-
-    from sqlalchemy import text
-
-    deadline = time.monotonic() + timeout_s
-    with store.engine.connect() as connection:
-        while time.monotonic() < deadline:
-            waiting = connection.execute(
-                text(
-                    "SELECT count(*) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-                )
-            ).scalar_one()
-            if waiting:
-                return
-            connection.rollback()
-            time.sleep(0.05)
-    raise AssertionError("the second approval never waited for the first")
+WRITES = ("INSERT", "UPDATE", "DELETE")
 
 
-def test_two_moderators_approving_at_once_apply_it_once(world, backend):
-    """The second approval waits for the first (PostGIS row lock), then finds it decided."""
+def while_another_decides(world: World, first, second) -> Exception | None:
+    """Run ``first(session)`` in a transaction kept open until ``second(session)``, in another
+    thread and session, is about to write or to lock a row (having read what it read); then
+    commit ``first`` and let ``second`` finish. What ``second`` raised, or None."""
     import threading
 
-    with world.store.session() as session, session.begin():
-        editor = who(session, world, "editor_a")
-        change_set_id = changes.propose(session, editor, world.service_a, {"name": "Once"}, NOW).id
+    from sqlalchemy import event
+
+    about_to_write = threading.Event()
     outcome: list[Exception | None] = []
 
-    def second_approval() -> None:
+    def run_second() -> None:
         try:
             with world.store.session() as session, session.begin():
-                changes.approve(session, who(session, world, "admin"), change_set_id, LATER)
+                second(session)
             outcome.append(None)
         except Exception as error:
             outcome.append(error)
 
+    thread = threading.Thread(target=run_second)
+
+    def watch(_connection, _cursor, statement: str, *_args) -> None:
+        writing = statement.lstrip().upper().startswith(WRITES) or "FOR UPDATE" in statement
+        if threading.current_thread() is thread and writing:
+            about_to_write.set()
+
+    event.listen(world.store.engine, "before_cursor_execute", watch)
+    try:
+        with world.store.session() as session, session.begin():
+            first(session)
+            thread.start()
+            assert about_to_write.wait(timeout=60), "the second never came to write"
+        thread.join()
+    finally:
+        event.remove(world.store.engine, "before_cursor_execute", watch)
+    return outcome[0]
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "status", "entries"),
+    [
+        ("approve", "approve", "approved", ["name"]),
+        ("approve", "reject", "approved", ["name"]),
+        ("reject", "approve", "rejected", []),
+        ("reject", "reject", "rejected", []),
+    ],
+)
+def test_of_two_moderators_deciding_at_once_exactly_one_does(world, first, second, status, entries):
     with world.store.session() as session, session.begin():
-        changes.approve(session, who(session, world, "moderator"), change_set_id, LATER)
-        second = threading.Thread(target=second_approval)
-        if backend == "postgis":
-            second.start()
-            wait_for_a_lock_wait(world.store)
-    if backend != "postgis":  # SQLite: one writer at a time; after the first, it is decided
-        second.start()
-    second.join()
-    assert isinstance(outcome[0], ChangeError) and "already approved" in str(outcome[0])
+        editor = who(session, world, "editor_a")
+        change_set_id = changes.propose(session, editor, world.service_a, {"name": "Once"}, NOW).id
+
+    def deciding(how: str, name: str):
+        def decide(session) -> None:
+            principal = who(session, world, name)
+            if how == "approve":
+                changes.approve(session, principal, change_set_id, LATER)
+            else:
+                changes.reject(session, principal, change_set_id, f"No, says {name}.", LATER)
+
+        return decide
+
+    refused = while_another_decides(world, deciding(first, "moderator"), deciding(second, "admin"))
+    assert isinstance(refused, changes.AlreadyDecided), refused
+    assert f"already {status}" in str(refused)
     with world.store.session() as session:
-        assert [e.field_name for e in history.of_service(session, world.service_a)] == ["name"]
+        decided = session.get(ChangeSet, change_set_id)
+        assert (decided.status, decided.decided_by) == (status, world.users["moderator"])
+        assert decided.comment in ("", "No, says moderator.")
+        assert [e.field_name for e in history.of_service(session, world.service_a)] == entries
+
+
+def test_of_two_reverts_of_one_entry_at_once_the_second_finds_it_reverted(world):
+    with world.store.session() as session, session.begin():
+        changes.propose(
+            session, who(session, world, "moderator"), world.service_a, {"name": "B"}, NOW
+        )
+        [entry] = history.of_service(session, world.service_a)
+
+    def reverting(name: str):
+        return lambda session: changes.revert(session, who(session, world, name), entry.id, LATER)
+
+    refused = while_another_decides(world, reverting("moderator"), reverting("admin"))
+    assert isinstance(refused, ConflictError), refused
+    with world.store.session() as session:
+        kinds = [e.last_action_type for e in history.of_service(session, world.service_a)]
+        assert kinds == ["revert", "update"]
+
+
+def test_two_bed_counts_at_once_are_both_logged_each_with_the_count_it_replaced(world):
+    with world.store.session() as session:
+        before = session.get(ServiceCapacity, world.capacity_a).available
+
+    def counting(name: str, available: int):
+        def count(session) -> None:
+            editor = who(session, world, name)
+            set_available(session, world.service_a, world.capacity_a, available, LATER, editor)
+
+        return count
+
+    assert while_another_decides(world, counting("editor_a", 1), counting("moderator", 2)) is None
+    with world.store.session() as session:
+        assert session.get(ServiceCapacity, world.capacity_a).available == 2
+        logged = [
+            (json.loads(e.previous_value), json.loads(e.replacement_value))
+            for e in reversed(history.of_service(session, world.service_a))
+        ]
+        assert logged == [(before, 1), (1, 2)]
 
 
 def test_location_edits_survive_a_changed_open_data_row(world, tmp_path):

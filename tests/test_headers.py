@@ -24,7 +24,7 @@ def test_https_is_kept_once_reached_over_https(client):
 def test_https_through_a_proxy_counts_only_when_the_proxy_is_trusted(
     make_app, loaded_store_url, proxies, kept
 ):
-    client = make_app(loaded_store_url, TRUSTED_PROXIES=proxies).test_client()
+    client = make_app(loaded_store_url, PROXY_HOPS=proxies).test_client()
     response = client.get("/health", headers={"X-Forwarded-Proto": "https"})
     assert ("Strict-Transport-Security" in response.headers) is kept
 

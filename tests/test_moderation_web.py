@@ -159,7 +159,11 @@ def test_reject_needs_a_comment_and_conflicts_are_refused(make_app, world):
     assert conflict.status_code == 409
     assert "Name changed since it was proposed" in text(conflict)
     again = moderator.post(f"/moderation/changes/{first}/approve", data={"csrf_token": token})
-    assert "already decided" in text(moderator.get(again.headers["Location"]))
+    assert again.status_code == 409 and "This change was already decided." in text(again)
+    french = moderator.post(
+        f"/moderation/changes/{third}/reject?lang=fr", data={"comment": "Non.", "csrf_token": token}
+    )
+    assert french.status_code == 409 and "Ce changement a déjà été traité." in text(french)
     gone = moderator.post("/moderation/changes/999999/approve", data={"csrf_token": token})
     assert gone.status_code == 404
 

@@ -50,7 +50,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         TILES_ATTRIBUTION=settings.tiles_attribution,
         BEDS_STALE_HOURS=48,
         QUICK_EXIT_URL="https://www.theweathernetwork.com/ca",
-        TRUSTED_PROXIES=0,
+        PROXY_HOPS=0,
         BABEL_DEFAULT_LOCALE="en",
         BABEL_TRANSLATION_DIRECTORIES="translations",
         JSON_SORT_KEYS=False,
@@ -60,7 +60,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
     app.config["DATA_DIR"] = Path(app.config["DATA_DIR"])  # CAREMAP_DATA_DIR arrives as text
-    _trust_proxies(app, int(app.config["TRUSTED_PROXIES"]))
+    _trust_proxies(app, int(app.config["PROXY_HOPS"]))
     app.extensions["caremap_store"] = open_store(app.config["DATABASE_URL"])
     app.url_map.converters["int"] = params.RowIdConverter
     app.before_request(params.refuse_unstorable)
@@ -107,11 +107,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 
 def _trust_proxies(app: Flask, hops: int) -> None:
-    """Behind ``hops`` reverse proxies, the scheme and host they were reached by are the
-    request's (``X-Forwarded-Proto``, ``X-Forwarded-Host``); with none, those headers are
-    ignored."""
+    """Behind ``hops`` reverse proxies, the client's address, the scheme and the host they
+    forward are the request's (``X-Forwarded-For``, ``-Proto``, ``-Host``: sign-in limits count
+    the client, HTTPS is seen); with none, those headers are ignored and cannot be spoofed."""
     if hops:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_proto=hops, x_host=hops)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
 
 def get_store() -> Store:

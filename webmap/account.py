@@ -1,6 +1,6 @@
 """A person's own account: their e-mail, role and organizations, and a new password (the
 current one required; failed attempts rate-limited like sign-ins). Changing the password
-signs the account out everywhere else (:mod:`caremap.credentials`)."""
+signs the account out everywhere else (:func:`caremap.accounts.end_sessions`)."""
 
 from __future__ import annotations
 
@@ -99,7 +99,8 @@ def change_password() -> Response | tuple[str, int]:
 
 
 def init_app(app: Flask) -> None:
-    """The blueprint, with failed password changes rate-limited per address and account."""
+    """The blueprint, with failed password changes limited like sign-ins (per address, and per
+    account from it)."""
     app.register_blueprint(bp)
     limit_failures(app, "account.change_password", _account_key)
 

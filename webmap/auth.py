@@ -1,9 +1,12 @@
 """Signing in and out, and the one decorator every write route uses: :func:`requires`.
 
-Sessions are Flask-Login's, in Flask's signed cookie (Secure, HttpOnly, SameSite=Lax); every
-form carries a Flask-WTF CSRF token (the read-only API takes GET only, so needs none); sign-in
-attempts are rate-limited per address and per account (Flask-Limiter). What a person may do is
-decided by :mod:`caremap.accounts`, never here.
+Sessions are Flask-Login's, in Flask's signed cookie (Secure, HttpOnly, SameSite=Lax; no
+"remember me" cookie), and name the account's session generation: signing out and password
+changes end every session of the account on the server, copies of the cookie too
+(:func:`caremap.accounts.end_sessions`). Every form carries a Flask-WTF CSRF token (the
+read-only API takes GET only, so needs none); failed sign-ins are limited per client address
+and per account from that address, counted in the database (:mod:`caremap.attempts`). What a
+person may do is decided by :mod:`caremap.accounts`, never here.
 """
 
 from __future__ import annotations
@@ -31,8 +34,6 @@ from flask import (
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFProtect
@@ -40,12 +41,12 @@ from werkzeug.wrappers import Response
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
-from caremap import accounts
+from caremap import accounts, attempts
 from caremap.accounts import Principal, Role
 from webmap import get_store
+from webmap.searching import clock
 
 bp = Blueprint("auth", __name__, url_prefix="/account")
-CREDENTIAL_KEY = "credential"  # the session's password fingerprint (caremap.credentials)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -56,10 +57,11 @@ CONFIG_DEFAULTS: dict[str, Any] = {
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "PERMANENT_SESSION_LIFETIME": dt.timedelta(hours=8),
-    "RATELIMIT_STORAGE_URI": "memory://",  # e.g. redis://… when several processes serve
-    "RATELIMIT_HEADERS_ENABLED": True,
-    "LOGIN_RATE_LIMIT": "10 per minute;50 per hour",  # per client address
-    "LOGIN_ACCOUNT_RATE_LIMIT": "20 per hour",  # per e-mail address tried
+    # Failed attempts (caremap.attempts): per client address, over every account …
+    "LOGIN_RATE_LIMIT": "10 per minute;50 per hour",
+    # … and per account from one client address (none over every address: no one can lock
+    # another person out).
+    "LOGIN_ACCOUNT_RATE_LIMIT": "5 per minute;20 per hour",
 }
 
 
@@ -70,7 +72,8 @@ class SessionUser(UserMixin):
         self.principal = principal
 
     def get_id(self) -> str:
-        return str(self.principal.id)
+        """What the session keeps: the account's id and session generation (``12.3``)."""
+        return f"{self.principal.id}.{self.principal.session_generation}"
 
 
 class LoginForm(FlaskForm):
@@ -142,7 +145,6 @@ def login() -> Response | tuple[str, int] | str:
         form.form_errors.append(_("That e-mail address and password do not match an account."))
         return render_template("account/login.html", form=form), 401
     session.clear()  # nothing from before signing in carries over
-    login_user(SessionUser(principal))
     keep_signed_in(principal)
     session.permanent = True
     flash(_("You are signed in."), "success")
@@ -150,13 +152,18 @@ def login() -> Response | tuple[str, int] | str:
 
 
 def keep_signed_in(principal: Principal) -> None:
-    """Bind this session to the principal's current password: a password change ends every
-    session but the one that made it (which calls this again)."""
-    session[CREDENTIAL_KEY] = principal.credential
+    """Sign this session in as the principal, with its current session generation (after a
+    password change ended every session, the one that made it goes on)."""
+    login_user(SessionUser(principal))
 
 
 @bp.post("/logout")
 def logout() -> Response:
+    """End every session of the account (on the server: a copied cookie no longer works)."""
+    principal = current_principal()
+    if principal is not None:
+        with get_store().session() as db, db.begin():
+            accounts.end_sessions(db, principal.id)
     logout_user()
     session.clear()
     flash(_("You are signed out."), "success")
@@ -177,13 +184,15 @@ def safe_next(default: str) -> str:
     return target if local and "\\" not in target else default
 
 
-def _load_user(user_id: str) -> SessionUser | None:
-    if not user_id.isdigit():
+def _load_user(session_id: str) -> SessionUser | None:
+    """The session's account, unless it is deactivated or its sessions ended since."""
+    user_id, _dot, generation = session_id.partition(".")
+    if not (user_id.isdigit() and generation.isdigit()):
         return None
     with get_store().session() as db:
         principal = accounts.principal_of(db, int(user_id))
-    if principal is None or session.get(CREDENTIAL_KEY) != principal.credential:
-        return None  # deactivated, or the password changed since this session signed in
+    if principal is None or principal.session_generation != int(generation):
+        return None
     return SessionUser(principal)
 
 
@@ -237,51 +246,39 @@ def _signed_in() -> bool:
     return bool(session) and current_user.is_authenticated
 
 
-# The blueprints whose forms count failures (sign-in, password change, password reset).
-LIMITED_BLUEPRINTS = ("auth", "account", "password_reset")
-
-
 def _limit_sign_in(app: Flask) -> None:
-    """Failed sign-ins count against the client's address and the e-mail tried; a success
-    does not. One limiter per app, so that apps (and tests) do not share counts."""
-    limiter = app.extensions["caremap_limiter"] = Limiter(get_remote_address, app=app)
-    _only_for_blueprints(app, limiter, LIMITED_BLUEPRINTS)
+    """Read the limits on failed attempts (a wrong setting stops the app here), and limit
+    failed sign-ins per address and per e-mail address tried from it (behind ``PROXY_HOPS``
+    reverse proxies, the address they forward: :func:`webmap._trust_proxies`)."""
+    app.extensions["caremap_attempt_limits"] = attempts.Limits.parse(
+        app.config["LOGIN_RATE_LIMIT"], app.config["LOGIN_ACCOUNT_RATE_LIMIT"]
+    )
     limit_failures(
-        app, "auth.login", lambda: "account:" + request.form.get("email", "").strip().lower()
+        app, "auth.login", lambda: "login:" + request.form.get("email", "").strip().lower()
     )
 
 
 def limit_failures(app: Flask, endpoint: str, account_key: Callable[[], str]) -> None:
-    """Rate-limit failed POSTs to ``endpoint`` (any answer but a 303) as sign-ins are: per
-    client address (``LOGIN_RATE_LIMIT``) and per account (``LOGIN_ACCOUNT_RATE_LIMIT``,
-    keyed by ``account_key``). Each endpoint counts on its own."""
-    limiter: Limiter = app.extensions["caremap_limiter"]
-    per_address = limiter.limit(
-        lambda: app.config["LOGIN_RATE_LIMIT"], methods=["POST"], deduct_when=_failed
-    )
-    per_account = limiter.limit(
-        lambda: app.config["LOGIN_ACCOUNT_RATE_LIMIT"],
-        key_func=account_key,
-        methods=["POST"],
-        deduct_when=_failed,
-    )
-    app.view_functions[endpoint] = per_address(per_account(app.view_functions[endpoint]))
+    """Limit failed POSTs to ``endpoint`` (any answer but a 303), counted in the database
+    (:mod:`caremap.attempts`): per client address (``LOGIN_RATE_LIMIT``, over every limited
+    form) and per account from that address (``LOGIN_ACCOUNT_RATE_LIMIT``; the account is what
+    ``account_key`` names). Beyond a limit: 429, the form unread."""
+    view = app.view_functions[endpoint]
 
+    @functools.wraps(view)
+    def limited(*args: Any, **kwargs: Any) -> Response:
+        if request.method != "POST":
+            return current_app.make_response(view(*args, **kwargs))
+        limits: attempts.Limits = current_app.extensions["caremap_attempt_limits"]
+        address, account = request.remote_addr or "", attempts.account_key(account_key())
+        now = clock().now
+        with get_store().session() as db:
+            if attempts.blocked(db, limits, address, account, now):
+                abort(429)
+        response = current_app.make_response(view(*args, **kwargs))
+        if response.status_code != 303:
+            with get_store().session() as db, db.begin():
+                attempts.record_failure(db, limits, address, account, now)
+        return response
 
-def _only_for_blueprints(app: Flask, limiter: Limiter, blueprints: tuple[str, ...]) -> None:
-    """Move the limiter's request hooks from every request to these blueprints': only their
-    forms are limited, and every other request (the public API's) would pay for them."""
-
-    def of_limiter(hook: Callable) -> bool:
-        owner = hook.args[0] if isinstance(hook, functools.partial) else hook
-        return getattr(owner, "__self__", owner) is limiter
-
-    for hooks in (app.before_request_funcs, app.after_request_funcs, app.teardown_request_funcs):
-        moved = [hook for hook in hooks[None] if of_limiter(hook)]
-        hooks[None] = [hook for hook in hooks[None] if not of_limiter(hook)]
-        for blueprint in blueprints:
-            hooks.setdefault(blueprint, []).extend(moved)
-
-
-def _failed(response: Response) -> bool:
-    return response.status_code != 303
+    app.view_functions[endpoint] = limited

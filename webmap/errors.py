@@ -32,7 +32,10 @@ def _friendly_message(error: HTTPException) -> str:
         404: lambda: _("This page does not exist, or the listing was removed."),
         405: lambda: _("This address does not accept that kind of request."),
         413: lambda: _("The file is too large to import."),
-        429: lambda: _("Too many attempts. Please wait a few minutes and try again."),
+        429: lambda: _(
+            "Too many failed attempts from your address. Please wait a few minutes and "
+            "try again, or ask an administrator for a password reset link."
+        ),
         500: lambda: _("Something went wrong on our side. Please try again."),
         503: lambda: _("The directory is not available right now. Please try again shortly."),
     }

@@ -28,10 +28,9 @@ from wtforms.validators import Length, Optional
 
 from caremap import changes
 from caremap.accounts import Role
-from caremap.changes import ChangeError, ConflictError, NotFound
+from caremap.changes import AlreadyDecided, ChangeError, NotFound
 from caremap.model import AppUser, ChangeSet, Location, Organization, Service
 from caremap.queries import term_labels
-from caremap.record_fields import PlacementRefused
 from webmap import get_store
 from webmap.auth import current_principal, requires
 from webmap.change_text import action_label, field_label, refuse, value_text
@@ -115,7 +114,8 @@ def _record_names(db: Session, change_set: ChangeSet) -> tuple[str, str | None]:
 @bp.post("/changes/<int:change_set_id>/approve")
 @requires(Role.MODERATOR)
 def approve(change_set_id: int) -> Response:
-    """Publish a pending change set (refused, 409, when the listing changed since)."""
+    """Publish a pending change set (refused, 409, when the listing changed since or the
+    change set was already decided)."""
     form = DecisionForm()
     if not form.validate_on_submit():
         abort(400, description=_("A comment may have at most 2000 characters."))
@@ -142,11 +142,10 @@ def _decide(change_set_id: int, comment: str, approving: bool) -> Response:
                 changes.reject(db, principal, change_set_id, comment, now)
     except NotFound:
         abort(404, description=_("No such change, or its listing no longer exists."))
-    except (ConflictError, PlacementRefused) as error:
+    except AlreadyDecided:
+        abort(409, description=_("This change was already decided."))
+    except ChangeError as error:  # a conflict (409), or a location that cannot be placed
         refuse(error)
-    except ChangeError:
-        flash(_("This change was already decided."), "info")
-        return redirect(url_for("moderation.queue"), code=303)
     flash(_("Approved and published.") if approving else _("Rejected."), "success")
     return redirect(url_for("moderation.queue"), code=303)
 
