@@ -30,7 +30,7 @@ def test_home_map_has_a_marker_per_location_and_no_external_loads(client, loaded
     response = client.get("/")
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    assert html.count("L.marker(") == 119  # 116 real locations + 3 confidential fixtures
+    assert html.count("L.marker(") == 122  # 116 real locations + 6 confidential fixtures
     assert find_external_urls(html) == []
     assert "/static/vendor/leaflet/leaflet.js" in html
 
