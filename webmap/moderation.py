@@ -28,7 +28,7 @@ from wtforms.validators import Length, Optional
 
 from caremap import changes
 from caremap.accounts import Role
-from caremap.changes import ChangeError, ConflictError, NotFound
+from caremap.changes import ChangeError, ConflictError, NotFound, RevealsAddress
 from caremap.model import AppUser, ChangeSet, Location, Organization, Service
 from caremap.queries import term_labels
 from caremap.record_fields import PlacementRefused
@@ -141,7 +141,7 @@ def _decide(change_set_id: int, comment: str, approving: bool) -> Response:
                 changes.reject(db, principal, change_set_id, comment, now)
     except NotFound:
         abort(404, description=_("No such change, or its listing no longer exists."))
-    except (ConflictError, PlacementRefused) as error:
+    except (ConflictError, PlacementRefused, RevealsAddress) as error:
         refuse(error)
     except ChangeError:
         flash(_("This change was already decided."), "info")
