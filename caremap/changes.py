@@ -53,6 +53,8 @@ from caremap.model import (
     TaxonomyTerm,
 )
 from caremap.placement import Geography, load_geography
+from caremap.privacy import reveals_address
+from caremap.queries import confidential_streets
 from caremap.reasons import N_, Reason
 from caremap.record_fields import LOCATION_FIELDS, ORGANIZATION_FIELDS
 from caremap.settings import load_settings
@@ -64,6 +66,16 @@ ALREADY = {
     REJECTED: N_("this change set was already rejected"),
 }
 TERM_FACETS = ("service_type", "population", "capability")
+# The edited text published with a record's locations (see _refuse_a_named_street).
+PUBLIC_TEXT = {
+    "service": ("name", "description", "eligibility_description", "application_process"),
+    "organization": ("name", "alternate_name", "description"),
+    "location": ("name",),
+}
+
+
+class RevealsAddress(ChangeError):
+    """An edited text would publish the street address of a confidential location."""
 
 
 # --- the fields --------------------------------------------------------------------------------
@@ -433,6 +445,7 @@ def _submit(
             for kind, rid, name, old, new in changes
         ],
     )
+    _refuse_a_named_street(session, record, {name: new for _, _, name, _, new in changes})
     session.add(change_set)
     session.flush()
     immediate = all((c[0], c[2]) in IMMEDIATE for c in changes)
@@ -450,10 +463,56 @@ def approve(
     geography: Geography | None = None,
 ) -> ChangeSet:
     """Apply a pending change set (see the module's description of applying);
-    :class:`AlreadyDecided` when it is not pending."""
+    :class:`AlreadyDecided` when it is not pending, :class:`RevealsAddress` when it would now
+    publish a confidential location's street (the decision is then rolled back)."""
     change_set = _decide(session, principal, change_set_id, APPROVED, comment, now)
+    record = record_of(session, change_set.record_type, change_set.record_id)
+    edited = {c.field_name: history.decode(c.new_value) for c in change_set.changes}
+    _refuse_a_named_street(session, record, edited)
     _apply(session, principal, change_set, now, geography)
     return change_set
+
+
+def _refuse_a_named_street(session: Session, record: Record, edited: Mapping[str, Any]) -> None:
+    """:class:`RevealsAddress` when an edited text published with the record holds the street
+    address of a confidential location it concerns (its own, for a location; its locations'
+    and its organization's, for a service; its own and its services', for an organization),
+    as the record will be once ``edited``: the address may not be published, under any name
+    (:mod:`caremap.privacy`)."""
+    texts = {n: edited[n] for n in PUBLIC_TEXT.get(record.type, ()) if edited.get(n)}
+    if not texts:
+        return
+    lines = _confidential_lines(session, record, edited)
+    for name, text in texts.items():
+        found = reveals_address(text, lines)
+        if found is not None:
+            raise RevealsAddress(
+                Reason(
+                    N_(
+                        "%(field)s: it contains the street address of a confidential location "
+                        "(%(found)s), which may not be published"
+                    ),
+                    field=name,
+                    found=repr(found),
+                )
+            )
+
+
+def _confidential_lines(
+    session: Session, record: Record, edited: Mapping[str, Any]
+) -> tuple[str | None, ...]:
+    """The confidential address lines the record's text must not hold, once ``edited``."""
+    if record.type == "location":
+        location = record_fields.location(session, record.id)
+        if not edited.get("confidential", location.confidential):
+            return ()
+        address = record_fields.address_of(session, record.id)
+        street = edited.get("street", address and address.address_1)
+        return (street, address.address_2 if address else None)
+    streets = confidential_streets(session.connection())
+    if record.type == "service":
+        return streets.of_service(record.id, record.organization_id)
+    return streets.of_organization(record.id)
 
 
 def reject(

@@ -30,7 +30,7 @@ from caremap.model import (
     TaxonomyTerm,
 )
 from caremap.normalise import display_phone
-from caremap.privacy import PublicLocation, public_location
+from caremap.privacy import PublicLocation, public_location, public_name, without_address
 
 
 @dataclass(frozen=True)
@@ -102,10 +102,64 @@ def public_services(session: Session, ids: list[str] | None = None) -> list[Publ
         rows += connection.execute(selected).all()
     children = _ServiceChildren.read(session, [row.id for row in rows])
     sources = {s.name: s for s in session.scalars(select(Source))}
-    return [
-        _public_service(row, row.organization_name, children, sources.get(row.source_name))
-        for row in sorted(rows, key=lambda r: (r.name, r.id))
+    streets = confidential_streets(connection)
+    services = [
+        _public_service(row, children, sources.get(row.source_name), streets) for row in rows
     ]
+    return sorted(services, key=lambda s: (s.name, s.id))
+
+
+@dataclass(frozen=True)
+class ConfidentialStreets:
+    """The address lines of confidential locations, by the services at them and by the
+    organizations they concern (owning the location or providing a service at it): what the
+    public text of those services and organizations must not reveal (:mod:`caremap.privacy`)."""
+
+    by_service: dict[str, tuple[str, ...]]
+    by_organization: dict[str, tuple[str, ...]]
+
+    def of_service(self, service_id: str, organization_id: str) -> tuple[str, ...]:
+        return self.by_service.get(service_id, ()) + self.of_organization(organization_id)
+
+    def of_organization(self, organization_id: str) -> tuple[str, ...]:
+        return self.by_organization.get(organization_id, ())
+
+    def names(
+        self, service_id: str, organization_id: str, name: str, organization: str
+    ) -> tuple[str, str]:
+        """The public (service name, organization name) of a service."""
+        public_organization = public_name(organization, self.of_organization(organization_id))
+        lines = self.of_service(service_id, organization_id)
+        return public_name(name, lines, fallback=public_organization), public_organization
+
+
+def confidential_streets(connection: Connection) -> ConfidentialStreets:
+    """Every confidential location's address lines, by service and by organization."""
+    rows = connection.execute(
+        select(
+            Location.organization_id,
+            Address.address_1,
+            Address.address_2,
+            ServiceAtLocation.service_id,
+            Service.organization_id.label("provider_id"),
+        )
+        .join(Address, Address.location_id == Location.id)
+        .outerjoin(ServiceAtLocation, ServiceAtLocation.location_id == Location.id)
+        .outerjoin(Service, Service.id == ServiceAtLocation.service_id)
+        .where(Location.confidential)
+    )
+    by_service: dict[str, set[str]] = defaultdict(set)
+    by_organization: dict[str, set[str]] = defaultdict(set)
+    for row in rows:
+        lines = {line for line in (row.address_1, row.address_2) if line}
+        by_organization[row.organization_id] |= lines
+        if row.service_id is not None:
+            by_service[row.service_id] |= lines
+            by_organization[row.provider_id] |= lines
+    return ConfidentialStreets(
+        {key: tuple(sorted(lines)) for key, lines in by_service.items()},
+        {key: tuple(sorted(lines)) for key, lines in by_organization.items()},
+    )
 
 
 def _id_chunks(ids: list[str] | None, size: int = 500) -> list[list[str] | None]:
@@ -191,24 +245,33 @@ def public_service(session: Session, service_id: str) -> PublicService | None:
 
 
 def _public_service(
-    service: Row, organization: str, children: _ServiceChildren, source: Source | None
+    service: Row, children: _ServiceChildren, source: Source | None, streets: ConfidentialStreets
 ) -> PublicService:
-    """The public view of a ``service`` table row."""
+    """The public view of a ``service`` table row (joined with its organization's name); its
+    text without the address of any confidential location it concerns."""
     sid = service.id
+    lines = streets.of_service(sid, service.organization_id)
+    name, organization = streets.names(
+        sid, service.organization_id, service.name, service.organization_name
+    )
+
+    def text(value: str | None) -> str | None:
+        return without_address(value, lines)
+
     return PublicService(
         id=sid,
-        name=service.name,
+        name=name,
         organization=organization,
-        description=service.description,
+        description=text(service.description),
         status=service.status,
-        application_process=service.application_process,
-        eligibility_description=service.eligibility_description,
-        interpretation_services=service.interpretation_services,
+        application_process=text(service.application_process),
+        eligibility_description=text(service.eligibility_description),
+        interpretation_services=text(service.interpretation_services),
         terms={facet: tuple(codes) for facet, codes in children.terms.get(sid, {}).items()},
         phones=tuple(
             sorted(
                 (
-                    _public_phone(p.number, p.extension, p.description)
+                    _public_phone(p.number, p.extension, text(p.description))
                     for p in children.phones.get(sid, ())
                 ),
                 key=_phone_priority,
@@ -216,13 +279,13 @@ def _public_service(
         ),
         schedules=tuple(
             PublicSchedule(
-                s.byday, s.opens_at, s.closes_at, s.valid_from, s.valid_to, s.description
+                s.byday, s.opens_at, s.closes_at, s.valid_from, s.valid_to, text(s.description)
             )
             for s in children.schedules.get(sid, ())
         ),
         languages=tuple(lang.code for lang in children.languages.get(sid, ()) if lang.code),
         capacities=tuple(
-            PublicCapacity(c.unit, c.available, c.maximum, c.description, c.updated)
+            PublicCapacity(c.unit, c.available, c.maximum, text(c.description), c.updated)
             for c in children.capacities.get(sid, ())
         ),
         source_name=service.source_name,
@@ -299,6 +362,12 @@ class ServiceName:
 
 
 def service_names(session: Session) -> list[ServiceName]:
-    """Every service's id and name (both public), by name."""
-    rows = session.execute(select(Service.id, Service.name).order_by(Service.name, Service.id))
-    return [ServiceName(row.id, row.name) for row in rows]
+    """Every service's id and public name, by that name."""
+    rows = session.execute(
+        select(Service.id, Service.organization_id, Service.name, Organization.name).join(
+            Organization, Organization.id == Service.organization_id
+        )
+    ).all()
+    streets = confidential_streets(session.connection())
+    names = [ServiceName(row[0], streets.names(*row)[0]) for row in rows]
+    return sorted(names, key=lambda s: (s.name, s.id))

@@ -15,7 +15,7 @@ import numpy as np
 from caremap.geocoder import CROSS_CHECK_LIMIT_M, Geocoder, Precision
 from caremap.jurisdictions import Boundaries
 from caremap.normalise import PROVINCES
-from caremap.privacy import public_point
+from caremap.privacy import CONFIDENTIAL_NAME, public_name, public_point, reveals_address
 from caremap.reasons import N_, Reason, reason_of
 from caremap.timezones import TimezoneFinder
 from etl.records import ListingRecord
@@ -59,6 +59,7 @@ def validate_records(
             record.pruid, record.cduid, record.timezone = pruid, cduid, zone
             _cross_check(record, geocoder)
             reason, blamed = _publish_point(record, geocoder, boundaries), "address_confidential"
+            record.warnings += _named_street(record)
         verdicts.append(Verdict(record, reason, blamed if reason else ""))
     return verdicts
 
@@ -102,6 +103,42 @@ def _cross_check(record: ListingRecord, geocoder: Geocoder) -> None:
                 postal_code=record.postal_code,
             )
         )
+
+
+def _named_street(record: ListingRecord) -> list[str]:
+    """Warnings for a confidential location's text that holds its street address: it is
+    published without it (see :mod:`caremap.privacy`)."""
+    if not record.confidential:
+        return []
+    lines = (record.street_address,)
+    names = {"organization": record.organization_name, "name": record.service_name}
+    if record.location_name != record.service_name:
+        names["facility"] = record.location_name
+    texts = {
+        "description": record.description,
+        "intake": record.application_process,
+        "eligibility": record.eligibility_description,
+    }
+    fallbacks = {"name": public_name(record.organization_name, lines)}
+    warnings = []
+    for column, text in (names | texts).items():
+        found = reveals_address(text, lines)
+        if found is None:
+            continue
+        if column in names:
+            public = public_name(text, lines, fallbacks.get(column, CONFIDENTIAL_NAME))
+            template = N_(
+                "the %(column)s of a confidential location contains its street address "
+                "(%(found)s): it is published as %(public)s"
+            )
+            warnings.append(Reason(template, column=column, found=repr(found), public=repr(public)))
+        else:
+            template = N_(
+                "the %(column)s of a confidential location contains its street address "
+                "(%(found)s): it is published without it"
+            )
+            warnings.append(Reason(template, column=column, found=repr(found)))
+    return warnings
 
 
 def _publish_point(record: ListingRecord, geocoder: Geocoder, boundaries: Boundaries) -> str | None:

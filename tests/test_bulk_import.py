@@ -311,3 +311,43 @@ def test_the_template_is_served_and_documented():
     with client.get("/bulk/templates/README.md") as served:
         assert served.status_code == 200 and "Français" in served.get_data(as_text=True)
     assert client.get("/bulk/templates/secret_key").status_code == 404
+
+
+def test_a_confidential_row_named_after_its_street_loads_under_a_name_without_it(make_app, shop):
+    """The organization's safe house is named after its street: the report says so (line,
+    reason, in the page's language), and the public never sees the street."""
+    named = EXAMPLE.read_text(encoding="utf-8").replace(
+        "EXAMPLE Safe House (fictional, confidential address)",
+        "EXAMPLE Safe House - 339 George St.",
+    )
+    client = client_of(make_app(shop.url), "editor")
+    token = token_of(upload(client, [(named.encode(), "listings_example.csv")]))
+    assert report_csv(client, token) == []  # nothing rejected
+    found = "('339 George St.')"
+    pages = {
+        lang: html.unescape(
+            client.get(f"/bulk/organizations/{ORG}/uploads/{token}?lang={lang}").get_data(
+                as_text=True
+            )
+        )
+        for lang in ("en", "fr")
+    }
+    assert (
+        f"Line 3 (EX-002): the name of a confidential location contains its street address "
+        f"{found}: it is published as 'EXAMPLE Safe House'"
+    ) in pages["en"]
+    assert (
+        f"Ligne 3 (EX-002) : le champ name d’un lieu confidentiel contient son adresse {found} : "
+        "il est publié sous le nom 'EXAMPLE Safe House'"
+    ) in pages["fr"]
+    client.get("/?lang=en")
+    apply(client, token)
+    with shop.store.session() as session:
+        service_id = session.scalars(
+            select(Service.id).where(Service.source_record_id == "EX-002")
+        ).one()
+    public = client.get(f"/api/v1/services/{service_id}")
+    assert public.status_code == 200 and public.json["properties"]["name"] == "EXAMPLE Safe House"
+    for url in (f"/services/{service_id}", f"/hsds/services/{service_id}", "/api/v1/services"):
+        response = client.get(url)
+        assert response.status_code == 200 and "George" not in response.get_data(as_text=True)

@@ -13,6 +13,7 @@ from caremap.model import (
     Location,
     Organization,
     Phone,
+    PublicListing,
     Schedule,
     Service,
     ServiceCapacity,
@@ -68,6 +69,53 @@ def test_warnings_name_line_and_reason(empty_store, tmp_path):
     warnings = {(line, text_) for line, _, text_ in report.warnings}
     assert (50, "coordinates are 3.6 km from postal code M1E 2P9") in warnings
     assert (8, "capacity 'VARIES' is not a number; kept as text") in warnings
+
+
+def test_a_confidential_location_named_after_its_street_loads_under_a_name_without_it(
+    empty_store, tmp_path
+):
+    """Five real rows made confidential: the four whose names hold their street address are
+    loaded, reported (line and reason), and published without the address."""
+    confidential = {"CRD2025-03", "TOR2026-001", "TOR2026-030", "TOR2026-034", "TOR2012-52"}
+
+    def edit(rows):
+        for row in rows:
+            if row["source_id"] in confidential:
+                row["address_confidential"] = "True"
+        return rows
+
+    [report] = etl(empty_store, edited_copy(tmp_path, edit), report_dir=tmp_path)
+    assert report.counts.inserted == 116 and not report.rejected
+    warned = {
+        (line, text_)
+        for line, _, text_ in report.warnings
+        if "confidential location contains its street" in text_
+    }
+    start = "the name of a confidential location contains its street address"
+    assert warned == {
+        (2, f"{start} ('1240 Yates St'): it is published as 'Our Place Society'"),
+        (
+            39,
+            f"{start} ('213 Carlton Street'): it is published as "
+            "'Canadian Mental Health Association - Toronto Branch'",
+        ),
+        (57, f"{start} ('McGill St'): it is published as 'Covenant House'"),
+        (59, f"{start} ('351 Lake Shore Blvd E'): it is published as 'Dixon Hall Respite'"),
+    }
+    with empty_store.session() as session:
+        published = dict(
+            session.execute(
+                select(Service.source_record_id, PublicListing.service_name).join(
+                    PublicListing, PublicListing.service_id == Service.id
+                )
+            ).all()
+        )
+        features = session.scalars(select(PublicListing.feature)).all()
+    assert published["CRD2025-03"] == "Our Place Society"
+    assert published["TOR2026-034"] == "Dixon Hall Respite"
+    assert published["TOR2012-52"] == "Women's Residence - Bellwoods House"  # no street address
+    for secret in ("1240 Yates", "Carlton Street", "McGill St", "Lake Shore Blvd E"):
+        assert not [f for f in features if secret in f], secret
 
 
 def test_unchanged_rerun_writes_nothing(empty_store, tmp_path):

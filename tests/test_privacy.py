@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from caremap.hsds import CONFIDENTIAL_CODE, taxonomy_uuid, term_uuid
 from caremap.model import Location, Organization, Service, ServiceAtLocation
-from caremap.privacy import PublicPointRule
+from caremap.privacy import CONFIDENTIAL_NAME, PublicPointRule, public_name, reveals_address
 from tests.conftest import CONFIDENTIAL_FIXTURE
 
 EXCLUDED_ENDPOINTS = {"static"}  # files shipped with the app, no data
@@ -27,10 +27,18 @@ def confidential_rows() -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
+# The fixture's rows whose name, organization, facility or description hold their street
+# (invented street names, found nowhere else): the street's name must never be published.
+STREET_NAMES = {"TEST-NAME-4": "Invented", "TEST-NAME-5": "Songerie", "TEST-NAME-6": "Pretend"}
+
+
 def secrets_of(row: dict[str, str]) -> list[str]:
     """Strings that would reveal the location: the exact point to 4 decimals (rounded or
-    truncated), the street address, the full postal code."""
+    truncated), the street address, the full postal code, and for a row that names its
+    street elsewhere, the street's name."""
     found = [row["street_address"]]
+    if row["source_id"] in STREET_NAMES:
+        found.append(STREET_NAMES[row["source_id"]])
     if row["postal_code"]:
         found.append(row["postal_code"])
     for value in (float(row["latitude"]), float(row["longitude"])):
@@ -173,3 +181,78 @@ def test_spatial_queries_only_see_the_public_point(loaded_store):
         location_filter=select(Location.id).where(Location.id == location_id),
     )
     assert nearby.distance_m > 500
+
+
+@pytest.mark.parametrize(
+    ("text", "lines", "found"),
+    [
+        ("Our Place Society - 1240 Yates St", ["1240 Yates St"], "1240 Yates St"),
+        ("OUR PLACE, 1240 yates street", ["1240 Yates St"], "1240 yates street"),
+        ("Our Place at 1240 Yates", ["1240 Yates St"], "1240 Yates"),
+        ("Our Place (Yates Street)", ["1240 Yates St"], "Yates Street"),
+        ("Refuge au 1240, rue Yates", ["1240 Yates St"], "1240, rue Yates"),
+        ("Maison du 3456, rue de l'Imaginaire", ["3456 rue de l’Imaginaire"],
+         "3456, rue de l'Imaginaire"),
+        ("Maison Rue Éloïse", ["12 rue Eloise"], "Rue Éloïse"),
+        ("Dixon Hall 351 Lake Shore Blvd. E Respite", ["351 Lake Shore Blvd E"],
+         "351 Lake Shore Blvd. E"),
+        ("Centre St. Clair Ave W", ["100 Saint-Clair Avenue West"], "St. Clair Ave W"),
+        ("Our Place 1240", ["Suite 5, 1240 Yates St"], "1240"),
+        ("Our Place 1240", ["5-1240 Yates St"], "1240"),
+        ("House at 805 Wellington", ["805A Wellington St W"], "805 Wellington"),
+        ("Shelter on Yates Blvd", ["Building C", "1240 Yates St"], "Yates Blvd"),
+        # Not a street address: the street's name alone, the number inside a longer one.
+        ("Yates House", ["1240 Yates St"], None),
+        ("Call 250-555-1240", ["1240 Yates St"], None),
+        ("Shelter 12400", ["1240 Yates St"], None),
+        ("Suite 5 Shelter", ["Suite 5", "1240 Yates St"], None),
+        ("Our Place Society", ["1240 Yates St"], None),
+        ("Our Place Society - 1240 Yates St", [None, ""], None),
+    ],
+)  # fmt: skip
+def test_a_text_reveals_an_address_in_any_form(text, lines, found):
+    assert reveals_address(text, lines) == found
+
+
+@pytest.mark.parametrize(
+    ("name", "public"),
+    [
+        ("Our Place Society - 1240 Yates St", "Our Place Society"),
+        ("Our Place Society (1240 Yates St.)", "Our Place Society"),
+        ("Shelter, at 1240 Yates St, Victoria", "Shelter, Victoria"),
+        ("HFS 1240 Yates St W Shelter", "HFS Shelter"),
+        ("1240 Yates Street", "Fallback Society"),
+        ("Our Place Society", "Our Place Society"),
+    ],
+)
+def test_a_public_name_is_the_name_without_the_address(name, public):
+    assert public_name(name, ["1240 Yates St W"], "Fallback Society") == public
+    assert public_name("1240 Yates", ["1240 Yates St W"]) == CONFIDENTIAL_NAME
+
+
+def test_hsds_searches_see_only_public_names(client):
+    """Searching the HSDS API for a confidential street finds nothing; the public names are
+    found, and the lists are ordered by them."""
+    for url in (
+        "/hsds/services?search=Invented",
+        "/hsds/services?search=Songerie",
+        "/hsds/service_at_locations?search=Invented",
+        "/hsds/organizations?search=Pretend",
+    ):
+        assert client.get(url).json["total_items"] == 0, url
+    [found] = client.get("/hsds/services?search=Refuge fictif E").json["contents"]
+    assert found["name"] == "Refuge fictif E (données de test)"
+    [organization] = client.get("/hsds/organizations?search=Fictional House").json["contents"]
+    assert organization["name"] == "Fictional House"
+    names = [s["name"] for s in all_hsds(client, "/hsds/services")]
+    assert names == sorted(names)
+
+
+def all_hsds(client, path: str) -> list[dict]:
+    items, page = [], 1
+    while True:
+        body = client.get(path, query_string={"page": page, "per_page": 100}).json
+        items += body["contents"]
+        if body["last_page"]:
+            return items
+        page += 1

@@ -228,3 +228,64 @@ def _indicator() -> CoverageIndicator:
         level="province", code="35", service_type="", population_served="", month=0,
         status="ok", people=1, services=1, beds=1, as_of=NOW.date(), computed_at=NOW,
     )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("record", "edits", "found"),
+    [
+        ("service", {"name": "Transition House B - 12 Imaginary Rd"}, "12 Imaginary Rd"),
+        ("service", {"description": "Come to 12, imaginary road today"}, "12, imaginary road"),
+        ("location", {"name": "Imaginary Road house"}, "Imaginary Road"),
+        ("organization", {"name": "Shelter Society at 12 IMAGINARY"}, "12 IMAGINARY"),
+    ],
+)
+def test_a_confidential_locations_street_is_refused_in_its_text(world, record, edits, found):
+    """Kenora's confidential shelter is at 12 Imaginary Road: its editor may not write that
+    into a name or a description of the service, its location or its organization."""
+    record_id = {
+        "service": world.service_b,
+        "location": world.location_b,
+        "organization": world.org_b,
+    }[record]
+    with world.store.session() as session:
+        editor = who(session, world, "editor_b")
+        with pytest.raises(changes.RevealsAddress) as refused:
+            changes.propose_record(session, editor, record, record_id, edits, NOW)
+    [field] = edits
+    assert str(refused.value) == (
+        f"{field}: it contains the street address of a confidential location ('{found}'), "
+        "which may not be published"
+    )
+    with world.store.session() as session:
+        assert changes.pending_change_sets(session) == []
+
+
+def test_a_pending_name_with_the_street_is_refused_once_the_location_is_confidential(world):
+    """Proposed while the location was public, approved after it became confidential."""
+    location_id = location_of(world, world.service_a)
+    with world.store.session() as session, session.begin():
+        editor = who(session, world, "editor_a")
+        change_set = changes.propose(
+            session, editor, world.service_a, {"name": "Winter Respite - 10 Test St"}, NOW
+        )
+        admin = who(session, world, "admin")
+        changes.propose_record(session, admin, "location", location_id, {"confidential": True}, NOW)
+    with world.store.session() as session:
+        moderator = who(session, world, "moderator")
+        with pytest.raises(changes.RevealsAddress, match="'10 Test St'"):
+            changes.approve(session, moderator, change_set.id, LATER)
+
+
+def test_making_a_location_named_after_its_street_confidential_publishes_it_without(world):
+    """Confidentiality is never refused: the name is published without the street."""
+    location_id = location_of(world, world.service_a)
+    with world.store.session() as session, session.begin():
+        admin = who(session, world, "admin")
+        changes.propose(
+            session, admin, world.service_a, {"name": "Winter Respite, 10 Test St"}, NOW
+        )
+        changes.propose_record(session, admin, "location", location_id, {"confidential": True}, NOW)
+    with world.store.session() as session:
+        [listing] = listings_at(session, location_id)
+        assert listing.service_name == "Winter Respite"
+        assert "Test St" not in listing.record and "Test St" not in listing.feature

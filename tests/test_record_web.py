@@ -260,3 +260,31 @@ def test_a_location_that_cannot_be_placed_is_refused_at_approval(make_app, world
     in_french = html.unescape(text(approve(moderator, proposed.id)))
     assert "le point est en ON, mais l’adresse indique QC" in in_french
     assert [c for c, _, _ in pending(world)] == [proposed.id]
+
+
+REFUSED_STREET = {
+    "en": "it contains the street address of a confidential location ({found}), which may "
+    "not be published",
+    "fr": "le texte contient l’adresse d’un lieu confidentiel ({found}), qui ne peut pas être "
+    "publiée",
+}
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_a_confidential_locations_street_in_a_name_is_refused_next_to_the_form(
+    make_app, world, lang
+):
+    """Kenora's confidential shelter is at 12 Imaginary Road: neither its service nor its
+    location may be named after it; the editor is told why, in the page's language."""
+    editor = client_of(make_app(world.url), "editor_b")
+    editor.get(f"/?lang={lang}")
+    service = post(
+        editor,
+        f"/edit/services/{world.service_b}",
+        {"name": "Transition House B, 12 Imaginary Road", "service_type": "vaw_shelter"},
+    )
+    location = post_location(editor, world, world.location_b, name="Imaginary Rd. house")
+    for response, found in ((service, "'12 Imaginary Road'"), (location, "'Imaginary Rd.'")):
+        assert response.status_code == 400
+        assert REFUSED_STREET[lang].format(found=found) in html.unescape(text(response))
+    assert pending(world) == []

@@ -144,7 +144,7 @@ def _decide(change_set_id: int, comment: str, approving: bool) -> Response:
         abort(404, description=_("No such change, or its listing no longer exists."))
     except AlreadyDecided:
         abort(409, description=_("This change was already decided."))
-    except ChangeError as error:  # a conflict (409), or a location that cannot be placed
+    except ChangeError as error:  # a conflict (409); a location not placed, a street named (400)
         refuse(error)
     flash(_("Approved and published.") if approving else _("Rejected."), "success")
     return redirect(url_for("moderation.queue"), code=303)

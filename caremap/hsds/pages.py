@@ -8,7 +8,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from caremap.hsds import taxonomy_uuid, term_uuid
@@ -21,6 +21,8 @@ from caremap.model import (
     Taxonomy,
     TaxonomyTerm,
 )
+from caremap.privacy import public_name, without_address
+from caremap.queries import confidential_streets
 
 
 @dataclass(frozen=True)
@@ -65,8 +67,9 @@ def service_page(
     session: Session, wanted: ServiceFilter, page: PageRequest
 ) -> tuple[list[str], int]:
     """Ids of the page's services, and how many services match."""
-    query = select(Service.id).where(*_conditions(session, wanted))
-    ids = session.scalars(_paged(query.order_by(Service.name, Service.id), page)).all()
+    name, description = _public_service_text(session)
+    query = select(Service.id).where(*_conditions(session, wanted, name, description))
+    ids = session.scalars(_paged(query.order_by(name, Service.id), page)).all()
     return list(ids), _count(session, query)
 
 
@@ -74,12 +77,13 @@ def service_at_location_page(
     session: Session, wanted: ServiceFilter, page: PageRequest
 ) -> tuple[list[tuple[str, str]], int]:
     """(service_at_location id, service id) of the page, by service name; how many match."""
+    name, description = _public_service_text(session)
     query = (
         select(ServiceAtLocation.id, ServiceAtLocation.service_id)
         .join(Service, Service.id == ServiceAtLocation.service_id)
-        .where(*_conditions(session, wanted))
+        .where(*_conditions(session, wanted, name, description))
     )
-    ordered = query.order_by(Service.name, ServiceAtLocation.id)
+    ordered = query.order_by(name, ServiceAtLocation.id)
     rows = session.execute(_paged(ordered, page)).all()
     return [(row.id, row.service_id) for row in rows], _count(session, query)
 
@@ -88,10 +92,11 @@ def organization_page(
     session: Session, search: str | None, page: PageRequest
 ) -> tuple[list[str], int]:
     """Ids of the page's organizations, by name, and how many match."""
+    name = _public_organization_name(session)
     query = select(Organization.id)
     if search:
-        query = query.where(_contains(Organization.name, search))
-    ids = session.scalars(_paged(query.order_by(Organization.name, Organization.id), page)).all()
+        query = query.where(_contains(name, search))
+    ids = session.scalars(_paged(query.order_by(name, Organization.id), page)).all()
     return list(ids), _count(session, query)
 
 
@@ -110,18 +115,74 @@ def service_of_link(session: Session, link_id: str) -> list[str]:
 def organization_rows(session: Session, ids: list[str]) -> list[dict]:
     """The HSDS rows of these organizations, in the order of ``ids``."""
     rows = session.execute(select(Organization.__table__).where(Organization.id.in_(ids)))
-    by_id = {row.id: organization_row(dict(row._mapping)) for row in rows}
+    streets = confidential_streets(session.connection())
+    by_id = {row.id: organization_row(dict(row._mapping), streets) for row in rows}
     return [by_id[i] for i in ids if i in by_id]
 
 
-def _conditions(session: Session, wanted: ServiceFilter) -> list[ColumnElement[bool]]:
+def _public_service_text(session: Session) -> tuple[ColumnElement[str], ColumnElement[str]]:
+    """The services' name and description as published, as SQL: the stored ones, but given
+    by value for the services whose text hides a confidential location's address (so that a
+    search or the order never sees that address)."""
+    streets = confidential_streets(session.connection())
+    organizations = list(streets.by_organization)
+    rows = session.execute(
+        select(
+            Service.id,
+            Service.organization_id,
+            Service.name,
+            Organization.name.label("organization"),
+            Service.description,
+        )
+        .join(Organization, Organization.id == Service.organization_id)
+        .where(or_(Service.id.in_(list(streets.by_service)), Organization.id.in_(organizations)))
+    ).all()
+    names, descriptions = {}, {}
+    for row in rows:
+        name = streets.names(row.id, row.organization_id, row.name, row.organization)[0]
+        description = without_address(
+            row.description, streets.of_service(row.id, row.organization_id)
+        )
+        if name != row.name:
+            names[row.id] = name
+        if description != row.description:
+            descriptions[row.id] = description
+    return _by_id(Service.id, Service.name, names), _by_id(
+        Service.id, Service.description, descriptions
+    )
+
+
+def _public_organization_name(session: Session) -> ColumnElement[str]:
+    """The organizations' published names, as SQL (see :func:`_public_service_text`)."""
+    streets = confidential_streets(session.connection())
+    rows = session.execute(
+        select(Organization.id, Organization.name).where(
+            Organization.id.in_(list(streets.by_organization))
+        )
+    ).all()
+    names = {}
+    for row in rows:
+        name = public_name(row.name, streets.of_organization(row.id))
+        if name != row.name:
+            names[row.id] = name
+    return _by_id(Organization.id, Organization.name, names)
+
+
+def _by_id(key: Any, column: Any, values: dict[str, str | None]) -> ColumnElement[str]:
+    """``column``, but ``values[key]`` for the keys in ``values`` (the ones that differ)."""
+    return case(values, value=key, else_=column) if values else column
+
+
+def _conditions(
+    session: Session,
+    wanted: ServiceFilter,
+    name: ColumnElement[str],
+    description: ColumnElement[str],
+) -> list[ColumnElement[bool]]:
     conditions = []
     if wanted.search:
         conditions.append(
-            or_(
-                _contains(Service.name, wanted.search),
-                _contains(Service.description, wanted.search),
-            )
+            or_(_contains(name, wanted.search), _contains(description, wanted.search))
         )
     if wanted.organization_id:
         conditions.append(Service.organization_id == wanted.organization_id)

@@ -38,7 +38,8 @@ from caremap.model import (
     Taxonomy,
     TaxonomyTerm,
 )
-from caremap.privacy import public_location
+from caremap.privacy import private_lines, public_location, public_name, without_address
+from caremap.queries import ConfidentialStreets, confidential_streets
 
 Rows = list[dict[str, Any]]
 CHUNK = 500
@@ -61,8 +62,8 @@ def read_tables(session: Session, service_ids: list[str] | None = None) -> dict[
     """Public HSDS rows of the services (all, or ``service_ids``) and of everything they link
     to; services by name, every other table by id."""
     connection = session.connection()
+    streets = confidential_streets(connection)
     services = _select_in(connection, Service.__table__, Service.id, service_ids)
-    services.sort(key=lambda row: (row["name"], row["id"]))
     ids = [row["id"] for row in services]
     links = _select_in(connection, ServiceAtLocation.__table__, ServiceAtLocation.service_id, ids)
     location_ids = sorted({row["location_id"] for row in links})
@@ -70,16 +71,18 @@ def read_tables(session: Session, service_ids: list[str] | None = None) -> dict[
     organization_ids = sorted(
         {row["organization_id"] for row in services + locations if row["organization_id"]}
     )
+    organizations = _select_in(
+        connection, Organization.__table__, Organization.id, organization_ids
+    )
+    names = {row["id"]: row["name"] for row in organizations}
+    located, location_lines = _public_locations(connection, locations)
     tables: dict[str, Rows] = {
-        "organization": [
-            organization_row(row)
-            for row in _select_in(
-                connection, Organization.__table__, Organization.id, organization_ids
-            )
+        "organization": [organization_row(row, streets) for row in organizations],
+        "service": [
+            _service(row, names.get(row["organization_id"], ""), streets) for row in services
         ],
-        "service": [_service(row) for row in services],
         "service_at_location": [_pick(row, SAL_FIELDS) for row in links],
-        **_public_locations(connection, locations),
+        **located,
         "phone": [_phone(row) for row in _children(connection, Phone, ids, location_ids)],
         "schedule": [_schedule(row) for row in _children(connection, Schedule, ids, location_ids)],
         "language": [
@@ -96,10 +99,30 @@ def read_tables(session: Session, service_ids: list[str] | None = None) -> dict[
     tables["attribute"] = _attributes(connection, ids) + _confidential_attributes(
         tables["location"], {row["id"] for row in locations if row["confidential"]}
     )
+    _hide_streets_in_children(tables, streets, location_lines)
+    tables["service"].sort(key=lambda row: (row["name"], row["id"]))
     for name in RECORD_TABLES:
         if name != "service":
             tables[name].sort(key=lambda row: row["id"])
     return tables
+
+
+def _hide_streets_in_children(
+    tables: dict[str, Rows],
+    streets: ConfidentialStreets,
+    location_lines: dict[str, tuple[str | None, ...]],
+) -> None:
+    """The text of the rows of services and locations (links, phones, schedules, languages,
+    capacities) without the address of a confidential location their service concerns or
+    their location has."""
+    organization_of = {row["id"]: row["organization_id"] for row in tables["service"]}
+    for name, fields in CHILD_TEXT.items():
+        for row in tables[name]:
+            service_id = row.get("service_id")
+            lines = location_lines.get(row.get("location_id") or "", ())
+            if service_id in organization_of:
+                lines += streets.of_service(service_id, organization_of[service_id])
+            row.update({f: without_address(row[f], lines) for f in fields})
 
 
 def read_taxonomies(session: Session) -> dict[str, Rows]:
@@ -162,17 +185,43 @@ def _jsonable(value: object) -> object:
     return value
 
 
-def organization_row(row: dict) -> dict:
-    return _pick(row, ("id", "name", "alternate_name", "description", "email", "website"))
+SERVICE_TEXT = (
+    "alternate_name", "description", "interpretation_services", "application_process",
+    "eligibility_description", "alert",
+)  # fmt: skip
+CHILD_TEXT = {
+    "service_at_location": ("description",),
+    "phone": ("description",),
+    "schedule": ("description", "notes"),
+    "language": ("note",),
+    "service_capacity": ("description",),
+}
 
 
-def _service(row: dict) -> dict:
+def organization_row(row: dict, streets: ConfidentialStreets) -> dict:
+    """An organization's HSDS row; its text without the address of a confidential location
+    it concerns."""
+    organization = _pick(row, ("id", "name", "alternate_name", "description", "email", "website"))
+    lines = streets.of_organization(row["id"])
+    organization["name"] = public_name(row["name"], lines)
+    for field in ("alternate_name", "description"):
+        organization[field] = without_address(row[field], lines)
+    return organization
+
+
+def _service(row: dict, organization: str, streets: ConfidentialStreets) -> dict:
+    """A service's HSDS row; its text without the address of a confidential location it
+    concerns."""
     fields = (
         "id", "organization_id", "name", "alternate_name", "description", "url", "email",
         "status", "interpretation_services", "application_process", "eligibility_description",
         "alert",
     )  # fmt: skip
     service = _pick(row, fields)
+    service["name"] = streets.names(row["id"], row["organization_id"], row["name"], organization)[0]
+    lines = streets.of_service(row["id"], row["organization_id"])
+    for field in SERVICE_TEXT:
+        service[field] = without_address(service[field], lines)
     service["assured_date"] = _iso_date(row["source_as_of"])
     service["last_modified"] = _jsonable(row["imported_at"])
     return service
@@ -207,8 +256,11 @@ def _capacity(row: dict) -> dict:
     return _pick(row, fields)
 
 
-def _public_locations(connection: Connection, locations: list[dict]) -> dict[str, Rows]:
-    """Locations, addresses and accessibility notes as the public may see them."""
+def _public_locations(
+    connection: Connection, locations: list[dict]
+) -> tuple[dict[str, Rows], dict[str, tuple[str | None, ...]]]:
+    """Locations, addresses and accessibility notes as the public may see them, and the
+    private address lines of the confidential ones, by location id."""
     ids = [row["id"] for row in locations]
     addresses: dict[str, Any] = {}
     for address in _select_rows(connection, Address.__table__, Address.location_id, ids):
@@ -222,16 +274,18 @@ def _public_locations(connection: Connection, locations: list[dict]) -> dict[str
     for note in notes:
         by_location.setdefault(note["location_id"], []).append(note["description"])
     tables: dict[str, Rows] = {"location": [], "address": [], "accessibility": []}
+    lines_of = {}
     for row in _select_rows(connection, Location.__table__, Location.id, ids):
         public = public_location(row, addresses.get(row.id), by_location.get(row.id, []))
+        lines = lines_of[row.id] = private_lines(row, addresses.get(row.id))
         tables["location"].append(
             {
                 "id": public.id,
                 "location_type": row.location_type,
                 "organization_id": row.organization_id,
                 "name": public.name,
-                "alternate_name": row.alternate_name,
-                "description": row.description,
+                "alternate_name": without_address(row.alternate_name, lines),
+                "description": without_address(row.description, lines),
                 "latitude": public.latitude,
                 "longitude": public.longitude,
             }
@@ -250,10 +304,11 @@ def _public_locations(connection: Connection, locations: list[dict]) -> dict[str
                 }
             )
     tables["accessibility"] = [
-        {"id": n["id"], "location_id": n["location_id"], "description": n["description"]}
+        {"id": n["id"], "location_id": n["location_id"], "description": description}
         for n in notes
+        if (description := without_address(n["description"], lines_of[n["location_id"]]))
     ]
-    return tables
+    return tables, lines_of
 
 
 def _attributes(connection: Connection, service_ids: list[str]) -> Rows:
