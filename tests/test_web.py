@@ -32,7 +32,7 @@ def test_home_map_has_a_marker_per_location_and_no_external_loads(client, loaded
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     map_data = re.search(r'(?s)<script id="map-data" type="application/json">(.*?)</script>', html)
-    assert len(json.loads(map_data.group(1))["points"]) == 122  # 116 real locations + 6 confidential fixtures
+    assert len(json.loads(map_data.group(1))["points"]) == 122  # 116 real + 6 confidential
     assert find_external_urls(html) == []
     assert "/static/vendor/leaflet/leaflet.js" in html
 
