@@ -22,7 +22,7 @@ from pathlib import Path, PurePosixPath
 from caremap.hsds import CONFIDENTIAL_CODE, term_uuid
 from caremap.normalise import normalise_name, normalise_phones
 from caremap.reasons import N_, Reason, reason_of
-from etl.extract import ExtractError, read_csv_bytes
+from etl.extract import ExtractError, check_columns, read_csv_bytes
 from etl.fingerprint import pipeline_fingerprint, raw_row_hash
 from etl.hours import WeeklyHours
 from etl.load import SourceInfo
@@ -66,6 +66,8 @@ RESOURCES = {
     "taxonomy_term": "taxonomy_terms.csv",
     "service_capacity": "service_capacities.csv",
 }
+# Without these there is no listing: a service, its location, and the row linking them.
+REQUIRED_RESOURCES = ("service", "location", "service_at_location")
 
 
 class PackageError(ValueError):
@@ -182,6 +184,16 @@ def _tables(path: Path, read: HsdsRead) -> dict[str, list[Row]]:
     for resource in descriptor.get("resources", []):
         if isinstance(resource, dict) and resource.get("name") in RESOURCES:
             paths[resource["name"]] = str(resource.get("path") or paths[resource["name"]])
+    missing = [paths[name] for name in REQUIRED_RESOURCES if paths[name] not in contents]
+    if missing:
+        raise PackageError(
+            Reason(
+                N_("%(file)s: the package has no %(missing)s; an HSDS package needs %(needed)s"),
+                file=path.name,
+                missing=", ".join(missing),
+                needed=", ".join(paths[name] for name in REQUIRED_RESOURCES),
+            )
+        )
     tables: dict[str, list[Row]] = {}
     for name, member in paths.items():
         data = contents.get(member)
@@ -192,8 +204,9 @@ def _tables(path: Path, read: HsdsRead) -> dict[str, list[Row]]:
 def _rows(member: str, data: bytes, read: HsdsRead) -> list[Row]:
     try:
         extracted = read_csv_bytes(member, data)
+        check_columns(member, extracted.columns, ("id",))
     except ExtractError as error:
-        raise PackageError(str(error)) from error
+        raise PackageError(reason_of(error)) from error
     read.rejected += [RejectedRow(p.line, p.reason, p.values, member) for p in extracted.problems]
     rows, first_line = [], {}
     for source_row in extracted.rows:

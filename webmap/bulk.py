@@ -35,6 +35,7 @@ from wtforms.validators import DataRequired
 
 from caremap import accounts, reasons
 from caremap.model import Organization
+from caremap.reasons import reason_of
 from caremap.settings import PROJECT_ROOT, Settings
 from etl import upload as uploads
 from etl.pipeline import Checked, LimitExceeded, Limits, Reference, load_reference
@@ -237,7 +238,9 @@ def _run(upload: uploads.Upload, step: Any) -> Checked:
         abort(413, description=_limit_error(error))
     except ValueError as error:  # the whole file is unreadable: no header, bad zip …
         uploads.discard(upload)
-        abort(400, description=_("The file cannot be read: %(reason)s", reason=str(error)))
+        abort(
+            400, description=_("The file cannot be read: %(reason)s", reason=said(reason_of(error)))
+        )
 
 
 def _save_report(upload: uploads.Upload, checked: Checked) -> None:
