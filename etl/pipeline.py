@@ -36,6 +36,7 @@ SIDECAR_SUFFIX = ".source.toml"
 # A file's rows are transformed and validated by chunks of this many, so that only the rows
 # of one chunk are held besides the records to load.
 CHUNK_ROWS = 5_000
+LOCK = "etl"  # the store lock held while sources are checked and loaded
 
 
 @dataclass
@@ -112,19 +113,24 @@ def check_coverage(info: SourceInfo, boundaries: Boundaries) -> None:
 def run(
     store: Store, paths: list[Path], data_dir: Path, report_dir: Path, progress: bool | None = None
 ) -> list[SourceReport]:
-    """Load every source in ``paths`` into ``store`` (migrated first); write rejected-row CSVs."""
-    store.upgrade()
+    """Load every source in ``paths`` into ``store`` (migrated first); write rejected-row CSVs.
+
+    One run at a time: a run waits for another one on the same store to finish
+    (:data:`LOCK`)."""
     reference = load_reference(data_dir)
-    sync_reference_data(store, reference.vocabulary, reference.boundaries)
     show_progress = sys.stderr.isatty() if progress is None else progress
     reports = []
-    for path in discover_sources(paths):
-        info = source_info(path)
-        check_coverage(info, reference.boundaries)
-        report = apply(store, check_source(store, reference, path, info, progress=show_progress))
-        report.rejected_csv = write_rejected_csv(report, report_dir)
-        log.info("%s: %s", info.name, summary_line(report))
-        reports.append(report)
+    with store.exclusive(LOCK):
+        store.upgrade()
+        sync_reference_data(store, reference.vocabulary, reference.boundaries)
+        for path in discover_sources(paths):
+            info = source_info(path)
+            check_coverage(info, reference.boundaries)
+            checked = check_source(store, reference, path, info, progress=show_progress)
+            report = apply(store, checked)
+            report.rejected_csv = write_rejected_csv(report, report_dir)
+            log.info("%s: %s", info.name, summary_line(report))
+            reports.append(report)
     return reports
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import csv
 import io
 import shutil
+import threading
 
 import pytest
 from sqlalchemy import func, select, text
@@ -20,6 +22,7 @@ from caremap.model import (
     SourceRecord,
 )
 from caremap.reasons import Reason
+from caremap.store import open_store
 from etl import load as load_module
 from etl.extract import ExtractError
 from etl.pipeline import run
@@ -342,3 +345,23 @@ def test_a_binary_file_is_one_error(empty_store, tmp_path):
     path.write_bytes(bytes(range(256)) * 200)
     with pytest.raises(ExtractError, match=r"^photo\.csv is not a text \(CSV\) file$"):
         etl(empty_store, path, report_dir=tmp_path / "reports")
+
+
+def test_two_runs_at_once_both_succeed_one_after_the_other(empty_store_url, tmp_path):
+    """Each run has its own store object, as two ``caremap etl run`` processes would."""
+    stores = [open_store(empty_store_url) for _ in range(2)]
+    barrier = threading.Barrier(2)
+
+    def one_run(store):
+        barrier.wait()
+        return etl(store, SHARED, report_dir=tmp_path / "reports")
+
+    try:
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            results = list(pool.map(one_run, stores))
+        inserted = sorted(report.counts.inserted for [report] in results)
+        assert inserted == [0, 116]  # the second found the first's work done
+        assert table_counts(stores[0])["service"] == 116
+    finally:
+        for store in stores:
+            store.dispose()
