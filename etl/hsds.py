@@ -22,6 +22,7 @@ from pathlib import Path, PurePosixPath
 from caremap.hsds import CONFIDENTIAL_CODE, term_uuid
 from caremap.normalise import normalise_name, normalise_phones
 from caremap.reasons import N_, Reason, reason_of
+from caremap.spreadsheet import restore
 from etl.extract import ExtractError, check_columns, read_csv_bytes
 from etl.fingerprint import pipeline_fingerprint, raw_row_hash
 from etl.hours import WeeklyHours
@@ -210,7 +211,9 @@ def _rows(member: str, data: bytes, read: HsdsRead) -> list[Row]:
     read.rejected += [RejectedRow(p.line, p.reason, p.values, member) for p in extracted.problems]
     rows, first_line = [], {}
     for source_row in extracted.rows:
-        row = Row(member, source_row.line, source_row.values)
+        # A cell a spreadsheet would read as a formula was exported with a ' in front.
+        values = {column: restore(value) for column, value in source_row.values.items()}
+        row = Row(member, source_row.line, values)
         read.values[(member, row.line)] = row.values
         identifier = row.get("id")
         if not identifier:

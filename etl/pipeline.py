@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import logging
 import sys
 import time
@@ -17,6 +16,7 @@ from caremap.gazetteer import load_gazetteer
 from caremap.geocoder import Geocoder
 from caremap.jurisdictions import Boundaries, load_boundaries
 from caremap.reasons import N_, Reason, reason_of
+from caremap.spreadsheet import SafeWriter
 from caremap.store import Store
 from caremap.timezones import TimezoneFinder, load_timezones
 from caremap.vocabulary import Vocabulary, load_vocabulary
@@ -370,7 +370,7 @@ def write_rejected_csv(report: SourceReport, report_dir: Path) -> Path | None:
         columns += [c for c in row.values if c not in columns]
     files = any(row.file for row in report.rejected)
     with target.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
+        writer = SafeWriter(handle)
         writer.writerow(
             [*(["file"] if files else []), "line", "reason", "field", "value", *columns]
         )
