@@ -156,7 +156,18 @@ def _members(path: Path) -> tuple[dict, dict[str, bytes]]:
         descriptor = json.loads(contents[DESCRIPTOR].decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise PackageError(f"{path.name}: {DESCRIPTOR} is not valid JSON ({error})") from error
+    if _has_nul(descriptor):
+        raise PackageError(f"{path.name}: {DESCRIPTOR} contains a NUL character")
     return descriptor, contents
+
+
+def _has_nul(value: object) -> bool:
+    """Whether a JSON value holds a NUL character (no database can store it)."""
+    if isinstance(value, str):
+        return "\0" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    return isinstance(value, list) and any(_has_nul(item) for item in value)
 
 
 def package_source_info(path: Path, sidecar: SourceInfo | None = None) -> SourceInfo:

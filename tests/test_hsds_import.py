@@ -317,3 +317,12 @@ def test_a_package_file_without_an_id_column_is_one_error(empty_store, tmp_path)
     (package / "phones.csv").write_text("service_id,number\nx,416-555-0100\n", encoding="utf-8")
     with pytest.raises(ValueError, match=r"phones\.csv: missing required column\(s\) id"):
         load(empty_store, package, tmp_path / "reports")
+
+
+def test_a_nul_character_in_the_descriptor_is_one_error(empty_store, tmp_path):
+    package = foreign_package(tmp_path / "partner")
+    descriptor = json.loads((package / "datapackage.json").read_text(encoding="utf-8"))
+    descriptor["title"] = "Partner\u0000"
+    (package / "datapackage.json").write_text(json.dumps(descriptor), encoding="utf-8")
+    with pytest.raises(ValueError, match=r"datapackage\.json contains a NUL character"):
+        load(empty_store, package, tmp_path / "reports")
