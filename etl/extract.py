@@ -9,12 +9,15 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, BinaryIO
+
+import charset_normalizer
 
 from caremap.reasons import N_, Reason, reason_of
 
@@ -22,8 +25,16 @@ logger = logging.getLogger(__name__)
 
 CSV_SUFFIXES = frozenset({".csv", ".tsv", ".txt"})
 GEOJSON_SUFFIXES = frozenset({".geojson", ".json"})
-DELIMITERS = ",;\t"
+DELIMITERS = ",;\t|"
+# A longer value is refused: its row is reported, the others are read.
+MAX_FIELD_CHARS = 32 * 1024
 _SNIFF_CHARS = 64 * 1024
+_SAMPLE_BYTES = 1024 * 1024  # what the encoding is guessed on
+_CHUNK_BYTES = 1024 * 1024
+_CP1252_UNDEFINED = b"\x81\x8d\x8f\x90\x9d"
+# The parser reads values up to this long, so that the report can name the one too long.
+_PARSER_FIELD_LIMIT = 1024 * 1024
+csv.field_size_limit(max(csv.field_size_limit(), _PARSER_FIELD_LIMIT))
 # Legacy GeoJSON "crs" names that still mean WGS84 longitude/latitude.
 _WGS84_CRS_NAMES = frozenset(
     {"urn:ogc:def:crs:OGC:1.3:CRS84", "urn:ogc:def:crs:EPSG::4326", "EPSG:4326"}
@@ -63,12 +74,38 @@ class Extracted:
     problems: list[RowProblem] = field(default_factory=list)
 
 
-def read_rows(path: Path) -> Extracted:
-    """Read a CSV (``.csv``, ``.tsv``, ``.txt``) or GeoJSON (``.geojson``, ``.json``) file.
+@dataclass
+class RowStream:
+    """A file's column names, how it is read, and its rows and problems as they are read;
+    a context manager that closes the file."""
 
-    Encoding: UTF-8 (with or without BOM), UTF-16 with BOM, else cp1252, else Latin-1.
-    CSV delimiter: one of ``,`` ``;`` tab, sniffed. Raises :class:`ExtractError` for an
-    unsupported file type or a file that cannot be read at all.
+    columns: list[str]
+    encoding: str
+    delimiter: str | None
+    items: Iterator[SourceRow | RowProblem]
+    file: IO[str] | None = None
+
+    def __enter__(self) -> RowStream:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self.file is not None:
+            self.file.close()
+
+
+def read_rows(path: Path) -> Extracted:
+    """Every row of :func:`stream_rows`, in a list."""
+    with stream_rows(path) as stream:
+        return _collected(stream)
+
+
+def stream_rows(path: Path) -> RowStream:
+    """Read a CSV (``.csv``, ``.tsv``, ``.txt``) or GeoJSON (``.geojson``, ``.json``) file; a
+    CSV file's rows are read as they are consumed, so memory does not grow with the file.
+
+    Encoding: see :func:`detect_encoding`. CSV delimiter: one of ``,`` ``;`` tab ``|``,
+    sniffed. Raises :class:`ExtractError` for an unsupported file type or a file that cannot be
+    read at all.
     """
     suffix = path.suffix.lower()
     if suffix not in CSV_SUFFIXES | GEOJSON_SUFFIXES:
@@ -76,44 +113,155 @@ def read_rows(path: Path) -> Extracted:
             f"{path.name}: unsupported file type {suffix or '(none)'!r}; "
             "expected .csv, .tsv, .txt, .geojson or .json"
         )
-    text, encoding = decode(path.read_bytes())
     if suffix in CSV_SUFFIXES:
-        extracted = _read_csv(path, text, encoding)
-    else:
-        extracted = _read_geojson(path, text, encoding)
-    logger.info(
-        "Read %d rows and %d problems from %s (%s, delimiter %r)",
-        len(extracted.rows), len(extracted.problems), path, encoding, extracted.delimiter,
-    )  # fmt: skip
-    return extracted
-
-
-def decode(data: bytes) -> tuple[str, str]:
-    """Decode file bytes; return ``(text, encoding name)``. French accents survive cp1252."""
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return data.decode("utf-16"), "utf-16"
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            text = data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        if encoding == "utf-8-sig" and not data.startswith(codecs.BOM_UTF8):
-            encoding = "utf-8"
-        return text, encoding
-    return data.decode("latin-1"), "latin-1"
+        return _stream_csv(path.name, path.open("rb"))
+    data = path.read_bytes()
+    encoding = detect_encoding(path.name, io.BytesIO(data))
+    return _read_geojson(path, data.decode(encoding), encoding)
 
 
 def read_csv_bytes(name: str, data: bytes) -> Extracted:
     """Read CSV content named ``name`` (e.g. a member of a zip file), as :func:`read_rows`."""
-    text, encoding = decode(data)
-    return _read_csv(Path(name), text, encoding)
+    with _stream_csv(name, io.BytesIO(data)) as stream:
+        return _collected(stream)
+
+
+def _collected(stream: RowStream) -> Extracted:
+    extracted = Extracted([], stream.columns, stream.encoding, stream.delimiter)
+    for item in stream.items:
+        (extracted.rows if isinstance(item, SourceRow) else extracted.problems).append(item)
+    logger.info(
+        "Read %d rows and %d problems (%s, delimiter %r)",
+        len(extracted.rows), len(extracted.problems), extracted.encoding, extracted.delimiter,
+    )  # fmt: skip
+    return extracted
+
+
+def check_columns(name: str, columns: list[str], required: Iterable[str]) -> None:
+    """Raise :class:`ExtractError` naming every ``required`` column missing from ``columns``."""
+    missing = [column for column in required if column not in columns]
+    if missing:
+        raise ExtractError(
+            Reason(
+                N_("%(file)s: missing required column(s) %(missing)s (the header has: %(found)s)"),
+                file=name,
+                missing=", ".join(missing),
+                found=", ".join(columns) or "-",
+            )
+        )
+
+
+# --- Encoding -----------------------------------------------------------------------------------
+
+
+def detect_encoding(name: str, handle: BinaryIO) -> str:
+    """The encoding of the bytes in ``handle`` (left at its start); raises
+    :class:`ExtractError` for bytes that are not text.
+
+    A BOM (UTF-8, UTF-16) decides. UTF-16 without a BOM is recognised by its zero bytes. Else
+    UTF-8 if every byte of the file is valid UTF-8; else what charset-normalizer finds the
+    bytes most plausibly are, cp1252 first when it is plausible (French accents and curly
+    quotes), Latin-1 when only cp1252's five undefined bytes stand in its way.
+    """
+    sample = handle.read(_SAMPLE_BYTES)
+    handle.seek(0)
+    if sample.startswith(codecs.BOM_UTF8):
+        encoding = "utf-8-sig"
+    elif sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encoding = "utf-16"
+    else:
+        encoding = _utf16_without_bom(sample) or _guessed_encoding(name, handle)
+    bad = _first_undecodable(handle, encoding)
+    if bad is not None:
+        raise ExtractError(
+            Reason(
+                N_("%(file)s is not valid %(encoding)s text (byte %(offset)s)"),
+                file=name,
+                encoding=encoding,
+                offset=bad,
+            )
+        )
+    text = sample.decode(encoding, errors="ignore")
+    controls = sum(1 for character in text if _is_control(character))
+    if controls > 8 and controls > len(text) // 100:
+        raise ExtractError(_not_text(name))
+    return encoding
+
+
+def _not_text(name: str) -> Reason:
+    return Reason(N_("%(file)s is not a text (CSV) file"), file=name)
+
+
+def _is_control(character: str) -> bool:
+    return character < " " and character not in "\t\n\r\f"
+
+
+def _utf16_without_bom(sample: bytes) -> str | None:
+    """``utf-16-le`` or ``utf-16-be`` when every other byte is mostly zero (text in a Latin
+    script), else None."""
+    even, odd = sample[0::2], sample[1::2]
+    if len(odd) < 2:
+        return None
+    for zeros, others, encoding in ((odd, even, "utf-16-le"), (even, odd, "utf-16-be")):
+        if zeros.count(0) >= 0.4 * len(zeros) and others.count(0) <= 0.05 * len(others):
+            return encoding
+    return None
+
+
+def _guessed_encoding(name: str, handle: BinaryIO) -> str:
+    bad = _first_undecodable(handle, "utf-8")
+    if bad is None:
+        return "utf-8"
+    # Guess on the bytes from the first one that is not UTF-8 (the sample may be all ASCII).
+    handle.seek(max(0, bad - 1024))
+    sample = handle.read(_SAMPLE_BYTES)
+    handle.seek(0)
+    matches = charset_normalizer.from_bytes(sample)
+    best = matches.best()
+    if best is None:
+        raise ExtractError(_not_text(name))
+    if _cp1252_plausible(matches):
+        return "cp1252" if _first_undecodable(handle, "cp1252") is None else "latin-1"
+    western = charset_normalizer.from_bytes(sample.translate(None, _CP1252_UNDEFINED))
+    if not best.multi_byte_usage and _cp1252_plausible(western):
+        return "latin-1"
+    return best.encoding
+
+
+def _cp1252_plausible(matches: charset_normalizer.CharsetMatches) -> bool:
+    return any(
+        codecs.lookup(encoding).name == "cp1252"
+        for match in matches
+        for encoding in match.could_be_from_charset
+    )
+
+
+def _first_undecodable(handle: BinaryIO, encoding: str) -> int | None:
+    """The offset of the first byte of ``handle`` that ``encoding`` cannot decode, or None;
+    ``handle`` is left at its start."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    offset = 0
+    try:
+        while chunk := handle.read(_CHUNK_BYTES):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as error:
+                return offset + error.start
+            offset += len(chunk)
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return offset
+        return None
+    finally:
+        handle.seek(0)
 
 
 # --- CSV ----------------------------------------------------------------------------------------
 
 
 def sniff_delimiter(text: str) -> str:
-    """Pick the delimiter among ``,`` ``;`` tab.
+    """Pick the delimiter among ``,`` ``;`` tab ``|``.
 
     ``csv.Sniffer`` decides on the first 64 KiB; its answer is kept only if the header line
     contains it. Otherwise the candidate most frequent in the header (the first non-blank line)
@@ -133,44 +281,167 @@ def sniff_delimiter(text: str) -> str:
     return best if best in header else ","
 
 
-def _read_csv(path: Path, text: str, encoding: str) -> Extracted:
-    delimiter = sniff_delimiter(text)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+def _stream_csv(name: str, handle: BinaryIO) -> RowStream:
+    """The header of the CSV bytes in ``handle`` and its records as they are read; closing
+    the stream closes the handle."""
     try:
-        columns = _header(path, reader)
-        extracted = Extracted([], columns, encoding, delimiter)
-        end = reader.line_num
-        for fields in reader:
-            start, end = end + 1, reader.line_num
-            _add_record(extracted, start, fields)
-    except csv.Error as exc:
-        raise ExtractError(f"{path.name}, line {reader.line_num}: {exc}") from exc
-    return extracted
+        encoding = detect_encoding(name, handle)
+        sample = handle.read(_SNIFF_CHARS * 4).decode(encoding, errors="ignore")
+        handle.seek(0)
+        delimiter = sniff_delimiter(sample)
+        text = io.TextIOWrapper(handle, encoding=encoding, newline="")
+        records = _records(text, delimiter)
+        columns = _header(name, records)
+    except BaseException:
+        handle.close()
+        raise
+    return RowStream(columns, encoding, delimiter, _items(name, columns, records), text)
 
 
-def _header(path: Path, reader: Iterator[list[str]]) -> list[str]:
+def _items(
+    name: str, columns: list[str], records: Iterator[tuple[int, list[str] | str]]
+) -> Iterator[SourceRow | RowProblem]:
+    try:
+        for line, fields in records:
+            item = _item(columns, line, fields)
+            if item is not None:
+                yield item
+    except UnicodeDecodeError as error:
+        raise ExtractError(
+            Reason(
+                N_("%(file)s is not valid %(encoding)s text (byte %(offset)s)"),
+                file=name,
+                encoding=error.encoding,
+                offset=error.start,
+            )
+        ) from None
+
+
+def _header(name: str, records: Iterator[tuple[int, list[str] | str]]) -> list[str]:
     """The first non-empty record, stripped; names must be unique."""
-    for fields in reader:
-        if any(name.strip() for name in fields):
-            columns = [name.strip() for name in fields]
-            duplicates = sorted({name for name in columns if columns.count(name) > 1})
+    for line, fields in records:
+        if isinstance(fields, str):
+            raise ExtractError(f"{name}, line {line}: {fields}")
+        if any(column.strip() for column in fields):
+            columns = [column.strip() for column in fields]
+            duplicates = sorted({column for column in columns if columns.count(column) > 1})
             if duplicates:
-                raise ExtractError(f"{path.name}: duplicate column names {duplicates}")
+                raise ExtractError(f"{name}: duplicate column names {duplicates}")
             return columns
-    raise ExtractError(f"{path.name}: the file is empty; a header row is required")
+    raise ExtractError(f"{name}: the file is empty; a header row is required")
 
 
-def _add_record(extracted: Extracted, line: int, fields: list[str]) -> None:
-    """Append one CSV record as a row or a problem. Blank records are skipped.
+class _Lines:
+    """Lines of text that remember those taken since :meth:`record_read`."""
+
+    def __init__(self, lines: Iterator[str]) -> None:
+        self.lines, self.taken = lines, []
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self.lines)
+        self.taken.append(line)
+        return line
+
+    def record_read(self) -> list[str]:
+        """The lines of the record just read; the next record starts afresh."""
+        taken, self.taken = self.taken, []
+        return taken
+
+
+def _records(lines: Iterable[str], delimiter: str) -> Iterator[tuple[int, list[str] | str]]:
+    """Each record's first physical line and its fields, or the reason it cannot be read.
+
+    A quote never closed swallows the lines after it: a record that ends inside quotes (at the
+    end of the file), or runs over several lines to a field count other than the header's, is
+    reported on the line it starts on, and reading goes on from the next line. So it does after
+    a record the parser refuses.
+    """
+    source = _Lines(iter(lines))
+    line, width = 1, None
+    while True:
+        reader = csv.reader(source, delimiter=delimiter)
+        try:
+            for fields in reader:
+                taken = source.record_read()
+                problem = _unclosed_quote(line, taken, fields, width, delimiter)
+                if problem is not None:
+                    yield line, problem
+                    source.lines = itertools.chain(taken[1:], source.lines)
+                    line += 1
+                    break
+                yield line, fields
+                line += len(taken)
+                if width is None and any(field.strip() for field in fields):
+                    width = len(fields)
+            else:
+                return
+        except csv.Error as error:
+            yield line, _parse_problem(error)
+            line += len(source.record_read())
+
+
+def _unclosed_quote(
+    line: int, taken: list[str], fields: list[str], width: int | None, delimiter: str
+) -> Reason | None:
+    """Why a record read over ``taken`` lines looks like a quote never closed, or None."""
+    if _ends_inside_quotes(taken, delimiter):
+        return Reason(
+            N_("unterminated quoted field: the quote opened on line %(line)s is never closed"),
+            line=line,
+        )
+    if len(taken) > 1 and width is not None and len(fields) != width:
+        return Reason(
+            N_("unterminated quoted field: the quote opened on line %(line)s runs over "
+               "%(lines)s lines, to a row of %(fields)s fields where the header has %(columns)s"),
+            line=line, lines=len(taken), fields=len(fields), columns=width,
+        )  # fmt: skip
+    return None
+
+
+def _parse_problem(error: csv.Error) -> Reason:
+    if "field larger than field limit" in str(error):
+        return Reason(N_("a value is longer than %(limit)s characters"), limit=_PARSER_FIELD_LIMIT)
+    return Reason(N_("not readable as CSV: %(error)s"), error=str(error))
+
+
+def _ends_inside_quotes(lines: list[str], delimiter: str) -> bool:
+    """Whether a record read by the lenient parser ended inside a quoted field (which happens
+    only at the end of the file)."""
+    text = "".join(lines)
+    if text.count('"') % 2 == 0:
+        return False
+    inside, field_start = False, True
+    index = 0
+    while index < len(text):
+        character = text[index]
+        if inside and character == '"':
+            if text.startswith('"', index + 1):
+                index += 1
+            else:
+                inside = False
+        elif not inside and character == '"' and field_start:
+            inside = True
+        field_start = not inside and character in (delimiter, "\n", "\r")
+        index += 1
+    return inside
+
+
+def _item(columns: list[str], line: int, fields: list[str] | str) -> SourceRow | RowProblem | None:
+    """One CSV record as a row or a problem; None for a blank record.
 
     Missing trailing fields become ''. Extra fields are a problem unless they are all blank
-    (spreadsheets often write trailing delimiters).
+    (spreadsheets often write trailing delimiters); so are a value with a NUL character (no
+    database can store it) and one longer than :data:`MAX_FIELD_CHARS`.
     """
+    if isinstance(fields, str):
+        return RowProblem(line, fields, {})
     fields = [value.strip() for value in fields]
     if not any(fields):
-        return
-    columns = extracted.columns
-    values = {name: fields[i] if i < len(fields) else "" for i, name in enumerate(columns)}
+        return None
+    values = {column: fields[i] if i < len(fields) else "" for i, column in enumerate(columns)}
     extra = fields[len(columns) :]
     if any(extra):
         extra_values = {f"column {len(columns) + i}": v for i, v in enumerate(extra, start=1)}
@@ -179,28 +450,51 @@ def _add_record(extracted: Extracted, line: int, fields: list[str]) -> None:
             fields=len(fields),
             columns=len(columns),
         )
-        extracted.problems.append(RowProblem(line, reason, values | extra_values))
-    else:
-        extracted.rows.append(SourceRow(line, values))
+        return RowProblem(line, reason, values | extra_values)
+    reason = value_problem(values)
+    return SourceRow(line, values) if reason is None else RowProblem(line, reason, values)
+
+
+def value_problem(values: dict[str, str]) -> Reason | None:
+    """Why a row's values cannot be loaded as text (a NUL character, a value too long), or
+    None; the value in ``values`` loses its NULs or is cut short, for the report."""
+    for column, value in values.items():
+        if "\0" in value:
+            values[column] = value.replace("\0", "")
+            return Reason(N_("%(column)s contains a NUL character"), column=repr(column))
+        if len(value) > MAX_FIELD_CHARS:
+            values[column] = value[:80] + "…"
+            return Reason(
+                N_("%(column)s is %(length)s characters long; a value may have at most %(limit)s"),
+                column=repr(column),
+                length=len(value),
+                limit=MAX_FIELD_CHARS,
+            )
+    return None
 
 
 # --- GeoJSON ------------------------------------------------------------------------------------
 
 
-def _read_geojson(path: Path, text: str, encoding: str) -> Extracted:
+def _read_geojson(path: Path, text: str, encoding: str) -> RowStream:
     """Each Feature becomes a row; ``line`` is its 1-based index in the collection."""
     features = _features(path, text)
-    extracted = Extracted([], [], encoding, None)
+    stream = RowStream([], encoding, None, iter(()))
+    items: list[SourceRow | RowProblem] = []
     for index, feature in enumerate(features, start=1):
         values = {key: _stringify(value) for key, value in _properties(feature).items()}
         try:
             values |= _point_values(_geometry(feature))
         except ValueError as exc:
-            extracted.problems.append(RowProblem(index, reason_of(exc), values))
+            items.append(RowProblem(index, reason_of(exc), values))
             continue
-        extracted.rows.append(SourceRow(index, values))
-        extracted.columns.extend(key for key in values if key not in extracted.columns)
-    return extracted
+        reason = value_problem(values)
+        items.append(
+            SourceRow(index, values) if reason is None else RowProblem(index, reason, values)
+        )
+        stream.columns.extend(key for key in values if key not in stream.columns)
+    stream.items = iter(items)
+    return stream
 
 
 def _features(path: Path, text: str) -> list[Any]:

@@ -20,7 +20,6 @@ CLI contract (the click command only parses arguments, calls :func:`geocode_csv`
 
 from __future__ import annotations
 
-import csv
 import logging
 import math
 from collections import Counter
@@ -28,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from caremap.geocoder import Geocoder, GeocodeResult, Precision
+from caremap.spreadsheet import SafeWriter
 from etl.extract import RowProblem, SourceRow, read_rows
 
 logger = logging.getLogger(__name__)
@@ -73,12 +73,12 @@ def geocode_csv(in_path: Path, out_path: Path, geocoder: Geocoder) -> GeocodeCsv
     for problem in extracted.problems:
         logger.warning("%s, line %d skipped: %s", in_path.name, problem.line, problem.reason)
     with out_path.open("w", encoding="utf-8", newline="") as out:
-        writer = csv.DictWriter(out, fieldnames=columns)
-        writer.writeheader()
+        writer = SafeWriter(out)
+        writer.writerow(columns)
         for row in extracted.rows:
             values = _geocoded(row, geocoder, in_path.name)
             stats.by_precision[Precision(values["precision"])] += 1
-            writer.writerow(values)
+            writer.writerow(values.get(column, "") for column in columns)
     logger.info("Geocoded %s into %s: %s", in_path.name, out_path, stats.summary())
     return stats
 

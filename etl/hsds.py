@@ -22,7 +22,8 @@ from pathlib import Path, PurePosixPath
 from caremap.hsds import CONFIDENTIAL_CODE, term_uuid
 from caremap.normalise import normalise_name, normalise_phones
 from caremap.reasons import N_, Reason, reason_of
-from etl.extract import ExtractError, read_csv_bytes
+from caremap.spreadsheet import restore
+from etl.extract import ExtractError, check_columns, read_csv_bytes
 from etl.fingerprint import pipeline_fingerprint, raw_row_hash
 from etl.hours import WeeklyHours
 from etl.load import SourceInfo
@@ -66,6 +67,8 @@ RESOURCES = {
     "taxonomy_term": "taxonomy_terms.csv",
     "service_capacity": "service_capacities.csv",
 }
+# Without these there is no listing: a service, its location, and the row linking them.
+REQUIRED_RESOURCES = ("service", "location", "service_at_location")
 
 
 class PackageError(ValueError):
@@ -153,7 +156,18 @@ def _members(path: Path) -> tuple[dict, dict[str, bytes]]:
         descriptor = json.loads(contents[DESCRIPTOR].decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise PackageError(f"{path.name}: {DESCRIPTOR} is not valid JSON ({error})") from error
+    if _has_nul(descriptor):
+        raise PackageError(f"{path.name}: {DESCRIPTOR} contains a NUL character")
     return descriptor, contents
+
+
+def _has_nul(value: object) -> bool:
+    """Whether a JSON value holds a NUL character (no database can store it)."""
+    if isinstance(value, str):
+        return "\0" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    return isinstance(value, list) and any(_has_nul(item) for item in value)
 
 
 def package_source_info(path: Path, sidecar: SourceInfo | None = None) -> SourceInfo:
@@ -182,6 +196,16 @@ def _tables(path: Path, read: HsdsRead) -> dict[str, list[Row]]:
     for resource in descriptor.get("resources", []):
         if isinstance(resource, dict) and resource.get("name") in RESOURCES:
             paths[resource["name"]] = str(resource.get("path") or paths[resource["name"]])
+    missing = [paths[name] for name in REQUIRED_RESOURCES if paths[name] not in contents]
+    if missing:
+        raise PackageError(
+            Reason(
+                N_("%(file)s: the package has no %(missing)s; an HSDS package needs %(needed)s"),
+                file=path.name,
+                missing=", ".join(missing),
+                needed=", ".join(paths[name] for name in REQUIRED_RESOURCES),
+            )
+        )
     tables: dict[str, list[Row]] = {}
     for name, member in paths.items():
         data = contents.get(member)
@@ -192,12 +216,15 @@ def _tables(path: Path, read: HsdsRead) -> dict[str, list[Row]]:
 def _rows(member: str, data: bytes, read: HsdsRead) -> list[Row]:
     try:
         extracted = read_csv_bytes(member, data)
+        check_columns(member, extracted.columns, ("id",))
     except ExtractError as error:
-        raise PackageError(str(error)) from error
+        raise PackageError(reason_of(error)) from error
     read.rejected += [RejectedRow(p.line, p.reason, p.values, member) for p in extracted.problems]
     rows, first_line = [], {}
     for source_row in extracted.rows:
-        row = Row(member, source_row.line, source_row.values)
+        # A cell a spreadsheet would read as a formula was exported with a ' in front.
+        values = {column: restore(value) for column, value in source_row.values.items()}
+        row = Row(member, source_row.line, values)
         read.values[(member, row.line)] = row.values
         identifier = row.get("id")
         if not identifier:

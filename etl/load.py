@@ -11,9 +11,10 @@ the previous state.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
 from sqlalchemy import Connection, delete, insert, select, update
@@ -40,6 +41,7 @@ from caremap.store import Store
 from etl.records import ListingRecord
 
 NAMESPACE = uuid.UUID("6f1d3c52-9a8e-4f0b-9a61-3c2b7d1e5a10")
+INSERT_CHUNK = 2_000  # records whose rows are built and inserted at a time
 
 
 @dataclass(frozen=True)
@@ -180,7 +182,7 @@ def load_source(
         invalidate(connection)
         changed_ids = [r.source_record_id for r in plan.changed]
         _delete_records(connection, source.name, changed_ids + plan.removed)
-        rows = _Rows(source.name, now, source.organization_id)
+        rows = functools.partial(_Rows, source.name, now, source.organization_id)
         _insert_records(connection, rows, plan.new + plan.changed, plan.hashes)
         kept_edits = _keep_edits(connection, source, changed_ids, now)
         _restamp_records(connection, source.name, plan.restamp)
@@ -266,21 +268,26 @@ def _delete_records(connection: Connection, source: str, keys: list[str]) -> Non
 
 
 def _insert_records(
-    connection: Connection, rows: _Rows, records: list[ListingRecord], hashes: dict[str, str]
+    connection: Connection,
+    rows: Callable[[], _Rows],
+    records: list[ListingRecord],
+    hashes: dict[str, str],
 ) -> None:
-    if not records:
-        return
-    for record in records:
-        rows.add(record, hashes[record.source_record_id])
-    existing = set(
-        connection.execute(
-            select(Organization.id).where(Organization.id.in_(list(rows.organizations)))
-        ).scalars()
-    )
-    rows.organizations = {k: v for k, v in rows.organizations.items() if k not in existing}
-    for table, values in rows.by_table():
-        if values:
-            connection.execute(insert(table), values)
+    """Insert the rows made from ``records``, :data:`INSERT_CHUNK` records at a time (so that
+    only one chunk's rows are held), each chunk in fresh ``rows()``."""
+    for start in range(0, len(records), INSERT_CHUNK):
+        chunk = rows()
+        for record in records[start : start + INSERT_CHUNK]:
+            chunk.add(record, hashes[record.source_record_id])
+        existing = set(
+            connection.execute(
+                select(Organization.id).where(Organization.id.in_(list(chunk.organizations)))
+            ).scalars()
+        )
+        chunk.organizations = {k: v for k, v in chunk.organizations.items() if k not in existing}
+        for table, values in chunk.by_table():
+            if values:
+                connection.execute(insert(table), values)
 
 
 def _delete_orphan_organizations(connection: Connection, source: str) -> None:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import csv
 import logging
 import sys
 import time
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,22 +16,27 @@ from caremap.gazetteer import load_gazetteer
 from caremap.geocoder import Geocoder
 from caremap.jurisdictions import Boundaries, load_boundaries
 from caremap.reasons import N_, Reason, reason_of
+from caremap.spreadsheet import SafeWriter
 from caremap.store import Store
 from caremap.timezones import TimezoneFinder, load_timezones
 from caremap.vocabulary import Vocabulary, load_vocabulary
-from etl.extract import read_rows
+from etl.extract import RowProblem, check_columns, stream_rows
 from etl.fingerprint import pipeline_fingerprint, raw_row_hash
 from etl.hsds import PackageError, is_package, package_source_info, read_hsds_package
 from etl.load import LoadCounts, LoadedRow, SourceInfo, load_source, loaded_rows, plan_source
 from etl.records import ListingRecord, RejectedRow
 from etl.reference import sync_reference_data
-from etl.transform import RowRejected, TransformContext, transform_row
+from etl.transform import REQUIRED_COLUMNS, RowRejected, TransformContext, transform_row
 from etl.validate import validate_records
 
 log = logging.getLogger(__name__)
 
 SOURCE_SUFFIXES = {".csv", ".tsv", ".txt", ".geojson", ".json"}
 SIDECAR_SUFFIX = ".source.toml"
+# A file's rows are transformed and validated by chunks of this many, so that only the rows
+# of one chunk are held besides the records to load.
+CHUNK_ROWS = 5_000
+LOCK = "etl"  # the store lock held while sources are checked and loaded
 
 
 @dataclass
@@ -109,19 +113,24 @@ def check_coverage(info: SourceInfo, boundaries: Boundaries) -> None:
 def run(
     store: Store, paths: list[Path], data_dir: Path, report_dir: Path, progress: bool | None = None
 ) -> list[SourceReport]:
-    """Load every source in ``paths`` into ``store`` (migrated first); write rejected-row CSVs."""
-    store.upgrade()
+    """Load every source in ``paths`` into ``store`` (migrated first); write rejected-row CSVs.
+
+    One run at a time: a run waits for another one on the same store to finish
+    (:data:`LOCK`)."""
     reference = load_reference(data_dir)
-    sync_reference_data(store, reference.vocabulary, reference.boundaries)
     show_progress = sys.stderr.isatty() if progress is None else progress
     reports = []
-    for path in discover_sources(paths):
-        info = source_info(path)
-        check_coverage(info, reference.boundaries)
-        report = apply(store, check_source(store, reference, path, info, progress=show_progress))
-        report.rejected_csv = write_rejected_csv(report, report_dir)
-        log.info("%s: %s", info.name, summary_line(report))
-        reports.append(report)
+    with store.exclusive(LOCK):
+        store.upgrade()
+        sync_reference_data(store, reference.vocabulary, reference.boundaries)
+        for path in discover_sources(paths):
+            info = source_info(path)
+            check_coverage(info, reference.boundaries)
+            checked = check_source(store, reference, path, info, progress=show_progress)
+            report = apply(store, checked)
+            report.rejected_csv = write_rejected_csv(report, report_dir)
+            log.info("%s: %s", info.name, summary_line(report))
+            reports.append(report)
     return reports
 
 
@@ -201,28 +210,40 @@ def check_source(
     report = SourceReport(info.name, path)
     loaded = loaded_rows(store, info.name)
     if is_package(path):
-        prepared = _prepare_package(path, context, report, loaded, limits)
+        chunks: Iterable[Prepared] = [_prepare_package(path, context, report, loaded, limits)]
     else:
-        prepared = _prepare(path, context, report, loaded, progress, limits)
+        chunks = _prepare(path, context, report, loaded, progress, limits)
+    good: list[ListingRecord] = []
+    kept: set[str] = set()
+    for prepared in chunks:
+        good += _validated(prepared, reference, report)
+        kept |= prepared.kept
+        limits.check_time()
+    report.counts = plan_source(store, info, good, kept)
+    report.warnings.sort()
+    report.rejected.sort(key=lambda row: (row.file, row.line))
+    return Checked(info, report, good, kept)
+
+
+def _validated(
+    prepared: Prepared, reference: Reference, report: SourceReport
+) -> list[ListingRecord]:
+    """The records that pass validation; the others go to the report, with their row."""
     verdicts = validate_records(
         prepared.records, reference.boundaries, reference.geocoder, reference.timezones
     )
-    limits.check_time()
     good = []
     for verdict in verdicts:
+        record = verdict.record
         if verdict.reason is None:
-            good.append(verdict.record)
+            good.append(record)
+            report.warnings += [(record.line, record.source_record_id, w) for w in record.warnings]
         else:
-            record = verdict.record
             values = prepared.values_by_line[(record.file, record.line)]
             report.rejected.append(
                 _rejected(record.line, verdict.reason, values, record.file, verdict.field)
             )
-    report.warnings += [(r.line, r.source_record_id, w) for r in good for w in r.warnings]
-    report.counts = plan_source(store, info, good, prepared.kept)
-    report.warnings.sort()
-    report.rejected.sort(key=lambda row: (row.file, row.line))
-    return Checked(info, report, good, prepared.kept)
+    return good
 
 
 def apply(store: Store, checked: Checked) -> SourceReport:
@@ -258,45 +279,55 @@ def _prepare(
     loaded: dict[str, LoadedRow],
     show_progress: bool,
     limits: Limits,
-) -> Prepared:
-    """Transform every row whose text changed since the last load; rejected rows and
-    duplicate ids go to the report, a kept row's stored warnings too."""
-    extracted = read_rows(path)
-    limits.check_rows(len(extracted.rows) + len(extracted.problems))
-    report.rejected += [RejectedRow(p.line, p.reason, p.values) for p in extracted.problems]
+) -> Iterator[Prepared]:
+    """Transform every row whose text changed since the last load, read and yielded by chunks
+    of :data:`CHUNK_ROWS` rows; rejected rows and duplicate ids go to the report, a kept row's
+    stored warnings too."""
     fingerprint = pipeline_fingerprint(context.data_dir)
     prepared = Prepared()
     first_line: dict[str, int] = {}
-    for row in tqdm(extracted.rows, desc=report.source, unit="row", disable=not show_progress):
-        limits.check_time()
-        prepared.values_by_line[("", row.line)] = row.values
-        record_id = row.values.get("source_id", "").strip()
-        if record_id in first_line:
-            reason = Reason(
-                N_("duplicate source_id %(id)s (first on line %(line)s)"),
-                id=repr(record_id),
-                line=first_line[record_id],
-            )
-            report.rejected.append(_rejected(row.line, reason, row.values, "", "source_id"))
-            continue
-        raw_hash = raw_row_hash(fingerprint, row.values)
-        stored = loaded.get(record_id)
-        if stored is not None and stored.raw_hash == raw_hash:
+    with stream_rows(path) as stream:
+        check_columns(path.name, stream.columns, REQUIRED_COLUMNS)
+        for count, item in enumerate(
+            tqdm(stream.items, desc=report.source, unit="row", disable=not show_progress), 1
+        ):
+            limits.check_rows(count)
+            limits.check_time()
+            if count % CHUNK_ROWS == 0:
+                yield prepared
+                prepared = Prepared()
+            if isinstance(item, RowProblem):
+                report.rejected.append(RejectedRow(item.line, item.reason, item.values))
+                continue
+            row = item
+            record_id = row.values.get("source_id", "").strip()
+            if record_id in first_line:
+                reason = Reason(
+                    N_("duplicate source_id %(id)s (first on line %(line)s)"),
+                    id=repr(record_id),
+                    line=first_line[record_id],
+                )
+                report.rejected.append(_rejected(row.line, reason, row.values, "", "source_id"))
+                continue
+            raw_hash = raw_row_hash(fingerprint, row.values)
+            stored = loaded.get(record_id)
+            if stored is not None and stored.raw_hash == raw_hash:
+                first_line[record_id] = row.line
+                prepared.kept.add(record_id)
+                report.warnings += [(row.line, record_id, w) for w in stored.warnings]
+                continue
+            try:
+                record = transform_row(row, context)
+            except RowRejected as error:
+                report.rejected.append(
+                    _rejected(row.line, reason_of(error), row.values, "", error.field, error.value)
+                )
+                continue
             first_line[record_id] = row.line
-            prepared.kept.add(record_id)
-            report.warnings += [(row.line, record_id, w) for w in stored.warnings]
-            continue
-        try:
-            record = transform_row(row, context)
-        except RowRejected as error:
-            report.rejected.append(
-                _rejected(row.line, reason_of(error), row.values, "", error.field, error.value)
-            )
-            continue
-        first_line[record_id] = row.line
-        record.raw_hash = raw_hash
-        prepared.records.append(record)
-    return prepared
+            record.raw_hash = raw_hash
+            prepared.records.append(record)
+            prepared.values_by_line[("", row.line)] = row.values
+    yield prepared
 
 
 def _prepare_package(
@@ -311,7 +342,7 @@ def _prepare_package(
     try:
         read = read_hsds_package(path, context)
     except PackageError as error:
-        raise ValueError(str(error)) from error
+        raise ValueError(reason_of(error)) from error
     limits.check_rows(read.listings)
     limits.check_time()
     report.rejected += read.rejected
@@ -339,7 +370,7 @@ def write_rejected_csv(report: SourceReport, report_dir: Path) -> Path | None:
         columns += [c for c in row.values if c not in columns]
     files = any(row.file for row in report.rejected)
     with target.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
+        writer = SafeWriter(handle)
         writer.writerow(
             [*(["file"] if files else []), "line", "reason", "field", "value", *columns]
         )

@@ -5,17 +5,17 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from dataclasses import dataclass, field, is_dataclass
+from dataclasses import dataclass, field, fields, is_dataclass
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PhoneSpec:
     number: str  # E.164, e.g. +14165551234
     extension: str
     description: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ScheduleSpec:
     byday: str | None
     opens_at: dt.time | None
@@ -26,7 +26,7 @@ class ScheduleSpec:
     valid_to: dt.date | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CapacitySpec:
     unit: str
     maximum: int | None
@@ -35,7 +35,7 @@ class CapacitySpec:
     updated: dt.datetime | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LanguageSpec:
     code: str
     name: str
@@ -45,7 +45,7 @@ class LanguageSpec:
 VOLATILE = frozenset({"file", "line", "warnings", "raw_hash"})
 
 
-@dataclass
+@dataclass(slots=True)
 class ListingRecord:
     """One service at one location, normalised. Coordinates are (lat, lon) EPSG:4326 degrees:
     ``latitude``/``longitude`` exact, ``public_*`` the published point (see caremap.privacy)."""
@@ -89,7 +89,7 @@ class ListingRecord:
 
     def content_hash(self) -> str:
         """A digest of everything that is loaded; equal digests mean nothing to write."""
-        content = {k: v for k, v in vars(self).items() if k not in VOLATILE}
+        content = {k: v for k, v in _fields(self).items() if k not in VOLATILE}
         payload = json.dumps(content, sort_keys=True, default=_jsonable, ensure_ascii=False)
         return hashlib.sha256(payload.encode()).hexdigest()
 
@@ -97,10 +97,15 @@ class ListingRecord:
 def _jsonable(value: object) -> object:
     """Nested specs as dicts, dates and times as text (what ``dataclasses.asdict`` would give,
     without its deep copies)."""
-    return vars(value) if is_dataclass(value) else str(value)
+    return _fields(value) if is_dataclass(value) else str(value)
 
 
-@dataclass(frozen=True)
+def _fields(value: object) -> dict[str, object]:
+    """A dataclass instance's fields by name (its slots hold them: it has no ``__dict__``)."""
+    return {f.name: getattr(value, f.name) for f in fields(value)}
+
+
+@dataclass(frozen=True, slots=True)
 class RejectedRow:
     """A row that was not loaded: where it is (``file`` inside a multi-file source such as an
     HSDS package, else ''), why, its original values, and the offending ``field`` and its

@@ -57,6 +57,8 @@ NOT_A = {
 }
 BEFORE = N_("valid_to %(valid_to)s is before valid_from %(valid_from)s")
 REQUIRED = N_("required field %(column)s is empty")
+# Columns a listings file must have (a row's other columns may be missing or empty).
+REQUIRED_COLUMNS = ("source_id", "name")
 
 
 def _unknown(column: str, fragment: str) -> Reason:

@@ -27,7 +27,7 @@ from pathlib import Path, PurePath
 from caremap.store import Store
 from etl.hsds import DESCRIPTOR
 from etl.load import SourceInfo
-from etl.pipeline import Checked, LimitExceeded, Limits, Reference, apply, check_source
+from etl.pipeline import LOCK, Checked, LimitExceeded, Limits, Reference, apply, check_source
 from etl.records import RejectedRow
 from etl.reference import sync_reference_data
 
@@ -162,10 +162,12 @@ def apply_upload(
     limits: Limits,
     max_unzipped: int | None = None,
 ) -> Checked:
-    """The same dry run on the same bytes, then the load, in one transaction."""
-    checked = check_upload(store, reference, upload, organization_name, limits, max_unzipped)
-    sync_reference_data(store, reference.vocabulary, reference.boundaries)
-    apply(store, checked)
+    """The same dry run on the same bytes, then the load, in one transaction; never while an
+    ETL run loads (the store's :data:`~etl.pipeline.LOCK`)."""
+    with store.exclusive(LOCK):
+        checked = check_upload(store, reference, upload, organization_name, limits, max_unzipped)
+        sync_reference_data(store, reference.vocabulary, reference.boundaries)
+        apply(store, checked)
     return checked
 
 

@@ -351,3 +351,39 @@ def test_a_confidential_row_named_after_its_street_loads_under_a_name_without_it
     for url in (f"/services/{service_id}", f"/hsds/services/{service_id}", "/api/v1/services"):
         response = client.get(url)
         assert response.status_code == 200 and "George" not in response.get_data(as_text=True)
+
+
+def test_a_nul_character_is_a_reported_row_in_the_dry_run_and_the_apply(make_app, shop):
+    client = client_of(make_app(shop.url), "editor")
+    lines = EXAMPLE.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[2] = lines[2].replace("EXAMPLE Safe House", "EXAMPLE Safe\x00 House")
+    token = token_of(upload(client, [("".join(lines).encode(), "listings_example.csv")]))
+    rows = report_csv(client, token)
+    assert [(r["line"], r["reason"]) for r in rows] == [("3", "'name' contains a NUL character")]
+    done = client.get(apply(client, token).headers["Location"]).get_data(as_text=True)
+    assert "Done: 2 added, 0 changed, 0 unchanged, 0 removed, 1 rows not loaded." in done
+    assert [row.source_record_id for row in state(shop.store)] == ["EX-001", "EX-003"]
+
+
+def test_the_report_csv_neutralises_formulas(make_app, shop):
+    client = client_of(make_app(shop.url), "editor")
+    lines = EXAMPLE.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[1] = lines[1].replace("200 King St W,Toronto,ON,M5V 2T6", "200 King St W,Toronto,ON,=1+2")
+    token = token_of(upload(client, [("".join(lines).encode(), "listings_example.csv")]))
+    [row] = report_csv(client, token)
+    assert (row["field"], row["value"]) == ("postal_code", "'=1+2")
+    assert row["reason"].startswith("postal_code: '=1+2'")
+
+
+def test_a_binary_file_is_one_clear_error_and_writes_nothing(make_app, shop):
+    client = client_of(make_app(shop.url), "editor")
+    response = upload(client, [(bytes(range(256)) * 50, "listings.csv")])
+    assert response.status_code == 400
+    assert "listings.csv is not a text (CSV) file" in response.get_data(as_text=True)
+    french = client.get("/?lang=fr")
+    assert french.status_code == 200
+    response = upload(client, [(bytes(range(256)) * 50, "listings.csv")])
+    assert "listings.csv n’est pas un fichier texte (CSV)" in html.unescape(
+        response.get_data(as_text=True)
+    )
+    assert state(shop.store) == []

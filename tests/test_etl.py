@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import csv
+import io
 import shutil
+import threading
 
 import pytest
 from sqlalchemy import func, select, text
@@ -20,7 +23,9 @@ from caremap.model import (
     SourceRecord,
 )
 from caremap.reasons import Reason
+from caremap.store import open_store
 from etl import load as load_module
+from etl.extract import ExtractError
 from etl.pipeline import run
 from tests.conftest import DATA_DIR, LISTINGS, TEST_DATA
 
@@ -323,3 +328,88 @@ def test_source_coverage_is_recorded_and_checked(empty_store, tmp_path):
     (folder / "x.source.toml").write_text('coverage = ["census_division:9999"]\n', "utf-8")
     with pytest.raises(ValueError, match="'census_division:9999' is not a known jurisdiction"):
         etl(empty_store, folder, report_dir=tmp_path)
+
+
+# --- Bad files: every bad row is reported with its line and reason, the good ones load -------
+
+
+def shared_lines() -> list[str]:
+    return SHARED.read_text(encoding="utf-8").splitlines(keepends=True)
+
+
+def test_a_nul_character_rejects_its_row_and_the_rest_loads(empty_store, tmp_path):
+    lines = shared_lines()
+    lines[5] = lines[5].replace(",", ",\x00", 1)  # line 6: a NUL at the start of its name
+    path = tmp_path / "nul.csv"
+    path.write_text("".join(lines), encoding="utf-8")
+    [report] = etl(empty_store, path, report_dir=tmp_path / "reports")
+    assert [(r.line, r.reason) for r in report.rejected] == [(6, "'name' contains a NUL character")]
+    assert report.counts.inserted == 115
+    assert table_counts(empty_store)["service"] == 115
+
+
+def test_an_unterminated_quote_is_reported_and_the_rest_loads(empty_store, tmp_path):
+    lines = shared_lines()
+    lines[2] = lines[2].replace(",", ',"', 1)  # line 3: a quote opened, never closed
+    path = tmp_path / "quote.csv"
+    path.write_text("".join(lines), encoding="utf-8")
+    [report] = etl(empty_store, path, report_dir=tmp_path / "reports")
+    [rejected] = report.rejected
+    assert rejected.line == 3 and rejected.reason.startswith("unterminated quoted field")
+    assert report.counts.inserted == 115
+
+
+def test_an_over_long_value_rejects_its_row_and_the_rest_loads(empty_store, tmp_path):
+    lines = shared_lines()
+    columns = lines[0].rstrip("\n").split(",")
+    facility = columns.index("facility")
+    fields = next(csv.reader([lines[3]]))
+    fields[facility] = "x" * 200_000
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(fields)
+    lines[3] = buffer.getvalue()
+    path = tmp_path / "long.csv"
+    path.write_text("".join(lines), encoding="utf-8")
+    [report] = etl(empty_store, path, report_dir=tmp_path / "reports")
+    assert [(r.line, r.reason) for r in report.rejected] == [
+        (4, "'facility' is 200000 characters long; a value may have at most 32768")
+    ]
+    assert report.counts.inserted == 115
+
+
+def test_a_missing_required_column_is_one_error_naming_it(empty_store, tmp_path):
+    path = tmp_path / "noname.csv"
+    path.write_text("source_id,city,province\nA-1,Toronto,ON\nA-2,Ottawa,ON\n", encoding="utf-8")
+    with pytest.raises(ExtractError) as raised:
+        etl(empty_store, path, report_dir=tmp_path / "reports")
+    assert str(raised.value) == (
+        "noname.csv: missing required column(s) name (the header has: source_id, city, province)"
+    )
+    assert table_counts(empty_store)["service"] == 0
+
+
+def test_a_binary_file_is_one_error(empty_store, tmp_path):
+    path = tmp_path / "photo.csv"
+    path.write_bytes(bytes(range(256)) * 200)
+    with pytest.raises(ExtractError, match=r"^photo\.csv is not a text \(CSV\) file$"):
+        etl(empty_store, path, report_dir=tmp_path / "reports")
+
+
+def test_two_runs_at_once_both_succeed_one_after_the_other(empty_store_url, tmp_path):
+    """Each run has its own store object, as two ``caremap etl run`` processes would."""
+    stores = [open_store(empty_store_url) for _ in range(2)]
+    barrier = threading.Barrier(2)
+
+    def one_run(store):
+        barrier.wait()
+        return etl(store, SHARED, report_dir=tmp_path / "reports")
+
+    try:
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            results = list(pool.map(one_run, stores))
+        inserted = sorted(report.counts.inserted for [report] in results)
+        assert inserted == [0, 116]  # the second found the first's work done
+        assert table_counts(stores[0])["service"] == 116
+    finally:
+        for store in stores:
+            store.dispose()

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from etl.extract import ExtractError, read_rows
+from etl.extract import MAX_FIELD_CHARS, ExtractError, check_columns, read_rows, stream_rows
 
 LISTINGS = Path(__file__).resolve().parent.parent / "data" / "listings"
 
@@ -116,7 +116,6 @@ def test_values_and_header_names_are_stripped(tmp_path):
         ("bad.geojson", b"{not json", "not valid JSON"),
         ("list.json", b"[1, 2]", "FeatureCollection"),
         ("nofeatures.geojson", b'{"type": "FeatureCollection"}', "no list of features"),
-        ("huge.csv", b"a,b\n1,2\n3," + b"x" * 200_000 + b"\n", "huge.csv, line 3: field larger"),
     ],
 )
 def test_unreadable_files_raise_extract_error(tmp_path, name, data, message):
@@ -178,3 +177,137 @@ def test_geojson_in_another_crs_is_refused(tmp_path):
     }
     with pytest.raises(ExtractError, match="only WGS84"):
         read_rows(write(tmp_path, "lambert.geojson", json.dumps(collection).encode()))
+
+
+# --- Bad files: each bad row is reported with its line and reason, the good rows are read ---
+
+
+def test_a_nul_character_rejects_its_row_only(tmp_path):
+    data = b"source_id,name\n1,Refuge\n2,Mai\x00son\n3,Abri\n"
+    extracted = read_rows(write(tmp_path, "nul.csv", data))
+    assert [row.values["source_id"] for row in extracted.rows] == ["1", "3"]
+    [problem] = extracted.problems
+    assert (problem.line, problem.reason) == (3, "'name' contains a NUL character")
+    assert problem.values["name"] == "Maison"
+
+
+def test_a_nul_character_in_geojson_rejects_its_feature(tmp_path):
+    collection = {
+        "type": "FeatureCollection",
+        "features": [feature(None, name="A\u0000"), feature(None, name="B")],
+    }
+    extracted = read_rows(write(tmp_path, "nul.geojson", json.dumps(collection).encode()))
+    assert [row.values["name"] for row in extracted.rows] == ["B"]
+    assert [(p.line, p.reason) for p in extracted.problems] == [
+        (1, "'name' contains a NUL character")
+    ]
+
+
+def test_an_unterminated_quote_is_reported_and_the_rest_is_read(tmp_path):
+    data = b'source_id,name,province\n1,Refuge,ON\n2,"Maison,QC\n3,Abri,BC\n4,Centre,AB\n'
+    extracted = read_rows(write(tmp_path, "quote.csv", data))
+    assert [(row.line, row.values["name"]) for row in extracted.rows] == [
+        (2, "Refuge"), (4, "Abri"), (5, "Centre"),
+    ]  # fmt: skip
+    [problem] = extracted.problems
+    assert problem.line == 3
+    assert problem.reason.startswith("unterminated quoted field: the quote opened on line 3")
+
+
+def test_a_quote_inside_an_unquoted_value_is_not_unterminated(tmp_path):
+    extracted = read_rows(write(tmp_path, "inch.csv", b'id,size\n1,"a"b\n2,5" screen'))
+    assert [row.values["size"] for row in extracted.rows] == ["ab", '5" screen']
+    assert extracted.problems == []
+
+
+def test_an_over_long_value_rejects_its_row_only(tmp_path):
+    data = b"source_id,description\n1,short\n2," + b"x" * 200_000 + b"\n3,also short\n"
+    extracted = read_rows(write(tmp_path, "long.csv", data))
+    assert [row.values["source_id"] for row in extracted.rows] == ["1", "3"]
+    [problem] = extracted.problems
+    assert problem.line == 3
+    assert problem.reason == (
+        f"'description' is 200000 characters long; a value may have at most {MAX_FIELD_CHARS}"
+    )
+
+
+def test_a_value_too_long_to_parse_rejects_its_row_only(tmp_path):
+    data = b"source_id,description\n1," + b"x" * 2_000_000 + b"\n2,short\n"
+    extracted = read_rows(write(tmp_path, "huge.csv", data))
+    assert [row.values["source_id"] for row in extracted.rows] == ["2"]
+    assert [(p.line, p.reason) for p in extracted.problems] == [
+        (2, "a value is longer than 1048576 characters")
+    ]
+
+
+def test_a_quoted_over_long_value_names_its_column(tmp_path):
+    long_value = "y" * (MAX_FIELD_CHARS + 1)
+    data = f'source_id,description\n1,"{long_value}"\n2,ok\n'.encode()
+    extracted = read_rows(write(tmp_path, "long.csv", data))
+    assert [row.values["source_id"] for row in extracted.rows] == ["2"]
+    assert [p.line for p in extracted.problems] == [2]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        bytes(range(256)) * 40,  # every byte value
+        b"\x89PNG\r\n\x1a\n" + bytes(range(7, 250)) * 30,
+        b"PK\x03\x04" + b"\x00\x01\x02\x03" * 2000,
+    ],
+)
+def test_a_binary_file_is_one_clear_error(tmp_path, data):
+    with pytest.raises(ExtractError, match=r"^listings\.csv is not a text \(CSV\) file$"):
+        read_rows(write(tmp_path, "listings.csv", data))
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_bom_is_read(tmp_path, encoding):
+    text = "name,city\nRefuge,Montréal\nAbri,Québec\n"
+    extracted = read_rows(write(tmp_path, "u16.csv", text.encode(encoding)))
+    assert extracted.encoding == encoding
+    assert [row.values["city"] for row in extracted.rows] == ["Montréal", "Québec"]
+
+
+def test_pipe_delimited_file(tmp_path):
+    text = "name|street_address|city\nShelter|1 Main St, Unit 2|Toronto\n"
+    extracted = read_rows(write(tmp_path, "pipes.txt", text.encode()))
+    assert extracted.delimiter == "|"
+    assert extracted.rows[0].values == {
+        "name": "Shelter", "street_address": "1 Main St, Unit 2", "city": "Toronto",
+    }  # fmt: skip
+
+
+def test_shift_jis_is_read_as_shift_jis(tmp_path):
+    text = "source_id,name,city\n1,東京女性センター,Toronto\n2,日本語のサービス,Vancouver\n"
+    extracted = read_rows(write(tmp_path, "sjis.csv", text.encode("shift_jis")))
+    assert [row.values["name"] for row in extracted.rows] == [
+        "東京女性センター",
+        "日本語のサービス",
+    ]
+
+
+def test_cp1252_accents_after_a_long_ascii_start(tmp_path):
+    ascii_rows = "".join(f"{i},Refuge {i}\n" for i in range(60_000))
+    data = f"source_id,name\n{ascii_rows}60000,Maison l’Abri à Québec\n".encode("cp1252")
+    extracted = read_rows(write(tmp_path, "late.csv", data))
+    assert extracted.encoding == "cp1252"
+    assert extracted.rows[-1].values["name"] == "Maison l’Abri à Québec"
+
+
+def test_missing_required_columns_are_one_file_error():
+    with pytest.raises(ExtractError) as raised:
+        check_columns("x.csv", ["id", "city"], ("source_id", "name"))
+    assert str(raised.value) == (
+        "x.csv: missing required column(s) source_id, name (the header has: id, city)"
+    )
+    check_columns("x.csv", ["name", "source_id"], ("source_id", "name"))  # no error
+
+
+def test_stream_reads_rows_as_they_are_consumed(tmp_path):
+    data = b"source_id,name\n1,A\n2,B\n3,C\n"
+    with stream_rows(write(tmp_path, "s.csv", data)) as stream:
+        assert stream.columns == ["source_id", "name"]
+        assert next(stream.items).values == {"source_id": "1", "name": "A"}
+        assert [item.line for item in stream.items] == [3, 4]
+    assert stream.file.closed

@@ -10,6 +10,7 @@ import shutil
 import uuid
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from caremap.cli import main
@@ -265,3 +266,63 @@ def test_unknown_terms_and_languages_are_warned_with_file_and_line(empty_store, 
         assert list(terms) == ["emergency_shelter"]
         codes = connection.exec_driver_sql("SELECT code FROM language").scalars()
         assert list(codes) == ["fr"]
+
+
+FORMULA_NAME = '=HYPERLINK("http://evil.example","Click me")'
+
+
+def test_a_formula_name_is_neutralised_in_the_export_and_read_back_as_it_was(empty_store, tmp_path):
+    listings = tmp_path / "formula.csv"
+    listings.write_text(
+        "source_id,name,organization,street_address,city,province,postal_code,phone\n"
+        f'F-1,"{FORMULA_NAME.replace(chr(34), chr(34) * 2)}",@Org,200 King St W,Toronto,ON,'
+        "M5V 2T6,+1 416-555-0100\n",
+        encoding="utf-8",
+    )
+    assert load(empty_store, listings, tmp_path / "reports").counts.inserted == 1
+    package = tmp_path / "package"
+    export_package(empty_store, DATA_DIR, package)
+    with (package / "services.csv").open(encoding="utf-8", newline="") as handle:
+        [service] = list(csv.DictReader(handle))
+    assert service["name"] == "'" + FORMULA_NAME
+    with (package / "phones.csv").open(encoding="utf-8", newline="") as handle:
+        assert [row["number"] for row in csv.DictReader(handle)] == ["+14165550100"]
+    report = load(empty_store, package, tmp_path / "reports")
+    assert report.counts.inserted == 1 and not report.rejected
+    with empty_store.engine.connect() as connection:
+        names = connection.exec_driver_sql(
+            "SELECT name FROM service WHERE source_name = 'caremap'"
+        ).scalars().all()  # fmt: skip
+        organizations = connection.exec_driver_sql(
+            "SELECT name FROM organization WHERE source_name = 'caremap'"
+        ).scalars().all()  # fmt: skip
+    assert (names, organizations) == ([FORMULA_NAME], ["@Org"])
+
+
+def test_a_package_without_locations_is_one_error_and_a_failing_exit(empty_store_url, tmp_path):
+    package = foreign_package(tmp_path / "partner")
+    (package / "locations.csv").unlink()
+    env = {"CAREMAP_DATABASE_URL": empty_store_url, "CAREMAP_INSTANCE_DIR": str(tmp_path / "i")}
+    result = CliRunner().invoke(main, ["etl", "run", str(package)], env=env)
+    assert result.exit_code != 0 and result.exception is not None
+    assert not isinstance(result.exception, ValueError)  # a clean exit, not a traceback
+    assert (
+        "partner: the package has no locations.csv; an HSDS package needs services.csv, "
+        "locations.csv, service_at_location.csv"
+    ) in result.output
+
+
+def test_a_package_file_without_an_id_column_is_one_error(empty_store, tmp_path):
+    package = foreign_package(tmp_path / "partner")
+    (package / "phones.csv").write_text("service_id,number\nx,416-555-0100\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"phones\.csv: missing required column\(s\) id"):
+        load(empty_store, package, tmp_path / "reports")
+
+
+def test_a_nul_character_in_the_descriptor_is_one_error(empty_store, tmp_path):
+    package = foreign_package(tmp_path / "partner")
+    descriptor = json.loads((package / "datapackage.json").read_text(encoding="utf-8"))
+    descriptor["title"] = "Partner\u0000"
+    (package / "datapackage.json").write_text(json.dumps(descriptor), encoding="utf-8")
+    with pytest.raises(ValueError, match=r"datapackage\.json contains a NUL character"):
+        load(empty_store, package, tmp_path / "reports")

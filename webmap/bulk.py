@@ -10,7 +10,6 @@ between its dry run and its apply, in ``BULK_UPLOAD_DIR``.
 
 from __future__ import annotations
 
-import csv
 import functools
 import io
 import json
@@ -35,7 +34,9 @@ from wtforms.validators import DataRequired
 
 from caremap import accounts, reasons
 from caremap.model import Organization
+from caremap.reasons import reason_of
 from caremap.settings import PROJECT_ROOT, Settings
+from caremap.spreadsheet import SafeWriter
 from etl import upload as uploads
 from etl.pipeline import Checked, LimitExceeded, Limits, Reference, load_reference
 from webmap import get_store
@@ -178,9 +179,11 @@ def report_csv(organization_id: str, token: str) -> Response:
     """The same report as a CSV file: file, line, field, value, reason."""
     saved = _read_report(_open(organization_id, token))
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=uploads.REPORT_COLUMNS)
-    writer.writeheader()
-    writer.writerows(saved["rejected"])
+    writer = SafeWriter(buffer)
+    writer.writerow(uploads.REPORT_COLUMNS)
+    writer.writerows(
+        [row[column] for column in uploads.REPORT_COLUMNS] for row in saved["rejected"]
+    )
     return Response(
         "\ufeff" + buffer.getvalue(),  # a BOM, so that spreadsheets read the accents
         mimetype="text/csv",
@@ -237,7 +240,9 @@ def _run(upload: uploads.Upload, step: Any) -> Checked:
         abort(413, description=_limit_error(error))
     except ValueError as error:  # the whole file is unreadable: no header, bad zip …
         uploads.discard(upload)
-        abort(400, description=_("The file cannot be read: %(reason)s", reason=str(error)))
+        abort(
+            400, description=_("The file cannot be read: %(reason)s", reason=said(reason_of(error)))
+        )
 
 
 def _save_report(upload: uploads.Upload, checked: Checked) -> None:

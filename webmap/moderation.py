@@ -3,7 +3,6 @@ listings nobody has verified lately (also as CSV). Moderators and admins only.""
 
 from __future__ import annotations
 
-import csv
 import io
 from dataclasses import dataclass
 
@@ -31,6 +30,7 @@ from caremap.accounts import Role
 from caremap.changes import AlreadyDecided, ChangeError, NotFound
 from caremap.model import AppUser, ChangeSet, Location, Organization, Service
 from caremap.queries import term_labels
+from caremap.spreadsheet import SafeWriter
 from webmap import get_store
 from webmap.auth import current_principal, requires
 from webmap.change_text import action_label, field_label, refuse, value_text
@@ -173,18 +173,13 @@ def stale() -> str:
 def stale_csv() -> Response:
     months = _months()
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = SafeWriter(buffer)
     writer.writerow(["service_id", "service", "organization", "last_verified_at"])
     for s in _stale(months):
         verified = s.last_verified_at.isoformat() if s.last_verified_at else ""
-        writer.writerow([s.id, _cell(s.name), _cell(s.organization), verified])
+        writer.writerow([s.id, s.name, s.organization, verified])
     return Response(
         buffer.getvalue(),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="stale-{months}-months.csv"'},
     )
-
-
-def _cell(text: str) -> str:
-    """No spreadsheet formula from a name (CSV injection)."""
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

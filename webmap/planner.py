@@ -3,7 +3,6 @@ indicator per jurisdiction, a table, and exports of the same view."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 import json
@@ -31,6 +30,7 @@ from caremap.coverage.stored import CATCHMENT_KM, THRESHOLDS_KM
 from caremap.coverage.stored import read as read_stored
 from caremap.queries import ServiceName, jurisdiction_outlines, service_names
 from caremap.reasons import N_, Reason
+from caremap.spreadsheet import SafeWriter
 from webmap import get_store, tiles_hosts
 from webmap.mapview import (
     ICONS,
@@ -394,9 +394,10 @@ def export(kind: str) -> Response:
 
 def _csv(_view: PlannerView, results: list[JurisdictionIndicators], _name: str) -> bytes:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(asdict(results[0])) if results else [])
-    writer.writeheader()
-    writer.writerows(asdict(r) for r in results)
+    columns = list(asdict(results[0])) if results else []
+    writer = SafeWriter(buffer)
+    writer.writerow(columns)
+    writer.writerows(asdict(r).values() for r in results)
     return buffer.getvalue().encode()
 
 

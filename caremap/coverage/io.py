@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from caremap.coverage.accessibility import Points, SparseCosts
+from caremap.spreadsheet import SafeWriter
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -329,7 +330,7 @@ def write_scores(path: Path, ids: np.ndarray, columns: Mapping[str, np.ndarray])
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as handle:
-            writer = csv.writer(handle, lineterminator="\n")
+            writer = SafeWriter(handle, lineterminator="\n")
             writer.writerow(["id", *columns])
             texts = [
                 map(_format, np.asarray(v, dtype=np.float64).tolist()) for v in columns.values()

@@ -10,7 +10,6 @@ ignore.
 from __future__ import annotations
 
 import copy
-import csv
 import datetime as dt
 import json
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from sqlalchemy import select
 from caremap.hsds import HSDS_VERSION
 from caremap.hsds.tables import read_tables, read_taxonomies
 from caremap.model import Source
+from caremap.spreadsheet import SafeWriter
 from caremap.store import Store
 
 STANDARD = Path("standards") / "hsds-3.0" / "datapackage.json"
@@ -130,7 +130,7 @@ def _descriptor(resources: list[dict], sources: list[Source]) -> dict:
 
 def _write_csv(path: Path, columns: list[str], rows: list[dict[str, Any]]) -> None:
     with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
+        writer = SafeWriter(handle)
         writer.writerow(columns)
         for row in rows:
             writer.writerow([_cell(row.get(column)) for column in columns])

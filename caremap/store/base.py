@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import contextlib
 import functools
 import logging
 import math
@@ -119,6 +120,11 @@ class Store(abc.ABC):
             config = _alembic_config(connection)
             command.upgrade(config, "head")
             publish.ensure_current(connection)
+
+    @abc.abstractmethod
+    def exclusive(self, name: str) -> contextlib.AbstractContextManager[None]:
+        """Hold the store-wide lock ``name`` inside the ``with`` block, waiting while another
+        process (or store object) holds it."""
 
     def is_current(self) -> bool:
         """Whether the schema is at the newest revision and the listings are this code's."""

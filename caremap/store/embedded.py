@@ -8,9 +8,13 @@ when ``store_meta.locations_version`` changes; SQLite triggers bump it on every 
 
 from __future__ import annotations
 
+import collections
+import contextlib
+import fcntl
 import math
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,6 +34,9 @@ from caremap.store.base import (
 VERSION_CHECK_INTERVAL_S = 1.0
 # A geodesic (ellipsoid) radius is at most ~0.6 % longer than the spherical one it is found with.
 SPHERE_SLACK = 1.01
+_MEMORY_LOCKS: collections.defaultdict[str, threading.Lock] = collections.defaultdict(
+    threading.Lock
+)
 
 
 @dataclass(frozen=True)
@@ -52,6 +59,22 @@ class EmbeddedStore(Store):
         self._lock = threading.Lock()
         # A commit through this engine may have changed locations: look at the version again.
         event.listen(engine, "commit", self._forget_check)
+
+    @contextlib.contextmanager
+    def exclusive(self, name: str) -> Iterator[None]:
+        """A lock file next to the database file (``DATABASE.NAME.lock``), locked with
+        ``flock``; an in-memory database has a lock in this process only."""
+        database = self.engine.url.database
+        if not database or database == ":memory:":
+            with _MEMORY_LOCKS[name]:
+                yield
+            return
+        with open(f"{database}.{name}.lock", "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def _forget_check(self, _connection: object) -> None:
         self._checked_at = float("-inf")

@@ -14,8 +14,9 @@ server-side prepared statements (no per-request compilation or result rows to bu
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -169,6 +170,21 @@ class PostgisStore(Store):
                 connection.close()
 
         return run
+
+    @contextlib.contextmanager
+    def exclusive(self, name: str) -> Iterator[None]:
+        """A session-level advisory lock (``pg_advisory_lock``) on a connection of its own,
+        keyed by ``name`` and the schema (tests give each store a schema of its own)."""
+        key = sa.text("SELECT hashtextextended(:name || current_schema(), 0)")
+        with self.engine.connect() as connection:
+            lock_id = connection.execute(key, {"name": name}).scalar_one()
+            connection.execute(sa.text("SELECT pg_advisory_lock(:id)"), {"id": lock_id})
+            connection.commit()
+            try:
+                yield
+            finally:
+                connection.execute(sa.text("SELECT pg_advisory_unlock(:id)"), {"id": lock_id})
+                connection.commit()
 
     def dispose(self) -> None:
         self._reads.dispose()
