@@ -50,6 +50,20 @@ def pytest_sessionfinish(session, exitstatus) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashing() -> Iterator[None]:
+    """Argon2id at argon2-cffi's cheapest parameters in tests (0.1 ms, not 0.1 s a hash): the
+    accounts code and its checks stay the same; production keeps the library's defaults."""
+    from argon2 import PasswordHasher, profiles
+
+    from caremap import accounts
+
+    production = accounts._hasher
+    accounts._hasher = PasswordHasher.from_parameters(profiles.CHEAPEST)
+    yield
+    accounts._hasher = production
+
+
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     return DATA_DIR
