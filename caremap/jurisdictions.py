@@ -145,7 +145,7 @@ class Layer:
         return best_code
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # hashed by identity: one per process (load_boundaries)
 class Boundaries:
     """Every configured layer, by level, and Canada's neighbouring countries."""
 
@@ -214,11 +214,17 @@ def load_boundaries(data_dir: Path) -> Boundaries:
 
 def jurisdiction_records(boundaries: Boundaries) -> list[dict]:
     """Rows for the ``jurisdiction`` table: names, populations and simplified outlines."""
-    return [
+    return [dict(record) for record in _records(boundaries)]
+
+
+@functools.cache
+def _records(boundaries: Boundaries) -> tuple[dict, ...]:
+    """The rows, simplified once per process (a quarter of a second for 464 outlines)."""
+    return tuple(
         _record(layer.config, row)
         for layer in boundaries.layers.values()
         for row in layer.frame.to_dict("records")
-    ]
+    )
 
 
 def _record(config: LayerConfig, row: dict) -> dict:
