@@ -10,9 +10,11 @@ Every permission question is a function of a :class:`Principal` (a signed-in per
 per request) so that web routes, the API and later bulk tools all decide alike. Passwords are
 hashed with Argon2id (``argon2-cffi``'s current parameters; older hashes are upgraded at sign-in).
 
-A session names the account and its ``session_generation``; :func:`end_sessions` adds one to
-it, so every session of the account ends on the server (a copied cookie too): signing out and
-every password change do.
+A session names the account, its ``session_generation`` and a fingerprint of its password hash
+(:attr:`Principal.session_key`); :func:`end_sessions` adds one to the generation, so every
+session of the account ends on the server (a copied cookie too): signing out and every password
+change do. The fingerprint keeps a session from opening another account that comes to have the
+same id and generation (a store rebuilt, an id used again).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from caremap.credentials import fingerprint
 from caremap.model import AppUser, Organization, Service, UserOrganization
 
 MIN_PASSWORD_LENGTH = 12
@@ -62,7 +65,7 @@ class Principal:
     role: Role
     organization_ids: frozenset[str]
     active: bool = True
-    session_generation: int = 0  # sessions made with another one have ended
+    session_key: str = ""  # "generation.fingerprint": sessions made with another have ended
 
 
 # --- permissions -------------------------------------------------------------------------------
@@ -291,7 +294,7 @@ def _principal(user: AppUser, organization_ids: Iterable[str]) -> Principal:
         role=Role(user.role),
         organization_ids=frozenset(organization_ids),
         active=user.active,
-        session_generation=user.session_generation,
+        session_key=f"{user.session_generation}.{fingerprint(user.password_hash)[:16]}",
     )
 
 

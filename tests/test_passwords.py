@@ -114,6 +114,30 @@ def test_a_password_change_or_reset_ends_copied_sessions(make_app, world):
     assert copy.get("/account/").status_code == 302
 
 
+def test_a_session_opens_no_other_account_with_the_same_id(make_app, world, backend, tmp_path):
+    """A store built again gives the same ids and generations to accounts of other people (or
+    whose passwords differ): a session from before opens none of them."""
+    from caremap.store import open_store
+    from tests.conftest import new_store_url
+
+    url = new_store_url(backend, tmp_path)
+    store = open_store(url)
+    store.upgrade()
+    try:
+        rebuilt = build_world(store, url, tmp_path)
+        assert rebuilt.users["editor_a"] == world.users["editor_a"]
+        before = client_of(make_app(world.url), "editor_a")
+        after = make_app(rebuilt.url).test_client()
+        after.set_cookie("caremap_session", before.get_cookie("caremap_session").value)
+        assert after.get("/account/").status_code == 302
+    finally:
+        store.dispose()
+        if backend == "postgis":
+            from tests.conftest import _drop_schema, _postgis_base_url
+
+            _drop_schema(_postgis_base_url(), url)
+
+
 def test_failed_password_changes_are_rate_limited(make_app, world):
     app = make_app(world.url, LOGIN_RATE_LIMIT="3 per hour", LOGIN_ACCOUNT_RATE_LIMIT="3 per hour")
     client = client_of(app, "editor_a")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
@@ -72,8 +73,8 @@ class SessionUser(UserMixin):
         self.principal = principal
 
     def get_id(self) -> str:
-        """What the session keeps: the account's id and session generation (``12.3``)."""
-        return f"{self.principal.id}.{self.principal.session_generation}"
+        """What the session keeps: the account's id and session key (``12.3.9f86d081…``)."""
+        return f"{self.principal.id}.{self.principal.session_key}"
 
 
 class LoginForm(FlaskForm):
@@ -186,12 +187,12 @@ def safe_next(default: str) -> str:
 
 def _load_user(session_id: str) -> SessionUser | None:
     """The session's account, unless it is deactivated or its sessions ended since."""
-    user_id, _dot, generation = session_id.partition(".")
-    if not (user_id.isdigit() and generation.isdigit()):
+    user_id, _dot, key = session_id.partition(".")
+    if not (user_id.isascii() and user_id.isdigit() and len(user_id) <= 10):
         return None
     with get_store().session() as db:
         principal = accounts.principal_of(db, int(user_id))
-    if principal is None or principal.session_generation != int(generation):
+    if principal is None or not hmac.compare_digest(principal.session_key, key):
         return None
     return SessionUser(principal)
 
