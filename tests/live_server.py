@@ -6,13 +6,12 @@ test's app, with its own config and store, is what the browser sees): waitress.
 
 from __future__ import annotations
 
-import contextlib
-import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from flask import Flask
+from waitress import wasyncore
 from waitress.server import create_server
 
 
@@ -30,10 +29,10 @@ def serving(app: Flask) -> Iterator[str]:
     try:
         yield f"http://127.0.0.1:{server.effective_port}"
     finally:
-        server.close()
-        # A browser keeps idle connections open; shut them down so that the server's loop
-        # closes them in its own thread and ends (closing them here would race with it).
-        for channel in list(connections.values()):
-            with contextlib.suppress(OSError, AttributeError):
-                channel.socket.shutdown(socket.SHUT_RDWR)
+        # Close the listener and every connection (a browser keeps idle ones open) in the
+        # server's own thread, woken by its trigger: closed there, no socket can vanish under
+        # the select() it is waiting in (EBADF, which killed the thread). With its socket map
+        # empty, its loop ends.
+        server.trigger.pull_trigger(lambda: wasyncore.close_all(connections))
         thread.join(timeout=10)
+        server.task_dispatcher.shutdown()
