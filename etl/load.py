@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import itertools
 import json
 import uuid
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Collection, Iterable, Iterator
+from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, delete, insert, select, update
 
@@ -116,30 +117,31 @@ def record_id(source: str, key: str, kind: str) -> str:
 
 @dataclass(frozen=True)
 class _Plan:
-    """What loading a source's records would do."""
+    """What loading one chunk of a source's records would do."""
 
     new: list[ListingRecord]
     changed: list[ListingRecord]
     restamp: list[ListingRecord]
-    removed: list[str]
-    counts: LoadCounts
+    unchanged: int
     hashes: dict[str, str]
 
     @property
     def writes(self) -> bool:
-        return bool(self.new or self.changed or self.removed or self.restamp)
+        return bool(self.new or self.changed or self.restamp)
 
 
-def _plan(
-    connection: Connection, source: str, records: list[ListingRecord], kept: set[str]
-) -> _Plan:
+def _plan(connection: Connection, source: str, records: list[ListingRecord]) -> _Plan:
+    """Compare a chunk of records with what the store holds of them."""
     hashes = {r.source_record_id: r.content_hash() for r in records}
     previous = {
         row.source_record_id: row
         for row in connection.execute(
             select(
                 SourceRecord.source_record_id, SourceRecord.content_hash, SourceRecord.raw_hash
-            ).where(SourceRecord.source_name == source)
+            ).where(
+                SourceRecord.source_name == source,
+                SourceRecord.source_record_id.in_(list(hashes)),
+            )
         )
     }
     new = [r for r in records if r.source_record_id not in previous]
@@ -154,46 +156,136 @@ def _plan(
         if r.source_record_id not in changed_ids
         and previous[r.source_record_id].raw_hash != r.raw_hash
     ]
-    removed = sorted(set(previous) - set(hashes) - set(kept))
-    counts = LoadCounts(len(new), len(changed), len(old) - len(changed) + len(kept), len(removed))
-    return _Plan(new, changed, restamp, removed, counts, hashes)
+    return _Plan(new, changed, restamp, len(old) - len(changed), hashes)
+
+
+def _record_chunks(records: Iterable[ListingRecord]) -> Iterator[list[ListingRecord]]:
+    """``records`` by lists of :data:`INSERT_CHUNK`, taken from the iterable as needed."""
+    iterator = iter(records)
+    while chunk := list(itertools.islice(iterator, INSERT_CHUNK)):
+        yield chunk
+
+
+@dataclass
+class _Tally:
+    """A source's records planned so far: their counts, and the ids of those seen."""
+
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    seen: set[str] = field(default_factory=set)
+
+    def add(self, plan: _Plan) -> None:
+        self.inserted += len(plan.new)
+        self.updated += len(plan.changed)
+        self.unchanged += plan.unchanged
+        self.seen.update(plan.hashes)
+
+    def removed(self, connection: Connection, source: str, kept: Collection[str]) -> list[str]:
+        """The source's stored record ids that are neither seen nor ``kept``."""
+        stored = connection.scalars(
+            select(SourceRecord.source_record_id).where(SourceRecord.source_name == source)
+        )
+        return sorted(key for key in stored if key not in self.seen and key not in kept)
+
+    def counts(
+        self, kept: Collection[str], removed: list[str], edits: overlay.Reapplied
+    ) -> LoadCounts:
+        return LoadCounts(
+            self.inserted,
+            self.updated,
+            self.unchanged + len(kept),
+            len(removed),
+            edits.fields,
+            tuple(edits.over_source_changes),
+        )
 
 
 def plan_source(
-    store: Store, source: SourceInfo, records: list[ListingRecord], kept: set[str] = frozenset()
+    store: Store,
+    source: SourceInfo,
+    records: Iterable[ListingRecord],
+    kept: Collection[str] = frozenset(),
 ) -> LoadCounts:
-    """What :func:`load_source` would do with these records now, without writing anything."""
+    """What :func:`load_source` would do with these records now, without writing anything;
+    ``records`` are taken by chunks, so that only one chunk is held."""
+    tally = _Tally()
     with store.engine.connect() as connection:
-        return _plan(connection, source.name, records, kept).counts
+        for chunk in _record_chunks(records):
+            tally.add(_plan(connection, source.name, chunk))
+        return tally.counts(kept, tally.removed(connection, source.name, kept), overlay.Reapplied())
 
 
 def load_source(
-    store: Store, source: SourceInfo, records: list[ListingRecord], kept: set[str] = frozenset()
+    store: Store,
+    source: SourceInfo,
+    records: Iterable[ListingRecord],
+    kept: Collection[str] = frozenset(),
 ) -> LoadCounts:
     """Bring the store in line with ``source``, whose complete current content is ``records``
-    plus the already-loaded records ``kept`` (ids of rows skipped as unchanged)."""
+    plus the already-loaded records ``kept`` (ids of rows skipped as unchanged; ``kept`` may
+    grow while ``records`` are consumed and is read once they are).
+
+    ``records`` are taken and written by chunks, so that only one chunk is held; the store's
+    transaction holds the rows written until the whole source is, then commits them."""
     now = dt.datetime.now(dt.UTC)
     with store.engine.begin() as connection:
-        plan = _plan(connection, source.name, records, kept)
-        source_is_current = _source_is_current(connection, source)
-        if not plan.writes and source_is_current:
-            return plan.counts
-        _upsert_source(connection, source, now)
-        invalidate(connection)
+        load = _Load(connection, source, now)
+        for chunk in _record_chunks(records):
+            load.write(_plan(connection, source.name, chunk))
+        return load.finish(kept)
+
+
+class _Load:
+    """One source's load, in the transaction of ``connection``, chunk by chunk."""
+
+    def __init__(self, connection: Connection, source: SourceInfo, now: dt.datetime) -> None:
+        self.connection, self.source, self.now = connection, source, now
+        self.source_is_current = _source_is_current(connection, source)
+        self.started = False
+        self.tally = _Tally()
+        self.written: list[str] = []  # ids of the records inserted or replaced
+        self.kept_edits = overlay.Reapplied()
+
+    def _start(self) -> None:
+        """Before the first write: the source's row, and stale stored indicators dropped."""
+        if not self.started:
+            _upsert_source(self.connection, self.source, self.now)
+            invalidate(self.connection)
+            self.started = True
+
+    def write(self, plan: _Plan) -> None:
+        """Write one chunk's new and changed records, and restamp its rewritten rows."""
+        self.tally.add(plan)
+        if not plan.writes:
+            return
+        self._start()
+        connection, name = self.connection, self.source.name
         changed_ids = [r.source_record_id for r in plan.changed]
-        _delete_records(connection, source.name, changed_ids + plan.removed)
-        rows = functools.partial(_Rows, source.name, now, source.organization_id)
+        _delete_records(connection, name, changed_ids)
+        rows = functools.partial(_Rows, name, self.now, self.source.organization_id)
         _insert_records(connection, rows, plan.new + plan.changed, plan.hashes)
-        kept_edits = _keep_edits(connection, source, changed_ids, now)
-        _restamp_records(connection, source.name, plan.restamp)
-        _delete_orphan_organizations(connection, source.name)
-        keys = [r.source_record_id for r in plan.new + plan.changed] + plan.removed
-        publish.refresh(connection, _to_publish(connection, source, source_is_current, keys))
-    return replace(
-        plan.counts,
-        edits_kept=kept_edits.fields,
-        edits_over_source=tuple(kept_edits.over_source_changes),
-    )
+        edits = _keep_edits(connection, self.source, changed_ids, self.now)
+        self.kept_edits.fields += edits.fields
+        self.kept_edits.over_source_changes += edits.over_source_changes
+        _restamp_records(connection, name, plan.restamp)
+        self.written += [r.source_record_id for r in plan.new + plan.changed]
+
+    def finish(self, kept: Collection[str]) -> LoadCounts:
+        """Remove the records that left the source, then publish what changed."""
+        removed = self.tally.removed(self.connection, self.source.name, kept)
+        counts = self.tally.counts(kept, removed, self.kept_edits)
+        if not (self.started or removed) and self.source_is_current:
+            return counts
+        self._start()
+        _delete_records(self.connection, self.source.name, removed)
+        _delete_orphan_organizations(self.connection, self.source.name)
+        keys = self.written + removed
+        publish.refresh(
+            self.connection,
+            _to_publish(self.connection, self.source, self.source_is_current, keys),
+        )
+        return counts
 
 
 def _keep_edits(

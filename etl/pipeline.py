@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 import time
 import tomllib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,8 +34,8 @@ log = logging.getLogger(__name__)
 
 SOURCE_SUFFIXES = {".csv", ".tsv", ".txt", ".geojson", ".json"}
 SIDECAR_SUFFIX = ".source.toml"
-# A file's rows are transformed and validated by chunks of this many, so that only the rows
-# of one chunk are held besides the records to load.
+# A file's rows are transformed, validated and loaded by chunks of this many, so that only
+# the rows of one chunk are held, besides the ids of the source's rows.
 CHUNK_ROWS = 5_000
 LOCK = "etl"  # the store lock held while sources are checked and loaded
 
@@ -126,8 +127,7 @@ def run(
         for path in discover_sources(paths):
             info = source_info(path)
             check_coverage(info, reference.boundaries)
-            checked = check_source(store, reference, path, info, progress=show_progress)
-            report = apply(store, checked)
+            report = check_and_load(store, reference, path, info, progress=show_progress).report
             report.rejected_csv = write_rejected_csv(report, report_dir)
             log.info("%s: %s", info.name, summary_line(report))
             reports.append(report)
@@ -180,13 +180,11 @@ class Limits:
 
 @dataclass
 class Checked:
-    """A source checked but not loaded (a dry run): its report, with ``counts`` saying what
-    loading would do, and what :func:`apply` loads."""
+    """A source checked, and loaded or not: its report, whose ``counts`` say what the load
+    did, or would do (a dry run)."""
 
     info: SourceInfo
     report: SourceReport
-    records: list[ListingRecord]
-    kept: set[str]
 
 
 def check_source(
@@ -200,6 +198,37 @@ def check_source(
 ) -> Checked:
     """Everything but the load: extract, transform and validate ``path`` as source ``info``,
     every row of it belonging to ``organization`` if given. Writes nothing."""
+    plan = functools.partial(plan_source, store, info)
+    return check(store, reference, path, info, plan, limits, progress, organization)
+
+
+def check_and_load(
+    store: Store,
+    reference: Reference,
+    path: Path,
+    info: SourceInfo,
+    limits: Limits = Limits(),
+    progress: bool = False,
+    organization: str = "",
+) -> Checked:
+    """:func:`check_source`, loading each chunk of good records as it is checked, all in one
+    transaction: a source that fails, or exceeds its ``limits``, leaves nothing written."""
+    load = functools.partial(load_source, store, info)
+    return check(store, reference, path, info, load, limits, progress, organization)
+
+
+def check(
+    store: Store,
+    reference: Reference,
+    path: Path,
+    info: SourceInfo,
+    consume: Callable[[Iterable[ListingRecord], set[str]], LoadCounts],
+    limits: Limits = Limits(),
+    progress: bool = False,
+    organization: str = "",
+) -> Checked:
+    """Check ``path``, handing its good records, read lazily by chunks, and the ids of its
+    rows kept as unchanged (complete once the records are consumed) to ``consume``."""
     context = TransformContext(
         reference.geocoder,
         reference.vocabulary,
@@ -213,16 +242,18 @@ def check_source(
         chunks: Iterable[Prepared] = [_prepare_package(path, context, report, loaded, limits)]
     else:
         chunks = _prepare(path, context, report, loaded, progress, limits)
-    good: list[ListingRecord] = []
     kept: set[str] = set()
-    for prepared in chunks:
-        good += _validated(prepared, reference, report)
-        kept |= prepared.kept
-        limits.check_time()
-    report.counts = plan_source(store, info, good, kept)
+
+    def good_records() -> Iterator[ListingRecord]:
+        for prepared in chunks:
+            yield from _validated(prepared, reference, report)
+            kept.update(prepared.kept)
+            limits.check_time()
+
+    report.counts = consume(good_records(), kept)
     report.warnings.sort()
     report.rejected.sort(key=lambda row: (row.file, row.line))
-    return Checked(info, report, good, kept)
+    return Checked(info, report)
 
 
 def _validated(
@@ -244,12 +275,6 @@ def _validated(
                 _rejected(record.line, verdict.reason, values, record.file, verdict.field)
             )
     return good
-
-
-def apply(store: Store, checked: Checked) -> SourceReport:
-    """Load a checked source, in one transaction; its report's counts say what was done."""
-    checked.report.counts = load_source(store, checked.info, checked.records, checked.kept)
-    return checked.report
 
 
 def _rejected(

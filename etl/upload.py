@@ -1,5 +1,5 @@
 """An organization's own listing, uploaded: kept between the dry run and the apply, then checked
-and loaded by the ETL pipeline itself (:func:`etl.pipeline.check_source` and :func:`apply`).
+and loaded by the ETL pipeline itself (:func:`etl.pipeline.check_source`, :func:`check_and_load`).
 
 An upload is a CSV in the listing format (``data/templates/``), a zip of an HSDS 3.0 data
 package, or a package's files (``datapackage.json`` and its CSV files). It is its own source,
@@ -27,7 +27,15 @@ from pathlib import Path, PurePath
 from caremap.store import Store
 from etl.hsds import DESCRIPTOR
 from etl.load import SourceInfo
-from etl.pipeline import LOCK, Checked, LimitExceeded, Limits, Reference, apply, check_source
+from etl.pipeline import (
+    LOCK,
+    Checked,
+    LimitExceeded,
+    Limits,
+    Reference,
+    check_and_load,
+    check_source,
+)
 from etl.records import RejectedRow
 from etl.reference import sync_reference_data
 
@@ -148,8 +156,7 @@ def check_upload(
 ) -> Checked:
     """The dry run: the pipeline up to, not including, the load. Raises
     :class:`~etl.pipeline.LimitExceeded`, or ValueError for a file that cannot be read."""
-    if max_unzipped is not None and _unzipped_size(upload.path) > max_unzipped:
-        raise LimitExceeded("unzipped bytes", max_unzipped)
+    _check_unzipped_size(upload, max_unzipped)
     info = source_info(upload.organization_id, organization_name)
     return check_source(store, reference, upload.path, info, limits, organization=organization_name)
 
@@ -164,11 +171,18 @@ def apply_upload(
 ) -> Checked:
     """The same dry run on the same bytes, then the load, in one transaction; never while an
     ETL run loads (the store's :data:`~etl.pipeline.LOCK`)."""
+    _check_unzipped_size(upload, max_unzipped)
+    info = source_info(upload.organization_id, organization_name)
     with store.exclusive(LOCK):
-        checked = check_upload(store, reference, upload, organization_name, limits, max_unzipped)
         sync_reference_data(store, reference.vocabulary, reference.boundaries)
-        apply(store, checked)
-    return checked
+        return check_and_load(
+            store, reference, upload.path, info, limits, organization=organization_name
+        )
+
+
+def _check_unzipped_size(upload: Upload, max_unzipped: int | None) -> None:
+    if max_unzipped is not None and _unzipped_size(upload.path) > max_unzipped:
+        raise LimitExceeded("unzipped bytes", max_unzipped)
 
 
 def report_rows(rejected: list[RejectedRow]) -> list[dict[str, str | int]]:

@@ -309,20 +309,24 @@ def test_an_organizations_own_upload_replaces_its_edits(world, tmp_path):
     from dataclasses import replace
 
     from etl.load import SourceInfo, load_source, record_id
-    from etl.pipeline import check_source, load_reference
+    from etl.pipeline import check, load_reference
     from tests.conftest import DATA_DIR
 
     example = DATA_DIR / "templates" / "listings_example.csv"
     info = SourceInfo(name=f"upload-{world.org_a}", title="upload", organization_id=world.org_a)
-    checked = check_source(
-        world.store, load_reference(DATA_DIR), example, info, organization="Test Org"
-    )
-    load_source(world.store, info, checked.records)
-    first = checked.records[0]
+    records = []
+
+    def load_kept_records(good, kept):
+        records.extend(good)
+        return load_source(world.store, info, records, kept)
+
+    reference = load_reference(DATA_DIR)
+    check(world.store, reference, example, info, load_kept_records, organization="Test Org")
+    first = records[0]
     service_id = record_id(info.name, first.source_record_id, "service")
     with world.store.session() as session, session.begin():
         changes.propose(session, who(session, world, "admin"), service_id, {"name": "Edited"}, NOW)
-    renamed = [replace(first, service_name="Renamed by upload"), *checked.records[1:]]
+    renamed = [replace(first, service_name="Renamed by upload"), *records[1:]]
     counts = load_source(world.store, info, renamed)
     assert (counts.updated, counts.edits_kept) == (1, 0)
     with world.store.session() as session:

@@ -7,10 +7,12 @@ import csv
 import io
 import shutil
 import threading
+import tracemalloc
 
 import pytest
 from sqlalchemy import func, select, text
 
+from caremap import publish
 from caremap.model import (
     Attribute,
     Location,
@@ -25,8 +27,11 @@ from caremap.model import (
 from caremap.reasons import Reason
 from caremap.store import open_store
 from etl import load as load_module
+from etl import pipeline
 from etl.extract import ExtractError
-from etl.pipeline import run
+from etl.load import SourceInfo
+from etl.pipeline import LimitExceeded, Limits, check_and_load, load_reference, run
+from etl.reference import sync_reference_data
 from tests.conftest import DATA_DIR, LISTINGS, TEST_DATA
 
 SHARED = LISTINGS / "service_listings_shared.csv"
@@ -413,3 +418,61 @@ def test_two_runs_at_once_both_succeed_one_after_the_other(empty_store_url, tmp_
     finally:
         for store in stores:
             store.dispose()
+
+
+def _replicated_listing(folder, rows: int):
+    """The listing template's rows repeated to ``rows`` rows, each with its own source_id."""
+    with (DATA_DIR / "templates" / "listings_example.csv").open(encoding="utf-8") as handle:
+        template = list(csv.DictReader(handle))
+    path = folder / f"listing-{rows}.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(template[0]))
+        writer.writeheader()
+        for n in range(rows):
+            writer.writerow({**template[n % len(template)], "source_id": f"ROW-{n}"})
+    return path
+
+
+def test_the_memory_a_load_takes_does_not_grow_with_its_rows(empty_store, tmp_path, monkeypatch):
+    """Rows are checked and loaded chunk by chunk into the one transaction of their source,
+    so eight times the rows (80 chunks instead of 10) take nowhere near eight times the
+    memory: only ids are kept for the whole source. Holding the source's records took 4.7
+    times the memory here; the ids take 2.6 times."""
+    monkeypatch.setattr(pipeline, "CHUNK_ROWS", 100)
+    monkeypatch.setattr(load_module, "INSERT_CHUNK", 50)
+    monkeypatch.setattr(publish, "CHUNK", 50)
+    reference = load_reference(DATA_DIR)
+    sync_reference_data(empty_store, reference.vocabulary, reference.boundaries)
+    peaks = []
+    for name, rows in (("warm-up", 500), ("small", 500), ("large", 4_000)):
+        path = _replicated_listing(tmp_path, rows)
+        info = SourceInfo(name=name, title=path.name)
+        tracemalloc.start()
+        try:
+            checked = check_and_load(empty_store, reference, path, info, organization="Org")
+            peaks.append(tracemalloc.get_traced_memory()[1])
+        finally:
+            tracemalloc.stop()
+        assert (checked.report.counts.inserted, checked.report.rejected) == (rows, [])
+    _, small, large = peaks
+    assert large < 3.5 * small, peaks
+
+
+def test_a_source_that_fails_after_some_chunks_were_written_leaves_nothing(
+    empty_store, tmp_path, monkeypatch
+):
+    """Chunks written before a later row fails the source are rolled back with it."""
+    monkeypatch.setattr(pipeline, "CHUNK_ROWS", 100)
+    monkeypatch.setattr(load_module, "INSERT_CHUNK", 50)
+    reference = load_reference(DATA_DIR)
+    sync_reference_data(empty_store, reference.vocabulary, reference.boundaries)
+    info = SourceInfo(name="limited", title="limited")
+    first = check_and_load(empty_store, reference, _replicated_listing(tmp_path, 300), info)
+    assert first.report.counts.inserted == 300
+    before = snapshot(empty_store)
+    bigger = _replicated_listing(tmp_path, 600)  # 300 rows as loaded, then 300 new ones
+    with pytest.raises(LimitExceeded):
+        check_and_load(empty_store, reference, bigger, info, Limits(max_rows=550))
+    assert snapshot(empty_store) == before
+    again = check_and_load(empty_store, reference, bigger, info)
+    assert (again.report.counts.inserted, again.report.counts.unchanged) == (300, 300)
