@@ -539,8 +539,8 @@ def _print_table(methods: list[Method]) -> None:
 
 # Stages of one API request worth naming in the profile summary: (file suffix, function, label).
 PHASES = [
-    ("webmap/searching.py", "vocabulary_codes", "vocabulary codes (cached a minute)"),
-    ("webmap/params.py", "parse_search", "parse parameters"),
+    ("webmap/common/searching.py", "vocabulary_codes", "vocabulary codes (cached a minute)"),
+    ("webmap/common/params.py", "parse_search", "parse parameters"),
     ("caremap/search.py", "search", "search()"),
     ("caremap/store/postgis.py", "nearest_listings", "  store.nearest_listings"),
     ("caremap/store/base.py", "nearest_listings", "  store.nearest_listings"),

@@ -8,8 +8,8 @@ import folium
 import pytest
 from folium.plugins import MarkerCluster
 
-from webmap import assets
-from webmap.assets import (
+import webmap
+from webmap.common.assets import (
     VENDORED,
     ExternalAssetError,
     find_external_urls,
@@ -17,9 +17,9 @@ from webmap.assets import (
     localise,
     render_self_hosted,
 )
-from webmap.mapview import render_map
+from webmap.common.mapview import render_map
 
-STATIC = Path(assets.__file__).parent / "static"
+STATIC = Path(webmap.__file__).parent / "static"
 VENDOR = STATIC / "vendor"
 
 

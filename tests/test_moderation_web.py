@@ -11,7 +11,7 @@ import pytest
 
 from caremap import accounts, changes
 from tests.test_accounts import World, build_world, client_of, page_token
-from webmap.service_form import DAYS, hours_of
+from webmap.editing.service_form import DAYS, hours_of
 
 NOW = dt.datetime(2026, 11, 29, 15, 0, tzinfo=dt.UTC)
 

@@ -34,9 +34,9 @@ from caremap.queries import PublicPhone, PublicService
 from tests.conftest import DATA_DIR
 from tests.live_server import serving
 from tests.test_browser import PageWatch, browser  # noqa: F401 (the browser fixture)
-from webmap.assets import find_external_urls
-from webmap.mapview import MapLayers, MapSettings, build_service_map, render_map
-from webmap.planner import PlannerView, choropleth_map
+from webmap.common.assets import find_external_urls
+from webmap.common.mapview import MapLayers, MapSettings, build_service_map, render_map
+from webmap.planner.routes import PlannerView, choropleth_map
 
 MARKER_VARIABLE = "CAREMAP_TEST_TEMPLATE_MARKER"
 EVALUATED = "{{ 7*7 }}"

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from caremap import publish
 from caremap.model import Service
-from webmap.assets import find_external_urls
+from webmap.common.assets import find_external_urls
 
 TRANSLATIONS = Path(__file__).parents[1] / "webmap" / "translations" / "fr" / "LC_MESSAGES"
 

@@ -1,4 +1,22 @@
-"""The Flask web app: a thin adapter over the caremap core. Build it with :func:`create_app`."""
+"""The Flask web app: a thin adapter over the caremap core. Build it with :func:`create_app`.
+
+One package per feature, each with its blueprint's routes (``routes.py``) and its forms:
+
+- ``search/``: the public search page, a service's page, the referral sheet
+- ``api/``: the JSON API and its OpenAPI document; ``ogc/``: OGC API – Features;
+  ``hsds/``: the HSDS 3.0 API
+- ``planner/``: where services are missing
+- ``accounts/``: signing in (``auth``: :func:`~webmap.accounts.auth.requires`), one's own
+  account, password resets
+- ``admin/``: accounts and organizations; ``moderation/``: pending changes, stale listings
+- ``editing/``: the dashboard, service, organization and location forms, how changes read;
+  ``bulk/``: bulk import
+- ``common/``: what several share: search parameters, errors, Jinja filters, vendored assets,
+  the maps, the gazetteer, vocabulary and clock
+
+``server.py`` runs the app in production; templates, static files and translations are the
+app's, here.
+"""
 
 from __future__ import annotations
 
@@ -26,7 +44,7 @@ def serving_app() -> Flask:
     walking the vocabulary, gazetteer and boundaries each time (p95 latency). The geography is
     read here, before the server's threads exist, so that concurrent first requests share one
     copy instead of each reading its own."""
-    from webmap.searching import geography
+    from webmap.common.searching import geography
 
     app = create_app()
     with app.app_context():
@@ -38,7 +56,9 @@ def serving_app() -> Flask:
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Application factory: defaults, then ``CAREMAP_*`` variables, then ``test_config``."""
-    from webmap import auth, bulk, params
+    from webmap.accounts import auth
+    from webmap.bulk import routes as bulk
+    from webmap.common import params
 
     app = Flask(__name__)
     settings = load_settings()
@@ -68,28 +88,22 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.after_request(_security_headers)
     app.context_processor(_template_globals)
 
-    from webmap import (
-        account,
-        admin,
-        admin_organizations,
-        api,
-        dashboard,
-        edit,
-        errors,
-        filters,
-        hsds,
-        moderation,
-        ogc,
-        password_reset,
-        planner,
-        record_edit,
-        views,
-    )
+    from webmap.accounts import account, password_reset
+    from webmap.admin import organizations as admin_organizations
+    from webmap.admin import routes as admin
+    from webmap.api import routes as api
+    from webmap.common import errors, filters
+    from webmap.editing import dashboard, edit, record_edit
+    from webmap.hsds import routes as hsds
+    from webmap.moderation import routes as moderation
+    from webmap.ogc import routes as ogc
+    from webmap.planner import routes as planner
+    from webmap.search import routes as search
 
     auth.init_app(app)
     account.init_app(app)
     password_reset.init_app(app)
-    app.register_blueprint(views.bp)
+    app.register_blueprint(search.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(planner.bp)
     app.register_blueprint(ogc.bp)

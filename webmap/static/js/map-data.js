@@ -1,4 +1,4 @@
-// Draws what a map shows from data (webmap/mapview.py MapData, in the page's #map-data JSON)
+// Draws what a map shows from data (webmap/common/mapview.py MapData, in the page's #map-data JSON)
 // into the Leaflet objects folium made: outlines with their tooltips, markers with their
 // tooltips and popups. Every text from data goes into the page as text (textContent), never
 // as HTML. The markers are then window.caremapMap.markers, by the key the page's list uses.

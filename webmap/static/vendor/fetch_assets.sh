@@ -9,9 +9,9 @@
 # Idempotent: each package folder below is deleted and rebuilt from the pinned version, so a
 # second run changes nothing; README.md and this script are left alone.
 #
-# Upgrading: bump a version here, run the script, then update VENDORED in webmap/assets.py
+# Upgrading: bump a version here, run the script, then update VENDORED in webmap/common/assets.py
 # (its keys are the CDN URLs folium writes) and README.md. A folium upgrade that changes a CDN
-# URL makes webmap.assets.localise() raise ExternalAssetError naming that URL.
+# URL makes webmap.common.assets.localise() raise ExternalAssetError naming that URL.
 set -euo pipefail
 
 LEAFLET=1.9.3

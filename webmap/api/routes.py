@@ -9,9 +9,9 @@ from caremap.geojson import feature_collection_text, service_feature, with_searc
 from caremap.queries import public_service
 from caremap.search import search
 from webmap import get_store
-from webmap.openapi import openapi_document
-from webmap.params import parse_search
-from webmap.searching import clock, gazetteer, vocabulary_codes
+from webmap.api.openapi import openapi_document
+from webmap.common.params import parse_search
+from webmap.common.searching import clock, gazetteer, vocabulary_codes
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 GEOJSON = "application/geo+json"  # RFC 7946, as the OpenAPI document says

@@ -31,8 +31,8 @@ from caremap.geojson import service_feature
 from caremap.jurisdictions import read_layer_configs
 from caremap.queries import jurisdiction_outlines, public_service, public_services
 from webmap import get_store
-from webmap.params import BadParameter, integer, number, shown
-from webmap.searching import clock
+from webmap.common.params import BadParameter, integer, number, shown
+from webmap.common.searching import clock
 
 bp = Blueprint("ogc", __name__, url_prefix="/ogc")
 

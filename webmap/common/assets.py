@@ -126,7 +126,7 @@ def assert_no_external_urls(text: str, allowed_hosts: Collection[str] = ()) -> N
 
     ``text`` is markup the app's code generates, never data: a name such as
     ``url(https://...)`` reads as a load here, so data must reach the page separately (as
-    :mod:`webmap.mapview` does)."""
+    :mod:`webmap.common.mapview` does)."""
     external = find_external_urls(text, allowed_hosts)
     if external:
         raise ExternalAssetError(f"page would load from other hosts: {sorted(set(external))}")
@@ -167,7 +167,7 @@ def _local(url: str, urls: Mapping[str, str]) -> str:
     if _host(url):
         raise ExternalAssetError(
             f"no vendored copy of {url}: add it to webmap/static/vendor/fetch_assets.sh "
-            "and to VENDORED in webmap/assets.py"
+            "and to VENDORED in webmap/common/assets.py"
         )
     return url
 

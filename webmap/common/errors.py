@@ -12,7 +12,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from caremap.reasons import say
-from webmap.params import BadParameter
+from webmap.common.params import BadParameter
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 from caremap import history, reasons
 from caremap.fields import ChangeError, ConflictError
 from caremap.queries import PublicSchedule
-from webmap.filters import hours_text
+from webmap.common.filters import hours_text
 
 FIELD_LABELS = {
     "name": _l("Name"),

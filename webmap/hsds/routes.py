@@ -30,7 +30,7 @@ from caremap.hsds.pages import (
 )
 from caremap.hsds.tables import read_tables, read_taxonomies
 from webmap import get_store
-from webmap.params import BadParameter, boolean, date_time, integer, shown
+from webmap.common.params import BadParameter, boolean, date_time, integer, shown
 
 bp = Blueprint("hsds", __name__, url_prefix="/hsds")
 

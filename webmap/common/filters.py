@@ -19,7 +19,7 @@ from flask_babel import gettext as _
 
 from caremap.queries import PublicCapacity, PublicSchedule
 from caremap.search import Clock
-from webmap.params import BadParameter
+from webmap.common.params import BadParameter
 
 DAY_NAMES = {
     "MO": lambda: _("Mon"),

@@ -18,10 +18,10 @@ from caremap.accounts import Role
 from caremap.editors import DuplicateName
 from caremap.model import AppUser, Organization
 from webmap import get_store, url_with
-from webmap.admin import ROLE_LABELS
-from webmap.auth import requires
-from webmap.params import integer, text
-from webmap.searching import clock
+from webmap.accounts.auth import requires
+from webmap.admin.routes import ROLE_LABELS
+from webmap.common.params import integer, text
+from webmap.common.searching import clock
 
 bp = Blueprint("admin_organizations", __name__, url_prefix="/admin/organizations")
 MAX_QUERY = 200

@@ -45,7 +45,7 @@ from wtforms.validators import DataRequired, Length
 from caremap import accounts, attempts
 from caremap.accounts import Principal, Role
 from webmap import get_store
-from webmap.searching import clock
+from webmap.common.searching import clock
 
 bp = Blueprint("auth", __name__, url_prefix="/account")
 
@@ -198,7 +198,7 @@ def _load_user(session_id: str) -> SessionUser | None:
 
 
 def _unauthorized() -> Response:
-    from webmap.errors import wants_json
+    from webmap.common.errors import wants_json
 
     if wants_json() or request.method not in ("GET", "HEAD"):
         abort(401)

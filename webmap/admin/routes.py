@@ -1,5 +1,5 @@
 """Administrators' pages: the accounts, and which organizations each editor edits. Every change
-is a POST form with a CSRF token; only admins get here (:func:`webmap.auth.requires`)."""
+is a POST form with a CSRF token; only admins get here (:func:`webmap.accounts.auth.requires`)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from caremap import accounts
 from caremap.accounts import AccountError, Role
 from caremap.model import AppUser
 from webmap import get_store
-from webmap.auth import current_principal, requires
+from webmap.accounts.auth import current_principal, requires
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

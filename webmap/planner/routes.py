@@ -32,7 +32,7 @@ from caremap.queries import ServiceName, jurisdiction_outlines, service_names
 from caremap.reasons import N_, Reason
 from caremap.spreadsheet import SafeWriter
 from webmap import get_store, tiles_hosts
-from webmap.mapview import (
+from webmap.common.mapview import (
     ICONS,
     MapData,
     MapOutlines,
@@ -41,8 +41,8 @@ from webmap.mapview import (
     outline_feature,
     render_map,
 )
-from webmap.params import BadParameter, integer, number, shown, whole_number
-from webmap.searching import clock, vocabulary_codes
+from webmap.common.params import BadParameter, integer, number, shown, whole_number
+from webmap.common.searching import clock, vocabulary_codes
 
 bp = Blueprint("planner", __name__, url_prefix="/planner")
 MAX_ADDED_BEDS = 10_000
@@ -264,8 +264,8 @@ def _service_names() -> list[ServiceName]:
 
 def _options() -> dict[str, list[tuple[str, str]]]:
     """The choices of the planner's selectors, labelled in the page's language."""
-    from webmap.filters import month_name
-    from webmap.searching import vocabulary
+    from webmap.common.filters import month_name
+    from webmap.common.searching import vocabulary
 
     lang = str(get_locale() or "en")
     terms = vocabulary()

@@ -15,8 +15,8 @@ from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 from caremap import accounts
 from caremap.accounts import AccountError, WrongPassword
 from webmap import get_store
-from webmap.admin import ROLE_LABELS
-from webmap.auth import current_principal, keep_signed_in, limit_failures, requires
+from webmap.accounts.auth import current_principal, keep_signed_in, limit_failures, requires
+from webmap.admin.routes import ROLE_LABELS
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 

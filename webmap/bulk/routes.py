@@ -40,8 +40,8 @@ from caremap.spreadsheet import SafeWriter
 from etl import upload as uploads
 from etl.pipeline import Checked, LimitExceeded, Limits, Reference, load_reference
 from webmap import get_store
-from webmap.auth import current_principal, requires
-from webmap.change_text import said
+from webmap.accounts.auth import current_principal, requires
+from webmap.editing.change_text import said
 
 bp = Blueprint("bulk", __name__, url_prefix="/bulk")
 

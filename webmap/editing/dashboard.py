@@ -2,7 +2,7 @@
 of the person's organizations (every organization for moderators and admins, searchable and a
 page at a time) with its verification date, a stale badge, its pending and rejected changes,
 and one-click forms — beds available now, "Nothing changed — verify" — that post to the
-editing routes (:mod:`webmap.edit`) and come back here."""
+editing routes (:mod:`webmap.editing.edit`) and come back here."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ from flask import Blueprint, current_app, render_template, request
 
 from caremap.dashboard import Filters, listings
 from webmap import get_store, url_with
-from webmap.auth import current_principal, requires
-from webmap.edit import CapacityForm
-from webmap.moderation import DEFAULT_STALE_MONTHS
-from webmap.params import integer, text
-from webmap.searching import clock
+from webmap.accounts.auth import current_principal, requires
+from webmap.common.params import integer, text
+from webmap.common.searching import clock
+from webmap.editing.edit import CapacityForm
+from webmap.moderation.routes import DEFAULT_STALE_MONTHS
 
 bp = Blueprint("dashboard", __name__, url_prefix="/edit")
 MAX_QUERY = 200

@@ -28,9 +28,9 @@ from caremap.accounts import Role
 from caremap.credentials import DEFAULT_RESET_HOURS, ExpiredToken, InvalidToken, ResetError
 from caremap.model import AppUser
 from webmap import get_store
-from webmap.account import NewPasswordForm
-from webmap.auth import limit_failures, requires
-from webmap.searching import clock
+from webmap.accounts.account import NewPasswordForm
+from webmap.accounts.auth import limit_failures, requires
+from webmap.common.searching import clock
 
 bp = Blueprint("password_reset", __name__)
 

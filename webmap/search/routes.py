@@ -9,10 +9,10 @@ from flask_babel import get_locale
 from caremap.queries import jurisdiction_outlines, public_service, term_labels
 from caremap.search import SearchQuery, SearchResult, search
 from webmap import get_store
-from webmap.edit import capacity_forms, editing
-from webmap.mapview import MapLayers, MapSettings, build_service_map, render_map
-from webmap.params import RADIUS_CHOICES_KM, BadParameter, ParsedSearch, parse_search
-from webmap.searching import clock, gazetteer, vocabulary, vocabulary_codes
+from webmap.common.mapview import MapLayers, MapSettings, build_service_map, render_map
+from webmap.common.params import RADIUS_CHOICES_KM, BadParameter, ParsedSearch, parse_search
+from webmap.common.searching import clock, gazetteer, vocabulary, vocabulary_codes
+from webmap.editing.edit import capacity_forms, editing
 
 bp = Blueprint("main", __name__)
 BROWSE_LIMIT = 10_000  # with nothing asked, the map shows every service

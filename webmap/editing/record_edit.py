@@ -25,10 +25,11 @@ from caremap.normalise import PROVINCES
 from caremap.placement import PlacementError, jurisdictions
 from caremap.reasons import reason_of
 from webmap import get_store
-from webmap.auth import current_principal, requires
-from webmap.change_text import point_text, refuse, said
-from webmap.edit import record_editing, submitted_message
-from webmap.record_forms import (
+from webmap.accounts.auth import current_principal, requires
+from webmap.common.searching import clock, gazetteer, geography
+from webmap.editing.change_text import point_text, refuse, said
+from webmap.editing.edit import record_editing, submitted_message
+from webmap.editing.record_forms import (
     LocationForm,
     OrganizationForm,
     address_text,
@@ -37,7 +38,6 @@ from webmap.record_forms import (
     organization_edits,
     organization_form,
 )
-from webmap.searching import clock, gazetteer, geography
 
 bp = Blueprint("records", __name__, url_prefix="/edit")
 

@@ -32,11 +32,11 @@ from caremap.model import AppUser, ChangeSet, Location, Organization, Service
 from caremap.queries import term_labels
 from caremap.spreadsheet import SafeWriter
 from webmap import get_store
-from webmap.auth import current_principal, requires
-from webmap.change_text import action_label, field_label, refuse, value_text
-from webmap.edit import record_url
-from webmap.params import integer
-from webmap.searching import clock, geography
+from webmap.accounts.auth import current_principal, requires
+from webmap.common.params import integer
+from webmap.common.searching import clock, geography
+from webmap.editing.change_text import action_label, field_label, refuse, value_text
+from webmap.editing.edit import record_url
 
 bp = Blueprint("moderation", __name__, url_prefix="/moderation")
 DEFAULT_STALE_MONTHS = 12  # CAREMAP_STALE_MONTHS

@@ -24,7 +24,13 @@ from markupsafe import Markup
 
 from caremap.privacy import PublicLocation
 from caremap.queries import PublicService
-from webmap.assets import StaticUrl, assert_no_external_urls, local_urls, localise, rewrite_cdn_urls
+from webmap.common.assets import (
+    StaticUrl,
+    assert_no_external_urls,
+    local_urls,
+    localise,
+    rewrite_cdn_urls,
+)
 
 CANADA_CENTRE = (56.0, -96.0)  # (lat, lon)
 MAX_ZOOM = 18

@@ -24,10 +24,10 @@ from caremap.changes import ChangeError, ConflictError, NotFound
 from caremap.model import ChangeSet, HistoryEntry, ServiceCapacity
 from caremap.queries import term_labels, vocabulary_choices
 from webmap import get_store
-from webmap.auth import current_principal, requires, safe_next
-from webmap.change_text import action_label, field_label, refuse, value_text
-from webmap.searching import clock, geography
-from webmap.service_form import DAY_LABELS, DAYS, build_form, edits_of, hours_of
+from webmap.accounts.auth import current_principal, requires, safe_next
+from webmap.common.searching import clock, geography
+from webmap.editing.change_text import action_label, field_label, refuse, value_text
+from webmap.editing.service_form import DAY_LABELS, DAYS, build_form, edits_of, hours_of
 
 bp = Blueprint("edit", __name__, url_prefix="/edit")
 MAX_COUNT = 100_000

@@ -1,11 +1,11 @@
 """The OpenAPI 3 document of the JSON API, built from the same parameter definitions that
-parse requests (webmap.params), so the two cannot drift apart."""
+parse requests (webmap.common.params), so the two cannot drift apart."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from webmap.params import parameters
+from webmap.common.params import parameters
 
 ERROR = {
     "type": "object",

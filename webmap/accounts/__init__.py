@@ -1,0 +1,1 @@
+"""Accounts: signing in and out, a person's own account, password resets."""

@@ -1,0 +1,1 @@
+"""Administrators' pages: accounts and organizations."""

@@ -1,0 +1,1 @@
+"""Bulk import of an organization's whole listing."""

@@ -1,0 +1,2 @@
+"""Editors' pages: the dashboard, editing services, organizations and locations, and how
+changes read."""

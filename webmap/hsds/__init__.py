@@ -1,0 +1,1 @@
+"""The HSDS 3.0 API (read only)."""

@@ -1,0 +1,1 @@
+"""Moderators' pages: pending changes and stale listings."""

@@ -1,0 +1,1 @@
+"""The planner: where services are missing, for whom, and when."""

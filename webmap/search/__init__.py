@@ -1,0 +1,1 @@
+"""The public search: the search page, a service's page, the referral sheet."""
