@@ -13,6 +13,7 @@ import shapely
 from sqlalchemy import Connection, Row, select
 from sqlalchemy.orm import Session
 
+from caremap.language import language_of
 from caremap.model import (
     Accessibility,
     Address,
@@ -327,8 +328,8 @@ def jurisdiction_outlines(session: Session, level: str) -> dict:
 
 
 def term_labels(session: Session, lang: str) -> dict[str, str]:
-    """Vocabulary code → label in ``lang`` ('fr' or English)."""
-    column = TaxonomyTerm.name_fr if lang == "fr" else TaxonomyTerm.name
+    """Vocabulary code → label in ``lang`` (a French tag, or English)."""
+    column = TaxonomyTerm.name_fr if language_of(lang) == "fr" else TaxonomyTerm.name
     return {code: label for code, label in session.execute(select(TaxonomyTerm.code, column))}
 
 
@@ -339,7 +340,7 @@ class TermChoice:
     label_fr: str
 
     def label(self, lang: str) -> str:
-        return self.label_fr if lang == "fr" else self.label_en
+        return self.label_fr if language_of(lang) == "fr" else self.label_en
 
 
 def vocabulary_choices(session: Session) -> dict[str, list[TermChoice]]:

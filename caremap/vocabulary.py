@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from caremap.language import language_of
 from caremap.normalise import fold
 
 FACETS = ("service_type", "population", "capability", "language")
@@ -29,10 +30,6 @@ _RULE_KEYS = frozenset({"contains", "pattern", "codes", "note"})
 
 class VocabularyError(ValueError):
     """A vocabulary or mapping file is invalid; the message names the file and the term."""
-
-
-def _is_french(lang: str) -> bool:
-    return lang.lower().replace("_", "-").split("-")[0] == "fr"
 
 
 def _normalize(text: str) -> str:
@@ -54,11 +51,11 @@ class Term:
 
     def label(self, lang: str) -> str:
         """The label in ``lang``: French for ``fr`` (also ``fr-CA``, ``fr_CA``), else English."""
-        return self.label_fr if _is_french(lang) else self.label_en
+        return self.label_fr if language_of(lang) == "fr" else self.label_en
 
     def description(self, lang: str) -> str:
         """The one-sentence definition in ``lang``, chosen like :meth:`label`."""
-        return self.description_fr if _is_french(lang) else self.description_en
+        return self.description_fr if language_of(lang) == "fr" else self.description_en
 
 
 @dataclass(frozen=True)

@@ -30,10 +30,10 @@ from flask import Flask, request
 from flask_babel import Babel
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from caremap.language import LANGUAGES, Language, language_of
 from caremap.settings import load_settings
 from caremap.store import Store, open_store
 
-LANGUAGES = ("en", "fr")
 HSTS_MAX_AGE_S = 31_536_000
 
 
@@ -143,10 +143,15 @@ def select_locale() -> str:
     return request.accept_languages.best_match(LANGUAGES) or "en"
 
 
-def _template_globals() -> dict[str, Any]:
+def page_language() -> Language:
+    """The language of the page being answered (see :func:`select_locale`)."""
     from flask_babel import get_locale
 
-    return {"current_lang": str(get_locale() or "en"), "languages": LANGUAGES, "url_with": url_with}
+    return language_of(str(get_locale() or "en"))
+
+
+def _template_globals() -> dict[str, Any]:
+    return {"current_lang": page_language(), "languages": LANGUAGES, "url_with": url_with}
 
 
 def url_with(endpoint: str | None = None, **changes: str | None) -> str:

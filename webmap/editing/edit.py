@@ -9,7 +9,6 @@ import datetime as dt
 from dataclasses import dataclass
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -23,7 +22,7 @@ from caremap.capacity import CapacityError, countable_capacities, set_available
 from caremap.changes import ChangeError, ConflictError, NotFound
 from caremap.model import ChangeSet, HistoryEntry, ServiceCapacity
 from caremap.queries import term_labels, vocabulary_choices
-from webmap import get_store
+from webmap import get_store, page_language
 from webmap.accounts.auth import current_principal, requires, safe_next
 from webmap.common.searching import clock, geography
 from webmap.editing.change_text import action_label, field_label, refuse, value_text
@@ -58,10 +57,6 @@ def organization_of_entry(entry_id: int) -> str | None:
             return None
 
 
-def _lang() -> str:
-    return str(get_locale() or "en")
-
-
 def _detail(service_id: str) -> Response:
     """Back to ``?next=`` (the dashboard's forms say where), else to the service's page."""
     detail = url_for("main.service_detail", service_id=service_id)
@@ -76,7 +71,7 @@ def service(service_id: str) -> Response | tuple[str, int] | str:
     with get_store().session() as db:
         values = changes.current_values(db, service_id)
         choices = vocabulary_choices(db)
-    form = build_form(values, choices, _lang(), formdata=request.method == "POST")
+    form = build_form(values, choices, page_language(), formdata=request.method == "POST")
     if request.method == "GET" or not form.validate_on_submit():
         status = 400 if form.errors else 200
         page = render_template(
@@ -254,7 +249,7 @@ def record_editing(db: Session, record: changes.Record) -> Editing:
 def _editing(
     db: Session, organization_id: str, entries: list[HistoryEntry], change_sets: list[ChangeSet]
 ) -> Editing:
-    labels = term_labels(db, _lang())
+    labels = term_labels(db, page_language())
     return Editing(
         organization_id=organization_id,
         history=[_line(e, labels) for e in entries],

@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -24,7 +23,7 @@ from caremap.model import Location, Organization, Service, ServiceAtLocation
 from caremap.normalise import PROVINCES
 from caremap.placement import PlacementError, jurisdictions
 from caremap.reasons import reason_of
-from webmap import get_store
+from webmap import get_store, page_language
 from webmap.accounts.auth import current_principal, requires
 from webmap.common.searching import clock, gazetteer, geography
 from webmap.editing.change_text import point_text, refuse, said
@@ -51,10 +50,6 @@ def organization_id_of(organization_id: str) -> str | None:
 def organization_of_location(location_id: str) -> str | None:
     with get_store().session() as db:
         return db.scalar(select(Location.organization_id).where(Location.id == location_id))
-
-
-def _lang() -> str:
-    return str(get_locale() or "en")
 
 
 @bp.route("/organizations/<organization_id>", methods=["GET", "POST"])
@@ -104,7 +99,7 @@ def location(location_id: str) -> Response | tuple[str, int]:
         if not accounts.can_read_private(current_principal(), record.organization_id):
             abort(403)
         values = changes.record_values(db, "location", location_id)
-    form = location_form(values, _lang(), formdata=request.method == "POST")
+    form = location_form(values, page_language(), formdata=request.method == "POST")
     if request.method == "GET" or not form.validate_on_submit():
         return _location_page(record, values, form), 400 if form.errors else 200
     if "find" in request.form:  # "Find on map" without JavaScript: show the point, save nothing
@@ -166,8 +161,8 @@ def _check_point(point: dict[str, Any], province: str) -> None:
     if stated is not None and stated.pruid != pruid:
         found = next(p for p in PROVINCES.values() if p.pruid == pruid)
         names = {
-            "found": found.name_fr if _lang() == "fr" else found.name_en,
-            "province": stated.name_fr if _lang() == "fr" else stated.name_en,
+            "found": found.name_fr if page_language() == "fr" else found.name_en,
+            "province": stated.name_fr if page_language() == "fr" else stated.name_en,
         }
         raise ValueError(_("This point is in %(found)s, not in %(province)s.", **names))
 
@@ -211,7 +206,7 @@ def geocode() -> Response | tuple[Response, int]:
     try:
         located = locate(request.args.get("q", ""), gazetteer())
     except LocateError as error:
-        message = error.message_fr if _lang() == "fr" else error.message_en
+        message = error.message_fr if page_language() == "fr" else error.message_en
         return jsonify(message=message), 400
     if located is None:
         return jsonify(message=_("No place was found for this address.")), 404
@@ -220,5 +215,5 @@ def geocode() -> Response | tuple[Response, int]:
     except PlacementError:
         return jsonify(message=_("This point is outside Canada.")), 400
     point = _point_of(located.latitude, located.longitude, located.precision)
-    label = located.label_fr if _lang() == "fr" else located.label_en
+    label = located.label_fr if page_language() == "fr" else located.label_en
     return jsonify(**point, label=label, text=point_text(point))

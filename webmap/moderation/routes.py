@@ -17,7 +17,6 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -31,7 +30,7 @@ from caremap.changes import AlreadyDecided, ChangeError, NotFound
 from caremap.model import AppUser, ChangeSet, Location, Organization, Service
 from caremap.queries import term_labels
 from caremap.spreadsheet import SafeWriter
-from webmap import get_store
+from webmap import get_store, page_language
 from webmap.accounts.auth import current_principal, requires
 from webmap.common.params import integer
 from webmap.common.searching import clock, geography
@@ -71,7 +70,7 @@ class PendingView:
 def queue() -> str:
     """Every pending change set, oldest first, each with its diff and decision form."""
     with get_store().session() as db:
-        labels = term_labels(db, str(get_locale() or "en"))
+        labels = term_labels(db, page_language())
         pending = [_pending_view(db, c, labels) for c in changes.pending_change_sets(db)]
     return render_template("moderation/queue.html", pending=pending, form=DecisionForm())
 

@@ -15,7 +15,6 @@ import geopandas as gpd
 import numpy as np
 import shapely
 from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
-from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 from caremap.coverage.classify import METHODS, Classes, classify
@@ -31,7 +30,7 @@ from caremap.coverage.stored import read as read_stored
 from caremap.queries import ServiceName, jurisdiction_outlines, service_names
 from caremap.reasons import N_, Reason
 from caremap.spreadsheet import SafeWriter
-from webmap import get_store, tiles_hosts
+from webmap import get_store, page_language, tiles_hosts
 from webmap.common.mapview import (
     ICONS,
     MapData,
@@ -233,7 +232,7 @@ def _chart(
 ) -> dict[str, object]:
     """The bar chart's data: the jurisdictions with data, worst first (at most
     :data:`CHART_BARS`), each bar in its class colour."""
-    lang = str(get_locale() or "en")
+    lang = page_language()
     worse_high = INDICATORS[view.indicator][1]
     bars = sorted(
         (
@@ -267,7 +266,7 @@ def _options() -> dict[str, list[tuple[str, str]]]:
     from webmap.common.filters import month_name
     from webmap.common.searching import vocabulary
 
-    lang = str(get_locale() or "en")
+    lang = page_language()
     terms = vocabulary()
     anything = [("", str(_l("all")))]
     return {
@@ -304,7 +303,7 @@ def choropleth_map(
     """The map (from code alone) and what it shows: each jurisdiction of ``outlines`` in its
     class colour with its name, value and data status, and the hypothetical sites."""
     by_code = {r.code: (r, label) for r, label in zip(results, classes.labels, strict=True)}
-    lang = str(get_locale() or "en")
+    lang = page_language()
     features = []
     for feature in outlines["features"]:
         result, label = by_code[feature["properties"]["code"]]

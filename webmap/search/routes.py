@@ -4,11 +4,10 @@ service's detail page, and a printable referral sheet of search results."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, render_template, request, url_for
-from flask_babel import get_locale
 
 from caremap.queries import jurisdiction_outlines, public_service, term_labels
 from caremap.search import SearchQuery, SearchResult, search
-from webmap import get_store
+from webmap import get_store, page_language
 from webmap.common.mapview import MapLayers, MapSettings, build_service_map, render_map
 from webmap.common.params import RADIUS_CHOICES_KM, BadParameter, ParsedSearch, parse_search
 from webmap.common.searching import clock, gazetteer, vocabulary, vocabulary_codes
@@ -18,16 +17,15 @@ bp = Blueprint("main", __name__)
 BROWSE_LIMIT = 10_000  # with nothing asked, the map shows every service
 
 
-def _lang() -> str:
-    return str(get_locale() or "en")
-
-
 def _map_settings() -> MapSettings:
     from webmap import tiles_hosts
 
     config = current_app.config
     return MapSettings(
-        config["TILES_URL"], config["TILES_ATTRIBUTION"], _lang(), tiles_hosts(config["TILES_URL"])
+        config["TILES_URL"],
+        config["TILES_ATTRIBUTION"],
+        page_language(),
+        tiles_hosts(config["TILES_URL"]),
     )
 
 
@@ -45,7 +43,7 @@ def home() -> tuple[str, int] | str:
     """Search: one box (address, postal code, place, "lat, lon"), a radius, filters; results
     as a list and on the map, in step. With nothing asked, every service on the map."""
     parsed, result, error = _run_search()
-    lang = _lang()
+    lang = page_language()
     with get_store().session() as session:
         labels = term_labels(session, lang)
         outlines = jurisdiction_outlines(session, "province")
@@ -91,7 +89,7 @@ def print_results() -> tuple[str, int] | str:
     if error:
         raise error
     with get_store().session() as session:
-        labels = term_labels(session, _lang())
+        labels = term_labels(session, page_language())
     return render_template(
         "print.html",
         parsed=parsed,
@@ -107,7 +105,7 @@ def service_detail(service_id: str) -> str:
     """Everything a referral needs about one service."""
     with get_store().session() as session:
         service = public_service(session, service_id)
-        labels = term_labels(session, _lang())
+        labels = term_labels(session, page_language())
     if service is None:
         abort(404)
     return render_template(
