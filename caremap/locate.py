@@ -45,6 +45,7 @@ from caremap.normalise import (
     normalise_province,
     postal_code_province,
 )
+from caremap.reasons import N_, Reason
 
 MAX_ALTERNATIVES = 5
 MAX_TEXT = 300
@@ -54,13 +55,23 @@ address); this also bounds the time a call takes."""
 CANADA_LATITUDES = (40.0, 85.0)
 CANADA_LONGITUDES = (-145.0, -50.0)
 
-_NBSP = "\u00a0"  # French typography: a no-break space before ':', '?', ';' and '!'
-# French abbreviations of the provinces and territories (Bureau de la traduction).
-_PROVINCE_FR = {
-    "NL": "T.-N.-L.", "PE": "Î.-P.-É.", "NS": "N.-É.", "NB": "N.-B.", "QC": "Qc",
-    "ON": "Ont.", "MB": "Man.", "SK": "Sask.", "AB": "Alb.", "BC": "C.-B.",
-    "YT": "Yn", "NT": "T.N.-O.", "NU": "Nt",
-}  # fmt: skip
+# A place's label by its province or territory, one template each: French abbreviates them
+# its own way (Bureau de la traduction: "lieu : Kenora (Ont.)").
+_PLACE_LABELS = {
+    "NL": N_("place: %(place)s, NL"),
+    "PE": N_("place: %(place)s, PE"),
+    "NS": N_("place: %(place)s, NS"),
+    "NB": N_("place: %(place)s, NB"),
+    "QC": N_("place: %(place)s, QC"),
+    "ON": N_("place: %(place)s, ON"),
+    "MB": N_("place: %(place)s, MB"),
+    "SK": N_("place: %(place)s, SK"),
+    "AB": N_("place: %(place)s, AB"),
+    "BC": N_("place: %(place)s, BC"),
+    "YT": N_("place: %(place)s, YT"),
+    "NT": N_("place: %(place)s, NT"),
+    "NU": N_("place: %(place)s, NU"),
+}
 
 _DASHES = str.maketrans({"\u2212": "-", "\u2013": "-", "\u2012": "-"})
 _NUMBER_DOT = r"[+-]?\d{1,3}(?:\.\d+)?"
@@ -108,24 +119,16 @@ class LocatePrecision(StrEnum):
 
 
 class LocateError(ValueError):
-    """Text recognisable as coordinates but unusable; the messages are safe to show.
-
-    ``str(error)`` is the English message; ``message_fr`` is its French version.
-    """
-
-    def __init__(self, message_en: str, message_fr: str) -> None:
-        super().__init__(message_en)
-        self.message_en = message_en
-        self.message_fr = message_fr
+    """Text recognisable as coordinates but unusable. Raised with a :class:`Reason`, safe to
+    show: ``str(error)`` is its English text, :func:`caremap.reasons.reason_of` the reason."""
 
 
 @dataclass(frozen=True)
 class Located:
     """A point for the search box's text and what was matched, for showing the person.
 
-    ``label_en``/``label_fr``: "postal code M5V 2T6" / "code postal M5V 2T6",
-    "FSA M5V (Downtown Toronto)" / "RTA M5V (Downtown Toronto)", "place: Kenora, ON" /
-    "lieu : Kenora (Ont.)" (no-break space before the colon), "coordinates 43.6532, -79.3832"
+    ``label``, a :class:`Reason`: "postal code M5V 2T6", "FSA M5V (Downtown Toronto)",
+    "place: Kenora, ON" (in French "lieu : Kenora (Ont.)"), "coordinates 43.6532, -79.3832"
     (numbers as typed, with a decimal point in both languages). ``alternatives`` names other
     places the text could mean, "Richmond, QC", at most :data:`MAX_ALTERNATIVES`; each one,
     typed back into :func:`locate`, gives that place.
@@ -134,8 +137,7 @@ class Located:
     latitude: float
     longitude: float
     precision: LocatePrecision
-    label_en: str
-    label_fr: str
+    label: Reason
     alternatives: tuple[str, ...] = ()
 
 
@@ -161,11 +163,14 @@ def locate(text: str, gazetteer: Gazetteer) -> Located | None:
     if _NUMERIC_TEXT.fullmatch(text) and not fsa:
         shown = text[:_ECHO_LIMIT]
         raise LocateError(
-            f'"{shown}" is not a place, postal code or pair of coordinates. Type coordinates '
-            "as latitude, longitude in decimal degrees, e.g. 43.6532, -79.3832.",
-            f"«{_NBSP}{shown}{_NBSP}» n'est ni un lieu, ni un code postal, ni une paire de "
-            "coordonnées. Tapez les coordonnées en degrés décimaux, la latitude d'abord, p. ex. "
-            "43.6532, -79.3832.",
+            Reason(
+                N_(
+                    '"%(text)s" is not a place, postal code or pair of coordinates. Type '
+                    "coordinates as latitude, longitude in decimal degrees, e.g. 43.6532, "
+                    "-79.3832."
+                ),
+                text=shown,
+            )
         )
     without_codes = _FSA.sub(" ", upper)
     place = _by_place(without_codes, _implied_province(upper), gazetteer)
@@ -193,38 +198,34 @@ def _checked_coordinates(match: re.Match[str]) -> Located:
         and second_letter
         and (first_letter in _LATITUDE_LETTERS) == (second_letter in _LATITUDE_LETTERS)
     ):
-        raise LocateError(
-            "Give one latitude (N or S) and one longitude (E or W).",
-            "Donnez une latitude (N ou S) et une longitude (E ou O).",
-        )
+        raise LocateError(Reason(N_("Give one latitude (N or S) and one longitude (E or W).")))
     first = _signed(match["a"], first_letter)
     second = _signed(match["b"], second_letter)
     if first_letter in _LONGITUDE_LETTERS or second_letter in _LATITUDE_LETTERS:
         first, second = second, first  # longitude typed first, as its letter says
     latitude, longitude = float(first), float(second)
     if not -90 <= latitude <= 90:
-        en, fr = _hint(first, second)
-        raise LocateError(
-            f"Latitude {first} is out of range: it must be between -90 and 90.{en}",
-            f"La latitude {first} est hors limites{_NBSP}: "
-            f"elle doit être comprise entre -90 et 90.{fr}",
+        problem = Reason(
+            N_("Latitude %(latitude)s is out of range: it must be between -90 and 90."),
+            latitude=first,
         )
+        raise LocateError(_hinted(problem, first, second))
     if not -180 <= longitude <= 180:
         raise LocateError(
-            f"Longitude {second} is out of range: it must be between -180 and 180.",
-            f"La longitude {second} est hors limites{_NBSP}: "
-            "elle doit être comprise entre -180 et 180.",
+            Reason(
+                N_("Longitude %(longitude)s is out of range: it must be between -180 and 180."),
+                longitude=second,
+            )
         )
     shown = f"{first}, {second}"
     if not _in_canada(latitude, longitude):
-        en, fr = _hint(first, second)
-        raise LocateError(f"{shown} is outside Canada.{en}", f"{shown} est hors du Canada.{fr}")
+        problem = Reason(N_("%(point)s is outside Canada."), point=shown)
+        raise LocateError(_hinted(problem, first, second))
     return Located(
         latitude,
         longitude,
         LocatePrecision.COORDINATES,
-        f"coordinates {shown}",
-        f"coordonnées {shown}",
+        Reason(N_("coordinates %(point)s"), point=shown),
     )
 
 
@@ -235,9 +236,10 @@ def _signed(number: str, letter: str) -> str:
         return number
     if number.startswith("-"):
         raise LocateError(
-            f"Give either a minus sign or a hemisphere letter, not both: {number} {letter}.",
-            f"Donnez soit un signe moins, soit une lettre d'hémisphère, pas les deux{_NBSP}: "
-            f"{number} {letter}.",
+            Reason(
+                N_("Give either a minus sign or a hemisphere letter, not both: %(typed)s."),
+                typed=f"{number} {letter}",
+            )
         )
     return f"-{number}" if letter in ("S", "W", "O") else number
 
@@ -249,23 +251,19 @@ def _in_canada(latitude: float, longitude: float) -> bool:
     )
 
 
-def _hint(first: str, second: str) -> tuple[str, str]:
-    """(' ' + English, ' ' + French) suggestion of the pair probably meant, else ('', '')."""
+def _hinted(problem: Reason, first: str, second: str) -> Reason:
+    """``problem`` followed by the pair probably meant, when one is in Canada."""
     negated = second if second.startswith("-") else f"-{second}"
-    for latitude, longitude, hint_en, hint_fr in (
-        (first, negated, "Longitudes in Canada are negative (west)",
-         "Au Canada, les longitudes sont négatives (ouest)"),
-        (second, first, "Latitude comes first", "La latitude vient en premier"),
-    ):  # fmt: skip
+    for latitude, longitude, hint in (
+        (first, negated, N_("Longitudes in Canada are negative (west): did you mean %(meant)s?")),
+        (second, first, N_("Latitude comes first: did you mean %(meant)s?")),
+    ):
         if (latitude, longitude) != (first, second) and _in_canada(
             float(latitude), float(longitude)
         ):
-            meant = f"{latitude}, {longitude}"
-            return (
-                f" {hint_en}: did you mean {meant}?",
-                f" {hint_fr}{_NBSP}: vouliez-vous dire {meant}{_NBSP}?",
-            )
-    return "", ""
+            meant = Reason(hint, meant=f"{latitude}, {longitude}")
+            return Reason(N_("%(problem)s %(hint)s"), problem=problem, hint=meant)
+    return problem
 
 
 # --- postal codes and FSAs --------------------------------------------------------------------
@@ -280,9 +278,8 @@ def _by_postal_code(upper: str, gazetteer: Gazetteer) -> Located | None:
             continue
         point = gazetteer.postal_code(code)
         if point is not None:
-            return _located(
-                point, LocatePrecision.POSTAL_CODE, f"postal code {code}", f"code postal {code}"
-            )
+            label = Reason(N_("postal code %(code)s"), code=code)
+            return _located(point, LocatePrecision.POSTAL_CODE, label)
     return None
 
 
@@ -299,8 +296,11 @@ def _fsa_located(fsa: str, gazetteer: Gazetteer) -> Located | None:
     if point is None:
         return None
     area = point.label.split(" (")[0]  # "Downtown Toronto (CN Tower / …)": the first part
-    suffix = f" ({area})" if area else ""
-    return _located(point, LocatePrecision.FSA, f"FSA {fsa}{suffix}", f"RTA {fsa}{suffix}")
+    if area:
+        label = Reason(N_("FSA %(fsa)s (%(area)s)"), fsa=fsa, area=area)
+    else:
+        label = Reason(N_("FSA %(fsa)s"), fsa=fsa)
+    return _located(point, LocatePrecision.FSA, label)
 
 
 def _implied_province(upper: str) -> str:
@@ -341,13 +341,8 @@ def _by_place(text: str, implied_province: str, gazetteer: Gazetteer) -> Located
         name = _place_en(other)
         if name != label_en and name not in alternatives:
             alternatives.append(name)
-    return _located(
-        best,
-        LocatePrecision.PLACE,
-        f"place: {label_en}",
-        f"lieu{_NBSP}: {best.label} ({_PROVINCE_FR[best.province_abbr]})",
-        tuple(alternatives[:MAX_ALTERNATIVES]),
-    )
+    label = Reason(_PLACE_LABELS[best.province_abbr], place=best.label)
+    return _located(best, LocatePrecision.PLACE, label, tuple(alternatives[:MAX_ALTERNATIVES]))
 
 
 def _named(name: str, province: str, gazetteer: Gazetteer) -> list[PlacePoint]:
@@ -439,8 +434,7 @@ def _place_en(point: GazetteerPoint) -> str:
 def _located(
     point: GazetteerPoint,
     precision: LocatePrecision,
-    label_en: str,
-    label_fr: str,
+    label: Reason,
     alternatives: tuple[str, ...] = (),
 ) -> Located:
-    return Located(point.latitude, point.longitude, precision, label_en, label_fr, alternatives)
+    return Located(point.latitude, point.longitude, precision, label, alternatives)

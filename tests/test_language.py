@@ -1,10 +1,14 @@
 """One rule names a page's language: any French tag ("fr", "fr-CA", "fr_CA") is French, any
 other is English; the core's bilingual reads follow it."""
 
+import html
+
 import pytest
 
 from caremap.language import language_of
 from caremap.queries import term_labels, vocabulary_choices
+
+NBSP = "\u00a0"
 
 
 @pytest.mark.parametrize(
@@ -38,3 +42,29 @@ def test_a_term_choice_reads_a_french_region_tag_as_french(loaded_store):
     shelter = next(c for c in choices["service_type"] if c.code == "emergency_shelter")
     assert shelter.label("fr_CA") == shelter.label("fr") == "Refuge d'urgence"
     assert shelter.label("en-CA") == "Emergency shelter"
+
+
+def page_text(response) -> str:
+    return html.unescape(response.get_data(as_text=True))
+
+
+def test_where_a_search_starts_and_why_it_cannot_are_said_in_the_pages_language(client):
+    assert f"lieu{NBSP}: Kenora (Ont.)" in page_text(client.get("/?near=Kenora&lang=fr"))
+    assert "place: Kenora, ON" in page_text(client.get("/?near=Kenora&lang=en"))
+    assert "code postal M5A 2N2" in page_text(client.get("/print?near=M5A+2N2&lang=fr"))
+    french = client.get("/?near=91,+-79&lang=fr")
+    assert french.status_code == 400
+    assert (
+        f"La latitude 91 est hors limites{NBSP}: elle doit être comprise entre -90 et 90."
+        in page_text(french)
+    )
+    english = client.get("/?near=91,+-79&lang=en")
+    assert "Latitude 91 is out of range: it must be between -90 and 90." in page_text(english)
+    hinted = client.get("/api/v1/services?near=43.65,+79.38&lang=fr")
+    assert hinted.status_code == 400
+    assert hinted.json["message"] == (
+        "43.65, 79.38 is outside Canada. "
+        "Longitudes in Canada are negative (west): did you mean 43.65, -79.38?"
+    )
+    origin = client.get("/api/v1/services?near=Kenora&lang=fr").json["origin"]
+    assert origin["matched"] == "place: Kenora, ON"

@@ -31,7 +31,7 @@ def services() -> Response:
         members["origin"] = {
             "latitude": parsed.located.latitude,
             "longitude": parsed.located.longitude,
-            "matched": parsed.located.label_en,
+            "matched": str(parsed.located.label),
         }
     return Response(feature_collection_text(features, **members), mimetype=GEOJSON)
 

@@ -41,7 +41,7 @@ from etl import upload as uploads
 from etl.pipeline import Checked, LimitExceeded, Limits, Reference, load_reference
 from webmap import get_store
 from webmap.accounts.auth import current_principal, requires
-from webmap.editing.change_text import said
+from webmap.common.filters import said
 
 bp = Blueprint("bulk", __name__, url_prefix="/bulk")
 

@@ -6,12 +6,11 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, jsonify, render_template, request
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from caremap.reasons import say
+from webmap.common.filters import said
 from webmap.common.params import BadParameter
 
 log = logging.getLogger(__name__)
@@ -91,9 +90,7 @@ def handle_bad_parameter(error: BadParameter) -> tuple[Response | str, int]:
 
 def parameter_reason(error: BadParameter) -> str:
     """Why the parameter's value cannot be used, in the page's language."""
-    if error.message_fr is not None and str(get_locale()) == "fr":
-        return error.message_fr
-    return say(error.message, _)
+    return said(error.message)
 
 
 def handle_unexpected(error: Exception) -> tuple[Response | str, int, list[tuple[str, str]]]:

@@ -18,6 +18,7 @@ from flask_babel import (
 from flask_babel import gettext as _
 
 from caremap.queries import PublicCapacity, PublicSchedule
+from caremap.reasons import say
 from caremap.search import Clock
 from webmap.common.params import BadParameter
 
@@ -134,12 +135,17 @@ PARAMETER_MESSAGES = {
 
 
 def error_message(error: BadParameter) -> str:
-    """A search-form error, in the page's language: the specific reason when it exists in
-    both languages, else a general hint for the field."""
-    if error.message_fr is not None:
-        return error.message_fr if str(get_locale()) == "fr" else error.message
+    """A search-form error, in the page's language: the specific reason when it says what to
+    type, else a general hint for the field."""
+    if error.specific:
+        return said(error.message)
     message = PARAMETER_MESSAGES.get(error.name)
     return message() if message else _("One of the search choices is not valid.")
+
+
+def said(text: str) -> str:
+    """A reason (:mod:`caremap.reasons`) in the page's language, its numbers in its format."""
+    return say(text, _, format_decimal)
 
 
 def number(value: int | None) -> str:
@@ -163,6 +169,7 @@ def moment(value: dt.datetime) -> str:
 
 def register(app: Flask) -> None:
     app.add_template_filter(moment)
+    app.add_template_filter(said)
     app.add_template_filter(number)
     app.add_template_filter(decimal)
     app.add_template_filter(percent)

@@ -17,7 +17,7 @@ from werkzeug.routing import IntegerConverter, Map
 
 from caremap.gazetteer import Gazetteer
 from caremap.locate import Located, LocateError, locate
-from caremap.reasons import N_, Reason
+from caremap.reasons import N_, Reason, reason_of
 from caremap.search import Filters, SearchQuery
 
 MAX_LIMIT = 200
@@ -47,11 +47,11 @@ FACET_PARAMETERS = {
 class BadParameter(ValueError):
     """A parameter's value cannot be used; ``message`` is safe to show to the person."""
 
-    def __init__(self, name: str, message: str, message_fr: str | None = None) -> None:
+    def __init__(self, name: str, message: str, specific: bool = False) -> None:
         super().__init__(f"{name}: {message}")
         self.name = name
         self.message = message
-        self.message_fr = message_fr  # when the reason is specific enough to show in French
+        self.specific = specific  # the reason says what to type: the search form shows it
 
 
 @dataclass(frozen=True)
@@ -179,7 +179,7 @@ def _near(text: str, gazetteer: Callable[[], Gazetteer]) -> Located | None:
     try:
         located = locate(text, gazetteer())
     except LocateError as error:
-        raise BadParameter("near", str(error), error.message_fr) from error
+        raise BadParameter("near", reason_of(error), specific=True) from error
     if located is None:
         reason = Reason(
             N_("no postal code, place or coordinates found in %(value)s"), value=shown(text)

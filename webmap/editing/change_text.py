@@ -8,14 +8,14 @@ from collections.abc import Mapping
 from typing import Any, NoReturn
 
 from flask import abort
-from flask_babel import format_datetime, format_decimal
+from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from caremap import history, reasons
 from caremap.fields import ChangeError, ConflictError
 from caremap.queries import PublicSchedule
-from webmap.common.filters import hours_text
+from webmap.common.filters import hours_text, said
 
 FIELD_LABELS = {
     "name": _l("Name"),
@@ -116,8 +116,3 @@ def refuse(error: ChangeError) -> NoReturn:
         abort(409, description=conflict_message(error.fields))
     reason = said(reasons.reason_of(error))
     abort(400, description=_("This change cannot be made: %(reason)s", reason=reason))
-
-
-def said(text: str) -> str:
-    """A reason (:mod:`caremap.reasons`) in the page's language, its numbers in its format."""
-    return reasons.say(text, _, format_decimal)

@@ -25,8 +25,9 @@ from caremap.placement import PlacementError, jurisdictions
 from caremap.reasons import reason_of
 from webmap import get_store, page_language
 from webmap.accounts.auth import current_principal, requires
+from webmap.common.filters import said
 from webmap.common.searching import clock, gazetteer, geography
-from webmap.editing.change_text import point_text, refuse, said
+from webmap.editing.change_text import point_text, refuse
 from webmap.editing.edit import record_editing, submitted_message
 from webmap.editing.record_forms import (
     LocationForm,
@@ -206,8 +207,7 @@ def geocode() -> Response | tuple[Response, int]:
     try:
         located = locate(request.args.get("q", ""), gazetteer())
     except LocateError as error:
-        message = error.message_fr if page_language() == "fr" else error.message_en
-        return jsonify(message=message), 400
+        return jsonify(message=said(reason_of(error))), 400
     if located is None:
         return jsonify(message=_("No place was found for this address.")), 404
     try:
@@ -215,5 +215,4 @@ def geocode() -> Response | tuple[Response, int]:
     except PlacementError:
         return jsonify(message=_("This point is outside Canada.")), 400
     point = _point_of(located.latitude, located.longitude, located.precision)
-    label = located.label_fr if page_language() == "fr" else located.label_en
-    return jsonify(**point, label=label, text=point_text(point))
+    return jsonify(**point, label=said(located.label), text=point_text(point))
