@@ -39,7 +39,6 @@ from webmap.params import integer
 from webmap.searching import clock, geography
 
 bp = Blueprint("moderation", __name__, url_prefix="/moderation")
-DEFAULT_STALE_MONTHS = 12  # CAREMAP_STALE_MONTHS
 MAX_STALE_MONTHS = 120
 
 
@@ -151,7 +150,7 @@ def _decide(change_set_id: int, comment: str, approving: bool) -> Response:
 
 
 def _months() -> int:
-    default = int(current_app.config.get("STALE_MONTHS", DEFAULT_STALE_MONTHS))
+    default = int(current_app.config["STALE_MONTHS"])
     return integer(request.args, "months", 1, MAX_STALE_MONTHS, default=default)
 
 
