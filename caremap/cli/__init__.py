@@ -26,7 +26,7 @@ def main(verbose: bool) -> None:
         format="%(levelname)s %(name)s: %(message)s",
     )
     try:
-        load_settings()
+        load_settings()  # a wrong CAREMAP_* value stops every command here, named
     except SettingsError as error:
         raise click.ClickException(str(error)) from None
 
