@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 from caremap.model import AppUser
 
 RESET_SALT = "caremap.password-reset"
-DEFAULT_RESET_HOURS = 24
 CLOCK_SKEW = dt.timedelta(minutes=5)  # a token issued "in the future" by another server
 
 

@@ -54,6 +54,8 @@ class LayerConfig:
     name_en: str
     name_fr: str
     population: str
+    label_en: str
+    label_fr: str
     population_2016: str | None = None
     parent: str | None = None
     parent_code: str | None = None
@@ -67,9 +69,17 @@ def read_layer_configs(data_dir: Path) -> list[LayerConfig]:
         return [LayerConfig(**entry) for entry in tomllib.loads(path.read_text("utf-8"))["layer"]]
     except (KeyError, TypeError) as error:
         raise ValueError(
-            f"{path}: every [[layer]] needs level, file, code, name_en, name_fr "
-            f"and population, and nothing else ({error})"
+            f"{path}: every [[layer]] needs level, file, code, name_en, name_fr, "
+            f"population, label_en and label_fr, and nothing else ({error})"
         ) from error
+
+
+def level_labels(data_dir: Path, language: str) -> dict[str, str]:
+    """Each configured level's label in ``language`` (``en`` or ``fr``), in the file's order."""
+    return {
+        config.level: config.label_fr if language == "fr" else config.label_en
+        for config in read_layer_configs(data_dir)
+    }
 
 
 def display_outline(geometry: shapely.Geometry, config: LayerConfig) -> shapely.Geometry:
@@ -188,7 +198,7 @@ def _neighbours() -> Layer:
     frame = gpd.read_file(
         f"/vsizip/{path}", columns=["ADM0_A3", "NAME"], where="ADM0_A3 <> 'CAN'", bbox=CANADA_BBOX
     )
-    config = LayerConfig("neighbour", NEIGHBOURS_FILE, "ADM0_A3", "NAME", "NAME", "")
+    config = LayerConfig("neighbour", NEIGHBOURS_FILE, "ADM0_A3", "NAME", "NAME", "", "", "")
     return _indexed(config, frame, path)
 
 

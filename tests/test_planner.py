@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import numpy as np
 import pytest
@@ -159,3 +160,33 @@ def test_planner_reads_the_data_folder_named_in_the_environment(
     monkeypatch.setenv("CAREMAP_DATA_DIR", str(data_dir))
     client = make_app(loaded_store_url).test_client()
     assert client.get("/planner/export.csv?level=province").status_code == 200
+
+
+def test_a_level_added_to_the_jurisdictions_file_is_a_planner_choice(
+    loaded_store_url, make_app, data_dir, tmp_path
+):
+    """data/jurisdictions.toml promises that a new layer needs no code: its level, labelled
+    in each language, is one of the planner's choices."""
+    extra = tmp_path / "data"
+    extra.mkdir()
+    for entry in data_dir.iterdir():
+        if entry.name != "jurisdictions.toml":
+            (extra / entry.name).symlink_to(entry)
+    layers = (data_dir / "jurisdictions.toml").read_text(encoding="utf-8")
+    (extra / "jurisdictions.toml").write_text(
+        layers
+        + "\n[[layer]]\n"
+        + 'level = "toronto_ward"\n'
+        + 'file = "boundaries/toronto_neighbourhoods_158.geojson"\n'
+        + 'code = "AREA_SHORT_CODE"\nname_en = "AREA_NAME"\nname_fr = "AREA_NAME"\n'
+        + 'population = "POP_PRIV_HH_2021"\nparent_code = "3520"\n'
+        + 'label_en = "Toronto wards"\nlabel_fr = "Quartiers électoraux de Toronto"\n',
+        encoding="utf-8",
+    )
+    client = make_app(loaded_store_url, DATA_DIR=extra).test_client()
+    french = client.get("/planner/?lang=fr").get_data(as_text=True)
+    assert re.search(r'<option value="toronto_ward"[^>]*>Quartiers électoraux de Toronto<', french)
+    assert re.search(r'<option value="province"[^>]*>Provinces et territoires<', french)
+    english = client.get("/planner/?lang=en").get_data(as_text=True)
+    assert re.search(r'<option value="toronto_ward"[^>]*>Toronto wards<', english)
+    assert client.get("/planner/?level=toronto_ward").status_code == 200

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import functools
 import gc
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -31,7 +30,7 @@ from flask_babel import Babel
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from caremap.language import LANGUAGES, Language, language_of
-from caremap.settings import load_settings
+from caremap.settings import load_settings, secret_key
 from caremap.store import Store, open_store
 
 HSTS_MAX_AGE_S = 31_536_000
@@ -55,31 +54,23 @@ def serving_app() -> Flask:
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    """Application factory: defaults, then ``CAREMAP_*`` variables, then ``test_config``."""
+    """Application factory: the settings (``CAREMAP_*`` variables, :mod:`caremap.settings`)
+    as config keys of the same names, then ``test_config``."""
     from webmap.accounts import auth
-    from webmap.bulk import routes as bulk
     from webmap.common import params
 
     app = Flask(__name__)
     settings = load_settings()
     app.config.from_mapping(
         **auth.CONFIG_DEFAULTS,
-        DATABASE_URL=settings.database_url,
-        DATA_DIR=settings.data_dir,
-        TILES_URL=settings.tiles_url,
-        TILES_ATTRIBUTION=settings.tiles_attribution,
-        BEDS_STALE_HOURS=48,
-        QUICK_EXIT_URL="https://www.theweathernetwork.com/ca",
-        PROXY_HOPS=0,
+        **settings.flask_config(),
         BABEL_DEFAULT_LOCALE="en",
         BABEL_TRANSLATION_DIRECTORIES="translations",
         JSON_SORT_KEYS=False,
-        **bulk.config_defaults(settings),
     )
-    app.config.from_prefixed_env("CAREMAP")
     if test_config:
         app.config.from_mapping(test_config)
-    app.config["DATA_DIR"] = Path(app.config["DATA_DIR"])  # CAREMAP_DATA_DIR arrives as text
+    app.config["SECRET_KEY"] = app.config["SECRET_KEY"] or secret_key(settings)
     _trust_proxies(app, int(app.config["PROXY_HOPS"]))
     app.extensions["caremap_store"] = open_store(app.config["DATABASE_URL"])
     app.url_map.converters["int"] = params.RowIdConverter
@@ -92,6 +83,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from webmap.admin import organizations as admin_organizations
     from webmap.admin import routes as admin
     from webmap.api import routes as api
+    from webmap.bulk import routes as bulk
     from webmap.common import errors, filters
     from webmap.editing import dashboard, edit, record_edit
     from webmap.hsds import routes as hsds

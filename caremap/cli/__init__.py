@@ -10,7 +10,7 @@ import click
 
 from caremap.cli.coverage import build_indicators, coverage
 from caremap.cli.users import users
-from caremap.settings import Settings, load_settings
+from caremap.settings import Settings, SettingsError, configuration_markdown, load_settings
 
 
 def _settings() -> Settings:
@@ -25,10 +25,20 @@ def main(verbose: bool) -> None:
         level=logging.INFO if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    try:
+        load_settings()  # a wrong CAREMAP_* value stops every command here, named
+    except SettingsError as error:
+        raise click.ClickException(str(error)) from None
 
 
 main.add_command(coverage)
 main.add_command(users)
+
+
+@main.command("settings")
+def settings_table() -> None:
+    """Print the table of CAREMAP_* settings (docs/configuration.md)."""
+    click.echo(configuration_markdown(), nl=False)
 
 
 @main.group()

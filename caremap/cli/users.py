@@ -109,12 +109,9 @@ def users_set_password(email: str, password_stdin: bool) -> None:
 @click.argument("email")
 @click.option(
     "--base-url",
-    envvar="CAREMAP_BASE_URL",
-    default="http://127.0.0.1:5000",
-    show_default=True,
-    help="The site's address as its users reach it (or CAREMAP_BASE_URL).",
+    help="The site's address as its users reach it (default: CAREMAP_BASE_URL).",
 )
-def users_reset_link(email: str, base_url: str) -> None:
+def users_reset_link(email: str, base_url: str | None) -> None:
     """Print a one-time link with which the account of EMAIL sets a new password (it expires
     after CAREMAP_PASSWORD_RESET_HOURS, 24 by default). Hand it over by a safe channel."""
     import datetime as dt
@@ -122,12 +119,13 @@ def users_reset_link(email: str, base_url: str) -> None:
     from caremap import accounts, credentials
     from caremap.settings import secret_key
 
+    settings = load_settings()
     with _store_session() as session:
         user = accounts.user_by_email(session, email)
         if user is None or not user.active:
             raise click.ClickException(f"no active account for {email}")
-        token = credentials.reset_token(secret_key(load_settings()), user, dt.datetime.now(dt.UTC))
-    click.echo(f"{base_url.rstrip('/')}/account/reset/{token}")
+        token = credentials.reset_token(secret_key(settings), user, dt.datetime.now(dt.UTC))
+    click.echo(f"{(base_url or settings.base_url).rstrip('/')}/account/reset/{token}")
 
 
 @contextlib.contextmanager

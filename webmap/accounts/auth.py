@@ -54,15 +54,9 @@ R = TypeVar("R")
 
 CONFIG_DEFAULTS: dict[str, Any] = {
     "SESSION_COOKIE_NAME": "caremap_session",
-    "SESSION_COOKIE_SECURE": True,  # CAREMAP_SESSION_COOKIE_SECURE=false for plain-http dev
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "PERMANENT_SESSION_LIFETIME": dt.timedelta(hours=8),
-    # Failed attempts (caremap.attempts): per client address, over every account …
-    "LOGIN_RATE_LIMIT": "10 per minute;50 per hour",
-    # … and per account from one client address (none over every address: no one can lock
-    # another person out).
-    "LOGIN_ACCOUNT_RATE_LIMIT": "5 per minute;20 per hour",
 }
 
 
@@ -218,10 +212,6 @@ class _SessionInterface(SecureCookieSessionInterface):
 
 def init_app(app: Flask) -> None:
     """Sessions, CSRF protection and the sign-in rate limits; then the blueprint."""
-    if not app.config.get("SECRET_KEY"):
-        from caremap.settings import load_settings, secret_key
-
-        app.config["SECRET_KEY"] = secret_key(load_settings())
     app.session_interface = _SessionInterface()
     manager = LoginManager(app)
     manager.session_protection = "strong"

@@ -25,7 +25,7 @@ from werkzeug.wrappers import Response
 
 from caremap import accounts, credentials
 from caremap.accounts import Role
-from caremap.credentials import DEFAULT_RESET_HOURS, ExpiredToken, InvalidToken, ResetError
+from caremap.credentials import ExpiredToken, InvalidToken, ResetError
 from caremap.model import AppUser
 from webmap import get_store
 from webmap.accounts.account import NewPasswordForm
@@ -95,7 +95,6 @@ def _refused(error: ResetError) -> tuple[str, int]:
 
 def init_app(app: Flask) -> None:
     """The blueprint, with failed resets rate-limited like sign-ins."""
-    app.config.setdefault("PASSWORD_RESET_HOURS", DEFAULT_RESET_HOURS)
     app.register_blueprint(bp)
     limit_failures(
         app, "password_reset.reset", lambda: "reset:" + (request.view_args or {}).get("token", "")

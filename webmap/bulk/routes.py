@@ -35,7 +35,7 @@ from wtforms.validators import DataRequired
 from caremap import accounts, reasons
 from caremap.model import Organization
 from caremap.reasons import reason_of
-from caremap.settings import PROJECT_ROOT, Settings
+from caremap.settings import PROJECT_ROOT
 from caremap.spreadsheet import SafeWriter
 from etl import upload as uploads
 from etl.pipeline import Checked, LimitExceeded, Limits, Reference, load_reference
@@ -47,17 +47,6 @@ bp = Blueprint("bulk", __name__, url_prefix="/bulk")
 
 TEMPLATES_DIR = PROJECT_ROOT / "data" / "templates"
 TEMPLATE_FILES = ("listings_template.csv", "listings_example.csv", "README.md")
-
-
-def config_defaults(settings: Settings) -> dict[str, Any]:
-    return {
-        "MAX_CONTENT_LENGTH": 10 * 1024 * 1024,
-        "BULK_MAX_ROWS": 5_000,
-        "BULK_TIME_LIMIT": 60,
-        "BULK_MAX_UNZIPPED_BYTES": 50 * 1024 * 1024,
-        "BULK_UPLOAD_HOURS": 24,
-        "BULK_UPLOAD_DIR": settings.instance_dir / "uploads",
-    }
 
 
 class UploadForm(FlaskForm):

@@ -14,7 +14,6 @@ from webmap.accounts.auth import current_principal, requires
 from webmap.common.params import integer, text
 from webmap.common.searching import clock
 from webmap.editing.edit import CapacityForm
-from webmap.moderation.routes import DEFAULT_STALE_MONTHS
 
 bp = Blueprint("dashboard", __name__, url_prefix="/edit")
 MAX_QUERY = 200
@@ -30,7 +29,7 @@ def index() -> str:
         query=text(request.args, "q", MAX_QUERY), stale_only=request.args.get("stale") == "1"
     )
     number = integer(request.args, "page", 1, default=1)
-    months = int(current_app.config.get("STALE_MONTHS", DEFAULT_STALE_MONTHS))
+    months = int(current_app.config["STALE_MONTHS"])
     with get_store().session() as db:
         page = listings(db, principal, clock().now, months, filters, number)
     here = url_with(page=str(page.number) if page.number > 1 else None)

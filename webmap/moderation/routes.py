@@ -38,7 +38,6 @@ from webmap.editing.change_text import action_label, field_label, refuse, value_
 from webmap.editing.edit import record_url
 
 bp = Blueprint("moderation", __name__, url_prefix="/moderation")
-DEFAULT_STALE_MONTHS = 12  # CAREMAP_STALE_MONTHS
 MAX_STALE_MONTHS = 120
 
 
@@ -150,7 +149,7 @@ def _decide(change_set_id: int, comment: str, approving: bool) -> Response:
 
 
 def _months() -> int:
-    default = int(current_app.config.get("STALE_MONTHS", DEFAULT_STALE_MONTHS))
+    default = int(current_app.config["STALE_MONTHS"])
     return integer(request.args, "months", 1, MAX_STALE_MONTHS, default=default)
 
 

@@ -27,6 +27,7 @@ from caremap.coverage.indicators import (
 )
 from caremap.coverage.stored import CATCHMENT_KM, THRESHOLDS_KM
 from caremap.coverage.stored import read as read_stored
+from caremap.jurisdictions import level_labels
 from caremap.queries import ServiceName, jurisdiction_outlines, service_names
 from caremap.reasons import N_, Reason
 from caremap.spreadsheet import SafeWriter
@@ -46,11 +47,6 @@ from webmap.common.searching import clock, vocabulary_codes
 bp = Blueprint("planner", __name__, url_prefix="/planner")
 MAX_ADDED_BEDS = 10_000
 
-LEVELS = {
-    "province": _l("Provinces and territories"),
-    "census_division": _l("Census divisions"),
-    "toronto_neighbourhood": _l("Toronto neighbourhoods"),
-}
 # indicator → (label, higher is worse)
 INDICATORS = {
     "services_per_100k": (_l("Services per 100,000 people"), False),
@@ -95,6 +91,11 @@ def _choice(name: str, allowed: object, default: str) -> str:
     return value
 
 
+def _levels() -> dict[str, str]:
+    """The jurisdiction levels of ``data/jurisdictions.toml``, labelled in the page's language."""
+    return level_labels(current_app.config["DATA_DIR"], str(get_locale() or "en"))
+
+
 def parse_view() -> PlannerView:
     codes = vocabulary_codes()
     service_type = request.args.get("service_type", "")
@@ -112,7 +113,7 @@ def parse_view() -> PlannerView:
     selection = Selection(
         added_sites=_added_sites(),
         switched_off=_switched_off(),
-        level=_choice("level", LEVELS, "census_division"),
+        level=_choice("level", _levels(), "census_division"),
         service_types=frozenset({service_type} if service_type else ()),
         populations=frozenset({population} if population else ()),
         month=integer(request.args, "month", 1, 12),
@@ -210,7 +211,7 @@ def planner() -> str:
         chart=_chart(view, results.rows, classes),
         computed_at=results.computed_at,
         map=parts,
-        levels=LEVELS,
+        levels=_levels(),
         indicators=INDICATORS,
         methods=METHOD_LABELS,
         access_labels=ACCESS_LABELS,
