@@ -14,11 +14,9 @@ RUN groupadd --system caremap \
 WORKDIR /app
 
 # Dependencies first, in a layer of their own, so that a change to the code does not reinstall
-# them. The list is read from pyproject.toml itself: the project's dependencies.
-COPY pyproject.toml ./
-RUN python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; print('\n'.join(p['dependencies']))" > /tmp/requirements.txt \
- && pip install --no-cache-dir -r /tmp/requirements.txt \
- && rm /tmp/requirements.txt
+# them: the runtime lock (`make lock`), the versions `make test` tests, checked against their hashes.
+COPY requirements/runtime.txt requirements/runtime.txt
+RUN pip install --no-cache-dir --require-hashes -r requirements/runtime.txt
 
 COPY . .
 # Editable install, on purpose: caremap.settings.PROJECT_ROOT is found relative to the package,
@@ -27,7 +25,8 @@ COPY . .
 # used in place, and nothing depends on package-data globs being complete, as a copy into
 # site-packages would. CAREMAP_DATA_DIR and CAREMAP_INSTANCE_DIR are still set explicitly
 # below, so the image does not rely on that lookup either.
-RUN pip install --no-cache-dir -e . \
+RUN pip install --no-cache-dir --no-deps -e . \
+ && pip check \
  && mkdir -p /app/instance \
  && chown caremap:caremap /app/instance
 

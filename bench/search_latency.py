@@ -434,7 +434,7 @@ def _free_port() -> int:
 def _server_command(server: str, port: int) -> list[str]:
     """granian as ``caremap serve`` runs it, or waitress running the same ``serving_app()``."""
     if server == GRANIAN:
-        return [sys.executable, "-m", "caremap.cli", "serve", "--port", str(port)]
+        return [sys.executable, "-m", "caremap_cli", "serve", "--port", str(port)]
     code = (
         "from waitress import serve; from webmap import serving_app; "
         f"serve(serving_app(), host='127.0.0.1', port={port}, threads={WAITRESS_THREADS})"

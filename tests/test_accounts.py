@@ -778,7 +778,7 @@ def test_authorization_matrix(make_app, world):
 
 
 def test_cli_users_add_and_list(world, tmp_path):
-    from caremap.cli import main
+    from caremap_cli import main
 
     env = {"CAREMAP_DATABASE_URL": world.url, "CAREMAP_INSTANCE_DIR": str(tmp_path)}
     runner = CliRunner()

@@ -9,7 +9,7 @@ import sys
 
 from click.testing import CliRunner
 
-from caremap.cli import main
+from caremap_cli import main
 from tests.conftest import LISTINGS, TEST_DATA
 
 
@@ -76,7 +76,7 @@ def test_geocode_batch(tmp_path):
 
 def test_cli_starts_without_heavy_imports():
     code = (
-        "import sys, caremap.cli; "
+        "import sys, caremap_cli; "
         "print(sorted(m for m in ('pandas', 'geopandas', 'flask', 'folium', 'sqlalchemy') "
         "if m in sys.modules))"
     )
@@ -88,7 +88,7 @@ def test_cli_starts_without_heavy_imports():
 
 def test_console_script_help():
     output = subprocess.run(
-        [sys.executable, "-m", "caremap.cli", "--help"], capture_output=True, text=True, check=True
+        [sys.executable, "-m", "caremap_cli", "--help"], capture_output=True, text=True, check=True
     ).stdout
     for command in ("db", "etl", "geocode", "serve"):
         assert command in output

@@ -8,7 +8,7 @@ import math
 import pytest
 from click.testing import CliRunner
 
-from caremap.cli import main
+from caremap_cli import main
 
 # The layout of tests/test_coverage_methods.py's hand-checked case: on the equator,
 # A(0°) X(0.5°) B(1°) Y(2°) C(2.5°); 0.5° = 55.6 km. Scores within 150 km: A 0.01, B 0.014,

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from caremap.cli import main
 from caremap.hsds import CONFIDENTIAL_CODE
 from caremap.hsds.package import export_package
 from caremap.privacy import PublicPointRule
+from caremap_cli import main
 from etl.pipeline import run, summary_line
 from tests.conftest import DATA_DIR
 from tests.test_privacy import confidential_rows, secrets_of

@@ -249,7 +249,7 @@ def test_no_reset_link_for_a_deactivated_account(make_app, world):
 
 
 def test_cli_prints_a_reset_link(make_app, world, tmp_path):
-    from caremap.cli import main
+    from caremap_cli import main
 
     env = {
         "CAREMAP_DATABASE_URL": world.url,

@@ -18,12 +18,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from caremap.cli import main
 from caremap.settings import PROJECT_ROOT
+from caremap_cli import main
 
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 15.0
-SERVE = [sys.executable, "-m", "caremap.cli", "serve"]
+SERVE = [sys.executable, "-m", "caremap_cli", "serve"]
 LEAFLET = PROJECT_ROOT / "webmap" / "static" / "vendor" / "leaflet" / "leaflet.js"
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import click
 
-from caremap.cli.coverage import build_indicators, coverage
-from caremap.cli.users import users
 from caremap.settings import Settings, SettingsError, configuration_markdown, load_settings
+from caremap_cli.coverage import build_indicators, coverage
+from caremap_cli.users import users
 
 
 def _settings() -> Settings:
