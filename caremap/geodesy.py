@@ -8,12 +8,26 @@ cannot swap them.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from pyproj import Geod
 
 # IUGG mean Earth radius, for spherical approximations (index pruning, 2SFCA costs).
 EARTH_RADIUS_M = 6_371_008.8
+EARTH_RADIUS_KM = EARTH_RADIUS_M / 1000.0
+METRES_PER_KM = 1000.0
 WGS84 = Geod(ellps="WGS84")
+
+
+def km_to_metres(km: float) -> float:
+    """Metres in ``km`` kilometres."""
+    return km * METRES_PER_KM
+
+
+def metres_to_km(metres: float) -> float:
+    """Kilometres in ``metres`` metres."""
+    return metres / METRES_PER_KM
 
 
 def distance_m(*, lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -42,3 +56,15 @@ def unit_vectors(latitudes: np.ndarray, longitudes: np.ndarray) -> np.ndarray:
     lat = np.radians(latitudes)
     lon = np.radians(longitudes)
     return np.column_stack((np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)))
+
+
+def arc_from_chord(chord: float | np.ndarray, *, radius: float) -> np.ndarray:
+    """Great-circle length, in the unit of ``radius``, of the arc between two unit-sphere
+    vectors ``chord`` apart (:func:`unit_vectors`), on the sphere of that radius."""
+    return 2.0 * radius * np.arcsin(np.minimum(chord / 2.0, 1.0))
+
+
+def chord_from_arc(arc: float, *, radius: float) -> float:
+    """The distance between the unit-sphere vectors of two points ``arc`` apart on the great
+    circle of the sphere of ``radius`` (same unit); 2 from half the circumference on."""
+    return 2.0 * math.sin(min(arc / (2.0 * radius), math.pi / 2))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 
 import geopandas
@@ -29,6 +29,7 @@ from caremap.model import (
     Service,
     ServiceAtLocation,
 )
+from caremap.paging import chunks
 from caremap.privacy import PublicLocation
 from caremap.queries import PublicService, public_services
 
@@ -64,7 +65,7 @@ def refresh(connection: Connection, service_ids: Iterable[str] | None = None) ->
     if everything:
         connection.execute(delete(PublicListing))
     ids = _in_space_order(connection, None if service_ids is None else set(service_ids))
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids, CHUNK):
         if not everything:
             connection.execute(delete(PublicListing).where(PublicListing.service_id.in_(chunk)))
         with Session(bind=connection) as session:
@@ -96,7 +97,7 @@ def _in_space_order(connection: Connection, service_ids: set[str] | None) -> lis
         service_ids = set(connection.scalars(select(Service.id)))
     placed = {
         row.service_id: (row.longitude, row.latitude)
-        for chunk in _chunks(sorted(service_ids))
+        for chunk in chunks(sorted(service_ids), CHUNK)
         for row in connection.execute(mean_point.where(ServiceAtLocation.service_id.in_(chunk)))
     }
     located = sorted(placed)
@@ -112,10 +113,6 @@ def _hilbert(longitudes: list[float], latitudes: list[float]) -> np.ndarray:
         return np.array([], dtype=np.uint64)
     points = geopandas.GeoSeries(geopandas.points_from_xy(longitudes, latitudes), crs=4326)
     return points.hilbert_distance(total_bounds=WORLD).to_numpy()
-
-
-def _chunks(ids: list[str]) -> Iterator[list[str]]:
-    return (ids[i : i + CHUNK] for i in range(0, len(ids), CHUNK))
 
 
 def listing_row(service: PublicService, position: int, location: PublicLocation) -> dict:

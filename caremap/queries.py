@@ -31,6 +31,7 @@ from caremap.model import (
     TaxonomyTerm,
 )
 from caremap.normalise import display_phone
+from caremap.paging import ID_CHUNK, chunks
 from caremap.privacy import PublicLocation, public_location, public_name, without_address
 
 
@@ -98,7 +99,7 @@ def public_services(session: Session, ids: list[str] | None = None) -> list[Publ
     )
     connection = session.connection()  # Core rows: no ORM instances
     rows = []
-    for chunk in _id_chunks(ids):
+    for chunk in [None] if ids is None else chunks(ids, ID_CHUNK):
         selected = query if chunk is None else query.where(Service.id.in_(chunk))
         rows += connection.execute(selected).all()
     children = _ServiceChildren.read(session, [row.id for row in rows])
@@ -163,12 +164,6 @@ def confidential_streets(connection: Connection) -> ConfidentialStreets:
     )
 
 
-def _id_chunks(ids: list[str] | None, size: int = 500) -> list[list[str] | None]:
-    if ids is None:
-        return [None]
-    return [ids[start : start + size] for start in range(0, len(ids), size)]
-
-
 @dataclass
 class _ServiceChildren:
     """Every child row of a set of services, grouped by service id (locations with their
@@ -187,7 +182,7 @@ class _ServiceChildren:
     def read(cls, session: Session, ids: list[str]) -> _ServiceChildren:
         children = cls()
         connection = session.connection()  # Core statements: no ORM work per row
-        for chunk in _id_chunks(ids):
+        for chunk in chunks(ids, ID_CHUNK):
             children._read_chunk(connection, chunk)
         return children
 

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, select
 
+from caremap.geodesy import km_to_metres
 from caremap.listing import Listing, listings_by_name
 from caremap.model import Attribute, Language, PublicListing
 from caremap.privacy import PublicLocation
@@ -147,7 +148,7 @@ def _nearest(
     enough pass the time filters, and none left out could rank before the last one (a
     confidential distance is rounded up, so it may rank after points fetched later; the
     store's spare candidates usually settle that without a second scan)."""
-    radius_m = None if radius_km is None else radius_km * 1000
+    radius_m = None if radius_km is None else km_to_metres(radius_km)
     wanted = query.limit
     candidates = wanted * 3 + 10 if query.filters.by_time else wanted
     where = listing_filter(query.filters)

@@ -6,7 +6,6 @@ Nothing is interpreted here: every value stays a string, and rows that cannot ev
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
 import itertools
@@ -17,21 +16,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, BinaryIO
 
-import charset_normalizer
-
 from caremap.reasons import N_, Reason, reason_of
+from caremap.tabular import UnreadableFile, csv_format, detect_encoding
 
 logger = logging.getLogger(__name__)
 
 CSV_SUFFIXES = frozenset({".csv", ".tsv", ".txt"})
 GEOJSON_SUFFIXES = frozenset({".geojson", ".json"})
-DELIMITERS = ",;\t|"
 # A longer value is refused: its row is reported, the others are read.
 MAX_FIELD_CHARS = 32 * 1024
-_SNIFF_CHARS = 64 * 1024
-_SAMPLE_BYTES = 1024 * 1024  # what the encoding is guessed on
-_CHUNK_BYTES = 1024 * 1024
-_CP1252_UNDEFINED = b"\x81\x8d\x8f\x90\x9d"
 # The parser reads values up to this long, so that the report can name the one too long.
 _PARSER_FIELD_LIMIT = 1024 * 1024
 csv.field_size_limit(max(csv.field_size_limit(), _PARSER_FIELD_LIMIT))
@@ -41,8 +34,8 @@ _WGS84_CRS_NAMES = frozenset(
 )
 
 
-class ExtractError(ValueError):
-    """A whole file cannot be read: unknown type, no header, duplicate columns, bad JSON."""
+# A whole file cannot be read: not text, unknown type, no header, duplicate columns, bad JSON.
+ExtractError = UnreadableFile
 
 
 @dataclass(frozen=True)
@@ -103,9 +96,8 @@ def stream_rows(path: Path) -> RowStream:
     """Read a CSV (``.csv``, ``.tsv``, ``.txt``) or GeoJSON (``.geojson``, ``.json``) file; a
     CSV file's rows are read as they are consumed, so memory does not grow with the file.
 
-    Encoding: see :func:`detect_encoding`. CSV delimiter: one of ``,`` ``;`` tab ``|``,
-    sniffed. Raises :class:`ExtractError` for an unsupported file type or a file that cannot be
-    read at all.
+    Encoding and CSV delimiter: see :func:`caremap.tabular.csv_format`. Raises
+    :class:`ExtractError` for an unsupported file type or a file that cannot be read at all.
     """
     suffix = path.suffix.lower()
     if suffix not in CSV_SUFFIXES | GEOJSON_SUFFIXES:
@@ -151,151 +143,21 @@ def check_columns(name: str, columns: list[str], required: Iterable[str]) -> Non
         )
 
 
-# --- Encoding -----------------------------------------------------------------------------------
-
-
-def detect_encoding(name: str, handle: BinaryIO) -> str:
-    """The encoding of the bytes in ``handle`` (left at its start); raises
-    :class:`ExtractError` for bytes that are not text.
-
-    A BOM (UTF-8, UTF-16) decides. UTF-16 without a BOM is recognised by its zero bytes. Else
-    UTF-8 if every byte of the file is valid UTF-8; else what charset-normalizer finds the
-    bytes most plausibly are, cp1252 first when it is plausible (French accents and curly
-    quotes), Latin-1 when only cp1252's five undefined bytes stand in its way.
-    """
-    sample = handle.read(_SAMPLE_BYTES)
-    handle.seek(0)
-    if sample.startswith(codecs.BOM_UTF8):
-        encoding = "utf-8-sig"
-    elif sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        encoding = "utf-16"
-    else:
-        encoding = _utf16_without_bom(sample) or _guessed_encoding(name, handle)
-    bad = _first_undecodable(handle, encoding)
-    if bad is not None:
-        raise ExtractError(
-            Reason(
-                N_("%(file)s is not valid %(encoding)s text (byte %(offset)s)"),
-                file=name,
-                encoding=encoding,
-                offset=bad,
-            )
-        )
-    text = sample.decode(encoding, errors="ignore")
-    controls = sum(1 for character in text if _is_control(character))
-    if controls > 8 and controls > len(text) // 100:
-        raise ExtractError(_not_text(name))
-    return encoding
-
-
-def _not_text(name: str) -> Reason:
-    return Reason(N_("%(file)s is not a text (CSV) file"), file=name)
-
-
-def _is_control(character: str) -> bool:
-    return character < " " and character not in "\t\n\r\f"
-
-
-def _utf16_without_bom(sample: bytes) -> str | None:
-    """``utf-16-le`` or ``utf-16-be`` when every other byte is mostly zero (text in a Latin
-    script), else None."""
-    even, odd = sample[0::2], sample[1::2]
-    if len(odd) < 2:
-        return None
-    for zeros, others, encoding in ((odd, even, "utf-16-le"), (even, odd, "utf-16-be")):
-        if zeros.count(0) >= 0.4 * len(zeros) and others.count(0) <= 0.05 * len(others):
-            return encoding
-    return None
-
-
-def _guessed_encoding(name: str, handle: BinaryIO) -> str:
-    bad = _first_undecodable(handle, "utf-8")
-    if bad is None:
-        return "utf-8"
-    # Guess on the bytes from the first one that is not UTF-8 (the sample may be all ASCII).
-    handle.seek(max(0, bad - 1024))
-    sample = handle.read(_SAMPLE_BYTES)
-    handle.seek(0)
-    matches = charset_normalizer.from_bytes(sample)
-    best = matches.best()
-    if best is None:
-        raise ExtractError(_not_text(name))
-    if _cp1252_plausible(matches):
-        return "cp1252" if _first_undecodable(handle, "cp1252") is None else "latin-1"
-    western = charset_normalizer.from_bytes(sample.translate(None, _CP1252_UNDEFINED))
-    if not best.multi_byte_usage and _cp1252_plausible(western):
-        return "latin-1"
-    return best.encoding
-
-
-def _cp1252_plausible(matches: charset_normalizer.CharsetMatches) -> bool:
-    return any(
-        codecs.lookup(encoding).name == "cp1252"
-        for match in matches
-        for encoding in match.could_be_from_charset
-    )
-
-
-def _first_undecodable(handle: BinaryIO, encoding: str) -> int | None:
-    """The offset of the first byte of ``handle`` that ``encoding`` cannot decode, or None;
-    ``handle`` is left at its start."""
-    decoder = codecs.getincrementaldecoder(encoding)()
-    offset = 0
-    try:
-        while chunk := handle.read(_CHUNK_BYTES):
-            try:
-                decoder.decode(chunk)
-            except UnicodeDecodeError as error:
-                return offset + error.start
-            offset += len(chunk)
-        try:
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            return offset
-        return None
-    finally:
-        handle.seek(0)
-
-
 # --- CSV ----------------------------------------------------------------------------------------
-
-
-def sniff_delimiter(text: str) -> str:
-    """Pick the delimiter among ``,`` ``;`` tab ``|``.
-
-    ``csv.Sniffer`` decides on the first 64 KiB; its answer is kept only if the header line
-    contains it. Otherwise the candidate most frequent in the header (the first non-blank line)
-    wins, and ``,`` when the header has none.
-    """
-    header = next((line for line in io.StringIO(text, newline="") if line.strip()), "")
-    sample = text[:_SNIFF_CHARS]
-    if len(text) > _SNIFF_CHARS:
-        sample = sample[: sample.rfind("\n") + 1] or sample
-    try:
-        sniffed = csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter
-    except csv.Error:
-        sniffed = ""
-    if sniffed and sniffed in header:
-        return sniffed
-    best = max(DELIMITERS, key=header.count)
-    return best if best in header else ","
 
 
 def _stream_csv(name: str, handle: BinaryIO) -> RowStream:
     """The header of the CSV bytes in ``handle`` and its records as they are read; closing
     the stream closes the handle."""
     try:
-        encoding = detect_encoding(name, handle)
-        sample = handle.read(_SNIFF_CHARS * 4).decode(encoding, errors="ignore")
-        handle.seek(0)
-        delimiter = sniff_delimiter(sample)
-        text = io.TextIOWrapper(handle, encoding=encoding, newline="")
-        records = _records(text, delimiter)
+        form = csv_format(name, handle)
+        text = io.TextIOWrapper(handle, encoding=form.encoding, newline="")
+        records = _records(text, form.delimiter)
         columns = _header(name, records)
     except BaseException:
         handle.close()
         raise
-    return RowStream(columns, encoding, delimiter, _items(name, columns, records), text)
+    return RowStream(columns, form.encoding, form.delimiter, _items(name, columns, records), text)
 
 
 def _items(

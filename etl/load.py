@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import itertools
 import json
 import uuid
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, delete, insert, select, update
@@ -38,6 +37,7 @@ from caremap.model import (
     SourceRecord,
 )
 from caremap.normalise import fold
+from caremap.paging import ID_CHUNK, chunks
 from caremap.store import Store
 from etl.records import ListingRecord
 
@@ -159,13 +159,6 @@ def _plan(connection: Connection, source: str, records: list[ListingRecord]) -> 
     return _Plan(new, changed, restamp, len(old) - len(changed), hashes)
 
 
-def _record_chunks(records: Iterable[ListingRecord]) -> Iterator[list[ListingRecord]]:
-    """``records`` by lists of :data:`INSERT_CHUNK`, taken from the iterable as needed."""
-    iterator = iter(records)
-    while chunk := list(itertools.islice(iterator, INSERT_CHUNK)):
-        yield chunk
-
-
 @dataclass
 class _Tally:
     """A source's records planned so far: their counts, and the ids of those seen."""
@@ -211,7 +204,7 @@ def plan_source(
     ``records`` are taken by chunks, so that only one chunk is held."""
     tally = _Tally()
     with store.engine.connect() as connection:
-        for chunk in _record_chunks(records):
+        for chunk in chunks(records, INSERT_CHUNK):
             tally.add(_plan(connection, source.name, chunk))
         return tally.counts(kept, tally.removed(connection, source.name, kept), overlay.Reapplied())
 
@@ -231,7 +224,7 @@ def load_source(
     now = dt.datetime.now(dt.UTC)
     with store.engine.begin() as connection:
         load = _Load(connection, source, now)
-        for chunk in _record_chunks(records):
+        for chunk in chunks(records, INSERT_CHUNK):
             load.write(_plan(connection, source.name, chunk))
         return load.finish(kept)
 
@@ -346,7 +339,7 @@ def _upsert_source(connection: Connection, source: SourceInfo, now: dt.datetime)
 
 def _delete_records(connection: Connection, source: str, keys: list[str]) -> None:
     """Delete what was made from these records; child rows go by ON DELETE CASCADE."""
-    for chunk in _chunks(keys, 500):
+    for chunk in chunks(keys, ID_CHUNK):
         services = [record_id(source, key, "service") for key in chunk]
         locations = [record_id(source, key, "location") for key in chunk]
         connection.execute(delete(Attribute).where(Attribute.link_id.in_(services)))
@@ -367,9 +360,9 @@ def _insert_records(
 ) -> None:
     """Insert the rows made from ``records``, :data:`INSERT_CHUNK` records at a time (so that
     only one chunk's rows are held), each chunk in fresh ``rows()``."""
-    for start in range(0, len(records), INSERT_CHUNK):
+    for batch in chunks(records, INSERT_CHUNK):
         chunk = rows()
-        for record in records[start : start + INSERT_CHUNK]:
+        for record in batch:
             chunk.add(record, hashes[record.source_record_id])
         existing = set(
             connection.execute(
@@ -390,11 +383,6 @@ def _delete_orphan_organizations(connection: Connection, source: str) -> None:
             Organization.id.not_in(select(Location.organization_id)),
         )
     )
-
-
-def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 class _Rows:

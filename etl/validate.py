@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from caremap.geocoder import CROSS_CHECK_LIMIT_M, Geocoder, Precision
+from caremap.geodesy import metres_to_km
 from caremap.jurisdictions import Boundaries
 from caremap.normalise import PROVINCES
 from caremap.privacy import CONFIDENTIAL_NAME, public_name, public_point, reveals_address
@@ -99,7 +100,7 @@ def _cross_check(record: ListingRecord, geocoder: Geocoder) -> None:
         record.warnings.append(
             Reason(
                 N_("coordinates are %(km)s km from postal code %(postal_code)s"),
-                km=round(metres / 1000, 1),
+                km=round(metres_to_km(metres), 1),
                 postal_code=record.postal_code,
             )
         )

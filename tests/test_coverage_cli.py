@@ -8,6 +8,7 @@ import math
 import pytest
 from click.testing import CliRunner
 
+from caremap.coverage.io import read_costs, read_points
 from caremap_cli import main
 
 # The layout of tests/test_coverage_methods.py's hand-checked case: on the equator,
@@ -145,9 +146,59 @@ def test_a_missing_column_is_named(files):
     assert "missing column 'latitude' (the header has: id, lat, lon, capacity)" in result.output
     assert "missing column 'longitude'" in result.output
     assert not (files / "OUT.csv").exists()
-    (files / "S.csv").write_text("id;latitude;longitude;capacity\nX;0;0.5;30\n", encoding="utf-8")
+    (files / "S.csv").write_text("id;lat;lon;capacity\nX;0;0.5;30\n", encoding="utf-8")
     result = run(files, "--method", "2sfca", "--catchment-km", "150")
-    assert "the header is not comma-separated" in result.output
+    assert "missing column 'latitude' (the header has: id, lat, lon, capacity)" in result.output
+
+
+# The hand-checked case again, with accented ids and a cost matrix (A X 30, B X 45, B Y 46).
+ACCENTED = {
+    "D.csv": (
+        "id,latitude,longitude,population\nQuébec,0,0,1000\nMontréal,0,1,2000\nÎle,0,2.5,500\n"
+    ),
+    "S.csv": "id,latitude,longitude,capacity\nX,0,0.5,30\nY,0,2,10\n",
+    "C.csv": "origin,dest,cost\nQuébec,X,30\nMontréal,X,45\nMontréal,Y,46\n",
+}
+
+
+@pytest.mark.parametrize(("encoding", "delimiter"), [("latin-1", ";"), ("cp1252", "\t")])
+def test_latin1_semicolons_and_cp1252_tabs_read_as_the_utf8_commas(tmp_path, encoding, delimiter):
+    original, other = tmp_path / "utf8", tmp_path / "other"
+    for folder in (original, other):
+        folder.mkdir()
+    for name, text in ACCENTED.items():
+        (original / name).write_text(text, encoding="utf-8")
+        (other / name).write_bytes(text.replace(",", delimiter).encode(encoding))
+    assert b"Qu\xe9bec" in (other / "D.csv").read_bytes()
+    demand = read_points(other / "D.csv", "population")
+    assert demand.ids.tolist() == ["Québec", "Montréal", "Île"]
+    expected = read_points(original / "D.csv", "population")
+    for field in ("latitude", "longitude", "weight"):
+        assert getattr(demand, field).tolist() == getattr(expected, field).tolist()
+    supply = read_points(other / "S.csv", "capacity")
+    costs = read_costs(other / "C.csv", demand, supply)
+    expected_costs = read_costs(original / "C.csv", demand, supply)
+    for field in ("origin", "dest", "cost"):
+        assert getattr(costs, field).tolist() == getattr(expected_costs, field).tolist()
+    for folder in (original, other):
+        result = run(
+            folder, "--method", "2sfca", "--catchment-km", "45", "--cost", str(folder / "C.csv")
+        )
+        assert result.exit_code == 0, result.output
+    assert (other / "OUT.csv").read_bytes() == (original / "OUT.csv").read_bytes()
+    assert rows(other / "OUT.csv") == [
+        {"id": "Québec", "score": "0.01"},
+        {"id": "Montréal", "score": "0.01"},
+        {"id": "Île", "score": "0.0"},
+    ]
+
+
+def test_a_binary_input_is_one_clear_error(files):
+    (files / "D.csv").write_bytes(bytes(range(256)) * 40)
+    result = run(files, "--method", "2sfca", "--catchment-km", "150")
+    assert result.exit_code == 1
+    assert f"{files / 'D.csv'}: {files / 'D.csv'} is not a text (CSV) file" in result.output
+    assert not (files / "OUT.csv").exists()
 
 
 def test_bad_cost_rows(files):

@@ -10,11 +10,11 @@ from pyproj import Geod
 
 from caremap.coverage.accessibility import Points
 from caremap.coverage.indicators import (
-    SPHERE_RADIUS_KM,
     Selection,
     _nearest_km,
     compute_indicators,
 )
+from caremap.geodesy import EARTH_RADIUS_M
 from etl.pipeline import run
 from tests.conftest import DATA_DIR, TEST_DATA
 
@@ -86,7 +86,7 @@ def test_nearest_km_is_great_circle_on_the_iugg_sphere():
         np.array([1.0, 1.0]),
     )
     supply = Points(np.array(["s"]), np.array([45.42]), np.array([-75.70]), np.array([1.0]))
-    sphere = Geod(a=SPHERE_RADIUS_KM * 1000, f=0)
+    sphere = Geod(a=EARTH_RADIUS_M, f=0)
     expected = [
         sphere.inv(-75.70, 45.42, lon, lat)[2] / 1000
         for lat, lon in ((43.65, -79.38), (49.77, -94.49))

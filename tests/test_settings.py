@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from caremap.cli import main
+from caremap_cli import main
 from caremap.settings import (
     PROJECT_ROOT,
     TESTS_ONLY,

@@ -42,7 +42,7 @@ within reach scores 0 (``access``: NaN), and an ``fca`` point with no population
 0 (``access``: NaN or inf).
 
 Costs. Without a cost matrix, ``d_ij`` is the **great-circle distance in km** on a sphere of
-radius 6,371.0088 km (the IUGG mean Earth radius, :data:`caremap.geodesy.EARTH_RADIUS_M`); it is
+radius 6,371.0088 km (the IUGG mean Earth radius, :data:`caremap.geodesy.EARTH_RADIUS_KM`); it is
 within 0.5 % of the WGS84 geodesic distance. Pairs are found with a k-d tree over unit-sphere
 vectors and a chord radius equivalent to ``K``; pairs whose chord is within 1e-9 of that radius
 are decided by the exact arc length (:func:`great_circle_km`), so a site exactly ``K`` km away
@@ -77,9 +77,8 @@ from typing import Protocol, TypeVar
 import numpy as np
 from scipy.spatial import cKDTree
 
-from caremap.geodesy import EARTH_RADIUS_M, unit_vectors
+from caremap.geodesy import EARTH_RADIUS_KM, arc_from_chord, chord_from_arc, unit_vectors
 
-EARTH_RADIUS_KM = EARTH_RADIUS_M / 1000.0  # 6,371.0088 km, the IUGG mean radius
 METHODS = ("2sfca", "e2sfca", "fca", "nearest")
 # Chords this close to the catchment's chord (relative, plus an absolute floor of 1e-12, i.e.
 # 6 µm, for tiny catchments) are decided by the exact arc length.
@@ -341,12 +340,7 @@ def _arc_km(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     difference = a - b
     x, y, z = difference[:, 0], difference[:, 1], difference[:, 2]
     chord = np.sqrt(x * x + y * y + z * z)
-    return 2.0 * EARTH_RADIUS_KM * np.arcsin(np.minimum(chord / 2.0, 1.0))
-
-
-def _chord(catchment_km: float) -> float:
-    half_angle = min(catchment_km / (2.0 * EARTH_RADIUS_KM), math.pi / 2)
-    return 2.0 * math.sin(half_angle)
+    return arc_from_chord(chord, radius=EARTH_RADIUS_KM)
 
 
 def _check_catchment(catchment: float) -> None:
@@ -402,7 +396,7 @@ def _straight_line_pairs(
     if len(query) == 0 or len(target) == 0:
         return []
     tree = cKDTree(target)
-    exact = _chord(catchment_km)
+    exact = chord_from_arc(catchment_km, radius=EARTH_RADIUS_KM)
     radius = exact * (1 + _BAND) + _BAND_FLOOR
     band = max(exact * (1 - _BAND) - _BAND_FLOOR, 0.0)
 
@@ -415,7 +409,7 @@ def _straight_line_pairs(
         arc = _arc_km(query[rows[i[uncertain]]], target[j[uncertain]])
         cost = None
         if with_cost:
-            cost = 2.0 * EARTH_RADIUS_KM * np.arcsin(np.minimum(chord / 2.0, 1.0))
+            cost = arc_from_chord(chord, radius=EARTH_RADIUS_KM)
             cost[uncertain] = arc
         outside = uncertain[arc > catchment_km]
         if len(outside):

@@ -39,13 +39,13 @@ from scipy.spatial import cKDTree
 from sqlalchemy import select
 
 from caremap.coverage.accessibility import Points, enhanced_two_step_fca, two_step_fca
+from caremap.geodesy import EARTH_RADIUS_KM, arc_from_chord
 from caremap.jurisdictions import Boundaries, Layer, load_boundaries
 from caremap.model import Source
 from caremap.queries import PublicService, public_services
 from caremap.search import available_in_month
 from caremap.store import Store
 
-SPHERE_RADIUS_KM = 6_371.0088
 FSA_FILE = "gazetteer/fsa_centroids_geonames_pop2016.csv"
 DESERT_SHARE = 0.5
 
@@ -307,7 +307,7 @@ def _nearest_km(demand: Points, supply: Points) -> np.ndarray:
     if not len(supply):
         return np.full(len(demand), np.inf)
     chord, _ = cKDTree(supply.vectors()).query(demand.vectors())
-    return 2 * SPHERE_RADIUS_KM * np.arcsin(np.clip(chord / 2, 0, 1))
+    return arc_from_chord(chord, radius=EARTH_RADIUS_KM)
 
 
 def data_status(

@@ -1,9 +1,10 @@
 """CSV in and out for coverage: points, cost matrices and scores.
 
 Reading checks every row and reports every bad one with its file, line and reason (a
-:class:`CoverageInputError`), rather than stopping at the first. Files are UTF-8 (a BOM is
-fine), comma-separated, with a header row; column names are matched without regard to case or
-surrounding spaces, and other columns are ignored.
+:class:`CoverageInputError`), rather than stopping at the first. Files have a header row; their
+encoding (UTF-8, UTF-16, cp1252, Latin-1 …) and delimiter (``,`` ``;`` tab ``|``) are found as
+for every CSV file (:func:`caremap.tabular.csv_format`); column names are matched without
+regard to case or surrounding spaces, and other columns are ignored.
 
 - points: ``id, latitude, longitude`` and a weight column (``population`` for demand,
   ``capacity`` for sites): ids non-empty and unique, latitude in [-90, 90], longitude in
@@ -32,11 +33,13 @@ import numpy as np
 
 from caremap.coverage.accessibility import Points, SparseCosts
 from caremap.spreadsheet import SafeWriter
+from caremap.tabular import CsvFormat, UnreadableFile, csv_format
 
 if TYPE_CHECKING:
     import pandas as pd
 
 SHOWN_PROBLEMS = 20  # problems listed in an error message; the rest are counted
+_DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "vertical bar"}
 
 
 @dataclass(frozen=True)
@@ -73,16 +76,25 @@ def _label(path: Path) -> str:
     return str(path)
 
 
-def _read_header(path: Path, required: Iterable[str]) -> tuple[list[str], dict[str, int]]:
-    """(the header as written, {required column: position}); raises on a missing column."""
+def _csv_format(path: Path) -> CsvFormat:
+    """The file's encoding and delimiter; raises if it is not text."""
     label = _label(path)
-    try:
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            header = next(csv.reader(handle), None)
-    except UnicodeDecodeError as error:
-        raise CoverageInputError(
-            [Problem(label, 0, f"not UTF-8 text (byte {error.start}); save the file as UTF-8")]
-        ) from None
+    with path.open("rb") as handle:
+        try:
+            return csv_format(label, handle)
+        except UnreadableFile as error:
+            raise CoverageInputError([Problem(label, 0, str(error))]) from None
+
+
+def _read_header(
+    path: Path, required: Iterable[str]
+) -> tuple[list[str], dict[str, int], CsvFormat]:
+    """(the header as written, {required column: position}, how the file is read); raises on a
+    missing column."""
+    label = _label(path)
+    form = _csv_format(path)
+    with path.open(encoding=form.encoding, newline="") as handle:
+        header = next(csv.reader(handle, delimiter=form.delimiter), None)
     if not header or not any(cell.strip() for cell in header):
         raise CoverageInputError([Problem(label, 0, "empty file: no header row")])
     names = [cell.strip().lower() for cell in header]
@@ -94,20 +106,17 @@ def _read_header(path: Path, required: Iterable[str]) -> tuple[list[str], dict[s
         elif name in names:
             positions[name] = names.index(name)
         else:
-            hint = ""
-            if len(header) == 1 and (";" in header[0] or "\t" in header[0]):
-                hint = "; the header is not comma-separated (columns must be separated by ,)"
             problems.append(
                 Problem(
                     label,
                     1,
                     f"missing column {name!r} (the header has: "
-                    f"{', '.join(cell.strip() for cell in header)}){hint}",
+                    f"{', '.join(cell.strip() for cell in header)})",
                 )
             )
     if problems:
         raise CoverageInputError(problems)
-    return header, positions
+    return header, positions, form
 
 
 def _number(text: str, column: str) -> tuple[float | None, str | None]:
@@ -128,15 +137,15 @@ def read_points(path: Path, weight_column: str) -> Points:
     path = Path(path)
     label = _label(path)
     columns = ("id", "latitude", "longitude", weight_column)
-    header, positions = _read_header(path, columns)
+    header, positions, form = _read_header(path, columns)
     width = len(header)
     ids: list[str] = []
     values: dict[str, list[float]] = {name: [] for name in columns[1:]}
     first_line: dict[str, int] = {}
     problems: list[Problem] = []
     try:
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            reader = csv.reader(handle)
+        with path.open(encoding=form.encoding, newline="") as handle:
+            reader = csv.reader(handle, delimiter=form.delimiter)
             next(reader)
             end = reader.line_num
             for row in reader:
@@ -147,7 +156,7 @@ def read_points(path: Path, weight_column: str) -> Points:
                 if len(row) > width:
                     reasons.append(
                         f"{len(row)} fields but the header has {width} "
-                        "(an unquoted comma in a value?)"
+                        f"(an unquoted {_DELIMITER_NAMES[form.delimiter]} in a value?)"
                     )
                 row = row + [""] * (width - len(row))
                 identifier = row[positions["id"]].strip()
@@ -180,8 +189,6 @@ def read_points(path: Path, weight_column: str) -> Points:
                 ids.append(identifier)
                 for name in columns[1:]:
                     values[name].append(parsed[name])
-    except UnicodeDecodeError as error:
-        problems.append(Problem(label, 0, f"not UTF-8 text (byte {error.start})"))
     except csv.Error as error:
         problems.append(Problem(label, 0, f"not readable as CSV: {error}"))
     if not problems and not ids:
@@ -202,11 +209,11 @@ def read_costs(path: Path, demand: Points, supply: Points, *, demand_label: str 
 
     path = Path(path)
     label = _label(path)
-    header, positions = _read_header(path, ("origin", "dest", "cost"))
+    header, positions, form = _read_header(path, ("origin", "dest", "cost"))
     names = {header[p]: name for name, p in positions.items()}
     options = dict(
         usecols=list(names), keep_default_na=False, skip_blank_lines=False,
-        encoding="utf-8-sig", engine="c",
+        encoding=form.encoding, sep=form.delimiter, engine="c",
     )  # fmt: skip
     cost_column = header[positions["cost"]]
     try:

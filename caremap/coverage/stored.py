@@ -36,6 +36,7 @@ from caremap.coverage.indicators import (
 )
 from caremap.jurisdictions import load_boundaries
 from caremap.model import CoverageIndicator
+from caremap.paging import chunks
 from caremap.store import Store
 
 THRESHOLDS_KM = (10, 25, 50, 100, 250)
@@ -100,8 +101,8 @@ def build(store: Store, data_dir: Path, today: dt.date, now: dt.datetime) -> Bui
             selections += 1
     with store.engine.begin() as connection:
         invalidate(connection)
-        for start in range(0, len(rows), 5_000):
-            connection.execute(insert(CoverageIndicator), rows[start : start + 5_000])
+        for chunk in chunks(rows, 5_000):
+            connection.execute(insert(CoverageIndicator), chunk)
     return BuildReport(len(levels), selections, len(rows), time.perf_counter() - started)
 
 

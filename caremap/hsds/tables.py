@@ -38,11 +38,11 @@ from caremap.model import (
     Taxonomy,
     TaxonomyTerm,
 )
+from caremap.paging import ID_CHUNK, chunks
 from caremap.privacy import private_lines, public_location, public_name, without_address
 from caremap.queries import ConfidentialStreets, confidential_streets
 
 Rows = list[dict[str, Any]]
-CHUNK = 500
 RECORD_TABLES = (
     "organization",
     "service",
@@ -313,7 +313,7 @@ def _public_locations(
 
 def _attributes(connection: Connection, service_ids: list[str]) -> Rows:
     rows = []
-    for chunk in _chunks(service_ids):
+    for chunk in chunks(service_ids, ID_CHUNK):
         query = (
             select(Attribute.__table__, TaxonomyTerm.code)
             .join(TaxonomyTerm, TaxonomyTerm.id == Attribute.taxonomy_term_id)
@@ -351,15 +351,11 @@ def _confidential_attributes(locations: Rows, confidential: set[str]) -> Rows:
 # --- reading ------------------------------------------------------------------------------
 
 
-def _chunks(ids: list[str]) -> list[list[str]]:
-    return [ids[start : start + CHUNK] for start in range(0, len(ids), CHUNK)]
-
-
 def _select_rows(connection: Connection, table: Table, column: Any, ids: list[str] | None) -> list:
     if ids is None:
         return list(connection.execute(select(table)))
     rows = []
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids, ID_CHUNK):
         rows += connection.execute(select(table).where(column.in_(chunk))).all()
     return rows
 

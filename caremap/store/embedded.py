@@ -21,7 +21,13 @@ import numpy as np
 from scipy.spatial import cKDTree
 from sqlalchemy import Engine, Select, event, select, text
 
-from caremap.geodesy import EARTH_RADIUS_M, geodesic_distances_m, unit_vectors
+from caremap.geodesy import (
+    EARTH_RADIUS_M,
+    arc_from_chord,
+    chord_from_arc,
+    geodesic_distances_m,
+    unit_vectors,
+)
 from caremap.model import Location
 from caremap.store.base import (
     RERANK_MARGIN,
@@ -164,7 +170,7 @@ def _candidates(
     assert index.tree is not None
     query = unit_vectors(np.array([latitude]), np.array([longitude]))[0]
     if radius_m is not None:
-        chord = 2 * np.sin(min(radius_m * SPHERE_SLACK / (2 * EARTH_RADIUS_M), np.pi / 2))
+        chord = chord_from_arc(radius_m * SPHERE_SLACK, radius=EARTH_RADIUS_M)
         found = np.array(index.tree.query_ball_point(query, chord), dtype=int)
         return (found if allowed is None else found[allowed[found]]), np.inf
     total = len(index.ids)
@@ -179,4 +185,4 @@ def _candidates(
         k = min(total, k * 4)
     if k == total:
         return found, np.inf
-    return found, 2 * EARTH_RADIUS_M * float(np.arcsin(min(chords[-1] / 2, 1.0)))
+    return found, float(arc_from_chord(chords[-1], radius=EARTH_RADIUS_M))

@@ -17,6 +17,7 @@ from flask_babel import (
 )
 from flask_babel import gettext as _
 
+from caremap.geodesy import metres_to_km
 from caremap.queries import PublicCapacity, PublicSchedule
 from caremap.reasons import say
 from caremap.search import Clock
@@ -114,7 +115,7 @@ def km(distance_m: float | None) -> str:
     """ "1.2 km" ("1,2 km" in French), one decimal."""
     if distance_m is None:
         return ""
-    return _("%(km)s km", km=format_decimal(distance_m / 1000, format="#,##0.0"))
+    return _("%(km)s km", km=format_decimal(metres_to_km(distance_m), format="#,##0.0"))
 
 
 def month_name(month: int) -> str:

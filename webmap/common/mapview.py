@@ -22,6 +22,7 @@ from flask_babel import gettext as _
 from folium.plugins import MarkerCluster
 from markupsafe import Markup
 
+from caremap.geodesy import km_to_metres
 from caremap.privacy import PublicLocation
 from caremap.queries import PublicService
 from webmap.common.assets import (
@@ -211,7 +212,11 @@ def _origin(fmap: folium.Map, layers: MapLayers) -> list[tuple[float, float]]:
     ).add_to(fmap)
     if layers.radius_km is not None:
         folium.Circle(
-            layers.origin, radius=layers.radius_km * 1000, color="#b00020", weight=1, fill=False
+            layers.origin,
+            radius=km_to_metres(layers.radius_km),
+            color="#b00020",
+            weight=1,
+            fill=False,
         ).add_to(fmap)
     return [layers.origin]
 
