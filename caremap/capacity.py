@@ -9,9 +9,10 @@ import datetime as dt
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from caremap import history, publish
+from caremap import history
 from caremap.accounts import Principal
 from caremap.model import ServiceCapacity
+from caremap.republish import services_changed
 
 
 class CapacityError(ValueError):
@@ -66,7 +67,8 @@ def set_available(
         by=by,
         now=now,
     )
-    publish.refresh(session.connection(), [service_id])  # searches read the published listing
+    # searches read the published listing; no coverage indicator reads the count
+    services_changed(session.connection(), [service_id], coverage=False)
     return capacity
 
 

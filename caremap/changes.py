@@ -34,9 +34,8 @@ from typing import Any
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from caremap import accounts, capacity, history, publish, record_fields
+from caremap import accounts, capacity, history, record_fields
 from caremap.accounts import Principal
-from caremap.coverage import stored
 from caremap.fields import ChangeError, ConflictError, Field, NotFound, clean_text
 from caremap.model import (
     AppUser,
@@ -57,6 +56,7 @@ from caremap.privacy import reveals_address
 from caremap.queries import confidential_streets
 from caremap.reasons import N_, Reason
 from caremap.record_fields import LOCATION_FIELDS, ORGANIZATION_FIELDS
+from caremap.republish import services_changed
 from caremap.settings import load_settings
 
 PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"
@@ -599,8 +599,7 @@ def _apply(
     service_ids = _settle(session, change_set, now, geography)
     change_set.status, change_set.decided_by, change_set.decided_at = APPROVED, principal.id, now
     session.flush()
-    publish.refresh(session.connection(), service_ids)
-    stored.invalidate(session.connection())
+    services_changed(session.connection(), service_ids)
 
 
 def _settle(
@@ -647,7 +646,7 @@ def verify(session: Session, principal: Principal, service_id: str, now: dt.date
         by=principal,
         now=now,
     )
-    publish.refresh(session.connection(), [service_id])
+    services_changed(session.connection(), [service_id], coverage=False)
 
 
 def record_of_entry(session: Session, entry: HistoryEntry) -> Record:

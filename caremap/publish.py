@@ -3,17 +3,14 @@
 A listing is made only from :func:`caremap.queries.public_services` (so every point and address
 went through :mod:`caremap.privacy`) and :func:`caremap.geojson.service_feature`. Whatever
 changes services must call :func:`refresh` for them in the same transaction: the ETL does on
-every load. The listings also record a fingerprint of the code that builds them; when it
-changes (a new release), :func:`ensure_current` rebuilds every listing (``Store.upgrade`` calls
-it, so ``caremap db upgrade`` and every ETL run do).
+every load. The listings also record the :data:`PUBLISH_VERSION` of the code that built them;
+when it differs (a new release), :func:`ensure_current` rebuilds every listing
+(``Store.upgrade`` calls it, so ``caremap db upgrade`` and every ETL run do).
 """
 
 from __future__ import annotations
 
-import functools
-import hashlib
 from collections.abc import Iterable
-from pathlib import Path
 
 import geopandas
 import numpy as np
@@ -33,24 +30,13 @@ from caremap.paging import chunks
 from caremap.privacy import PublicLocation
 from caremap.queries import PublicService, public_services
 
-PACKAGE = Path(__file__).resolve().parent
-CODE = [
-    PACKAGE / f"{name}.py"
-    for name in ("geojson", "listing", "model", "normalise", "privacy", "publish", "queries")
-]
+# The version of the code a listing is made by: this module and every project module it
+# imports, directly or not. Bump it when a change there can change a listing; listings of
+# another version are rebuilt. tests/test_code_versions.py fails until it is bumped.
+PUBLISH_VERSION = 1
 CHUNK = 2_000
 # The Hilbert curve's extent: the globe, (min lon, min lat, max lon, max lat).
 WORLD = (-180.0, -90.0, 180.0, 90.0)
-
-
-@functools.cache
-def code_fingerprint() -> str:
-    """A digest of the code a listing is made by."""
-    digest = hashlib.sha256()
-    for path in CODE:
-        digest.update(path.name.encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
 
 
 def refresh(connection: Connection, service_ids: Iterable[str] | None = None) -> None:
@@ -134,9 +120,9 @@ def listing_row(service: PublicService, position: int, location: PublicLocation)
 
 
 def is_current(connection: Connection) -> bool:
-    """Whether the listings were built by this code."""
+    """Whether the listings were built by this version of the code."""
     stored = connection.execute(select(PublicListingCode.fingerprint)).scalar()
-    return stored == code_fingerprint()
+    return stored == _code_version()
 
 
 def ensure_current(connection: Connection) -> None:
@@ -145,4 +131,9 @@ def ensure_current(connection: Connection) -> None:
         return
     refresh(connection)
     connection.execute(delete(PublicListingCode))
-    connection.execute(insert(PublicListingCode).values(fingerprint=code_fingerprint()))
+    connection.execute(insert(PublicListingCode).values(fingerprint=_code_version()))
+
+
+def _code_version() -> str:
+    """The ``public_listing_code`` value of this version of the code."""
+    return f"publish {PUBLISH_VERSION}"

@@ -8,9 +8,10 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 import shapely
-from sqlalchemy import Connection, Row, select
+from sqlalchemy import Connection, Row, Select, select
 from sqlalchemy.orm import Session
 
 from caremap.language import language_of
@@ -88,25 +89,13 @@ class PublicService:
 
 
 def public_services(session: Session, ids: list[str] | None = None) -> list[PublicService]:
-    """Public views of the services (all, or those with ``ids``), ordered by name.
-
-    Read with plain SELECTs (one per child table, by chunks of ids) rather than ORM loading:
-    this is the hot path of every search."""
-    query = (
-        select(Service.__table__, Organization.name.label("organization_name"))
-        .join(Organization, Organization.id == Service.organization_id)
-        .order_by(Service.name, Service.id)
-    )
-    connection = session.connection()  # Core rows: no ORM instances
-    rows = []
-    for chunk in [None] if ids is None else chunks(ids, ID_CHUNK):
-        selected = query if chunk is None else query.where(Service.id.in_(chunk))
-        rows += connection.execute(selected).all()
-    children = _ServiceChildren.read(session, [row.id for row in rows])
+    """Public views of the services (all, or those with ``ids``), ordered by name."""
+    records = read_service_records(session, ids)
+    children = _ServiceChildren.of(records)
     sources = {s.name: s for s in session.scalars(select(Source))}
-    streets = confidential_streets(connection)
     services = [
-        _public_service(row, children, sources.get(row.source_name), streets) for row in rows
+        _public_service(row, children, sources.get(row.source_name), records.streets)
+        for row in records.services
     ]
     return sorted(services, key=lambda s: (s.name, s.id))
 
@@ -164,10 +153,104 @@ def confidential_streets(connection: Connection) -> ConfidentialStreets:
     )
 
 
+@dataclass(frozen=True)
+class ServiceRecords:
+    """The stored rows of some services and of everything they link to, as Core rows (no ORM
+    instances): what every public read model is made of (:func:`public_services`,
+    :func:`caremap.hsds.tables.read_tables`). The rows are as stored: a location, and any text
+    published with one, goes through :mod:`caremap.privacy` before it is public."""
+
+    services: list[Row]  # with their ``organization_name``, by name then id
+    organizations: list[Row]  # of the services and of their locations, by id
+    links: list[Row]  # service_at_location, by id
+    locations: dict[str, Row]  # by id
+    addresses: dict[str, Row]  # each location's first address (by id), by location id
+    accessibility: list[Row]  # the locations' notes that have a description, by id
+    phones: list[Row]  # phones, schedules and languages of the services or of their
+    schedules: list[Row]  # locations, by id
+    languages: list[Row]
+    capacities: list[Row]  # by id
+    attributes: list[Row]  # the services', with their term's ``facet`` and ``code``, in that order
+    streets: ConfidentialStreets
+
+
+def read_service_records(session: Session, ids: list[str] | None = None) -> ServiceRecords:
+    """The records of the services (all, or those with ``ids``), read with plain SELECTs by
+    chunks of ids rather than ORM loading: this is the hot path of publishing and of HSDS."""
+    connection = session.connection()
+    services = _read_in(
+        connection,
+        select(Service.__table__, Organization.name.label("organization_name")).join(
+            Organization, Organization.id == Service.organization_id
+        ),
+        Service.id,
+        ids,
+    )
+    services.sort(key=lambda row: (row.name, row.id))
+    service_ids = [row.id for row in services]
+    links = _rows_of(connection, ServiceAtLocation, ServiceAtLocation.service_id, service_ids)
+    location_ids = sorted({link.location_id for link in links})
+    locations = _rows_of(connection, Location, Location.id, location_ids)
+    organization_ids = sorted({row.organization_id for row in [*services, *locations]})
+    addresses: dict[str, Row] = {}
+    for address in _rows_of(connection, Address, Address.location_id, location_ids):
+        addresses.setdefault(address.location_id, address)
+    notes = _rows_of(connection, Accessibility, Accessibility.location_id, location_ids)
+    attributes = _read_in(
+        connection,
+        select(Attribute.__table__, TaxonomyTerm.facet, TaxonomyTerm.code).join(
+            TaxonomyTerm, TaxonomyTerm.id == Attribute.taxonomy_term_id
+        ),
+        Attribute.link_id,
+        service_ids,
+    )
+    return ServiceRecords(
+        services=services,
+        organizations=_rows_of(connection, Organization, Organization.id, organization_ids),
+        links=links,
+        locations={row.id: row for row in locations},
+        addresses=addresses,
+        accessibility=[note for note in notes if note.description],
+        phones=_children(connection, Phone, service_ids, location_ids),
+        schedules=_children(connection, Schedule, service_ids, location_ids),
+        languages=_children(connection, Language, service_ids, location_ids),
+        capacities=_rows_of(connection, ServiceCapacity, ServiceCapacity.service_id, service_ids),
+        attributes=sorted(attributes, key=lambda row: (row.link_id, row.facet, row.code)),
+        streets=confidential_streets(connection),
+    )
+
+
+def _read_in(connection: Connection, query: Select, column: Any, ids: list[str] | None) -> list:
+    """The rows of ``query`` whose ``column`` is one of ``ids`` (every row when None)."""
+    rows = []
+    for chunk in [None] if ids is None else chunks(ids, ID_CHUNK):
+        rows += connection.execute(query if chunk is None else query.where(column.in_(chunk)))
+    return rows
+
+
+def _rows_of(connection: Connection, model: Any, column: Any, ids: list[str]) -> list[Row]:
+    """The rows of ``model``'s table whose ``column`` is one of ``ids``, by id."""
+    rows = _read_in(connection, select(model.__table__), column, ids)
+    return sorted(rows, key=lambda row: row.id)
+
+
+def _children(
+    connection: Connection, model: Any, service_ids: list[str], location_ids: list[str]
+) -> list[Row]:
+    """The rows of a child table that belong to one of the services or of the locations, by
+    id."""
+    rows = {
+        row.id: row
+        for column, ids in ((model.service_id, service_ids), (model.location_id, location_ids))
+        for row in _rows_of(connection, model, column, ids)
+    }
+    return sorted(rows.values(), key=lambda row: row.id)
+
+
 @dataclass
 class _ServiceChildren:
-    """Every child row of a set of services, grouped by service id (locations with their
-    address and accessibility)."""
+    """The child rows of :class:`ServiceRecords` by service id (each location as the public
+    may see it)."""
 
     phones: dict[str, list] = field(default_factory=lambda: defaultdict(list))
     schedules: dict[str, list] = field(default_factory=lambda: defaultdict(list))
@@ -179,60 +262,31 @@ class _ServiceChildren:
     )
 
     @classmethod
-    def read(cls, session: Session, ids: list[str]) -> _ServiceChildren:
+    def of(cls, records: ServiceRecords) -> _ServiceChildren:
         children = cls()
-        connection = session.connection()  # Core statements: no ORM work per row
-        for chunk in chunks(ids, ID_CHUNK):
-            children._read_chunk(connection, chunk)
-        return children
-
-    def _read_chunk(self, connection: Connection, ids: list[str]) -> None:
-        for table, group in (
-            (Phone, self.phones),
-            (Schedule, self.schedules),
-            (Language, self.languages),
-            (ServiceCapacity, self.capacities),
+        for rows, group in (
+            (records.phones, children.phones),
+            (records.schedules, children.schedules),
+            (records.languages, children.languages),
+            (records.capacities, children.capacities),
         ):
-            for row in connection.execute(
-                select(table.__table__).where(table.service_id.in_(ids)).order_by(table.id)
-            ):
-                group[row.service_id].append(row)
-        for link_id, facet, code in connection.execute(
-            select(Attribute.link_id, TaxonomyTerm.facet, TaxonomyTerm.code)
-            .join(TaxonomyTerm, TaxonomyTerm.id == Attribute.taxonomy_term_id)
-            .where(Attribute.link_id.in_(ids))
-            .order_by(Attribute.link_id, TaxonomyTerm.facet, TaxonomyTerm.code)
-        ):
-            self.terms[link_id][facet].append(code)
-        self._read_locations(connection, ids)
-
-    def _read_locations(self, connection: Connection, ids: list[str]) -> None:
-        rows = connection.execute(
-            select(ServiceAtLocation.service_id, Location.__table__)
-            .join(Location, Location.id == ServiceAtLocation.location_id)
-            .where(ServiceAtLocation.service_id.in_(ids))
-            .order_by(ServiceAtLocation.id)
-        ).all()
-        location_ids = sorted({row.id for row in rows})
-        addresses: dict[str, object] = {}
-        for address in connection.execute(
-            select(Address.__table__)
-            .where(Address.location_id.in_(location_ids))
-            .order_by(Address.id)
-        ):
-            addresses.setdefault(address.location_id, address)
-        accessibility = defaultdict(list)
-        for row in connection.execute(
-            select(Accessibility.location_id, Accessibility.description)
-            .where(Accessibility.location_id.in_(location_ids))
-            .order_by(Accessibility.id)
-        ):
-            if row.description:
-                accessibility[row.location_id].append(row.description)
-        for row in rows:
-            self.locations[row.service_id].append(
-                public_location(row, addresses.get(row.id), accessibility[row.id])
+            for row in rows:
+                if row.service_id is not None:
+                    group[row.service_id].append(row)
+        for attribute in records.attributes:
+            children.terms[attribute.link_id][attribute.facet].append(attribute.code)
+        notes = defaultdict(list)
+        for note in records.accessibility:
+            notes[note.location_id].append(note.description)
+        public = {
+            location_id: public_location(
+                row, records.addresses.get(location_id), notes[location_id]
             )
+            for location_id, row in records.locations.items()
+        }
+        for link in records.links:
+            children.locations[link.service_id].append(public[link.location_id])
+        return children
 
 
 def public_service(session: Session, service_id: str) -> PublicService | None:

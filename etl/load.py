@@ -3,8 +3,9 @@
 Records are keyed by (source, source record id); ids of the rows made from a record are
 deterministic (UUID 5), and a record whose content hash is unchanged is not touched, so a re-run
 with unchanged input writes nothing. A changed record's rows are replaced; a record that left
-the source is removed. The published listings of what changed are rebuilt in the same
-transaction (:func:`caremap.publish.refresh`). Any failure rolls the whole source back, leaving
+the source is removed. The published listings of what changed are rebuilt, and the stored
+coverage indicators forgotten, in the same transaction
+(:func:`caremap.republish.services_changed`). Any failure rolls the whole source back, leaving
 the previous state.
 """
 
@@ -19,8 +20,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, delete, insert, select, update
 
-from caremap import overlay, publish, reasons
-from caremap.coverage.stored import invalidate
+from caremap import overlay, reasons
 from caremap.model import (
     Accessibility,
     Address,
@@ -38,6 +38,7 @@ from caremap.model import (
 )
 from caremap.normalise import fold
 from caremap.paging import ID_CHUNK, chunks
+from caremap.republish import services_changed
 from caremap.store import Store
 from etl.records import ListingRecord
 
@@ -241,10 +242,9 @@ class _Load:
         self.kept_edits = overlay.Reapplied()
 
     def _start(self) -> None:
-        """Before the first write: the source's row, and stale stored indicators dropped."""
+        """Before the first write: the source's row."""
         if not self.started:
             _upsert_source(self.connection, self.source, self.now)
-            invalidate(self.connection)
             self.started = True
 
     def write(self, plan: _Plan) -> None:
@@ -274,7 +274,7 @@ class _Load:
         _delete_records(self.connection, self.source.name, removed)
         _delete_orphan_organizations(self.connection, self.source.name)
         keys = self.written + removed
-        publish.refresh(
+        services_changed(
             self.connection,
             _to_publish(self.connection, self.source, self.source_is_current, keys),
         )

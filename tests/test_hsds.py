@@ -10,7 +10,9 @@ from sqlalchemy import select
 
 from caremap.hsds import CONFIDENTIAL_CODE, term_uuid
 from caremap.hsds.package import TABLES, export_package
+from caremap.hsds.tables import read_tables
 from caremap.model import Location, Organization, Service
+from caremap.queries import public_services, read_service_records
 from tests.conftest import DATA_DIR
 from tests.hsds_schemas import errors, standard_resources, typed_rows
 from tests.test_privacy import confidential_rows, secrets_of
@@ -207,3 +209,39 @@ def test_export_shows_confidential_locations_at_their_public_point_only(loaded_s
         assert (exported["latitude"], exported["longitude"]) == (stored.latitude, stored.longitude)
         assert addresses[location_id]["address_1"] == ""
         assert addresses[location_id]["postal_code"] == ""
+
+
+def test_hsds_and_the_public_services_are_made_of_one_read(loaded_store):
+    """The HSDS tables and the public services agree: the same services under the same public
+    names, at the same locations and public points."""
+    with loaded_store.session() as session:
+        services = public_services(session)
+        tables = read_tables(session)
+    assert {row["id"]: row["name"] for row in tables["service"]} == {s.id: s.name for s in services}
+    points = {row["id"]: (row["latitude"], row["longitude"]) for row in tables["location"]}
+    published = {
+        (s.id, location.id, location.latitude, location.longitude)
+        for s in services
+        for location in s.locations
+    }
+    linked = {
+        (link["service_id"], link["location_id"], *points[link["location_id"]])
+        for link in tables["service_at_location"]
+    }
+    assert linked == published
+
+
+def test_the_records_of_some_services_are_theirs_only(loaded_store):
+    with loaded_store.session() as session:
+        every = read_service_records(session)
+        ids = sorted(row.id for row in every.services)[::9]
+        some = read_service_records(session, ids)
+    assert sorted(row.id for row in some.services) == ids
+    assert [(row.name, row.id) for row in some.services] == sorted(
+        (row.name, row.id) for row in some.services
+    )
+    assert {link.service_id for link in some.links} <= set(ids)
+    assert set(some.locations) == {link.location_id for link in some.links}
+    assert {row.service_id for row in some.capacities} <= set(ids)
+    for rows in (some.links, some.phones, some.schedules, some.languages, some.capacities):
+        assert [row.id for row in rows] == sorted(row.id for row in rows)

@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from caremap.hsds import (
@@ -23,24 +23,9 @@ from caremap.hsds import (
     taxonomy_uuid,
     term_uuid,
 )
-from caremap.model import (
-    Accessibility,
-    Address,
-    Attribute,
-    Language,
-    Location,
-    Organization,
-    Phone,
-    Schedule,
-    Service,
-    ServiceAtLocation,
-    ServiceCapacity,
-    Taxonomy,
-    TaxonomyTerm,
-)
-from caremap.paging import ID_CHUNK, chunks
+from caremap.model import Taxonomy, TaxonomyTerm
 from caremap.privacy import private_lines, public_location, public_name, without_address
-from caremap.queries import ConfidentialStreets, confidential_streets
+from caremap.queries import ConfidentialStreets, ServiceRecords, read_service_records
 
 Rows = list[dict[str, Any]]
 RECORD_TABLES = (
@@ -60,44 +45,25 @@ RECORD_TABLES = (
 
 def read_tables(session: Session, service_ids: list[str] | None = None) -> dict[str, Rows]:
     """Public HSDS rows of the services (all, or ``service_ids``) and of everything they link
-    to; services by name, every other table by id."""
-    connection = session.connection()
-    streets = confidential_streets(connection)
-    services = _select_in(connection, Service.__table__, Service.id, service_ids)
-    ids = [row["id"] for row in services]
-    links = _select_in(connection, ServiceAtLocation.__table__, ServiceAtLocation.service_id, ids)
-    location_ids = sorted({row["location_id"] for row in links})
-    locations = _select_in(connection, Location.__table__, Location.id, location_ids)
-    organization_ids = sorted(
-        {row["organization_id"] for row in services + locations if row["organization_id"]}
-    )
-    organizations = _select_in(
-        connection, Organization.__table__, Organization.id, organization_ids
-    )
-    names = {row["id"]: row["name"] for row in organizations}
-    located, location_lines = _public_locations(connection, locations)
+    to (:func:`caremap.queries.read_service_records`); services by name, every other table by
+    id."""
+    records = read_service_records(session, service_ids)
+    streets = records.streets
+    located, location_lines = _public_locations(records)
     tables: dict[str, Rows] = {
-        "organization": [organization_row(row, streets) for row in organizations],
+        "organization": [organization_row(row, streets) for row in _dicts(records.organizations)],
         "service": [
-            _service(row, names.get(row["organization_id"], ""), streets) for row in services
+            _service(row, row["organization_name"], streets) for row in _dicts(records.services)
         ],
-        "service_at_location": [_pick(row, SAL_FIELDS) for row in links],
+        "service_at_location": [_pick(row, SAL_FIELDS) for row in _dicts(records.links)],
         **located,
-        "phone": [_phone(row) for row in _children(connection, Phone, ids, location_ids)],
-        "schedule": [_schedule(row) for row in _children(connection, Schedule, ids, location_ids)],
-        "language": [
-            _pick(row, LANGUAGE_FIELDS)
-            for row in _children(connection, Language, ids, location_ids)
-        ],
-        "service_capacity": [
-            _capacity(row)
-            for row in _select_in(
-                connection, ServiceCapacity.__table__, ServiceCapacity.service_id, ids
-            )
-        ],
+        "phone": [_phone(row) for row in _dicts(records.phones)],
+        "schedule": [_schedule(row) for row in _dicts(records.schedules)],
+        "language": [_pick(row, LANGUAGE_FIELDS) for row in _dicts(records.languages)],
+        "service_capacity": [_capacity(row) for row in _dicts(records.capacities)],
     }
-    tables["attribute"] = _attributes(connection, ids) + _confidential_attributes(
-        tables["location"], {row["id"] for row in locations if row["confidential"]}
+    tables["attribute"] = _attributes(records.attributes) + _confidential_attributes(
+        tables["location"], {id for id, row in records.locations.items() if row.confidential}
     )
     _hide_streets_in_children(tables, streets, location_lines)
     tables["service"].sort(key=lambda row: (row["name"], row["id"]))
@@ -257,27 +223,19 @@ def _capacity(row: dict) -> dict:
 
 
 def _public_locations(
-    connection: Connection, locations: list[dict]
+    records: ServiceRecords,
 ) -> tuple[dict[str, Rows], dict[str, tuple[str | None, ...]]]:
     """Locations, addresses and accessibility notes as the public may see them, and the
     private address lines of the confidential ones, by location id."""
-    ids = [row["id"] for row in locations]
-    addresses: dict[str, Any] = {}
-    for address in _select_rows(connection, Address.__table__, Address.location_id, ids):
-        addresses.setdefault(address.location_id, address)
-    notes = [
-        row
-        for row in _select_in(connection, Accessibility.__table__, Accessibility.location_id, ids)
-        if row["description"]
-    ]
     by_location: dict[str, list[str]] = {}
-    for note in notes:
-        by_location.setdefault(note["location_id"], []).append(note["description"])
+    for note in records.accessibility:
+        by_location.setdefault(note.location_id, []).append(note.description)
     tables: dict[str, Rows] = {"location": [], "address": [], "accessibility": []}
     lines_of = {}
-    for row in _select_rows(connection, Location.__table__, Location.id, ids):
-        public = public_location(row, addresses.get(row.id), by_location.get(row.id, []))
-        lines = lines_of[row.id] = private_lines(row, addresses.get(row.id))
+    for row in records.locations.values():
+        address = records.addresses.get(row.id)
+        public = public_location(row, address, by_location.get(row.id, []))
+        lines = lines_of[row.id] = private_lines(row, address)
         tables["location"].append(
             {
                 "id": public.id,
@@ -293,44 +251,36 @@ def _public_locations(
         if public.address is not None:
             tables["address"].append(
                 {
-                    "id": addresses[row.id].id,
+                    "id": address.id,
                     "location_id": public.id,
                     "address_1": public.address.street,
                     "city": public.address.city,
                     "state_province": public.address.province,
                     "postal_code": public.address.postal_code,
-                    "country": addresses[row.id].country,
-                    "address_type": addresses[row.id].address_type,
+                    "country": address.country,
+                    "address_type": address.address_type,
                 }
             )
     tables["accessibility"] = [
-        {"id": n["id"], "location_id": n["location_id"], "description": description}
-        for n in notes
-        if (description := without_address(n["description"], lines_of[n["location_id"]]))
+        {"id": n.id, "location_id": n.location_id, "description": description}
+        for n in records.accessibility
+        if (description := without_address(n.description, lines_of[n.location_id]))
     ]
     return tables, lines_of
 
 
-def _attributes(connection: Connection, service_ids: list[str]) -> Rows:
-    rows = []
-    for chunk in chunks(service_ids, ID_CHUNK):
-        query = (
-            select(Attribute.__table__, TaxonomyTerm.code)
-            .join(TaxonomyTerm, TaxonomyTerm.id == Attribute.taxonomy_term_id)
-            .where(Attribute.link_id.in_(chunk))
-        )
-        rows += [
-            {
-                "id": row.id,
-                "link_id": row.link_id,
-                "taxonomy_term_id": term_uuid(row.code),
-                "link_type": row.link_type,
-                "link_entity": row.link_entity,
-                "value": row.value,
-            }
-            for row in connection.execute(query)
-        ]
-    return rows
+def _attributes(attributes: list[Row]) -> Rows:
+    return [
+        {
+            "id": row.id,
+            "link_id": row.link_id,
+            "taxonomy_term_id": term_uuid(row.code),
+            "link_type": row.link_type,
+            "link_entity": row.link_entity,
+            "value": row.value,
+        }
+        for row in attributes
+    ]
 
 
 def _confidential_attributes(locations: Rows, confidential: set[str]) -> Rows:
@@ -348,28 +298,5 @@ def _confidential_attributes(locations: Rows, confidential: set[str]) -> Rows:
     ]
 
 
-# --- reading ------------------------------------------------------------------------------
-
-
-def _select_rows(connection: Connection, table: Table, column: Any, ids: list[str] | None) -> list:
-    if ids is None:
-        return list(connection.execute(select(table)))
-    rows = []
-    for chunk in chunks(ids, ID_CHUNK):
-        rows += connection.execute(select(table).where(column.in_(chunk))).all()
-    return rows
-
-
-def _select_in(connection: Connection, table: Table, column: Any, ids: list[str] | None) -> Rows:
-    return [dict(row._mapping) for row in _select_rows(connection, table, column, ids)]
-
-
-def _children(
-    connection: Connection, model: Any, service_ids: list[str], location_ids: list[str]
-) -> Rows:
-    """Rows of a child table that belong to one of the services or to one of the locations."""
-    rows = {}
-    for column, ids in ((model.service_id, service_ids), (model.location_id, location_ids)):
-        for row in _select_in(connection, model.__table__, column, ids):
-            rows[row["id"]] = row
-    return list(rows.values())
+def _dicts(rows: list[Row]) -> Rows:
+    return [dict(row._mapping) for row in rows]
