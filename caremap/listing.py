@@ -119,13 +119,11 @@ def listings_page(
     name = PublicListing.service_name
     if connection.dialect.name == "postgresql":  # SQLite compares text by code point
         name = name.collate("C")
-    query = (
-        select(*FEATURE_COLUMNS)
-        .where(where)
-        .order_by(name, PublicListing.service_id, PublicListing.position)
-        .offset(offset)
-        .limit(limit)
-    )
+    order = (name, PublicListing.service_id, PublicListing.position)
+    # The page's ids first, sorted by their keys alone: no Feature text goes through the sort.
+    ids = select(PublicListing.id).where(where).order_by(*order).offset(offset).limit(limit)
+    page = ids.subquery()
+    query = select(*FEATURE_COLUMNS).join(page, page.c.id == PublicListing.id).order_by(*order)
     rows = connection.execute(query)
     return ListingPage([listing_of(row, with_record=False) for row in rows], matched)
 
