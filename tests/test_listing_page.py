@@ -104,3 +104,15 @@ def test_an_empty_store_has_no_page_and_no_extent(empty_store):
         page = listings_page(connection, None, 0, 10)
         assert (page.listings, page.matched) == ([], 0)
         assert listings_extent(connection) is None
+
+
+def test_ogc_items_are_the_read_models_features(client, loaded_store):
+    """The OGC services collection serves each page's stored Features as they are."""
+    expected = expected_features(loaded_store)
+    body = client.get("/ogc/collections/services/items", query_string={"limit": 1000}).json
+    assert body["features"] == expected
+    assert body["numberMatched"] == body["numberReturned"] == len(expected)
+    in_victoria = client.get(
+        "/ogc/collections/services/items", query_string={"bbox": "-123.7,48.3,-123.2,48.9"}
+    ).json
+    assert in_victoria["features"] == [f for f in expected if in_box(f, VICTORIA)]
