@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from caremap.geojson import service_feature
 from caremap.listing import LonLatBox, listings_extent, listings_page
 from caremap.model import Location, ServiceAtLocation
 from caremap.queries import public_services
+from etl.pipeline import run
+from tests.conftest import DATA_DIR
 
 VICTORIA = LonLatBox(-123.7, 48.3, -123.2, 48.9)  # (min lon, min lat, max lon, max lat)
 # Crosses the antimeridian: east of 60° W (Newfoundland) and west of 100° W (the West).
@@ -20,6 +22,8 @@ AROUND_THE_WORLD = LonLatBox(-60.0, 40.0, -100.0, 80.0)
 # GeoNames point of Kenora (49.76741, -94.48985), each in a box without the other.
 AROUND_REAL_POINT = LonLatBox(-94.480, 49.769, -94.474, 49.774)
 AROUND_PUBLIC_POINT = LonLatBox(-94.492, 49.765, -94.488, 49.769)
+# By code point (as Python sorts text): capitals, then small letters, then accented letters.
+NAMES = ["Banana House (test)", "Zeta House (test)", "apple House (test)", "Éclair House (test)"]
 
 
 def expected_features(store) -> list[dict]:
@@ -116,3 +120,27 @@ def test_ogc_items_are_the_read_models_features(client, loaded_store):
         "/ogc/collections/services/items", query_string={"bbox": "-123.7,48.3,-123.2,48.9"}
     ).json
     assert in_victoria["features"] == [f for f in expected if in_box(f, VICTORIA)]
+
+
+def test_names_sort_by_code_point_whatever_the_databases_collation(empty_store, tmp_path):
+    """Pages keep the read model's order (Python's, by code point) on a PostgreSQL database
+    that compares text by a language's rules (ICU English: "apple", "Banana", "Éclair")."""
+    folder = tmp_path / "listings"
+    folder.mkdir()
+    lines = ["source_id,name,organization,service_category,city,province,postal_code"]
+    for i, name in enumerate(reversed(NAMES)):
+        lines.append(f"T-{i},{name},Test Org,emergency_shelter,Toronto,ON,M5A 2N2")
+    (folder / "names.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    run(empty_store, [folder], DATA_DIR, tmp_path / "reports", progress=False)
+    if empty_store.engine.dialect.name == "postgresql":
+        with empty_store.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "ALTER TABLE public_listing ALTER COLUMN service_name "
+                    'TYPE text COLLATE "en-x-icu"'
+                )
+            )
+    with empty_store.engine.connect() as connection:
+        page = listings_page(connection, None, 0, 10)
+    names = [json.loads(listing.feature)["properties"]["name"] for listing in page.listings]
+    assert names == NAMES == [f["properties"]["name"] for f in expected_features(empty_store)]
