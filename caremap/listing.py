@@ -116,10 +116,13 @@ def listings_page(
     ).scalar_one()
     if offset >= matched:  # also keeps a huge offset out of SQL's integers
         return ListingPage([], matched)
-    name = PublicListing.service_name
-    if connection.dialect.name == "postgresql":  # SQLite compares text by code point
-        name = name.collate("C")
-    order = (name, PublicListing.service_id, PublicListing.position)
+    # Text by code point, as Python compares it: SQLite's way, PostgreSQL's under "C".
+    postgresql = connection.dialect.name == "postgresql"
+    name, service_id = (
+        column.collate("C") if postgresql else column
+        for column in (PublicListing.service_name, PublicListing.service_id)
+    )
+    order = (name, service_id, PublicListing.position)
     # The page's ids first, sorted by their keys alone: no Feature text goes through the sort.
     ids = select(PublicListing.id).where(where).order_by(*order).offset(offset).limit(limit)
     page = ids.subquery()
