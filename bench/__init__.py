@@ -9,6 +9,7 @@ Usage (from the repository root)::
     .venv/bin/python -m bench synthetic --out DIR [--rows N]   # just write the synthetic CSV
     .venv/bin/python -m bench coverage [--repeat K] [--keep DIR]   # only by name
     .venv/bin/python -m bench indicators                 # planner indicators and classes
+    .venv/bin/python -m bench ogc [--rows N] [--repeat K] [--postgis-url URL]   # OGC pages
 
 ``etl`` (:mod:`bench.etl_throughput`) times ``etl.pipeline.run`` on 10,000 synthetic rows: a first
 run into an empty store and an unchanged re-run, for the embedded SQLite store (temporary file)
@@ -50,4 +51,9 @@ about 8 GB) times caremap's 2SFCA against PySAL ``access``'s on 57,000 synthetic
 whole processes (``caremap coverage compute`` against ``bench/coverage_access.py``) reading the
 same CSVs. Targets: identical scores to 1e-9, and caremap's time <= 1/3 of access's, both ways.
 About 2 minutes.
+
+``ogc`` (:mod:`bench.ogc_paging`) times pages of ``/ogc/collections/services/items`` read in SQL
+(``caremap.listing.listings_page``) against the same pages made by loading every public service
+and slicing, on the bundled listings and on 10,000 synthetic rows, in the embedded store and
+(with a PostGIS URL, in the schema ``caremap_ogc_bench``) PostGIS. About 3 minutes.
 """

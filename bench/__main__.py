@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import sys
 
-from bench import coverage, etl_throughput, indicators, search_latency, synthetic
+from bench import coverage, etl_throughput, indicators, ogc_paging, search_latency, synthetic
 
 BENCHMARKS = {
     "coverage": coverage.main,
     "etl": etl_throughput.main,
     "indicators": indicators.main,
+    "ogc": ogc_paging.main,
     "search": search_latency.main,
     "synthetic": synthetic.main,
 }

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import orjson
-from sqlalchemy import ColumnElement, Connection, select
+from sqlalchemy import ColumnElement, Connection, and_, func, or_, select, true
 
 from caremap.model import PublicListing
 from caremap.privacy import PublicAddress, PublicLocation
@@ -75,6 +75,73 @@ def listings_by_name(
     if where is not None:
         query = query.where(where)
     return [listing_of(row) for row in connection.execute(query.limit(limit))]
+
+
+@dataclass(frozen=True)
+class LonLatBox:
+    """A box in CRS84 degrees, in OGC's ``bbox`` order (min lon, min lat, max lon, max lat);
+    a ``min_lon`` greater than ``max_lon`` crosses the antimeridian. Its edges are inside."""
+
+    min_lon: float
+    min_lat: float
+    max_lon: float
+    max_lat: float
+
+    def holds_listing(self) -> ColumnElement[bool]:
+        """An SQL condition: the listing's public point is in the box."""
+        lon, lat = PublicListing.longitude, PublicListing.latitude
+        if self.min_lon <= self.max_lon:
+            across = lon.between(self.min_lon, self.max_lon)
+        else:
+            across = or_(lon >= self.min_lon, lon <= self.max_lon)
+        return and_(lat.between(self.min_lat, self.max_lat), across)
+
+
+@dataclass(frozen=True)
+class ListingPage:
+    listings: list[Listing]  # read without their records
+    matched: int  # every listing in the box, on this page or not
+
+
+def listings_page(
+    connection: Connection, bbox: LonLatBox | None, offset: int, limit: int
+) -> ListingPage:
+    """The listings whose public point is in ``bbox`` (every one when None): at most ``limit``
+    of them from the 0-based ``offset``, by service name (by code point, as Python compares
+    text), service id and location order, that is in the order of the services of
+    :func:`caremap.queries.public_services` and each one's locations."""
+    where = true() if bbox is None else bbox.holds_listing()
+    matched = connection.execute(
+        select(func.count()).select_from(PublicListing).where(where)
+    ).scalar_one()
+    if offset >= matched:  # also keeps a huge offset out of SQL's integers
+        return ListingPage([], matched)
+    # Text by code point, as Python compares it: SQLite's way, PostgreSQL's under "C".
+    postgresql = connection.dialect.name == "postgresql"
+    name, service_id = (
+        column.collate("C") if postgresql else column
+        for column in (PublicListing.service_name, PublicListing.service_id)
+    )
+    order = (name, service_id, PublicListing.position)
+    # The page's ids first, sorted by their keys alone: no Feature text goes through the sort.
+    ids = select(PublicListing.id).where(where).order_by(*order).offset(offset).limit(limit)
+    page = ids.subquery()
+    query = select(*FEATURE_COLUMNS).join(page, page.c.id == PublicListing.id).order_by(*order)
+    rows = connection.execute(query)
+    return ListingPage([listing_of(row, with_record=False) for row in rows], matched)
+
+
+def listings_extent(connection: Connection) -> tuple[float, float, float, float] | None:
+    """The box of every listing's public point, in CRS84 (min lon, min lat, max lon, max lat);
+    None when there is no listing."""
+    lon, lat = PublicListing.longitude, PublicListing.latitude
+    extent = connection.execute(
+        select(func.min(lon), func.min(lat), func.max(lon), func.max(lat))
+    ).one()
+    if extent[0] is None:
+        return None
+    min_lon, min_lat, max_lon, max_lat = (float(v) for v in extent)
+    return min_lon, min_lat, max_lon, max_lat
 
 
 def encode_record(service: PublicService, location: PublicLocation) -> str:

@@ -1,8 +1,8 @@
 """Normalise and geocode one source row into a :class:`ListingRecord`, or reject it with a reason.
 
-The listing format (CSV or GeoJSON properties) is the one of ``data/listings``; see README
-"Listing format". Column values are mapped to vocabulary codes with the source's mapping file;
-a value that matches no rule is kept in the row's warnings (reported, never silently dropped).
+The listing format (CSV or GeoJSON properties) is the one of ``data/listings``; see
+``docs/data-format.md``. Column values are mapped to vocabulary codes with the source's mapping
+file; a value that matches no rule is kept in the row's warnings (reported, never silently dropped).
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict
 
+import orjson
 import shapely
 from flask import Blueprint, abort, current_app, jsonify, request, url_for
 from flask_babel import lazy_gettext as _l
@@ -29,7 +30,8 @@ from caremap.coverage.indicators import Selection, compute_indicators
 from caremap.coverage.stored import read as read_stored
 from caremap.geojson import service_feature
 from caremap.jurisdictions import read_layer_configs
-from caremap.queries import jurisdiction_outlines, public_service, public_services
+from caremap.listing import LonLatBox, listings_extent, listings_page
+from caremap.queries import jurisdiction_outlines, public_service
 from webmap import get_store
 from webmap.common.params import BadParameter, integer, number, shown
 from webmap.common.searching import clock
@@ -156,7 +158,9 @@ def _collection(collection_id: str) -> dict:
     level = _level_of(collection_id)
     if level is None:
         title, description = _text("services"), _text("services_description")
-        bounds = _bounds(_service_features())
+        with get_store().session() as session:
+            extent = listings_extent(session.connection())
+        bounds = None if extent is None else list(extent)
     else:
         title = _text("indicators", level=level)
         description = _text("indicators_description", level=level)
@@ -203,10 +207,12 @@ def collection(collection_id: str) -> Response:
 # --- items ----------------------------------------------------------------------------------
 
 
-def _service_features() -> list[dict]:
+def _service_features(bbox: LonLatBox | None, offset: int, limit: int) -> tuple[list[dict], int]:
+    """A page of the services at their locations (public points in ``bbox``), and how many
+    there are in all."""
     with get_store().session() as session:
-        services = public_services(session)
-    return [service_feature(s, location) for s in services for location in s.locations]
+        page = listings_page(session.connection(), bbox, offset, limit)
+    return [orjson.loads(listing.feature) for listing in page.listings], page.matched
 
 
 def _indicator_features(level: str, code: str | None = None) -> list[dict]:
@@ -249,14 +255,23 @@ def _indicators(level: str) -> dict[str, dict]:
     return cached[1]
 
 
-def _features(collection_id: str) -> list[dict]:
+def _features(
+    collection_id: str, bbox: LonLatBox | None, offset: int, limit: int
+) -> tuple[list[dict], int]:
+    """A page of the collection's features (those in ``bbox``), and how many there are."""
     level = _level_of(collection_id)
-    return _service_features() if level is None else _indicator_features(level)
+    if level is None:
+        return _service_features(bbox, offset, limit)
+    features = _indicator_features(level)
+    if bbox is not None:
+        inside = _inside(bbox)
+        features = [f for f in features if inside(f)]
+    return features[offset : offset + limit], len(features)
 
 
-def _bbox_filter() -> Callable[[dict], bool] | None:
-    """``bbox=minx,miny,maxx,maxy`` (or with min/max heights, 6 numbers) in CRS84 as a
-    predicate on features; a ``minx`` greater than ``maxx`` crosses the antimeridian."""
+def _bbox() -> LonLatBox | None:
+    """``bbox=minx,miny,maxx,maxy`` (or with min/max heights, 6 numbers) in CRS84; a ``minx``
+    greater than ``maxx`` crosses the antimeridian."""
     raw = request.args.get("bbox")
     crs = request.args.get("bbox-crs")
     if crs is not None and crs != CRS84:
@@ -272,6 +287,12 @@ def _bbox_filter() -> Callable[[dict], bool] | None:
         raise BadParameter("bbox", "longitudes must be between -180 and 180")
     if not (-90 <= miny <= maxy <= 90):
         raise BadParameter("bbox", "latitudes must be between -90 and 90, min before max")
+    return LonLatBox(minx, miny, maxx, maxy)
+
+
+def _inside(bbox: LonLatBox) -> Callable[[dict], bool]:
+    """Whether a feature's geometry meets ``bbox``."""
+    minx, miny, maxx, maxy = bbox.min_lon, bbox.min_lat, bbox.max_lon, bbox.max_lat
     if minx <= maxx:
         area = shapely.box(minx, miny, maxx, maxy)
     else:
@@ -291,11 +312,7 @@ def _bbox_filter() -> Callable[[dict], bool] | None:
 def items(collection_id: str) -> Response:
     limit = integer(request.args, "limit", 1, MAX_LIMIT, default=DEFAULT_LIMIT)
     offset = integer(request.args, "offset", 0, default=0)
-    inside = _bbox_filter()
-    features = _features(collection_id)
-    if inside is not None:
-        features = [f for f in features if inside(f)]
-    page = features[offset : offset + limit]
+    page, matched = _features(collection_id, _bbox(), offset, limit)
     kept = {k: v for k, v in request.args.items() if k not in ("limit", "offset")}
 
     def page_url(start: int) -> str:
@@ -305,7 +322,7 @@ def items(collection_id: str) -> Response:
         _link(page_url(offset), "self", GEOJSON),
         _link(_url("collection", collection_id=collection_id), "collection"),
     ]
-    if offset + limit < len(features):
+    if offset + limit < matched:
         links.append(_link(page_url(offset + limit), "next", GEOJSON, "Next page"))
     if offset > 0:
         links.append(_link(page_url(max(offset - limit, 0)), "prev", GEOJSON, "Previous page"))
@@ -313,7 +330,7 @@ def items(collection_id: str) -> Response:
         {
             "type": "FeatureCollection",
             "features": page,
-            "numberMatched": len(features),
+            "numberMatched": matched,
             "numberReturned": len(page),
             "timeStamp": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "links": links,
