@@ -29,6 +29,8 @@ import numpy as np
 import shapely
 from pyproj import Transformer
 
+from caremap.language import language_of
+
 log = logging.getLogger(__name__)
 
 COASTAL_TOLERANCE_M = 5_000.0
@@ -77,7 +79,7 @@ def read_layer_configs(data_dir: Path) -> list[LayerConfig]:
 def level_labels(data_dir: Path, language: str) -> dict[str, str]:
     """Each configured level's label in ``language`` (``en`` or ``fr``), in the file's order."""
     return {
-        config.level: config.label_fr if language == "fr" else config.label_en
+        config.level: config.label_fr if language_of(language) == "fr" else config.label_en
         for config in read_layer_configs(data_dir)
     }
 

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from caremap_cli import main
 from caremap.settings import (
     PROJECT_ROOT,
     TESTS_ONLY,
@@ -20,6 +19,7 @@ from caremap.settings import (
     env_name,
     load_settings,
 )
+from caremap_cli import main
 
 VARIABLE = re.compile(r"\bCAREMAP_[A-Z0-9_]*[A-Z0-9]")
 CODE_FOLDERS = ("caremap", "etl", "webmap")

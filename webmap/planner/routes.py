@@ -93,7 +93,7 @@ def _choice(name: str, allowed: object, default: str) -> str:
 
 def _levels() -> dict[str, str]:
     """The jurisdiction levels of ``data/jurisdictions.toml``, labelled in the page's language."""
-    return level_labels(current_app.config["DATA_DIR"], str(get_locale() or "en"))
+    return level_labels(current_app.config["DATA_DIR"], page_language())
 
 
 def parse_view() -> PlannerView:
