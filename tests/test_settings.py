@@ -22,7 +22,7 @@ from caremap.settings import (
 from caremap_cli import main
 
 VARIABLE = re.compile(r"\bCAREMAP_[A-Z0-9_]*[A-Z0-9]")
-CODE_FOLDERS = ("caremap", "etl", "webmap")
+CODE_FOLDERS = ("caremap", "caremap_cli", "etl", "webmap")
 CODE_SUFFIXES = {".py", ".html", ".js", ".toml"}
 
 
