@@ -24,6 +24,8 @@ run: setup
 ## test: lint, then the whole test suite (PostGIS and browser tests need CAREMAP_TEST_POSTGIS_URL and Chromium)
 test: setup
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## bench: benchmarks, printed as tables

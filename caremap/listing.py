@@ -62,7 +62,8 @@ def listing_of(row: Sequence, with_record: bool = True) -> Listing:
     :data:`FEATURE_COLUMNS` without ``with_record``)."""
     if with_record:
         return Listing(*row[: len(COLUMNS)])
-    return Listing(*row[: len(FEATURE_COLUMNS)], record=None)
+    feature_columns_and_no_record = (*row[: len(FEATURE_COLUMNS)], None)
+    return Listing(*feature_columns_and_no_record)
 
 
 def listings_by_name(

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import shapely
 from sqlalchemy import Connection, Row, select
@@ -30,7 +32,13 @@ from caremap.model import (
     TaxonomyTerm,
 )
 from caremap.normalise import display_phone
-from caremap.privacy import PublicLocation, public_location, public_name, without_address
+from caremap.privacy import (
+    AddressRow,
+    PublicLocation,
+    public_location,
+    public_name,
+    without_address,
+)
 
 
 @dataclass(frozen=True)
@@ -96,8 +104,9 @@ def public_services(session: Session, ids: list[str] | None = None) -> list[Publ
         .order_by(Service.name, Service.id)
     )
     connection = session.connection()  # Core rows: no ORM instances
-    rows = []
-    for chunk in _id_chunks(ids):
+    rows: list[Row[Any]] = []
+    chunks: Sequence[list[str] | None] = [None] if ids is None else _id_chunks(ids)
+    for chunk in chunks:
         selected = query if chunk is None else query.where(Service.id.in_(chunk))
         rows += connection.execute(selected).all()
     children = _ServiceChildren.read(session, [row.id for row in rows])
@@ -162,9 +171,7 @@ def confidential_streets(connection: Connection) -> ConfidentialStreets:
     )
 
 
-def _id_chunks(ids: list[str] | None, size: int = 500) -> list[list[str] | None]:
-    if ids is None:
-        return [None]
+def _id_chunks(ids: list[str], size: int = 500) -> list[list[str]]:
     return [ids[start : start + size] for start in range(0, len(ids), size)]
 
 
@@ -218,7 +225,7 @@ class _ServiceChildren:
             .order_by(ServiceAtLocation.id)
         ).all()
         location_ids = sorted({row.id for row in rows})
-        addresses: dict[str, object] = {}
+        addresses: dict[str, AddressRow] = {}
         for address in connection.execute(
             select(Address.__table__)
             .where(Address.location_id.in_(location_ids))

@@ -32,7 +32,7 @@ from caremap.model import AppUser, ChangeSet, Location, Organization, Service
 from caremap.queries import term_labels
 from caremap.spreadsheet import SafeWriter
 from webmap import get_store
-from webmap.auth import current_principal, requires
+from webmap.auth import requires, signed_in
 from webmap.change_text import action_label, field_label, refuse, value_text
 from webmap.edit import record_url
 from webmap.params import integer
@@ -133,7 +133,7 @@ def reject(change_set_id: int) -> Response:
 
 
 def _decide(change_set_id: int, comment: str, approving: bool) -> Response:
-    principal, now = current_principal(), clock().now
+    principal, now = signed_in(), clock().now
     try:
         with get_store().session() as db, db.begin():
             if approving:

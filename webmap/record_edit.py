@@ -25,7 +25,7 @@ from caremap.normalise import PROVINCES
 from caremap.placement import PlacementError, jurisdictions
 from caremap.reasons import reason_of
 from webmap import get_store
-from webmap.auth import current_principal, requires
+from webmap.auth import current_principal, requires, signed_in
 from webmap.change_text import point_text, refuse, said
 from webmap.edit import record_editing, submitted_message
 from webmap.record_forms import (
@@ -176,7 +176,7 @@ def _propose(record_type: str, record_id: str, edits: dict[str, Any]) -> None:
     try:
         with get_store().session() as db, db.begin():
             change_set = changes.propose_record(
-                db, current_principal(), record_type, record_id, edits, clock().now, geography()
+                db, signed_in(), record_type, record_id, edits, clock().now, geography()
             )
     except ChangeError as error:
         refuse(error)

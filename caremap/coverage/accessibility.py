@@ -252,7 +252,8 @@ class GaussianDecay:
 
     def __call__(self, cost: np.ndarray) -> np.ndarray:
         cost = np.asarray(cost, dtype=np.float64)
-        return np.exp(-cost * cost / (2 * self.sigma**2))  # access's expression, term by term
+        weight: np.ndarray = np.exp(-cost * cost / (2 * self.sigma**2))  # access's, term by term
+        return weight
 
     def __str__(self) -> str:
         return f"gaussian:{self.sigma:g}"
@@ -341,7 +342,8 @@ def _arc_km(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     difference = a - b
     x, y, z = difference[:, 0], difference[:, 1], difference[:, 2]
     chord = np.sqrt(x * x + y * y + z * z)
-    return 2.0 * EARTH_RADIUS_KM * np.arcsin(np.minimum(chord / 2.0, 1.0))
+    arc_km: np.ndarray = 2.0 * EARTH_RADIUS_KM * np.arcsin(np.minimum(chord / 2.0, 1.0))
+    return arc_km
 
 
 def _chord(catchment_km: float) -> float:
@@ -477,6 +479,15 @@ class CoverageResult:
     nearest: np.ndarray | None = None  # nearest cost (km without a matrix); NaN if none
 
 
+def _decay_weights(chunk: _Chunk, decay: Decay | None) -> np.ndarray | None:
+    """The weight of each of the chunk's pairs (None without a decay: each weighs 1)."""
+    if decay is None:
+        return None
+    if chunk.cost is None:
+        raise ValueError("a distance decay needs the costs of the pairs")
+    return np.asarray(decay(chunk.cost), np.float64)
+
+
 def _two_step(
     demand: Points,
     supply: Points,
@@ -484,7 +495,7 @@ def _two_step(
     decay: Decay | None,
 ) -> tuple[np.ndarray, np.ndarray]:
     population, capacity = demand.weight, supply.weight
-    weights = [None if decay is None else np.asarray(decay(c.cost), float) for c in chunks]
+    weights = [_decay_weights(c, decay) for c in chunks]
     demand_around = np.zeros(len(supply))  # sum_i P_i w_ij for each site j
     for c, w in zip(chunks, weights, strict=True):
         p = population[c.rows][c.i]

@@ -121,7 +121,8 @@ class Evaluation:
         far = demand.points.weight * (self.nearest_km > threshold_km)
         people = self.context.people
         share = np.full(len(people), np.nan)
-        return np.divide(self.context.per_jurisdiction(far), people, out=share, where=people > 0)
+        np.divide(self.context.per_jurisdiction(far), people, out=share, where=people > 0)
+        return share
 
 
 class LevelContext:
@@ -156,7 +157,7 @@ class LevelContext:
         )
 
     def _positions(self, latitudes: np.ndarray, longitudes: np.ndarray) -> np.ndarray:
-        codes = self.layer.assign(latitudes, longitudes) if len(latitudes) else []
+        codes = self.layer.assign(latitudes, longitudes) if len(latitudes) else np.array([])
         return np.array([self.position.get(c, -1) for c in codes], dtype=int)
 
     def _locate_services(self) -> dict[str, list[tuple[str, float, float, int]]]:
@@ -286,10 +287,10 @@ def demand_points(
 ) -> Demand:
     """FSA centroids for national levels; polygon representative points for city levels."""
     if layer.config.parent_code is not None:
-        points = shapely.point_on_surface(layer.tree.geometries)  # x = lon, y = lat
+        inside = shapely.point_on_surface(layer.tree.geometries)  # x = lon, y = lat
         population = layer.frame[layer.config.population].fillna(0).to_numpy(float)
         return Demand(
-            Points(layer.codes, shapely.get_y(points), shapely.get_x(points), population),
+            Points(layer.codes, shapely.get_y(inside), shapely.get_x(inside), population),
             np.arange(len(layer.codes)),
         )
     fsas = pd.read_csv(data_dir / FSA_FILE, dtype={"fsa": str}).dropna(subset=["pop2016"])
@@ -307,7 +308,8 @@ def _nearest_km(demand: Points, supply: Points) -> np.ndarray:
     if not len(supply):
         return np.full(len(demand), np.inf)
     chord, _ = cKDTree(supply.vectors()).query(demand.vectors())
-    return 2 * SPHERE_RADIUS_KM * np.arcsin(np.clip(chord / 2, 0, 1))
+    km: np.ndarray = 2 * SPHERE_RADIUS_KM * np.arcsin(np.clip(chord / 2, 0, 1))
+    return km
 
 
 def data_status(

@@ -26,7 +26,7 @@ import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -131,7 +131,7 @@ def read_points(path: Path, weight_column: str) -> Points:
     header, positions = _read_header(path, columns)
     width = len(header)
     ids: list[str] = []
-    values: dict[str, list[float]] = {name: [] for name in columns[1:]}
+    values: dict[str, list[float | None]] = {name: [] for name in columns[1:]}
     first_line: dict[str, int] = {}
     problems: list[Problem] = []
     try:
@@ -188,7 +188,10 @@ def read_points(path: Path, weight_column: str) -> Points:
         problems.append(Problem(label, 0, "no data rows"))
     if problems:
         raise CoverageInputError(problems)
-    return Points(ids, values["latitude"], values["longitude"], values[weight_column])
+    latitudes, longitudes, weights = (
+        np.array(values[name], dtype=np.float64) for name in columns[1:]
+    )
+    return Points(np.array(ids, dtype=object), latitudes, longitudes, weights)
 
 
 def read_costs(path: Path, demand: Points, supply: Points, *, demand_label: str = "the demand",
@@ -204,7 +207,7 @@ def read_costs(path: Path, demand: Points, supply: Points, *, demand_label: str 
     label = _label(path)
     header, positions = _read_header(path, ("origin", "dest", "cost"))
     names = {header[p]: name for name, p in positions.items()}
-    options = dict(
+    options: dict[str, Any] = dict(
         usecols=list(names), keep_default_na=False, skip_blank_lines=False,
         encoding="utf-8-sig", engine="c",
     )  # fmt: skip
@@ -285,7 +288,7 @@ def _checked_costs(
         firsts = keys[~keys.duplicated()]
         first_of = dict(zip(firsts.to_numpy().tolist(), firsts.index.tolist(), strict=True))
     problems = []
-    for row in np.flatnonzero(bad | duplicate):
+    for row in np.flatnonzero(bad | duplicate).tolist():
         reasons = []
         if i[row] < 0:
             reasons.append(
@@ -298,7 +301,7 @@ def _checked_costs(
                 else f"dest {dest.iat[row]!r} is not an id in {supply_label}"
             )  # fmt: skip
         if bad_cost[row]:
-            value = text.iat[row]
+            value = str(text.iat[row])
             reasons.append(
                 "empty cost" if not value
                 else f"cost {value!r} is not a number" if np.isnan(cost[row])

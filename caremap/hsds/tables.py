@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import Connection, FromClause, Row, select
 from sqlalchemy.orm import Session
 
 from caremap.hsds import (
@@ -120,7 +120,7 @@ def _hide_streets_in_children(
         for row in tables[name]:
             service_id = row.get("service_id")
             lines = location_lines.get(row.get("location_id") or "", ())
-            if service_id in organization_of:
+            if service_id is not None and service_id in organization_of:
                 lines += streets.of_service(service_id, organization_of[service_id])
             row.update({f: without_address(row[f], lines) for f in fields})
 
@@ -355,16 +355,20 @@ def _chunks(ids: list[str]) -> list[list[str]]:
     return [ids[start : start + CHUNK] for start in range(0, len(ids), CHUNK)]
 
 
-def _select_rows(connection: Connection, table: Table, column: Any, ids: list[str] | None) -> list:
+def _select_rows(
+    connection: Connection, table: FromClause, column: Any, ids: list[str] | None
+) -> list[Row[Any]]:
     if ids is None:
         return list(connection.execute(select(table)))
-    rows = []
+    rows: list[Row[Any]] = []
     for chunk in _chunks(ids):
         rows += connection.execute(select(table).where(column.in_(chunk))).all()
     return rows
 
 
-def _select_in(connection: Connection, table: Table, column: Any, ids: list[str] | None) -> Rows:
+def _select_in(
+    connection: Connection, table: FromClause, column: Any, ids: list[str] | None
+) -> Rows:
     return [dict(row._mapping) for row in _select_rows(connection, table, column, ids)]
 
 

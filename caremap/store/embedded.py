@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.spatial import cKDTree
-from sqlalchemy import Engine, Select, event, select, text
+from sqlalchemy import Connection, Engine, Select, event, select, text
 
 from caremap.geodesy import EARTH_RADIUS_M, geodesic_distances_m, unit_vectors
 from caremap.model import Location
@@ -137,7 +137,7 @@ class EmbeddedStore(Store):
                 return self._index
 
 
-def _build_index(connection, version: int) -> _PointIndex:  # noqa: ANN001
+def _build_index(connection: Connection, version: int) -> _PointIndex:
     rows = connection.execute(
         select(Location.id, Location.latitude, Location.longitude).order_by(Location.id)
     ).all()
@@ -170,8 +170,8 @@ def _candidates(
     total = len(index.ids)
     k = min(total, wanted)
     while True:  # widen until enough allowed points are among the k nearest, or all are
-        chords, found = index.tree.query(query, k=k)
-        chords, found = np.atleast_1d(chords), np.atleast_1d(found)
+        nearest_chords, nearest = index.tree.query(query, k=k)
+        chords, found = np.atleast_1d(nearest_chords), np.atleast_1d(nearest)
         if allowed is not None:
             found = found[allowed[found]]
         if found.size >= wanted or k == total:
