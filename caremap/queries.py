@@ -336,7 +336,7 @@ def jurisdiction_outlines(session: Session, level: str) -> dict:
 def term_labels(session: Session, lang: str) -> dict[str, str]:
     """Vocabulary code → label in ``lang`` ('fr' or English)."""
     column = TaxonomyTerm.name_fr if lang == "fr" else TaxonomyTerm.name
-    return {code: label for code, label in session.execute(select(TaxonomyTerm.code, column))}
+    return dict(session.execute(select(TaxonomyTerm.code, column)).tuples())
 
 
 @dataclass(frozen=True)

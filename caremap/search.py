@@ -120,10 +120,9 @@ def search(
 
 def listing_filter(filters: Filters) -> ColumnElement[bool] | None:
     """A condition on ``public_listing``: its service passes the vocabulary filters."""
-    conditions = []
-    for codes in (filters.service_types, filters.populations):
-        if codes:
-            conditions.append(_services_with_any(codes))
+    conditions = [
+        _services_with_any(codes) for codes in (filters.service_types, filters.populations) if codes
+    ]
     conditions += [_services_with_any({code}) for code in sorted(filters.capabilities)]
     if filters.languages:
         conditions.append(

@@ -10,7 +10,7 @@ from flask import Blueprint, current_app, render_template, request
 
 from caremap.dashboard import Filters, listings
 from webmap import get_store, url_with
-from webmap.auth import current_principal, requires
+from webmap.auth import requires, signed_in
 from webmap.edit import CapacityForm
 from webmap.moderation import DEFAULT_STALE_MONTHS
 from webmap.params import integer, text
@@ -24,8 +24,7 @@ MAX_QUERY = 200
 @requires()
 def index() -> str:
     """The person's organizations and their services, with what needs doing."""
-    principal = current_principal()
-    assert principal is not None  # @requires
+    principal = signed_in()
     filters = Filters(
         query=text(request.args, "q", MAX_QUERY), stale_only=request.args.get("stale") == "1"
     )

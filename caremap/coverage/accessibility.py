@@ -571,7 +571,7 @@ def nearest_site(
     """(score, nearest): 1 where the nearest site is within the catchment, else 0; and the cost
     to the nearest site (km without ``costs``; NaN where no site is reachable at all)."""
     result = _run("nearest", demand, supply, catchment, costs=costs, workers=workers)
-    assert result.nearest is not None
+    assert result.nearest is not None  # noqa: S101 - the "nearest" method always sets it
     return result.score, result.nearest
 
 

@@ -123,6 +123,28 @@ def _number(text: str, column: str) -> tuple[float | None, str | None]:
     return value, None
 
 
+def _point_values(
+    row: list[str], positions: Mapping[str, int], weight_column: str
+) -> tuple[dict[str, float | None], list[str]]:
+    """A row's latitude, longitude and weight (None when unreadable), and what is wrong."""
+    parsed: dict[str, float | None] = {}
+    reasons = []
+    for name in ("latitude", "longitude", weight_column):
+        value, reason = _number(row[positions[name]], name)
+        if reason:
+            reasons.append(reason)
+        parsed[name] = value
+    latitude, longitude = parsed["latitude"], parsed["longitude"]
+    weight = parsed[weight_column]
+    if latitude is not None and not -90 <= latitude <= 90:
+        reasons.append(f"latitude {latitude:g} is outside -90 to 90")
+    if longitude is not None and not -180 <= longitude <= 180:
+        reasons.append(f"longitude {longitude:g} is outside -180 to 180")
+    if weight is not None and weight < 0:
+        reasons.append(f"{weight_column} {weight:g} is negative")
+    return parsed, reasons
+
+
 def read_points(path: Path, weight_column: str) -> Points:
     """Points from a CSV with ``id, latitude, longitude`` and ``weight_column``."""
     path = Path(path)
@@ -149,28 +171,16 @@ def read_points(path: Path, weight_column: str) -> Points:
                         f"{len(row)} fields but the header has {width} "
                         "(an unquoted comma in a value?)"
                     )
-                row = row + [""] * (width - len(row))
-                identifier = row[positions["id"]].strip()
+                cells = row + [""] * (width - len(row))
+                identifier = cells[positions["id"]].strip()
                 if not identifier:
                     reasons.append("empty id")
                 elif identifier in first_line:
                     reasons.append(
                         f"duplicate id {identifier!r} (first on line {first_line[identifier]})"
                     )
-                parsed = {}
-                for name in columns[1:]:
-                    value, reason = _number(row[positions[name]], name)
-                    if reason:
-                        reasons.append(reason)
-                    parsed[name] = value
-                latitude, longitude = parsed["latitude"], parsed["longitude"]
-                weight = parsed[weight_column]
-                if latitude is not None and not -90 <= latitude <= 90:
-                    reasons.append(f"latitude {latitude:g} is outside -90 to 90")
-                if longitude is not None and not -180 <= longitude <= 180:
-                    reasons.append(f"longitude {longitude:g} is outside -180 to 180")
-                if weight is not None and weight < 0:
-                    reasons.append(f"{weight_column} {weight:g} is negative")
+                parsed, value_reasons = _point_values(cells, positions, weight_column)
+                reasons += value_reasons
                 if reasons:
                     problems.append(Problem(label, line, "; ".join(reasons)))
                     if identifier and identifier not in first_line:
@@ -207,10 +217,10 @@ def read_costs(path: Path, demand: Points, supply: Points, *, demand_label: str 
     label = _label(path)
     header, positions = _read_header(path, ("origin", "dest", "cost"))
     names = {header[p]: name for name, p in positions.items()}
-    options: dict[str, Any] = dict(
-        usecols=list(names), keep_default_na=False, skip_blank_lines=False,
-        encoding="utf-8-sig", engine="c",
-    )  # fmt: skip
+    options: dict[str, Any] = {
+        "usecols": list(names), "keep_default_na": False, "skip_blank_lines": False,
+        "encoding": "utf-8-sig", "engine": "c",
+    }  # fmt: skip
     cost_column = header[positions["cost"]]
     try:
         table = pd.read_csv(
@@ -339,7 +349,7 @@ def write_scores(path: Path, ids: np.ndarray, columns: Mapping[str, np.ndarray])
                 map(_format, np.asarray(v, dtype=np.float64).tolist()) for v in columns.values()
             ]
             writer.writerows(zip(ids.tolist(), *texts, strict=True))
-        os.replace(temporary, path)
+        temporary.replace(path)
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise

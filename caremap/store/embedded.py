@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from scipy.spatial import cKDTree
@@ -69,7 +70,7 @@ class EmbeddedStore(Store):
             with _MEMORY_LOCKS[name]:
                 yield
             return
-        with open(f"{database}.{name}.lock", "a") as handle:
+        with Path(f"{database}.{name}.lock").open("a") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 yield
@@ -161,7 +162,7 @@ def _candidates(
     far on the sphere any point left out is at least (infinite when none is): within a radius,
     every point inside it; otherwise the ``wanted`` nearest allowed points on the sphere, fewer
     when there are none left."""
-    assert index.tree is not None
+    assert index.tree is not None  # noqa: S101 - callers skip an index without points
     query = unit_vectors(np.array([latitude]), np.array([longitude]))[0]
     if radius_m is not None:
         chord = 2 * np.sin(min(radius_m * SPHERE_SLACK / (2 * EARTH_RADIUS_M), np.pi / 2))
