@@ -145,7 +145,7 @@ class LevelContext:
             }
         declared_only = data_status(self.boundaries, self.layer, self.declared, set())
         self._declared_status = [declared_only[str(code)] for code in self.layer.codes]
-        self.demand = demand_points(data_dir, self.boundaries, self.layer, self.position)
+        self.demand = demand_points(data_dir, self.layer, self.position)
         self.people = self.per_jurisdiction(self.demand.points.weight)
         self._service_points = self._locate_services()
 
@@ -282,9 +282,7 @@ def _beds(service: PublicService) -> int:
     return sum(c.maximum or 0 for c in service.capacities if c.unit == "beds")
 
 
-def demand_points(
-    data_dir: Path, boundaries: Boundaries, layer: Layer, position: dict[str, int]
-) -> Demand:
+def demand_points(data_dir: Path, layer: Layer, position: dict[str, int]) -> Demand:
     """FSA centroids for national levels; polygon representative points for city levels."""
     if layer.config.parent_code is not None:
         inside = shapely.point_on_surface(layer.tree.geometries)  # x = lon, y = lat
