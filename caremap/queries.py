@@ -336,7 +336,7 @@ def jurisdiction_outlines(session: Session, level: str) -> dict:
 def term_labels(session: Session, lang: str) -> dict[str, str]:
     """Vocabulary code → label in ``lang`` ('fr' or English)."""
     column = TaxonomyTerm.name_fr if lang == "fr" else TaxonomyTerm.name
-    return dict(session.execute(select(TaxonomyTerm.code, column)).tuples())
+    return dict(session.execute(select(TaxonomyTerm.code, column)).all())
 
 
 @dataclass(frozen=True)
