@@ -101,7 +101,7 @@ def _peak_memory_gb(pid: int) -> float:
     """The process's peak resident memory so far (``VmHWM``: of its own image since exec; the
     ``ru_maxrss`` of ``wait4`` would include this large parent's, inherited through fork)."""
     try:
-        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+        with Path(f"/proc/{pid}/status").open(encoding="ascii") as status:
             for line in status:
                 if line.startswith("VmHWM:"):
                     return int(line.split()[1]) / 1e6  # kB

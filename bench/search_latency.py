@@ -812,8 +812,10 @@ def _measure(
             (
                 f"PostGIS: HTTP p95 <= {TARGET_HTTP_OVER_RAW:g} x raw SQL p95",
                 ratio <= TARGET_HTTP_OVER_RAW,
-                f"{http_m.percentile_ms(95):.2f} ms vs {raw_m.percentile_ms(95):.2f} ms = "
-                f"{ratio:.1f} x; p50 {http_m.percentile_ms(50) / raw_m.percentile_ms(50):.1f} x",
+                (
+                    f"{http_m.percentile_ms(95):.2f} ms vs {raw_m.percentile_ms(95):.2f} ms = "
+                    f"{ratio:.1f} x; p50 {http_m.percentile_ms(50) / raw_m.percentile_ms(50):.1f} x"
+                ),
             )
         )
     else:

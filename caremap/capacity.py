@@ -5,8 +5,9 @@ They are time-critical, so they publish at once (no moderation), and go into the
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from caremap import history
@@ -81,7 +82,7 @@ def _swap(
     while True:
         previous = capacity.available
         _check(capacity, available)
-        swapped = session.execute(
+        result = session.execute(
             update(ServiceCapacity)
             .where(
                 ServiceCapacity.id == capacity.id,
@@ -89,9 +90,9 @@ def _swap(
             )
             .values(available=available, updated=now)
             .execution_options(synchronize_session=False)
-        ).rowcount
+        )
         session.refresh(capacity)
-        if swapped:
+        if cast("CursorResult[Any]", result).rowcount:
             return previous
 
 

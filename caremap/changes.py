@@ -27,11 +27,11 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import CursorResult, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from caremap import accounts, capacity, history, record_fields
@@ -90,7 +90,8 @@ def _service(session: Session, service_id: str) -> Service:
 
 def _text_field(name: str, required: bool = False) -> Field:
     def read(session: Session, service_id: str) -> str | None:
-        return getattr(_service(session, service_id), name)
+        value: str | None = getattr(_service(session, service_id), name)
+        return value
 
     def write(session: Session, service_id: str, value: str | None, now: dt.datetime) -> None:
         if required and not (value or "").strip():
@@ -386,7 +387,7 @@ OPEN_24_7 = "open_24_7"
 EVERY_DAY = "MO,TU,WE,TH,FR,SA,SU"
 
 
-def _open_24_7(schedules: list[Mapping[str, str | None]]) -> bool:
+def _open_24_7(schedules: Sequence[Mapping[str, str | None]]) -> bool:
     """Some weekly rule is 00:00–23:59 on all seven days (as the ETL reads "24/7")."""
     return any(
         r.get("byday") == EVERY_DAY
@@ -553,7 +554,7 @@ def _decide(
     change_set = session.get(ChangeSet, change_set_id, populate_existing=True)
     if change_set is None:
         raise NotFound(f"no change set has the id {change_set_id}")
-    if decided.rowcount != 1:
+    if cast("CursorResult[Any]", decided).rowcount != 1:
         raise AlreadyDecided(Reason(ALREADY[change_set.status]))
     return change_set
 

@@ -141,7 +141,8 @@ def _services(
         )
         .order_by(ChangeSet.decided_at.desc(), ChangeSet.id.desc())
     ):
-        rejections.setdefault(service_id, Rejection(when, comment))
+        if service_id is not None and when is not None:  # always, as selected
+            rejections.setdefault(service_id, Rejection(when, comment))
     capacities: dict[str, list[ServiceCapacity]] = defaultdict(list)
     for capacity in session.scalars(
         select(ServiceCapacity)

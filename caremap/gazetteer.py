@@ -9,9 +9,10 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple, cast
 
 import numpy as np
 import pandas as pd
@@ -44,6 +45,27 @@ class PlacePoint(GazetteerPoint):
     population: int
 
 
+class _FsaRow(NamedTuple):
+    """The columns of the FSA file that are read."""
+
+    fsa: str
+    latitude: float
+    longitude: float
+    place_name: str
+    province_abbr: str
+
+
+class _PlaceRow(NamedTuple):
+    """The columns of the places file that are read."""
+
+    name: str
+    alternatenames: str
+    latitude: float
+    longitude: float
+    province_abbr: str
+    population: float
+
+
 PlaceIndex = Mapping[str, tuple[tuple[PlacePoint, bool], ...]]
 """Place key → (place, matched only by an alternate name?) pairs, best first (see
 :meth:`Gazetteer.places_named`)."""
@@ -59,7 +81,7 @@ def _key_variants(key: str) -> set[str]:
     gives "saint john s" and "saint johns", so that "St Johns" matches too."""
     merged: list[str] = []
     for token in key.split():
-        if token == "s" and merged:
+        if token == "s" and merged:  # noqa: S105 - a word, not a password
             merged[-1] += "s"
         else:
             merged.append(token)
@@ -186,7 +208,7 @@ def load_gazetteer(data_dir: Path) -> Gazetteer:
 def _read_postal_codes(path: Path) -> pd.DataFrame:
     return pd.read_csv(
         path,
-        dtype={"postal_code": str, "place_name": "category", "province_abbr": "category"},
+        dtype={"postal_code": "str", "place_name": "category", "province_abbr": "category"},
         keep_default_na=False,
     )
 
@@ -195,7 +217,7 @@ def _read_fsas(path: Path) -> dict[str, GazetteerPoint]:
     frame = pd.read_csv(path, dtype={"fsa": str, "place_name": str}, keep_default_na=False)
     return {
         row.fsa: _point(row.latitude, row.longitude, row.place_name, row.province_abbr)
-        for row in frame.itertuples(index=False)
+        for row in cast("Iterator[_FsaRow]", frame.itertuples(index=False))
     }
 
 
@@ -212,7 +234,8 @@ def _read_places(
     alternate_places: dict[tuple[str, str], GazetteerPoint] = {}
     by_main_name: dict[str, list[PlacePoint]] = {}
     by_alternate_name: dict[str, list[PlacePoint]] = {}
-    for row in frame.sort_values("population", ascending=False).itertuples(index=False):
+    rows = frame.sort_values("population", ascending=False).itertuples(index=False)
+    for row in cast("Iterator[_PlaceRow]", rows):
         point = _point(row.latitude, row.longitude, row.name, row.province_abbr)
         main_key = place_key(row.name)
         places.setdefault((row.province_abbr, main_key), point)

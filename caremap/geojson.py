@@ -68,7 +68,7 @@ def with_search_members(
 ) -> str:
     """A stored Feature's text (``service_feature`` without the search's members, compact,
     ``properties`` last) with those members added, as :func:`service_feature` would."""
-    members = {"beds_available_now": [_capacity(c) for c in fresh_capacities]}
+    members: dict[str, object] = {"beds_available_now": [_capacity(c) for c in fresh_capacities]}
     if distance_m is not None:
         members["distance_m"] = round(distance_m, 1)
     return f"{feature[:-2]},{_compact(members)[1:]}}}"

@@ -23,6 +23,7 @@ import threading
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import geopandas as gpd
 import numpy as np
@@ -91,9 +92,8 @@ def display_outline(geometry: shapely.Geometry, config: LayerConfig) -> shapely.
     kept = parts[areas_km2 >= config.outline_min_area_km2]
     if kept.size == 0:
         kept = parts[[int(np.argmax(areas_km2))]]
-    simplified = shapely.simplify(
-        shapely.multipolygons(kept), config.outline_tolerance_deg, preserve_topology=True
-    )
+    outline = cast(shapely.MultiPolygon, shapely.multipolygons(kept))  # one, of every part
+    simplified = shapely.simplify(outline, config.outline_tolerance_deg, preserve_topology=True)
     # Rounded to a tenth of the simplification tolerance: no false precision in the bytes.
     return shapely.set_precision(simplified, config.outline_tolerance_deg / 10)
 
@@ -129,11 +129,12 @@ class Layer:
     def contains(self, latitudes: np.ndarray, longitudes: np.ndarray) -> np.ndarray:
         """Whether some polygon holds each (lat, lon) point."""
         with self.lock:
-            return self._containing(latitudes, longitudes) != None  # noqa: E711
+            found: np.ndarray = self._containing(latitudes, longitudes) != None  # noqa: E711
+            return found
 
     def _containing(self, latitudes: np.ndarray, longitudes: np.ndarray) -> np.ndarray:
         points = shapely.points(longitudes, latitudes)  # shapely wants (x=lon, y=lat)
-        codes = np.full(len(points), None, dtype=object)
+        codes = np.full(len(latitudes), None, dtype=np.object_)
         # Bounding-box candidates from the tree, then exact tests on the prepared polygons.
         point_index, polygon_index = self.tree.query(points)
         inside = shapely.contains_xy(
@@ -151,7 +152,7 @@ class Layer:
         x, y = TO_LAMBERT.transform(point.x, point.y)
         for i in candidates:
             polygon = to_lambert(self.tree.geometries[i])
-            metres = shapely.distance(polygon, shapely.Point(x, y))
+            metres = float(shapely.distance(polygon, shapely.Point(x, y)))
             if metres <= best_m:
                 best_code, best_m = self.codes[i], metres
         return best_code

@@ -62,7 +62,8 @@ def listing_of(row: Sequence, with_record: bool = True) -> Listing:
     :data:`FEATURE_COLUMNS` without ``with_record``)."""
     if with_record:
         return Listing(*row[: len(COLUMNS)])
-    return Listing(*row[: len(FEATURE_COLUMNS)], record=None)
+    feature_columns_and_no_record = (*row[: len(FEATURE_COLUMNS)], None)
+    return Listing(*feature_columns_and_no_record)
 
 
 def listings_by_name(
@@ -90,6 +91,7 @@ class LonLatBox:
     def holds_listing(self) -> ColumnElement[bool]:
         """An SQL condition: the listing's public point is in the box."""
         lon, lat = PublicListing.longitude, PublicListing.latitude
+        across: ColumnElement[bool]
         if self.min_lon <= self.max_lon:
             across = lon.between(self.min_lon, self.max_lon)
         else:
@@ -138,7 +140,7 @@ def listings_extent(connection: Connection) -> tuple[float, float, float, float]
     extent = connection.execute(
         select(func.min(lon), func.min(lat), func.max(lon), func.max(lat))
     ).one()
-    if extent[0] is None:
+    if any(value is None for value in extent):
         return None
     min_lon, min_lat, max_lon, max_lat = (float(v) for v in extent)
     return min_lon, min_lat, max_lon, max_lat

@@ -39,7 +39,7 @@ NAMING_CONVENTION = {
 }
 
 
-class UtcDateTime(TypeDecorator):
+class UtcDateTime(TypeDecorator[dt.datetime]):
     """An aware UTC datetime on every store (SQLite keeps no offset: it is restored on read)."""
 
     impl = DateTime(timezone=True)
@@ -61,7 +61,11 @@ class UtcDateTime(TypeDecorator):
 
 
 Id = String(64)
-PARENT_FK = {"ondelete": "CASCADE"}
+
+
+def parent_fk(column: str) -> ForeignKey:
+    """A foreign key to the row this one belongs to: deleting that row deletes this one."""
+    return ForeignKey(column, ondelete="CASCADE")
 
 
 class Base(DeclarativeBase):
@@ -183,8 +187,8 @@ class ServiceAtLocation(Provenance, Base):
     __table_args__ = (UniqueConstraint("service_id", "location_id"),)
 
     id: Mapped[str] = mapped_column(Id, primary_key=True)
-    service_id: Mapped[str] = mapped_column(ForeignKey("service.id", **PARENT_FK), index=True)
-    location_id: Mapped[str] = mapped_column(ForeignKey("location.id", **PARENT_FK), index=True)
+    service_id: Mapped[str] = mapped_column(parent_fk("service.id"), index=True)
+    location_id: Mapped[str] = mapped_column(parent_fk("location.id"), index=True)
     description: Mapped[str | None] = mapped_column(Text)
 
     service: Mapped[Service] = relationship(back_populates="service_at_locations")
@@ -198,7 +202,7 @@ class Address(Provenance, Base):
     __tablename__ = "address"
 
     id: Mapped[str] = mapped_column(Id, primary_key=True)
-    location_id: Mapped[str] = mapped_column(ForeignKey("location.id", **PARENT_FK), index=True)
+    location_id: Mapped[str] = mapped_column(parent_fk("location.id"), index=True)
     attention: Mapped[str | None] = mapped_column(Text)
     address_1: Mapped[str] = mapped_column(Text, default="")
     address_2: Mapped[str | None] = mapped_column(Text)
@@ -214,10 +218,8 @@ class Phone(Provenance, Base):
     __tablename__ = "phone"
 
     id: Mapped[str] = mapped_column(Id, primary_key=True)
-    service_id: Mapped[str | None] = mapped_column(
-        ForeignKey("service.id", **PARENT_FK), index=True
-    )
-    location_id: Mapped[str | None] = mapped_column(ForeignKey("location.id", **PARENT_FK))
+    service_id: Mapped[str | None] = mapped_column(parent_fk("service.id"), index=True)
+    location_id: Mapped[str | None] = mapped_column(parent_fk("location.id"))
     organization_id: Mapped[str | None] = mapped_column(ForeignKey("organization.id"))
     number: Mapped[str] = mapped_column(String(30))
     extension: Mapped[str | None] = mapped_column(String(20))
@@ -231,10 +233,8 @@ class Schedule(Provenance, Base):
     __tablename__ = "schedule"
 
     id: Mapped[str] = mapped_column(Id, primary_key=True)
-    service_id: Mapped[str | None] = mapped_column(
-        ForeignKey("service.id", **PARENT_FK), index=True
-    )
-    location_id: Mapped[str | None] = mapped_column(ForeignKey("location.id", **PARENT_FK))
+    service_id: Mapped[str | None] = mapped_column(parent_fk("service.id"), index=True)
+    location_id: Mapped[str | None] = mapped_column(parent_fk("location.id"))
     valid_from: Mapped[dt.date | None] = mapped_column(Date)
     valid_to: Mapped[dt.date | None] = mapped_column(Date)
     freq: Mapped[str | None] = mapped_column(String(10))
@@ -249,10 +249,8 @@ class Language(Provenance, Base):
     __tablename__ = "language"
 
     id: Mapped[str] = mapped_column(Id, primary_key=True)
-    service_id: Mapped[str | None] = mapped_column(
-        ForeignKey("service.id", **PARENT_FK), index=True
-    )
-    location_id: Mapped[str | None] = mapped_column(ForeignKey("location.id", **PARENT_FK))
+    service_id: Mapped[str | None] = mapped_column(parent_fk("service.id"), index=True)
+    location_id: Mapped[str | None] = mapped_column(parent_fk("location.id"))
     name: Mapped[str | None] = mapped_column(Text)
     code: Mapped[str | None] = mapped_column(String(10))
     note: Mapped[str | None] = mapped_column(Text)
@@ -262,7 +260,7 @@ class Accessibility(Provenance, Base):
     __tablename__ = "accessibility"
 
     id: Mapped[str] = mapped_column(Id, primary_key=True)
-    location_id: Mapped[str] = mapped_column(ForeignKey("location.id", **PARENT_FK), index=True)
+    location_id: Mapped[str] = mapped_column(parent_fk("location.id"), index=True)
     description: Mapped[str | None] = mapped_column(Text)
     details: Mapped[str | None] = mapped_column(Text)
     url: Mapped[str | None] = mapped_column(Text)
@@ -274,7 +272,7 @@ class ServiceCapacity(Provenance, Base):
     __tablename__ = "service_capacity"
 
     id: Mapped[str] = mapped_column(Id, primary_key=True)
-    service_id: Mapped[str] = mapped_column(ForeignKey("service.id", **PARENT_FK), index=True)
+    service_id: Mapped[str] = mapped_column(parent_fk("service.id"), index=True)
     unit: Mapped[str] = mapped_column(String(30))
     available: Mapped[int | None] = mapped_column(Integer)
     maximum: Mapped[int | None] = mapped_column(Integer)
@@ -409,9 +407,9 @@ class UserOrganization(Base):
 
     __tablename__ = "user_organization"
 
-    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", **PARENT_FK), primary_key=True)
+    user_id: Mapped[int] = mapped_column(parent_fk("app_user.id"), primary_key=True)
     organization_id: Mapped[str] = mapped_column(
-        ForeignKey("organization.id", **PARENT_FK), primary_key=True, index=True
+        parent_fk("organization.id"), primary_key=True, index=True
     )
 
 
@@ -450,7 +448,7 @@ class Change(Base):
     __tablename__ = "change"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    change_set_id: Mapped[int] = mapped_column(ForeignKey("change_set.id", **PARENT_FK), index=True)
+    change_set_id: Mapped[int] = mapped_column(parent_fk("change_set.id"), index=True)
     resource_type: Mapped[str] = mapped_column(String(30))  # the table
     resource_id: Mapped[str] = mapped_column(Id)
     field_name: Mapped[str] = mapped_column(String(60))
@@ -494,8 +492,8 @@ class PublicListing(Base):
     __tablename__ = "public_listing"
 
     id: Mapped[str] = mapped_column(String(130), primary_key=True)  # "service_id@location_id"
-    service_id: Mapped[str] = mapped_column(ForeignKey("service.id", **PARENT_FK), index=True)
-    location_id: Mapped[str] = mapped_column(ForeignKey("location.id", **PARENT_FK), index=True)
+    service_id: Mapped[str] = mapped_column(parent_fk("service.id"), index=True)
+    location_id: Mapped[str] = mapped_column(parent_fk("location.id"), index=True)
     position: Mapped[int] = mapped_column(Integer)  # among the service's locations
     service_name: Mapped[str] = mapped_column(Text)
     latitude: Mapped[float] = mapped_column(Float)

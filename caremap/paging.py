@@ -25,7 +25,9 @@ class Page(Generic[T]):
     total: int
 
 
-def page_of(session: Session, query: Select[Any], number: int, per_page: int) -> Page[Any]:
+def page_of(
+    session: Session, query: Select[*tuple[Any, ...]], number: int, per_page: int
+) -> Page[Any]:
     """The rows of an ordered query on page ``number`` (clamped to the pages there are)."""
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     pages = max(1, -(-total // per_page))

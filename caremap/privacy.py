@@ -286,7 +286,8 @@ def street_of(line: str) -> Street | None:
     rest = list(itertools.dropwhile(lambda w: w in PARTICLES, rest))
     if not rest and len(numbers) > 1:  # "1240 3e Avenue": the last number is the name
         rest = [numbers.pop()]
-    civic = _NUMBER.fullmatch(numbers[-1]).group(1) if numbers else None
+    civic_match = _NUMBER.fullmatch(numbers[-1]) if numbers else None
+    civic = civic_match.group(1) if civic_match else None
     if not rest and civic is None:
         return None
     return Street(civic, tuple(_same(w) for w in rest))

@@ -222,7 +222,7 @@ def read_service_records(session: Session, ids: list[str] | None = None) -> Serv
 
 def _read_in(connection: Connection, query: Select, column: Any, ids: list[str] | None) -> list:
     """The rows of ``query`` whose ``column`` is one of ``ids`` (every row when None)."""
-    rows = []
+    rows: list[Row[Any]] = []
     for chunk in [None] if ids is None else chunks(ids, ID_CHUNK):
         rows += connection.execute(query if chunk is None else query.where(column.in_(chunk)))
     return rows
@@ -379,7 +379,7 @@ def jurisdiction_outlines(session: Session, level: str) -> dict:
 def term_labels(session: Session, lang: str) -> dict[str, str]:
     """Vocabulary code → label in ``lang`` (a French tag, or English)."""
     column = TaxonomyTerm.name_fr if language_of(lang) == "fr" else TaxonomyTerm.name
-    return {code: label for code, label in session.execute(select(TaxonomyTerm.code, column))}
+    return dict(session.execute(select(TaxonomyTerm.code, column)).all())
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 
-def N_(template: str) -> str:
+def N_(template: str) -> str:  # noqa: N802 - gettext's name for a message marker
     """Mark ``template`` for the translation catalogues; it is translated where shown."""
     return template
 

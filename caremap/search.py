@@ -121,10 +121,9 @@ def search(
 
 def listing_filter(filters: Filters) -> ColumnElement[bool] | None:
     """A condition on ``public_listing``: its service passes the vocabulary filters."""
-    conditions = []
-    for codes in (filters.service_types, filters.populations):
-        if codes:
-            conditions.append(_services_with_any(codes))
+    conditions = [
+        _services_with_any(codes) for codes in (filters.service_types, filters.populations) if codes
+    ]
     conditions += [_services_with_any({code}) for code in sorted(filters.capabilities)]
     if filters.languages:
         conditions.append(
@@ -148,14 +147,17 @@ def _nearest(
     enough pass the time filters, and none left out could rank before the last one (a
     confidential distance is rounded up, so it may rank after points fetched later; the
     store's spare candidates usually settle that without a second scan)."""
+    latitude, longitude = query.latitude, query.longitude
+    if latitude is None or longitude is None:
+        raise ValueError("a nearest-first search needs a point to start from")
     radius_m = None if radius_km is None else km_to_metres(radius_km)
     wanted = query.limit
     candidates = wanted * 3 + 10 if query.filters.by_time else wanted
     where = listing_filter(query.filters)
     while True:
         nearby = store.nearest_listings(
-            latitude=query.latitude,
-            longitude=query.longitude,
+            latitude=latitude,
+            longitude=longitude,
             limit=candidates,
             radius_m=radius_m,
             listing_filter=where,

@@ -42,10 +42,10 @@ def default_database_url(instance_dir: Path = DEFAULT_INSTANCE_DIR) -> str:
     return f"sqlite:///{instance_dir / 'caremap.sqlite'}"
 
 
-def _about(help: str, shown: str | None = None, minimum: float = 0) -> dict[str, Any]:
+def _about(meaning: str, shown: str | None = None, minimum: float = 0) -> dict[str, Any]:
     """A setting's metadata: what it means, its default as the docs state it (when not its
     value), and the least value of a number."""
-    return {"help": help, "shown": shown, "minimum": minimum}
+    return {"help": meaning, "shown": shown, "minimum": minimum}
 
 
 @dataclass(frozen=True)
@@ -185,7 +185,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     SettingsError names the variable whose value is wrong."""
     environ = os.environ if environ is None else environ
     types = get_type_hints(Settings)
-    values = {
+    values: dict[str, Any] = {
         f.name: _parse(env_name(f), environ[env_name(f)], types[f.name], f.metadata["minimum"])
         for f in fields(Settings)
         if env_name(f) in environ

@@ -121,7 +121,10 @@ def read_csv_bytes(name: str, data: bytes) -> Extracted:
 def _collected(stream: RowStream) -> Extracted:
     extracted = Extracted([], stream.columns, stream.encoding, stream.delimiter)
     for item in stream.items:
-        (extracted.rows if isinstance(item, SourceRow) else extracted.problems).append(item)
+        if isinstance(item, SourceRow):
+            extracted.rows.append(item)
+        else:
+            extracted.problems.append(item)
     logger.info(
         "Read %d rows and %d problems (%s, delimiter %r)",
         len(extracted.rows), len(extracted.problems), extracted.encoding, extracted.delimiter,
@@ -197,7 +200,8 @@ class _Lines:
     """Lines of text that remember those taken since :meth:`record_read`."""
 
     def __init__(self, lines: Iterator[str]) -> None:
-        self.lines, self.taken = lines, []
+        self.lines = lines
+        self.taken: list[str] = []
 
     def __iter__(self) -> _Lines:
         return self
@@ -313,8 +317,8 @@ def _item(columns: list[str], line: int, fields: list[str] | str) -> SourceRow |
             columns=len(columns),
         )
         return RowProblem(line, reason, values | extra_values)
-    reason = value_problem(values)
-    return SourceRow(line, values) if reason is None else RowProblem(line, reason, values)
+    problem = value_problem(values)
+    return SourceRow(line, values) if problem is None else RowProblem(line, problem, values)
 
 
 def value_problem(values: dict[str, str]) -> Reason | None:

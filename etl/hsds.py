@@ -220,7 +220,8 @@ def _rows(member: str, data: bytes, read: HsdsRead) -> list[Row]:
     except ExtractError as error:
         raise PackageError(reason_of(error)) from error
     read.rejected += [RejectedRow(p.line, p.reason, p.values, member) for p in extracted.problems]
-    rows, first_line = [], {}
+    rows: list[Row] = []
+    first_line: dict[str, int] = {}
     for source_row in extracted.rows:
         # A cell a spreadsheet would read as a formula was exported with a ' in front.
         values = {column: restore(value) for column, value in source_row.values.items()}
@@ -448,7 +449,7 @@ class _Package:
         warnings.append(Reason(unknown, file=row.file, line=row.line, label=repr(label)))
         return ()
 
-    def _map(self, column: str, raw: str) -> tuple[str, ...]:
+    def _map(self, column: str, raw: str | None) -> tuple[str, ...]:
         """Vocabulary codes for ``raw`` if all of it is known, else ()."""
         if not raw:
             return ()

@@ -6,6 +6,10 @@ import datetime as dt
 import hashlib
 import json
 from dataclasses import dataclass, field, fields, is_dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,10 +101,12 @@ class ListingRecord:
 def _jsonable(value: object) -> object:
     """Nested specs as dicts, dates and times as text (what ``dataclasses.asdict`` would give,
     without its deep copies)."""
-    return _fields(value) if is_dataclass(value) else str(value)
+    if is_dataclass(value) and not isinstance(value, type):
+        return _fields(value)
+    return str(value)
 
 
-def _fields(value: object) -> dict[str, object]:
+def _fields(value: DataclassInstance) -> dict[str, object]:
     """A dataclass instance's fields by name (its slots hold them: it has no ``__dict__``)."""
     return {f.name: getattr(value, f.name) for f in fields(value)}
 

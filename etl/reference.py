@@ -3,7 +3,7 @@ jurisdictions (provinces/territories and census divisions). Written only when th
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, delete, insert, select, update
 
 from caremap.jurisdictions import Boundaries, jurisdiction_records
 from caremap.model import Jurisdiction, Taxonomy, TaxonomyTerm
@@ -62,9 +62,7 @@ def _sync_vocabulary(connection: Connection, vocabulary: Vocabulary) -> None:
         if code not in stored_terms:
             connection.execute(insert(TaxonomyTerm), [row])
         elif stored_terms[code] != row:
-            connection.execute(
-                TaxonomyTerm.__table__.update().where(TaxonomyTerm.id == code).values(**row)
-            )
+            connection.execute(update(TaxonomyTerm).where(TaxonomyTerm.id == code).values(**row))
 
 
 def _sync_jurisdictions(connection: Connection, boundaries: Boundaries) -> None:

@@ -237,7 +237,11 @@ def _locate(
         province=province,
         postal_code=postal_code,
     )
-    if result.precision == Precision.UNMATCHED or result.latitude is None:
+    if (
+        result.precision == Precision.UNMATCHED
+        or result.latitude is None
+        or result.longitude is None
+    ):
         raise RowRejected(
             Reason(
                 N_(
@@ -422,6 +426,7 @@ def _date(raw: str) -> dt.datetime | None:
     if not match:
         return None
     try:
-        return dt.datetime(*map(int, match.groups()), tzinfo=dt.UTC)
+        year, month, day = map(int, match.groups())
+        return dt.datetime(year, month, day, tzinfo=dt.UTC)
     except ValueError:
         return None

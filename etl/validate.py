@@ -106,7 +106,7 @@ def _cross_check(record: ListingRecord, geocoder: Geocoder) -> None:
         )
 
 
-def _named_street(record: ListingRecord) -> list[str]:
+def _named_street(record: ListingRecord) -> list[Reason]:
     """Warnings for a confidential location's text that holds its street address: it is
     published without it (see :mod:`caremap.privacy`)."""
     if not record.confidential:

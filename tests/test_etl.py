@@ -106,8 +106,10 @@ def test_a_confidential_location_named_after_its_street_loads_under_a_name_witho
         (2, f"{start} ('1240 Yates St'): it is published as 'Our Place Society'"),
         (
             39,
-            f"{start} ('213 Carlton Street'): it is published as "
-            "'Canadian Mental Health Association - Toronto Branch'",
+            (
+                f"{start} ('213 Carlton Street'): it is published as "
+                "'Canadian Mental Health Association - Toronto Branch'"
+            ),
         ),
         (57, f"{start} ('McGill St'): it is published as 'Covenant House'"),
         (59, f"{start} ('351 Lake Shore Blvd E'): it is published as 'Dixon Hall Respite'"),

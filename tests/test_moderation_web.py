@@ -8,10 +8,12 @@ import datetime as dt
 import io
 
 import pytest
+from werkzeug.exceptions import Unauthorized
 
 from caremap import accounts, changes
 from tests.test_accounts import World, build_world, client_of, page_token
 from webmap.editing.service_form import DAYS, hours_of
+from webmap.moderation.routes import _decide
 
 NOW = dt.datetime(2026, 11, 29, 15, 0, tzinfo=dt.UTC)
 
@@ -166,6 +168,18 @@ def test_reject_needs_a_comment_and_conflicts_are_refused(make_app, world):
     assert french.status_code == 409 and "Ce changement a déjà été traité." in text(french)
     gone = moderator.post("/moderation/changes/999999/approve", data={"csrf_token": token})
     assert gone.status_code == 404
+
+
+def test_a_decision_without_anyone_signed_in_is_refused_401(make_app, world):
+    """Deciding needs a person: reached with nobody signed in, it is refused (401), never
+    handed on to the moderation rules without one."""
+    app = make_app(world.url)
+    editor = client_of(app, "editor_a")
+    post_edit(editor, world.service_a, form_data(world, world.service_a, name="Renamed"))
+    (pending,) = _pending(world)
+    with app.test_request_context(method="POST"), pytest.raises(Unauthorized):
+        _decide(pending.id, "", approving=True)
+    assert [c.id for c in _pending(world)] == [pending.id]
 
 
 def test_verify_and_the_stale_list(make_app, world):

@@ -59,11 +59,11 @@ class RecordingArgs(ImmutableMultiDict):
         self._note(key)
         return super().__getitem__(key)
 
-    def get(self, key, default=None, type=None):
+    def get(self, key, default=None, type=None):  # noqa: A002 - MultiDict.get's signature
         self._note(key)
         return super().get(key, default, type)
 
-    def getlist(self, key, type=None):
+    def getlist(self, key, type=None):  # noqa: A002 - MultiDict.getlist's signature
         self._note(key)
         return super().getlist(key, type)
 

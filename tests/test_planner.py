@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import re
 
@@ -46,6 +47,16 @@ def test_exports_carry_the_indicators(client):
     collection = client.get("/planner/export.geojson?level=toronto_neighbourhood").json
     assert len(collection["features"]) == 158
     assert {"services", "share_beyond", "desert"} <= set(collection["features"][0]["properties"])
+
+
+def test_an_export_is_named_for_the_day_of_the_app_clock(make_app, loaded_store_url):
+    """The export's file name carries the date of the clock the indicators use (``NOW``)."""
+    now = dt.datetime(2024, 2, 29, 23, 30, tzinfo=dt.UTC)
+    client = make_app(loaded_store_url, NOW=now).test_client()
+    response = client.get("/planner/export.csv?level=province")
+    assert response.status_code == 200
+    disposition = response.headers["Content-Disposition"]
+    assert disposition == 'attachment; filename="caremap-province-services_per_100k-2024-02-29.csv"'
 
 
 def test_geopackage_export(client, tmp_path):

@@ -251,7 +251,8 @@ class GaussianDecay:
 
     def __call__(self, cost: np.ndarray) -> np.ndarray:
         cost = np.asarray(cost, dtype=np.float64)
-        return np.exp(-cost * cost / (2 * self.sigma**2))  # access's expression, term by term
+        weight: np.ndarray = np.exp(-cost * cost / (2 * self.sigma**2))  # access's, term by term
+        return weight
 
     def __str__(self) -> str:
         return f"gaussian:{self.sigma:g}"
@@ -471,6 +472,15 @@ class CoverageResult:
     nearest: np.ndarray | None = None  # nearest cost (km without a matrix); NaN if none
 
 
+def _decay_weights(chunk: _Chunk, decay: Decay | None) -> np.ndarray | None:
+    """The weight of each of the chunk's pairs (None without a decay: each weighs 1)."""
+    if decay is None:
+        return None
+    if chunk.cost is None:
+        raise ValueError("a distance decay needs the costs of the pairs")
+    return np.asarray(decay(chunk.cost), np.float64)
+
+
 def _two_step(
     demand: Points,
     supply: Points,
@@ -478,7 +488,7 @@ def _two_step(
     decay: Decay | None,
 ) -> tuple[np.ndarray, np.ndarray]:
     population, capacity = demand.weight, supply.weight
-    weights = [None if decay is None else np.asarray(decay(c.cost), float) for c in chunks]
+    weights = [_decay_weights(c, decay) for c in chunks]
     demand_around = np.zeros(len(supply))  # sum_i P_i w_ij for each site j
     for c, w in zip(chunks, weights, strict=True):
         p = population[c.rows][c.i]
@@ -554,7 +564,7 @@ def nearest_site(
     """(score, nearest): 1 where the nearest site is within the catchment, else 0; and the cost
     to the nearest site (km without ``costs``; NaN where no site is reachable at all)."""
     result = _run("nearest", demand, supply, catchment, costs=costs, workers=workers)
-    assert result.nearest is not None
+    assert result.nearest is not None  # noqa: S101 - the "nearest" method always sets it
     return result.score, result.nearest
 
 

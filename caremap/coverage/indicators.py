@@ -121,7 +121,8 @@ class Evaluation:
         far = demand.points.weight * (self.nearest_km > threshold_km)
         people = self.context.people
         share = np.full(len(people), np.nan)
-        return np.divide(self.context.per_jurisdiction(far), people, out=share, where=people > 0)
+        np.divide(self.context.per_jurisdiction(far), people, out=share, where=people > 0)
+        return share
 
 
 class LevelContext:
@@ -144,7 +145,7 @@ class LevelContext:
             }
         declared_only = data_status(self.boundaries, self.layer, self.declared, set())
         self._declared_status = [declared_only[str(code)] for code in self.layer.codes]
-        self.demand = demand_points(data_dir, self.boundaries, self.layer, self.position)
+        self.demand = demand_points(data_dir, self.layer, self.position)
         self.people = self.per_jurisdiction(self.demand.points.weight)
         self._service_points = self._locate_services()
 
@@ -156,7 +157,7 @@ class LevelContext:
         )
 
     def _positions(self, latitudes: np.ndarray, longitudes: np.ndarray) -> np.ndarray:
-        codes = self.layer.assign(latitudes, longitudes) if len(latitudes) else []
+        codes = self.layer.assign(latitudes, longitudes) if len(latitudes) else np.array([])
         return np.array([self.position.get(c, -1) for c in codes], dtype=int)
 
     def _locate_services(self) -> dict[str, list[tuple[str, float, float, int]]]:
@@ -281,15 +282,13 @@ def _beds(service: PublicService) -> int:
     return sum(c.maximum or 0 for c in service.capacities if c.unit == "beds")
 
 
-def demand_points(
-    data_dir: Path, boundaries: Boundaries, layer: Layer, position: dict[str, int]
-) -> Demand:
+def demand_points(data_dir: Path, layer: Layer, position: dict[str, int]) -> Demand:
     """FSA centroids for national levels; polygon representative points for city levels."""
     if layer.config.parent_code is not None:
-        points = shapely.point_on_surface(layer.tree.geometries)  # x = lon, y = lat
+        inside = shapely.point_on_surface(layer.tree.geometries)  # x = lon, y = lat
         population = layer.frame[layer.config.population].fillna(0).to_numpy(float)
         return Demand(
-            Points(layer.codes, shapely.get_y(points), shapely.get_x(points), population),
+            Points(layer.codes, shapely.get_y(inside), shapely.get_x(inside), population),
             np.arange(len(layer.codes)),
         )
     fsas = pd.read_csv(data_dir / FSA_FILE, dtype={"fsa": str}).dropna(subset=["pop2016"])

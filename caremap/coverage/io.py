@@ -27,7 +27,7 @@ import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -132,6 +132,28 @@ def _number(text: str, column: str) -> tuple[float | None, str | None]:
     return value, None
 
 
+def _point_values(
+    row: list[str], positions: Mapping[str, int], weight_column: str
+) -> tuple[dict[str, float | None], list[str]]:
+    """A row's latitude, longitude and weight (None when unreadable), and what is wrong."""
+    parsed: dict[str, float | None] = {}
+    reasons = []
+    for name in ("latitude", "longitude", weight_column):
+        value, reason = _number(row[positions[name]], name)
+        if reason:
+            reasons.append(reason)
+        parsed[name] = value
+    latitude, longitude = parsed["latitude"], parsed["longitude"]
+    weight = parsed[weight_column]
+    if latitude is not None and not -90 <= latitude <= 90:
+        reasons.append(f"latitude {latitude:g} is outside -90 to 90")
+    if longitude is not None and not -180 <= longitude <= 180:
+        reasons.append(f"longitude {longitude:g} is outside -180 to 180")
+    if weight is not None and weight < 0:
+        reasons.append(f"{weight_column} {weight:g} is negative")
+    return parsed, reasons
+
+
 def read_points(path: Path, weight_column: str) -> Points:
     """Points from a CSV with ``id, latitude, longitude`` and ``weight_column``."""
     path = Path(path)
@@ -140,7 +162,7 @@ def read_points(path: Path, weight_column: str) -> Points:
     header, positions, form = _read_header(path, columns)
     width = len(header)
     ids: list[str] = []
-    values: dict[str, list[float]] = {name: [] for name in columns[1:]}
+    values: dict[str, list[float | None]] = {name: [] for name in columns[1:]}
     first_line: dict[str, int] = {}
     problems: list[Problem] = []
     try:
@@ -158,28 +180,16 @@ def read_points(path: Path, weight_column: str) -> Points:
                         f"{len(row)} fields but the header has {width} "
                         f"(an unquoted {_DELIMITER_NAMES[form.delimiter]} in a value?)"
                     )
-                row = row + [""] * (width - len(row))
-                identifier = row[positions["id"]].strip()
+                cells = row + [""] * (width - len(row))
+                identifier = cells[positions["id"]].strip()
                 if not identifier:
                     reasons.append("empty id")
                 elif identifier in first_line:
                     reasons.append(
                         f"duplicate id {identifier!r} (first on line {first_line[identifier]})"
                     )
-                parsed = {}
-                for name in columns[1:]:
-                    value, reason = _number(row[positions[name]], name)
-                    if reason:
-                        reasons.append(reason)
-                    parsed[name] = value
-                latitude, longitude = parsed["latitude"], parsed["longitude"]
-                weight = parsed[weight_column]
-                if latitude is not None and not -90 <= latitude <= 90:
-                    reasons.append(f"latitude {latitude:g} is outside -90 to 90")
-                if longitude is not None and not -180 <= longitude <= 180:
-                    reasons.append(f"longitude {longitude:g} is outside -180 to 180")
-                if weight is not None and weight < 0:
-                    reasons.append(f"{weight_column} {weight:g} is negative")
+                parsed, value_reasons = _point_values(cells, positions, weight_column)
+                reasons += value_reasons
                 if reasons:
                     problems.append(Problem(label, line, "; ".join(reasons)))
                     if identifier and identifier not in first_line:
@@ -195,7 +205,10 @@ def read_points(path: Path, weight_column: str) -> Points:
         problems.append(Problem(label, 0, "no data rows"))
     if problems:
         raise CoverageInputError(problems)
-    return Points(ids, values["latitude"], values["longitude"], values[weight_column])
+    latitudes, longitudes, weights = (
+        np.array(values[name], dtype=np.float64) for name in columns[1:]
+    )
+    return Points(np.array(ids, dtype=object), latitudes, longitudes, weights)
 
 
 def read_costs(path: Path, demand: Points, supply: Points, *, demand_label: str = "the demand",
@@ -211,10 +224,10 @@ def read_costs(path: Path, demand: Points, supply: Points, *, demand_label: str 
     label = _label(path)
     header, positions, form = _read_header(path, ("origin", "dest", "cost"))
     names = {header[p]: name for name, p in positions.items()}
-    options = dict(
-        usecols=list(names), keep_default_na=False, skip_blank_lines=False,
-        encoding=form.encoding, sep=form.delimiter, engine="c",
-    )  # fmt: skip
+    options: dict[str, Any] = {
+        "usecols": list(names), "keep_default_na": False, "skip_blank_lines": False,
+        "encoding": form.encoding, "sep": form.delimiter, "engine": "c",
+    }  # fmt: skip
     cost_column = header[positions["cost"]]
     try:
         table = pd.read_csv(
@@ -292,7 +305,7 @@ def _checked_costs(
         firsts = keys[~keys.duplicated()]
         first_of = dict(zip(firsts.to_numpy().tolist(), firsts.index.tolist(), strict=True))
     problems = []
-    for row in np.flatnonzero(bad | duplicate):
+    for row in np.flatnonzero(bad | duplicate).tolist():
         reasons = []
         if i[row] < 0:
             reasons.append(
@@ -305,7 +318,7 @@ def _checked_costs(
                 else f"dest {dest.iat[row]!r} is not an id in {supply_label}"
             )  # fmt: skip
         if bad_cost[row]:
-            value = text.iat[row]
+            value = str(text.iat[row])
             reasons.append(
                 "empty cost" if not value
                 else f"cost {value!r} is not a number" if np.isnan(cost[row])
@@ -343,7 +356,7 @@ def write_scores(path: Path, ids: np.ndarray, columns: Mapping[str, np.ndarray])
                 map(_format, np.asarray(v, dtype=np.float64).tolist()) for v in columns.values()
             ]
             writer.writerows(zip(ids.tolist(), *texts, strict=True))
-        os.replace(temporary, path)
+        temporary.replace(path)
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -168,7 +169,7 @@ def _public_organization_name(session: Session) -> ColumnElement[str]:
     return _by_id(Organization.id, Organization.name, names)
 
 
-def _by_id(key: Any, column: Any, values: dict[str, str | None]) -> ColumnElement[str]:
+def _by_id(key: Any, column: Any, values: Mapping[str, str | None]) -> ColumnElement[str]:
     """``column``, but ``values[key]`` for the keys in ``values`` (the ones that differ)."""
     return case(values, value=key, else_=column) if values else column
 

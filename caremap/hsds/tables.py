@@ -63,7 +63,7 @@ def read_tables(session: Session, service_ids: list[str] | None = None) -> dict[
         "service_capacity": [_capacity(row) for row in _dicts(records.capacities)],
     }
     tables["attribute"] = _attributes(records.attributes) + _confidential_attributes(
-        tables["location"], {id for id, row in records.locations.items() if row.confidential}
+        tables["location"], {key for key, row in records.locations.items() if row.confidential}
     )
     _hide_streets_in_children(tables, streets, location_lines)
     tables["service"].sort(key=lambda row: (row["name"], row["id"]))
@@ -86,7 +86,7 @@ def _hide_streets_in_children(
         for row in tables[name]:
             service_id = row.get("service_id")
             lines = location_lines.get(row.get("location_id") or "", ())
-            if service_id in organization_of:
+            if service_id is not None and service_id in organization_of:
                 lines += streets.of_service(service_id, organization_of[service_id])
             row.update({f: without_address(row[f], lines) for f in fields})
 
@@ -248,7 +248,7 @@ def _public_locations(
                 "longitude": public.longitude,
             }
         )
-        if public.address is not None:
+        if public.address is not None and address is not None:
             tables["address"].append(
                 {
                     "id": address.id,

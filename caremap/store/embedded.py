@@ -16,10 +16,11 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from scipy.spatial import cKDTree
-from sqlalchemy import Engine, Select, event, select, text
+from sqlalchemy import Connection, Engine, Select, event, select, text
 
 from caremap.geodesy import (
     EARTH_RADIUS_M,
@@ -75,7 +76,7 @@ class EmbeddedStore(Store):
             with _MEMORY_LOCKS[name]:
                 yield
             return
-        with open(f"{database}.{name}.lock", "a") as handle:
+        with Path(f"{database}.{name}.lock").open("a") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 yield
@@ -143,7 +144,7 @@ class EmbeddedStore(Store):
                 return self._index
 
 
-def _build_index(connection, version: int) -> _PointIndex:  # noqa: ANN001
+def _build_index(connection: Connection, version: int) -> _PointIndex:
     rows = connection.execute(
         select(Location.id, Location.latitude, Location.longitude).order_by(Location.id)
     ).all()
@@ -167,7 +168,7 @@ def _candidates(
     far on the sphere any point left out is at least (infinite when none is): within a radius,
     every point inside it; otherwise the ``wanted`` nearest allowed points on the sphere, fewer
     when there are none left."""
-    assert index.tree is not None
+    assert index.tree is not None  # noqa: S101 - callers skip an index without points
     query = unit_vectors(np.array([latitude]), np.array([longitude]))[0]
     if radius_m is not None:
         chord = chord_from_arc(radius_m * SPHERE_SLACK, radius=EARTH_RADIUS_M)
@@ -176,8 +177,8 @@ def _candidates(
     total = len(index.ids)
     k = min(total, wanted)
     while True:  # widen until enough allowed points are among the k nearest, or all are
-        chords, found = index.tree.query(query, k=k)
-        chords, found = np.atleast_1d(chords), np.atleast_1d(found)
+        nearest_chords, nearest = index.tree.query(query, k=k)
+        chords, found = np.atleast_1d(nearest_chords), np.atleast_1d(nearest)
         if allowed is not None:
             found = found[allowed[found]]
         if found.size >= wanted or k == total:

@@ -18,7 +18,7 @@ import contextlib
 import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import psycopg
 import sqlalchemy as sa
@@ -156,7 +156,7 @@ class PostgisStore(Store):
 
         def run(parameters: dict[str, Any]) -> Rows:
             connection = self._reads.raw_connection()
-            driver = connection.driver_connection
+            driver = cast("psycopg.Connection[Any]", connection.driver_connection)
             try:
                 with driver.cursor(binary=True) as cursor:  # no float parsing
                     cursor.execute(prepared.sql, {**prepared.constants, **parameters}, prepare=True)

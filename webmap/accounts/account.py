@@ -15,7 +15,13 @@ from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 from caremap import accounts
 from caremap.accounts import AccountError, WrongPassword
 from webmap import get_store
-from webmap.accounts.auth import current_principal, keep_signed_in, limit_failures, requires
+from webmap.accounts.auth import (
+    current_principal,
+    keep_signed_in,
+    limit_failures,
+    requires,
+    signed_in,
+)
 from webmap.admin.routes import ROLE_LABELS
 
 bp = Blueprint("account", __name__, url_prefix="/account")
@@ -63,8 +69,7 @@ def index() -> str:
 
 
 def _page(form: ChangePasswordForm) -> str:
-    principal = current_principal()
-    assert principal is not None  # @requires
+    principal = signed_in()
     with get_store().session() as db:
         names = dict(accounts.organization_names(db))
     return render_template(
@@ -80,8 +85,7 @@ def _page(form: ChangePasswordForm) -> str:
 @requires()
 def change_password() -> Response | tuple[str, int]:
     """Set a new password; this session stays signed in, every other one ends."""
-    principal = current_principal()
-    assert principal is not None  # @requires
+    principal = signed_in()
     form = ChangePasswordForm()
     if not form.validate_on_submit():
         return _page(form), 400

@@ -83,6 +83,14 @@ def current_principal() -> Principal | None:
     return current_user.principal if current_user.is_authenticated else None
 
 
+def signed_in() -> Principal:
+    """The signed-in person, in a view that :func:`requires` one (401 when no one is)."""
+    principal = current_principal()
+    if principal is None:
+        abort(401)
+    return principal
+
+
 @dataclass(frozen=True)
 class Requirement:
     """What :func:`requires` asks of a route (kept on the view for tests and docs)."""

@@ -40,7 +40,7 @@ from caremap.spreadsheet import SafeWriter
 from etl import upload as uploads
 from etl.pipeline import Checked, LimitExceeded, Limits, Reference, load_reference
 from webmap import get_store
-from webmap.accounts.auth import current_principal, requires
+from webmap.accounts.auth import current_principal, requires, signed_in
 from webmap.common.filters import said
 
 bp = Blueprint("bulk", __name__, url_prefix="/bulk")
@@ -135,7 +135,7 @@ def check(organization_id: str) -> Any:
     uploads.discard_expired(_upload_dir(), _max_age())
     files = {f.filename or "": f.read() for f in form.files.data or [] if f and f.filename}
     try:
-        upload = uploads.save_upload(_upload_dir(), current_principal().id, organization_id, files)
+        upload = uploads.save_upload(_upload_dir(), signed_in().id, organization_id, files)
     except uploads.UploadError as error:
         form.files.errors = [_upload_error(error.code)]
         return _form_page(organization_id, form, 400)
@@ -207,9 +207,7 @@ def apply(organization_id: str) -> Response:
 
 
 def _open(organization_id: str, token: str) -> uploads.Upload:
-    upload = uploads.open_upload(
-        _upload_dir(), token, current_principal().id, organization_id, _max_age()
-    )
+    upload = uploads.open_upload(_upload_dir(), token, signed_in().id, organization_id, _max_age())
     if upload is None:
         abort(404, description=_("This upload has expired or is not yours. Upload the file again."))
     return upload

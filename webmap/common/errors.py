@@ -94,7 +94,7 @@ def parameter_reason(error: BadParameter) -> str:
 
 
 def handle_unexpected(error: Exception) -> tuple[Response | str, int, list[tuple[str, str]]]:
-    log.exception("unhandled error on %s", request.path)
+    log.exception("unhandled error on %s", request.path)  # noqa: LOG004 - Flask is handling it
     return handle_http_error(InternalServerError())
 
 

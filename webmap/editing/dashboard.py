@@ -10,7 +10,7 @@ from flask import Blueprint, current_app, render_template, request
 
 from caremap.dashboard import Filters, listings
 from webmap import get_store, url_with
-from webmap.accounts.auth import current_principal, requires
+from webmap.accounts.auth import requires, signed_in
 from webmap.common.params import integer, text
 from webmap.common.searching import clock
 from webmap.editing.edit import CapacityForm
@@ -23,8 +23,7 @@ MAX_QUERY = 200
 @requires()
 def index() -> str:
     """The person's organizations and their services, with what needs doing."""
-    principal = current_principal()
-    assert principal is not None  # @requires
+    principal = signed_in()
     filters = Filters(
         query=text(request.args, "q", MAX_QUERY), stale_only=request.args.get("stale") == "1"
     )

@@ -23,7 +23,7 @@ from caremap.changes import ChangeError, ConflictError, NotFound
 from caremap.model import ChangeSet, HistoryEntry, ServiceCapacity
 from caremap.queries import term_labels, vocabulary_choices
 from webmap import get_store, page_language
-from webmap.accounts.auth import current_principal, requires, safe_next
+from webmap.accounts.auth import current_principal, requires, safe_next, signed_in
 from webmap.common.searching import clock, geography
 from webmap.editing.change_text import action_label, field_label, refuse, value_text
 from webmap.editing.service_form import DAY_LABELS, DAYS, build_form, edits_of, hours_of
@@ -86,7 +86,7 @@ def service(service_id: str) -> Response | tuple[str, int] | str:
     try:
         with get_store().session() as db, db.begin():
             change_set = changes.propose(
-                db, current_principal(), service_id, edits_of(form, values), clock().now
+                db, signed_in(), service_id, edits_of(form, values), clock().now
             )
     except ChangeError as error:
         refuse(error)
@@ -107,7 +107,7 @@ def submitted_message(change_set: ChangeSet | None) -> str:
 def verify(service_id: str) -> Response:
     """Nothing changed: the listing is verified as of now."""
     with get_store().session() as db, db.begin():
-        changes.verify(db, current_principal(), service_id, clock().now)
+        changes.verify(db, signed_in(), service_id, clock().now)
     flash(_("Thank you: the listing is marked as verified today."), "success")
     return _detail(service_id)
 
@@ -118,7 +118,7 @@ def revert(entry_id: int) -> Response:
     """Put a history entry's previous value back (through moderation, for an editor)."""
     try:
         with get_store().session() as db, db.begin():
-            change_set = changes.revert(db, current_principal(), entry_id, clock().now, geography())
+            change_set = changes.revert(db, signed_in(), entry_id, clock().now, geography())
     except ConflictError:
         abort(
             409,
@@ -160,7 +160,7 @@ def capacity(service_id: str) -> Response:
                 form.capacity_id.data or "",
                 form.available.data,
                 clock().now,
-                current_principal(),
+                signed_in(),
             )
     except CapacityError as error:
         abort(

@@ -24,7 +24,7 @@ from caremap.normalise import PROVINCES
 from caremap.placement import PlacementError, jurisdictions
 from caremap.reasons import reason_of
 from webmap import get_store, page_language
-from webmap.accounts.auth import current_principal, requires
+from webmap.accounts.auth import current_principal, requires, signed_in
 from webmap.common.filters import said
 from webmap.common.searching import clock, gazetteer, geography
 from webmap.editing.change_text import point_text, refuse
@@ -172,7 +172,7 @@ def _propose(record_type: str, record_id: str, edits: dict[str, Any]) -> None:
     try:
         with get_store().session() as db, db.begin():
             change_set = changes.propose_record(
-                db, current_principal(), record_type, record_id, edits, clock().now, geography()
+                db, signed_in(), record_type, record_id, edits, clock().now, geography()
             )
     except ChangeError as error:
         refuse(error)

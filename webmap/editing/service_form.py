@@ -148,7 +148,7 @@ def hours_of(schedules: list[dict[str, str | None]]) -> ShownHours:
         if any(day in days for day in rule_days):
             not_shown.append(rule)
             continue
-        days |= {day: (rule["opens_at"], rule["closes_at"]) for day in rule_days}
+        days |= dict.fromkeys(rule_days, (rule["opens_at"], rule["closes_at"]))
     return ShownHours(
         [
             (tuple(days.get(day, (None, None)) for day in DAYS), *dates)

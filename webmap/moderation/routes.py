@@ -31,7 +31,7 @@ from caremap.model import AppUser, ChangeSet, Location, Organization, Service
 from caremap.queries import term_labels
 from caremap.spreadsheet import SafeWriter
 from webmap import get_store, page_language
-from webmap.accounts.auth import current_principal, requires
+from webmap.accounts.auth import requires, signed_in
 from webmap.common.params import integer
 from webmap.common.searching import clock, geography
 from webmap.editing.change_text import action_label, field_label, refuse, value_text
@@ -131,7 +131,7 @@ def reject(change_set_id: int) -> Response:
 
 
 def _decide(change_set_id: int, comment: str, approving: bool) -> Response:
-    principal, now = current_principal(), clock().now
+    principal, now = signed_in(), clock().now
     try:
         with get_store().session() as db, db.begin():
             if approving:

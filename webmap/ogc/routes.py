@@ -143,7 +143,7 @@ def _collection_ids() -> list[str]:
     return [SERVICES, *(f"{INDICATORS_PREFIX}{level}" for level in _levels())]
 
 
-def _level_of(collection_id: str) -> str | None:
+def _level_of(collection_id: str) -> str | None:  # noqa: RET503 - abort() raises
     """The jurisdiction level of an indicator collection (None for ``services``); 404 when
     there is no such collection."""
     if collection_id == SERVICES:

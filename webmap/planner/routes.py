@@ -379,7 +379,7 @@ def export(kind: str) -> Response:
         abort(404)
     view = parse_view()
     results = _results(view).rows
-    name = f"caremap-{view.selection.level}-{view.indicator}-{dt.date.today().isoformat()}"
+    name = f"caremap-{view.selection.level}-{view.indicator}-{clock().now.date().isoformat()}"
     writers = {
         "csv": _csv,
         "geojson": lambda v, r, _n: json.dumps(_collection(v, r)).encode(),
