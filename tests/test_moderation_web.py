@@ -10,15 +10,11 @@ import io
 import pytest
 
 from caremap import accounts, changes
-from tests.test_accounts import World, build_world, client_of, page_token
+from tests.support.world import World
+from tests.test_accounts import client_of, page_token
 from webmap.service_form import DAYS, hours_of
 
 NOW = dt.datetime(2026, 11, 29, 15, 0, tzinfo=dt.UTC)
-
-
-@pytest.fixture
-def world(empty_store, empty_store_url, tmp_path) -> World:
-    return build_world(empty_store, empty_store_url, tmp_path)
 
 
 def form_data(world: World, service_id: str, **changed) -> dict:
