@@ -23,6 +23,7 @@ from tests.support.data import CONFIDENTIAL_FIXTURE, DATA_DIR, LISTINGS, TEST_DA
 from tests.support.stores import MIGRATED, PostgisStores, SqliteStores, Stores
 from tests.support.world import World, build_world
 
+pytest_plugins = ["tests.support.browser"]  # the chromium and browser fixtures
 REQUIRE_ALL = os.environ.get("CAREMAP_REQUIRE_ALL_TESTS") == "1"
 BACKENDS = ["sqlite", pytest.param("postgis", marks=pytest.mark.postgis)]
 
