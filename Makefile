@@ -24,7 +24,7 @@ run: setup
 ## test: lint, then the whole test suite (PostGIS and browser tests need CAREMAP_TEST_POSTGIS_URL and Chromium)
 test: setup
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist worksteal $(PYTEST_ARGS)
 
 ## bench: benchmarks, printed as tables
 bench: setup
