@@ -143,7 +143,8 @@ def world_of(backend: str, directory: Path) -> Iterator[World]:
     with stores_of(backend).copy("world", directory, build_world) as (url, built):
         store = open_store(url)
         try:
-            yield dataclasses.replace(built, store=store, url=url)
+            # The template's World is shared: the test gets its own (``users`` is a dict).
+            yield dataclasses.replace(built, store=store, url=url, users=dict(built.users))
         finally:
             store.dispose()
 

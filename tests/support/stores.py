@@ -5,7 +5,8 @@ test gets its own copy of one.
 - SQLite: the template's file is copied.
 - PostGIS: each store is a schema of the test database (on the ``search_path`` before
   ``public``, where PostGIS is). A test gets a migrated schema from a pool, its rows replaced by
-  the template's; afterwards the schema goes back to the pool if its tables, columns, indexes,
+  the template's (the tables written to are truncated first: new files, as in a new store);
+  afterwards the schema goes back to the pool if its tables, columns, indexes,
   constraints and sequences are still the template's (else it is dropped). A pooled schema was
   made by the migrations, so the app sees exactly the schema they produce.
 """
@@ -201,7 +202,7 @@ class PostgisStores(Stores):
     def __init__(self, base_url: str) -> None:
         """Raises ``sqlalchemy.exc.OperationalError`` when the server cannot be reached."""
         self.base_url = base_url
-        self._engine = sa.create_engine(base_url, poolclass=sa.NullPool)
+        self._engine = sa.create_engine(base_url, pool_size=1)
         with self._engine.connect() as connection:
             connection.execute(sa.text("SELECT 1"))
         super().__init__()
