@@ -95,6 +95,8 @@ class Stores(abc.ABC):
 
 
 class SqliteStores(Stores):
+    """Embedded stores: files; a copy is a copy of the template's file."""
+
     def new_url(self, directory: Path) -> str:
         return f"sqlite:///{directory / f'{uuid.uuid4().hex[:8]}.sqlite'}"
 
@@ -199,6 +201,8 @@ SEQUENCES = sa.text("SELECT sequencename FROM pg_sequences WHERE schemaname = :s
 
 
 class PostgisStores(Stores):
+    """Schemas of the test database; copies are pooled migrated schemas, refilled."""
+
     def __init__(self, base_url: str) -> None:
         """Raises ``sqlalchemy.exc.OperationalError`` when the server cannot be reached."""
         self.base_url = base_url
