@@ -42,7 +42,7 @@ test: setup
 	$(BIN)/lint-imports --no-logo --no-cache
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist worksteal $(PYTEST_ARGS)
 
 ## bench: benchmarks, printed as tables
 bench: setup

@@ -8,23 +8,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
-import re
-import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from caremap.settings import PROJECT_ROOT
 from caremap.store import Store, open_store
+from tests.support.data import CONFIDENTIAL_FIXTURE, DATA_DIR, LISTINGS, TEST_DATA  # noqa: F401
+from tests.support.stores import MIGRATED, PostgisStores, SqliteStores, Stores
+from tests.support.world import World, build_world
 
-DATA_DIR = PROJECT_ROOT / "data"
-TEST_DATA = Path(__file__).parent / "data"
-LISTINGS = DATA_DIR / "listings"
-CONFIDENTIAL_FIXTURE = TEST_DATA / "confidential_listings.csv"
+pytest_plugins = ["tests.support.browser"]  # the chromium and browser fixtures
 REQUIRE_ALL = os.environ.get("CAREMAP_REQUIRE_ALL_TESTS") == "1"
 BACKENDS = ["sqlite", pytest.param("postgis", marks=pytest.mark.postgis)]
 
@@ -76,39 +75,39 @@ def _postgis_base_url() -> str:
     return url
 
 
-def _fresh_schema_url(base_url: str) -> str:
-    """A URL whose search_path is a new, empty schema (PostGIS itself stays in ``public``)."""
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    engine = sa.create_engine(base_url)
-    try:
-        with engine.begin() as connection:
-            connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    except sa.exc.OperationalError as error:
-        skip_or_fail(f"PostGIS at {make_url(base_url).render_as_string()} is unreachable: {error}")
-    finally:
-        engine.dispose()
-    return str(
-        make_url(base_url)
-        .update_query_dict({"options": f"-csearch_path={schema},public"})
-        .render_as_string(hide_password=False)
-    )
+_STORES: dict[str, Stores] = {}  # each backend's, made when a test first needs a store of it
 
 
-def _drop_schema(base_url: str, store_url: str) -> None:
-    match = re.search(r"search_path%3D(t_[0-9a-f]+)|search_path=(t_[0-9a-f]+)", store_url)
-    if not match:
-        return
-    schema = match.group(1) or match.group(2)
-    engine = sa.create_engine(base_url)
-    with engine.begin() as connection:
-        connection.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-    engine.dispose()
+def stores_of(backend: str) -> Stores:
+    """The test stores of ``backend`` (this process's): new ones, templates and their copies."""
+    if backend not in _STORES:
+        if backend == "sqlite":
+            _STORES[backend] = SqliteStores()
+        else:
+            base_url = _postgis_base_url()
+            try:
+                _STORES[backend] = PostgisStores(base_url)
+            except sa.exc.OperationalError as error:
+                where = make_url(base_url).render_as_string()
+                skip_or_fail(f"PostGIS at {where} is unreachable: {error}")
+    return _STORES[backend]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_stores() -> Iterator[None]:
+    yield
+    while _STORES:
+        _STORES.popitem()[1].close()
 
 
 def new_store_url(backend: str, directory: Path) -> str:
-    if backend == "sqlite":
-        return f"sqlite:///{directory / f'{uuid.uuid4().hex[:8]}.sqlite'}"
-    return _fresh_schema_url(_postgis_base_url())
+    """A URL for a new, empty store (not migrated); a PostGIS one is dropped by
+    :func:`_drop_schema`."""
+    return stores_of(backend).new_url(directory)
+
+
+def _drop_schema(_base_url: str, store_url: str) -> None:
+    stores_of("postgis").discard(store_url)
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -117,43 +116,59 @@ def backend(request) -> str:
 
 
 @pytest.fixture
-def empty_store_url(backend, tmp_path) -> Iterator[str]:
-    """A URL for a new, empty (not yet migrated) store of each backend."""
-    url = new_store_url(backend, tmp_path)
-    yield url
-    if backend == "postgis":
-        _drop_schema(_postgis_base_url(), url)
+def empty_store_url(request, backend, tmp_path) -> Iterator[str]:
+    """A URL for a new store of each backend: empty and not yet migrated, or migrated when the
+    test uses ``empty_store`` too (it is that store's URL)."""
+    stores = stores_of(backend)
+    if "empty_store" in request.fixturenames:
+        with stores.copy(MIGRATED, tmp_path) as (url, _):
+            yield url
+    else:
+        url = stores.new_url(tmp_path)
+        yield url
+        stores.discard(url)
 
 
 @pytest.fixture
 def empty_store(empty_store_url) -> Iterator[Store]:
+    """A new store of each backend, migrated and empty."""
     store = open_store(empty_store_url)
-    store.upgrade()
     yield store
     store.dispose()
 
 
+@contextmanager
+def world_of(backend: str, directory: Path) -> Iterator[World]:
+    """A new store of ``backend`` with the world of accounts (:func:`build_world`) in it."""
+    with stores_of(backend).copy("world", directory, build_world) as (url, built):
+        store = open_store(url)
+        try:
+            # The template's World is shared: the test gets its own (``users`` is a dict).
+            yield dataclasses.replace(built, store=store, url=url, users=dict(built.users))
+        finally:
+            store.dispose()
+
+
+@pytest.fixture
+def world(backend, tmp_path) -> Iterator[World]:
+    with world_of(backend, tmp_path) as made:
+        yield made
+
+
+def _load_listings(store: Store, _url: str, reports: Path) -> None:
+    """The real listings and the confidential test fixture, loaded without a rejected row."""
+    from etl.pipeline import run
+
+    loaded = run(store, [LISTINGS, CONFIDENTIAL_FIXTURE], DATA_DIR, reports, progress=False)
+    assert all(not r.rejected for r in loaded), [r.rejected for r in loaded]
+
+
 @pytest.fixture(scope="session")
-def loaded_store_url(backend, tmp_path_factory) -> Iterator[str]:
+def loaded_store_url(backend) -> str:
     """A store of each backend with the real listings and the confidential test fixture loaded.
 
     Session-scoped: tests must not modify it (use ``empty_store`` for that)."""
-    from etl.pipeline import run
-
-    url = new_store_url(backend, tmp_path_factory.mktemp("loaded"))
-    store = open_store(url)
-    reports = run(
-        store,
-        [LISTINGS, CONFIDENTIAL_FIXTURE],
-        DATA_DIR,
-        tmp_path_factory.mktemp("reports"),
-        progress=False,
-    )
-    assert all(not r.rejected for r in reports), [r.rejected for r in reports]
-    store.dispose()
-    yield url
-    if backend == "postgis":
-        _drop_schema(_postgis_base_url(), url)
+    return stores_of(backend).template("loaded", _load_listings)[0]
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,5 @@
 """What the signed-in browser tests share: a store with accounts (see
-:func:`tests.test_accounts.build_world`), the app served on it, signing in and out."""
+:func:`tests.support.world.build_world`), the app served on it, signing in and out."""
 
 from __future__ import annotations
 
@@ -7,20 +7,15 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import new_store_url
+from tests.conftest import world_of
 from tests.live_server import serving
-from tests.test_accounts import PASSWORD, World, build_world
+from tests.support.world import PASSWORD, World
 
 
 @pytest.fixture
 def world(tmp_path) -> Iterator[World]:
-    from caremap.store import open_store
-
-    url = new_store_url("sqlite", tmp_path)
-    store = open_store(url)
-    store.upgrade()
-    yield build_world(store, url, tmp_path)
-    store.dispose()
+    with world_of("sqlite", tmp_path) as made:
+        yield made
 
 
 @pytest.fixture

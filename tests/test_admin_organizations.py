@@ -5,17 +5,11 @@ from __future__ import annotations
 
 import html
 
-import pytest
 from sqlalchemy import select
 
 from caremap import accounts, editors
 from caremap.model import Organization, Service
-from tests.test_accounts import World, build_world, client_of, page_token
-
-
-@pytest.fixture
-def world(empty_store, empty_store_url, tmp_path) -> World:
-    return build_world(empty_store, empty_store_url, tmp_path)
+from tests.test_accounts import client_of, page_token
 
 
 def text(response) -> str:

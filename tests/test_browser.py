@@ -3,80 +3,20 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from collections.abc import Iterator
-from urllib.parse import urlsplit
 
 import pytest
 
-from tests.conftest import skip_or_fail
 from tests.live_server import serving
+from tests.support.browser import PageWatch
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-def chromium_path() -> str:
-    candidates = [
-        os.environ.get("CAREMAP_CHROMIUM", ""),
-        "chromium",
-        "chromium-browser",
-        "google-chrome",
-    ]
-    for candidate in candidates:
-        found = shutil.which(candidate) if candidate else None
-        if found:
-            return found
-    skip_or_fail("no Chromium found (set CAREMAP_CHROMIUM or install chromium)")
-    raise AssertionError("unreachable")
 
 
 @pytest.fixture(scope="module")
 def server_url(app) -> Iterator[str]:
     with serving(app) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator:
-    executable = chromium_path()
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        skip_or_fail("playwright is not installed")
-    with tempfile.TemporaryDirectory() as profile, sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            profile,
-            executable_path=executable,
-            args=CHROMIUM_FLAGS,
-            headless=True,
-            viewport={"width": 1280, "height": 900},
-        )
-        yield context
-        context.close()
-
-
-class PageWatch:
-    """Collects console errors, page errors and the hosts of every request."""
-
-    def __init__(self, page) -> None:
-        self.errors: list[str] = []
-        self.hosts: set[str] = set()
-        page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: self.errors.append(str(e)))
-        page.on("request", lambda r: self.hosts.add(urlsplit(r.url).hostname or r.url))
 
 
 def test_map_shows_markers_and_stays_on_this_host(browser, server_url, tmp_path):

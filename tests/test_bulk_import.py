@@ -23,7 +23,8 @@ from caremap.hsds.package import export_package
 from caremap.model import Location, Organization, Service, SourceRecord
 from caremap.store import open_store
 from tests.conftest import DATA_DIR, TEST_DATA, _drop_schema, _postgis_base_url, new_store_url
-from tests.test_accounts import PASSWORD, client_of, page_token
+from tests.support.world import PASSWORD
+from tests.test_accounts import client_of, page_token
 from tests.test_hsds_import import canonical
 
 TEMPLATES = DATA_DIR / "templates"

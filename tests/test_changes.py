@@ -16,7 +16,7 @@ from caremap import accounts, changes, history
 from caremap.capacity import set_available
 from caremap.changes import ChangeError, ConflictError
 from caremap.model import Base, ChangeSet, Location, PublicListing, Service, ServiceCapacity
-from tests.test_accounts import World, build_world
+from tests.support.world import World
 
 NOW = dt.datetime(2026, 11, 29, 15, 0, tzinfo=dt.UTC)
 LATER = NOW + dt.timedelta(hours=1)
@@ -36,11 +36,6 @@ WEEKDAYS = {
     "valid_to": "2027-08-31",
     "description": None,
 }
-
-
-@pytest.fixture
-def world(empty_store, empty_store_url, tmp_path) -> World:
-    return build_world(empty_store, empty_store_url, tmp_path)
 
 
 def who(session, world: World, name: str) -> accounts.Principal:

@@ -7,18 +7,13 @@ import datetime as dt
 import html
 import re
 
-import pytest
 from sqlalchemy import select
 
 from caremap import accounts, changes
 from caremap.dashboard import Filters, listings
 from caremap.model import Organization, Service, ServiceCapacity
-from tests.test_accounts import World, build_world, client_of, page_token
-
-
-@pytest.fixture
-def world(empty_store, empty_store_url, tmp_path) -> World:
-    return build_world(empty_store, empty_store_url, tmp_path)
+from tests.support.world import World
+from tests.test_accounts import client_of, page_token
 
 
 def names(world: World) -> dict[str, str]:

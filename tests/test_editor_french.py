@@ -4,17 +4,12 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
 
-from tests.test_accounts import World, build_world, client_of
+from tests.support.world import World
+from tests.test_accounts import client_of
 from tests.test_web import TRANSLATIONS, english_interface_strings, visible_text
-
-
-@pytest.fixture
-def world(empty_store, empty_store_url, tmp_path) -> World:
-    return build_world(empty_store, empty_store_url, tmp_path)
 
 
 def french_catalog() -> Catalog:

@@ -10,7 +10,7 @@ from caremap.gazetteer import load_gazetteer
 from caremap.model import Location
 from tests.conftest import DATA_DIR
 from tests.signed_in_browser import server_url, sign_in, sign_out, world  # noqa: F401 (fixtures)
-from tests.test_browser import PageWatch, browser  # noqa: F401 (the browser fixture)
+from tests.support.browser import PageWatch
 
 pytestmark = pytest.mark.browser
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.signed_in_browser import server_url, sign_in, sign_out, world  # noqa: F401 (fixtures)
-from tests.test_browser import PageWatch, browser  # noqa: F401 (the browser fixture)
+from tests.support.browser import PageWatch
 
 pytestmark = pytest.mark.browser
 

@@ -11,16 +11,12 @@ import pytest
 from werkzeug.exceptions import Unauthorized
 
 from caremap import accounts, changes
-from tests.test_accounts import World, build_world, client_of, page_token
+from tests.support.world import World
+from tests.test_accounts import client_of, page_token
 from webmap.editing.service_form import DAYS, hours_of
 from webmap.moderation.routes import _decide
 
 NOW = dt.datetime(2026, 11, 29, 15, 0, tzinfo=dt.UTC)
-
-
-@pytest.fixture
-def world(empty_store, empty_store_url, tmp_path) -> World:
-    return build_world(empty_store, empty_store_url, tmp_path)
 
 
 def form_data(world: World, service_id: str, **changed) -> dict:

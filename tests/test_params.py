@@ -18,7 +18,8 @@ from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.routing import Rule
 
 from caremap.model import Organization, ServiceAtLocation, TaxonomyTerm
-from tests.test_accounts import World, build_world, client_of, page_token
+from tests.support.world import World
+from tests.test_accounts import client_of, page_token
 
 READ: contextvars.ContextVar[set[str] | None] = contextvars.ContextVar("read", default=None)
 
@@ -74,11 +75,6 @@ class RecordingArgs(ImmutableMultiDict):
 
 class RecordingRequest(Request):
     parameter_storage_class = RecordingArgs
-
-
-@pytest.fixture
-def world(empty_store, empty_store_url, tmp_path) -> World:
-    return build_world(empty_store, empty_store_url, tmp_path)
 
 
 def path_samples(world: World) -> dict[str, str]:

@@ -12,24 +12,12 @@ from click.testing import CliRunner
 
 from caremap import accounts, credentials
 from caremap.credentials import ExpiredToken, InvalidToken, UsedToken
-from tests.test_accounts import (
-    PASSWORD,
-    World,
-    build_world,
-    client_of,
-    form_token,
-    page_token,
-    sign_in,
-)
+from tests.support.world import PASSWORD, build_world
+from tests.test_accounts import client_of, form_token, page_token, sign_in
 
 NEW = "a much better passphrase"
 ISSUED = dt.datetime(2026, 3, 2, 12, tzinfo=dt.UTC)
 DAY = dt.timedelta(hours=24)
-
-
-@pytest.fixture
-def world(empty_store, empty_store_url, tmp_path) -> World:
-    return build_world(empty_store, empty_store_url, tmp_path)
 
 
 def text(response) -> str:

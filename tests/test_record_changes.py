@@ -23,17 +23,12 @@ from caremap.model import (
 )
 from caremap.privacy import PublicPointRule
 from tests.conftest import DATA_DIR
-from tests.test_accounts import World, build_world
+from tests.support.world import World
 
 NOW = dt.datetime(2026, 11, 29, 15, 0, tzinfo=dt.UTC)
 LATER = NOW + dt.timedelta(hours=1)
 # Inside Toronto, about 1 km from the test shelter (10 Test St, M5A 2N2).
 MOVED = {"latitude": 43.6532, "longitude": -79.3832, "precision": "manual"}
-
-
-@pytest.fixture
-def world(empty_store, empty_store_url, tmp_path) -> World:
-    return build_world(empty_store, empty_store_url, tmp_path)
 
 
 def who(session, world: World, name: str):

@@ -13,17 +13,13 @@ from caremap import changes, history
 from caremap.gazetteer import load_gazetteer
 from caremap.model import Location, Organization
 from tests.conftest import DATA_DIR
-from tests.test_accounts import World, build_world, client_of, location_form, page_token
+from tests.support.world import World
+from tests.test_accounts import client_of, location_form, page_token
 
 # service_b's confidential location (Kenora), exactly: what nobody else may learn.
 SECRETS_B = ("49.7712", "-94.4771", "12 Imaginary Road")
 # Inside Kenora, 300 m from the exact point: where a moderator moves it.
 MOVED_B = {"latitude": "49.7698", "longitude": "-94.4801"}
-
-
-@pytest.fixture
-def world(empty_store, empty_store_url, tmp_path) -> World:
-    return build_world(empty_store, empty_store_url, tmp_path)
 
 
 def text(response) -> str:

@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from tests.live_server import serving
-from tests.test_browser import PageWatch, browser  # noqa: F401  (browser: a fixture)
+from tests.support.browser import PageWatch
 
 pytestmark = pytest.mark.browser
 
@@ -43,7 +43,7 @@ def server_url(safety_app) -> Iterator[str]:
 
 
 @pytest.fixture
-def page(browser):  # noqa: F811
+def page(browser):
     page = browser.new_page()
     yield page
     page.close()

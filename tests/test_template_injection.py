@@ -33,7 +33,7 @@ from caremap.privacy import PublicLocation
 from caremap.queries import PublicPhone, PublicService
 from tests.conftest import DATA_DIR
 from tests.live_server import serving
-from tests.test_browser import PageWatch, browser  # noqa: F401 (the browser fixture)
+from tests.support.browser import PageWatch
 from webmap.common.assets import find_external_urls
 from webmap.common.mapview import MapLayers, MapSettings, build_service_map, render_map
 from webmap.planner.routes import PlannerView, choropleth_map
@@ -340,7 +340,7 @@ def test_names_that_read_as_loads_take_no_page_down(make_app, loading_names_stor
 
 @pytest.mark.browser
 def test_hostile_listings_in_a_browser(
-    browser,  # noqa: F811 (a fixture)
+    browser,
     make_app,
     hostile_store,
     empty_store_url,

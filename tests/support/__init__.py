@@ -1,0 +1,1 @@
+"""Helpers the test files share: stores made from templates, the world of accounts, Chromium."""
