@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (1, "ac2bbed759f29e1802afe5abd2c94ab440e30e678f536f33acf8fdbad2457082"),
+        (1, "a17ac16d8f91f0e0594271328db000fab2d0fd4a498cb003a3170a17357d6b3c"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (1, "8db8503b57149c651f0fd2edf1e4b0bc3c0397b0bebe20c6d8faede632abe2de"),
+        (1, "f2a357ae7b0948fdd25d74a263e70e6115395d65b21577643af8361332601a52"),
     ),
 ]
 
