@@ -339,7 +339,12 @@ def _make_dry_run(*arguments: str) -> list[list[str]]:
     if make is None:
         pytest.skip("make is not on PATH")
     result = subprocess.run(
-        [make, "-n", *arguments], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True
+        [make, "-n", "--no-print-directory", *arguments],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     )
     return [shlex.split(line) for line in result.stdout.splitlines() if line.strip()]
 
