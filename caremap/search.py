@@ -84,7 +84,7 @@ class SearchHit:
 @dataclass(frozen=True)
 class SearchResult:
     """``beyond_radius`` means nothing matched within the radius and ``hits`` are the
-    nearest matches farther away."""
+    nearest matches farther away; no hits means nothing matches anywhere."""
 
     hits: list[SearchHit]
     beyond_radius: bool = False
@@ -116,7 +116,8 @@ def search(
         min(query.limit, NEAREST_BEYOND_RADIUS),
         query.filters,
     )
-    return SearchResult(_nearest(store, beyond, clock, None, read_model), beyond_radius=True)
+    farther = _nearest(store, beyond, clock, None, read_model)
+    return SearchResult(farther, beyond_radius=bool(farther))
 
 
 def listing_filter(filters: Filters) -> ColumnElement[bool] | None:

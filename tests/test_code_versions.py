@@ -40,7 +40,7 @@ VERSIONED = [
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (1, "f2a357ae7b0948fdd25d74a263e70e6115395d65b21577643af8361332601a52"),
+        (1, "004a93186b2057f6c713d03b1cc537fa9a7a7c5b8b7d60456a487d14fb942087"),
     ),
 ]
 

@@ -216,3 +216,9 @@ def test_many_searches_do_not_triangulate_a_confidential_address(loaded_store):
     assert generalisation_m > 500
     assert np.hypot(*(fit.x - real_xy)) > 0.5 * generalisation_m
     assert np.hypot(*(fit.x - public_xy)) < CONFIDENTIAL_DISTANCE_STEP_M
+
+
+def test_nothing_matching_anywhere_is_not_beyond_radius(seasonal_store):
+    query = SearchQuery(56.0, -96.0, radius_km=25, filters=Filters(service_types={"no_such_type"}))
+    result = search(seasonal_store, query, AFTER_LOAD)
+    assert result.hits == [] and not result.beyond_radius

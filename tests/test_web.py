@@ -250,3 +250,15 @@ def test_search_page_results_and_errors(client):
     assert "We could not find that place." in bad.get_data(as_text=True)
     sheet = client.get("/print?near=M5A+2N2&radius_km=5").get_data(as_text=True)
     assert "Referral sheet" in sheet and " km" in sheet
+
+
+@pytest.mark.parametrize("path", ["/", "/print"])
+def test_filters_matching_nothing_anywhere_say_so(client, path):
+    # No listing has a fresh bed count, so nothing anywhere is available now.
+    query = {"near": "M5A 2N2", "radius_km": "25", "beds_available": "1"}
+    english = client.get(path, query_string=query).get_data(as_text=True)
+    assert "No service matches these filters anywhere in our data." in english
+    assert "farther away" not in english
+    french = client.get(path, query_string={**query, "lang": "fr"}).get_data(as_text=True)
+    assert "Aucun service ne correspond à ces filtres dans nos données." in french
+    assert "plus loin" not in french
