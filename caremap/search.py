@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, select
@@ -25,6 +25,7 @@ from caremap.queries import PublicCapacity, PublicSchedule, PublicService
 from caremap.store import NearbyListing, Store
 
 CONFIDENTIAL_DISTANCE_STEP_M = 1_000.0
+MAX_MATCHES = 10_000  # matches counted at most
 NEAREST_BEYOND_RADIUS = 5
 DEFAULT_STALE_AFTER = dt.timedelta(hours=48)
 WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
@@ -52,14 +53,15 @@ class Filters:
 
 @dataclass(frozen=True)
 class SearchQuery:
-    """Where from, how far, how many, and the filters. (lat, lon) in EPSG:4326; without
-    them services are listed by name."""
+    """Where from, how far, how many (after skipping ``offset``), and the filters. (lat, lon)
+    in EPSG:4326; without them services are listed by name."""
 
     latitude: float | None = None
     longitude: float | None = None
     radius_km: float | None = None
     limit: int = 20
     filters: Filters = field(default_factory=Filters)
+    offset: int = 0
 
     @property
     def has_origin(self) -> bool:
@@ -84,9 +86,11 @@ class SearchHit:
 @dataclass(frozen=True)
 class SearchResult:
     """``beyond_radius`` means nothing matched within the radius and ``hits`` are the
-    nearest matches farther away; no hits means nothing matches anywhere."""
+    nearest matches farther away; no hits means nothing matches anywhere. ``total`` counts
+    every match (at most ``MAX_MATCHES``), of which ``hits`` are those asked for."""
 
     hits: list[SearchHit]
+    total: int
     beyond_radius: bool = False
 
 
@@ -105,19 +109,17 @@ def search(
     ``read_model`` the hits may lack their public read model (``SearchHit.service`` and
     ``location``): only their Feature, distance and fresh bed counts are wanted."""
     if not query.has_origin:
-        return SearchResult(_listed_by_name(store, query, clock))
-    hits = _nearest(store, query, clock, query.radius_km, read_model)
-    if hits or query.radius_km is None:
-        return SearchResult(hits)
-    beyond = SearchQuery(
-        query.latitude,
-        query.longitude,
-        None,
-        min(query.limit, NEAREST_BEYOND_RADIUS),
-        query.filters,
-    )
+        matches = _listed_by_name(store, query, clock)
+        return SearchResult(matches[query.offset : query.offset + query.limit], len(matches))
+    every = replace(query, limit=MAX_MATCHES, offset=0)
+    total = len(_nearest(store, every, clock, query.radius_km, read_model=False))
+    if total or query.radius_km is None:
+        page = replace(query, limit=query.offset + query.limit)
+        hits = _nearest(store, page, clock, query.radius_km, read_model)[query.offset :]
+        return SearchResult(hits, total)
+    beyond = replace(query, radius_km=None, limit=min(query.limit, NEAREST_BEYOND_RADIUS))
     farther = _nearest(store, beyond, clock, None, read_model)
-    return SearchResult(farther, beyond_radius=bool(farther))
+    return SearchResult(farther, len(farther), beyond_radius=bool(farther))
 
 
 def listing_filter(filters: Filters) -> ColumnElement[bool] | None:
@@ -203,17 +205,18 @@ def public_distance(distance_m: float, confidential: bool) -> float:
 
 
 def _listed_by_name(store: Store, query: SearchQuery, clock: Clock) -> list[SearchHit]:
+    """Every match (at most ``MAX_MATCHES``), by name."""
     filters = query.filters
     with store.engine.connect() as connection:
         listings = listings_by_name(
-            connection, listing_filter(filters), None if filters.by_time else query.limit
+            connection, listing_filter(filters), None if filters.by_time else MAX_MATCHES
         )
     hits = [
         SearchHit(listing, None, _fresh(listing, clock))
         for listing in listings
         if _passes(listing, filters, clock)
     ]
-    return hits[: query.limit]
+    return hits[:MAX_MATCHES]
 
 
 def _passes(listing: Listing, filters: Filters, clock: Clock) -> bool:

@@ -40,7 +40,7 @@ VERSIONED = [
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (1, "004a93186b2057f6c713d03b1cc537fa9a7a7c5b8b7d60456a487d14fb942087"),
+        (1, "874c2cdc21376e96cb2acf8e8a5d3b7729a8eb2bcf40ca4e43bef081307b6cbb"),
     ),
 ]
 

@@ -46,12 +46,13 @@ def test_api_search_is_the_features_of_the_hits(make_app, loaded_store_url, load
     client = make_app(loaded_store_url, NOW=NOW).test_client()
     for query in ({"near": "M5A 2N2", "limit": 7}, {"limit": 5}):
         body = client.get("/api/v1/services", query_string=query).json
-        members = {"beyond_radius": False}
         origin = (None, None)
         if "origin" in body:
-            members["origin"] = body["origin"]
             origin = (body["origin"]["latitude"], body["origin"]["longitude"])
         result = search(loaded_store, SearchQuery(*origin, limit=query["limit"]), Clock(NOW))
+        members = {"beyond_radius": False, "total": result.total}
+        if "origin" in body:
+            members["origin"] = body["origin"]
         features = [
             service_feature(h.service, h.location, h.distance_m, h.fresh_capacities)
             for h in result.hits

@@ -222,3 +222,11 @@ def test_nothing_matching_anywhere_is_not_beyond_radius(seasonal_store):
     query = SearchQuery(56.0, -96.0, radius_km=25, filters=Filters(service_types={"no_such_type"}))
     result = search(seasonal_store, query, AFTER_LOAD)
     assert result.hits == [] and not result.beyond_radius
+
+
+@pytest.mark.parametrize("origin", [M5A_2N2, (None, None)])
+def test_a_page_is_a_slice_of_every_match_and_total_counts_them_all(seasonal_store, origin):
+    every = search(seasonal_store, SearchQuery(*origin, limit=200), AFTER_LOAD)
+    second = search(seasonal_store, SearchQuery(*origin, limit=2, offset=2), AFTER_LOAD)
+    assert every.total == second.total == len(every.hits) > 3
+    assert names(second) == names(every)[2:4]

@@ -262,3 +262,24 @@ def test_filters_matching_nothing_anywhere_say_so(client, path):
     french = client.get(path, query_string={**query, "lang": "fr"}).get_data(as_text=True)
     assert "Aucun service ne correspond à ces filtres dans nos données." in french
     assert "plus loin" not in french
+
+
+def test_search_page_says_how_many_of_all_and_offers_the_next_page(client):
+    query = {"near": "M5A 2N2", "radius_km": "any"}
+    api = client.get("/api/v1/services", query_string={**query, "limit": "200"}).json
+    total = len(api["features"])
+    assert total > 20 and api["total"] == total
+    page = client.get("/", query_string=query).get_data(as_text=True)
+    assert f"20 of {total} services" in page
+    next_link = re.search(r'<a href="([^"]+)" rel="next">Next page</a>', page)
+    assert next_link, "no next page offered"
+    link = next_link.group(1).replace("&amp;", "&")
+    assert "page=2" in link and "radius_km=any" in link and "near=M5A" in link
+    second = client.get(link).get_data(as_text=True)
+    first_names = re.findall(r'href="/services/([^"]+)">', page)
+    second_names = re.findall(r'href="/services/([^"]+)">', second)
+    assert len(second_names) == 20 and first_names != second_names
+    api_second = client.get("/api/v1/services", query_string={**query, "page": "2"}).json
+    assert [f["id"].split("@")[0] for f in api_second["features"]] == second_names
+    french = client.get("/", query_string={**query, "lang": "fr"}).get_data(as_text=True)
+    assert f"20 sur {total} services" in french and "Page suivante" in french

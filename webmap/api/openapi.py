@@ -109,6 +109,10 @@ def openapi_document(codes: Mapping[str, list[str]]) -> dict:
                                                 "items": {"$ref": "#/components/schemas/Feature"},
                                             },
                                             "beyond_radius": {"type": "boolean"},
+                                            "total": {
+                                                "type": "integer",
+                                                "description": "Every match, on all pages.",
+                                            },
                                         },
                                     }
                                 }

@@ -18,10 +18,11 @@ from werkzeug.routing import IntegerConverter, Map
 from caremap.gazetteer import Gazetteer
 from caremap.locate import Located, LocateError, locate
 from caremap.reasons import N_, Reason, reason_of
-from caremap.search import Filters, SearchQuery
+from caremap.search import MAX_MATCHES, Filters, SearchQuery
 
 MAX_LIMIT = 200
 DEFAULT_LIMIT = 20
+MAX_PAGE = MAX_MATCHES
 MAX_RADIUS_KM = 5_000.0
 RADIUS_CHOICES_KM = (5, 25, 50, 100, 250)
 TRUE = {"1", "true", "on", "yes"}
@@ -94,6 +95,11 @@ def parameters(codes: Mapping[str, list[str]]) -> list[Parameter]:
             {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
             "How many services at most.",
         ),
+        Parameter(
+            "page",
+            {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1},
+            "Which page of `limit` services (the collection's `total` counts every match).",
+        ),
     ]
     listed += [
         Parameter(
@@ -147,11 +153,13 @@ def parse_search(
         raise BadParameter("near", Reason(N_("give either near or lat and lon, not both")))
     if located is not None:
         latitude, longitude = located.latitude, located.longitude
+    limit = _limit(args)
     query = SearchQuery(
         latitude=latitude,
         longitude=longitude,
         radius_km=_radius(args),
-        limit=_limit(args),
+        limit=limit,
+        offset=(_page(args) - 1) * limit,
         filters=Filters(
             service_types=_codes(args, "service_type", codes),
             populations=_codes(args, "population", codes),
@@ -207,6 +215,10 @@ def _radius(args: MultiDict) -> float | None:
 
 def _limit(args: MultiDict) -> int:
     return integer(args, "limit", 1, MAX_LIMIT, DEFAULT_LIMIT)
+
+
+def _page(args: MultiDict) -> int:
+    return integer(args, "page", 1, MAX_PAGE, 1)
 
 
 def _month(args: MultiDict) -> int | None:

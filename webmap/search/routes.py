@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, render_template, request, url_for
 
+from caremap.paging import Page
 from caremap.queries import jurisdiction_outlines, public_service, term_labels
-from caremap.search import SearchQuery, SearchResult, search
-from webmap import get_store, page_language
+from caremap.search import SearchHit, SearchQuery, SearchResult, search
+from webmap import get_store, page_language, url_with
 from webmap.common.mapview import MapLayers, MapSettings, build_service_map, render_map
 from webmap.common.params import RADIUS_CHOICES_KM, BadParameter, ParsedSearch, parse_search
 from webmap.common.searching import clock, gazetteer, vocabulary, vocabulary_codes
@@ -71,6 +72,8 @@ def home() -> tuple[str, int] | str:
         parsed=parsed,
         result=result,
         hits=hits,
+        result_page=_result_page(parsed, result) if parsed and result else None,
+        page_link=lambda number: url_with(page=str(number)),
         asked=asked,
         error=error,
         labels=labels,
@@ -80,6 +83,17 @@ def home() -> tuple[str, int] | str:
         map_data=map_data,
     )
     return (page, 400) if error else page
+
+
+def _result_page(parsed: ParsedSearch, result: SearchResult) -> Page[SearchHit]:
+    """The hits as a page of every match, for the pager."""
+    query = parsed.query
+    return Page(
+        result.hits,
+        query.offset // query.limit + 1,
+        max(1, -(-result.total // query.limit)),
+        result.total,
+    )
 
 
 @bp.get("/print")
