@@ -45,10 +45,17 @@ class Filters:
     open_now: bool = False
     month: int | None = None
     beds_available: bool = False
+    include_unknown: bool = False  # with open_now or beds_available: also when not known
 
     @property
     def by_time(self) -> bool:
         return self.open_now or self.month is not None or self.beds_available
+
+    @property
+    def may_leave_out_unknown(self) -> bool:
+        """Whether services may be left out only because their hours or bed counts are
+        not known."""
+        return (self.open_now or self.beds_available) and not self.include_unknown
 
 
 @dataclass(frozen=True)
@@ -87,11 +94,13 @@ class SearchHit:
 class SearchResult:
     """``beyond_radius`` means nothing matched within the radius and ``hits`` are the
     nearest matches farther away; no hits means nothing matches anywhere. ``total`` counts
-    every match (at most ``MAX_MATCHES``), of which ``hits`` are those asked for."""
+    every match (at most ``MAX_MATCHES``), of which ``hits`` are those asked for;
+    ``unknown`` counts those left out only because their hours or bed counts are not known."""
 
     hits: list[SearchHit]
     total: int
     beyond_radius: bool = False
+    unknown: int = 0
 
 
 @dataclass(frozen=True)
@@ -110,16 +119,34 @@ def search(
     ``location``): only their Feature, distance and fresh bed counts are wanted."""
     if not query.has_origin:
         matches = _listed_by_name(store, query, clock)
-        return SearchResult(matches[query.offset : query.offset + query.limit], len(matches))
-    every = replace(query, limit=MAX_MATCHES, offset=0)
-    total = len(_nearest(store, every, clock, query.radius_km, read_model=False))
+        hits, total = matches[query.offset : query.offset + query.limit], len(matches)
+        return SearchResult(hits, total, unknown=_unknown(store, query, clock, total))
+    total = _count(store, query, clock)
+    unknown = _unknown(store, query, clock, total)
     if total or query.radius_km is None:
         page = replace(query, limit=query.offset + query.limit)
         hits = _nearest(store, page, clock, query.radius_km, read_model)[query.offset :]
-        return SearchResult(hits, total)
+        return SearchResult(hits, total, unknown=unknown)
     beyond = replace(query, radius_km=None, limit=min(query.limit, NEAREST_BEYOND_RADIUS))
     farther = _nearest(store, beyond, clock, None, read_model)
-    return SearchResult(farther, len(farther), beyond_radius=bool(farther))
+    return SearchResult(farther, len(farther), bool(farther), unknown)
+
+
+def _count(store: Store, query: SearchQuery, clock: Clock) -> int:
+    """How many services match (within the radius), at most ``MAX_MATCHES``."""
+    if not query.has_origin:
+        return len(_listed_by_name(store, query, clock))
+    every = replace(query, limit=MAX_MATCHES, offset=0)
+    return len(_nearest(store, every, clock, query.radius_km, read_model=False))
+
+
+def _unknown(store: Store, query: SearchQuery, clock: Clock, total: int) -> int:
+    """How many services the time filters leave out only because their hours or bed counts
+    are not known (``total`` matches without them)."""
+    if not query.filters.may_leave_out_unknown:
+        return 0
+    with_unknown = replace(query.filters, include_unknown=True)
+    return _count(store, replace(query, filters=with_unknown), clock) - total
 
 
 def listing_filter(filters: Filters) -> ColumnElement[bool] | None:
@@ -230,14 +257,19 @@ def _fresh(listing: Listing, clock: Clock) -> tuple[PublicCapacity, ...]:
 def passes_time_filters(
     service: PublicService, location: PublicLocation, filters: Filters, clock: Clock
 ) -> bool:
-    if filters.open_now and not is_open(service.schedules, _local(clock.now, location)):
+    unknown_passes = filters.include_unknown
+    if filters.open_now and not (
+        is_open(service.schedules, _local(clock.now, location))
+        or (unknown_passes and not has_weekly_hours(service.schedules))
+    ):
         return False
     if filters.month is not None and not available_in_month(
         service.schedules, filters.month, clock.now.date()
     ):
         return False
-    return not filters.beds_available or any(
-        (c.available or 0) > 0 for c in fresh_capacities(service.capacities, clock)
+    counts = fresh_capacities(service.capacities, clock)
+    return not filters.beds_available or (
+        any((c.available or 0) > 0 for c in counts) or (unknown_passes and not counts)
     )
 
 
@@ -257,13 +289,21 @@ def _local(now: dt.datetime, location: PublicLocation) -> dt.datetime:
     return now.astimezone(ZoneInfo(location.timezone or "America/Toronto"))
 
 
+def has_weekly_hours(schedules: tuple[PublicSchedule, ...]) -> bool:
+    """Whether some weekly rule says when the service opens and closes."""
+    return any(
+        rule.byday and rule.opens_at is not None and rule.closes_at is not None
+        for rule in schedules
+    )
+
+
 def is_open(schedules: tuple[PublicSchedule, ...], local: dt.datetime) -> bool:
     """Whether some weekly rule is open at ``local`` time (overnight hours included); services
     with no weekly rule are not known to be open."""
     today, clock_time = local.date(), local.time()
     yesterday = today - dt.timedelta(days=1)
     for rule in schedules:
-        if not rule.byday or rule.opens_at is None or rule.closes_at is None:
+        if not has_weekly_hours((rule,)):
             continue
         days = rule.byday.split(",")
         if rule.opens_at <= rule.closes_at:

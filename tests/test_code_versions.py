@@ -40,7 +40,7 @@ VERSIONED = [
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (1, "874c2cdc21376e96cb2acf8e8a5d3b7729a8eb2bcf40ca4e43bef081307b6cbb"),
+        (1, "4abd64eeccc506b6e2883681e3a484e1ac386b2a7609f812412744d824068711"),
     ),
 ]
 

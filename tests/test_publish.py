@@ -50,7 +50,7 @@ def test_api_search_is_the_features_of_the_hits(make_app, loaded_store_url, load
         if "origin" in body:
             origin = (body["origin"]["latitude"], body["origin"]["longitude"])
         result = search(loaded_store, SearchQuery(*origin, limit=query["limit"]), Clock(NOW))
-        members = {"beyond_radius": False, "total": result.total}
+        members = {"beyond_radius": False, "total": result.total, "unknown": 0}
         if "origin" in body:
             members["origin"] = body["origin"]
         features = [

@@ -283,3 +283,25 @@ def test_search_page_says_how_many_of_all_and_offers_the_next_page(client):
     assert [f["id"].split("@")[0] for f in api_second["features"]] == second_names
     french = client.get("/", query_string={**query, "lang": "fr"}).get_data(as_text=True)
     assert f"20 sur {total} services" in french and "Page suivante" in french
+
+
+@pytest.mark.parametrize("time_filter", ["open_now", "beds_available"])
+def test_time_filters_say_how_many_are_unknown_and_offer_them(client, time_filter):
+    query = {"near": "M5A 2N2", "radius_km": "any", time_filter: "1", "limit": "200"}
+    known = client.get("/api/v1/services", query_string=query).json
+    with_unknown = client.get(
+        "/api/v1/services", query_string={**query, "include_unknown": "1"}
+    ).json
+    unknown = with_unknown["total"] - known["total"]
+    assert unknown > 0 and known["unknown"] == unknown
+    page = client.get("/", query_string=query).get_data(as_text=True)
+    assert f"{unknown} services left out: their hours or bed counts are not known." in page
+    offer = re.search(r'<a href="([^"]+)">Show them too \(call first\)</a>', page)
+    assert offer, "no link to include them"
+    shown = client.get(offer.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    assert shown.count('class="service-item"') == with_unknown["total"]
+    assert "left out" not in shown
+    french = client.get("/", query_string={**query, "lang": "fr"}).get_data(as_text=True)
+    note = f"{unknown} services écartés : leurs horaires ou leurs places ne sont pas connus."
+    assert note in french
+    assert "Les afficher aussi (appeler d’abord)" in french

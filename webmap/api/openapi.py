@@ -113,6 +113,12 @@ def openapi_document(codes: Mapping[str, list[str]]) -> dict:
                                                 "type": "integer",
                                                 "description": "Every match, on all pages.",
                                             },
+                                            "unknown": {
+                                                "type": "integer",
+                                                "description": "Services left out only "
+                                                "because their hours or bed counts are not "
+                                                "known; include_unknown adds them.",
+                                            },
                                         },
                                     }
                                 }

@@ -26,7 +26,11 @@ def services() -> Response:
         with_search_members(hit.listing.feature, hit.distance_m, hit.fresh_capacities)
         for hit in result.hits
     ]
-    members = {"beyond_radius": result.beyond_radius, "total": result.total}
+    members = {
+        "beyond_radius": result.beyond_radius,
+        "total": result.total,
+        "unknown": result.unknown,
+    }
     if parsed.located is not None:
         members["origin"] = {
             "latitude": parsed.located.latitude,

@@ -127,6 +127,12 @@ def parameters(codes: Mapping[str, list[str]]) -> list[Parameter]:
             {"type": "boolean"},
             "Only services with a bed available now, by a recent enough count.",
         ),
+        Parameter(
+            "include_unknown",
+            {"type": "boolean"},
+            "With open_now or beds_available: also services whose hours or bed counts are "
+            "not known (the collection's `unknown` counts those left out without it).",
+        ),
     ]
     return listed
 
@@ -168,6 +174,7 @@ def parse_search(
             open_now=boolean(args, "open_now"),
             month=_month(args),
             beds_available=boolean(args, "beds_available"),
+            include_unknown=boolean(args, "include_unknown"),
         ),
     )
     given = any(args.get(name, "").strip() for name in parameter_names())
