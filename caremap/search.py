@@ -303,7 +303,7 @@ def is_open(schedules: tuple[PublicSchedule, ...], local: dt.datetime) -> bool:
     today, clock_time = local.date(), local.time()
     yesterday = today - dt.timedelta(days=1)
     for rule in schedules:
-        if not has_weekly_hours((rule,)):
+        if not rule.byday or rule.opens_at is None or rule.closes_at is None:
             continue
         days = rule.byday.split(",")
         if rule.opens_at <= rule.closes_at:

@@ -40,7 +40,7 @@ VERSIONED = [
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (1, "4abd64eeccc506b6e2883681e3a484e1ac386b2a7609f812412744d824068711"),
+        (1, "4319512b0ef970c57e8a2af2d98832e00d7641dd795a7eae7182b9fee8e37306"),
     ),
 ]
 
