@@ -185,3 +185,32 @@ def services_counted(page) -> int:
         "[...document.querySelectorAll('table.indicators tbody tr')]"
         ".reduce((sum, row) => sum + Number(row.cells[2].textContent.replace(/\\D/g, '')), 0)"
     )
+
+
+def test_phone_sized_results_say_what_is_left_out_and_page_on(browser, server_url):
+    """At 360 × 740: a filter matching nothing says so, names what it left out for want of
+    a count, offers those, and pages through them."""
+    page = browser.new_page()
+    page.set_viewport_size({"width": 360, "height": 740})
+    watch = PageWatch(page)
+    page.goto(server_url + "/?lang=en", wait_until="networkidle")
+    page.fill("#search-near", "M5A 2N2")
+    page.click("details.filters summary")
+    page.check("input[name=beds_available]")
+    page.click("button.primary")
+    page.wait_for_selector("#results-heading")
+    heading = page.locator("#results-heading").inner_text()
+    assert heading == "No service matches these filters anywhere in our data."
+    note = page.locator(".unknown-note")
+    assert "left out: their hours or bed counts are not known." in note.inner_text()
+    note.locator("a").click()
+    page.wait_for_selector("#results li")
+    assert page.locator("#results li").count() == 20
+    assert " of " in page.locator("#results-heading").inner_text()
+    first = page.locator("#results li a").first.inner_text()
+    page.click("a[rel=next]")
+    page.wait_for_selector("#results li")
+    assert page.locator("#results li a").first.inner_text() != first
+    assert page.locator("a[rel=prev]").is_visible()
+    assert watch.errors == []
+    page.close()
