@@ -305,3 +305,15 @@ def test_time_filters_say_how_many_are_unknown_and_offer_them(client, time_filte
     note = f"{unknown} services écartés : leurs horaires ou leurs places ne sont pas connus."
     assert note in french
     assert "Les afficher aussi (appeler d’abord)" in french
+
+
+def test_referral_sheet_says_how_many_of_all_and_what_was_left_out(client):
+    query = {"near": "M5A 2N2", "radius_km": "any"}
+    total = client.get("/api/v1/services", query_string=query).json["total"]
+    sheet = client.get("/print", query_string=query).get_data(as_text=True)
+    assert f"20 of {total} services" in sheet
+    unknown = client.get("/api/v1/services", query_string={**query, "beds_available": "1"}).json
+    sheet = client.get("/print", query_string={**query, "beds_available": "1"}).get_data(
+        as_text=True
+    )
+    assert f"{unknown['unknown']} services left out: their hours or bed counts" in sheet
