@@ -317,3 +317,22 @@ def test_referral_sheet_says_how_many_of_all_and_what_was_left_out(client):
         as_text=True
     )
     assert f"{unknown['unknown']} services left out: their hours or bed counts" in sheet
+
+
+@pytest.mark.parametrize(
+    ("time_filter", "marker", "french_marker"),
+    [
+        ("open_now", "Hours not known: call first", "Horaires inconnus : appeler d’abord"),
+        ("beds_available", "Bed count not known: call first", "Places inconnues : appeler d’abord"),
+    ],
+)
+def test_included_unknown_services_are_marked_call_first(
+    client, time_filter, marker, french_marker
+):
+    query = {"near": "M5A 2N2", "radius_km": "any", time_filter: "1", "limit": "200"}
+    unknown = client.get("/api/v1/services", query_string=query).json["unknown"]
+    shown = {**query, "include_unknown": "1"}
+    page = client.get("/", query_string=shown).get_data(as_text=True)
+    assert page.count(marker) == unknown
+    french = client.get("/", query_string={**shown, "lang": "fr"}).get_data(as_text=True)
+    assert french.count(french_marker) == unknown

@@ -7,7 +7,7 @@ from flask import Blueprint, abort, current_app, render_template, request, url_f
 
 from caremap.paging import Page
 from caremap.queries import jurisdiction_outlines, public_service, term_labels
-from caremap.search import SearchHit, SearchQuery, SearchResult, search
+from caremap.search import SearchHit, SearchQuery, SearchResult, has_weekly_hours, search
 from webmap import get_store, page_language, url_with
 from webmap.common.mapview import MapLayers, MapSettings, build_service_map, render_map
 from webmap.common.params import RADIUS_CHOICES_KM, BadParameter, ParsedSearch, parse_search
@@ -74,6 +74,7 @@ def home() -> tuple[str, int] | str:
         hits=hits,
         result_page=_result_page(parsed, result) if parsed and result else None,
         page_link=lambda number: url_with(page=str(number)),
+        has_weekly_hours=has_weekly_hours,
         asked=asked,
         error=error,
         labels=labels,
