@@ -336,3 +336,10 @@ def test_included_unknown_services_are_marked_call_first(
     assert page.count(marker) == unknown
     french = client.get("/", query_string={**shown, "lang": "fr"}).get_data(as_text=True)
     assert french.count(french_marker) == unknown
+
+
+def test_a_page_past_the_last_says_none_here_not_none_anywhere(client):
+    page = client.get("/?near=M5A+2N2&radius_km=any&page=999").get_data(as_text=True)
+    assert "anywhere in our data" not in page
+    assert re.search(r"0 of \d+ services", page)
+    assert re.search(r'page=7"[^>]*rel="prev"', page)  # 122 services, 20 a page

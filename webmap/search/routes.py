@@ -87,14 +87,12 @@ def home() -> tuple[str, int] | str:
 
 
 def _result_page(parsed: ParsedSearch, result: SearchResult) -> Page[SearchHit]:
-    """The hits as a page of every match, for the pager."""
+    """The hits as a page of every match, for the pager (past the last page, the previous
+    page is the last one)."""
     query = parsed.query
-    return Page(
-        result.hits,
-        query.offset // query.limit + 1,
-        max(1, -(-result.total // query.limit)),
-        result.total,
-    )
+    pages = max(1, -(-result.total // query.limit))
+    number = min(query.offset // query.limit + 1, pages + 1)
+    return Page(result.hits, number, pages, result.total)
 
 
 @bp.get("/print")
