@@ -40,7 +40,7 @@ VERSIONED = [
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (1, "f2a357ae7b0948fdd25d74a263e70e6115395d65b21577643af8361332601a52"),
+        (1, "ab2cee0be2dd89b0cb5f40c691e4fa10af8a15724c00f542f88f439760cffda3"),
     ),
 ]
 

@@ -23,12 +23,19 @@ from caremap.coverage.indicators import (
     SUPPLY_KINDS,
     JurisdictionIndicators,
     Selection,
+    bed_count,
     compute_indicators,
 )
 from caremap.coverage.stored import CATCHMENT_KM, THRESHOLDS_KM
 from caremap.coverage.stored import read as read_stored
 from caremap.jurisdictions import level_labels
-from caremap.queries import ServiceName, jurisdiction_outlines, service_names
+from caremap.queries import (
+    PublicService,
+    ServiceName,
+    jurisdiction_outlines,
+    public_services,
+    service_names,
+)
 from caremap.reasons import N_, Reason
 from caremap.spreadsheet import SafeWriter
 from webmap import get_store, page_language, tiles_hosts
@@ -220,7 +227,7 @@ def planner() -> str:
         deserts=sum(r.desert for r in results.rows),
         no_data=sum(r.status == "no_data" for r in results.rows),
         map_data=map_data,
-        whatif_services=_service_names(),
+        whatif_services=_switch_off_choices(),
         **_options(),
     )
 
@@ -260,6 +267,37 @@ def _service_names() -> list[ServiceName]:
     """Ids and names of every service, for the what-if's "switch off" list."""
     with get_store().session() as session:
         return service_names(session)
+
+
+@dataclass(frozen=True)
+class SwitchOffChoice:
+    """A service of the what-if's "switch off" list: its public name, where it is, its beds
+    and its source's date, which tell apart services of one name."""
+
+    id: str
+    name: str
+    place: str
+    beds: int
+    as_of: str | None
+
+
+def _switch_off_choices() -> list[SwitchOffChoice]:
+    """Every service, by name, as the "switch off" list shows it."""
+    with get_store().session() as session:
+        services = public_services(session)
+    return [
+        SwitchOffChoice(s.id, s.name, _place(s), bed_count(s), s.source_as_of) for s in services
+    ]
+
+
+def _place(service: PublicService) -> str:
+    """The public addresses of a service's locations (a confidential one's city and province
+    only), each once."""
+    addresses = [location.address for location in service.locations if location.address]
+    places = dict.fromkeys(
+        ", ".join(part for part in (a.street, a.city, a.province) if part) for a in addresses
+    )
+    return "; ".join(place for place in places if place)
 
 
 def _options() -> dict[str, list[tuple[str, str]]]:
