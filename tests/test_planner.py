@@ -201,3 +201,21 @@ def test_a_level_added_to_the_jurisdictions_file_is_a_planner_choice(
     english = client.get("/planner/?lang=en").get_data(as_text=True)
     assert re.search(r'<option value="toronto_ward"[^>]*>Toronto wards<', english)
     assert client.get("/planner/?level=toronto_ward").status_code == 200
+
+
+RATIOS = ("services_per_100k", "beds_per_10k", "share_beyond", "access_score")
+
+
+def test_no_data_jurisdictions_have_empty_figures(client):
+    """A jurisdiction no source covers has no figures (not 100 % beyond, not 0.0 per 100,000),
+    in the CSV and in the table; its status says why."""
+    text = client.get("/planner/export.csv?level=province").get_data(as_text=True)
+    no_data = [r for r in csv.DictReader(io.StringIO(text)) if r["status"] == "no_data"]
+    assert no_data
+    assert all(r[name] == "" for r in no_data for name in RATIOS), no_data[0]
+    html = client.get("/planner/?lang=en&level=province").get_data(as_text=True)
+    rows = re.findall(r'<tr class="status-no_data">(.*?)</tr>', html, re.DOTALL)
+    assert len(rows) == len(no_data)
+    for row in rows:
+        cells = re.findall(r"<td>(.*?)</td>", row, re.DOTALL)
+        assert cells[2:6] == ["—"] * 4 and "no data contributed" in cells[6], cells

@@ -7,7 +7,7 @@ import datetime as dt
 import io
 import json
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import folium
@@ -178,8 +178,20 @@ def _results(view: PlannerView) -> Results:
     with get_store().session() as session:
         stored = read_stored(session, data_dir, view.selection, today)
     if stored is not None:
-        return Results(stored.results, stored.computed_at)
-    return Results(compute_indicators(get_store(), data_dir, view.selection, today), None)
+        return Results(_published(stored.results), stored.computed_at)
+    rows = compute_indicators(get_store(), data_dir, view.selection, today)
+    return Results(_published(rows), None)
+
+
+RATIOS = ("services_per_100k", "beds_per_10k", "share_beyond", "access_score")
+
+
+def _published(rows: list[JurisdictionIndicators]) -> list[JurisdictionIndicators]:
+    """The rows as the page and the exports show them: a jurisdiction without data has no
+    ratios (empty, with its status saying why), not figures computed from nothing."""
+    return [
+        replace(row, **dict.fromkeys(RATIOS)) if row.status == "no_data" else row for row in rows
+    ]
 
 
 def _values(results: list[JurisdictionIndicators], indicator: str) -> np.ndarray:
