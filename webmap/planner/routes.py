@@ -72,10 +72,8 @@ ACCESS_LABELS = {
     "e2sfca": _l("E2SFCA (weights 1, 0.68, 0.22 over thirds of the catchment)"),
 }
 SUPPLY_LABELS = {"services": _l("number of services"), "beds": _l("number of beds")}
-STATUS_STYLE = {
-    "no_data": {"fillColor": "#ffffff", "color": "#888", "dashArray": "4 4"},
-    "partial": {"fillColor": "#d9d9d9", "color": "#888", "dashArray": "1 3"},
-}
+NO_DATA_STYLE = {"fillColor": "#ffffff", "color": "#888", "dashArray": "4 4", "fillOpacity": 0.6}
+PARTIAL_OUTLINE = {"color": "#222", "weight": 2, "dashArray": "6 4"}
 
 
 @dataclass(frozen=True)
@@ -405,10 +403,12 @@ STATUS_TEXT = {
 
 def _style(result: JurisdictionIndicators, fill: str | None) -> dict:
     """The Leaflet path style of a jurisdiction: its class colour, deserts outlined in black,
-    partial and no-data jurisdictions hatched."""
-    if result.status in STATUS_STYLE:
-        return {**STATUS_STYLE[result.status], "weight": 1, "fillOpacity": 0.6}
+    partial ones outlined in dashes, no-data ones white with a grey dashed outline."""
+    if result.status == "no_data":
+        return {**NO_DATA_STYLE, "weight": 1}
     style = {"fillColor": fill or "#ffffff", "color": "#555", "weight": 1, "fillOpacity": 0.8}
+    if result.status == "partial":
+        style.update(PARTIAL_OUTLINE)
     if result.desert:
         style.update(color="#000000", weight=3)
     return style
