@@ -265,3 +265,13 @@ def test_export_links_and_the_2sfca_unit_are_on_the_page(client):
         assert href.startswith("/planner/export.") and "level=province" in href, kind
         assert client.get(href).status_code == 200, kind
     assert "services (ou lits) par personne dans la zone de desserte" in html
+
+
+def test_census_divisions_are_named_with_their_province(client):
+    html = client.get("/planner/?lang=fr&level=census_division").get_data(as_text=True)
+    assert "Division No. 1 (Terre-Neuve-et-Labrador)</th>" in html
+    text = client.get("/planner/export.csv?level=census_division").get_data(as_text=True)
+    names = [r["name_en"] for r in csv.DictReader(io.StringIO(text))]
+    assert len(set(names)) == len(names) and "Division No. 1 (Newfoundland and Labrador)" in names
+    provinces = client.get("/planner/export.csv?level=province").get_data(as_text=True)
+    assert "Ontario (" not in provinces  # provinces have no parent to name

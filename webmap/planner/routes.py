@@ -16,6 +16,8 @@ import numpy as np
 import shapely
 from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import aliased
 
 from caremap.coverage.classify import METHODS, Classes, classify
 from caremap.coverage.indicators import (
@@ -29,6 +31,7 @@ from caremap.coverage.indicators import (
 from caremap.coverage.stored import CATCHMENT_KM, THRESHOLDS_KM
 from caremap.coverage.stored import read as read_stored
 from caremap.jurisdictions import level_labels
+from caremap.model import Jurisdiction
 from caremap.queries import (
     PublicService,
     ServiceName,
@@ -185,11 +188,38 @@ RATIOS = ("services_per_100k", "beds_per_10k", "share_beyond", "access_score")
 
 
 def _published(rows: list[JurisdictionIndicators]) -> list[JurisdictionIndicators]:
-    """The rows as the page and the exports show them: a jurisdiction without data has no
-    ratios (empty, with its status saying why), not figures computed from nothing."""
-    return [
-        replace(row, **dict.fromkeys(RATIOS)) if row.status == "no_data" else row for row in rows
+    """The rows as the page and the exports show them: named with their parent where a level
+    spans several ("Division No. 1 (Newfoundland and Labrador)"); a jurisdiction without data
+    has no ratios (empty, with its status saying why), not figures computed from nothing."""
+    parents = _parent_names(rows[0].level) if rows else {}
+    named = [
+        replace(
+            row,
+            name_en=f"{row.name_en} ({parents[row.code][0]})",
+            name_fr=f"{row.name_fr} ({parents[row.code][1]})",
+        )
+        if row.code in parents
+        else row
+        for row in rows
     ]
+    return [
+        replace(row, **dict.fromkeys(RATIOS)) if row.status == "no_data" else row for row in named
+    ]
+
+
+def _parent_names(level: str) -> dict[str, tuple[str, str]]:
+    """The English and French names of each jurisdiction's parent, by code, for a level whose
+    jurisdictions lie in more than one parent; empty otherwise."""
+    parent = aliased(Jurisdiction)
+    with get_store().session() as session:
+        found = session.execute(
+            select(Jurisdiction.code, parent.code, parent.name_en, parent.name_fr)
+            .join(parent, parent.code == Jurisdiction.parent_code)
+            .where(Jurisdiction.level == level, parent.level != level)
+        ).all()
+    if len({parent_code for _, parent_code, _, _ in found}) < 2:
+        return {}
+    return {code: (name_en, name_fr) for code, _, name_en, name_fr in found}
 
 
 def _values(results: list[JurisdictionIndicators], indicator: str) -> np.ndarray:
