@@ -201,3 +201,77 @@ def test_a_level_added_to_the_jurisdictions_file_is_a_planner_choice(
     english = client.get("/planner/?lang=en").get_data(as_text=True)
     assert re.search(r'<option value="toronto_ward"[^>]*>Toronto wards<', english)
     assert client.get("/planner/?level=toronto_ward").status_code == 200
+
+
+RATIOS = ("services_per_100k", "beds_per_10k", "share_beyond", "access_score")
+
+
+def test_no_data_jurisdictions_have_empty_figures(client):
+    """A jurisdiction no source covers has no figures (not 100 % beyond, not 0.0 per 100,000),
+    in the CSV and in the table; its status says why."""
+    text = client.get("/planner/export.csv?level=province").get_data(as_text=True)
+    no_data = [r for r in csv.DictReader(io.StringIO(text)) if r["status"] == "no_data"]
+    assert no_data
+    assert all(r[name] == "" for r in no_data for name in RATIOS), no_data[0]
+    html = client.get("/planner/?lang=en&level=province").get_data(as_text=True)
+    rows = re.findall(r'<tr class="status-no_data">(.*?)</tr>', html, re.DOTALL)
+    assert len(rows) == len(no_data)
+    for row in rows:
+        cells = re.findall(r"<td>(.*?)</td>", row, re.DOTALL)
+        assert cells[2:6] == ["—"] * 4 and "no data contributed" in cells[6], cells
+
+
+def _map_features(html: str) -> list[dict]:
+    import json
+
+    found = re.search(r'id="map-data" type="application/json">(.*?)</script>', html, re.DOTALL)
+    return json.loads(found[1])["outlines"]["features"]
+
+
+def test_partial_jurisdictions_keep_their_class_colour(client):
+    """A jurisdiction with partial data is drawn in its class colour with a dashed outline, so
+    it differs from one without data (white) and the legend's colours appear on the map."""
+    html = client.get("/planner/?lang=en&level=province").get_data(as_text=True)
+    legend = re.search(r'<ul class="legend-list">(.*?)</ul>', html, re.DOTALL)[1]
+    colours = set(re.findall(r"background: (#[0-9a-f]{6})", legend))
+    styles = {f["properties"]["status"]: f["properties"]["style"] for f in _map_features(html)}
+    partial, no_data = styles["data: partial"], styles["no data contributed"]
+    assert partial["fillColor"] in colours and partial["dashArray"]
+    assert no_data["fillColor"] not in colours and partial["color"] != no_data["color"]
+
+
+def test_legend_counts_its_classes_and_shows_shares_as_percent(client):
+    html = client.get("/planner/?lang=en&level=province&k=5").get_data(as_text=True)
+    legend = re.search(r'<section aria-labelledby="legend-heading".*?</section>', html, re.DOTALL)
+    made = len(re.findall(r'<span class="swatch" style', legend[0]))
+    assert made < 5  # two provinces with data make fewer classes than asked
+    expected = "1 class" if made == 1 else f"{made} classes"
+    assert f"quantiles, {expected} (5 asked: too few distinct values)" in legend[0]
+    share = client.get(
+        "/planner/?lang=fr&level=toronto_neighbourhood&indicator=share_beyond&threshold_km=10"
+    ).get_data(as_text=True)
+    bounds = re.findall(r'class="swatch" style=[^>]*></span>\s*([^<]*)</li>', share)
+    assert bounds and all(text.strip().endswith("%") for text in bounds), bounds
+
+
+def test_export_links_and_the_2sfca_unit_are_on_the_page(client):
+    html = client.get("/planner/?lang=fr&level=province").get_data(as_text=True)
+    links = {
+        text: href.replace("&amp;", "&")
+        for href, text in re.findall(r'<a href="([^"]*)">(CSV|GeoJSON|GeoPackage)</a>', html)
+    }
+    assert set(links) == {"CSV", "GeoJSON", "GeoPackage"}
+    for kind, href in links.items():
+        assert href.startswith("/planner/export.") and "level=province" in href, kind
+        assert client.get(href).status_code == 200, kind
+    assert "services (ou lits) par personne dans la zone de desserte" in html
+
+
+def test_census_divisions_are_named_with_their_province(client):
+    html = client.get("/planner/?lang=fr&level=census_division").get_data(as_text=True)
+    assert "Division No. 1 (Terre-Neuve-et-Labrador)</th>" in html
+    text = client.get("/planner/export.csv?level=census_division").get_data(as_text=True)
+    names = [r["name_en"] for r in csv.DictReader(io.StringIO(text))]
+    assert len(set(names)) == len(names) and "Division No. 1 (Newfoundland and Labrador)" in names
+    provinces = client.get("/planner/export.csv?level=province").get_data(as_text=True)
+    assert "Ontario (" not in provinces  # provinces have no parent to name

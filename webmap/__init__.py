@@ -156,7 +156,7 @@ def url_with(endpoint: str | None = None, **changes: str | None) -> str:
         if value is None:
             args.pop(name, None)
         else:
-            args[name] = [value]
+            args[name] = value  # a single value: it may fill the endpoint's path
     return url_for(endpoint or request.endpoint or "main.home", **(request.view_args or {}), **args)
 
 

@@ -177,7 +177,7 @@ class LevelContext:
     def evaluate(self, selection: Selection) -> Evaluation:
         """The selection's supply, nearest distances and accessibility scores."""
         rows = [
-            (*point, _beds(s))
+            (*point, bed_count(s))
             for s in self.services
             if _selected(s, selection, self.today) and s.id not in selection.switched_off
             for point in self._service_points.get(s.id, ())
@@ -278,7 +278,8 @@ def _selected(service: PublicService, selection: Selection, today: dt.date) -> b
     return selection.month is None or available_in_month(service.schedules, selection.month, today)
 
 
-def _beds(service: PublicService) -> int:
+def bed_count(service: PublicService) -> int:
+    """The beds a service counts as supply: the maximum of each of its bed capacities."""
     return sum(c.maximum or 0 for c in service.capacities if c.unit == "beds")
 
 

@@ -7,7 +7,7 @@ import datetime as dt
 import io
 import json
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import folium
@@ -16,6 +16,8 @@ import numpy as np
 import shapely
 from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import aliased
 
 from caremap.coverage.classify import METHODS, Classes, classify
 from caremap.coverage.indicators import (
@@ -23,12 +25,20 @@ from caremap.coverage.indicators import (
     SUPPLY_KINDS,
     JurisdictionIndicators,
     Selection,
+    bed_count,
     compute_indicators,
 )
 from caremap.coverage.stored import CATCHMENT_KM, THRESHOLDS_KM
 from caremap.coverage.stored import read as read_stored
 from caremap.jurisdictions import level_labels
-from caremap.queries import ServiceName, jurisdiction_outlines, service_names
+from caremap.model import Jurisdiction
+from caremap.queries import (
+    PublicService,
+    ServiceName,
+    jurisdiction_outlines,
+    public_services,
+    service_names,
+)
 from caremap.reasons import N_, Reason
 from caremap.spreadsheet import SafeWriter
 from webmap import get_store, page_language, tiles_hosts
@@ -65,10 +75,8 @@ ACCESS_LABELS = {
     "e2sfca": _l("E2SFCA (weights 1, 0.68, 0.22 over thirds of the catchment)"),
 }
 SUPPLY_LABELS = {"services": _l("number of services"), "beds": _l("number of beds")}
-STATUS_STYLE = {
-    "no_data": {"fillColor": "#ffffff", "color": "#888", "dashArray": "4 4"},
-    "partial": {"fillColor": "#d9d9d9", "color": "#888", "dashArray": "1 3"},
-}
+NO_DATA_STYLE = {"fillColor": "#ffffff", "color": "#888", "dashArray": "4 4", "fillOpacity": 0.6}
+PARTIAL_OUTLINE = {"color": "#222", "weight": 2, "dashArray": "6 4"}
 
 
 @dataclass(frozen=True)
@@ -171,8 +179,47 @@ def _results(view: PlannerView) -> Results:
     with get_store().session() as session:
         stored = read_stored(session, data_dir, view.selection, today)
     if stored is not None:
-        return Results(stored.results, stored.computed_at)
-    return Results(compute_indicators(get_store(), data_dir, view.selection, today), None)
+        return Results(_published(stored.results), stored.computed_at)
+    rows = compute_indicators(get_store(), data_dir, view.selection, today)
+    return Results(_published(rows), None)
+
+
+RATIOS = ("services_per_100k", "beds_per_10k", "share_beyond", "access_score")
+
+
+def _published(rows: list[JurisdictionIndicators]) -> list[JurisdictionIndicators]:
+    """The rows as the page and the exports show them: named with their parent where a level
+    spans several ("Division No. 1 (Newfoundland and Labrador)"); a jurisdiction without data
+    has no ratios (empty, with its status saying why), not figures computed from nothing."""
+    parents = _parent_names(rows[0].level) if rows else {}
+    named = [
+        replace(
+            row,
+            name_en=f"{row.name_en} ({parents[row.code][0]})",
+            name_fr=f"{row.name_fr} ({parents[row.code][1]})",
+        )
+        if row.code in parents
+        else row
+        for row in rows
+    ]
+    return [
+        replace(row, **dict.fromkeys(RATIOS)) if row.status == "no_data" else row for row in named
+    ]
+
+
+def _parent_names(level: str) -> dict[str, tuple[str, str]]:
+    """The English and French names of each jurisdiction's parent, by code, for a level whose
+    jurisdictions lie in more than one parent; empty otherwise."""
+    parent = aliased(Jurisdiction)
+    with get_store().session() as session:
+        found = session.execute(
+            select(Jurisdiction.code, parent.code, parent.name_en, parent.name_fr)
+            .join(parent, parent.code == Jurisdiction.parent_code)
+            .where(Jurisdiction.level == level, parent.level != level)
+        ).all()
+    if len({parent_code for _, parent_code, _, _ in found}) < 2:
+        return {}
+    return {code: (name_en, name_fr) for code, _, name_en, name_fr in found}
 
 
 def _values(results: list[JurisdictionIndicators], indicator: str) -> np.ndarray:
@@ -220,7 +267,7 @@ def planner() -> str:
         deserts=sum(r.desert for r in results.rows),
         no_data=sum(r.status == "no_data" for r in results.rows),
         map_data=map_data,
-        whatif_services=_service_names(),
+        whatif_services=_switch_off_choices(),
         **_options(),
     )
 
@@ -260,6 +307,37 @@ def _service_names() -> list[ServiceName]:
     """Ids and names of every service, for the what-if's "switch off" list."""
     with get_store().session() as session:
         return service_names(session)
+
+
+@dataclass(frozen=True)
+class SwitchOffChoice:
+    """A service of the what-if's "switch off" list: its public name, where it is, its beds
+    and its source's date, which tell apart services of one name."""
+
+    id: str
+    name: str
+    place: str
+    beds: int
+    as_of: str | None
+
+
+def _switch_off_choices() -> list[SwitchOffChoice]:
+    """Every service, by name, as the "switch off" list shows it."""
+    with get_store().session() as session:
+        services = public_services(session)
+    return [
+        SwitchOffChoice(s.id, s.name, _place(s), bed_count(s), s.source_as_of) for s in services
+    ]
+
+
+def _place(service: PublicService) -> str:
+    """The public addresses of a service's locations (a confidential one's city and province
+    only), each once."""
+    addresses = [location.address for location in service.locations if location.address]
+    places = dict.fromkeys(
+        ", ".join(part for part in (a.street, a.city, a.province) if part) for a in addresses
+    )
+    return "; ".join(place for place in places if place)
 
 
 def _options() -> dict[str, list[tuple[str, str]]]:
@@ -355,10 +433,12 @@ STATUS_TEXT = {
 
 def _style(result: JurisdictionIndicators, fill: str | None) -> dict:
     """The Leaflet path style of a jurisdiction: its class colour, deserts outlined in black,
-    partial and no-data jurisdictions hatched."""
-    if result.status in STATUS_STYLE:
-        return {**STATUS_STYLE[result.status], "weight": 1, "fillOpacity": 0.6}
+    partial ones outlined in dashes, no-data ones white with a grey dashed outline."""
+    if result.status == "no_data":
+        return {**NO_DATA_STYLE, "weight": 1}
     style = {"fillColor": fill or "#ffffff", "color": "#555", "weight": 1, "fillOpacity": 0.8}
+    if result.status == "partial":
+        style.update(PARTIAL_OUTLINE)
     if result.desert:
         style.update(color="#000000", weight=3)
     return style
