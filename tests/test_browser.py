@@ -123,6 +123,7 @@ def test_click_on_the_map_searches_from_there(browser, server_url):
     page.goto(server_url + "/?lang=en", wait_until="networkidle")
     box = page.locator(".folium-map").bounding_box()
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.click("#search-here")
     page.wait_for_selector("#results", timeout=10_000)
     assert "point chosen on the map" in page.locator(".matched").inner_text()
     page.close()

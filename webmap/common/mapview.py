@@ -13,8 +13,9 @@ folium wants (lat, lon) for ``location=``; GeoJSON outlines are (lon, lat).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypedDict
 
 import folium
@@ -32,6 +33,7 @@ from webmap.common.assets import (
     localise,
     rewrite_cdn_urls,
 )
+from webmap.common.filters import km
 
 CANADA_CENTRE = (56.0, -96.0)  # (lat, lon)
 MAX_ZOOM = 18
@@ -54,6 +56,9 @@ ICONS: Mapping[str, dict[str, str]] = {
 
 OUTLINE_STYLE = {"color": "#555", "weight": 1, "fill": False}
 
+FOLIUM_VIEWPORT = re.compile(r"<meta\s+name=[\"']viewport[\"'][^>]*>", re.IGNORECASE)
+"""folium's viewport tag, which forbids zooming; the page's own (base.html) is the one kept."""
+
 
 class MarkerPopup(TypedDict):
     """A service's popup: its name linking to ``url``, types, first phone, withheld notice."""
@@ -68,13 +73,14 @@ class MarkerPopup(TypedDict):
 
 class MapPoint(TypedDict):
     """A marker at (latitude, longitude) with an icon of :data:`ICONS`; ``key`` names it for
-    the page's list."""
+    the page's list, ``label`` for assistive technology (name, and distance when searched)."""
 
     key: str
     latitude: float
     longitude: float
     icon: str
     tooltip: str
+    label: str
     popup: MarkerPopup | None
 
 
@@ -119,12 +125,14 @@ class MapSettings:
 @dataclass(frozen=True)
 class MapLayers:
     """What goes on a map: service locations keyed for the page's list, an optional search
-    origin (lat, lon) and radius, and whether markers cluster (browsing) or not (results)."""
+    origin (lat, lon) and radius, whether markers cluster (browsing) or not (results), and
+    the distance in metres from the origin of each key that has one."""
 
     points: list[tuple[str, PublicService, PublicLocation]]
     origin: tuple[float, float] | None = None
     radius_km: float | None = None
     cluster: bool = True
+    distances_m: Mapping[str, float] = field(default_factory=dict)
 
 
 def new_map(tiles_url: str, tiles_attribution: str, **options: object) -> folium.Map:
@@ -161,7 +169,8 @@ def build_service_map(
     points = []
     for key, service, location in layers.points:
         bounds.append((location.latitude, location.longitude))  # folium: (lat, lon)
-        points.append(_service_point(key, service, location, labels, detail_url))
+        label = _marker_label(service.name, layers.distances_m.get(key))
+        points.append(_service_point(key, service, location, label, labels, detail_url))
     folium.LayerControl(collapsed=True).add_to(fmap)
     if bounds:
         fmap.fit_bounds(bounds, max_zoom=12 if layers.cluster else 14)
@@ -221,10 +230,18 @@ def _origin(fmap: folium.Map, layers: MapLayers) -> list[tuple[float, float]]:
     return [layers.origin]
 
 
+def _marker_label(name: str, distance_m: float | None) -> str:
+    """A marker's accessible name: the service's name, and its distance when known."""
+    if distance_m is None:
+        return name
+    return _("%(name)s, %(distance)s away", name=name, distance=km(distance_m))
+
+
 def _service_point(
     key: str,
     service: PublicService,
     location: PublicLocation,
+    label: str,
     labels: Mapping[str, str],
     detail_url: Callable[[str], str],
 ) -> MapPoint:
@@ -235,6 +252,7 @@ def _service_point(
         longitude=location.longitude,
         icon="withheld" if location.confidential else "service",
         tooltip=service.name,
+        label=label,
         popup=MarkerPopup(
             name=service.name,
             url=detail_url(service.id),
@@ -250,6 +268,7 @@ def _service_point(
 
 def render_map(fmap: folium.Map, static_url: StaticUrl, allowed_hosts: Collection[str]) -> MapParts:
     """Render with self-hosted assets; refuses (ExternalAssetError) to emit any other host.
+    The header leaves out folium's viewport tag: the page's own lets a person zoom.
 
     The check reads folium's output, which holds code only (its :class:`MapData` goes to the
     page separately): data can never fail it, and whatever code links to is caught.
@@ -263,5 +282,6 @@ def render_map(fmap: folium.Map, static_url: StaticUrl, allowed_hosts: Collectio
     ]
     for part in parts:
         assert_no_external_urls(part, allowed_hosts)
+    parts[0] = FOLIUM_VIEWPORT.sub("", parts[0])
     header, body, script = (Markup(part) for part in parts)  # noqa: S704 - code only, checked
     return MapParts(header, body, script)

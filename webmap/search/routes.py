@@ -57,6 +57,9 @@ def home() -> tuple[str, int] | str:
         else None,
         radius_km=parsed.query.radius_km if parsed else None,
         cluster=not asked,
+        distances_m={
+            f"r{i}": hit.distance_m for i, hit in enumerate(hits) if hit.distance_m is not None
+        },
     )
     settings = _map_settings()
     fmap, map_data = build_service_map(

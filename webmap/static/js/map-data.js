@@ -72,6 +72,8 @@
 
   function newMarker(point) {
     var marker = L.marker([point.latitude, point.longitude], { icon: icons[point.icon] });
+    // Leaflet makes the icon a button; its name is the service's (and distance), as text.
+    marker.on("add", function () { marker.getElement().setAttribute("aria-label", point.label); });
     marker.bindTooltip(function () { return element("div", null, point.tooltip); },
                        { sticky: true });
     if (point.popup) {

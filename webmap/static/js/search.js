@@ -1,5 +1,5 @@
-// Search page: keep the result list and the map in step, search from a click on the map or
-// from the device's location. Map and markers are the Leaflet objects drawn by map-data.js
+// Search page: keep the result list and the map in step, search from a point tapped on the map
+// (once "Search here" is pressed) or from the device's location, saying when it is not had. Map and markers are the Leaflet objects drawn by map-data.js
 // (window.caremapMap), the markers by the key in each list item's data-marker.
 (function () {
   "use strict";
@@ -33,28 +33,48 @@
     }
   });
 
-  function searchFrom(lat, lon) {
+  var status = document.getElementById("location-status");
+  var origin = form.elements.origin;
+
+  function searchFrom(lat, lon, from) {
     form.elements.near.value = "";
     form.elements.lat.value = lat.toFixed(5);
     form.elements.lon.value = lon.toFixed(5);
+    origin.value = from;
     form.requestSubmit ? form.requestSubmit() : form.submit();
   }
 
-  if (map) {
-    map.on("click", function (event) { searchFrom(event.latlng.lat, event.latlng.lng); });
+  // A tap on the map marks a pending point; "Search here" searches from it.
+  var searchHere = document.getElementById("search-here");
+  var pending = null;
+  if (map && searchHere) {
+    map.on("click", function (event) {
+      if (pending) { pending.setLatLng(event.latlng); } else {
+        pending = L.circleMarker(event.latlng, { radius: 7, color: "#b00020" }).addTo(map);
+      }
+      searchHere.hidden = false;
+    });
+    searchHere.addEventListener("click", function () {
+      if (pending) { searchFrom(pending.getLatLng().lat, pending.getLatLng().lng, ""); }
+    });
   }
   // Typing a place replaces a point chosen before.
   form.elements.near.addEventListener("input", function () {
     form.elements.lat.value = "";
     form.elements.lon.value = "";
+    origin.value = "";
   });
   var locate = document.getElementById("use-location");
   if (navigator.geolocation && locate) {
     locate.hidden = false;
     locate.addEventListener("click", function () {
+      status.textContent = status.dataset.finding;
       navigator.geolocation.getCurrentPosition(function (position) {
-        searchFrom(position.coords.latitude, position.coords.longitude);
-      });
+        searchFrom(position.coords.latitude, position.coords.longitude, "device");
+      }, function (error) {
+        status.textContent = error.code === error.PERMISSION_DENIED
+          ? status.dataset.refused : status.dataset.unavailable;
+      }, { timeout: 15000 });
     });
   }
 })();
