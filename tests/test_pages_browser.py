@@ -72,7 +72,7 @@ def test_every_page_has_a_navigation_bar_that_fits_a_phone(page, server_url, wor
         assert [h.split("?")[0] for h in hrefs[:6]] == NAV_ENDPOINT_PATHS, hrefs
         assert "/account/login" in hrefs, "the sign-in link for editors"
         current = nav.locator("a[aria-current='page']")
-        assert current.count() == (1 if path in NAV_ENDPOINT_PATHS + ["/account/login"] else 0)
+        assert current.count() == (1 if path in [*NAV_ENDPOINT_PATHS, "/account/login"] else 0)
         if current.count():
             assert current.get_attribute("href").split("?")[0] == path
         for link in links.all():
