@@ -116,3 +116,30 @@ def test_information_pages_in_both_languages(page, server_url, path, pages):
     assert page.locator("html").get_attribute("lang") == "fr"
     assert english.split("\n")[0] != french.split("\n")[0], "the title is translated"
     assert page.locator("main h1").inner_text() != "", path
+
+
+def test_esc_leaves_a_public_page_while_typing(page, server_url):
+    page.goto(f"{server_url}/?lang=en", wait_until="networkidle")
+    page.fill("#search-near", "Toronto")
+    page.keyboard.press("Escape")
+    page.wait_for_url(server_url + NEUTRAL)
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_esc_once_keeps_an_editors_unsaved_work(page, server_url, world, lang):  # noqa: F811
+    sign_in(page, server_url, "editor_a", lang)
+    editing = f"{server_url}/edit/locations/{world.location_a}?lang={lang}"
+    page.goto(editing, wait_until="networkidle")
+    field = page.locator("main form input[type=text]").first
+    field.fill("unsaved work")
+    page.keyboard.press("Escape")
+    page.wait_for_timeout(500)
+    assert page.url == editing
+    assert field.input_value() == "unsaved work"
+    button = page.locator("#quick-exit").bounding_box()
+    for text in page.locator(".site-header a, .site-header span, main h1, main p").all():
+        if text.is_visible():
+            assert not overlaps(button, text.bounding_box()), text.inner_text()[:40]
+    page.keyboard.press("Escape")
+    page.keyboard.press("Escape")
+    page.wait_for_url(server_url + NEUTRAL)
