@@ -143,3 +143,37 @@ def test_esc_once_keeps_an_editors_unsaved_work(page, server_url, world, lang): 
     page.keyboard.press("Escape")
     page.keyboard.press("Escape")
     page.wait_for_url(server_url + NEUTRAL)
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_the_quick_exit_never_hides_part_of_a_line_on_a_phone(page, server_url, lang):
+    """Scrolled anywhere, a text the quick exit overlaps is covered across its whole width
+    (it has scrolled under a bar), never cut at its end while its start shows beside it."""
+    page.goto(f"{server_url}/privacy?lang={lang}", wait_until="networkidle")
+    for scrolled in range(0, 1200, 37):
+        page.evaluate("(y) => window.scrollTo(0, y)", scrolled)
+        button = page.locator("#quick-exit").bounding_box()
+        for text in page.locator("main h1, main h2, main p, main li").all():
+            box = text.bounding_box()
+            if overlaps(button, box):
+                assert button["x"] <= box["x"] and box["x"] + box["width"] <= (
+                    button["x"] + button["width"]
+                ), (scrolled, text.inner_text()[:40], box, button)
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_the_map_attribution_leaves_the_scale_bar_visible(make_app, world, browser, lang):  # noqa: F811
+    tiles = "http://127.0.0.1:9/{z}/{x}/{y}.png"  # refused at once: nothing leaves the machine
+    attribution = "&copy; OpenStreetMap contributors"
+    app = make_app(world.url, TILES_URL=tiles, TILES_ATTRIBUTION=attribution)
+    page = browser.new_page()
+    page.set_viewport_size({"width": 360, "height": 740})
+    with serving(app) as url:
+        for path in [f"/?lang={lang}", f"/?near=M5A+2N2&radius_km=50&lang={lang}"]:
+            page.goto(url + path, wait_until="load")
+            scale = page.locator(".leaflet-control-scale").bounding_box()
+            attribution = page.locator(".leaflet-control-attribution").bounding_box()
+            assert "OpenStreetMap" in page.locator(".leaflet-control-attribution").inner_text()
+            assert not overlaps(scale, attribution), (path, scale, attribution)
+            assert attribution["x"] + attribution["width"] <= 360
+    page.close()
