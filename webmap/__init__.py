@@ -89,6 +89,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from webmap.hsds import routes as hsds
     from webmap.moderation import routes as moderation
     from webmap.ogc import routes as ogc
+    from webmap.pages import routes as pages
     from webmap.planner import routes as planner
     from webmap.search import routes as search
 
@@ -98,6 +99,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(search.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(planner.bp)
+    app.register_blueprint(pages.bp)
     app.register_blueprint(ogc.bp)
     app.register_blueprint(hsds.bp)
     app.register_blueprint(admin.bp)

@@ -1,8 +1,9 @@
 /* caremap safety: quick exit and a short browser history.
  *
- * Quick exit: the "Quick exit" link (#quick-exit, first in <body>) or the Esc key hides the page
- * at once and replaces it with a neutral site (the link's href, QUICK_EXIT_URL in the app
- * config) through location.replace(), so the page being left is not kept in the history.
+ * Quick exit: the "Quick exit" link (#quick-exit, first in <body>) or the Esc key (pressed
+ * twice on signed-in editors' pages) hides the page at once and replaces it with a neutral
+ * site (the link's href, QUICK_EXIT_URL in the app config) through location.replace(), so the
+ * page being left is not kept in the history.
  * Without JavaScript the link still works, as an ordinary link.
  *
  * Short history: every same-origin navigation (link clicks, Leaflet popup links included, and
@@ -65,12 +66,24 @@
     return Boolean(target) && target.toLowerCase() !== "_self";
   }
 
-  // Esc, anywhere and always (capture phase: map widgets stop Esc from bubbling).
+  // Esc anywhere (capture phase: map widgets stop Esc from bubbling). Pages for signed-in
+  // editors (<body data-esc-exit="double">) need a second Esc within ESC_REPEAT_MS, so that
+  // a single Esc while typing does not throw away unsaved work.
+  var ESC_REPEAT_MS = 1500;
+  var lastEsc = -Infinity;
+
+  function escLeaves(event) {
+    if (!document.body || document.body.getAttribute("data-esc-exit") !== "double") return true;
+    var repeated = event.timeStamp - lastEsc <= ESC_REPEAT_MS;
+    lastEsc = event.timeStamp;
+    return repeated;
+  }
+
   window.addEventListener(
     "keydown",
     function (event) {
       if ((event.key === "Escape" || event.key === "Esc") && !event.isComposing) {
-        quickExit(event);
+        if (escLeaves(event)) quickExit(event);
       }
     },
     true

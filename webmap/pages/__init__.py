@@ -1,0 +1,1 @@
+"""The site's information pages: about, privacy, accessibility, data and sources."""
