@@ -107,15 +107,28 @@ def server_url(world, tmp_path_factory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def signed_in(chromium, server_url) -> dict[str, dict]:
-    """The cookies of each role that a page needs, signed in once for the module."""
+def signed_in(chromium, server_url, world) -> dict[str, dict]:
+    """The cookies of each role that a page needs, signed in once for the module; the editor
+    leaves a change for the moderator, so that the moderation queue has one to show."""
     states = {}
-    for who in {who for who, _ in PAGES.values() if who}:
+    for who in sorted({who for who, _ in PAGES.values() if who}):
         context = chromium.new_context()
-        sign_in(context.new_page(), server_url, who, "en")
+        page = context.new_page()
+        sign_in(page, server_url, who, "en")
+        if who == "editor_a":
+            propose_a_change(page, server_url, world)
         states[who] = context.storage_state()
         context.close()
     return states
+
+
+def propose_a_change(page, server_url: str, world: World) -> None:
+    page.goto(f"{server_url}/edit/services/{world.service_a}")
+    page.fill("#opens-0-MO", "09:00")
+    page.fill("#closes-0-MO", "17:00")
+    page.locator("form.edit-service button[type=submit]").click()
+    page.wait_for_load_state()
+    assert page.locator(".flash-success").count() == 1
 
 
 def serious_violations(page) -> list[str]:
@@ -162,6 +175,8 @@ def test_page_is_accessible_and_fits(chromium, server_url, world, signed_in, nam
         assert page.evaluate("document.documentElement.lang") == lang
         if who:
             assert page.locator("form[action='/account/logout']").count() == 1
+        if name == "moderation":
+            assert page.locator("section.change-set").count() == 1
         problems = serious_violations(page)
         wide = page.evaluate("document.documentElement.scrollWidth")
         if wide > width:
