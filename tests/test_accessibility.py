@@ -36,6 +36,10 @@ PAGES: dict[str, tuple[str | None, Callable[[World], str]]] = {
     "planner-census-division": (None, lambda w: "/planner/?level=census_division"),
     "planner-neighbourhood": (None, lambda w: "/planner/?level=toronto_neighbourhood"),
     "not-found": (None, lambda w: "/services/no-such-service"),
+    "about": (None, lambda w: "/about"),
+    "privacy": (None, lambda w: "/privacy"),
+    "accessibility": (None, lambda w: "/accessibility"),
+    "sources": (None, lambda w: "/sources"),
     "sign-in": (None, lambda w: "/account/login"),
     "account": ("editor_a", lambda w: "/account/"),
     "dashboard": ("editor_a", lambda w: "/edit/"),
@@ -52,33 +56,11 @@ PAGES: dict[str, tuple[str | None, Callable[[World], str]]] = {
     "admin-organization": ("admin", lambda w: f"/admin/organizations/{w.org_a}"),
 }
 
-# Cases that fail for a reason another change of issue 15 removes: (page, lang, width) -> why.
-MARKERS_UNNAMED = (
-    "axe aria-command-name (serious): the map's marker icons are role=button without a name "
-    "(the map change of issue 15 names them)"
-)
-PLANNER_TOO_WIDE = (
-    "the planner is wider than a 360 px viewport (its form's select, 572-578 px; the planner "
-    "change of issue 15 fits it)"
-)
-KNOWN: dict[tuple[str, str, int], str] = {
-    **{("results", lang, width): MARKERS_UNNAMED for lang in ("en", "fr") for width in WIDTHS},
-    **{
-        (planner, lang, 360): PLANNER_TOO_WIDE
-        for planner in ("planner-province", "planner-census-division", "planner-neighbourhood")
-        for lang in ("en", "fr")
-    },
-}
-
-
 def cases() -> Iterator:
     for name in PAGES:
         for lang in ("en", "fr"):
             for width in WIDTHS if name in WIDE_TOO else [360]:
-                marks = []
-                if (name, lang, width) in KNOWN:
-                    marks = [pytest.mark.xfail(strict=True, reason=KNOWN[name, lang, width])]
-                yield pytest.param(name, lang, width, marks=marks, id=f"{name}-{lang}-{width}")
+                yield pytest.param(name, lang, width, id=f"{name}-{lang}-{width}")
 
 
 @pytest.fixture(scope="module")

@@ -40,7 +40,7 @@ VERSIONED = [
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (1, "4319512b0ef970c57e8a2af2d98832e00d7641dd795a7eae7182b9fee8e37306"),
+        (1, "197f58f37c84c6eb407be8cb706be7011e38878b6875168dbe6e1efe44d839c3"),
     ),
 ]
 

@@ -114,8 +114,9 @@ def test_tap_on_the_map_waits_for_search_here(phone, server_url, lang, label):
     watch = PageWatch(page)
     page.goto(f"{server_url}/?lang={lang}", wait_until="networkidle")
     address = page.url
-    box = page.locator(".folium-map").bounding_box()
-    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    the_map = page.locator(".folium-map")
+    box = the_map.bounding_box()
+    the_map.click(position={"x": box["width"] / 2, "y": box["height"] / 2})
     search_here = page.get_by_role("button", name=label)
     search_here.wait_for(timeout=5_000)
     page.wait_for_timeout(500)
