@@ -56,6 +56,7 @@ PAGES: dict[str, tuple[str | None, Callable[[World], str]]] = {
     "admin-organization": ("admin", lambda w: f"/admin/organizations/{w.org_a}"),
 }
 
+
 def cases() -> Iterator:
     for name in PAGES:
         for lang in ("en", "fr"):
