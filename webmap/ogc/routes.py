@@ -33,6 +33,7 @@ from caremap.jurisdictions import read_layer_configs
 from caremap.listing import LonLatBox, listings_extent, listings_page
 from caremap.queries import jurisdiction_outlines, public_service
 from webmap import get_store
+from webmap.common.errors import ogc_exception
 from webmap.common.params import BadParameter, integer, number, shown
 from webmap.common.searching import clock
 
@@ -74,10 +75,10 @@ def bad_parameter(error: BadParameter) -> tuple[Response, int]:
     return jsonify(
         {
             "status": 400,
-            "code": "InvalidParameterValue",
             "error": "bad_parameter",
             "parameter": error.name,
             "message": error.message,
+            **ogc_exception("InvalidParameterValue", error.message),
         }
     ), 400
 
