@@ -96,7 +96,19 @@ def openapi() -> Response:
         "license": {"name": "Per source: see each package's sources"},
     }
     document["servers"] = [{"url": url_for("hsds.about", _external=True).rstrip("/")}]
+    _without_format(document)
     return jsonify(document)
+
+
+def _without_format(document: dict) -> None:
+    """Only JSON is served (:func:`check_format`): HSDS's ``format`` parameter, which offers
+    ``ndjson``, is not advertised."""
+    reference = {"$ref": "#/components/parameters/format"}
+    del document["components"]["parameters"]["format"]
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            if isinstance(operation, dict) and "parameters" in operation:
+                operation["parameters"] = [p for p in operation["parameters"] if p != reference]
 
 
 @bp.get("/services")
