@@ -123,3 +123,57 @@ def test_openapi_document_is_valid_and_describes_the_responses(client):
     validator = Draft202012Validator(feature_schema)
     for feature in body["features"]:
         validator.validate(feature)
+
+
+def _documented(document: dict, path: str, status: int, mimetype: str) -> Draft202012Validator:
+    """A validator for the response schema the OpenAPI document gives ``path``'s GET at
+    ``status`` in ``mimetype`` (failing when it documents no such response)."""
+    responses = document["paths"][path]["get"]["responses"]
+    content = responses[str(status)]["content"]
+    assert mimetype in content, (path, status, mimetype, sorted(content))
+    schema = {**content[mimetype]["schema"], "components": document["components"]}
+    return Draft202012Validator(schema)
+
+
+def test_responses_follow_the_openapi_document(client):
+    document = client.get("/api/v1/openapi.json").json
+    listed = client.get("/api/v1/services", query_string={"near": "Victoria, BC", "limit": 3})
+    feature_id = listed.json["features"][0]["id"]
+    one = "/api/v1/services/{service_id}"
+    for path, response in [
+        ("/api/v1/services", listed),
+        ("/api/v1/services", client.get("/api/v1/services", query_string={"lat": "91"})),
+        (one, client.get(f"/api/v1/services/{feature_id}")),
+        (one, client.get(f"/api/v1/services/{feature_id.split('@')[0]}")),
+        (one, client.get("/api/v1/services/no-such-id")),
+        (one, client.get(f"/api/v1/services/{feature_id.split('@')[0]}@elsewhere")),
+    ]:
+        validator = _documented(document, path, response.status_code, response.mimetype)
+        validator.validate(response.json)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/services?near=Victoria,%20BC",
+        "/api/v1/services?lat=91&lon=0",
+        "/api/v1/services/no-such-id",
+        "/api/v1/openapi.json",
+        "/hsds/services",
+        "/hsds/openapi.json",
+        "/ogc/collections",
+        "/ogc/collections/services/items?limit=2",
+        "/ogc/collections/nothing",
+    ],
+)
+def test_public_api_answers_any_origin_without_credentials(client, path):
+    response = client.get(path, headers={"Origin": "https://elsewhere.example"})
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert "Access-Control-Allow-Credentials" not in response.headers
+
+
+@pytest.mark.parametrize("path", ["/", "/account/login", "/account/", "/edit/"])
+def test_pages_and_signed_in_routes_allow_no_other_origin(client, path):
+    response = client.get(path, headers={"Origin": "https://elsewhere.example"})
+    assert response.status_code in (200, 302), path
+    assert "Access-Control-Allow-Origin" not in response.headers

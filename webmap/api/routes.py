@@ -10,10 +10,12 @@ from caremap.queries import public_service
 from caremap.search import search
 from webmap import get_store
 from webmap.api.openapi import openapi_document
+from webmap.common.cors import allow_any_origin_to_read
 from webmap.common.params import parse_search
 from webmap.common.searching import clock, gazetteer, vocabulary_codes
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+allow_any_origin_to_read(bp)
 GEOJSON = "application/geo+json"  # RFC 7946, as the OpenAPI document says
 
 
