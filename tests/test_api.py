@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 from pyproj import Geod
 
+from caremap.queries import public_services
+from tests.test_privacy import confidential_rows, secrets_of
+
 GEOD = Geod(ellps="WGS84")
+SECRETS = [s for row in confidential_rows() for s in secrets_of(row)]
 
 
 def test_search_by_postal_code_is_nearest_first(client):
@@ -139,15 +145,16 @@ def test_responses_follow_the_openapi_document(client):
     document = client.get("/api/v1/openapi.json").json
     listed = client.get("/api/v1/services", query_string={"near": "Victoria, BC", "limit": 3})
     feature_id = listed.json["features"][0]["id"]
-    one = "/api/v1/services/{service_id}"
-    for path, response in [
-        ("/api/v1/services", listed),
-        ("/api/v1/services", client.get("/api/v1/services", query_string={"lat": "91"})),
-        (one, client.get(f"/api/v1/services/{feature_id}")),
-        (one, client.get(f"/api/v1/services/{feature_id.split('@')[0]}")),
-        (one, client.get("/api/v1/services/no-such-id")),
-        (one, client.get(f"/api/v1/services/{feature_id.split('@')[0]}@elsewhere")),
+    one = "/api/v1/services/{feature_id}"
+    for path, response, status in [
+        ("/api/v1/services", listed, 200),
+        ("/api/v1/services", client.get("/api/v1/services", query_string={"lat": "91"}), 400),
+        (one, client.get(f"/api/v1/services/{feature_id}"), 200),
+        (one, client.get(f"/api/v1/services/{feature_id.split('@')[0]}"), 200),
+        (one, client.get("/api/v1/services/no-such-id"), 404),
+        (one, client.get(f"/api/v1/services/{feature_id.split('@')[0]}@elsewhere"), 404),
     ]:
+        assert response.status_code == status, (path, response.json)
         validator = _documented(document, path, response.status_code, response.mimetype)
         validator.validate(response.json)
 
@@ -177,3 +184,32 @@ def test_pages_and_signed_in_routes_allow_no_other_origin(client, path):
     response = client.get(path, headers={"Origin": "https://elsewhere.example"})
     assert response.status_code in (200, 302), path
     assert "Access-Control-Allow-Origin" not in response.headers
+
+
+def test_a_feature_id_gives_that_feature_in_the_shape_of_a_list_item(client, loaded_store):
+    with loaded_store.session() as session:
+        services = public_services(session)
+    listed = client.get("/api/v1/services", query_string={"near": "Victoria, BC", "limit": 5})
+    for item in listed.json["features"]:
+        response = client.get(f"/api/v1/services/{item['id']}")
+        assert response.status_code == 200 and response.mimetype == "application/geo+json"
+        feature = response.json
+        searched = ("distance_m",)
+        assert feature["id"] == item["id"] and feature["geometry"] == item["geometry"]
+        assert {k: v for k, v in item["properties"].items() if k not in searched} == {
+            k: v for k, v in feature["properties"].items() if k not in searched
+        }
+        service = next(s for s in services if s.id == item["properties"]["id"])
+        assert feature["properties"]["description"] == service.description
+        assert feature["properties"]["eligibility"] == service.eligibility_description
+        assert feature["properties"]["intake"] == service.application_process
+    confidential = [(s, loc) for s in services for loc in s.locations if loc.confidential]
+    assert confidential
+    for service, location in confidential:
+        feature = client.get(f"/api/v1/services/{service.id}@{location.id}").json
+        assert feature["geometry"]["coordinates"] == [location.longitude, location.latitude]
+        assert feature["properties"]["confidential"] is True
+        body = json.dumps(feature)
+        assert not [s for s in SECRETS if s in body], service.name
+    elsewhere = client.get(f"/api/v1/services/{services[0].id}@elsewhere")
+    assert elsewhere.status_code == 404 and elsewhere.json["status"] == 404

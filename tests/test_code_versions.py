@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (1, "a17ac16d8f91f0e0594271328db000fab2d0fd4a498cb003a3170a17357d6b3c"),
+        (2, "f31567650863dab7d0e9f653056e628fb6a7d0f0ad1a06836985ed2743a232b9"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (1, "f2a357ae7b0948fdd25d74a263e70e6115395d65b21577643af8361332601a52"),
+        (1, "41241a6200931711930247e1223a99d0f7f1d2eee6eed7e6cb3c6f3cd06eca87"),
     ),
 ]
 

@@ -28,7 +28,7 @@ from werkzeug.wrappers import Response
 
 from caremap.coverage.indicators import Selection, compute_indicators
 from caremap.coverage.stored import read as read_stored
-from caremap.geojson import service_feature
+from caremap.geojson import location_of, service_feature, split_feature_id
 from caremap.jurisdictions import read_layer_configs
 from caremap.listing import LonLatBox, listings_extent, listings_page
 from caremap.queries import jurisdiction_outlines, public_service
@@ -360,12 +360,10 @@ def item(collection_id: str, feature_id: str) -> Response:
 
 
 def _service_feature(feature_id: str) -> dict | None:
-    service_id, separator, location_id = feature_id.rpartition("@")
-    if not separator:
+    service_id, location_id = split_feature_id(feature_id)
+    if location_id is None:
         return None
     with get_store().session() as session:
         service = public_service(session, service_id)
-    if service is None:
-        return None
-    location = next((loc for loc in service.locations if str(loc.id) == location_id), None)
-    return None if location is None else service_feature(service, location)
+    location = None if service is None else location_of(service, location_id)
+    return None if service is None or location is None else service_feature(service, location)
