@@ -26,6 +26,7 @@ _TERM_KEYS = frozenset({"code", "parent", *_TEXT_FIELDS})
 _TAXONOMY_FIELDS = ("id", "name_en", "name_fr", "description_en", "description_fr", "version")
 _COLUMN_KEYS = frozenset({"split", "values", "rules"})
 _RULE_KEYS = frozenset({"contains", "pattern", "codes", "note"})
+_FIELD_KEYS = frozenset({"columns", "value", "blank"})
 
 
 class VocabularyError(ValueError):
@@ -116,11 +117,42 @@ _UNMAPPED_COLUMN = ColumnMapping()
 
 
 @dataclass(frozen=True)
+class FieldSource:
+    """Where a listing field's value comes from in a file of another format: the ``columns``
+    whose non-blank values are joined with "; ", or a ``value`` constant for every row;
+    whitespace runs (line breaks too) become one space, and a value in ``blank`` (case ignored,
+    e.g. the text "null") is blank."""
+
+    columns: tuple[str, ...] = ()
+    value: str = ""
+    blank: frozenset[str] = frozenset()
+
+    def read(self, row: Mapping[str, str]) -> str:
+        if not self.columns:
+            return self.value
+        parts = (_normalize(row.get(column, "")) for column in self.columns)
+        return "; ".join(part for part in parts if part and part.casefold() not in self.blank)
+
+
+@dataclass(frozen=True)
 class SourceMapping:
-    """Mapping of one data source's columns to vocabulary codes."""
+    """Mapping of one data source's columns to vocabulary codes and, for a file not in the
+    listing format, of its columns to the listing fields (``fields``, empty: the file is in
+    the listing format)."""
 
     name: str
     columns: Mapping[str, ColumnMapping]
+    fields: Mapping[str, FieldSource] = field(default_factory=dict)
+
+    def source_columns(self) -> tuple[str, ...]:
+        """The file's columns that ``fields`` reads."""
+        return _unique(column for source in self.fields.values() for column in source.columns)
+
+    def listing_values(self, row: dict[str, str]) -> dict[str, str]:
+        """The row's values as listing fields (the row itself when ``fields`` is empty)."""
+        if not self.fields:
+            return row
+        return {name: source.read(row) for name, source in self.fields.items()}
 
     def map(self, column: str, raw: str) -> MappedValue:
         """Map a raw cell; every fragment matching nothing is returned in ``unknown``."""
@@ -302,18 +334,37 @@ def _check_parents(path: Path, terms: Mapping[str, Term]) -> None:
 def _parse_mapping(
     path: Path, document: Mapping[str, Any], terms: Mapping[str, Term]
 ) -> SourceMapping:
-    _no_extra_keys(f"{path}: top level", document, ("source", "columns"))
+    _no_extra_keys(f"{path}: top level", document, ("source", "fields", "columns"))
     source = _table(f"{path}: [source]", document.get("source"), "a [source] table")
     if source.get("name") != path.stem:
         raise VocabularyError(f"{path}: [source] name must be {path.stem!r}, the file name")
     columns = _table(f"{path}: [columns]", document.get("columns", {}), "[columns.NAME] tables")
+    fields = _table(f"{path}: [fields]", document.get("fields", {}), "a [fields] table")
     return SourceMapping(
         path.stem,
         {
             name: _parse_column(f"{path}: column {name!r}", table, terms)
             for name, table in columns.items()
         },
+        {name: _parse_field(f"{path}: field {name!r}", table) for name, table in fields.items()},
     )
+
+
+def _parse_field(where: str, table: Any) -> FieldSource:
+    """``"Column"``, ``["Column", ...]`` or ``{columns = [...], blank = [...]}`` or
+    ``{value = "constant"}``."""
+    if isinstance(table, str | list):
+        table = {"columns": table}
+    table = _table(where, table, 'a column name, a list of them, or {value = "..."}')
+    _no_extra_keys(where, table, _FIELD_KEYS)
+    columns = table.get("columns", [])
+    columns = [columns] if isinstance(columns, str) else columns
+    blank = table.get("blank", [])
+    value = table.get("value", "")
+    texts = [*columns, *blank, value]
+    if not all(isinstance(text, str) for text in texts) or bool(columns) == bool(value):
+        raise VocabularyError(f"{where}: give either columns (names of the file) or a value")
+    return FieldSource(tuple(columns), value, frozenset(text.casefold() for text in blank))
 
 
 def _parse_column(where: str, table: Any, terms: Mapping[str, Term]) -> ColumnMapping:

@@ -21,7 +21,7 @@ from caremap.spreadsheet import SafeWriter
 from caremap.store import Store
 from caremap.timezones import TimezoneFinder, load_timezones
 from caremap.vocabulary import Vocabulary, load_vocabulary
-from etl.extract import RowProblem, check_columns, stream_rows
+from etl.extract import RowProblem, SourceRow, check_columns, stream_rows
 from etl.fingerprint import pipeline_fingerprint, raw_row_hash
 from etl.hsds import PackageError, is_package, package_source_info, read_hsds_package
 from etl.load import LoadCounts, LoadedRow, SourceInfo, load_source, loaded_rows, plan_source
@@ -311,8 +311,9 @@ def _prepare(
     fingerprint = pipeline_fingerprint(context.data_dir)
     prepared = Prepared()
     first_line: dict[str, int] = {}
+    mapping = context.mapping
     with stream_rows(path) as stream:
-        check_columns(path.name, stream.columns, REQUIRED_COLUMNS)
+        check_columns(path.name, stream.columns, mapping.source_columns() or REQUIRED_COLUMNS)
         for count, item in enumerate(
             tqdm(stream.items, desc=report.source, unit="row", disable=not show_progress), 1
         ):
@@ -324,7 +325,7 @@ def _prepare(
             if isinstance(item, RowProblem):
                 report.rejected.append(RejectedRow(item.line, item.reason, item.values))
                 continue
-            row = item
+            row = SourceRow(item.line, mapping.listing_values(item.values))
             record_id = row.values.get("source_id", "").strip()
             if record_id in first_line:
                 reason = Reason(
@@ -332,9 +333,11 @@ def _prepare(
                     id=repr(record_id),
                     line=first_line[record_id],
                 )
-                report.rejected.append(_rejected(row.line, reason, row.values, "", "source_id"))
+                report.rejected.append(
+                    _rejected(row.line, reason, item.values, "", "source_id", record_id)
+                )
                 continue
-            raw_hash = raw_row_hash(fingerprint, row.values)
+            raw_hash = raw_row_hash(fingerprint, item.values)
             stored = loaded.get(record_id)
             if stored is not None and stored.raw_hash == raw_hash:
                 first_line[record_id] = row.line
@@ -344,14 +347,15 @@ def _prepare(
             try:
                 record = transform_row(row, context)
             except RowRejected as error:
+                value = error.value or row.values.get(error.field, "")
                 report.rejected.append(
-                    _rejected(row.line, reason_of(error), row.values, "", error.field, error.value)
+                    _rejected(row.line, reason_of(error), item.values, "", error.field, value)
                 )
                 continue
             first_line[record_id] = row.line
             record.raw_hash = raw_hash
             prepared.records.append(record)
-            prepared.values_by_line[("", row.line)] = row.values
+            prepared.values_by_line[("", row.line)] = item.values
     yield prepared
 
 

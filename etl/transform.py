@@ -249,8 +249,8 @@ def _locate(
                     "in the gazetteer"
                 )
             ),
-            "postal_code",
-            postal_code,
+            "postal_code" if postal_code else "city",
+            postal_code or values.get("city", ""),
         )
     return result.latitude, result.longitude, result.precision.value, result.matched
 

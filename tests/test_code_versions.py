@@ -40,7 +40,7 @@ VERSIONED = [
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (1, "75b9106eba69abc7ec76c2ad258d13c9a17e8552605ac81e4eb7d1cae66087dc"),
+        (1, "6e3bc2bb3fe7b97e88dc47fe0961b86cb3fac37ef41eafd85c1115386b77a8f0"),
     ),
 ]
 

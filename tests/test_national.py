@@ -1,0 +1,123 @@
+"""The national sources: the National Service Provider List 2024 (shelters placed at their
+community) and the crisis and help lines that serve an area."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+from sqlalchemy import select
+
+from caremap.model import Attribute, Location, Organization, Service, TaxonomyTerm
+from etl.pipeline import run
+from tests.conftest import DATA_DIR, LISTINGS
+
+NSPL = LISTINGS / "nspl_2024.csv"
+# The 1,114 rows by province (data/SOURCES.md) less the rows whose community the gazetteer
+# lacks (UNPLACED).
+NSPL_LOADED = {
+    "35": 321, "24": 284, "59": 216, "48": 79, "46": 45, "47": 42, "12": 30, "13": 24,
+    "10": 23, "11": 10, "61": 8, "62": 6, "60": 4,
+}  # fmt: skip
+UNPLACED = {
+    97: "Campbell's Bay", 141: "L'Isle-aux-Coudres", 142: "La Baie", 143: "La Baie",
+    144: "La Baie", 182: "Mingan", 285: "Obedjiwan", 286: "Pointe-aux-Outardes",
+    323: "Roxton Falls", 422: "Champlain", 423: "Chatham-Kent", 436: "Georgina",
+    437: "Georgina", 462: "Kawartha Lakes", 497: "New Tecumseth", 512: "North Grenville",
+    579: "Six Nations Of The Grand River", 703: "Wikwemikong First Nation",
+    757: "Lloydminster", 758: "Lloydminster", 991: "Salt Spring Island",
+    1113: "Hamlet Of Kugluktuk",
+}  # fmt: skip
+
+
+def etl(store, *paths, report_dir):
+    return run(store, list(paths), DATA_DIR, report_dir, progress=False)
+
+
+@pytest.fixture
+def nspl_loaded(empty_store, tmp_path):
+    [report] = etl(empty_store, NSPL, report_dir=tmp_path)
+    return empty_store, report
+
+
+def service(session, source_id: str) -> Service:
+    return session.scalars(
+        select(Service).where(
+            Service.source_name == "nspl_2024", Service.source_record_id == source_id
+        )
+    ).one()
+
+
+def codes(session, service_id: str) -> set[str]:
+    return set(
+        session.scalars(
+            select(TaxonomyTerm.code)
+            .join(Attribute, Attribute.taxonomy_term_id == TaxonomyTerm.id)
+            .where(Attribute.link_id == service_id)
+        )
+    )
+
+
+def location_of(session, source_id: str) -> Location:
+    return session.scalars(
+        select(Location).where(
+            Location.source_name == "nspl_2024", Location.source_record_id == source_id
+        )
+    ).one()
+
+
+def test_nspl_loads_in_all_13_jurisdictions_at_community_level(nspl_loaded):
+    store, report = nspl_loaded
+    assert report.counts.inserted == 1092 and len(report.rejected) == 22
+    assert report.counts.inserted + len(report.rejected) == 1114
+    with store.session() as session:
+        locations = session.scalars(select(Location)).all()
+    assert Counter(location.pruid for location in locations) == NSPL_LOADED
+    assert {location.geocode_precision for location in locations} == {"place"}
+
+
+def test_an_unknown_community_is_a_bad_row_with_its_line(nspl_loaded):
+    _, report = nspl_loaded
+    assert {row.line: row.value for row in report.rejected} == UNPLACED
+    assert {row.field for row in report.rejected} == {"city"}
+    kugluktuk = next(row for row in report.rejected if row.line == 1113)
+    assert kugluktuk.values["ServiceProviderID"] and kugluktuk.values["ProvCode"] == "NU"
+    assert "match nothing in the gazetteer" in kugluktuk.reason
+
+
+def test_nspl_quirks(nspl_loaded):
+    store, _ = nspl_loaded
+    with store.session() as session:
+        # ProvName says "Yukon", ProvCode NT: the shelter is in Yellowknife, NT.
+        bailey = location_of(session, "1217")
+        assert bailey.pruid == "61" and bailey.addresses[0].city == "Yellowknife"
+        # City with a trailing space.
+        assert location_of(session, "3083").addresses[0].city == "Yellowknife"
+        # DesCom says "Ottawa"; the row is placed at its city, North Vancouver, BC.
+        assert location_of(session, "1155").pruid == "59"
+        # Umbrella "null": the shelter is its own organization.
+        saint_john = service(session, "6281")
+        assert saint_john.organization.name == "Saint John Out of the Cold"
+        assert not session.scalars(select(Organization).where(Organization.name == "null")).all()
+        # Umbrella "Calgary Drop-In Centre\n": one organization, named without the line break.
+        calgary = session.scalars(
+            select(Organization).where(Organization.name.like("Calgary Drop-In Centre%"))
+        ).all()
+        assert [organization.name for organization in calgary] == ["Calgary Drop-In Centre"]
+        assert len(calgary[0].services) == 2
+        # Beds are permanent capacity: nothing is said about beds free now.
+        [beds] = service(session, "887").capacities
+        assert (beds.unit, beds.maximum, beds.available) == ("beds", 1028, None)
+
+
+def test_nspl_values_map_to_the_vocabulary(nspl_loaded):
+    store, report = nspl_loaded
+    assert not report.warnings  # every value of the mapped columns is known
+    with store.session() as session:
+        expected = {
+            "4121": {"transitional_housing", "men"},
+            "6284": {"transitional_housing", "families", "women"},
+            "2338": {"emergency_shelter", "all_adults"},
+            "1155": {"emergency_shelter", "youth"},
+        }
+        assert {key: codes(session, service(session, key).id) for key in expected} == expected
