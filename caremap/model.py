@@ -152,6 +152,7 @@ class Service(Provenance, Base):
     schedules: Mapped[list[Schedule]] = relationship(order_by="Schedule.id")
     languages: Mapped[list[Language]] = relationship(order_by="Language.id")
     capacities: Mapped[list[ServiceCapacity]] = relationship(order_by="ServiceCapacity.id")
+    service_areas: Mapped[list[ServiceArea]] = relationship(order_by="ServiceArea.id")
 
 
 class Location(Provenance, Base):
@@ -193,6 +194,19 @@ class ServiceAtLocation(Provenance, Base):
 
     service: Mapped[Service] = relationship(back_populates="service_at_locations")
     location: Mapped[Location] = relationship()
+
+
+class ServiceArea(Provenance, Base):
+    """HSDS service_area: a province or territory (``pruid``), or all of Canada (``pruid``
+    None), that a service without a location serves (a crisis or help line)."""
+
+    __tablename__ = "service_area"
+
+    id: Mapped[str] = mapped_column(Id, primary_key=True)
+    service_id: Mapped[str] = mapped_column(parent_fk("service.id"), index=True)
+    name: Mapped[str] = mapped_column(Text)
+    extent_type: Mapped[str] = mapped_column(String(20))  # "country" or "province"
+    pruid: Mapped[str | None] = mapped_column(String(2), index=True)
 
 
 class Address(Provenance, Base):

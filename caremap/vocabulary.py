@@ -119,9 +119,9 @@ _UNMAPPED_COLUMN = ColumnMapping()
 @dataclass(frozen=True)
 class FieldSource:
     """Where a listing field's value comes from in a file of another format: the ``columns``
-    whose non-blank values are joined with "; ", or a ``value`` constant for every row;
-    whitespace runs (line breaks too) become one space, and a value in ``blank`` (case ignored,
-    e.g. the text "null") is blank."""
+    whose non-blank values are joined with "; ", or a ``value`` for every row, in which
+    ``{Column}`` stands for the row's value of that column. Whitespace runs (line breaks too)
+    become one space, and a value in ``blank`` (case ignored, e.g. the text "null") is blank."""
 
     columns: tuple[str, ...] = ()
     value: str = ""
@@ -129,9 +129,25 @@ class FieldSource:
 
     def read(self, row: Mapping[str, str]) -> str:
         if not self.columns:
-            return self.value
-        parts = (_normalize(row.get(column, "")) for column in self.columns)
-        return "; ".join(part for part in parts if part and part.casefold() not in self.blank)
+            return self.value.format_map(_Cells(row, self.blank))
+        parts = (_cell(row, column, self.blank) for column in self.columns)
+        return "; ".join(part for part in parts if part)
+
+
+def _cell(row: Mapping[str, str], column: str, blank: frozenset[str]) -> str:
+    value = _normalize(row.get(column, ""))
+    return "" if value.casefold() in blank else value
+
+
+class _Cells(dict[str, str]):
+    """A row's cells for ``str.format_map``: normalised, and '' for a blank or missing one."""
+
+    def __init__(self, row: Mapping[str, str], blank: frozenset[str]) -> None:
+        super().__init__()
+        self.row, self.blank = row, blank
+
+    def __missing__(self, column: str) -> str:
+        return _cell(self.row, column, self.blank)
 
 
 @dataclass(frozen=True)

@@ -31,12 +31,13 @@ from caremap.model import (
     Phone,
     Schedule,
     Service,
+    ServiceArea,
     ServiceAtLocation,
     ServiceCapacity,
     Source,
     SourceRecord,
 )
-from caremap.normalise import fold
+from caremap.normalise import PROVINCES, fold
 from caremap.paging import ID_CHUNK, chunks
 from caremap.republish import services_changed
 from caremap.store import Store
@@ -395,6 +396,7 @@ class _Rows:
             t: []
             for t in (
                 Service,
+                ServiceArea,
                 Location,
                 ServiceAtLocation,
                 Address,
@@ -436,15 +438,18 @@ class _Rows:
             },
         )
         self._add_service(record, service_id, organization_id)
-        self._add_location(record, location_id, organization_id)
-        self.tables[ServiceAtLocation].append(
-            {
-                "id": record_id(self.source, key, "service_at_location"),
-                "service_id": service_id,
-                "location_id": location_id,
-                **self._provenance(record),
-            }
-        )
+        if record.service_areas:
+            self._add_service_areas(record, service_id)
+        else:
+            self._add_location(record, location_id, organization_id)
+            self.tables[ServiceAtLocation].append(
+                {
+                    "id": record_id(self.source, key, "service_at_location"),
+                    "service_id": service_id,
+                    "location_id": location_id,
+                    **self._provenance(record),
+                }
+            )
         self._add_children(record, service_id, location_id)
         self.tables[SourceRecord].append(
             {
@@ -464,6 +469,7 @@ class _Rows:
                 "id": service_id,
                 "organization_id": organization_id,
                 "name": record.service_name,
+                "alternate_name": record.alternate_name or None,
                 "description": record.description or None,
                 "url": record.url or None,
                 "email": record.email or None,
@@ -474,6 +480,20 @@ class _Rows:
                 **self._provenance(record),
             }
         )
+
+    def _add_service_areas(self, record: ListingRecord, service_id: str) -> None:
+        for area in record.service_areas:
+            province = PROVINCES.get(area)
+            self.tables[ServiceArea].append(
+                {
+                    "id": record_id(self.source, record.source_record_id, f"area:{area}"),
+                    "service_id": service_id,
+                    "name": province.name_en if province else "Canada",
+                    "extent_type": "province" if province else "country",
+                    "pruid": province.pruid if province else None,
+                    **self._provenance(record, f"#area:{area}"),
+                }
+            )
 
     def _add_location(self, record: ListingRecord, location_id: str, organization_id: str) -> None:
         self.tables[Location].append(
@@ -549,7 +569,8 @@ class _Rows:
                     **self._provenance(record, f"#language{i}"),
                 }
             )
-        for i, text in enumerate(record.accessibility):
+        # Accessibility describes a location: a service without one has none.
+        for i, text in enumerate(() if record.service_areas else record.accessibility):
             t[Accessibility].append(
                 {
                     "id": record_id(self.source, key, f"accessibility{i}"),

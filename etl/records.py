@@ -45,14 +45,17 @@ class LanguageSpec:
     name: str
 
 
+CANADA = "CA"  # the service area "all of Canada"
 # Fields that describe the row's reading, not the record: they never make a record "changed".
 VOLATILE = frozenset({"file", "line", "warnings", "raw_hash"})
 
 
 @dataclass(slots=True)
 class ListingRecord:
-    """One service at one location, normalised. Coordinates are (lat, lon) EPSG:4326 degrees:
-    ``latitude``/``longitude`` exact, ``public_*`` the published point (see caremap.privacy)."""
+    """One service at one location, or one without a location that serves the areas
+    ``service_areas`` (province abbreviations, or :data:`CANADA`), normalised. Coordinates are
+    (lat, lon) EPSG:4326 degrees, None for a service without a location: ``latitude``/
+    ``longitude`` exact, ``public_*`` the published point (see caremap.privacy)."""
 
     source_record_id: str
     line: int
@@ -64,8 +67,8 @@ class ListingRecord:
     city: str
     province: str
     postal_code: str
-    latitude: float
-    longitude: float
+    latitude: float | None
+    longitude: float | None
     geocode_precision: str
     geocode_matched: str
     confidential: bool
@@ -81,6 +84,8 @@ class ListingRecord:
     url: str = ""
     application_process: str = ""
     eligibility_description: str = ""
+    alternate_name: str = ""  # the service's name in the other official language
+    service_areas: tuple[str, ...] = ()
     pruid: str | None = None
     cduid: str | None = None
     public_latitude: float | None = None
@@ -90,6 +95,12 @@ class ListingRecord:
     raw_hash: str = ""
     warnings: list[str] = field(default_factory=list)
     file: str = ""  # the file of ``line`` inside a multi-file source (an HSDS package)
+
+    def point(self) -> tuple[float, float]:
+        """(lat, lon) of the record's location; a service without one has none."""
+        if self.latitude is None or self.longitude is None:
+            raise ValueError(f"{self.source_record_id}: a service without a location has no point")
+        return self.latitude, self.longitude
 
     def content_hash(self) -> str:
         """A digest of everything that is loaded; equal digests mean nothing to write."""

@@ -26,7 +26,7 @@ from caremap.reasons import N_, Reason, reason_of
 from caremap.vocabulary import MappedValue, SourceMapping, Vocabulary
 from etl.extract import SourceRow
 from etl.hours import parse_hours
-from etl.records import CapacitySpec, LanguageSpec, ListingRecord, PhoneSpec, ScheduleSpec
+from etl.records import CANADA, CapacitySpec, LanguageSpec, ListingRecord, PhoneSpec, ScheduleSpec
 
 # Columns whose values are mapped to vocabulary codes (service types, populations, capabilities).
 TERM_COLUMNS = (
@@ -101,8 +101,12 @@ def transform_row(row: SourceRow, context: TransformContext) -> ListingRecord:
     organization = owning_organization(values.get("organization", ""), name, context)
     warnings: list[str] = []
     postal_code = _postal_code(values.get("postal_code", ""))
-    province = _province(values.get("province", ""), postal_code, context.geocoder)
-    latitude, longitude, precision, matched = _locate(values, postal_code, province, context)
+    service_areas = _service_areas(values.get("area_served", ""))
+    if service_areas:
+        province, latitude, longitude, precision, matched = "", None, None, "", ""
+    else:
+        province = _province(values.get("province", ""), postal_code, context.geocoder)
+        latitude, longitude, precision, matched = _locate(values, postal_code, province, context)
     city = normalise_name(values.get("city", "")) or _city_from_postal_code(postal_code, context)
     schedules = _schedules(values)
     capacities = _capacities(values, warnings)
@@ -142,6 +146,8 @@ def transform_row(row: SourceRow, context: TransformContext) -> ListingRecord:
         url=values.get("website", "") or values.get("url", ""),
         application_process=values.get("intake", ""),
         eligibility_description=values.get("eligibility", ""),
+        alternate_name=_clean_name(values.get("alternate_name", ""), "alternate_name"),
+        service_areas=service_areas,
         warnings=warnings,
     )
 
@@ -206,6 +212,23 @@ def _province(raw: str, postal_code: str, geocoder: Geocoder) -> str:
         raise RowRejected(
             Reason("province: %(error)s", error=reason_of(error)), "province", raw
         ) from error
+
+
+def _service_areas(raw: str) -> tuple[str, ...]:
+    """The areas a service without a location serves: ``national`` (all of Canada) or
+    province/territory codes or names, separated by ";"."""
+    areas = []
+    for part in (part.strip() for part in raw.split(";")):
+        if part.casefold() == "national":
+            areas.append(CANADA)
+        elif part:
+            try:
+                areas.append(normalise_province(part))
+            except NormaliseError as error:
+                raise RowRejected(
+                    Reason("area_served: %(error)s", error=reason_of(error)), "area_served", raw
+                ) from error
+    return tuple(dict.fromkeys(areas))
 
 
 def _locate(

@@ -38,7 +38,20 @@ def validate_records(
     geocoder: Geocoder,
     timezones: TimezoneFinder,
 ) -> list[Verdict]:
-    """Check and complete every record (jurisdictions, public point, cross-check warnings)."""
+    """Check and complete every record with a location (jurisdictions, public point,
+    cross-check warnings); one without (a service that serves an area) passes as it is."""
+    verdicts = [Verdict(record, None) for record in records if record.service_areas]
+    return verdicts + _validate_located(
+        [record for record in records if not record.service_areas], boundaries, geocoder, timezones
+    )
+
+
+def _validate_located(
+    records: list[ListingRecord],
+    boundaries: Boundaries,
+    geocoder: Geocoder,
+    timezones: TimezoneFinder,
+) -> list[Verdict]:
     if not records:
         return []
     latitudes = np.array([r.latitude for r in records])
@@ -93,8 +106,9 @@ def _spatial_problem(
 def _cross_check(record: ListingRecord, geocoder: Geocoder) -> None:
     if record.geocode_precision != Precision.SOURCE_COORDINATES or not record.postal_code:
         return
+    latitude, longitude = record.point()
     metres = geocoder.cross_check(
-        latitude=record.latitude, longitude=record.longitude, postal_code=record.postal_code
+        latitude=latitude, longitude=longitude, postal_code=record.postal_code
     )
     if metres is not None and metres > CROSS_CHECK_LIMIT_M:
         record.warnings.append(
@@ -143,10 +157,11 @@ def _named_street(record: ListingRecord) -> list[Reason]:
 
 
 def _publish_point(record: ListingRecord, geocoder: Geocoder, boundaries: Boundaries) -> str | None:
+    latitude, longitude = record.point()
     try:
         point = public_point(
-            latitude=record.latitude,
-            longitude=record.longitude,
+            latitude=latitude,
+            longitude=longitude,
             confidential=record.confidential,
             postal_code=record.postal_code,
             city=record.city,

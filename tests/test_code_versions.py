@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (2, "f31567650863dab7d0e9f653056e628fb6a7d0f0ad1a06836985ed2743a232b9"),
+        (2, "6a27bd4287b3b49fffdd25823af7962d5fdab5a04102d986585a05934d51c1ab"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (1, "6e3bc2bb3fe7b97e88dc47fe0961b86cb3fac37ef41eafd85c1115386b77a8f0"),
+        (2, "5a21c3c40c37372f0a4e892f0a43409eca2b05bbbc7a856a54c05c8372621ccf"),
     ),
 ]
 

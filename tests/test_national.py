@@ -8,7 +8,15 @@ from collections import Counter
 import pytest
 from sqlalchemy import select
 
-from caremap.model import Attribute, Location, Organization, Service, TaxonomyTerm
+from caremap.model import (
+    Attribute,
+    Location,
+    Organization,
+    PublicListing,
+    Service,
+    ServiceArea,
+    TaxonomyTerm,
+)
 from etl.pipeline import run
 from tests.conftest import DATA_DIR, LISTINGS
 
@@ -121,3 +129,57 @@ def test_nspl_values_map_to_the_vocabulary(nspl_loaded):
             "1155": {"emergency_shelter", "youth"},
         }
         assert {key: codes(session, service(session, key).id) for key in expected} == expected
+
+
+HELPLINES = LISTINGS / "helplines.csv"
+
+
+@pytest.fixture
+def helplines_loaded(empty_store, tmp_path):
+    [report] = etl(empty_store, HELPLINES, report_dir=tmp_path)
+    return empty_store, report
+
+
+def test_helplines_load_as_services_that_serve_an_area(helplines_loaded):
+    store, report = helplines_loaded
+    assert report.counts.inserted == 41 and not report.rejected and not report.warnings
+    with store.session() as session:
+        areas = session.scalars(select(ServiceArea)).all()
+        assert len({area.service_id for area in areas}) == 41
+        national = {area.service_id for area in areas if area.pruid is None}
+        assert len(national) == 8
+        assert {area.name for area in areas if area.pruid is None} == {"Canada"}
+        # Every province and territory has at least one line of its own.
+        assert {area.pruid for area in areas if area.pruid} == set(NSPL_LOADED)
+        # No place: no location, no published listing.
+        assert session.scalars(select(Location)).all() == []
+        assert session.scalars(select(PublicListing)).all() == []
+        kids = session.scalars(select(Service).where(Service.name == "Kids Help Phone")).one()
+        assert kids.alternate_name == "Jeunesse, J'écoute"
+        assert [phone.number for phone in kids.phones] == ["+18006686868"]
+        # A line serving several provinces has one area for each.
+        north = session.scalars(
+            select(ServiceArea).where(ServiceArea.source_record_id.like("%YT;NT;NU#area:%"))
+        ).all()
+        assert sorted(area.pruid for area in north) == ["60", "61", "62"]
+
+
+def test_each_helpline_keeps_its_sources_and_their_date(helplines_loaded):
+    store, _ = helplines_loaded
+    with store.session() as session:
+        hotline = session.scalars(
+            select(Service).where(Service.name == "Canadian Human Trafficking Hotline")
+        ).one()
+    assert "Sources (launched 2019-05-29" in hotline.description
+    assert "https://canadianhumantraffickinghotline.ca/faq" in hotline.description
+    assert "Phone (as published): 1-833-900-1010" in hotline.description
+
+
+def test_a_helpline_with_an_unknown_area_is_a_bad_row(empty_store, tmp_path):
+    lines = HELPLINES.read_text(encoding="utf-8").splitlines(keepends=True)
+    bad = tmp_path / "helplines.csv"
+    bad.write_text(lines[0] + lines[1].replace(",national,", ",Atlantis,"), encoding="utf-8")
+    [report] = etl(empty_store, bad, report_dir=tmp_path / "reports")
+    [row] = report.rejected
+    assert (row.line, row.field, row.value) == (2, "area_served", "Atlantis")
+    assert row.reason.startswith("area_served: ")
