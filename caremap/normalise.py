@@ -303,7 +303,7 @@ _ELISIONS = frozenset({"c", "d", "j", "l", "m", "n", "qu", "s", "t"})
 # Acronyms common in Canadian social-service names that contain vowels (see _keeps_capitals).
 _ACRONYMS = frozenset(
     {"AIDS", "BIPOC", "CAMH", "CAS", "CAVAC", "CALACS", "CISSS", "CIUSSS"}
-    | {"CMHA", "COSTI", "HIV", "SOS", "VAW", "YMCA", "YWCA"}
+    | {"CMHA", "COSTI", "HIV", "PEI", "SOS", "VAW", "YMCA", "YWCA"}
 )
 _APOSTROPHES = ("'", "’")
 _ABBREVIATIONS = frozenset({"DR", "JR", "MR", "MRS", "MS", "MT", "SR", "ST", "STE"})

@@ -156,10 +156,12 @@ def world(backend, tmp_path) -> Iterator[World]:
 
 
 def _load_listings(store: Store, _url: str, reports: Path) -> None:
-    """The real listings and the confidential test fixture, loaded without a rejected row."""
+    """The real Toronto and Victoria listings and the confidential test fixture, loaded without
+    a rejected row (the national sources have tests of their own: tests/test_national.py)."""
     from etl.pipeline import run
 
-    loaded = run(store, [LISTINGS, CONFIDENTIAL_FIXTURE], DATA_DIR, reports, progress=False)
+    shared = LISTINGS / "service_listings_shared.csv"
+    loaded = run(store, [shared, CONFIDENTIAL_FIXTURE], DATA_DIR, reports, progress=False)
     assert all(not r.rejected for r in loaded), [r.rejected for r in loaded]
 
 

@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (2, "6a27bd4287b3b49fffdd25823af7962d5fdab5a04102d986585a05934d51c1ab"),
+        (2, "178f4c14e92a4c409cdac4f05176b127282f6207d2ac2eecf561527d3b0fdd6b"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (2, "5a21c3c40c37372f0a4e892f0a43409eca2b05bbbc7a856a54c05c8372621ccf"),
+        (2, "c53e37c961d8b6985f364a71322d6f02d8a1a7c87e7efdc013fd6d17bd2cac54"),
     ),
 ]
 

@@ -3,11 +3,14 @@ community) and the crisis and help lines that serve an area."""
 
 from __future__ import annotations
 
+import csv
 from collections import Counter
 
 import pytest
 from sqlalchemy import select
 
+from caremap.helplines import OutsideCanada, helplines_for
+from caremap.jurisdictions import load_boundaries
 from caremap.model import (
     Attribute,
     Location,
@@ -17,8 +20,10 @@ from caremap.model import (
     ServiceArea,
     TaxonomyTerm,
 )
+from caremap.reasons import reason_of
 from etl.pipeline import run
 from tests.conftest import DATA_DIR, LISTINGS
+from webmap.common.filters import said
 
 NSPL = LISTINGS / "nspl_2024.csv"
 # The 1,114 rows by province (data/SOURCES.md) less the rows whose community the gazetteer
@@ -183,3 +188,73 @@ def test_a_helpline_with_an_unknown_area_is_a_bad_row(empty_store, tmp_path):
     [row] = report.rejected
     assert (row.line, row.field, row.value) == (2, "area_served", "Atlantis")
     assert row.reason.startswith("area_served: ")
+
+
+# A point in each province and territory (its capital or a city), with its code in the file.
+POINTS = {
+    "NL": (47.5615, -52.7126), "PE": (46.2382, -63.1311), "NS": (44.6488, -63.5752),
+    "NB": (45.9636, -66.6431), "QC": (45.5017, -73.5673), "ON": (49.7670, -94.4894),
+    "MB": (49.8951, -97.1384), "SK": (50.4452, -104.6189), "AB": (53.5461, -113.4938),
+    "BC": (49.2827, -123.1207), "YT": (60.7212, -135.0568), "NT": (62.4540, -114.3718),
+    "NU": (63.7467, -68.5170),
+}  # fmt: skip
+
+
+def lines_in_file() -> list[dict[str, str]]:
+    with HELPLINES.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.mark.parametrize("province", sorted(POINTS))
+def test_helplines_for_a_point_are_its_provinces_then_the_national_ones(helplines_loaded, province):
+    store, _ = helplines_loaded
+    rows = lines_in_file()
+    own = sorted(r["name_en"] for r in rows if province in r["area_served"].split(";"))
+    national = sorted(r["name_en"] for r in rows if r["area_served"] == "national")
+    with store.session() as session:
+        found = helplines_for(session, *POINTS[province], load_boundaries(DATA_DIR))
+    assert own and [line.name for line in found] == own + national
+
+
+def test_a_point_outside_canada_has_no_helplines(helplines_loaded, empty_store_url, make_app):
+    store, _ = helplines_loaded
+    with store.session() as session, pytest.raises(OutsideCanada) as raised:
+        helplines_for(session, 40.0, -40.0, load_boundaries(DATA_DIR))
+    reason = reason_of(raised.value)
+    assert reason == "40, -40 is outside Canada: no help line serves it."
+    with make_app(empty_store_url).test_request_context(headers={"Accept-Language": "fr"}):
+        assert said(reason) == "40, -40 est hors du Canada : aucune ligne d’aide ne le dessert."
+
+
+def test_the_api_lists_the_helplines_apart_from_the_places(
+    helplines_loaded, empty_store_url, make_app
+):
+    client = make_app(empty_store_url).test_client()
+    iqaluit = client.get("/api/v1/services?lat=63.7467&lon=-68.5170").get_json()
+    assert iqaluit["features"] == []  # lines are never places
+    names = [line["name"] for line in iqaluit["helplines"]]
+    assert names[:2] == [
+        "211 (Yukon, Northwest Territories, Nunavut)",
+        "Nunavut Kamatsiaqtut Help Line",
+    ]
+    assert len(names) == 2 + 8
+    hotline = next(line for line in iqaluit["helplines"] if line["phones"])
+    assert hotline["phones"][0]["number"].startswith("+1")
+    assert not {"distance_m", "geometry", "latitude"} & set(iqaluit["helplines"][0])
+    browse = client.get("/api/v1/services").get_json()
+    assert len(browse["helplines"]) == 8
+    assert {area["name"] for line in browse["helplines"] for area in line["service_area"]} == {
+        "Canada"
+    }
+    kids = next(line for line in browse["helplines"] if line["name"] == "Kids Help Phone")
+    assert kids["name_fr"] == "Jeunesse, J'écoute"
+
+
+def test_an_origin_outside_canada_is_a_clear_400(helplines_loaded, empty_store_url, make_app):
+    response = make_app(empty_store_url).test_client().get("/api/v1/services?lat=40&lon=-40")
+    assert response.status_code == 400
+    body = response.get_json()
+    assert (body["parameter"], body["message"]) == (
+        "lat",
+        "40, -40 is outside Canada: no help line serves it.",
+    )

@@ -133,6 +133,15 @@ def openapi_document(codes: Mapping[str, list[str]]) -> dict:
                                                 "because their hours or bed counts are not "
                                                 "known; include_unknown adds them.",
                                             },
+                                            "helplines": {
+                                                "type": "array",
+                                                "items": {"type": "object"},
+                                                "description": "Crisis and help lines (no "
+                                                "place, not ranked by distance): those of the "
+                                                "origin's province or territory, then the "
+                                                "national ones; without an origin, the "
+                                                "national ones.",
+                                            },
                                         },
                                     }
                                 }

@@ -1,0 +1,131 @@
+"""Services without a location that serve an area (crisis and help lines): those serving a point.
+
+A line serves all of Canada or some provinces and territories (``service_area``). It is never a
+place: it has no point, no distance and no rank; a search shows the lines of its origin's
+province or territory and the national ones, a browse without an origin the national ones.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from caremap.jurisdictions import Boundaries
+from caremap.model import Service, ServiceArea, Source
+from caremap.reasons import N_, Reason
+
+
+class OutsideCanada(ValueError):
+    """The point is in no province or territory: no line serves it."""
+
+
+@dataclass(frozen=True)
+class HelplinePhone:
+    number: str  # E.164
+    extension: str
+    description: str
+
+
+@dataclass(frozen=True)
+class Helpline:
+    """A line and what a person needs to call it; ``areas`` are the names of the areas it
+    serves ("Canada", "Nunavut"), ``pruids`` their codes ('' for all of Canada)."""
+
+    id: str
+    name: str
+    name_fr: str
+    phones: tuple[HelplinePhone, ...]
+    url: str
+    description: str
+    areas: tuple[str, ...]
+    pruids: tuple[str, ...]
+    source: str
+    source_title: str
+    licence: str
+
+    @property
+    def national(self) -> bool:
+        return "" in self.pruids
+
+    def as_json(self) -> dict[str, object]:
+        """The line as a JSON object (the ``helplines`` member of the search API)."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "name_fr": self.name_fr or None,
+            "phones": [vars(phone) for phone in self.phones],
+            "url": self.url or None,
+            "description": self.description or None,
+            "service_area": [
+                {"name": name, "pruid": pruid or None}
+                for name, pruid in zip(self.areas, self.pruids, strict=True)
+            ],
+            "source": {"name": self.source, "title": self.source_title, "licence": self.licence},
+        }
+
+
+def province_of(latitude: float, longitude: float, boundaries: Boundaries) -> str:
+    """The PRUID of the province or territory holding (lat, lon); raises :class:`OutsideCanada`."""
+    pruids, _ = boundaries.assign(np.array([latitude]), np.array([longitude]))
+    if pruids[0] is None:
+        raise OutsideCanada(
+            Reason(
+                N_("%(point)s is outside Canada: no help line serves it."),
+                point=f"{latitude:g}, {longitude:g}",
+            )
+        )
+    return str(pruids[0])
+
+
+def helplines_for(
+    session: Session, latitude: float, longitude: float, boundaries: Boundaries
+) -> list[Helpline]:
+    """The lines serving the point (lat, lon): its province's or territory's, then the national
+    ones, each group by name. Raises :class:`OutsideCanada`."""
+    pruid = province_of(latitude, longitude, boundaries)
+    return _lines(session, or_(ServiceArea.pruid == pruid, ServiceArea.pruid.is_(None)), pruid)
+
+
+def national_helplines(session: Session) -> list[Helpline]:
+    """The lines serving all of Canada, by name."""
+    return _lines(session, ServiceArea.pruid.is_(None), None)
+
+
+def _lines(session: Session, served: ColumnElement[bool], pruid: str | None) -> list[Helpline]:
+    ids = select(ServiceArea.service_id).where(served)
+    services = session.scalars(
+        select(Service)
+        .where(Service.id.in_(ids), Service.status == "active")
+        .options(selectinload(Service.phones), selectinload(Service.service_areas))
+    ).all()
+    sources = {
+        source.name: source
+        for source in session.scalars(
+            select(Source).where(Source.name.in_({s.source_name for s in services}))
+        )
+    }
+    lines = [_helpline(service, sources[service.source_name]) for service in services]
+    return sorted(lines, key=lambda line: (pruid is not None and line.national, line.name))
+
+
+def _helpline(service: Service, source: Source) -> Helpline:
+    areas = service.service_areas
+    return Helpline(
+        id=service.id,
+        name=service.name,
+        name_fr=service.alternate_name or "",
+        phones=tuple(
+            HelplinePhone(phone.number, phone.extension or "", phone.description or "")
+            for phone in service.phones
+        ),
+        url=service.url or "",
+        description=service.description or "",
+        areas=tuple(area.name for area in areas),
+        pruids=tuple(area.pruid or "" for area in areas),
+        source=source.name,
+        source_title=source.title,
+        licence=source.licence or "",
+    )
