@@ -25,6 +25,9 @@ from caremap.queries import PublicCapacity, PublicSchedule, PublicService
 from caremap.store import NearbyListing, Store
 
 CONFIDENTIAL_DISTANCE_STEP_M = 1_000.0
+# A listing placed at its community is this far from its real address, or more: a distance to
+# it is said in whole steps ("about 40 km"), or "in Kenora" within one step.
+PLACE_DISTANCE_STEP_M = 5_000.0
 MAX_MATCHES = 10_000  # matches counted at most
 NEAREST_BEYOND_RADIUS = 5
 DEFAULT_STALE_AFTER = dt.timedelta(hours=48)
@@ -221,6 +224,16 @@ def _ranked(
         ranked.append((distance, listing))
     ranked.sort(key=lambda r: (r[0], r[1].service_name, r[1].service_id))
     return ranked
+
+
+def community_distance(distance_m: float) -> float | None:
+    """What may be said of a distance to a listing placed at its community's centre (geocode
+    precision ``place``: the source gives no address): None when the origin lies within
+    :data:`PLACE_DISTANCE_STEP_M` of it (in that community), else the distance to the nearest
+    whole step."""
+    if distance_m < PLACE_DISTANCE_STEP_M:
+        return None
+    return round(distance_m / PLACE_DISTANCE_STEP_M) * PLACE_DISTANCE_STEP_M
 
 
 def public_distance(distance_m: float, confidential: bool) -> float:

@@ -40,7 +40,7 @@ VERSIONED = [
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (2, "c53e37c961d8b6985f364a71322d6f02d8a1a7c87e7efdc013fd6d17bd2cac54"),
+        (2, "eacb9a63be5939c9b341f2eb03288043cf06c8608faf93056ad60bcc3925593f"),
     ),
 ]
 

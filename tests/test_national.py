@@ -4,6 +4,7 @@ community) and the crisis and help lines that serve an area."""
 from __future__ import annotations
 
 import csv
+import re
 from collections import Counter
 
 import pytest
@@ -258,3 +259,25 @@ def test_an_origin_outside_canada_is_a_clear_400(helplines_loaded, empty_store_u
         "lat",
         "40, -40 is outside Canada: no help line serves it.",
     )
+
+
+def test_a_community_level_listing_says_so_and_its_distance_is_coarse(
+    nspl_loaded, empty_store_url, make_app
+):
+    store, _ = nspl_loaded
+    client = make_app(empty_store_url).test_client()
+    kenora_search = client.get("/?near=Kenora%2C+ON&lang=en").text
+    assert '<span class="distance">in Kenora</span>' in kenora_search
+    assert "0.0 km" not in kenora_search  # nor in the map markers
+    far = client.get("/?near=Thunder+Bay%2C+ON&radius_km=any&lang=en").text
+    assert re.search(r'<span class="distance">about [\d,]+ km</span>', far)
+    assert not re.search(r'<span class="distance">[\d,]+\.\d km</span>', far)
+    printed = client.get("/print?near=Kenora%2C+ON&lang=fr").text
+    assert "à Kenora" in printed
+    with store.session() as session:
+        bailey = service(session, "1217").id
+    english = client.get(f"/services/{bailey}?lang=en").text
+    assert "Located at community level; the source gives no address." in english
+    assert "Directions (OpenStreetMap)" not in english
+    french = client.get(f"/services/{bailey}?lang=fr").text
+    assert "Situé à l’échelle de la localité ; la source ne donne aucune adresse." in french

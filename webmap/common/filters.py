@@ -17,10 +17,12 @@ from flask_babel import (
 )
 from flask_babel import gettext as _
 
+from caremap.geocoder import Precision
 from caremap.geodesy import metres_to_km
+from caremap.privacy import PublicLocation
 from caremap.queries import PublicCapacity, PublicSchedule
 from caremap.reasons import say
-from caremap.search import Clock
+from caremap.search import Clock, community_distance
 from webmap.common.params import BadParameter
 
 DAY_NAMES = {
@@ -118,6 +120,20 @@ def km(distance_m: float | None) -> str:
     return _("%(km)s km", km=format_decimal(metres_to_km(distance_m), format="#,##0.0"))
 
 
+def distance(distance_m: float | None, location: PublicLocation) -> str:
+    """A search hit's distance as it may be said: to 0.1 km for a located address; for a
+    listing placed at its community (the source gives no address), "in Kenora" when the
+    origin is in that community, else "about 40 km"."""
+    if distance_m is None or location.geocode_precision != Precision.PLACE:
+        return km(distance_m)
+    rounded = community_distance(distance_m)
+    city = location.address.city if location.address else ""
+    if rounded is None and city:
+        return _("in %(place)s", place=city)
+    whole_km = format_decimal(metres_to_km(rounded or distance_m), format="#,##0")
+    return _("about %(km)s km", km=whole_km)
+
+
 def month_name(month: int) -> str:
     """The month's name in the page's language."""
     return get_month_names("wide", locale=get_locale())[month]
@@ -177,6 +193,7 @@ def register(app: Flask) -> None:
     app.add_template_global(month_name)
     app.add_template_global(error_message)
     app.add_template_filter(km)
+    app.add_template_filter(distance)
     app.add_template_filter(term_label)
     app.add_template_filter(hours_text)
     app.add_template_filter(capacity_text)

@@ -23,6 +23,7 @@ from flask_babel import gettext as _
 from folium.plugins import MarkerCluster
 from markupsafe import Markup
 
+from caremap.geocoder import Precision
 from caremap.geodesy import km_to_metres
 from caremap.privacy import PublicLocation
 from caremap.queries import PublicService
@@ -33,7 +34,7 @@ from webmap.common.assets import (
     localise,
     rewrite_cdn_urls,
 )
-from webmap.common.filters import km
+from webmap.common.filters import distance, km
 
 CANADA_CENTRE = (56.0, -96.0)  # (lat, lon)
 MAX_ZOOM = 18
@@ -169,7 +170,7 @@ def build_service_map(
     points = []
     for key, service, location in layers.points:
         bounds.append((location.latitude, location.longitude))  # folium: (lat, lon)
-        label = _marker_label(service.name, layers.distances_m.get(key))
+        label = _marker_label(service.name, layers.distances_m.get(key), location)
         points.append(_service_point(key, service, location, label, labels, detail_url))
     folium.LayerControl(collapsed=True).add_to(fmap)
     if bounds:
@@ -230,10 +231,13 @@ def _origin(fmap: folium.Map, layers: MapLayers) -> list[tuple[float, float]]:
     return [layers.origin]
 
 
-def _marker_label(name: str, distance_m: float | None) -> str:
-    """A marker's accessible name: the service's name, and its distance when known."""
+def _marker_label(name: str, distance_m: float | None, location: PublicLocation) -> str:
+    """A marker's accessible name: the service's name, and its distance when known (as
+    :func:`~webmap.common.filters.distance` says it for a listing placed at its community)."""
     if distance_m is None:
         return name
+    if location.geocode_precision == Precision.PLACE:
+        return _("%(name)s, %(distance)s", name=name, distance=distance(distance_m, location))
     return _("%(name)s, %(distance)s away", name=name, distance=km(distance_m))
 
 
