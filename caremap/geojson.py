@@ -28,6 +28,9 @@ def service_feature(
         "populations": list(service.terms.get("population", ())),
         "capabilities": list(service.terms.get("capability", ())),
         "languages": list(service.languages),
+        "description": service.description,
+        "eligibility": service.eligibility_description,
+        "intake": service.application_process,
         "phones": [
             {
                 "number": p.number,
@@ -57,6 +60,18 @@ def service_feature(
         "geometry": {"type": "Point", "coordinates": [location.longitude, location.latitude]},
         "properties": properties,
     }
+
+
+def split_feature_id(feature_id: str) -> tuple[str, str | None]:
+    """The service id and location id of a Feature id ``<service id>@<location id>`` (None
+    for the location of a bare service id)."""
+    service_id, separator, location_id = feature_id.rpartition("@")
+    return (service_id, location_id) if separator else (feature_id, None)
+
+
+def location_of(service: PublicService, location_id: str) -> PublicLocation | None:
+    """``service``'s location ``location_id`` (None when it has no such location)."""
+    return next((loc for loc in service.locations if str(loc.id) == location_id), None)
 
 
 def feature_collection(features: list[dict], **members: object) -> dict:

@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (1, "a17ac16d8f91f0e0594271328db000fab2d0fd4a498cb003a3170a17357d6b3c"),
+        (2, "f31567650863dab7d0e9f653056e628fb6a7d0f0ad1a06836985ed2743a232b9"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (1, "197f58f37c84c6eb407be8cb706be7011e38878b6875168dbe6e1efe44d839c3"),
+        (1, "75b9106eba69abc7ec76c2ad258d13c9a17e8552605ac81e4eb7d1cae66087dc"),
     ),
 ]
 

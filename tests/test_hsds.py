@@ -88,6 +88,9 @@ def test_root_and_openapi(client):
     assert about["version"] == "3.0"
     document = client.get(about["openapi_url"]).json
     assert "/services/{id}" in document["paths"] and document["servers"]
+    # only JSON is served (format=ndjson is a 400): no parameter offers another format
+    assert "ndjson" not in json.dumps(document)
+    assert "format" not in document["components"]["parameters"]
 
 
 def test_paging_covers_every_service_once(client):

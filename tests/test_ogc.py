@@ -170,6 +170,7 @@ def test_bad_parameters_are_400_naming_the_parameter(client, path, query, parame
     response = client.get(path, query_string=query)
     assert response.status_code == 400 and response.mimetype == "application/json"
     assert response.json["parameter"] == parameter and response.json["message"]
+    assert response.json["code"] == "InvalidParameterValue" and response.json["description"]
 
 
 @pytest.mark.parametrize(
@@ -182,12 +183,15 @@ def test_bad_parameters_are_400_naming_the_parameter(client, path, query, parame
         "/ogc/collections/services/items/no-such-service@no-such-location",
         "/ogc/collections/indicators-province/items/99",
         "/ogc/collections/nothing/items/35",
+        "/ogc/nothing",
     ],
 )
 def test_unknown_collections_and_features_are_404(client, path):
     response = client.get(path, query_string={"f": "json"})
     assert response.status_code == 404 and response.mimetype == "application/json"
     assert response.json["status"] == 404
+    # OGC API - Features' exception: a code and a description a person reads
+    assert response.json["code"] == "NotFound" and response.json["description"]
 
 
 def test_a_known_service_at_another_location_is_404(client):

@@ -9,6 +9,7 @@ import json
 import os
 
 import geopandas
+import numpy
 import pytest
 from sqlalchemy import delete, select, text, update
 
@@ -94,7 +95,9 @@ def _by_name(store):
 
 def test_listings_are_written_in_space_order(empty_store, tmp_path):
     """In the table's own order, a full rebuild's listings follow the Hilbert curve through
-    their public points: neighbours share pages, so a nearest-first scan reads few."""
+    their public points: neighbours share pages, so a nearest-first scan reads few. SQLite keeps
+    the exact order; PostgreSQL's free-space map may put a short row into the gap an earlier page
+    left, so there the two orders agree closely (Spearman's rank correlation), not exactly."""
     etl(empty_store, LISTINGS / "service_listings_shared.csv", report_dir=tmp_path)
     with empty_store.engine.begin() as connection:
         publish.refresh(connection)
@@ -106,7 +109,10 @@ def test_listings_are_written_in_space_order(empty_store, tmp_path):
     curve = geopandas.GeoSeries(geopandas.points_from_xy(*zip(*points, strict=True)), crs=4326)
     distances = curve.hilbert_distance(total_bounds=publish.WORLD).tolist()
     assert len(distances) > 100
-    assert distances == sorted(distances)
+    if physical == "rowid":
+        assert distances == sorted(distances)
+    curve_ranks = numpy.argsort(numpy.argsort(distances, kind="stable"))
+    assert numpy.corrcoef(curve_ranks, numpy.arange(len(distances)))[0, 1] > 0.99
 
 
 @pytest.mark.parametrize("backend", ["postgis"], indirect=True)

@@ -22,7 +22,11 @@ FEATURE = {
     "required": ["type", "geometry", "properties"],
     "properties": {
         "type": {"const": "Feature"},
-        "id": {"type": "string"},
+        "id": {
+            "type": "string",
+            "description": "`<service id>@<location id>`: the service at one of its "
+            "locations (GET /api/v1/services/{feature_id} answers it).",
+        },
         "geometry": {
             "type": "object",
             "description": "The location's public point, [longitude, latitude] (WGS84). For a "
@@ -48,6 +52,16 @@ FEATURE = {
                 "populations": {"type": "array", "items": {"type": "string"}},
                 "capabilities": {"type": "array", "items": {"type": "string"}},
                 "languages": {"type": "array", "items": {"type": "string"}},
+                "description": {"type": ["string", "null"]},
+                "eligibility": {
+                    "type": ["string", "null"],
+                    "description": "Who the service is for.",
+                },
+                "intake": {
+                    "type": ["string", "null"],
+                    "description": "How to reach the service or be referred to it.",
+                },
+                "location_id": {"type": "string"},
                 "confidential": {"type": "boolean"},
                 "distance_m": {
                     "type": "number",
@@ -128,28 +142,30 @@ def openapi_document(codes: Mapping[str, list[str]]) -> dict:
                     },
                 }
             },
-            "/api/v1/services/{service_id}": {
+            "/api/v1/services/{feature_id}": {
                 "get": {
-                    "summary": "One service",
+                    "summary": "One service at one location, shaped like a search result",
                     "operationId": "getService",
                     "parameters": [
                         {
-                            "name": "service_id",
+                            "name": "feature_id",
                             "in": "path",
                             "required": True,
+                            "description": "A search result's `id` (`<service id>@<location "
+                            "id>`), or a service id alone for its first location.",
                             "schema": {"type": "string"},
                         }
                     ],
                     "responses": {
                         "200": {
-                            "description": "A GeoJSON Feature",
+                            "description": "A GeoJSON Feature (without `distance_m`)",
                             "content": {
                                 "application/geo+json": {
                                     "schema": {"$ref": "#/components/schemas/Feature"}
                                 }
                             },
                         },
-                        "404": _error_response("No such service."),
+                        "404": _error_response("No such service, or not at that location."),
                     },
                 }
             },

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, jsonify, request, url_for
+from flask import Blueprint, abort, jsonify, request
 from werkzeug.wrappers import Response
 
-from caremap.geojson import feature_collection_text, service_feature, with_search_members
+from caremap.geojson import (
+    feature_collection_text,
+    location_of,
+    service_feature,
+    split_feature_id,
+    with_search_members,
+)
 from caremap.queries import public_service
-from caremap.search import search
+from caremap.search import fresh_capacities, search
 from webmap import get_store
 from webmap.api.openapi import openapi_document
+from webmap.common.cors import allow_any_origin_to_read
 from webmap.common.params import parse_search
 from webmap.common.searching import clock, gazetteer, vocabulary_codes
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+allow_any_origin_to_read(bp)
 GEOJSON = "application/geo+json"  # RFC 7946, as the OpenAPI document says
 
 
@@ -40,21 +48,21 @@ def services() -> Response:
     return Response(feature_collection_text(features, **members), mimetype=GEOJSON)
 
 
-@bp.get("/services/<service_id>")
-def service(service_id: str) -> Response:
-    """One service, as a GeoJSON Feature at its (first) location's public point."""
+@bp.get("/services/<feature_id>")
+def service(feature_id: str) -> Response:
+    """One service at one location, as a GeoJSON Feature shaped like an item of the search:
+    ``<service id>@<location id>`` (a search result's ``id``), or a bare service id for its
+    first location."""
+    service_id, location_id = split_feature_id(feature_id)
     with get_store().session() as session:
         found = public_service(session, service_id)
     if found is None or not found.locations:
         abort(404)
-    feature = service_feature(found, found.locations[0])
-    feature["properties"]["locations"] = [
-        service_feature(found, location)["geometry"] for location in found.locations
-    ]
-    feature["properties"]["url"] = url_for(
-        "main.service_detail", service_id=service_id, _external=False
-    )
-    response = jsonify(feature)
+    location = found.locations[0] if location_id is None else location_of(found, location_id)
+    if location is None:
+        abort(404)
+    fresh = fresh_capacities(found.capacities, clock())
+    response = jsonify(service_feature(found, location, None, fresh))
     response.mimetype = GEOJSON
     return response
 

@@ -64,12 +64,17 @@ def handle_http_error(
     # The error's own headers stay: Allow on a 405, Retry-After, WWW-Authenticate.
     headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
     if wants_json():
-        body = jsonify(
-            {"status": status, "error": error.name, "message": message, "detail": detail}
-        )
-        return body, status, headers
+        document = {"status": status, "error": error.name, "message": message, "detail": detail}
+        if request.path.startswith("/ogc/"):
+            document |= ogc_exception(error.name.replace(" ", ""), message)
+        return jsonify(document), status, headers
     page = render_template("error.html", status=status, message=message, detail=detail)
     return page, status, headers
+
+
+def ogc_exception(code: str, description: str) -> dict[str, str]:
+    """The members of OGC API - Features' exception document (its ``exception.yaml``)."""
+    return {"code": code, "description": description}
 
 
 def handle_bad_parameter(error: BadParameter) -> tuple[Response | str, int]:

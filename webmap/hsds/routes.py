@@ -30,9 +30,11 @@ from caremap.hsds.pages import (
 )
 from caremap.hsds.tables import read_tables, read_taxonomies
 from webmap import get_store
+from webmap.common.cors import allow_any_origin_to_read
 from webmap.common.params import BadParameter, boolean, date_time, integer, shown
 
 bp = Blueprint("hsds", __name__, url_prefix="/hsds")
+allow_any_origin_to_read(bp)
 
 DEFAULT_PER_PAGE = 50
 MAX_PER_PAGE = 1000
@@ -96,7 +98,19 @@ def openapi() -> Response:
         "license": {"name": "Per source: see each package's sources"},
     }
     document["servers"] = [{"url": url_for("hsds.about", _external=True).rstrip("/")}]
+    _without_format(document)
     return jsonify(document)
+
+
+def _without_format(document: dict) -> None:
+    """Only JSON is served (:func:`check_format`): HSDS's ``format`` parameter, which offers
+    ``ndjson``, is not advertised."""
+    reference = {"$ref": "#/components/parameters/format"}
+    del document["components"]["parameters"]["format"]
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            if isinstance(operation, dict) and "parameters" in operation:
+                operation["parameters"] = [p for p in operation["parameters"] if p != reference]
 
 
 @bp.get("/services")

@@ -28,15 +28,18 @@ from werkzeug.wrappers import Response
 
 from caremap.coverage.indicators import Selection, compute_indicators
 from caremap.coverage.stored import read as read_stored
-from caremap.geojson import service_feature
+from caremap.geojson import location_of, service_feature, split_feature_id
 from caremap.jurisdictions import read_layer_configs
 from caremap.listing import LonLatBox, listings_extent, listings_page
 from caremap.queries import jurisdiction_outlines, public_service
 from webmap import get_store
+from webmap.common.cors import allow_any_origin_to_read
+from webmap.common.errors import ogc_exception
 from webmap.common.params import BadParameter, integer, number, shown
 from webmap.common.searching import clock
 
 bp = Blueprint("ogc", __name__, url_prefix="/ogc")
+allow_any_origin_to_read(bp)
 
 JSON = "application/json"
 GEOJSON = "application/geo+json"
@@ -74,10 +77,10 @@ def bad_parameter(error: BadParameter) -> tuple[Response, int]:
     return jsonify(
         {
             "status": 400,
-            "code": "InvalidParameterValue",
             "error": "bad_parameter",
             "parameter": error.name,
             "message": error.message,
+            **ogc_exception("InvalidParameterValue", error.message),
         }
     ), 400
 
@@ -357,12 +360,10 @@ def item(collection_id: str, feature_id: str) -> Response:
 
 
 def _service_feature(feature_id: str) -> dict | None:
-    service_id, separator, location_id = feature_id.rpartition("@")
-    if not separator:
+    service_id, location_id = split_feature_id(feature_id)
+    if location_id is None:
         return None
     with get_store().session() as session:
         service = public_service(session, service_id)
-    if service is None:
-        return None
-    location = next((loc for loc in service.locations if str(loc.id) == location_id), None)
-    return None if location is None else service_feature(service, location)
+    location = None if service is None else location_of(service, location_id)
+    return None if service is None or location is None else service_feature(service, location)
