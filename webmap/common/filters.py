@@ -153,6 +153,14 @@ def number(value: int | None) -> str:
     return "" if value is None else format_decimal(value, format="#,##0")
 
 
+def significant(value: float, digits: int = 4) -> str:
+    """A number to at most ``digits`` significant digits in the page's format ("0.9912",
+    "0,9912"); from 10^digits up, a whole number with grouping ("12,345")."""
+    if abs(value) >= 10**digits:
+        return format_decimal(round(value), format="#,##0")
+    return format_decimal(value, format="@" + "#" * (digits - 1))
+
+
 def decimal(value: float | None, digits: int = 1) -> str:
     if value is None:
         return "—"
@@ -173,6 +181,7 @@ def register(app: Flask) -> None:
     app.add_template_filter(said)
     app.add_template_filter(number)
     app.add_template_filter(decimal)
+    app.add_template_filter(significant)
     app.add_template_filter(percent)
     app.add_template_global(month_name)
     app.add_template_global(error_message)
