@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (1, "a17ac16d8f91f0e0594271328db000fab2d0fd4a498cb003a3170a17357d6b3c"),
+        (1, "7153e517d1cd18939e0de3eb60e51c37f205a937b7048bb65d1a96f95629fb69"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (1, "197f58f37c84c6eb407be8cb706be7011e38878b6875168dbe6e1efe44d839c3"),
+        (1, "80f154a7af19e79e751f80d2eaa7fd3f61cbe1571ff078b00202eb47978219cc"),
     ),
 ]
 
