@@ -31,6 +31,7 @@ PAGES: dict[str, tuple[str | None, Callable[[World], str]]] = {
     "search": (None, lambda w: "/"),
     "results": (None, lambda w: "/?near=M5A+2N2&radius_km=5"),
     "detail": (None, lambda w: f"/services/{w.service_a}"),
+    "report": (None, lambda w: f"/services/{w.service_a}/report"),
     "print": (None, lambda w: "/print?near=M5A+2N2&radius_km=5"),
     "planner-province": (None, lambda w: "/planner/?level=province"),
     "planner-census-division": (None, lambda w: "/planner/?level=census_division"),

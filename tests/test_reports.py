@@ -130,7 +130,7 @@ def test_the_sixth_report_within_an_hour_is_refused_then_allowed_an_hour_later(m
     for _ in range(reports.LIMIT.count):
         assert send(client, world.service_a).status_code == 303
     refused = send(client, world.service_a, lang="fr")
-    assert refused.status_code == 429
+    assert refused.status_code == 429 and refused.headers["Retry-After"] == "3600"
     assert "Trop de signalements" in text(refused)
     assert len(stored(world)) == reports.LIMIT.count
     later = make_app(world.url, NOW=NOW + dt.timedelta(minutes=61)).test_client()
@@ -197,3 +197,9 @@ def test_a_moderator_resolves_or_dismisses_a_report_and_nobody_else_can(make_app
         ("dismissed", world.users["moderator"], NOW),
     ]
     assert "The number rings a pharmacy." not in text(moderator.get("/moderation/"))
+
+
+def test_the_privacy_page_says_what_a_report_keeps(make_app, world):
+    client = make_app(world.url).test_client()
+    assert "If you report a problem with a listing" in text(client.get("/privacy"))
+    assert "Si vous signalez un problème avec une fiche" in text(client.get("/privacy?lang=fr"))

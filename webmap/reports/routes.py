@@ -55,7 +55,7 @@ class ReportForm(FlaskForm):
 
 
 @bp.route("/services/<service_id>/report", methods=["GET", "POST"])
-def report(service_id: str) -> Response | tuple[str, int] | str:
+def report(service_id: str) -> Response | tuple[str, int] | tuple[str, int, dict[str, str]]:
     """The form; a valid report goes to the moderators, then a thank-you page."""
     with get_store().session() as db:
         service = public_service(db, service_id)
@@ -90,6 +90,7 @@ def _client() -> str:
     return reports.client_key(current_app.config["SECRET_KEY"], request.remote_addr or "")
 
 
-def _too_many() -> tuple[str, int]:
+def _too_many() -> tuple[str, int, dict[str, str]]:
     message = _("Too many reports from your address. Please try again in an hour.")
-    return render_template("error.html", status=429, message=message, detail=None), 429
+    page = render_template("error.html", status=429, message=message, detail=None)
+    return page, 429, {"Retry-After": str(int(reports.LIMIT.span.total_seconds()))}
