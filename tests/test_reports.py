@@ -203,3 +203,14 @@ def test_the_privacy_page_says_what_a_report_keeps(make_app, world):
     client = make_app(world.url).test_client()
     assert "If you report a problem with a listing" in text(client.get("/privacy"))
     assert "Si vous signalez un problème avec une fiche" in text(client.get("/privacy?lang=fr"))
+
+
+def test_editors_see_open_reports_on_their_own_listings_only(make_app, world):
+    app = make_app(world.url, NOW=NOW)
+    sent = send(app.test_client(), world.service_a, text="Closed <b>for good</b>")
+    assert sent.status_code == 303
+    mine = text(client_of(app, "editor_a").get("/edit/?lang=fr"))
+    assert "Problèmes signalés" in mine and "Closed &lt;b&gt;for good&lt;/b&gt;" in mine
+    assert f'href="/edit/services/{world.service_a}"' in mine
+    others = text(client_of(app, "editor_b").get("/edit/"))
+    assert "Reported problems" not in others and "for good" not in others

@@ -18,7 +18,6 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import format_timedelta
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -38,7 +37,7 @@ from webmap.common.params import integer
 from webmap.common.searching import clock, geography
 from webmap.editing.change_text import action_label, field_label, refuse, value_text
 from webmap.editing.edit import record_url
-from webmap.reports.routes import KIND_LABELS
+from webmap.reports.routes import report_views
 
 bp = Blueprint("moderation", __name__, url_prefix="/moderation")
 MAX_STALE_MONTHS = 120
@@ -78,32 +77,6 @@ def queue() -> str:
     return render_template(
         "moderation/queue.html", pending=pending, reported=reported, form=DecisionForm()
     )
-
-
-@dataclass(frozen=True)
-class ReportView:
-    id: int
-    title: str  # the listing's name
-    url: str  # its edit page
-    kind: str
-    text: str
-    age: str
-
-
-def report_views(open_reports: list[reports.OpenReport]) -> list[ReportView]:
-    """How open reports read: the listing, what is wrong, the text, how long ago."""
-    now = clock().now
-    return [
-        ReportView(
-            id=item.report.id,
-            title=item.service_name if item.service_name is not None else _("(no longer listed)"),
-            url=url_for("edit.service", service_id=item.report.service_id),
-            kind=str(KIND_LABELS.get(item.report.kind, item.report.kind)),
-            text=item.report.text,
-            age=format_timedelta(now - item.report.created_at, add_direction=True),
-        )
-        for item in open_reports
-    ]
 
 
 def _pending_view(db: Session, change_set: ChangeSet, labels: dict[str, str]) -> PendingView:

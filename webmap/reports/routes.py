@@ -5,7 +5,10 @@ confidential listing's form shows what its public page shows: its name."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask_babel import format_timedelta
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -52,6 +55,32 @@ class ReportForm(FlaskForm):
             ),
         ],
     )
+
+
+@dataclass(frozen=True)
+class ReportView:
+    id: int
+    title: str  # the listing's name
+    url: str  # its edit page
+    kind: str
+    text: str
+    age: str
+
+
+def report_views(open_reports: list[reports.OpenReport]) -> list[ReportView]:
+    """How open reports read: the listing, what is wrong, the text, how long ago."""
+    now = clock().now
+    return [
+        ReportView(
+            id=item.report.id,
+            title=item.service_name if item.service_name is not None else _("(no longer listed)"),
+            url=url_for("edit.service", service_id=item.report.service_id),
+            kind=str(KIND_LABELS.get(item.report.kind, item.report.kind)),
+            text=item.report.text,
+            age=format_timedelta(now - item.report.created_at, add_direction=True),
+        )
+        for item in open_reports
+    ]
 
 
 @bp.route("/services/<service_id>/report", methods=["GET", "POST"])
