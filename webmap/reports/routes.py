@@ -1,7 +1,8 @@
-""" "Report a problem with this listing": a short form on every public listing, no account,
+"""The form behind "Report a problem with this listing", on every public listing: no account,
 CSRF-protected; it keeps what is wrong and the text typed, nothing about who sent it
 (:mod:`caremap.reports`). Reports are limited per client: beyond the limit, 429. A
-confidential listing's form shows what its public page shows: its name."""
+confidential listing's form shows what its public page shows: its name. Also how open
+reports read for moderators and editors (:func:`report_views`)."""
 
 from __future__ import annotations
 
@@ -59,6 +60,8 @@ class ReportForm(FlaskForm):
 
 @dataclass(frozen=True)
 class ReportView:
+    """An open report as the moderators' queue and the editor's dashboard show it."""
+
     id: int
     title: str  # the listing's name
     url: str  # its edit page
