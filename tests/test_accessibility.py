@@ -9,10 +9,12 @@ context. Needs Chromium (``CAREMAP_CHROMIUM`` or on PATH)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator
 
 import pytest
 
+from caremap import reports
 from tests.conftest import world_of
 from tests.live_server import serving
 from tests.signed_in_browser import sign_in
@@ -67,7 +69,11 @@ def cases() -> Iterator:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory) -> Iterator[World]:
+    """The world with an open report on editor_a's listing, for the queue and dashboard."""
     with world_of("sqlite", tmp_path_factory.mktemp("a11y")) as made:
+        with made.store.session() as session, session.begin():
+            now = dt.datetime.now(dt.UTC)
+            reports.file_report(session, made.service_a, "hours", "Closed on Sundays.", "", now)
         yield made
 
 
@@ -161,6 +167,7 @@ def test_page_is_accessible_and_fits(chromium, server_url, world, signed_in, nam
             assert page.locator("form[action='/account/logout']").count() == 1
         if name == "moderation":
             assert page.locator("section.change-set").count() == 1
+            assert page.locator("section.problem-report").count() == 1
         problems = serious_violations(page)
         wide = page.evaluate("document.documentElement.scrollWidth")
         if wide > width:
