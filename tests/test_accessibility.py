@@ -10,11 +10,13 @@ again) and scanned again. Needs Chromium (``CAREMAP_CHROMIUM`` or on PATH)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 import pytest
 
+from caremap import reports
 from tests.conftest import world_of
 from tests.live_server import serving
 from tests.signed_in_browser import sign_in
@@ -34,6 +36,7 @@ PAGES: dict[str, tuple[str | None, Callable[[World], str]]] = {
     "search": (None, lambda w: "/"),
     "results": (None, lambda w: "/?near=M5A+2N2&radius_km=5"),
     "detail": (None, lambda w: f"/services/{w.service_a}"),
+    "report": (None, lambda w: f"/services/{w.service_a}/report"),
     "print": (None, lambda w: "/print?near=M5A+2N2&radius_km=5"),
     "planner-province": (None, lambda w: "/planner/?level=province"),
     "planner-census-division": (None, lambda w: "/planner/?level=census_division"),
@@ -68,7 +71,11 @@ def cases() -> Iterator:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory) -> Iterator[World]:
+    """The world with an open report on editor_a's listing, for the queue and dashboard."""
     with world_of("sqlite", tmp_path_factory.mktemp("a11y")) as made:
+        with made.store.session() as session, session.begin():
+            now = dt.datetime.now(dt.UTC)
+            reports.file_report(session, made.service_a, "hours", "Closed on Sundays.", "", now)
         yield made
 
 
@@ -194,5 +201,6 @@ def test_page_is_accessible_and_fits(tab, server_url, world, name, lang):
         assert page.locator("form[action='/account/logout']").count() == 1
     if name == "moderation":
         assert page.locator("section.change-set").count() == 1
+        assert page.locator("section.problem-report").count() == 1
     problems = [problem for width in WIDTHS for problem in problems_at(page, width)]
     assert problems == [], "\n".join(problems)
