@@ -40,7 +40,7 @@ VERSIONED = [
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (1, "197f58f37c84c6eb407be8cb706be7011e38878b6875168dbe6e1efe44d839c3"),
+        (1, "39cec5bee85d918f7e08b2945ec7e316503a39b16ad3a33d5956458260af7aa3"),
     ),
 ]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 
+import babel.dates
 from babel.dates import get_month_names
 from flask import Flask
 from flask_babel import (
@@ -14,6 +15,7 @@ from flask_babel import (
     format_percent,
     format_time,
     get_locale,
+    to_user_timezone,
 )
 from flask_babel import gettext as _
 
@@ -164,8 +166,13 @@ def percent(value: float | None) -> str:
 
 
 def moment(value: dt.datetime) -> str:
-    """A date and time in the page's language, in UTC (Flask-Babel's default time zone)."""
-    return format_datetime(value, "medium") + " UTC"
+    """A date and time a person reads: in the page's language and the display time zone
+    (setting ``display_timezone``), with the zone's abbreviation, "Jan 15, 2026, 11:08:38 AM
+    EST" / "15 janv. 2026, 11:08:38 HNE" (Canadian names of the zones)."""
+    zone = babel.dates.format_datetime(
+        to_user_timezone(value), "z", locale=f"{get_locale().language}_CA"
+    )
+    return f"{format_datetime(value, 'medium')} {zone}"
 
 
 def register(app: Flask) -> None:
