@@ -23,6 +23,7 @@ from caremap.geodesy import metres_to_km
 from caremap.queries import PublicCapacity, PublicSchedule
 from caremap.reasons import say
 from caremap.search import Clock
+from caremap.source_dates import SourceDate, parse_source_date
 from webmap.common.params import BadParameter
 
 DAY_NAMES = {
@@ -175,8 +176,27 @@ def moment(value: dt.datetime) -> str:
     return f"{format_datetime(value, 'medium')} {zone}"
 
 
+def source_date(text: str | None) -> str:
+    """A source's "as of" in words in the page's language: "April 24, 2014", "février 2012",
+    "2017", "before May 2017"; text of another shape as it is."""
+    found = parse_source_date(text)
+    if found is None:
+        return text or ""
+    words = _source_date_words(found)
+    return _("before %(date)s", date=words) if found.before else words
+
+
+def _source_date_words(found: SourceDate) -> str:
+    if found.day:
+        return format_date(found.first_day, "long")
+    if found.month:
+        return babel.dates.format_skeleton("yMMMM", found.first_day, locale=get_locale())
+    return str(found.year)
+
+
 def register(app: Flask) -> None:
     app.add_template_filter(moment)
+    app.add_template_filter(source_date)
     app.add_template_filter(said)
     app.add_template_filter(number)
     app.add_template_filter(decimal)
