@@ -60,3 +60,20 @@ def test_the_display_time_zone_is_a_setting_checked_at_start():
     for wrong in ("Mars/Base", "", "../etc"):
         with pytest.raises(SettingsError, match="CAREMAP_DISPLAY_TIMEZONE"):
             load_settings({"CAREMAP_DISPLAY_TIMEZONE": wrong})
+
+
+def test_the_referral_sheet_gives_each_services_source_and_dates(make_app, world):
+    app = make_app(world.url, NOW=WINTER)
+    editor = client_of(app, "editor_a")
+    editor.post(f"/edit/services/{world.service_a}/verify", data={"csrf_token": page_token(editor)})
+    public = app.test_client()
+    english = text(public.get("/print?near=M5A+2N2&lang=en"))
+    assert "source date: November 28, 2026; verified January 15, 2026" in english
+    assert "not yet verified by the organization" in english  # the other services
+    assert "2026-11-28" not in english
+    french = text(public.get("/print?near=M5A+2N2&lang=fr"))
+    nbsp = "\u00a0"
+    assert f"date de la source{nbsp}: 28 novembre 2026{nbsp}; vérifiée le 15 janvier 2026" in french
+    assert (
+        f"Source{nbsp}: " in french and '<button type="button" data-print hidden>Imprimer' in french
+    )
