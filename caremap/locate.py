@@ -146,9 +146,10 @@ class Located:
     def origin(self) -> Reason:
         """What a search starts from, to follow "Searching from": the label, but a place by its
         name alone ("Kenora, ON", in French "Kenora (Ont.)"), as "place:" would say it twice."""
-        if self.precision is LocatePrecision.PLACE:
-            return self.label.values["place"]
-        return self.label
+        if self.precision is not LocatePrecision.PLACE:
+            return self.label
+        name: Reason = self.label.values["place"]
+        return name
 
 
 def locate(text: str, gazetteer: Gazetteer) -> Located | None:

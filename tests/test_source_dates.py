@@ -56,7 +56,8 @@ def page_text(response) -> str:
 
 def test_a_service_page_says_its_source_date_in_words(client, loaded_store):
     youth = f"/services/{service_id(loaded_store, 'TORYOUTH-654')}"  # as of "2014/04/24"
-    english, french = page_text(client.get(f"{youth}?lang=en")), page_text(client.get(f"{youth}?lang=fr"))
+    english = page_text(client.get(f"{youth}?lang=en"))
+    french = page_text(client.get(f"{youth}?lang=fr"))
     assert "<dd>April 24, 2014</dd>" in english and "<dd>24 avril 2014</dd>" in french
     assert "2014/04/24" not in english + french
     drop_in = f"/services/{service_id(loaded_store, 'TORDROPIN-106')}"  # "snapshot before 2017-05"
