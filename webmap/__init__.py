@@ -72,6 +72,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
     app.config["SECRET_KEY"] = app.config["SECRET_KEY"] or secret_key(settings)
+    app.config["BABEL_DEFAULT_TIMEZONE"] = app.config["DISPLAY_TIMEZONE"]
     _trust_proxies(app, int(app.config["PROXY_HOPS"]))
     app.extensions["caremap_store"] = open_store(app.config["DATABASE_URL"])
     app.url_map.converters["int"] = params.RowIdConverter

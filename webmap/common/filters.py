@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 
+import babel.dates
 from babel.dates import get_month_names
 from flask import Flask
 from flask_babel import (
@@ -14,6 +15,7 @@ from flask_babel import (
     format_percent,
     format_time,
     get_locale,
+    to_user_timezone,
 )
 from flask_babel import gettext as _
 
@@ -21,6 +23,7 @@ from caremap.geodesy import metres_to_km
 from caremap.queries import PublicCapacity, PublicSchedule
 from caremap.reasons import say
 from caremap.search import Clock
+from caremap.source_dates import SourceDate, parse_source_date
 from webmap.common.params import BadParameter
 
 DAY_NAMES = {
@@ -172,12 +175,36 @@ def percent(value: float | None) -> str:
 
 
 def moment(value: dt.datetime) -> str:
-    """A date and time in the page's language, in UTC (Flask-Babel's default time zone)."""
-    return format_datetime(value, "medium") + " UTC"
+    """A date and time a person reads: in the page's language and the display time zone
+    (setting ``display_timezone``), with the zone's abbreviation, "Jan 15, 2026, 11:08:38 AM
+    EST" / "15 janv. 2026, 11:08:38 HNE" (Canadian names of the zones)."""
+    zone = babel.dates.format_datetime(
+        to_user_timezone(value), "z", locale=f"{get_locale().language}_CA"
+    )
+    return f"{format_datetime(value, 'medium')} {zone}"
+
+
+def source_date(text: str | None) -> str:
+    """A source's "as of" in words in the page's language: "April 24, 2014", "février 2012",
+    "2017", "before May 2017"; text of another shape as it is."""
+    found = parse_source_date(text)
+    if found is None:
+        return text or ""
+    words = _source_date_words(found)
+    return _("before %(date)s", date=words) if found.before else words
+
+
+def _source_date_words(found: SourceDate) -> str:
+    if found.day:
+        return format_date(found.first_day, "long")
+    if found.month:
+        return babel.dates.format_skeleton("yMMMM", found.first_day, locale=get_locale())
+    return str(found.year)
 
 
 def register(app: Flask) -> None:
     app.add_template_filter(moment)
+    app.add_template_filter(source_date)
     app.add_template_filter(said)
     app.add_template_filter(number)
     app.add_template_filter(decimal)

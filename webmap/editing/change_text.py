@@ -8,14 +8,13 @@ from collections.abc import Mapping
 from typing import Any, NoReturn
 
 from flask import abort
-from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from caremap import history, reasons
 from caremap.fields import ChangeError, ConflictError
 from caremap.queries import PublicSchedule
-from webmap.common.filters import hours_text, said
+from webmap.common.filters import hours_text, moment, said
 
 FIELD_LABELS = {
     "name": _l("Name"),
@@ -77,7 +76,7 @@ def value_text(field_name: str, encoded: str, labels: Mapping[str, str]) -> str:
     if field_name == "confidential":
         return _("Yes") if value else _("No")
     if field_name == "last_verified_at":
-        return format_datetime(dt.datetime.fromisoformat(value), "medium")
+        return moment(dt.datetime.fromisoformat(value))
     return str(value)
 
 
