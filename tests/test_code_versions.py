@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (2, "f31567650863dab7d0e9f653056e628fb6a7d0f0ad1a06836985ed2743a232b9"),
+        (2, "e3f7f12df45db6a7b795e22b2bda5683a15404f215924e2747b0d566132ac880"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (1, "75b9106eba69abc7ec76c2ad258d13c9a17e8552605ac81e4eb7d1cae66087dc"),
+        (1, "280243cf4722223afbd9c19390be4f55290202296e158f421a805011c136dccb"),
     ),
 ]
 
