@@ -292,6 +292,7 @@ SERVICE_FIELDS: dict[str, Field] = {
     "schedules": Field(
         _read_schedules, _write_schedules, lambda rows: sorted(rows, key=_schedule_key)
     ),
+    "phones": record_fields.phones_field("service"),
 }
 RECORD_FIELDS: dict[str, dict[str, Field]] = {
     "service": SERVICE_FIELDS,
