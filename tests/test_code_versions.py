@@ -40,7 +40,7 @@ VERSIONED = [
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (1, "197f58f37c84c6eb407be8cb706be7011e38878b6875168dbe6e1efe44d839c3"),
+        (1, "2cb238c222b690de445e8c336cf634bad2897df2d0fbe03f51f34af942ac0692"),
     ),
 ]
 
