@@ -227,3 +227,35 @@ def test_hostile_text_in_a_phone_is_stored_as_text_and_shown_escaped(make_app, w
     response = post(moderator, f"/edit/services/{world.service_a}", nul)
     assert response.status_code == 400 and "not allowed" in text(response)
     assert phones_of(world, "service", world.service_a) == [phone]
+
+
+def test_a_confidential_locations_own_phone_is_never_published(make_app, world):
+    app = make_app(world.url)
+    admin, public = client_of(app, "admin"), app.test_client()
+    for location_id, number in (
+        (world.location_b, "807-555-0188"),
+        (world.location_a, "416-555-0189"),
+    ):
+        data = location_form(world, location_id)
+        url = f"/edit/locations/{location_id}"
+        assert post(admin, url, data | phone_fields({"number": number})).status_code == 303
+    assert phones_of(world, "location", world.location_b)[0]["number"] == "+18075550188"
+    pages = [
+        "/hsds/services",
+        f"/hsds/services/{world.service_b}",
+        "/hsds/service_at_locations",
+        f"/hsds/organizations/{world.org_b}",
+        f"/api/v1/services/{world.service_b}",
+        f"/services/{world.service_b}",
+    ]
+    for page in pages:
+        body = text(public.get(page))
+        assert "0188" not in body, page
+    assert "+14165550189" in text(public.get(f"/hsds/services/{world.service_a}"))
+    notes = {
+        "en": "its numbers are never published",
+        "fr": "ses numéros ne sont jamais publiés",
+    }
+    for lang, note in notes.items():
+        assert note in text(admin.get(f"/edit/locations/{world.location_b}?lang={lang}"))
+        assert note not in text(admin.get(f"/edit/locations/{world.location_a}?lang={lang}"))
