@@ -11,8 +11,10 @@ import pytest
 from markupsafe import escape
 
 from caremap import changes, history
+from caremap.fields import ChangeError
 from tests.support.world import World
 from tests.test_accounts import client_of, location_form, page_token
+from tests.test_changes import NOW, rerun_with, who
 from tests.test_moderation_web import form_data
 
 NEW_NUMBER = "(416) 555-0199"
@@ -259,3 +261,38 @@ def test_a_confidential_locations_own_phone_is_never_published(make_app, world):
     for lang, note in notes.items():
         assert note in text(admin.get(f"/edit/locations/{world.location_b}?lang={lang}"))
         assert note not in text(admin.get(f"/edit/locations/{world.location_a}?lang={lang}"))
+
+
+def test_an_edited_phone_is_kept_over_a_later_load_of_the_open_data_source(world, tmp_path):
+    edited = [{"type": "voice", "number": "416 555 0199", "extension": "", "description": "Intake"}]
+    with world.store.session() as session, session.begin():
+        changes.propose(
+            session, who(session, world, "admin"), world.service_a, {"phones": edited}, NOW
+        )
+    same = rerun_with(world, tmp_path, "same")
+    assert same.counts.edits_over_source == ()
+    assert [p["number"] for p in phones_of(world, "service", world.service_a)] == ["+14165550199"]
+    changed = rerun_with(world, tmp_path, "changed", ("416-555-0120", "416-555-0177"))
+    assert changed.counts.edits_over_source == (f"{world.service_a}: phones",)
+    assert phones_of(world, "service", world.service_a) == [
+        {"type": "voice", "number": "+14165550199", "extension": None, "description": "Intake"}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("phone", "reason"),
+    [
+        ({"number": "12345"}, "no valid phone number in '12345'"),
+        (
+            {"number": "416-555-0100", "extension": "2; DROP"},
+            "the extension '2; DROP' is not digits",
+        ),
+        ({"number": "416-555-0100", "type": "<b>"}, "'<b>' is not a phone type"),
+    ],
+)
+def test_a_bad_phone_is_refused_by_the_store_too(world, phone, reason):
+    with world.store.session() as session, session.begin():
+        admin = who(session, world, "admin")
+        with pytest.raises(ChangeError, match=re.escape(reason)):
+            changes.propose(session, admin, world.service_a, {"phones": [phone]}, NOW)
+    assert [p["number"] for p in phones_of(world, "service", world.service_a)] == ["+14165550120"]
