@@ -40,7 +40,7 @@ VERSIONED = [
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (1, "2cb238c222b690de445e8c336cf634bad2897df2d0fbe03f51f34af942ac0692"),
+        (1, "0a9a6a16151a5389efc623b58726bd80f2b2316a8323b5d87f0e4ece004e06f8"),
     ),
 ]
 

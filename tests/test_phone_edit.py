@@ -296,3 +296,14 @@ def test_a_bad_phone_is_refused_by_the_store_too(world, phone, reason):
         with pytest.raises(ChangeError, match=re.escape(reason)):
             changes.propose(session, admin, world.service_a, {"phones": [phone]}, NOW)
     assert [p["number"] for p in phones_of(world, "service", world.service_a)] == ["+14165550120"]
+
+
+def test_a_phone_description_may_not_name_a_confidential_street(make_app, world):
+    moderator = client_of(make_app(world.url), "moderator")
+    edit = form_data(world, world.service_b) | phone_fields(
+        {"number": "1-807-555-0123", "description": "Crisis line, 12 Imaginary Road"}
+    )
+    response = post(moderator, f"/edit/services/{world.service_b}", edit)
+    assert response.status_code == 400
+    assert "street address of a confidential location" in text(response)
+    assert phones_of(world, "service", world.service_b)[0]["description"] == "Crisis line"
