@@ -70,6 +70,9 @@ def test_the_service_form_lists_each_phone_with_labelled_inputs(make_app, world)
         assert f'<label for="phones-0-{name}">' in page and f'id="phones-0-{name}"' in page
     assert 'id="phones-2-number"' in page  # two empty rows to add numbers
     assert 'id="phones-3-number"' not in page
+    as_shown = form_data(world, world.service_a) | phone_fields({"number": "416-555-0120"})
+    response = post(editor, f"/edit/services/{world.service_a}", as_shown)
+    assert "Nothing changed." in text(editor.get(response.headers["Location"]))
 
 
 def test_a_service_phone_edit_is_moderated_recorded_republished_and_reverted(make_app, world):
