@@ -292,6 +292,7 @@ SERVICE_FIELDS: dict[str, Field] = {
     "schedules": Field(
         _read_schedules, _write_schedules, lambda rows: sorted(rows, key=_schedule_key)
     ),
+    "phones": record_fields.phones_field("service"),
 }
 RECORD_FIELDS: dict[str, dict[str, Field]] = {
     "service": SERVICE_FIELDS,
@@ -475,12 +476,15 @@ def approve(
 
 
 def _refuse_a_named_street(session: Session, record: Record, edited: Mapping[str, Any]) -> None:
-    """:class:`RevealsAddress` when an edited text published with the record holds the street
-    address of a confidential location it concerns (its own, for a location; its locations'
-    and its organization's, for a service; its own and its services', for an organization),
-    as the record will be once ``edited``: the address may not be published, under any name
-    (:mod:`caremap.privacy`)."""
+    """:class:`RevealsAddress` when an edited text published with the record (its phones'
+    descriptions too) holds the street address of a confidential location it concerns (its
+    own, for a location; its locations' and its organization's, for a service; its own and its
+    services', for an organization), as the record will be once ``edited``: the address may
+    not be published, under any name (:mod:`caremap.privacy`)."""
     texts = {n: edited[n] for n in PUBLIC_TEXT.get(record.type, ()) if edited.get(n)}
+    descriptions = [p["description"] for p in edited.get("phones") or () if p["description"]]
+    if descriptions:
+        texts["phones"] = "\n".join(descriptions)
     if not texts:
         return
     lines = _confidential_lines(session, record, edited)

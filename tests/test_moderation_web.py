@@ -23,7 +23,9 @@ def form_data(world: World, service_id: str, **changed) -> dict:
     """What the edit form posts when nothing is touched, with ``changed`` applied."""
     with world.store.session() as session:
         values = changes.current_values(session, service_id)
-    data = {n: v if v is not None else "" for n, v in values.items() if n != "schedules"}
+    data = {
+        n: v if v is not None else "" for n, v in values.items() if n not in ("schedules", "phones")
+    }
     for s, (days, valid_from, valid_to) in enumerate(hours_of(values["schedules"]).seasons):
         data |= season_fields(s, days, valid_from, valid_to)
     return data | changed
