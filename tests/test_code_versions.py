@@ -40,7 +40,7 @@ VERSIONED = [
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (1, "197f58f37c84c6eb407be8cb706be7011e38878b6875168dbe6e1efe44d839c3"),
+        (1, "45b2dab9d034430096c366bcdb45cb04be29f9aebb2e4b1b1a91298a20507e77"),
     ),
 ]
 
