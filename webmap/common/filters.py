@@ -13,6 +13,7 @@ from flask_babel import (
     format_decimal,
     format_percent,
     format_time,
+    format_timedelta,
     get_locale,
 )
 from flask_babel import gettext as _
@@ -105,6 +106,25 @@ def capacity_text(capacity: PublicCapacity, clock: Clock | None = None) -> str:
     return text
 
 
+def capacity_total(capacity: PublicCapacity) -> str:
+    """What a count is out of: "40 beds", "For women: 12 rooms"."""
+    text = UNITS.get(capacity.unit, UNITS["beds"])(capacity.maximum or 0)
+    kind = KINDS.get(capacity.description or "")
+    return kind(text) if kind else text
+
+
+def last_reported(capacity: PublicCapacity, now: dt.datetime) -> str:
+    """The last count and when: "Last reported: 3 at 10:04, 2 days ago"."""
+    if capacity.available is None or capacity.updated is None:
+        return _("No count reported yet.")
+    return _(
+        "Last reported: %(available)d at %(time)s, %(ago)s",
+        available=capacity.available,
+        time=format_time(capacity.updated, "short"),
+        ago=format_timedelta(capacity.updated - now, add_direction=True),
+    )
+
+
 def _stale(capacity: PublicCapacity, clock: Clock | None) -> bool:
     if clock is None or capacity.available is None:
         return False
@@ -180,3 +200,5 @@ def register(app: Flask) -> None:
     app.add_template_filter(term_label)
     app.add_template_filter(hours_text)
     app.add_template_filter(capacity_text)
+    app.add_template_filter(capacity_total)
+    app.add_template_filter(last_reported)

@@ -16,7 +16,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 from wtforms import HiddenField, IntegerField
-from wtforms.validators import DataRequired, InputRequired, NumberRange
+from wtforms.validators import DataRequired, NumberRange, Optional
 
 from caremap import accounts, changes, history
 from caremap.capacity import CapacityError, countable_capacities, set_available
@@ -36,8 +36,8 @@ REJECTIONS_SHOWN = 5  # the latest, with the moderator's reasons
 
 class CapacityForm(FlaskForm):
     capacity_id = HiddenField(validators=[DataRequired()])
-    available = IntegerField(
-        _l("Available now"), validators=[InputRequired(), NumberRange(min=0, max=MAX_COUNT)]
+    available = IntegerField(  # empty: no new count
+        _l("Available now"), validators=[Optional(), NumberRange(min=0, max=MAX_COUNT)]
     )
 
 
@@ -186,10 +186,14 @@ def record_url(record_type: str, record_id: str) -> str:
 @bp.post("/services/<service_id>/capacity")
 @requires(organization=organization_of_service)
 def capacity(service_id: str) -> Response:
-    """Set how many are available now; the detail page shows it at once."""
+    """Set how many are available now; the detail page shows it at once. Without a number
+    the last count stays as it was reported (not republished as current)."""
     form = CapacityForm()
     if not form.validate_on_submit():
         abort(400, description=_("Enter the number available now: a whole number, 0 or more."))
+    if form.available.data is None:
+        flash(_("Nothing changed: enter a number to report how many are available now."), "info")
+        return _detail(service_id)
     try:
         with get_store().session() as db, db.begin():
             updated = set_available(
@@ -229,10 +233,7 @@ def capacity_forms(service_id: str) -> list[tuple[ServiceCapacity, CapacityForm]
         if not _may_edit(db, service_id):
             return []
         capacities = countable_capacities(db, service_id)
-    return [
-        (c, CapacityForm(formdata=None, capacity_id=c.id, available=c.available))
-        for c in capacities
-    ]
+    return [(c, CapacityForm(formdata=None, capacity_id=c.id)) for c in capacities]
 
 
 @dataclass(frozen=True)
