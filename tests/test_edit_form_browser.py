@@ -61,3 +61,31 @@ def test_term_checkboxes_are_a_fieldset_of_boxes_beside_their_labels(
     page.keyboard.press("Space")
     assert first.is_checked() != checked
     assert serious_violations(page) == []
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_the_revert_confirmation_fits_a_phone_and_cancel_changes_nothing(
+    browser,
+    server_url,  # noqa: F811
+    world,  # noqa: F811
+    lang,
+):
+    page = browser.new_page()
+    page.set_viewport_size(PHONE)
+    sign_in(page, server_url, "moderator", lang)
+    page.goto(f"{server_url}/edit/services/{world.service_a}?lang={lang}")
+    page.fill("#opens-0-MO", "09:00")
+    page.fill("#closes-0-MO", "17:00")
+    page.locator("form.edit-service button[type=submit]").click()
+    page.wait_for_load_state()
+    detail = page.url
+    published = page.locator("table.history tbody tr").count()
+    page.locator("table.history tbody tr").first.locator("button").click()
+    page.wait_for_load_state()
+    assert page.locator("form[method=post][action$='/revert'] button").count() == 1
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    assert serious_violations(page) == []
+    page.locator("form[method=post][action$='/revert'] a").click()  # cancel
+    page.wait_for_load_state()
+    assert page.url.split("#")[0] == detail.split("#")[0]
+    assert page.locator("table.history tbody tr").count() == published
