@@ -14,6 +14,7 @@ from flask_babel import (
     format_decimal,
     format_percent,
     format_time,
+    format_timedelta,
     get_locale,
     to_user_timezone,
 )
@@ -106,6 +107,25 @@ def capacity_text(capacity: PublicCapacity, clock: Clock | None = None) -> str:
     if _stale(capacity, clock):
         text = _("%(text)s — current availability unknown", text=text)
     return text
+
+
+def capacity_total(capacity: PublicCapacity) -> str:
+    """What a count is out of: "40 beds", "For women: 12 rooms"."""
+    text = UNITS.get(capacity.unit, UNITS["beds"])(capacity.maximum or 0)
+    kind = KINDS.get(capacity.description or "")
+    return kind(text) if kind else text
+
+
+def last_reported(capacity: PublicCapacity, now: dt.datetime) -> str:
+    """The last count and when: "Last reported: 3 at 10:04, 2 days ago"."""
+    if capacity.available is None or capacity.updated is None:
+        return _("No count reported yet.")
+    return _(
+        "Last reported: %(available)d at %(time)s, %(ago)s",
+        available=capacity.available,
+        time=format_time(capacity.updated, "short"),
+        ago=format_timedelta(capacity.updated - now, add_direction=True),
+    )
 
 
 def _stale(capacity: PublicCapacity, clock: Clock | None) -> bool:
@@ -216,3 +236,5 @@ def register(app: Flask) -> None:
     app.add_template_filter(term_label)
     app.add_template_filter(hours_text)
     app.add_template_filter(capacity_text)
+    app.add_template_filter(capacity_total)
+    app.add_template_filter(last_reported)

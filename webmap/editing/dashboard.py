@@ -33,14 +33,13 @@ def index() -> str:
     )
     number = integer(request.args, "page", 1, default=1)
     months = int(current_app.config["STALE_MONTHS"])
+    now = clock().now
     with get_store().session() as db:
-        page = listings(db, principal, clock().now, months, filters, number)
+        page = listings(db, principal, now, months, filters, number)
         reported = [] if can_moderate(principal) else reports.open_reports(db, principal)
     here = url_with(page=str(page.number) if page.number > 1 else None)
     forms = {
-        capacity.id: CapacityForm(
-            formdata=None, capacity_id=capacity.id, available=capacity.available
-        )
+        capacity.id: CapacityForm(formdata=None, capacity_id=capacity.id)
         for organization in page.items
         for service in organization.services
         for capacity in service.capacities
@@ -52,6 +51,7 @@ def index() -> str:
         filters=filters,
         months=months,
         forms=forms,
+        now=now,
         back=here,
         pager=lambda n: url_with(page=str(n) if n > 1 else None),
     )

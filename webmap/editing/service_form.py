@@ -21,7 +21,7 @@ from wtforms import (
     TimeField,
 )
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms.widgets import CheckboxInput
 
 from caremap.queries import TermChoice
 from webmap.editing.phone_form import phone_edit, phone_rows, phones_field
@@ -46,7 +46,8 @@ EMPTY_SEASON: Season = (((None, None),) * 7, None, None)
 
 
 class CheckboxesField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
+    """Several choices, each a checkbox (the template lays them out: ``_forms.checkboxes``)."""
+
     option_widget = CheckboxInput()
 
 
