@@ -40,7 +40,7 @@ VERSIONED = [
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (1, "280243cf4722223afbd9c19390be4f55290202296e158f421a805011c136dccb"),
+        (1, "f30fc4e03398cfdb1400766598fc8e0f39fd2474f9d7314808cc40e45e32ecba"),
     ),
 ]
 
