@@ -9,7 +9,7 @@ RUNTIME_LOCK := requirements/runtime.txt
 # Every platform, Python 3.11 and newer (the Dockerfile's and CI's is 3.11), with hashes.
 UV_COMPILE := --quiet --universal --fork-strategy fewest --python-version 3.11 --generate-hashes
 
-.PHONY: setup lock run test bench translations clean
+.PHONY: setup lock run test bench screenshots translations clean
 
 $(BIN)/caremap: pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,10 @@ test: setup
 ## bench: benchmarks, printed as tables
 bench: setup
 	$(BIN)/python -m bench
+
+## screenshots: take the README's screenshots (docs/screenshots/) again, on the bundled data
+screenshots: setup
+	$(BIN)/python -m scripts.screenshots
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -292,6 +292,7 @@ SERVICE_FIELDS: dict[str, Field] = {
     "schedules": Field(
         _read_schedules, _write_schedules, lambda rows: sorted(rows, key=_schedule_key)
     ),
+    "phones": record_fields.phones_field("service"),
 }
 RECORD_FIELDS: dict[str, dict[str, Field]] = {
     "service": SERVICE_FIELDS,
@@ -475,12 +476,15 @@ def approve(
 
 
 def _refuse_a_named_street(session: Session, record: Record, edited: Mapping[str, Any]) -> None:
-    """:class:`RevealsAddress` when an edited text published with the record holds the street
-    address of a confidential location it concerns (its own, for a location; its locations'
-    and its organization's, for a service; its own and its services', for an organization),
-    as the record will be once ``edited``: the address may not be published, under any name
-    (:mod:`caremap.privacy`)."""
+    """:class:`RevealsAddress` when an edited text published with the record (its phones'
+    descriptions too) holds the street address of a confidential location it concerns (its
+    own, for a location; its locations' and its organization's, for a service; its own and its
+    services', for an organization), as the record will be once ``edited``: the address may
+    not be published, under any name (:mod:`caremap.privacy`)."""
     texts = {n: edited[n] for n in PUBLIC_TEXT.get(record.type, ()) if edited.get(n)}
+    descriptions = [p["description"] for p in edited.get("phones") or () if p["description"]]
+    if descriptions:
+        texts["phones"] = "\n".join(descriptions)
     if not texts:
         return
     lines = _confidential_lines(session, record, edited)
@@ -665,26 +669,39 @@ def revert(
     geography: Geography | None = None,
 ) -> ChangeSet:
     """Put a history entry's previous value back, as a new change set (``revert``) that
-    follows :func:`propose`'s policy. :class:`ConflictError` when the field no longer holds
-    the entry's value (a later change would be lost)."""
+    follows :func:`propose`'s policy; see :func:`revert_changes` for what it changes and
+    refuses."""
     entry = session.get(HistoryEntry, entry_id)
     if entry is None:
         raise NotFound(f"no history entry has the id {entry_id}")
+    record = record_of_entry(session, entry)
+    _check_may_edit(principal, record.organization_id)
+    reverted = revert_changes(session, entry)
+    return _submit(session, principal, record, "revert", reverted, now, geography)
+
+
+def revert_changes(session: Session, entry: HistoryEntry) -> list[tuple[str, str, str, Any, Any]]:
+    """What reverting a history entry changes, as (resource type, id, field, now, after): its
+    field back to the previous value, and for a service's hours the ``open_24_7`` capability
+    that follows them. :class:`ChangeError` for a field that cannot be reverted,
+    :class:`ConflictError` when it no longer holds the entry's value (a later change would be
+    lost)."""
     key = (entry.resource_type, entry.field_name)
     if key not in FIELDS:
         raise ChangeError(Reason(N_("%(field)s cannot be reverted"), field=entry.field_name))
-    record = record_of_entry(session, entry)
-    _check_may_edit(principal, record.organization_id)
-    if FIELDS[key].read(session, entry.resource_id) != history.decode(entry.replacement_value):
+    current = FIELDS[key].read(session, entry.resource_id)
+    if current != history.decode(entry.replacement_value):
         raise ConflictError([entry.field_name])
-    change = (
-        entry.resource_type,
-        entry.resource_id,
-        entry.field_name,
-        history.decode(entry.replacement_value),
-        history.decode(entry.previous_value),
-    )
-    return _submit(session, principal, record, "revert", [change], now, geography)
+    previous = history.decode(entry.previous_value)
+    reverted = [(entry.resource_type, entry.resource_id, entry.field_name, current, previous)]
+    if key == ("service", "schedules"):
+        derived = _with_derived_terms(session, entry.resource_id, {"schedules": previous})
+        capability = SERVICE_FIELDS["capability"]
+        now_terms = capability.read(session, entry.resource_id)
+        after = capability.normalise(derived.get("capability", now_terms))
+        if after != now_terms:
+            reverted.append(("service", entry.resource_id, "capability", now_terms, after))
+    return reverted
 
 
 def pending_change_sets(session: Session) -> list[ChangeSet]:

@@ -28,12 +28,20 @@ class Rejection:
     comment: str
 
 
+def verification(last_verified_at: dt.datetime | None, cutoff: dt.datetime) -> str:
+    """A listing's one verification state: ``never`` verified, ``stale`` (last verified
+    before ``cutoff``) or ``recent``."""
+    if last_verified_at is None:
+        return "never"
+    return "stale" if last_verified_at < cutoff else "recent"
+
+
 @dataclass(frozen=True)
 class ServiceLine:
     id: str
     name: str
     last_verified_at: dt.datetime | None
-    stale: bool  # never verified, or not within the stale period
+    verification: str  # never, stale or recent: see verification()
     pending: int  # change sets awaiting a moderator
     rejection: Rejection | None  # the latest rejected change set
     capacities: list[ServiceCapacity] = field(default_factory=list)  # the countable ones
@@ -157,7 +165,7 @@ def _services(
                 id=row.id,
                 name=row.name,
                 last_verified_at=row.last_verified_at,
-                stale=row.last_verified_at is None or row.last_verified_at < cutoff,
+                verification=verification(row.last_verified_at, cutoff),
                 pending=pending.get(row.id, 0),
                 rejection=rejections.get(row.id),
                 capacities=capacities[row.id],

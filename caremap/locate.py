@@ -55,22 +55,24 @@ address); this also bounds the time a call takes."""
 CANADA_LATITUDES = (40.0, 85.0)
 CANADA_LONGITUDES = (-145.0, -50.0)
 
-# A place's label by its province or territory, one template each: French abbreviates them
-# its own way (Bureau de la traduction: "lieu : Kenora (Ont.)").
+# A place's name with its province or territory, one template each: French abbreviates them
+# its own way (Bureau de la traduction: "Kenora (Ont.)"). Its label says what it is, "place:
+# Kenora, ON" (_PLACE_KIND).
+_PLACE_KIND = N_("place: %(place)s")
 _PLACE_LABELS = {
-    "NL": N_("place: %(place)s, NL"),
-    "PE": N_("place: %(place)s, PE"),
-    "NS": N_("place: %(place)s, NS"),
-    "NB": N_("place: %(place)s, NB"),
-    "QC": N_("place: %(place)s, QC"),
-    "ON": N_("place: %(place)s, ON"),
-    "MB": N_("place: %(place)s, MB"),
-    "SK": N_("place: %(place)s, SK"),
-    "AB": N_("place: %(place)s, AB"),
-    "BC": N_("place: %(place)s, BC"),
-    "YT": N_("place: %(place)s, YT"),
-    "NT": N_("place: %(place)s, NT"),
-    "NU": N_("place: %(place)s, NU"),
+    "NL": N_("%(place)s, NL"),
+    "PE": N_("%(place)s, PE"),
+    "NS": N_("%(place)s, NS"),
+    "NB": N_("%(place)s, NB"),
+    "QC": N_("%(place)s, QC"),
+    "ON": N_("%(place)s, ON"),
+    "MB": N_("%(place)s, MB"),
+    "SK": N_("%(place)s, SK"),
+    "AB": N_("%(place)s, AB"),
+    "BC": N_("%(place)s, BC"),
+    "YT": N_("%(place)s, YT"),
+    "NT": N_("%(place)s, NT"),
+    "NU": N_("%(place)s, NU"),
 }
 
 _DASHES = str.maketrans({"\u2212": "-", "\u2013": "-", "\u2012": "-"})
@@ -139,6 +141,15 @@ class Located:
     precision: LocatePrecision
     label: Reason
     alternatives: tuple[str, ...] = ()
+
+    @property
+    def origin(self) -> Reason:
+        """What a search starts from, to follow "Searching from": the label, but a place by its
+        name alone ("Kenora, ON", in French "Kenora (Ont.)"), as "place:" would say it twice."""
+        if self.precision is not LocatePrecision.PLACE:
+            return self.label
+        name: Reason = self.label.values["place"]
+        return name
 
 
 def locate(text: str, gazetteer: Gazetteer) -> Located | None:
@@ -341,7 +352,8 @@ def _by_place(text: str, implied_province: str, gazetteer: Gazetteer) -> Located
         name = _place_en(other)
         if name != label_en and name not in alternatives:
             alternatives.append(name)
-    label = Reason(_PLACE_LABELS[best.province_abbr], place=best.label)
+    name = Reason(_PLACE_LABELS[best.province_abbr], place=best.label)
+    label = Reason(_PLACE_KIND, place=name)
     return _located(best, LocatePrecision.PLACE, label, tuple(alternatives[:MAX_ALTERNATIVES]))
 
 

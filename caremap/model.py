@@ -415,6 +415,36 @@ class FailedAttempt(Base):
     at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), index=True)
 
 
+class ProblemReport(Base):
+    """Someone said a listing is wrong (see :mod:`caremap.reports`): what is wrong (``kind``)
+    and what they typed, nothing about who they are. ``open`` until a moderator marks it
+    ``resolved`` or ``dismissed``. No foreign key to the service: a report outlives the ETL's
+    reloading of its listing."""
+
+    __tablename__ = "problem_report"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    service_id: Mapped[str] = mapped_column(Id, index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    resolved_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+
+
+class ReportSubmission(Base):
+    """When a report came from a client, to limit reports per client: ``client`` is a keyed
+    digest of the client's address (not reversible without the app's secret key), never the
+    address; not linked to the report. Kept no longer than the limit's window."""
+
+    __tablename__ = "report_submission"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), index=True)
+
+
 class UserOrganization(Base):
     """An editor may edit this organization. Goes with the organization when the ETL
     removes it."""

@@ -11,17 +11,30 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+import uuid
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from caremap.accounts import EMAIL_PATTERN
 from caremap.fields import ChangeError, Field, NotFound, clean_text
 from caremap.geocoder import Precision
-from caremap.model import Address, Location, Organization, Service, ServiceAtLocation
-from caremap.normalise import NormaliseError, normalise_postal_code, normalise_province
+from caremap.model import (
+    Address,
+    Location,
+    Organization,
+    Phone,
+    Service,
+    ServiceAtLocation,
+)
+from caremap.normalise import (
+    NormaliseError,
+    normalise_phones,
+    normalise_postal_code,
+    normalise_province,
+)
 from caremap.placement import Geography, PlacementError, place
 from caremap.reasons import N_, Reason, reason_of
 
@@ -54,6 +67,105 @@ def address_of(session: Session, location_id: str) -> Address | None:
     return session.scalars(
         select(Address).where(Address.location_id == location_id).order_by(Address.id)
     ).first()
+
+
+# --- phones -----------------------------------------------------------------------------------
+
+# HSDS 3.0's phone types (RFC 6350): text is SMS, textphone is TTY.
+PHONE_TYPES = ("voice", "cell", "text", "fax", "textphone", "video", "pager")
+MAX_EXTENSION = 10  # digits
+EXTENSION = re.compile(rf"[0-9]{{1,{MAX_EXTENSION}}}")
+
+
+def phones_field(owner: str) -> Field:
+    """A record's phone numbers: ``[{"type", "number", "extension", "description"}]`` in order,
+    numbers in E.164 as the ETL stores them (:func:`caremap.normalise.normalise_phones`)."""
+    column = getattr(Phone, f"{owner}_id")
+
+    def read(session: Session, record_id: str) -> list[dict[str, str | None]]:
+        _phone_owner(session, owner, record_id)
+        rows = session.scalars(select(Phone).where(column == record_id).order_by(Phone.id))
+        return [phone_value(row) for row in rows]
+
+    def write(
+        session: Session, record_id: str, values: list[dict[str, Any]], now: dt.datetime
+    ) -> None:
+        record = _phone_owner(session, owner, record_id)
+        phones = normalise_phone_list(values)
+        session.execute(delete(Phone).where(column == record_id))
+        batch = uuid.uuid4().hex  # ids in the edit's order: rows are read by id
+        session.add_all(
+            Phone(
+                id=f"{batch}-{i:03d}",
+                **{f"{owner}_id": record_id},
+                **phone,
+                source_name=record.source_name,
+                source_record_id=f"{record.source_record_id}#edited-phone{i}",
+                source_as_of=None,
+                imported_at=now,
+            )
+            for i, phone in enumerate(phones)
+        )
+        session.flush()
+
+    return Field(read, write, normalise_phone_list)
+
+
+def _phone_owner(session: Session, owner: str, record_id: str) -> Service | Organization | Location:
+    """The record whose phones these are; :class:`NotFound` for none."""
+    if owner == "organization":
+        return organization(session, record_id)
+    if owner == "location":
+        return location(session, record_id)
+    found = session.get(Service, record_id)
+    if found is None:
+        raise NotFound(f"no service has the id {record_id}")
+    return found
+
+
+def phone_value(row: Phone) -> dict[str, str | None]:
+    """A phone row as change sets and history hold it (no type: a voice line)."""
+    return {
+        "type": row.type or "voice",
+        "number": row.number,
+        "extension": row.extension or None,
+        "description": row.description or None,
+    }
+
+
+def normalise_phone_list(values: list[dict[str, Any]]) -> list[dict[str, str | None]]:
+    """Each phone of an edit checked and normalised; :class:`ChangeError` for one that is not."""
+    if not isinstance(values, list):
+        raise ChangeError(Reason(N_("phones: give a list of phone numbers")))
+    return [normalise_phone(value) for value in values]
+
+
+def normalise_phone(value: dict[str, Any]) -> dict[str, str | None]:
+    """One phone: its number (one valid number: Canadian, or international with +) in E.164,
+    an extension of digits, a type of :data:`PHONE_TYPES`, a trimmed description."""
+    if not isinstance(value, dict):
+        raise ChangeError(Reason(N_("phones: give a list of phone numbers")))
+    raw = clean_text(value.get("number")) or ""
+    try:
+        found = normalise_phones(raw)
+    except NormaliseError as error:
+        raise ChangeError(reason_of(error)) from None
+    if len(found) != 1:
+        raise ChangeError(Reason(N_("phone: %(value)s is not one phone number"), value=repr(raw)))
+    extension = clean_text(value.get("extension")) or found[0].extension or None
+    if extension is not None and not EXTENSION.fullmatch(extension):
+        raise ChangeError(
+            Reason(N_("phone: the extension %(value)s is not digits"), value=repr(extension))
+        )
+    kind = clean_text(value.get("type")) or "voice"
+    if kind not in PHONE_TYPES:
+        raise ChangeError(Reason(N_("phone: %(value)s is not a phone type"), value=repr(kind)))
+    return {
+        "type": kind,
+        "number": found[0].number,
+        "extension": extension,
+        "description": clean_text(value.get("description")) or found[0].description or None,
+    }
 
 
 # --- organizations ------------------------------------------------------------------------------
@@ -97,6 +209,7 @@ ORGANIZATION_FIELDS: dict[str, Field] = {
     "description": _organization_text("description"),
     "email": _organization_text("email", check=_check_email),
     "website": _organization_text("website", check=_check_website),
+    "phones": phones_field("organization"),
 }
 
 
@@ -219,6 +332,7 @@ LOCATION_FIELDS: dict[str, Field] = {
     "postal_code": _address_field("postal_code", normalise_postal_code),
     "point": Field(_read_point, _write_point, normalise_point),
     "confidential": Field(_read_confidential, _write_confidential, bool),
+    "phones": phones_field("location"),
 }
 
 

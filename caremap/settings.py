@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import os
 import secrets
+import zoneinfo
 from collections.abc import Callable, Mapping
 from dataclasses import Field, dataclass, field, fields
 from pathlib import Path
@@ -156,6 +157,13 @@ class Settings:
         default=24.0,
         metadata=_about("how long an uploaded file waits for its uploader to apply it", minimum=1),
     )
+    display_timezone: str = field(
+        default="America/Toronto",
+        metadata=_about(
+            "the time zone (IANA name) in which pages show times, with its abbreviation "
+            "(EST, HNE …); the API and CSV files give times in UTC (ISO 8601)"
+        ),
+    )
     bulk_upload_dir: Path = field(
         default=DEFAULT_INSTANCE_DIR / "uploads",
         metadata=_about(
@@ -190,10 +198,25 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         for f in fields(Settings)
         if env_name(f) in environ
     }
+    if "display_timezone" in values:
+        _check_time_zone(env_name(_field("display_timezone")), values["display_timezone"])
     instance_dir = values.get("instance_dir", DEFAULT_INSTANCE_DIR)
     for name, default in UNDER_INSTANCE.items():
         values.setdefault(name, default(instance_dir))
     return Settings(**values)
+
+
+def _field(name: str) -> Field[Any]:
+    return next(f for f in fields(Settings) if f.name == name)
+
+
+def _check_time_zone(variable: str, name: str) -> None:
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (ValueError, zoneinfo.ZoneInfoNotFoundError):
+        raise SettingsError(
+            f"{variable}={name!r}: expected a time zone name such as America/Toronto"
+        ) from None
 
 
 def _parse(variable: str, text: str, kind: type, minimum: float) -> object:

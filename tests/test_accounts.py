@@ -35,7 +35,7 @@ from tests.support.world import PASSWORD, World
 PRINCIPALS = ("anonymous", "editor_a", "editor_b", "moderator", "admin")
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # Write routes anyone may use: signing in and out, and setting a password with a reset link.
-PUBLIC_WRITES = {"auth.login", "auth.logout", "password_reset.reset"}
+PUBLIC_WRITES = {"auth.login", "auth.logout", "password_reset.reset", "reports.report"}
 BULK_EXAMPLE = DATA_DIR / "templates" / "listings_example.csv"
 
 
@@ -407,6 +407,7 @@ def write_cases(world: World) -> dict[str, list[Case]]:
     admin_only = frozenset({"admin"})
     moderators = frozenset({"moderator", "admin"})
     pending, entries = moderation_samples(world)
+    reported = report_samples(world)
     return {
         "edit.service": [
             Case(
@@ -451,6 +452,12 @@ def write_cases(world: World) -> dict[str, list[Case]]:
             Case(
                 f"/moderation/changes/{pending[1]}/reject", {"comment": "No."}, moderators, then=409
             )
+        ],
+        "moderation.resolve_report": [
+            Case(f"/moderation/reports/{reported[0]}/resolve", {}, moderators, then=409)
+        ],
+        "moderation.dismiss_report": [
+            Case(f"/moderation/reports/{reported[1]}/dismiss", {}, moderators, then=409)
         ],
         "edit.capacity": [
             Case(
@@ -564,12 +571,27 @@ def location_form(world: World, location_id: str, **changed: str) -> dict:
 
 def bulk_token(client, organization_id: str) -> str:
     """A dry run's token, made by this client ('' if it may not make one)."""
-    token = page_token(client) if client.get("/bulk/").status_code == 200 else ""
+    reached = client.get("/bulk/", follow_redirects=True).request.path.startswith("/bulk/")
+    token = page_token(client) if reached else ""
     files = {"files": (io.BytesIO(BULK_EXAMPLE.read_bytes()), "example.csv")}
     response = client.post(
         f"/bulk/organizations/{organization_id}/check", data={**files, "csrf_token": token}
     )
     return response.headers["Location"].rsplit("/", 1)[-1] if response.status_code == 303 else ""
+
+
+def report_samples(world: World) -> list[int]:
+    """Two open reports on a listing (to resolve, to dismiss)."""
+    import datetime as dt
+
+    from caremap import reports
+
+    now = dt.datetime.now(dt.UTC)
+    with world.store.session() as session, session.begin():
+        return [
+            reports.file_report(session, world.service_a, "phone", text, "a client", now).id
+            for text in ("To resolve", "To dismiss")
+        ]
 
 
 def moderation_samples(world: World) -> tuple[list[int], dict[str, int]]:
@@ -615,6 +637,7 @@ def sample(world: World, argument: str) -> str:
         "location_id": world.location_a,
         "entry_id": "1",
         "change_set_id": "1",
+        "report_id": "1",
         "token": "not-a-token",
     }[argument]
 

@@ -295,6 +295,24 @@ def test_an_upload_is_its_uploaders_and_untouched(make_app, shop, tmp_path):
     assert "Other Org" not in editor.get("/bulk/").get_data(as_text=True)
 
 
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_an_editor_of_one_organization_goes_straight_to_its_upload(make_app, shop, lang):
+    with shop.store.session() as session, session.begin():
+        accounts.create_user(
+            session, email="both@example.org", password=PASSWORD, role=Role.EDITOR,
+            organization_ids=[ORG, OTHER],
+        )  # fmt: skip
+    app = make_app(shop.url)
+    response = client_of(app, "editor").get(f"/bulk/?lang={lang}")
+    assert response.status_code == 303
+    assert response.headers["Location"].startswith(f"/bulk/organizations/{ORG}/")
+    for who in ("both", "moderator"):  # several: the choice stays
+        choice = client_of(app, who).get(f"/bulk/?lang={lang}")
+        assert choice.status_code == 200
+        shown = choice.get_data(as_text=True)
+        assert "Test Org" in shown and "Other Org" in shown
+
+
 def test_the_template_is_served_and_documented():
     from webmap import create_app
 

@@ -196,6 +196,26 @@ def test_revert_puts_the_previous_value_back_unless_it_changed_since(world):
         assert [e.last_action_type for e in newest[:2]] == ["update", "revert"]
 
 
+def test_a_revert_of_hours_takes_the_open_24_7_capability_they_brought_with_them(world):
+    around_the_clock = {**WEEKDAYS, "byday": changes.EVERY_DAY, "opens_at": "00:00",
+                        "closes_at": "23:59", "valid_to": None}  # fmt: skip
+    with world.store.session() as session, session.begin():
+        admin = who(session, world, "admin")
+        changes.propose(session, admin, world.service_a, {"schedules": [around_the_clock]}, NOW)
+        assert "open_24_7" in changes.current_values(session, world.service_a)["capability"]
+    with world.store.session() as session, session.begin():
+        [hours] = [
+            e.id for e in history.of_service(session, world.service_a)
+            if e.field_name == "schedules"
+        ]  # fmt: skip
+        reverted = changes.revert(session, who(session, world, "admin"), hours, LATER)
+        assert sorted(c.field_name for c in reverted.changes) == ["capability", "schedules"]
+    with world.store.session() as session:
+        values = changes.current_values(session, world.service_a)
+        assert values["schedules"] == [WINTER_NIGHTS]
+        assert "open_24_7" not in values["capability"]
+
+
 def test_capacity_updates_publish_at_once_are_logged_and_revert_at_once(world):
     with world.store.session() as session, session.begin():
         editor = who(session, world, "editor_a")

@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (2, "178f4c14e92a4c409cdac4f05176b127282f6207d2ac2eecf561527d3b0fdd6b"),
+        (2, "fb6ae0da028ed762a91aa0de0ade4092119f45944ca09399e33e1a5a1c18ed12"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (2, "eacb9a63be5939c9b341f2eb03288043cf06c8608faf93056ad60bcc3925593f"),
+        (2, "a48f912bcd5acab2e695772bb57a136519f1c13c71e5331f784592a34994c33c"),
     ),
 ]
 

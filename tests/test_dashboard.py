@@ -7,9 +7,11 @@ import datetime as dt
 import html
 import re
 
+import pytest
 from sqlalchemy import select
 
 from caremap import accounts, changes
+from caremap.capacity import set_available
 from caremap.dashboard import Filters, listings
 from caremap.model import Organization, Service, ServiceCapacity
 from tests.support.world import World
@@ -50,7 +52,7 @@ def test_editors_land_on_the_dashboard_and_see_only_their_organizations(make_app
 def test_beds_update_from_the_dashboard_comes_back_to_it(make_app, world):
     editor = client_of(make_app(world.url), "editor_a")
     page = text(editor.get("/edit/"))
-    assert "40 beds" in page and "Never verified" in page and "Not verified in 12 months" in page
+    assert "40 beds" in page and "Never verified" in page
     url = action(page, world.service_a, "capacity")
     data = {"capacity_id": world.capacity_a, "available": "7", "csrf_token": page_token(editor)}
     response = editor.post(url, data=data)
@@ -58,7 +60,7 @@ def test_beds_update_from_the_dashboard_comes_back_to_it(make_app, world):
     assert response.headers["Location"] == f"/edit/#service-{world.service_a}"
     after = text(editor.get(response.headers["Location"]))
     assert "Updated: 7 available now." in after
-    assert re.search(r'name="available"[^>]*value="7"', after)
+    assert "Last reported: 7 at" in after
     with world.store.session() as session:
         assert session.get(ServiceCapacity, world.capacity_a).available == 7
     foreign = editor.post(
@@ -66,6 +68,58 @@ def test_beds_update_from_the_dashboard_comes_back_to_it(make_app, world):
         data={**data, "capacity_id": world.capacity_b},
     )
     assert foreign.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("lang", "last", "ago", "unchanged", "unknown"),
+    [("en", "Last reported: 3 at", "3 days ago", "Nothing changed: enter a number",
+      "current availability unknown"),
+     ("fr", "Dernier nombre signalé\u00a0: 3 à", "il y a 3 jours",
+      "Rien n’a changé\u00a0: indiquez", "disponibilité actuelle inconnue")],
+)  # fmt: skip
+def test_saving_without_a_new_count_does_not_republish_the_last_one(
+    make_app, world, lang, last, ago, unchanged, unknown
+):
+    reported = dt.datetime(2026, 11, 27, 10, 4, tzinfo=dt.UTC)
+    with world.store.session() as session, session.begin():
+        set_available(session, world.service_a, world.capacity_a, 3, reported, None)
+    app = make_app(world.url, NOW=reported + dt.timedelta(days=3))
+    editor = client_of(app, "editor_a")
+    dashboard = text(editor.get(f"/edit/?lang={lang}"))
+    for page in (dashboard, text(editor.get(f"/services/{world.service_a}?lang={lang}"))):
+        assert last in page and ago in page
+        assert re.search(r'name="available"', page)
+        assert not re.search(r'name="available"[^>]*value="[^"]', page)  # no count offered
+    url = action(dashboard, world.service_a, "capacity")
+    data = {"capacity_id": world.capacity_a, "available": "", "csrf_token": page_token(editor)}
+    response = editor.post(f"{url}&lang={lang}", data=data)
+    assert response.status_code == 303
+    assert unchanged in text(editor.get(response.headers["Location"]))
+    with world.store.session() as session:
+        capacity = session.get(ServiceCapacity, world.capacity_a)
+        assert (capacity.available, capacity.updated) == (3, reported)
+    public = text(app.test_client().get(f"/services/{world.service_a}?lang={lang}"))
+    assert unknown in public
+
+
+def badges(page: str, service_id: str) -> list[str]:
+    """The badges of a service's entry on the dashboard."""
+    entry = page.split(f'id="service-{service_id}"')[1].split("</article>")[0]
+    return re.findall(r'<span class="badge[^"]*">([^<]*)</span>', entry)
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_one_verification_badge_never_verified_or_not_lately(make_app, world, lang):
+    now = dt.datetime(2026, 3, 2, 12, tzinfo=dt.UTC)
+    with world.store.session() as session, session.begin():
+        session.get(Service, world.service_b).last_verified_at = now - dt.timedelta(days=400)
+    page = text(client_of(make_app(world.url, NOW=now), "moderator").get(f"/edit/?lang={lang}"))
+    never, lately = {
+        "en": ("Never verified", "Not verified in 12 months"),
+        "fr": ("Jamais vérifiée", "Non vérifiée depuis 12 mois"),
+    }[lang]
+    assert badges(page, world.service_a) == [never]
+    assert badges(page, world.service_b) == [lately]
 
 
 def test_verify_from_the_dashboard(make_app, world):
@@ -81,7 +135,7 @@ def test_verify_from_the_dashboard(make_app, world):
     assert "Last verified Mar 2, 2026" in after and "Not verified in" not in after
     stale_only = text(editor.get("/edit/?stale=1"))
     assert f'id="service-{world.service_a}"' not in stale_only
-    assert "Not verified in 12 months" in stale_only  # the organization's other services
+    assert "Never verified" in stale_only  # the organization's other services
 
 
 def test_pending_and_rejected_changes_show(make_app, world):

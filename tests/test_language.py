@@ -2,6 +2,7 @@
 other is English; the core's bilingual reads follow it."""
 
 import html
+import re
 
 import pytest
 
@@ -48,9 +49,41 @@ def page_text(response) -> str:
     return html.unescape(response.get_data(as_text=True))
 
 
+@pytest.mark.parametrize(
+    ("query", "english", "french"),
+    [
+        ("near=Trois-Rivières", "Trois-Rivières, QC", "Trois-Rivières (Qc)"),
+        ("near=M5A+2N2", "postal code M5A 2N2", "code postal M5A 2N2"),
+        ("near=M5V", "FSA M5V (Downtown Toronto)", "RTA M5V (Downtown Toronto)"),
+        ("near=43.65,+-79.38", "coordinates 43.65, -79.38", "coordonnées 43.65, -79.38"),
+        ("lat=43.65&lon=-79.38", "the point chosen on the map", "du point choisi sur la carte"),
+        ("lat=43.65&lon=-79.38&origin=device", "your location", "de votre position"),
+    ],
+)
+def test_the_origin_line_says_where_a_search_starts_with_one_label(client, query, english, french):
+    """ "Searching from Trois-Rivières, QC", "Recherche à partir de : Trois-Rivières (Qc)": a
+    place is not labelled "place:" after "Searching from", in either language."""
+    for page in ("/", "/print"):
+        shown = {
+            lang: origin_line(page_text(client.get(f"{page}?{query}&lang={lang}")))
+            for lang in ("en", "fr")
+        }
+        assert shown["en"].startswith("Searching from") and shown["en"].endswith(english)
+        assert shown["fr"].startswith("Recherche à partir d") and shown["fr"].endswith(french)
+        assert "place" not in shown["en"] and "lieu" not in shown["fr"]
+        assert shown["fr"].count(":") <= 1
+
+
+def origin_line(page: str) -> str:
+    """The text of the line saying where the search starts (on the search page or the sheet)."""
+    found = re.search(r"(Searching from|Recherche à partir d)[^<·]*", page)
+    assert found, "no origin line"
+    return " ".join(found[0].split())
+
+
 def test_where_a_search_starts_and_why_it_cannot_are_said_in_the_pages_language(client):
-    assert f"lieu{NBSP}: Kenora (Ont.)" in page_text(client.get("/?near=Kenora&lang=fr"))
-    assert "place: Kenora, ON" in page_text(client.get("/?near=Kenora&lang=en"))
+    assert f"à partir de{NBSP}: Kenora (Ont.)" in page_text(client.get("/?near=Kenora&lang=fr"))
+    assert "Searching from Kenora, ON" in page_text(client.get("/?near=Kenora&lang=en"))
     assert "code postal M5A 2N2" in page_text(client.get("/print?near=M5A+2N2&lang=fr"))
     french = client.get("/?near=91,+-79&lang=fr")
     assert french.status_code == 400

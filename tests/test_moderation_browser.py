@@ -68,6 +68,8 @@ def test_edit_approve_publish_history_and_revert(browser, server_url, world, lan
     assert hours_row.count() == 1
     page.locator("table.history tbody tr").nth(0).locator("button").click()  # newest: hours
     page.wait_for_load_state()
+    page.locator("form[method=post][action$='/revert'] button").click()  # confirm it
+    page.wait_for_load_state()
     assert hours(page) == before
     assert page.locator("table.history tbody tr").count() == 3
     sign_out(page)

@@ -23,7 +23,9 @@ def form_data(world: World, service_id: str, **changed) -> dict:
     """What the edit form posts when nothing is touched, with ``changed`` applied."""
     with world.store.session() as session:
         values = changes.current_values(session, service_id)
-    data = {n: v if v is not None else "" for n, v in values.items() if n != "schedules"}
+    data = {
+        n: v if v is not None else "" for n, v in values.items() if n not in ("schedules", "phones")
+    }
     for s, (days, valid_from, valid_to) in enumerate(hours_of(values["schedules"]).seasons):
         data |= season_fields(s, days, valid_from, valid_to)
     return data | changed
@@ -86,7 +88,8 @@ def test_an_edit_waits_for_a_moderator_then_shows_with_its_history_and_reverts(m
     assert "Nothing changed — verify" in mine and "Winter Respite Centre (test)" in mine
     name_entry = _entry(world, world.service_a, "name")
     response = editor.post(
-        f"/edit/history/{name_entry}/revert", data={"csrf_token": page_token(editor)}
+        f"/edit/history/{name_entry}/revert",
+        data={"csrf_token": page_token(editor), "confirm": "yes"},
     )
     assert "The revert was sent to a moderator." in text(editor.get(response.headers["Location"]))
     [revert] = [c.id for c in _pending(world)]
@@ -99,6 +102,35 @@ def test_an_edit_waits_for_a_moderator_then_shows_with_its_history_and_reverts(m
 def _pending(world: World):
     with world.store.session() as session:
         return changes.pending_change_sets(session)
+
+
+@pytest.mark.parametrize(
+    ("lang", "asked", "confirm"),
+    [("en", "Revert this change?", "Confirm the revert"),
+     ("fr", "Annuler ce changement\u00a0?", "Confirmer l’annulation")],
+)  # fmt: skip
+def test_a_revert_asks_first_and_only_a_confirmed_one_reverts(
+    make_app, world, lang, asked, confirm
+):
+    admin = client_of(make_app(world.url), "admin")
+    post_edit(admin, world.service_a, form_data(world, world.service_a, name="Winter Centre"))
+    revert = f"/edit/history/{_entry(world, world.service_a, 'name')}/revert"
+    history_page = text(admin.get(f"/services/{world.service_a}?lang={lang}"))
+    assert f'action="{revert}" method="get"' in history_page
+    page = admin.get(f"{revert}?lang={lang}")
+    shown = text(page)
+    assert page.status_code == 200 and asked in shown and confirm in shown
+    assert "Winter Centre" in shown and "Winter Respite Centre (test)" in shown
+    assert f'href="/services/{world.service_a}"' in shown  # cancel: back to the listing
+    unconfirmed = admin.post(f"{revert}?lang={lang}", data={"csrf_token": page_token(admin)})
+    assert unconfirmed.status_code == 303 and unconfirmed.headers["Location"].startswith(revert)
+    with world.store.session() as session:
+        assert changes.current_values(session, world.service_a)["name"] == "Winter Centre"
+    confirmed = admin.post(revert, data={"csrf_token": page_token(admin), "confirm": "yes"})
+    assert confirmed.status_code == 303
+    with world.store.session() as session:
+        values = changes.current_values(session, world.service_a)
+        assert values["name"] == "Winter Respite Centre (test)"
 
 
 def _entry(world: World, service_id: str, field: str) -> int:

@@ -16,7 +16,9 @@ pytestmark = pytest.mark.browser
 
 NEUTRAL = "/health?neutral=1"
 NAV = "nav.site-nav"
-NAV_ENDPOINT_PATHS = ["/", "/planner/", "/sources", "/about", "/privacy", "/accessibility"]
+NAV_ENDPOINT_PATHS = ["/", "/planner/", "/sources", "/about"]
+FOOTER_NAV = "nav.footer-nav"
+FOOTER_PATHS = ["/privacy", "/accessibility"]
 
 
 @pytest.fixture
@@ -62,14 +64,17 @@ def overlaps(a: dict, b: dict) -> bool:
 @pytest.mark.parametrize("lang", ["en", "fr"])
 def test_every_page_has_a_navigation_bar_that_fits_a_phone(page, server_url, world, lang):  # noqa: F811
     watch = PageWatch(page)
-    paths = [*NAV_ENDPOINT_PATHS, f"/services/{world.service_a}", "/account/login"]
+    paths = [*NAV_ENDPOINT_PATHS, *FOOTER_PATHS, f"/services/{world.service_a}", "/account/login"]
     for path in paths:
         page.goto(f"{server_url}{path}?lang={lang}", wait_until="networkidle")
         nav = page.locator(NAV)
         assert nav.get_attribute("aria-label"), path
         links = nav.locator("a")
         hrefs = [link.get_attribute("href") for link in links.all()]
-        assert [h.split("?")[0] for h in hrefs[:6]] == NAV_ENDPOINT_PATHS, hrefs
+        assert [h.split("?")[0] for h in hrefs[:4]] == NAV_ENDPOINT_PATHS, hrefs
+        footer = page.locator(f"{FOOTER_NAV} a")
+        assert [a.get_attribute("href").split("?")[0] for a in footer.all()] == FOOTER_PATHS
+        assert page.locator(f"{FOOTER_NAV}[aria-label]").count() == 1, path
         assert "/account/login" in hrefs, "the sign-in link for editors"
         current = nav.locator("a[aria-current='page']")
         assert current.count() == (1 if path in [*NAV_ENDPOINT_PATHS, "/account/login"] else 0)
@@ -82,6 +87,15 @@ def test_every_page_has_a_navigation_bar_that_fits_a_phone(page, server_url, wor
         assert page.evaluate("document.documentElement.scrollWidth") <= 360, path
         assert tab_focus_reaches(page, f"{NAV} a") == set(hrefs), path
     assert watch.errors == []
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_results_start_on_the_first_screen_of_a_phone(page, server_url, lang):
+    """The header (quick exit, brand, navigation) leaves room: after a search the first result
+    begins on the first 740 px screen (its first line, 24 px, shows), in both languages."""
+    page.goto(f"{server_url}/?near=M5A+2N2&radius_km=5&lang={lang}", wait_until="networkidle")
+    first = page.locator("#results a").first.bounding_box()
+    assert first is not None and first["y"] + 24 <= 740, first
 
 
 @pytest.mark.parametrize("lang", ["en", "fr"])

@@ -254,6 +254,26 @@ def test_legend_counts_its_classes_and_shows_shares_as_percent(client):
     assert bounds and all(text.strip().endswith("%") for text in bounds), bounds
 
 
+def test_legend_bounds_are_written_in_the_page_language(client):
+    """French writes "0,9912", English "0.9912": the bounds are the page's numbers, at four
+    significant digits, never Python's "%g"."""
+    bounds = {}
+    for lang in ("en", "fr"):
+        html = client.get(
+            f"/planner/?lang={lang}&level=census_division&indicator=services_per_100k"
+        ).get_data(as_text=True)
+        found = re.findall(r'class="swatch" style=[^>]*></span>\s*([^<]*)</li>', html)
+        bounds[lang] = [re.findall(r"\d[\d\s,.]*\d|\d", text) for text in found]
+    assert bounds["en"] and len(bounds["en"]) == len(bounds["fr"])
+    decimals = [n for row in bounds["en"] for n in row if "." in n]
+    assert decimals, bounds["en"]  # the rates have fractions
+    for en_row, fr_row in zip(bounds["en"], bounds["fr"], strict=True):
+        assert [n.replace(",", "").replace(".", ",") for n in en_row] == [
+            n.replace("\u202f", "").replace("\xa0", "") for n in fr_row
+        ]
+    assert all(len(n.replace(".", "").replace(",", "").lstrip("0")) <= 4 for n in decimals)
+
+
 def test_export_links_and_the_2sfca_unit_are_on_the_page(client):
     html = client.get("/planner/?lang=fr&level=province").get_data(as_text=True)
     links = {

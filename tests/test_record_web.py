@@ -74,7 +74,7 @@ def test_the_organization_page_edits_lists_and_reverts(make_app, world):
     assert "editor_a@example.org" in page and "Test Org Renamed" in page
     with world.store.session() as session:
         [entry] = history.of_record(session, "organization", world.org_a)
-    response = post(editor, f"/edit/history/{entry.id}/revert", {})
+    response = post(editor, f"/edit/history/{entry.id}/revert", {"confirm": "yes"})
     assert response.headers["Location"] == f"/edit/organizations/{world.org_a}"
     [(revert_id, _, _)] = pending(world)
     approve(moderator, revert_id)
@@ -176,13 +176,14 @@ def test_only_its_organization_moderators_and_admins_see_a_confidential_point(ma
         other.get(f"/edit/organizations/{world.org_b}"),
         other.get(f"/services/{world.service_b}"),
         post(other, f"/edit/history/{entry.id}/revert", {}),
+        other.get(f"/edit/history/{entry.id}/revert"),  # the confirmation shows the values
         other.get("/moderation/"),
         other.get("/edit/geocode?q=12 Imaginary Road, Kenora ON"),
         other.get(f"/edit/locations/{world.location_b}?lang=fr"),
         other.get("/edit/locations/no-such-location"),
     ]
     statuses = [r.status_code for r in attempts]
-    assert statuses == [403, 403, 403, 200, 403, 403, 200, 403, 404]
+    assert statuses == [403, 403, 403, 200, 403, 403, 403, 200, 403, 404]
     public = app.test_client()
     attempts += [
         public.get(f"/services/{world.service_b}"),

@@ -54,7 +54,8 @@ def is_directory_page(url: str, server_url: str) -> bool:
 
 
 def open_detail_page(page, server_url: str) -> None:
-    """Home, a search through the form, then a result's page: all in one history entry."""
+    """Home, a search through the form in one history entry, then a result's page in one
+    more (so that Back returns to the results)."""
     page.goto(server_url + "/?lang=en", wait_until="networkidle")
     entries = page.evaluate("history.length")
     page.fill("#search-near", "M5A 2N2")
@@ -65,7 +66,7 @@ def open_detail_page(page, server_url: str) -> None:
     with page.expect_navigation():
         page.locator(RESULT_LINK).first.click()
     assert "/services/" in page.url
-    assert page.evaluate("history.length") == entries, "a link click added a history entry"
+    assert page.evaluate("history.length") == entries + 1, "a result's page is one more entry"
 
 
 def assert_gone_for_good(page, server_url: str) -> None:
@@ -88,6 +89,24 @@ def test_escape_key_leaves_no_directory_page_behind(page, server_url):
     open_detail_page(page, server_url)
     page.keyboard.press("Escape")
     assert_gone_for_good(page, server_url)
+
+
+@pytest.mark.parametrize("how", ["button", "escape"])
+def test_no_directory_page_comes_back_after_a_quick_exit(page, server_url, how):
+    """Back twice and Forward twice from the neutral site: a results page, a service's page
+    (entries a result link added) leave again at once; a fresh visit shows the directory."""
+    open_detail_page(page, server_url)
+    if how == "button":
+        page.locator("#quick-exit").click()
+    else:
+        page.keyboard.press("Escape")
+    page.wait_for_url(server_url + NEUTRAL)
+    for move in (page.go_back, page.go_back, page.go_forward, page.go_forward):
+        move()
+        page.wait_for_timeout(300)
+        assert not is_directory_page(page.url, server_url), page.url
+    page.goto(server_url + "/?lang=en", wait_until="networkidle")
+    assert page.locator("#search-near").is_visible()
 
 
 def test_escape_works_with_focus_in_the_map(page, server_url):

@@ -8,7 +8,8 @@ One package per feature, each with its blueprint's routes (``routes.py``) and it
 - ``planner/``: where services are missing
 - ``accounts/``: signing in (``auth``: :func:`~webmap.accounts.auth.requires`), one's own
   account, password resets
-- ``admin/``: accounts and organizations; ``moderation/``: pending changes, stale listings
+- ``admin/``: accounts and organizations; ``moderation/``: pending changes, reported
+  problems, stale listings; ``reports/``: reporting a problem with a listing
 - ``editing/``: the dashboard, service, organization and location forms, how changes read;
   ``bulk/``: bulk import
 - ``common/``: what several share: search parameters, errors, Jinja filters, vendored assets,
@@ -71,6 +72,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
     app.config["SECRET_KEY"] = app.config["SECRET_KEY"] or secret_key(settings)
+    app.config["BABEL_DEFAULT_TIMEZONE"] = app.config["DISPLAY_TIMEZONE"]
     _trust_proxies(app, int(app.config["PROXY_HOPS"]))
     app.extensions["caremap_store"] = open_store(app.config["DATABASE_URL"])
     app.url_map.converters["int"] = params.RowIdConverter
@@ -91,6 +93,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from webmap.ogc import routes as ogc
     from webmap.pages import routes as pages
     from webmap.planner import routes as planner
+    from webmap.reports import routes as reports
     from webmap.search import routes as search
 
     auth.init_app(app)
@@ -109,6 +112,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(bulk.bp)
     app.register_blueprint(moderation.bp)
+    app.register_blueprint(reports.bp)
     errors.register(app)
     filters.register(app)
     return app

@@ -57,7 +57,7 @@ def read_tables(session: Session, service_ids: list[str] | None = None) -> dict[
         ],
         "service_at_location": [_pick(row, SAL_FIELDS) for row in _dicts(records.links)],
         **located,
-        "phone": [_phone(row) for row in _dicts(records.phones)],
+        "phone": [_phone(row) for row in _dicts(_public_phones(records))],
         "schedule": [_schedule(row) for row in _dicts(records.schedules)],
         "language": [_pick(row, LANGUAGE_FIELDS) for row in _dicts(records.languages)],
         "service_capacity": [_capacity(row) for row in _dicts(records.capacities)],
@@ -71,6 +71,13 @@ def read_tables(session: Session, service_ids: list[str] | None = None) -> dict[
         if name != "service":
             tables[name].sort(key=lambda row: row["id"])
     return tables
+
+
+def _public_phones(records: ServiceRecords) -> list[Row]:
+    """The phones, without those of a confidential location: its own line would lead to it
+    (a service's phones, its public intake lines, stay)."""
+    confidential = {key for key, row in records.locations.items() if row.confidential}
+    return [row for row in records.phones if row.location_id not in confidential]
 
 
 def _hide_streets_in_children(

@@ -39,7 +39,7 @@ from caremap.settings import PROJECT_ROOT
 from caremap.spreadsheet import SafeWriter
 from etl import upload as uploads
 from etl.pipeline import Checked, LimitExceeded, Limits, Reference, load_reference
-from webmap import get_store
+from webmap import get_store, url_with
 from webmap.accounts.auth import current_principal, requires, signed_in
 from webmap.common.filters import said
 
@@ -83,8 +83,9 @@ def _max_age() -> float:
 
 @bp.get("/")
 @requires()
-def index() -> str:
-    """The organizations this person may upload for, and the template."""
+def index() -> str | Response:
+    """The organizations this person may upload for, and the template; for someone who may
+    upload for one only, straight to its upload."""
     principal = current_principal()
     with get_store().session() as db:
         organizations = [
@@ -92,6 +93,9 @@ def index() -> str:
             for organization_id, name in accounts.organization_names(db)
             if accounts.can_edit(principal, organization_id)
         ]
+    if len(organizations) == 1:
+        [(organization_id, _name)] = organizations
+        return redirect(url_with("bulk.upload_form", organization_id=organization_id), code=303)
     return render_template("bulk/index.html", organizations=organizations)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 
+import babel.dates
 from babel.dates import get_month_names
 from flask import Flask
 from flask_babel import (
@@ -13,7 +14,9 @@ from flask_babel import (
     format_decimal,
     format_percent,
     format_time,
+    format_timedelta,
     get_locale,
+    to_user_timezone,
 )
 from flask_babel import gettext as _
 
@@ -23,6 +26,7 @@ from caremap.privacy import PublicLocation
 from caremap.queries import PublicCapacity, PublicSchedule
 from caremap.reasons import say
 from caremap.search import Clock, community_distance
+from caremap.source_dates import SourceDate, parse_source_date
 from webmap.common.params import BadParameter
 
 DAY_NAMES = {
@@ -107,6 +111,25 @@ def capacity_text(capacity: PublicCapacity, clock: Clock | None = None) -> str:
     return text
 
 
+def capacity_total(capacity: PublicCapacity) -> str:
+    """What a count is out of: "40 beds", "For women: 12 rooms"."""
+    text = UNITS.get(capacity.unit, UNITS["beds"])(capacity.maximum or 0)
+    kind = KINDS.get(capacity.description or "")
+    return kind(text) if kind else text
+
+
+def last_reported(capacity: PublicCapacity, now: dt.datetime) -> str:
+    """The last count and when: "Last reported: 3 at 10:04, 2 days ago"."""
+    if capacity.available is None or capacity.updated is None:
+        return _("No count reported yet.")
+    return _(
+        "Last reported: %(available)d at %(time)s, %(ago)s",
+        available=capacity.available,
+        time=format_time(capacity.updated, "short"),
+        ago=format_timedelta(capacity.updated - now, add_direction=True),
+    )
+
+
 def _stale(capacity: PublicCapacity, clock: Clock | None) -> bool:
     if clock is None or capacity.available is None:
         return False
@@ -169,6 +192,14 @@ def number(value: int | None) -> str:
     return "" if value is None else format_decimal(value, format="#,##0")
 
 
+def significant(value: float, digits: int = 4) -> str:
+    """A number to at most ``digits`` significant digits in the page's format ("0.9912",
+    "0,9912"); from 10^digits up, a whole number with grouping ("12,345")."""
+    if abs(value) >= 10**digits:
+        return format_decimal(round(value), format="#,##0")
+    return format_decimal(value, format="@" + "#" * (digits - 1))
+
+
 def decimal(value: float | None, digits: int = 1) -> str:
     if value is None:
         return "—"
@@ -180,15 +211,40 @@ def percent(value: float | None) -> str:
 
 
 def moment(value: dt.datetime) -> str:
-    """A date and time in the page's language, in UTC (Flask-Babel's default time zone)."""
-    return format_datetime(value, "medium") + " UTC"
+    """A date and time a person reads: in the page's language and the display time zone
+    (setting ``display_timezone``), with the zone's abbreviation, "Jan 15, 2026, 11:08:38 AM
+    EST" / "15 janv. 2026, 11:08:38 HNE" (Canadian names of the zones)."""
+    zone = babel.dates.format_datetime(
+        to_user_timezone(value), "z", locale=f"{get_locale().language}_CA"
+    )
+    return f"{format_datetime(value, 'medium')} {zone}"
+
+
+def source_date(text: str | None) -> str:
+    """A source's "as of" in words in the page's language: "April 24, 2014", "février 2012",
+    "2017", "before May 2017"; text of another shape as it is."""
+    found = parse_source_date(text)
+    if found is None:
+        return text or ""
+    words = _source_date_words(found)
+    return _("before %(date)s", date=words) if found.before else words
+
+
+def _source_date_words(found: SourceDate) -> str:
+    if found.day:
+        return format_date(found.first_day, "long")
+    if found.month:
+        return babel.dates.format_skeleton("yMMMM", found.first_day, locale=get_locale())
+    return str(found.year)
 
 
 def register(app: Flask) -> None:
     app.add_template_filter(moment)
+    app.add_template_filter(source_date)
     app.add_template_filter(said)
     app.add_template_filter(number)
     app.add_template_filter(decimal)
+    app.add_template_filter(significant)
     app.add_template_filter(percent)
     app.add_template_global(month_name)
     app.add_template_global(error_message)
@@ -197,3 +253,5 @@ def register(app: Flask) -> None:
     app.add_template_filter(term_label)
     app.add_template_filter(hours_text)
     app.add_template_filter(capacity_text)
+    app.add_template_filter(capacity_total)
+    app.add_template_filter(last_reported)

@@ -24,7 +24,7 @@ from folium.plugins import MarkerCluster
 from markupsafe import Markup
 
 from caremap.geocoder import Precision
-from caremap.geodesy import km_to_metres
+from caremap.geodesy import WGS84, km_to_metres
 from caremap.privacy import PublicLocation
 from caremap.queries import PublicService
 from webmap.common.assets import (
@@ -56,6 +56,11 @@ ICONS: Mapping[str, dict[str, str]] = {
 """Leaflet.awesome-markers options of each kind of marker."""
 
 OUTLINE_STYLE = {"color": "#555", "weight": 1, "fill": False}
+AREA_STYLE = {"color": "#5a2d82", "weight": 2, "fillOpacity": 0.15}
+"""A confidential location's community area (the accent colour of its withheld notice)."""
+COMMUNITY_RADIUS_M = 3000.0
+"""The radius of the area drawn around a confidential location's public (community) point."""
+AREA_VERTICES = 48
 
 FOLIUM_VIEWPORT = re.compile(r"<meta\s+name=[\"']viewport[\"'][^>]*>", re.IGNORECASE)
 """folium's viewport tag, which forbids zooming; the page's own (base.html) is the one kept."""
@@ -192,6 +197,72 @@ def build_service_map(
             tooltip=[(None, "name")],
         ),
         text=popup_text(),
+    )
+
+
+def build_location_map(
+    service: PublicService, *, settings: MapSettings
+) -> tuple[folium.Map, MapData]:
+    """A small map of where ``service`` is, at public precision only: a marker at each
+    ordinary location; around a confidential one's community point, an area, never a point."""
+    fmap = new_map(settings.tiles_url, settings.tiles_attribution, control_scale=True)
+    group = folium.FeatureGroup(name=_("Services")).add_to(fmap)
+    points, areas, bounds = [], [], []
+    for location in service.locations:
+        if location.confidential:
+            ring = community_ring(location)
+            areas.append(_area_feature(ring))
+            bounds.extend((lat, lon) for lon, lat in ring)  # folium: (lat, lon)
+        else:
+            points.append(_location_point(service, location))
+            bounds.append((location.latitude, location.longitude))
+    if bounds:
+        fmap.fit_bounds(bounds, max_zoom=15)
+    return fmap, MapData(
+        map=fmap.get_name(),
+        icons=ICONS,
+        points_group=group.get_name(),
+        points=points,
+        outlines=MapOutlines(group=group.get_name(), features=areas, tooltip=[(None, "name")])
+        if areas
+        else None,
+        text=popup_text(),
+    )
+
+
+def community_ring(location: PublicLocation) -> list[tuple[float, float]]:
+    """A closed ring (lon, lat) of :data:`COMMUNITY_RADIUS_M` around the public point."""
+    count = AREA_VERTICES
+    azimuths = [360.0 * i / count for i in range(count)]
+    lons, lats, _back = WGS84.fwd(  # pyproj takes (lon, lat)
+        [location.longitude] * count,
+        [location.latitude] * count,
+        azimuths,
+        [COMMUNITY_RADIUS_M] * count,
+    )
+    ring = [(round(lon, 5), round(lat, 5)) for lon, lat in zip(lons, lats, strict=True)]
+    return [*ring, ring[0]]
+
+
+def _area_feature(ring: list[tuple[float, float]]) -> dict:
+    return outline_feature(
+        {"geometry": {"type": "Polygon", "coordinates": [ring]}},
+        name=_("Location withheld for safety — call the intake line."),
+        style=AREA_STYLE,
+    )
+
+
+def _location_point(service: PublicService, location: PublicLocation) -> MapPoint:
+    """An ordinary location's marker, named by the service (and the location's name)."""
+    name = location.name or service.name
+    return MapPoint(
+        key=location.id,
+        latitude=location.latitude,
+        longitude=location.longitude,
+        icon="service",
+        tooltip=name,
+        label=name,
+        popup=None,
     )
 
 

@@ -8,14 +8,14 @@ from collections.abc import Mapping
 from typing import Any, NoReturn
 
 from flask import abort
-from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from caremap import history, reasons
 from caremap.fields import ChangeError, ConflictError
+from caremap.normalise import display_phone
 from caremap.queries import PublicSchedule
-from webmap.common.filters import hours_text, said
+from webmap.common.filters import hours_text, moment, said
 
 FIELD_LABELS = {
     "name": _l("Name"),
@@ -38,6 +38,7 @@ FIELD_LABELS = {
     "postal_code": _l("Postal code"),
     "point": _l("Point on the map"),
     "confidential": _l("Confidential address"),
+    "phones": _l("Phone numbers"),
 }
 PRECISION_LABELS = {
     "source_coordinates": _l("from the source's coordinates"),
@@ -51,6 +52,15 @@ ACTION_LABELS = {
     "revert": _l("Revert"),
     "capacity": _l("Availability update"),
     "verify": _l("Verified: nothing changed"),
+}
+PHONE_TYPE_LABELS = {
+    "voice": _l("Voice"),
+    "cell": _l("Mobile"),
+    "text": _l("Text message (SMS)"),
+    "fax": _l("Fax"),
+    "textphone": _l("TTY (textphone)"),
+    "video": _l("Video"),
+    "pager": _l("Pager"),
 }
 LIST_FIELDS = {"service_type", "population", "capability", "languages"}
 
@@ -74,10 +84,12 @@ def value_text(field_name: str, encoded: str, labels: Mapping[str, str]) -> str:
         return "; ".join(hours_text(_schedule(rule)) for rule in value)
     if field_name == "point":
         return point_text(value)
+    if field_name == "phones":
+        return "; ".join(phone_text(phone) for phone in value)
     if field_name == "confidential":
         return _("Yes") if value else _("No")
     if field_name == "last_verified_at":
-        return format_datetime(dt.datetime.fromisoformat(value), "medium")
+        return moment(dt.datetime.fromisoformat(value))
     return str(value)
 
 
@@ -85,6 +97,18 @@ def point_text(point: Mapping[str, Any]) -> str:
     """An exact point and how it was found: only for those who may read private fields."""
     precision = PRECISION_LABELS.get(point["precision"], point["precision"])
     return f"{point['latitude']:.6f}, {point['longitude']:.6f} ({precision})"
+
+
+def phone_text(phone: Mapping[str, str | None]) -> str:
+    """A phone as people read it: "416-555-0100 ext. 22 (Fax) — Intake"."""
+    text = display_phone(phone["number"] or "")
+    if phone.get("extension"):
+        text += f" {_('ext.')} {phone['extension']}"
+    if phone.get("type") not in (None, "voice"):
+        text += f" ({PHONE_TYPE_LABELS.get(phone['type'] or '', phone['type'])})"
+    if phone.get("description"):
+        text += f" — {phone['description']}"
+    return text
 
 
 def _schedule(rule: Mapping[str, str | None]) -> PublicSchedule:

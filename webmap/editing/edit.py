@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import NoReturn
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -15,7 +16,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 from wtforms import HiddenField, IntegerField
-from wtforms.validators import DataRequired, InputRequired, NumberRange
+from wtforms.validators import DataRequired, NumberRange, Optional
 
 from caremap import accounts, changes, history
 from caremap.capacity import CapacityError, countable_capacities, set_available
@@ -35,8 +36,8 @@ REJECTIONS_SHOWN = 5  # the latest, with the moderator's reasons
 
 class CapacityForm(FlaskForm):
     capacity_id = HiddenField(validators=[DataRequired()])
-    available = IntegerField(
-        _l("Available now"), validators=[InputRequired(), NumberRange(min=0, max=MAX_COUNT)]
+    available = IntegerField(  # empty: no new count
+        _l("Available now"), validators=[Optional(), NumberRange(min=0, max=MAX_COUNT)]
     )
 
 
@@ -112,14 +113,55 @@ def verify(service_id: str) -> Response:
     return _detail(service_id)
 
 
+@bp.get("/history/<int:entry_id>/revert")
+@requires(organization=organization_of_entry)
+def confirm_revert(entry_id: int) -> str:
+    """What reverting a history entry would change, to confirm or cancel."""
+    with get_store().session() as db:
+        entry = db.get(HistoryEntry, entry_id)
+        if entry is None:  # deleted since the organization was checked
+            abort(404)
+        try:
+            record = changes.record_of_entry(db, entry)
+            reverted = changes.revert_changes(db, entry)
+        except ChangeError as error:
+            _refuse_revert(error)
+        labels = term_labels(db, page_language())
+    return render_template(
+        "edit/revert.html",
+        entry_id=entry_id,
+        lines=[
+            (field_label(name), _value(name, now, labels), _value(name, after, labels))
+            for _kind, _id, name, now, after in reverted
+        ],
+        cancel=record_url(record.type, record.id),
+    )
+
+
+def _value(field_name: str, value: object, labels: dict[str, str]) -> str:
+    return value_text(field_name, history.encode(value), labels)
+
+
 @bp.post("/history/<int:entry_id>/revert")
 @requires(organization=organization_of_entry)
 def revert(entry_id: int) -> Response:
-    """Put a history entry's previous value back (through moderation, for an editor)."""
+    """Put a history entry's previous value back (through moderation, for an editor), once
+    confirmed; unconfirmed, the page that asks."""
+    if request.form.get("confirm") != "yes":
+        return redirect(url_for("edit.confirm_revert", entry_id=entry_id), code=303)
     try:
         with get_store().session() as db, db.begin():
             change_set = changes.revert(db, signed_in(), entry_id, clock().now, geography())
-    except ConflictError:
+    except ChangeError as error:
+        _refuse_revert(error)
+    pending = change_set.status == changes.PENDING
+    flash(_("The revert was sent to a moderator.") if pending else _("Reverted."), "success")
+    return redirect(record_url(change_set.record_type, change_set.record_id), code=303)
+
+
+def _refuse_revert(error: ChangeError) -> NoReturn:
+    """409 when the field changed again since, 404 for no such entry, else 400."""
+    if isinstance(error, ConflictError):
         abort(
             409,
             description=_(
@@ -127,13 +169,9 @@ def revert(entry_id: int) -> Response:
                 "Revert the later change first."
             ),
         )
-    except NotFound:
+    if isinstance(error, NotFound):
         abort(404)
-    except ChangeError:
-        abort(400, description=_("This change cannot be reverted."))
-    pending = change_set.status == changes.PENDING
-    flash(_("The revert was sent to a moderator.") if pending else _("Reverted."), "success")
-    return redirect(record_url(change_set.record_type, change_set.record_id), code=303)
+    abort(400, description=_("This change cannot be reverted."))
 
 
 def record_url(record_type: str, record_id: str) -> str:
@@ -148,10 +186,14 @@ def record_url(record_type: str, record_id: str) -> str:
 @bp.post("/services/<service_id>/capacity")
 @requires(organization=organization_of_service)
 def capacity(service_id: str) -> Response:
-    """Set how many are available now; the detail page shows it at once."""
+    """Set how many are available now; the detail page shows it at once. Without a number
+    the last count stays as it was reported (not republished as current)."""
     form = CapacityForm()
     if not form.validate_on_submit():
         abort(400, description=_("Enter the number available now: a whole number, 0 or more."))
+    if form.available.data is None:
+        flash(_("Nothing changed: enter a number to report how many are available now."), "info")
+        return _detail(service_id)
     try:
         with get_store().session() as db, db.begin():
             updated = set_available(
@@ -191,10 +233,7 @@ def capacity_forms(service_id: str) -> list[tuple[ServiceCapacity, CapacityForm]
         if not _may_edit(db, service_id):
             return []
         capacities = countable_capacities(db, service_id)
-    return [
-        (c, CapacityForm(formdata=None, capacity_id=c.id, available=c.available))
-        for c in capacities
-    ]
+    return [(c, CapacityForm(formdata=None, capacity_id=c.id)) for c in capacities]
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from caremap.accounts import EMAIL_PATTERN
 from caremap.geocoder import Precision
 from caremap.normalise import PROVINCES, NormaliseError, normalise_postal_code
 from caremap.record_fields import WEBSITE
+from webmap.editing.phone_form import phone_edit, phone_rows, phones_field
 
 ORGANIZATION_FIELDS = ("name", "alternate_name", "description", "email", "website")
 ADDRESS_FIELDS = ("street", "city", "province", "postal_code")
@@ -54,15 +55,19 @@ class OrganizationForm(FlaskForm):
             Regexp(WEBSITE, message=_l("Enter a web address starting with https://.")),
         ],
     )
+    phones = phones_field()
 
 
 def organization_form(values: dict[str, Any], formdata: bool) -> OrganizationForm:
-    data = {name: values[name] or "" for name in ORGANIZATION_FIELDS}
+    data: dict[str, Any] = {name: values[name] or "" for name in ORGANIZATION_FIELDS}
+    data["phones"] = phone_rows(values["phones"])
     return OrganizationForm(data=data) if formdata else OrganizationForm(formdata=None, data=data)
 
 
 def organization_edits(form: OrganizationForm) -> dict[str, Any]:
-    return {name: getattr(form, name).data for name in ORGANIZATION_FIELDS}
+    return {name: getattr(form, name).data for name in ORGANIZATION_FIELDS} | phone_edit(
+        form.phones
+    )
 
 
 class LocationForm(FlaskForm):
@@ -78,6 +83,7 @@ class LocationForm(FlaskForm):
     latitude = HiddenField()
     longitude = HiddenField()
     precision = HiddenField()
+    phones = phones_field()
 
     def validate_postal_code(self, field: StringField) -> None:
         try:
@@ -101,6 +107,7 @@ def location_form(values: dict[str, Any], lang: str, formdata: bool) -> Location
         "latitude": repr(point["latitude"]),
         "longitude": repr(point["longitude"]),
         "precision": point["precision"],
+        "phones": phone_rows(values["phones"]),
     }
     form = LocationForm(data=data) if formdata else LocationForm(formdata=None, data=data)
     form.province.choices = [
@@ -121,6 +128,7 @@ def location_edits(form: LocationForm, values: dict[str, Any], geocode: Geocode)
     message for the form) when a changed address matches nothing."""
     edits: dict[str, Any] = {name: getattr(form, name).data for name in ("name", *ADDRESS_FIELDS)}
     edits["confidential"] = bool(form.confidential.data)
+    edits |= phone_edit(form.phones)
     shown = values["point"]
     point = form.point()
     if point is None:

@@ -21,9 +21,10 @@ from wtforms import (
     TimeField,
 )
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms.widgets import CheckboxInput
 
 from caremap.queries import TermChoice
+from webmap.editing.phone_form import phone_edit, phone_rows, phones_field
 
 DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 DAY_LABELS = {
@@ -45,7 +46,8 @@ EMPTY_SEASON: Season = (((None, None),) * 7, None, None)
 
 
 class CheckboxesField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
+    """Several choices, each a checkbox (the template lays them out: ``_forms.checkboxes``)."""
+
     option_widget = CheckboxInput()
 
 
@@ -95,6 +97,7 @@ class ServiceForm(FlaskForm):
     capability = CheckboxesField(_l("Can accommodate"), choices=[])
     languages = CheckboxesField(_l("Languages"), choices=[])
     seasons = FieldList(FormField(SeasonForm), min_entries=1, max_entries=MAX_SEASONS)
+    phones = phones_field()
 
 
 def build_form(
@@ -108,6 +111,7 @@ def build_form(
         **{name: values[name] for name in TEXT_FIELDS},
         **{name: values[name] for name in TERM_FIELDS},
         "seasons": [_season_data(season) for season in [*shown, EMPTY_SEASON][:MAX_SEASONS]],
+        "phones": phone_rows(values["phones"]),
     }
     form = ServiceForm(data=data) if formdata else ServiceForm(formdata=None, data=data)
     for name, facet in TERM_FIELDS.items():
@@ -163,6 +167,7 @@ def edits_of(form: ServiceForm, values: dict[str, Any]) -> dict[str, Any]:
     the form showed; the rules it could not show are kept."""
     edits: dict[str, Any] = {name: getattr(form, name).data for name in TEXT_FIELDS}
     edits |= {name: getattr(form, name).data or [] for name in TERM_FIELDS}
+    edits |= phone_edit(form.phones)
     shown = hours_of(values["schedules"])
     submitted = [s for s in map(_season_of, form.seasons) if s != EMPTY_SEASON]
     if submitted != shown.seasons:

@@ -1,5 +1,6 @@
-"""Moderators' pages: pending change sets with their diffs, to approve or reject, and the
-listings nobody has verified lately (also as CSV). Moderators and admins only."""
+"""Moderators' pages: pending change sets with their diffs, to approve or reject, problems
+people reported with listings, to mark resolved or dismissed, and the listings nobody has
+verified lately (also as CSV). Moderators and admins only."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from sqlalchemy.orm import Session
 from wtforms import TextAreaField
 from wtforms.validators import Length, Optional
 
-from caremap import changes
+from caremap import changes, reports
 from caremap.accounts import Role
 from caremap.changes import AlreadyDecided, ChangeError, NotFound
 from caremap.model import AppUser, ChangeSet, Location, Organization, Service
@@ -36,6 +37,7 @@ from webmap.common.params import integer
 from webmap.common.searching import clock, geography
 from webmap.editing.change_text import action_label, field_label, refuse, value_text
 from webmap.editing.edit import record_url
+from webmap.reports.routes import report_views
 
 bp = Blueprint("moderation", __name__, url_prefix="/moderation")
 MAX_STALE_MONTHS = 120
@@ -71,7 +73,10 @@ def queue() -> str:
     with get_store().session() as db:
         labels = term_labels(db, page_language())
         pending = [_pending_view(db, c, labels) for c in changes.pending_change_sets(db)]
-    return render_template("moderation/queue.html", pending=pending, form=DecisionForm())
+        reported = report_views(reports.open_reports(db, signed_in()))
+    return render_template(
+        "moderation/queue.html", pending=pending, reported=reported, form=DecisionForm()
+    )
 
 
 def _pending_view(db: Session, change_set: ChangeSet, labels: dict[str, str]) -> PendingView:
@@ -145,6 +150,34 @@ def _decide(change_set_id: int, comment: str, approving: bool) -> Response:
     except ChangeError as error:  # a conflict (409); a location not placed, a street named (400)
         refuse(error)
     flash(_("Approved and published.") if approving else _("Rejected."), "success")
+    return redirect(url_for("moderation.queue"), code=303)
+
+
+@bp.post("/reports/<int:report_id>/resolve")
+@requires(Role.MODERATOR)
+def resolve_report(report_id: int) -> Response:
+    """The reported problem was dealt with."""
+    return _decide_report(report_id, reports.RESOLVED)
+
+
+@bp.post("/reports/<int:report_id>/dismiss")
+@requires(Role.MODERATOR)
+def dismiss_report(report_id: int) -> Response:
+    """The report needs nothing done."""
+    return _decide_report(report_id, reports.DISMISSED)
+
+
+def _decide_report(report_id: int, decision: str) -> Response:
+    """404 for no such report; 409 when it was decided already."""
+    principal, now = signed_in(), clock().now
+    try:
+        with get_store().session() as db, db.begin():
+            reports.decide(db, principal, report_id, decision, now)
+    except NotFound:
+        abort(404, description=_("No such report."))
+    except reports.AlreadyDecided:
+        abort(409, description=_("This report was already marked resolved or dismissed."))
+    flash(_("Marked resolved.") if decision == reports.RESOLVED else _("Dismissed."), "success")
     return redirect(url_for("moderation.queue"), code=303)
 
 

@@ -3,13 +3,26 @@ service's detail page, and a printable referral sheet of search results."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+import folium
 from flask import Blueprint, abort, current_app, render_template, request, url_for
+from flask_babel import gettext as _
 
 from caremap.paging import Page
 from caremap.queries import jurisdiction_outlines, public_service, term_labels
-from caremap.search import SearchHit, SearchQuery, SearchResult, has_weekly_hours, search
+from caremap.search import Filters, SearchHit, SearchQuery, SearchResult, has_weekly_hours, search
 from webmap import get_store, page_language, url_with
-from webmap.common.mapview import MapLayers, MapSettings, build_service_map, render_map
+from webmap.common.filters import month_name
+from webmap.common.mapview import (
+    MapLayers,
+    MapParts,
+    MapSettings,
+    build_location_map,
+    build_service_map,
+    render_map,
+)
 from webmap.common.params import RADIUS_CHOICES_KM, BadParameter, ParsedSearch, parse_search
 from webmap.common.searching import clock, gazetteer, vocabulary, vocabulary_codes
 from webmap.editing.edit import capacity_forms, editing
@@ -28,6 +41,10 @@ def _map_settings() -> MapSettings:
         page_language(),
         tiles_hosts(config["TILES_URL"]),
     )
+
+
+def _rendered(fmap: folium.Map, settings: MapSettings) -> MapParts:
+    return render_map(fmap, lambda path: url_for("static", filename=path), settings.allowed_hosts)
 
 
 def _run_search() -> tuple[ParsedSearch | None, SearchResult | None, BadParameter | None]:
@@ -67,9 +84,9 @@ def home() -> tuple[str, int] | str:
         outlines,
         settings=settings,
         labels=labels,
-        detail_url=lambda service_id: url_for("main.service_detail", service_id=service_id),
+        detail_url=lambda service_id: detail_link(service_id, asked),
     )
-    parts = render_map(fmap, lambda path: url_for("static", filename=path), settings.allowed_hosts)
+    parts = _rendered(fmap, settings)
     page = render_template(
         "search.html",
         parsed=parsed,
@@ -78,7 +95,9 @@ def home() -> tuple[str, int] | str:
         result_page=_result_page(parsed, result) if parsed and result else None,
         page_link=lambda number: url_with(page=str(number)),
         has_weekly_hours=has_weekly_hours,
+        detail_link=detail_link,
         asked=asked,
+        applied=applied_filters(parsed.query.filters, labels) if asked else [],
         error=error,
         labels=labels,
         vocabulary=vocabulary(),
@@ -87,6 +106,46 @@ def home() -> tuple[str, int] | str:
         map_data=map_data,
     )
     return (page, 400) if error else page
+
+
+def applied_filters(filters: Filters, labels: Mapping[str, str]) -> list[str]:
+    """The filters a search applies, as a person reads them in the page language."""
+    applied = [
+        labels.get(code, code)
+        for facet in (
+            filters.service_types,
+            filters.populations,
+            filters.capabilities,
+            filters.languages,
+        )
+        for code in sorted(facet, key=lambda code: labels.get(code, code))
+    ]
+    if filters.open_now:
+        applied.append(_("Open now"))
+    if filters.beds_available:
+        applied.append(_("Bed available now"))
+    if filters.month is not None:
+        applied.append(_("Running in %(month)s", month=month_name(filters.month)))
+    return applied
+
+
+def detail_link(service_id: str, from_results: bool) -> str:
+    """A service's detail page; from search results, with those results to go back to."""
+    back = url_with() if from_results else None
+    return url_for("main.service_detail", service_id=service_id, back=back)
+
+
+def results_url(back: str | None) -> str | None:
+    """The search page URL that ``back`` names, its query re-encoded; None when ``back`` is
+    missing or names anything else (another site, another page, a script)."""
+    home = url_for("main.home")
+    if not back or not back.isprintable() or "\\" in back:
+        return None
+    parts = urlsplit(back)
+    if parts.scheme or parts.netloc or parts.path != home or parts.fragment:
+        return None
+    query = urlencode(parse_qsl(parts.query, keep_blank_values=True))
+    return f"{home}?{query}" if query else home
 
 
 def _result_page(parsed: ParsedSearch, result: SearchResult) -> Page[SearchHit]:
@@ -124,9 +183,14 @@ def service_detail(service_id: str) -> str:
         labels = term_labels(session, page_language())
     if service is None:
         abort(404)
+    settings = _map_settings()
+    fmap, map_data = build_location_map(service, settings=settings)
     return render_template(
         "service.html",
         service=service,
+        back_url=results_url(request.args.get("back")),
+        map=_rendered(fmap, settings),
+        map_data=map_data,
         labels=labels,
         clock=clock(),
         capacity_forms=capacity_forms(service_id),

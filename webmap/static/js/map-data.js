@@ -43,15 +43,22 @@
     return div;
   }
 
+  // A detail page adds to the history, so that the phone's Back returns to the results.
+  function detailLink(href, text, className) {
+    var anchor = link(href, text, className);
+    anchor.setAttribute("data-history", "push");
+    return anchor;
+  }
+
   function popupContent(popup) {
     var box = element("div", "popup");
-    box.appendChild(link(popup.url, popup.name, "popup-name"));
+    box.appendChild(detailLink(popup.url, popup.name, "popup-name"));
     if (popup.types) { box.appendChild(element("div", "popup-types", popup.types)); }
     if (popup.phone_number) {
       box.appendChild(line(link("tel:" + popup.phone_number, popup.phone_display)));
     }
     if (popup.withheld) { box.appendChild(element("div", "withheld", data.text.withheld)); }
-    box.appendChild(line(link(popup.url, data.text.details)));
+    box.appendChild(line(detailLink(popup.url, data.text.details)));
     return box;
   }
 

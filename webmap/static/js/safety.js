@@ -14,7 +14,12 @@
  * back (to the map, to search results). Left alone, as the browser would handle them: links
  * opening another window (target), downloads, tel:/mailto:/other-site links, clicks with a
  * modifier key or another mouse button, and anything another script already handled
- * (preventDefault). A link or form with data-history="push" opts out.
+ * (preventDefault). A link or form with data-history="push" opts out: links from search
+ * results to a service's page, so that a phone's Back returns to the results.
+ *
+ * After a quick exit, a directory page reached again in this tab through Back or Forward (an
+ * entry such a link added) leaves at once the same way, hidden before it is shown; opening
+ * the directory afresh (a link, a typed address) ends that.
  * Not covered: navigation started by scripts (form.submit(), location.assign), and the
  * browser's own history list of visited pages, which only the user can clear.
  *
@@ -28,7 +33,7 @@
 
   function neutralUrl() {
     var link = document.getElementById("quick-exit");
-    return (link && link.getAttribute("href")) || FALLBACK_URL;
+    return (link && link.getAttribute("href")) || exitedTo() || FALLBACK_URL;
   }
 
   function quickExit(event) {
@@ -48,8 +53,46 @@
     } catch (ignored) {
       /* leaving matters more than hiding */
     }
-    window.location.replace(neutralUrl());
+    var neutral = neutralUrl();
+    remember(neutral);
+    window.location.replace(neutral);
   }
+
+  // sessionStorage: the neutral site this tab left for through the quick exit (a page's
+  // head, where it leaves again, has no quick-exit link yet to read it from).
+  var EXITED = "caremap-exited-to";
+
+  function remember(neutral) {
+    try {
+      if (neutral) sessionStorage.setItem(EXITED, neutral);
+      else sessionStorage.removeItem(EXITED);
+    } catch (unavailable) {
+      /* without storage, Back after a quick exit is left to the browser */
+    }
+  }
+
+  function exitedTo() {
+    try {
+      return sessionStorage.getItem(EXITED);
+    } catch (unavailable) {
+      return null;
+    }
+  }
+
+  function openedThroughHistory() {
+    var entries = window.performance && performance.getEntriesByType
+      ? performance.getEntriesByType("navigation") : [];
+    return entries.length > 0 && entries[0].type === "back_forward";
+  }
+
+  if (exitedTo()) {
+    if (openedThroughHistory()) quickExit();
+    else remember(null);
+  }
+  // A page the browser kept whole (back/forward cache) runs no script again: only pageshow.
+  window.addEventListener("pageshow", function (event) {
+    if (event.persisted && exitedTo()) quickExit();
+  });
 
   function sameOriginUrl(href) {
     var url;

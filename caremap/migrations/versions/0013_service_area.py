@@ -1,16 +1,16 @@
 """Services that serve an area: ``service_area`` (HSDS), a province or territory (``pruid``) or
 all of Canada (``pruid`` NULL) served by a service without a location (a help line).
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-04
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0012"
-down_revision = "0011"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,1 @@
+"""Reporting a problem with a listing: a short public form, no account."""
