@@ -56,7 +56,7 @@ def test_every_405_says_what_is_allowed(client, method, path, allowed):
 def test_the_api_serves_the_content_types_its_openapi_document_names(client):
     document = client.get("/api/v1/openapi.json").json
     first = client.get("/api/v1/services?near=Toronto&limit=1").json["features"][0]
-    examples = {"service_id": first["properties"]["id"]}
+    examples = {"service_id": first["properties"]["id"], "feature_id": first["id"]}
     for template, operations in document["paths"].items():
         path = template.format(**examples)
         response = client.get(path)

@@ -96,6 +96,7 @@ def path_samples(world: World) -> dict[str, str]:
         "service_at_location_id": link,
         "taxonomy_id": term.taxonomy_id,
         "taxonomy_term_id": term.id,
+        "entry_id": "1",
     }
 
 

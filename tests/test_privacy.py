@@ -83,6 +83,7 @@ def sample_arguments(store) -> dict[str, list[str]]:
         # Editing pages: anonymous visitors are sent to sign in.
         "location_id": location_ids,
         "user_id": ["1"],  # admin pages: anonymous visitors are sent to sign in
+        "entry_id": ["1"],  # a revert's confirmation: anonymous visitors are sent to sign in
         # Bulk import: the public template files; uploads are for signed-in people only.
         "name": ["listings_template.csv", "listings_example.csv", "README.md", "nope"],
         "token": ["0" * 32],

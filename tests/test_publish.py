@@ -15,11 +15,13 @@ from sqlalchemy import delete, select, text, update
 
 from caremap import publish
 from caremap.geojson import feature_collection, service_feature
+from caremap.helplines import helplines_for, national_helplines
 from caremap.listing import decode_record, listings_by_name
 from caremap.model import PublicListing, PublicListingCode, Service
+from caremap.placement import load_geography
 from caremap.queries import public_services
 from caremap.search import Clock, SearchQuery, search
-from tests.conftest import LISTINGS
+from tests.conftest import DATA_DIR, LISTINGS
 from tests.test_etl import etl
 
 NOW = dt.datetime(2026, 11, 29, 15, 0, tzinfo=dt.UTC)
@@ -51,7 +53,18 @@ def test_api_search_is_the_features_of_the_hits(make_app, loaded_store_url, load
         if "origin" in body:
             origin = (body["origin"]["latitude"], body["origin"]["longitude"])
         result = search(loaded_store, SearchQuery(*origin, limit=query["limit"]), Clock(NOW))
-        members = {"beyond_radius": False, "total": result.total, "unknown": 0}
+        with loaded_store.session() as session:
+            lines = (
+                helplines_for(session, *origin, load_geography(DATA_DIR).boundaries)
+                if "origin" in body
+                else national_helplines(session)
+            )
+        members = {
+            "beyond_radius": False,
+            "total": result.total,
+            "unknown": 0,
+            "helplines": [line.as_json() for line in lines],
+        }
         if "origin" in body:
             members["origin"] = body["origin"]
         features = [

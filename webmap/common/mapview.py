@@ -24,7 +24,7 @@ from folium.plugins import MarkerCluster
 from markupsafe import Markup
 
 from caremap.geocoder import Precision
-from caremap.geodesy import WGS84, km_to_metres
+from caremap.geodesy import km_to_metres
 from caremap.privacy import PublicLocation
 from caremap.queries import PublicService
 from webmap.common.assets import (
@@ -56,11 +56,12 @@ ICONS: Mapping[str, dict[str, str]] = {
 """Leaflet.awesome-markers options of each kind of marker."""
 
 OUTLINE_STYLE = {"color": "#555", "weight": 1, "fill": False}
-AREA_STYLE = {"color": "#5a2d82", "weight": 2, "fillOpacity": 0.15}
+CIRCLE_STYLE = {"color": "#5a2d82", "weight": 2, "fill": True, "fill_opacity": 0.15}
 """A confidential location's community area (the accent colour of its withheld notice)."""
 COMMUNITY_RADIUS_M = 3000.0
 """The radius of the area drawn around a confidential location's public (community) point."""
-AREA_VERTICES = 48
+AREA_ZOOM = 12
+"""The closest zoom of a detail map with a confidential location: its whole area shows."""
 
 FOLIUM_VIEWPORT = re.compile(r"<meta\s+name=[\"']viewport[\"'][^>]*>", re.IGNORECASE)
 """folium's viewport tag, which forbids zooming; the page's own (base.html) is the one kept."""
@@ -204,51 +205,34 @@ def build_location_map(
     service: PublicService, *, settings: MapSettings
 ) -> tuple[folium.Map, MapData]:
     """A small map of where ``service`` is, at public precision only: a marker at each
-    ordinary location; around a confidential one's community point, an area, never a point."""
+    ordinary location; around a confidential one's community point, a circle of
+    :data:`COMMUNITY_RADIUS_M`, never a point. The page holds the public point and the radius
+    only: Leaflet draws the circle, so no computed outline can echo other coordinates."""
     fmap = new_map(settings.tiles_url, settings.tiles_attribution, control_scale=True)
     group = folium.FeatureGroup(name=_("Services")).add_to(fmap)
-    points, areas, bounds = [], [], []
+    points, centres = [], []
     for location in service.locations:
+        centre = (location.latitude, location.longitude)  # folium: (lat, lon)
+        centres.append(centre)
         if location.confidential:
-            ring = community_ring(location)
-            areas.append(_area_feature(ring))
-            bounds.extend((lat, lon) for lon, lat in ring)  # folium: (lat, lon)
+            folium.Circle(
+                centre,
+                radius=COMMUNITY_RADIUS_M,
+                tooltip=_("Location withheld for safety — call the intake line."),
+                **CIRCLE_STYLE,
+            ).add_to(group)
         else:
             points.append(_location_point(service, location))
-            bounds.append((location.latitude, location.longitude))
-    if bounds:
-        fmap.fit_bounds(bounds, max_zoom=15)
+    if centres:
+        withheld = any(location.confidential for location in service.locations)
+        fmap.fit_bounds(centres, max_zoom=AREA_ZOOM if withheld else 15)
     return fmap, MapData(
         map=fmap.get_name(),
         icons=ICONS,
         points_group=group.get_name(),
         points=points,
-        outlines=MapOutlines(group=group.get_name(), features=areas, tooltip=[(None, "name")])
-        if areas
-        else None,
+        outlines=None,
         text=popup_text(),
-    )
-
-
-def community_ring(location: PublicLocation) -> list[tuple[float, float]]:
-    """A closed ring (lon, lat) of :data:`COMMUNITY_RADIUS_M` around the public point."""
-    count = AREA_VERTICES
-    azimuths = [360.0 * i / count for i in range(count)]
-    lons, lats, _back = WGS84.fwd(  # pyproj takes (lon, lat)
-        [location.longitude] * count,
-        [location.latitude] * count,
-        azimuths,
-        [COMMUNITY_RADIUS_M] * count,
-    )
-    ring = [(round(lon, 5), round(lat, 5)) for lon, lat in zip(lons, lats, strict=True)]
-    return [*ring, ring[0]]
-
-
-def _area_feature(ring: list[tuple[float, float]]) -> dict:
-    return outline_feature(
-        {"geometry": {"type": "Polygon", "coordinates": [ring]}},
-        name=_("Location withheld for safety — call the intake line."),
-        style=AREA_STYLE,
     )
 
 
