@@ -120,3 +120,13 @@ def test_the_api_etag_changes_when_the_data_changes(
     assert after.status_code == 200
     assert after.get_json()["features"][0]["properties"]["name"] == f"{name} (renamed)"
     assert after.headers["ETag"] != before.headers["ETag"]
+
+
+def test_a_static_file_is_sent_whole_so_its_compressed_body_is_never_a_range(client):
+    links = static_links(client.get("/").get_data(as_text=True))
+    link = next(link for link in links if re.search(r"/leaflet\.[0-9a-f]{12}\.js$", link))
+    plain = _HASHED.sub(lambda m: m.group(1) or "", link.removeprefix("/static/"))
+    response = client.get(link, headers={**GZIP, "Range": "bytes=0-999"}, buffered=True)
+    assert response.status_code == 200
+    assert "Accept-Ranges" not in response.headers
+    assert gzip.decompress(response.get_data()) == (STATIC / plain).read_bytes()

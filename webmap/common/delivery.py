@@ -95,9 +95,12 @@ def serve_static(filename: str) -> Response:
 
 
 def _send(filename: str, max_age_s: int) -> Response:
-    """The file read whole (static files are small), so that it is compressed like any other
-    response and closed once sent."""
+    """The file whole, read at once (static files are small): compressed like any other
+    response and closed once sent. Ranges are not offered: a range of the file would not
+    match the compressed body it is sent as."""
+    request.environ.pop("HTTP_RANGE", None)
     response = send_from_directory(str(current_app.static_folder), filename, max_age=max_age_s)
+    response.headers.pop("Accept-Ranges", None)
     response.direct_passthrough = False
     response.make_sequence()
     return response
