@@ -69,16 +69,12 @@ class Browser:
 
 
 def measure(client: FlaskClient) -> list[tuple[str, ...]]:
-    browsers = {
-        "before": lambda: Browser(client, None, keeps=False),
-        "gzip": lambda: Browser(client, "gzip", keeps=True),
-        "br": lambda: Browser(client, "br", keeps=True),
-    }
+    browsers = {"before": (None, False), "gzip": ("gzip", True), "br": ("br", True)}
     rows = []
     for page, path in PAGES.items():
-        visits = {name: [] for name in browsers}
-        for name, new_browser in browsers.items():
-            browser = new_browser()
+        visits: dict[str, list[tuple[int, int]]] = {}
+        for name, (encoding, keeps) in browsers.items():
+            browser = Browser(client, encoding, keeps)
             visits[name] = [browser.visit(path), browser.visit(path)]
         for index, moment in enumerate(("cold", "warm")):
             before = visits["before"][index][1]
