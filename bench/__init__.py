@@ -10,6 +10,7 @@ Usage (from the repository root)::
     .venv/bin/python -m bench coverage [--repeat K] [--keep DIR]   # only by name
     .venv/bin/python -m bench indicators                 # planner indicators and classes
     .venv/bin/python -m bench ogc [--rows N] [--repeat K] [--postgis-url URL]   # OGC pages
+    .venv/bin/python -m bench transfer                   # bytes per page, cold and warm
 
 ``etl`` (:mod:`bench.etl_throughput`) times ``etl.pipeline.run`` on 10,000 synthetic rows: a first
 run into an empty store and an unchanged re-run, for the embedded SQLite store (temporary file)
@@ -56,4 +57,9 @@ About 2 minutes.
 (``caremap.listing.listings_page``) against the same pages made by loading every public service
 and slicing, on the bundled listings and on 10,000 synthetic rows, in the embedded store and
 (with a PostGIS URL, in the schema ``caremap_ogc_bench``) PostGIS. About 3 minutes.
+
+``transfer`` (:mod:`bench.transfer`) counts the bytes and requests a browser spends on the home
+page and a search over the bundled listings, cold and warm, uncompressed and revalidating
+everything (as before compression and hashed names) against gzip and brotli with the cache
+headers followed. About 15 s.
 """

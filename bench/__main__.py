@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import sys
 
-from bench import coverage, etl_throughput, indicators, ogc_paging, search_latency, synthetic
+from bench import (
+    coverage,
+    etl_throughput,
+    indicators,
+    ogc_paging,
+    search_latency,
+    synthetic,
+    transfer,
+)
 
 BENCHMARKS = {
     "coverage": coverage.main,
@@ -13,6 +21,7 @@ BENCHMARKS = {
     "ogc": ogc_paging.main,
     "search": search_latency.main,
     "synthetic": synthetic.main,
+    "transfer": transfer.main,
 }
 DEFAULT = ["etl", "search"]  # what a bare `python -m bench` (and `make bench`) runs
 

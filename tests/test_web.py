@@ -34,7 +34,7 @@ def test_home_map_has_a_marker_per_location_and_no_external_loads(client, loaded
     map_data = re.search(r'(?s)<script id="map-data" type="application/json">(.*?)</script>', html)
     assert len(json.loads(map_data.group(1))["points"]) == 122  # 116 real + 6 confidential
     assert find_external_urls(html) == []
-    assert "/static/vendor/leaflet/leaflet.js" in html
+    assert re.search(r"/static/vendor/leaflet/leaflet\.[0-9a-f]{12}\.js", html)  # content-hashed
 
 
 def test_serving_app_answers_with_its_startup_objects_frozen(

@@ -19,11 +19,13 @@ from caremap.search import fresh_capacities, search
 from webmap import get_store
 from webmap.api.openapi import openapi_document
 from webmap.common.cors import allow_any_origin_to_read
+from webmap.common.delivery import revalidated
 from webmap.common.params import BadParameter, ParsedSearch, parse_search
 from webmap.common.searching import clock, gazetteer, geography, vocabulary_codes
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 allow_any_origin_to_read(bp)
+bp.after_request(revalidated)
 GEOJSON = "application/geo+json"  # RFC 7946, as the OpenAPI document says
 
 

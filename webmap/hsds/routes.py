@@ -31,10 +31,12 @@ from caremap.hsds.pages import (
 from caremap.hsds.tables import read_tables, read_taxonomies
 from webmap import get_store
 from webmap.common.cors import allow_any_origin_to_read
+from webmap.common.delivery import revalidated
 from webmap.common.params import BadParameter, boolean, date_time, integer, shown
 
 bp = Blueprint("hsds", __name__, url_prefix="/hsds")
 allow_any_origin_to_read(bp)
+bp.after_request(revalidated)
 
 DEFAULT_PER_PAGE = 50
 MAX_PER_PAGE = 1000

@@ -34,12 +34,14 @@ from caremap.listing import LonLatBox, listings_extent, listings_page
 from caremap.queries import jurisdiction_outlines, public_service
 from webmap import get_store
 from webmap.common.cors import allow_any_origin_to_read
+from webmap.common.delivery import revalidated
 from webmap.common.errors import ogc_exception
 from webmap.common.params import BadParameter, integer, number, shown
 from webmap.common.searching import clock
 
 bp = Blueprint("ogc", __name__, url_prefix="/ogc")
 allow_any_origin_to_read(bp)
+bp.after_request(revalidated)
 
 JSON = "application/json"
 GEOJSON = "application/geo+json"

@@ -1,0 +1,114 @@
+"""Bytes a browser transfers for the home page and a search, cold and warm.
+
+``python -m bench transfer`` loads the bundled listings with the real ETL into a temporary
+embedded store and visits each page with an emulated browser (the Flask test client): the page
+and the scripts, stylesheets and icon it references, twice (cold: empty cache; warm: the same
+browser again). Three browsers, side by side:
+
+* ``before``: accepts no compression and revalidates every cached file on each visit (what
+  the app did before compression and hashed names: nothing compressed, static files
+  ``no-cache``);
+* ``gzip`` and ``br``: accept that encoding and keep files as their ``Cache-Control`` says
+  (a fresh or ``immutable`` file is not asked for again; one with an ``ETag`` is revalidated).
+
+Bytes are response bodies as sent (a 304 has none); requests are those that reached the app.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from flask.testing import FlaskClient
+
+from caremap.store import open_store
+from etl.pipeline import run
+from webmap import create_app
+
+REPO = Path(__file__).resolve().parent.parent
+PAGES = {"home": "/", "search": "/?near=M5V%202T6"}
+_SUBRESOURCE = re.compile(
+    r"""<script\b[^>]*\bsrc="(/[^"]+)"|<link\b[^>]*\brel="(?:stylesheet|icon)"[^>]*\bhref="(/[^"]+)\""""
+)
+
+
+@dataclass
+class Browser:
+    """A browser with a cache: ``encoding`` accepted (None: none), ``keeps`` whether it trusts
+    ``Cache-Control`` (else it revalidates everything it has)."""
+
+    client: FlaskClient
+    encoding: str | None
+    keeps: bool
+    cache: dict[str, tuple[str | None, bool]] = field(default_factory=dict)
+
+    def visit(self, path: str) -> tuple[int, int]:
+        """Requests made and body bytes received to show ``path``."""
+        html = self.client.get(path, buffered=True).get_data(as_text=True)  # not counted
+        wanted = [path, *(a or b for a, b in _SUBRESOURCE.findall(html))]
+        fetched = [self.fetch(url.replace("&amp;", "&")) for url in wanted]
+        sent = [size for size in fetched if size is not None]
+        return len(sent), sum(sent)
+
+    def fetch(self, url: str) -> int | None:
+        """Body bytes of one request for ``url``; None when the cache answers alone."""
+        headers = {"Accept-Encoding": self.encoding} if self.encoding else {}
+        etag, fresh = self.cache.get(url, (None, False))
+        if fresh and self.keeps:
+            return None
+        if etag:
+            headers["If-None-Match"] = etag
+        response = self.client.get(url, headers=headers, buffered=True)
+        if response.status_code == 200:
+            control = response.cache_control
+            self.cache[url] = (response.headers.get("ETag"), bool(control.max_age))
+        return len(response.get_data())
+
+
+def measure(client: FlaskClient) -> list[tuple[str, ...]]:
+    browsers = {"before": (None, False), "gzip": ("gzip", True), "br": ("br", True)}
+    rows = []
+    for page, path in PAGES.items():
+        visits: dict[str, list[tuple[int, int]]] = {}
+        for name, (encoding, keeps) in browsers.items():
+            browser = Browser(client, encoding, keeps)
+            visits[name] = [browser.visit(path), browser.visit(path)]
+        for index, moment in enumerate(("cold", "warm")):
+            before = visits["before"][index][1]
+            cells = [page, moment]
+            for name in browsers:
+                requests, size = visits[name][index]
+                ratio = f" ({size / before:.2f}x)" if name != "before" and before else ""
+                cells.append(f"{size / 1024:,.1f} KB / {requests} req{ratio}")
+            rows.append(tuple(cells))
+    return rows
+
+
+def _print(rows: list[tuple[str, ...]]) -> None:
+    header = ("page", "visit", "before (identity, revalidate)", "gzip, cached", "br, cached")
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    for row in [header, tuple("-" * w for w in widths), *rows]:
+        print(" | ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench transfer", description=__doc__)
+    parser.parse_args(argv)
+    data_dir = REPO / "data"
+    with tempfile.TemporaryDirectory() as folder:
+        work = Path(folder)
+        url = f"sqlite:///{work / 'transfer.sqlite3'}"
+        store = open_store(url)
+        try:
+            run(store, [data_dir / "listings"], data_dir, work / "reports", progress=False)
+        finally:
+            store.dispose()
+        app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "TILES_URL": ""})
+        try:
+            _print(measure(app.test_client()))
+        finally:
+            app.extensions["caremap_store"].dispose()
+    return 0
