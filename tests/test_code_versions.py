@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (2, "fb6ae0da028ed762a91aa0de0ade4092119f45944ca09399e33e1a5a1c18ed12"),
+        (3, "a90fe6cb3c3dc08439fd9077c04efe394fa787f1c0373e17830fcaaa8a70c37f"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (2, "a48f912bcd5acab2e695772bb57a136519f1c13c71e5331f784592a34994c33c"),
+        (2, "9582fdc737c7bc54311c13e5297dee9f94e2f200c86ca10b941a45fcbb83d8bb"),
     ),
 ]
 
