@@ -331,6 +331,48 @@ def merges(connection: Connection) -> dict[str, str]:
     return {merged: kept for merged, kept in rows if merged and kept}
 
 
+@dataclass(frozen=True)
+class PairView:
+    """A pair waiting for review, as a moderator sees it: the entry that would be kept, the
+    record it would take in, the score and its parts."""
+
+    key: tuple[str, str, str, str]
+    kept_name: str
+    kept_record: str
+    merged_name: str
+    merged_record: str
+    score: float
+    parts: dict[str, float | None]
+
+
+def review_queue(connection: Connection) -> list[PairView]:
+    """The pairs waiting for review, the likeliest first."""
+    names = dict(connection.execute(select(Service.id, Service.name)).all())
+    records = {
+        row.id: f"{row.source_name} {row.source_record_id}"
+        for row in connection.execute(
+            select(Service.id, Service.source_name, Service.source_record_id)
+        )
+    }
+    rows = connection.execute(
+        select(ListingMatch)
+        .where(ListingMatch.status == REVIEWING)
+        .order_by(ListingMatch.score.desc(), ListingMatch.record_a, ListingMatch.record_b)
+    )
+    return [
+        PairView(
+            _pair_key(row),
+            names.get(row.kept_service_id, ""),
+            records.get(row.kept_service_id, ""),
+            names.get(row.merged_service_id, ""),
+            records.get(row.merged_service_id, ""),
+            row.score,
+            json.loads(row.parts),
+        )
+        for row in rows
+    ]
+
+
 def decide(
     connection: Connection, key: tuple[str, str, str, str], accept: bool, user_id: int | None
 ) -> bool:

@@ -12,6 +12,7 @@ from caremap.matching import ACCEPTED, MERGED, REJECTED, REVIEWING, decide, matc
 from caremap.model import ListingMatch, PublicListing, Service
 from etl.pipeline import run
 from tests.conftest import DATA_DIR, LISTINGS
+from tests.test_accounts import client_of, page_token
 
 SOURCES = [LISTINGS / "nspl_2024.csv", LISTINGS / "service_listings_shared.csv"]
 # Sagatay, in both files with 17 beds (NSPL ServiceProviderID 1379, City id TOR2026-068).
@@ -99,3 +100,30 @@ def test_a_moderators_decision_survives_a_rerun(matched, tmp_path):
     assert {s["source_id"] for s in entry["properties"]["sources"]} == {"636", "TOR2026-099"}
     [rejected] = listings_of(matched, "service_listings_shared", "TOR2026-068")
     assert "1379" not in {s["source_id"] for s in rejected["properties"]["sources"]}
+
+
+def test_a_moderator_merges_a_doubtful_pair_and_keeps_one_apart(make_app, world, tmp_path):
+    etl(world.store, tmp_path)
+    moderator, editor = (client_of(make_app(world.url), who) for who in ("moderator", "editor_a"))
+    page = moderator.get("/moderation/matches?lang=fr").get_data(as_text=True)
+    assert "Youth without Shelter Emergency Shelter Program" in page
+    assert "Fiches qui sont peut-être le même service" in page
+    assert editor.get("/moderation/matches").status_code == 403
+    token = page_token(moderator)
+    pair = dict(zip(("source_a", "record_a", "source_b", "record_b"), DOUBTFUL_PAIR, strict=True))
+    merged = moderator.post("/moderation/matches/accept", data={**pair, "csrf_token": token})
+    assert merged.status_code == 303
+    assert status(world.store, DOUBTFUL_PAIR) == ACCEPTED
+    assert listings_of(world.store, "nspl_2024", "636") == []
+    nothing = {**pair, "record_a": "no such record", "csrf_token": token}
+    gone = moderator.post("/moderation/matches/reject?lang=fr", data=nothing)
+    assert gone.status_code == 404 and "n&#39;existe pas" in gone.get_data(as_text=True)
+
+
+def test_the_detail_page_of_a_merged_entry_lists_every_source(matched, empty_store_url, make_app):
+    service_id = listings_of(matched, "service_listings_shared", "TOR2026-068")[0]["properties"]
+    page = make_app(empty_store_url).test_client().get(f"/services/{service_id['id']}?lang=fr")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "nspl_2024 · 1379" in html and "service_listings_shared · TOR2026-068" in html
+    assert "Open Government Licence – Canada 2.0" in html
