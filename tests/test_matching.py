@@ -12,6 +12,7 @@ from caremap.matching import ACCEPTED, MERGED, REJECTED, REVIEWING, decide, matc
 from caremap.model import ListingMatch, PublicListing, Service
 from etl.pipeline import run
 from tests.conftest import DATA_DIR, LISTINGS
+from tests.support.data import CONFIDENTIAL_FIXTURE
 from tests.test_accounts import client_of, page_token
 
 SOURCES = [LISTINGS / "nspl_2024.csv", LISTINGS / "service_listings_shared.csv"]
@@ -127,3 +128,27 @@ def test_the_detail_page_of_a_merged_entry_lists_every_source(matched, empty_sto
     assert page.status_code == 200
     assert "nspl_2024 · 1379" in html and "service_listings_shared · TOR2026-068" in html
     assert "Open Government Licence – Canada 2.0" in html
+
+
+def test_a_merge_with_a_confidential_record_is_confidential(empty_store, tmp_path):
+    """Another source lists the safe house at its street address, not as confidential: the
+    merged entry is the confidential record's, and that address is published nowhere."""
+    rows = CONFIDENTIAL_FIXTURE.read_text(encoding="utf-8").splitlines()
+    public_copy = tmp_path / "other_list.csv"
+    public_copy.write_text(
+        "\n".join(
+            [rows[0], rows[1].replace("TEST-SAFE-1", "OTHER-1").replace(",True,", ",False,")]
+        ),
+        encoding="utf-8",
+    )
+    run(empty_store, [CONFIDENTIAL_FIXTURE, public_copy], DATA_DIR, tmp_path, progress=False)
+    pair = ("confidential_listings", "TEST-SAFE-1", "other_list", "OTHER-1")
+    assert status(empty_store, pair) == MERGED
+    assert listings_of(empty_store, "other_list", "OTHER-1") == []
+    [entry] = listings_of(empty_store, "confidential_listings", "TEST-SAFE-1")
+    assert entry["properties"]["confidential"] is True
+    assert {s["source_id"] for s in entry["properties"]["sources"]} == {"TEST-SAFE-1", "OTHER-1"}
+    with empty_store.engine.connect() as connection:
+        published = connection.execute(select(PublicListing.feature, PublicListing.latitude))
+        for feature, latitude in published:
+            assert "Fictional Lane" not in feature and latitude != 43.66813
