@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (3, "a90fe6cb3c3dc08439fd9077c04efe394fa787f1c0373e17830fcaaa8a70c37f"),
+        (3, "b2b2cd0ccc824fe0c1b810a3118253bd9cde70ebb0ecc65fe7e460b977a40211"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (2, "9582fdc737c7bc54311c13e5297dee9f94e2f200c86ca10b941a45fcbb83d8bb"),
+        (2, "12b65f2aac73ba5c841d9f8159739158133ff8c396d0827c4d4540f4fcc555e6"),
     ),
 ]
 
