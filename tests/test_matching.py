@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from caremap.matching import ACCEPTED, MERGED, REJECTED, REVIEWING, decide, match_counts
 from caremap.model import ListingMatch, PublicListing, Service
+from caremap.queries import public_services
 from etl.pipeline import run
 from tests.conftest import DATA_DIR, LISTINGS
 from tests.support.data import CONFIDENTIAL_FIXTURE
@@ -152,3 +153,20 @@ def test_a_merge_with_a_confidential_record_is_confidential(empty_store, tmp_pat
         published = connection.execute(select(PublicListing.feature, PublicListing.latitude))
         for feature, latitude in published:
             assert "Fictional Lane" not in feature and latitude != 43.66813
+
+
+def service_id_of(store, source: str, record_id: str) -> str:
+    with store.engine.connect() as connection:
+        return connection.scalar(
+            select(Service.id).where(
+                Service.source_name == source, Service.source_record_id == record_id
+            )
+        )
+
+
+def test_coverage_counts_a_merged_service_once(matched):
+    """The planner's indicators count the public services: a merged pair is one of them."""
+    with matched.session() as session:
+        counted = [s.id for s in public_services(session)]
+    assert service_id_of(matched, "nspl_2024", "1379") not in counted
+    assert counted.count(service_id_of(matched, "service_listings_shared", "TOR2026-068")) == 1
