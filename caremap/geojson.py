@@ -48,6 +48,10 @@ def service_feature(
         "geocode_precision": location.geocode_precision,
         "source": service.source_title,
         "source_as_of": service.source_as_of,
+        "sources": [
+            {"source": s.source, "source_id": s.source_id, "as_of": s.as_of, "licence": s.licence}
+            for s in service.sources
+        ],
         "last_verified_at": _text(service.last_verified_at),
     }
     if fresh_capacities is not None:

@@ -17,7 +17,13 @@ from sqlalchemy import ColumnElement, Connection, and_, func, or_, select, true
 
 from caremap.model import PublicListing
 from caremap.privacy import PublicAddress, PublicLocation
-from caremap.queries import PublicCapacity, PublicPhone, PublicSchedule, PublicService
+from caremap.queries import (
+    PublicCapacity,
+    PublicPhone,
+    PublicSchedule,
+    PublicService,
+    PublicSource,
+)
 
 COLUMNS = (
     PublicListing.id,
@@ -177,6 +183,7 @@ def _service(s: dict) -> PublicService:
             "capacities": tuple(_capacity(c) for c in s["capacities"]),
             "last_verified_at": _datetime(s["last_verified_at"]),
             "locations": tuple(_location(loc) for loc in s["locations"]),
+            "sources": tuple(PublicSource(**source) for source in s["sources"]),
         }
     )
 

@@ -554,3 +554,27 @@ class PublicListingCode(Base):
     __tablename__ = "public_listing_code"
 
     fingerprint: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class ListingMatch(Base):
+    """Two records of different sources that may describe one service (see
+    :mod:`caremap.matching`), keyed by both sources' record ids, (``source_a``, ``record_a``)
+    sorting first. ``score`` (0–100) is the weighted mean of ``parts`` (JSON: field → 0–100,
+    or null when a record lacks the field). ``status`` is ``merged`` (sure, by score),
+    ``review`` (doubtful: a moderator's to decide), ``accepted`` or ``rejected`` (decided by
+    ``decided_by``; kept across runs). ``kept_service_id`` is the entry a merge publishes,
+    ``merged_service_id`` the one it takes in; both are set again by every run."""
+
+    __tablename__ = "listing_match"
+
+    source_a: Mapped[str] = mapped_column(String(100), primary_key=True)
+    record_a: Mapped[str] = mapped_column(String(200), primary_key=True)
+    source_b: Mapped[str] = mapped_column(String(100), primary_key=True)
+    record_b: Mapped[str] = mapped_column(String(200), primary_key=True)
+    score: Mapped[float] = mapped_column(Float)
+    parts: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    kept_service_id: Mapped[str | None] = mapped_column(Id)
+    merged_service_id: Mapped[str | None] = mapped_column(Id, index=True)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import shapely
@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Row, Select, select
 from sqlalchemy.orm import Session
 
 from caremap.language import language_of
+from caremap.matching import merges
 from caremap.model import (
     Accessibility,
     Address,
@@ -64,6 +65,17 @@ class PublicCapacity:
 
 
 @dataclass(frozen=True)
+class PublicSource:
+    """One source of a service's entry: its name, the record's id there exactly as the file
+    gives it, the source's date and licence."""
+
+    source: str
+    source_id: str
+    as_of: str | None
+    licence: str | None
+
+
+@dataclass(frozen=True)
 class PublicService:
     """A service as anyone may see it, with its locations' public views."""
 
@@ -86,18 +98,53 @@ class PublicService:
     source_as_of: str | None
     last_verified_at: dt.datetime | None
     locations: tuple[PublicLocation, ...]
+    sources: tuple[PublicSource, ...] = ()  # every source of the entry, this one's first
 
 
 def public_services(session: Session, ids: list[str] | None = None) -> list[PublicService]:
-    """Public views of the services (all, or those with ``ids``), ordered by name."""
+    """Public views of the services (all, or those with ``ids``), ordered by name. A service
+    merged into another entry (:mod:`caremap.matching`) is not one; the entry that took it in
+    lists its source too, and has the beds of the newer of the two."""
+    merged_into = merges(session.connection())
+    wanted = None if ids is None else [i for i in ids if i not in merged_into]
+    services = [s for s in _unmerged_services(session, wanted) if s.id not in merged_into]
+    taken_in: dict[str, list[str]] = defaultdict(list)
+    for merged, kept in merged_into.items():
+        taken_in[kept].append(merged)
+    others = {
+        s.id: s
+        for s in _unmerged_services(
+            session, sorted(m for s in services for m in taken_in.get(s.id, ()))
+        )
+    }
+    services = [
+        _with_merged(s, [others[m] for m in taken_in[s.id] if m in others]) for s in services
+    ]
+    return sorted(services, key=lambda s: (s.name, s.id))
+
+
+def _unmerged_services(session: Session, ids: list[str] | None) -> list[PublicService]:
+    """Public views of the services each as its own entry."""
     records = read_service_records(session, ids)
     children = _ServiceChildren.of(records)
     sources = {s.name: s for s in session.scalars(select(Source))}
-    services = [
+    return [
         _public_service(row, children, sources.get(row.source_name), records.streets)
         for row in records.services
     ]
-    return sorted(services, key=lambda s: (s.name, s.id))
+
+
+def _with_merged(service: PublicService, merged: list[PublicService]) -> PublicService:
+    """``service`` as the entry that took in the ``merged`` services: their sources listed,
+    and the beds of the one whose source is newest."""
+    if not merged:
+        return service
+    newest = max([service, *merged], key=lambda s: s.source_as_of or "")
+    return replace(
+        service,
+        capacities=newest.capacities,
+        sources=service.sources + tuple(src for m in merged for src in m.sources),
+    )
 
 
 @dataclass(frozen=True)
@@ -344,6 +391,14 @@ def _public_service(
         source_as_of=service.source_as_of,
         last_verified_at=service.last_verified_at,
         locations=tuple(children.locations.get(sid, ())),
+        sources=(
+            PublicSource(
+                service.source_name,
+                service.source_record_id,
+                service.source_as_of,
+                source.licence if source else None,
+            ),
+        ),
     )
 
 

@@ -81,8 +81,9 @@ def etl() -> None:
 def etl_run(paths: tuple[Path, ...], report_dir: Path | None, no_coverage_build: bool) -> None:
     """Load PATHS (files, folders, or HSDS 3.0 data packages: a folder with datapackage.json
     or a zip of one; default: everything under data/listings/)."""
+    from caremap.matching import match_counts
     from caremap.store import open_store
-    from etl.pipeline import run, summary_line
+    from etl.pipeline import matching_line, run, summary_line
 
     settings = _settings()
     sources = list(paths) or [settings.data_dir / "listings"]
@@ -91,6 +92,8 @@ def etl_run(paths: tuple[Path, ...], report_dir: Path | None, no_coverage_build:
         reports = run(
             store, sources, settings.data_dir, report_dir or settings.instance_dir / "reports"
         )
+        with store.engine.connect() as connection:
+            matched = match_counts(connection)
         built = None if no_coverage_build else build_indicators(store, settings, only_if_stale=True)
     except (FileNotFoundError, ValueError) as error:
         raise click.ClickException(str(error)) from error
@@ -106,6 +109,7 @@ def etl_run(paths: tuple[Path, ...], report_dir: Path | None, no_coverage_build:
             click.echo(f"  rejected rows written to {report.rejected_csv}")
         for edited in report.counts.edits_over_source if report.counts else ():
             click.echo(f"  {edited}: changed by the source and by an editor; the edit is kept")
+    click.echo(f"matching: {matching_line(matched)}")
     if built:
         click.echo(f"coverage: {built}")
 

@@ -16,6 +16,8 @@ from tqdm import tqdm
 from caremap.gazetteer import load_gazetteer
 from caremap.geocoder import Geocoder
 from caremap.jurisdictions import Boundaries, load_boundaries
+from caremap.matching import MatchCounts, match_sources, matched_services
+from caremap.publish import refresh
 from caremap.reasons import N_, Reason, reason_of
 from caremap.spreadsheet import SafeWriter
 from caremap.store import Store
@@ -131,7 +133,28 @@ def run(
             report.rejected_csv = write_rejected_csv(report, report_dir)
             log.info("%s: %s", info.name, summary_line(report))
             reports.append(report)
+        match_and_publish(store)
     return reports
+
+
+def match_and_publish(store: Store) -> MatchCounts:
+    """Match the loaded records across sources (:mod:`caremap.matching`) and publish again
+    every service in a pair before or after (a moderator's decision included)."""
+    with store.engine.begin() as connection:
+        before = matched_services(connection)
+        counts = match_sources(connection)
+        paired = before | matched_services(connection)
+        if paired:
+            refresh(connection, sorted(paired))
+    log.info("matching: %s", matching_line(counts))
+    return counts
+
+
+def matching_line(counts: MatchCounts) -> str:
+    return (
+        f"{counts.pairs} pairs of records of different sources matched, {counts.merged} merged, "
+        f"{counts.review} waiting for review"
+    )
 
 
 @dataclass(frozen=True)

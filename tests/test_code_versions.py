@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (2, "fb6ae0da028ed762a91aa0de0ade4092119f45944ca09399e33e1a5a1c18ed12"),
+        (3, "b2b2cd0ccc824fe0c1b810a3118253bd9cde70ebb0ecc65fe7e460b977a40211"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (2, "a48f912bcd5acab2e695772bb57a136519f1c13c71e5331f784592a34994c33c"),
+        (2, "12b65f2aac73ba5c841d9f8159739158133ff8c396d0827c4d4540f4fcc555e6"),
     ),
 ]
 

@@ -63,6 +63,25 @@ FEATURE = {
                 },
                 "location_id": {"type": "string"},
                 "confidential": {"type": "boolean"},
+                "sources": {
+                    "type": "array",
+                    "description": "Every source of the entry, its own first: one service "
+                    "listed by several sources is one entry.",
+                    "items": {
+                        "type": "object",
+                        "required": ["source", "source_id", "as_of", "licence"],
+                        "properties": {
+                            "source": {"type": "string"},
+                            "source_id": {
+                                "type": "string",
+                                "description": "The record's id in that source, as the "
+                                "file gives it.",
+                            },
+                            "as_of": {"type": ["string", "null"]},
+                            "licence": {"type": ["string", "null"]},
+                        },
+                    },
+                },
                 "distance_m": {
                     "type": "number",
                     "description": "Geodesic metres from the origin to the public point; rounded "

@@ -22,13 +22,14 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy.orm import Session
-from wtforms import TextAreaField
+from wtforms import HiddenField, TextAreaField
 from wtforms.validators import Length, Optional
 
-from caremap import changes, reports
+from caremap import changes, matching, reports
 from caremap.accounts import Role
 from caremap.changes import AlreadyDecided, ChangeError, NotFound
 from caremap.model import AppUser, ChangeSet, Location, Organization, Service
+from caremap.publish import refresh
 from caremap.queries import term_labels
 from caremap.spreadsheet import SafeWriter
 from webmap import get_store, page_language
@@ -41,10 +42,26 @@ from webmap.reports.routes import report_views
 
 bp = Blueprint("moderation", __name__, url_prefix="/moderation")
 MAX_STALE_MONTHS = 120
+EXPIRED_FORM = (
+    "This form has expired or did not come from this site. Go back, reload the page and try again."
+)
 
 
 class DecisionForm(FlaskForm):
     comment = TextAreaField(_l("Comment"), validators=[Optional(), Length(max=2000)])
+
+
+class MatchDecisionForm(FlaskForm):
+    """A pair of records, by both sources' names and record ids."""
+
+    source_a = HiddenField()
+    record_a = HiddenField()
+    source_b = HiddenField()
+    record_b = HiddenField()
+
+    def key(self) -> tuple[str, str, str, str]:
+        fields = (self.source_a, self.record_a, self.source_b, self.record_b)
+        return tuple(field.data or "" for field in fields)  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -179,6 +196,42 @@ def _decide_report(report_id: int, decision: str) -> Response:
         abort(409, description=_("This report was already marked resolved or dismissed."))
     flash(_("Marked resolved.") if decision == reports.RESOLVED else _("Dismissed."), "success")
     return redirect(url_for("moderation.queue"), code=303)
+
+
+@bp.get("/matches")
+@requires(Role.MODERATOR)
+def matches() -> str:
+    """The pairs of records of different sources that may be one service, to merge or not."""
+    with get_store().engine.connect() as connection:
+        pairs = matching.review_queue(connection)
+    return render_template("moderation/matches.html", pairs=pairs, form=MatchDecisionForm())
+
+
+@bp.post("/matches/accept")
+@requires(Role.MODERATOR)
+def accept_match() -> Response:
+    """The two records are one service: publish them as one entry."""
+    return _decide_match(accept=True)
+
+
+@bp.post("/matches/reject")
+@requires(Role.MODERATOR)
+def reject_match() -> Response:
+    """The two records are different services: publish them apart."""
+    return _decide_match(accept=False)
+
+
+def _decide_match(accept: bool) -> Response:
+    """Record the decision and publish the paired services again; 404 for no such pair."""
+    form = MatchDecisionForm()
+    if not form.validate_on_submit():
+        abort(400, description=_(EXPIRED_FORM))
+    with get_store().engine.begin() as connection:
+        if not matching.decide(connection, form.key(), accept, signed_in().id):
+            abort(404, description=_("No such pair of records."))
+        refresh(connection, sorted(matching.matched_services(connection)))
+    flash(_("Merged into one listing.") if accept else _("Kept as separate listings."), "success")
+    return redirect(url_for("moderation.matches"), code=303)
 
 
 def _months() -> int:
