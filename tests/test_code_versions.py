@@ -40,7 +40,7 @@ VERSIONED = [
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (2, "a48f912bcd5acab2e695772bb57a136519f1c13c71e5331f784592a34994c33c"),
+        (2, "5eb5d1398d0d4367f46bbe382b1f6666707bf46495363a8106837911fafde586"),
     ),
 ]
 
