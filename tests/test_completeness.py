@@ -4,6 +4,7 @@ both stores: places by type and source, beds, beds per 100,000, and the referenc
 from __future__ import annotations
 
 import csv
+import re
 
 import pytest
 from click.testing import CliRunner
@@ -96,3 +97,30 @@ def test_the_table_command_rewrites_only_its_part_of_a_file(empty_store_url, tmp
     refused = runner.invoke(main, ["coverage", "table", "--write", str(bad)], env=env)
     assert refused.exit_code != 0 and "no <!-- caremap coverage table -->" in refused.output
     assert bad.read_text(encoding="utf-8") == "nothing here\n"
+
+
+def completeness_rows(html: str) -> dict[str, list[str]]:
+    table = re.search(r'<table class="completeness">(.*?)</table>', html, re.DOTALL)
+    assert table, "no completeness table"
+    rows = re.findall(r'<th scope="row">(.*?)</th>(.*?)</tr>', table.group(1), re.DOTALL)
+    return {name: re.findall(r"<td>(.*?)</td>", cells, re.DOTALL) for name, cells in rows}
+
+
+def test_the_planner_shows_completeness_by_province_in_both_languages(client):
+    english = client.get("/planner/?lang=en&level=province").get_data(as_text=True)
+    assert "How complete the data is" in english
+    rows = completeness_rows(english)
+    assert len(rows) == 13
+    # The six Capital Regional District shelters, 315 beds; BC had 5,000,879 people in 2021.
+    assert rows["British Columbia"] == [
+        "6", "315", "6.3", "Emergency shelter 6", "service_listings_shared 6", "110",
+    ]  # fmt: skip
+    assert rows["Nunavut"][-1] == "7 (with Northwest Territories)"
+    french = client.get("/planner/?lang=fr&level=province").get_data(as_text=True)
+    assert "Complétude des données" in french and "Par type de service" in french
+    rows = completeness_rows(french)
+    assert rows["Colombie-Britannique"][3] == "Refuge d&#39;urgence 6"
+    assert rows["Nunavut"][-1] == "7 (avec Territoires du Nord-Ouest)"
+    other_level = client.get("/planner/?lang=fr").get_data(as_text=True)
+    assert '<table class="completeness">' not in other_level
+    assert "Lieux et lits répertoriés par province et territoire" in other_level
