@@ -101,3 +101,12 @@ def test_the_bundled_sidecars_declare_types(empty_store, tmp_path):
             "service_types": ["emergency_shelter"],
         }
     ]
+
+
+def test_a_store_holding_the_bare_list_form_claims_nothing_until_reloaded():
+    from caremap.coverage.claims import claimed_pairs
+
+    assert claimed_pairs('["census_division:3520"]') == set()
+    assert claimed_pairs(None) == set()
+    stored = '[{"jurisdictions": ["province:35"], "service_types": ["drop_in", "health"]}]'
+    assert claimed_pairs(stored) == {("province:35", "drop_in"), ("province:35", "health")}

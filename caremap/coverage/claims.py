@@ -71,10 +71,13 @@ def dump_claims(claims: tuple[CoverageClaim, ...]) -> str:
 
 
 def claimed_pairs(stored: str | None) -> set[tuple[str, str]]:
-    """(jurisdiction, service type) pairs of a stored ``source.coverage``."""
+    """(jurisdiction, service type) pairs of a stored ``source.coverage``. A jurisdiction
+    stored in the bare-list form (by a store loaded before claims had types) claims nothing
+    until the next ``caremap etl run`` stores the sidecar's tables."""
     return {
         (jurisdiction, service_type)
         for claim in json.loads(stored or "[]")
+        if isinstance(claim, dict)
         for jurisdiction in claim["jurisdictions"]
         for service_type in claim["service_types"]
     }
