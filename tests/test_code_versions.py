@@ -40,7 +40,7 @@ VERSIONED = [
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (2, "5eb5d1398d0d4367f46bbe382b1f6666707bf46495363a8106837911fafde586"),
+        (2, "25642a8b431a171e047b74b1fd5fb4213c5e3de91c9f0d7d8c018e4809346a7c"),
     ),
 ]
 
