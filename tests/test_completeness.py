@@ -100,7 +100,7 @@ def test_the_table_command_rewrites_only_its_part_of_a_file(empty_store_url, tmp
 
 
 def completeness_rows(html: str) -> dict[str, list[str]]:
-    table = re.search(r'<table class="completeness">(.*?)</table>', html, re.DOTALL)
+    table = re.search(r'<table class="indicators completeness"[^>]*>(.*?)</table>', html, re.DOTALL)
     assert table, "no completeness table"
     rows = re.findall(r'<th scope="row">(.*?)</th>(.*?)</tr>', table.group(1), re.DOTALL)
     return {name: re.findall(r"<td>(.*?)</td>", cells, re.DOTALL) for name, cells in rows}
@@ -122,5 +122,5 @@ def test_the_planner_shows_completeness_by_province_in_both_languages(client):
     assert rows["Colombie-Britannique"][3] == "Refuge d&#39;urgence 6"
     assert rows["Nunavut"][-1] == "7 (avec Territoires du Nord-Ouest)"
     other_level = client.get("/planner/?lang=fr").get_data(as_text=True)
-    assert '<table class="completeness">' not in other_level
+    assert 'class="indicators completeness"' not in other_level
     assert "Lieux et lits répertoriés par province et territoire" in other_level
