@@ -225,3 +225,38 @@ def build_indicators(store: Store, settings: Settings, only_if_stale: bool = Fal
     if only_if_stale and is_current(store, now.date()):
         return "stored indicators are current"
     return build(store, settings.data_dir, now.date(), now).summary()
+
+
+@coverage.command("table")
+@click.option(
+    "--write",
+    "write_path",
+    metavar="FILE.md",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Replace the table between the <!-- caremap coverage table --> markers of this file "
+    "(README.md, docs/coverage.md) instead of printing it.",
+)
+def coverage_table(write_path: Path | None) -> None:
+    """Per province and territory: the places the directory holds (by service type and
+    source), their beds and beds per 100,000 people, beside Statistics Canada's count of
+    shelters for victims of abuse: how complete the data is."""
+    from caremap.coverage.completeness import completeness, markdown_table, replace_between_markers
+    from caremap.store import open_store
+    from caremap.vocabulary import load_vocabulary
+
+    settings = load_settings()
+    labels = {t.code: t.label_en for t in load_vocabulary(settings.data_dir).terms("service_type")}
+    store = open_store(settings.database_url)
+    try:
+        table = markdown_table(completeness(store, settings.data_dir), labels)
+    finally:
+        store.dispose()
+    if write_path is None:
+        click.echo(table, nl=False)
+        return
+    try:
+        text = replace_between_markers(write_path.read_text(encoding="utf-8"), table)
+    except ValueError as error:
+        raise click.ClickException(f"{write_path}: {error}; nothing was written") from None
+    write_path.write_text(text, encoding="utf-8")
+    click.echo(f"wrote the coverage table in {write_path}")

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection, delete, insert, select, update
 
 from caremap import overlay, reasons
+from caremap.coverage.claims import CoverageClaim, dump_claims
 from caremap.model import (
     Accessibility,
     Address,
@@ -56,7 +57,7 @@ class SourceInfo:
     licence: str = ""
     attribution: str = ""
     url: str = ""
-    coverage: tuple[str, ...] = ()  # "level:code" jurisdictions the source covers completely
+    coverage: tuple[CoverageClaim, ...] = ()  # what the source lists completely, by type
     # The existing organization every record belongs to (an organization's own upload); None:
     # organizations are made from the names in the records.
     organization_id: str | None = None
@@ -68,7 +69,7 @@ class SourceInfo:
             "licence": self.licence,
             "attribution": self.attribution,
             "url": self.url,
-            "coverage": json.dumps(list(self.coverage)),
+            "coverage": dump_claims(self.coverage),
         }
 
 

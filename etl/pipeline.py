@@ -13,6 +13,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from caremap.coverage.claims import parse_claims
 from caremap.gazetteer import load_gazetteer
 from caremap.geocoder import Geocoder
 from caremap.jurisdictions import Boundaries, load_boundaries
@@ -97,20 +98,28 @@ def source_info(path: Path) -> SourceInfo:
         licence=meta.get("licence", ""),
         attribution=meta.get("attribution", ""),
         url=meta.get("url", ""),
-        coverage=tuple(meta.get("coverage", ())),
+        coverage=parse_claims(meta.get("coverage", []), meta.get("name", path.stem)),
     )
 
 
-def check_coverage(info: SourceInfo, boundaries: Boundaries) -> None:
-    """Every ``coverage`` entry of a sidecar must name a known jurisdiction ("level:code")."""
-    for entry in info.coverage:
-        level, _, code = entry.partition(":")
-        layer = boundaries.layers.get(level)
-        if layer is None or code not in set(layer.codes):
-            raise ValueError(
-                f"source {info.name!r}: coverage entry {entry!r} is not a known "
-                f"jurisdiction (levels: {', '.join(boundaries.layers)})"
-            )
+def check_coverage(info: SourceInfo, reference: Reference) -> None:
+    """Every ``coverage`` claim of a sidecar must name known jurisdictions ("level:code") and
+    service type codes of the vocabulary."""
+    for claim in info.coverage:
+        for entry in claim.jurisdictions:
+            level, _, code = entry.partition(":")
+            layer = reference.boundaries.layers.get(level)
+            if layer is None or code not in set(layer.codes):
+                raise ValueError(
+                    f"source {info.name!r}: coverage entry {entry!r} is not a known "
+                    f"jurisdiction (levels: {', '.join(reference.boundaries.layers)})"
+                )
+        for service_type in claim.service_types:
+            if not reference.vocabulary.is_code("service_type", service_type):
+                raise ValueError(
+                    f"source {info.name!r}: coverage service type {service_type!r} is not a "
+                    "service_type code of data/vocabulary/terms.toml"
+                )
 
 
 def run(
@@ -128,7 +137,7 @@ def run(
         sync_reference_data(store, reference.vocabulary, reference.boundaries)
         for path in discover_sources(paths):
             info = source_info(path)
-            check_coverage(info, reference.boundaries)
+            check_coverage(info, reference)
             report = check_and_load(store, reference, path, info, progress=show_progress).report
             report.rejected_csv = write_rejected_csv(report, report_dir)
             log.info("%s: %s", info.name, summary_line(report))

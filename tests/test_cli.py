@@ -32,6 +32,11 @@ def test_etl_run_default_sources_then_rerun(tmp_path):
     rebuilt = invoke(["coverage", "build"], tmp_path)
     assert rebuilt.exit_code == 0, rebuilt.output
     assert re.search(r"coverage: [\d,]+ indicators for \d+ selections on 3 levels", rebuilt.output)
+    # The README's provincial table is the bundled data's: `caremap coverage table --write
+    # README.md` after a change of the data or of what the ETL makes of it.
+    table = invoke(["coverage", "table"], tmp_path)
+    assert table.exit_code == 0 and table.output.startswith("| Province or territory |")
+    assert table.output in (LISTINGS.parents[1] / "README.md").read_text(encoding="utf-8")
 
 
 def test_etl_run_reports_bad_rows_on_each_store(empty_store_url, tmp_path):

@@ -40,7 +40,7 @@ VERSIONED = [
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (2, "12b65f2aac73ba5c841d9f8159739158133ff8c396d0827c4d4540f4fcc555e6"),
+        (2, "77625b2036efb192f3748b5b1931aaedae9d34dc512575cd35640e182f927e64"),
     ),
 ]
 

@@ -328,11 +328,19 @@ def test_source_coverage_is_recorded_and_checked(empty_store, tmp_path):
     etl(empty_store, SHARED, report_dir=tmp_path)
     with empty_store.session() as session:
         coverage = json.loads(session.get(Source, "service_listings_shared").coverage)
-    assert coverage == ["census_division:3520", "census_division:5917"]
+    assert coverage == [
+        {
+            "jurisdictions": ["census_division:3520", "census_division:5917"],
+            "service_types": ["emergency_shelter"],
+        }
+    ]
     folder = tmp_path / "bad"
     folder.mkdir()
     shutil.copy(BAD_ROWS, folder / "x.csv")
-    (folder / "x.source.toml").write_text('coverage = ["census_division:9999"]\n', "utf-8")
+    sidecar = (
+        '[[coverage]]\njurisdictions = ["census_division:9999"]\nservice_types = ["drop_in"]\n'
+    )
+    (folder / "x.source.toml").write_text(sidecar, "utf-8")
     with pytest.raises(ValueError, match="'census_division:9999' is not a known jurisdiction"):
         etl(empty_store, folder, report_dir=tmp_path)
 

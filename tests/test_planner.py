@@ -69,7 +69,8 @@ def test_geopackage_export(client, tmp_path):
     frame = gpd.read_file(path, layer="indicators")
     assert len(frame) == 293 and frame.crs.to_epsg() == 4326
     toronto = frame.loc[frame["code"] == "3520"].iloc[0]
-    assert toronto["status"] == "covered" and toronto["services"] == 110
+    # All types: Toronto's source claims its shelters only (tests/test_coverage_claims.py).
+    assert toronto["status"] == "partial" and toronto["services"] == 110
 
 
 @pytest.mark.parametrize(

@@ -16,10 +16,12 @@ Supply: the public point of each matching service's location (confidential ones 
 counting them is the point of this page; they appear only in aggregates), weighted by 1 or by
 beds. Distances are great-circle km on the IUGG sphere (see :mod:`caremap.coverage`).
 
-Data status, from the jurisdictions each source declares it covers (``coverage`` in a
-source's sidecar): ``covered`` when the jurisdiction or an ancestor is declared; ``partial``
-when a part of it is declared, or it has listed services without being declared; otherwise
-``no_data`` — never painted as a desert.
+Data status, from what each source declares it lists completely (``[[coverage]]`` in a
+source's sidecar: jurisdictions and service types, :mod:`caremap.coverage.claims`), for each
+selected service type (every type of the vocabulary when none is selected): ``covered`` when
+the jurisdiction or an ancestor is declared for every selected type; ``no_data`` when it is
+declared for none of them, nor a part of it, and it has no listed service; otherwise
+``partial``. A ``no_data`` jurisdiction is never painted as a desert.
 
 Desert rule: a **covered** jurisdiction where more than half the population lives farther
 than ``threshold_km`` (great circle) from the nearest matching service.
@@ -28,7 +30,6 @@ than ``threshold_km`` (great circle) from the nearest matching service.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,12 +40,14 @@ from scipy.spatial import cKDTree
 from sqlalchemy import select
 
 from caremap.coverage.accessibility import Points, enhanced_two_step_fca, two_step_fca
+from caremap.coverage.claims import claimed_pairs
 from caremap.geodesy import EARTH_RADIUS_KM, arc_from_chord
 from caremap.jurisdictions import Boundaries, Layer, load_boundaries
 from caremap.model import Source
 from caremap.queries import PublicService, public_services
 from caremap.search import available_in_month
 from caremap.store import Store
+from caremap.vocabulary import load_vocabulary
 
 FSA_FILE = "gazetteer/fsa_centroids_geonames_pop2016.csv"
 DESERT_SHARE = 0.5
@@ -137,14 +140,18 @@ class LevelContext:
         self.position = {code: i for i, code in enumerate(self.layer.codes)}
         with store.session() as session:
             self.services = public_services(session)
-            self.declared = {
-                entry
-                for coverage in session.scalars(select(Source.coverage))
-                if coverage
-                for entry in json.loads(coverage)
+            claimed = {
+                pair
+                for stored in session.scalars(select(Source.coverage))
+                for pair in claimed_pairs(stored)
             }
-        declared_only = data_status(self.boundaries, self.layer, self.declared, set())
-        self._declared_status = [declared_only[str(code)] for code in self.layer.codes]
+        self.service_types = frozenset(
+            t.code for t in load_vocabulary(data_dir).terms("service_type")
+        )
+        self._declared_status = {
+            service_type: self._status_declared({j for j, t in claimed if t == service_type})
+            for service_type in self.service_types
+        }
         self.demand = demand_points(data_dir, self.layer, self.position)
         self.people = self.per_jurisdiction(self.demand.points.weight)
         self._service_points = self._locate_services()
@@ -205,13 +212,20 @@ class LevelContext:
             _accessibility(self.demand.points, supply, selection),
         )
 
-    def statuses(self, supply_index: np.ndarray) -> list[str]:
-        """covered / partial / no_data per jurisdiction (see module doc): a jurisdiction no
-        source declares is partial where it has listed services."""
+    def _status_declared(self, declared: set[str]) -> list[str]:
+        """covered / partial / no_data per jurisdiction from declarations alone."""
+        statuses = data_status(self.boundaries, self.layer, declared, set())
+        return [statuses[str(code)] for code in self.layer.codes]
+
+    def statuses(self, supply_index: np.ndarray, service_types: frozenset[str]) -> list[str]:
+        """covered / partial / no_data per jurisdiction for the selected service types (every
+        type when none is selected; see module doc): a jurisdiction no source declares is
+        partial where it has listed services."""
+        per_type = [self._declared_status[t] for t in sorted(service_types or self.service_types)]
         with_services = set(supply_index[supply_index >= 0].tolist())
         return [
-            "partial" if status == "no_data" and i in with_services else status
-            for i, status in enumerate(self._declared_status)
+            _combined([statuses[i] for statuses in per_type], i in with_services)
+            for i in range(len(self.rows))
         ]
 
     def tabulate(self, evaluation: Evaluation, share: np.ndarray) -> list[JurisdictionIndicators]:
@@ -223,7 +237,7 @@ class LevelContext:
         beds = np.bincount(where, weights=evaluation.beds[inside], minlength=len(self.rows))
         demand = self.demand.points.weight
         score = self.per_jurisdiction(demand * evaluation.scores)
-        statuses = self.statuses(evaluation.supply_index)
+        statuses = self.statuses(evaluation.supply_index, evaluation.selection.service_types)
         results = []
         for i, row in enumerate(self.rows):
             population = int(row[config.population] or 0)
@@ -246,6 +260,16 @@ class LevelContext:
             result.desert = is_desert(result.status, result.share_beyond)
             results.append(result)
         return results
+
+
+def _combined(statuses: list[str], with_services: bool) -> str:
+    """One jurisdiction's status over several service types: covered only if covered for
+    each; no data only if no type is declared in any part of it and nothing is listed."""
+    if statuses and all(status == "covered" for status in statuses):
+        return "covered"
+    if with_services or any(status != "no_data" for status in statuses):
+        return "partial"
+    return "no_data"
 
 
 def is_desert(status: str, share_beyond: float | None) -> bool:

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
 from caremap.coverage.classify import METHODS, Classes, classify
+from caremap.coverage.completeness import ProvinceCompleteness, completeness
 from caremap.coverage.indicators import (
     ACCESS_METHODS,
     SUPPLY_KINDS,
@@ -268,8 +269,17 @@ def planner() -> str:
         no_data=sum(r.status == "no_data" for r in results.rows),
         map_data=map_data,
         whatif_services=_switch_off_choices(),
+        completeness=_completeness(view),
         **_options(),
     )
+
+
+def _completeness(view: PlannerView) -> list[ProvinceCompleteness] | None:
+    """What the directory holds per province and territory beside the reference count, on the
+    province level (the reference is per province)."""
+    if view.selection.level != "province":
+        return None
+    return completeness(get_store(), current_app.config["DATA_DIR"])
 
 
 CHART_BARS = 40
