@@ -248,6 +248,7 @@ def coverage_table(write_path: Path | None) -> None:
     labels = {t.code: t.label_en for t in load_vocabulary(settings.data_dir).terms("service_type")}
     store = open_store(settings.database_url)
     try:
+        store.upgrade()
         table = markdown_table(completeness(store, settings.data_dir), labels)
     finally:
         store.dispose()
