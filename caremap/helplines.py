@@ -40,6 +40,7 @@ class Helpline:
     phones: tuple[HelplinePhone, ...]
     url: str
     description: str
+    hours: tuple[str, ...]
     areas: tuple[str, ...]
     pruids: tuple[str, ...]
     source: str
@@ -59,12 +60,32 @@ class Helpline:
             "phones": [vars(phone) for phone in self.phones],
             "url": self.url or None,
             "description": self.description or None,
+            "hours": list(self.hours),
             "service_area": [
                 {"name": name, "pruid": pruid or None}
                 for name, pruid in zip(self.areas, self.pruids, strict=True)
             ],
             "source": {"name": self.source, "title": self.source_title, "licence": self.licence},
         }
+
+
+@dataclass(frozen=True)
+class Province:
+    """A province or territory: its PRUID and its names in English and French."""
+
+    pruid: str
+    name_en: str
+    name_fr: str
+
+    def name(self, language: str) -> str:
+        return self.name_fr if language == "fr" else self.name_en
+
+
+def province_named(pruid: str, boundaries: Boundaries) -> Province:
+    """The province or territory whose PRUID is ``pruid``."""
+    frame = boundaries.provinces.frame
+    row = frame.loc[frame["PRUID"] == pruid].iloc[0]
+    return Province(pruid, str(row["PRENAME"]), str(row["PRFNAME"]))
 
 
 def province_of(latitude: float, longitude: float, boundaries: Boundaries) -> str:
@@ -99,7 +120,11 @@ def _lines(session: Session, served: ColumnElement[bool], pruid: str | None) -> 
     services = session.scalars(
         select(Service)
         .where(Service.id.in_(ids), Service.status == "active")
-        .options(selectinload(Service.phones), selectinload(Service.service_areas))
+        .options(
+            selectinload(Service.phones),
+            selectinload(Service.service_areas),
+            selectinload(Service.schedules),
+        )
     ).all()
     sources = {
         source.name: source
@@ -123,6 +148,7 @@ def _helpline(service: Service, source: Source) -> Helpline:
         ),
         url=service.url or "",
         description=service.description or "",
+        hours=tuple(schedule.description for schedule in service.schedules if schedule.description),
         areas=tuple(area.name for area in areas),
         pruids=tuple(area.pruid or "" for area in areas),
         source=source.name,

@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (2, "fb6ae0da028ed762a91aa0de0ade4092119f45944ca09399e33e1a5a1c18ed12"),
+        (2, "42fcc4f570f28c7cd4b44519d95a391b9da39ade59bb937ed02458dd5c40ee4d"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (2, "a48f912bcd5acab2e695772bb57a136519f1c13c71e5331f784592a34994c33c"),
+        (3, "5cad4f1983991905c55d0b7cd0ead39c7bc45f0a7f1d2fb25f5ac0c309e18755"),
     ),
 ]
 
