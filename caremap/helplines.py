@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from caremap.jurisdictions import Boundaries
 from caremap.model import Service, ServiceArea, Source
+from caremap.normalise import display_phone
 from caremap.reasons import N_, Reason
 
 
@@ -24,9 +25,10 @@ class OutsideCanada(ValueError):
 
 @dataclass(frozen=True)
 class HelplinePhone:
-    number: str  # E.164
+    number: str  # E.164, or a short number as dialled ("211")
     extension: str
     description: str
+    display: str  # as people write it here ("800-265-3333", "2-1-1")
 
 
 @dataclass(frozen=True)
@@ -106,7 +108,12 @@ def helplines_for(
 ) -> list[Helpline]:
     """The lines serving the point (lat, lon): its province's or territory's, then the national
     ones, each group by name. Raises :class:`OutsideCanada`."""
-    pruid = province_of(latitude, longitude, boundaries)
+    return helplines_in(session, province_of(latitude, longitude, boundaries))
+
+
+def helplines_in(session: Session, pruid: str) -> list[Helpline]:
+    """The lines serving the province or territory ``pruid``: its own, then the national ones,
+    each group by name."""
     return _lines(session, or_(ServiceArea.pruid == pruid, ServiceArea.pruid.is_(None)), pruid)
 
 
@@ -143,7 +150,12 @@ def _helpline(service: Service, source: Source) -> Helpline:
         name=service.name,
         name_fr=service.alternate_name or "",
         phones=tuple(
-            HelplinePhone(phone.number, phone.extension or "", phone.description or "")
+            HelplinePhone(
+                phone.number,
+                phone.extension or "",
+                phone.description or "",
+                display_phone(phone.number),
+            )
             for phone in service.phones
         ),
         url=service.url or "",

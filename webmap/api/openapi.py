@@ -140,7 +140,18 @@ def openapi_document(codes: Mapping[str, list[str]]) -> dict:
                                                 "place, not ranked by distance): those of the "
                                                 "origin's province or territory, then the "
                                                 "national ones; without an origin, the "
-                                                "national ones.",
+                                                "national ones. A phone's `number` is E.164, or "
+                                                "a short number as dialled (`211`, `988`, "
+                                                "`3101818`); `display` is as written here.",
+                                            },
+                                            "jurisdiction": {
+                                                "type": ["object", "null"],
+                                                "description": "The origin's province or "
+                                                "territory (`pruid`, `name_en`, `name_fr`) and "
+                                                "`nearby`: the matches within the radius (0 "
+                                                "when `beyond_radius`: the features are then "
+                                                "the nearest farther away). Null without an "
+                                                "origin.",
                                             },
                                         },
                                     }
