@@ -145,3 +145,26 @@ def test_the_api_states_the_origins_jurisdiction_and_what_is_near(client):
     toronto = client.get("/api/v1/services?near=M5V+2T6&service_type=emergency_shelter").get_json()
     assert toronto["jurisdiction"]["name_en"] == "Ontario" and toronto["jurisdiction"]["nearby"]
     assert client.get("/api/v1/services").get_json()["jurisdiction"] is None
+
+
+def test_the_api_gives_a_community_level_distance_at_its_precision(client):
+    body = client.get("/api/v1/services?near=Thunder+Bay%2C+ON&radius_km=any&limit=50").get_json()
+    said = {
+        (f["properties"]["geocode_precision"], f["properties"]["distance_precision_m"])
+        for f in body["features"]
+    }
+    assert ("place", 5000.0) in said
+    for feature in body["features"]:
+        properties = feature["properties"]
+        if properties["geocode_precision"] == "place":
+            assert properties["distance_precision_m"] == 5000
+            assert properties["distance_m"] % 5000 == 0  # never to 0.1 m
+        else:
+            assert properties["distance_precision_m"] in (0.1, 1000)
+    kenora = client.get("/api/v1/services?near=Kenora%2C+ON&limit=10").get_json()
+    in_kenora = [
+        f["properties"]["distance_m"]
+        for f in kenora["features"]
+        if f["properties"]["geocode_precision"] == "place"
+    ]
+    assert in_kenora[0] == 0 and all(d % 5000 == 0 for d in in_kenora)  # 0: "in Kenora"

@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (2, "42fcc4f570f28c7cd4b44519d95a391b9da39ade59bb937ed02458dd5c40ee4d"),
+        (2, "804e64d6eb99946408c36ba43c8fb3dc27469dc60930e457c59535939f76a9d6"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (3, "5cad4f1983991905c55d0b7cd0ead39c7bc45f0a7f1d2fb25f5ac0c309e18755"),
+        (3, "cd1e723ec841d619266df1084a9c05b864a0c808fded00cdbae3c3a22011d65f"),
     ),
 ]
 

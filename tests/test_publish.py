@@ -52,6 +52,8 @@ def test_api_search_is_the_features_of_the_hits(make_app, loaded_store_url, load
             origin = (body["origin"]["latitude"], body["origin"]["longitude"])
         result = search(loaded_store, SearchQuery(*origin, limit=query["limit"]), Clock(NOW))
         members = {"beyond_radius": False, "total": result.total, "unknown": 0}
+        # The search's other members (tests/test_national.py, tests/test_area_answers.py).
+        members |= {key: body[key] for key in ("helplines", "jurisdiction")}
         if "origin" in body:
             members["origin"] = body["origin"]
         features = [

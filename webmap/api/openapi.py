@@ -65,8 +65,16 @@ FEATURE = {
                 "confidential": {"type": "boolean"},
                 "distance_m": {
                     "type": "number",
-                    "description": "Geodesic metres from the origin to the public point; rounded "
-                    "up to a whole km for a confidential location.",
+                    "description": "Geodesic metres from the origin to the public point, to "
+                    "`distance_precision_m`: rounded up to a whole km for a confidential "
+                    "location; for a listing placed at its community (`geocode_precision` "
+                    "`place`), to the nearest 5 km, 0 when the origin is in that community.",
+                },
+                "distance_precision_m": {
+                    "type": "number",
+                    "description": "The step `distance_m` is given to: 0.1 for an address, "
+                    "1000 for a confidential location, 5000 for a listing placed at its "
+                    "community.",
                 },
             },
         },
