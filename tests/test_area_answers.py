@@ -123,6 +123,9 @@ def test_a_point_outside_canada_is_a_clear_400_on_the_page_and_the_sheet(client)
     page = client.get("/?lat=40&lon=-40&lang=en")
     assert page.status_code == 400
     assert "40, -40 is outside Canada: no help line serves it." in page.text
+    french = client.get("/?lat=40&lon=-40&lang=fr")
+    assert french.status_code == 400
+    assert "40, -40 est hors du Canada : aucune ligne d’aide ne le dessert." in french.text
     assert client.get("/print?lat=40&lon=-40&lang=fr").status_code == 400
 
 

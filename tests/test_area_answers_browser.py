@@ -1,6 +1,6 @@
 """A search from Iqaluit on a 360 px phone, in a real headless Chromium: the honest sentence,
 then the Nunavut lines with their `tel:` links, reached by keyboard, the page no wider than
-the phone. Needs Chromium (``CAREMAP_CHROMIUM`` or on PATH)."""
+the phone, with no serious axe violation. Needs Chromium (``CAREMAP_CHROMIUM`` or on PATH)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 
 from tests.live_server import serving
 from tests.support.browser import PageWatch
+from tests.test_accessibility import serious_violations
 from tests.test_area_answers import national_url
 
 pytestmark = pytest.mark.browser
@@ -62,5 +63,7 @@ def test_iqaluit_on_a_phone_shows_the_nunavut_lines_first(chromium, server_url, 
             break
     else:
         pytest.fail("Tab never reaches the first help line's number")
+    page.locator("details.helpline-more").first.locator("summary").click()
+    assert serious_violations(page) == []
     assert watch.errors == []
     context.close()
