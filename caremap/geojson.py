@@ -12,6 +12,12 @@ import orjson
 from caremap.privacy import PublicLocation
 from caremap.queries import PublicCapacity, PublicSchedule, PublicService
 
+ADDRESS_DISTANCE_STEP_M = 0.1
+# How a stored Feature's text (compact JSON, quotes inside values escaped) says the listing is
+# placed at its community.
+_COMMUNITY_LEVEL = '"geocode_precision":"place"'
+_CONFIDENTIAL = '"confidential":true'
+
 
 def service_feature(
     service: PublicService,
@@ -57,7 +63,9 @@ def service_feature(
     if fresh_capacities is not None:
         properties["beds_available_now"] = [_capacity(c) for c in fresh_capacities]
     if distance_m is not None:
-        properties["distance_m"] = round(distance_m, 1)
+        properties |= distance_members(
+            distance_m, location.confidential, location.geocode_precision == "place"
+        )
     return {
         "type": "Feature",
         "id": f"{service.id}@{location.id}",
@@ -89,8 +97,31 @@ def with_search_members(
     ``properties`` last) with those members added, as :func:`service_feature` would."""
     members: dict[str, object] = {"beds_available_now": [_capacity(c) for c in fresh_capacities]}
     if distance_m is not None:
-        members["distance_m"] = round(distance_m, 1)
+        members |= distance_members(
+            distance_m, _CONFIDENTIAL in feature, _COMMUNITY_LEVEL in feature
+        )
     return f"{feature[:-2]},{_compact(members)[1:]}}}"
+
+
+def distance_members(
+    distance_m: float, confidential: bool, community_level: bool
+) -> dict[str, float]:
+    """A search hit's ``distance_m`` as the page says it, with ``distance_precision_m``, the
+    step it is given to: 0.1 m to an address; 1,000 m to a confidential location's public point
+    (already rounded up by the search); for a listing placed at its community, the nearest
+    5,000 m, 0 when the origin is in that community."""
+    # Imported here: caremap.search imports the store, which publishes with this module.
+    from caremap.search import (
+        CONFIDENTIAL_DISTANCE_STEP_M,
+        PLACE_DISTANCE_STEP_M,
+        community_distance,
+    )
+
+    if community_level:
+        rounded = community_distance(distance_m) or 0.0
+        return {"distance_m": rounded, "distance_precision_m": PLACE_DISTANCE_STEP_M}
+    step = CONFIDENTIAL_DISTANCE_STEP_M if confidential else ADDRESS_DISTANCE_STEP_M
+    return {"distance_m": round(distance_m, 1), "distance_precision_m": step}
 
 
 def feature_collection_text(features: list[str], **members: object) -> str:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from caremap.jurisdictions import Boundaries
 from caremap.model import Service, ServiceArea, Source
+from caremap.normalise import display_phone
 from caremap.reasons import N_, Reason
 
 
@@ -24,9 +25,10 @@ class OutsideCanada(ValueError):
 
 @dataclass(frozen=True)
 class HelplinePhone:
-    number: str  # E.164
+    number: str  # E.164, or a short number as dialled ("211")
     extension: str
     description: str
+    display: str  # as people write it here ("800-265-3333", "2-1-1")
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,7 @@ class Helpline:
     phones: tuple[HelplinePhone, ...]
     url: str
     description: str
+    hours: tuple[str, ...]
     areas: tuple[str, ...]
     pruids: tuple[str, ...]
     source: str
@@ -59,12 +62,32 @@ class Helpline:
             "phones": [vars(phone) for phone in self.phones],
             "url": self.url or None,
             "description": self.description or None,
+            "hours": list(self.hours),
             "service_area": [
                 {"name": name, "pruid": pruid or None}
                 for name, pruid in zip(self.areas, self.pruids, strict=True)
             ],
             "source": {"name": self.source, "title": self.source_title, "licence": self.licence},
         }
+
+
+@dataclass(frozen=True)
+class Province:
+    """A province or territory: its PRUID and its names in English and French."""
+
+    pruid: str
+    name_en: str
+    name_fr: str
+
+    def name(self, language: str) -> str:
+        return self.name_fr if language == "fr" else self.name_en
+
+
+def province_named(pruid: str, boundaries: Boundaries) -> Province:
+    """The province or territory whose PRUID is ``pruid``."""
+    frame = boundaries.provinces.frame
+    row = frame.loc[frame["PRUID"] == pruid].iloc[0]
+    return Province(pruid, str(row["PRENAME"]), str(row["PRFNAME"]))
 
 
 def province_of(latitude: float, longitude: float, boundaries: Boundaries) -> str:
@@ -85,7 +108,12 @@ def helplines_for(
 ) -> list[Helpline]:
     """The lines serving the point (lat, lon): its province's or territory's, then the national
     ones, each group by name. Raises :class:`OutsideCanada`."""
-    pruid = province_of(latitude, longitude, boundaries)
+    return helplines_in(session, province_of(latitude, longitude, boundaries))
+
+
+def helplines_in(session: Session, pruid: str) -> list[Helpline]:
+    """The lines serving the province or territory ``pruid``: its own, then the national ones,
+    each group by name."""
     return _lines(session, or_(ServiceArea.pruid == pruid, ServiceArea.pruid.is_(None)), pruid)
 
 
@@ -99,7 +127,11 @@ def _lines(session: Session, served: ColumnElement[bool], pruid: str | None) -> 
     services = session.scalars(
         select(Service)
         .where(Service.id.in_(ids), Service.status == "active")
-        .options(selectinload(Service.phones), selectinload(Service.service_areas))
+        .options(
+            selectinload(Service.phones),
+            selectinload(Service.service_areas),
+            selectinload(Service.schedules),
+        )
     ).all()
     sources = {
         source.name: source
@@ -118,11 +150,17 @@ def _helpline(service: Service, source: Source) -> Helpline:
         name=service.name,
         name_fr=service.alternate_name or "",
         phones=tuple(
-            HelplinePhone(phone.number, phone.extension or "", phone.description or "")
+            HelplinePhone(
+                phone.number,
+                phone.extension or "",
+                phone.description or "",
+                display_phone(phone.number),
+            )
             for phone in service.phones
         ),
         url=service.url or "",
         description=service.description or "",
+        hours=tuple(schedule.description for schedule in service.schedules if schedule.description),
         areas=tuple(area.name for area in areas),
         pruids=tuple(area.pruid or "" for area in areas),
         source=source.name,

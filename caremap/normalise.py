@@ -218,6 +218,13 @@ _LEADING_CONJUNCTION = re.compile(r"^(?:or|ou|and|et)\b\W*", re.IGNORECASE)
 _AREA_CODE_PARENS = re.compile(r"^\((\d{3})\) ")
 # A segment that is only a ten-digit number ("416-555-0142", "(416) 555 0142") needs no matcher.
 _BARE_NUMBER = re.compile(r"(?:\+?1[\s.-]?)?\(?\d{3}\)?[\s.-]?\d{3}[\s.-]?\d{4}")
+# Numbers dialled as they are anywhere in a province, with no area code: N-1-1 services
+# ("2-1-1"), the suicide crisis line "9-8-8" and 310- numbers ("310-1818").
+_SHORT_NUMBER = re.compile(r"[2-9][\s-]?1[\s-]?1|9[\s-]?8[\s-]?8|310[\s-]?\d{4}")
+# A number written with letters ("1-833-MMI-FIND"), perhaps restated in parentheses.
+_LETTERED_NUMBER = re.compile(
+    r"(?P<number>1?[\s-]?8\d\d[\s-][\dA-Z\s-]*[A-Z][\dA-Z\s-]*)(?:\s*\([^)]*\))?"
+)
 
 
 def normalise_phones(raw: str) -> list[Phone]:
@@ -226,7 +233,9 @@ def normalise_phones(raw: str) -> list[Phone]:
     The text is split into segments on ';', '|' and newlines. Each segment must hold at least
     one number, and no leftover run of 7 or more digits may remain; otherwise
     :class:`NormaliseError` names the offending fragment. "poste" is read as an extension
-    marker. A leading "or"/"ou"/"and"/"et" is dropped from a description. Blank text gives [].
+    marker. A leading "or"/"ou"/"and"/"et" is dropped from a description. A short number
+    ("2-1-1", "9-8-8", "310-1818") is kept as dialled ("211"), a lettered toll-free number
+    ("1-833-MMI-FIND", "1-855-554-4325 (1-855-554-HEAL)") as its digits. Blank text gives [].
     """
     phones: list[Phone] = []
     for segment in _PHONE_SEGMENTS.split(raw):
@@ -238,11 +247,24 @@ def normalise_phones(raw: str) -> list[Phone]:
 @functools.lru_cache(maxsize=4096)
 def _segment_phones(segment: str) -> tuple[Phone, ...]:
     """The numbers in one segment (cached: an intake line repeats across many sites)."""
-    if _BARE_NUMBER.fullmatch(segment):
+    if _SHORT_NUMBER.fullmatch(segment):
+        return (_short_phone(segment),)
+    if lettered := _LETTERED_NUMBER.fullmatch(segment):
+        segment = lettered["number"].strip()
+    elif (restated := segment.partition(" (")[0]) and _BARE_NUMBER.fullmatch(restated):
+        segment = restated
+    if _BARE_NUMBER.fullmatch(segment) or _LETTERED_NUMBER.fullmatch(segment):
         number = phonenumbers.parse(segment, "CA")
         if phonenumbers.is_valid_number_for_region(number, "CA"):
             return (_phone(number, ""),)
     return tuple(_matched_phones(segment))
+
+
+def _short_phone(segment: str) -> Phone:
+    """A number dialled without an area code: stored as dialled ("211"), shown as written."""
+    digits = re.sub(r"\D", "", segment)
+    display = "-".join(digits) if len(digits) == 3 else f"{digits[:3]}-{digits[3:]}"
+    return Phone(number=digits, extension="", description="", display=display)
 
 
 def _matched_phones(segment: str) -> list[Phone]:
@@ -278,7 +300,10 @@ def _phone(number: phonenumbers.PhoneNumber, before: str) -> Phone:
 
 @functools.lru_cache(maxsize=8192)
 def display_phone(e164: str) -> str:
-    """A stored E.164 number ("+14169698510") as people write it here ("416-969-8510")."""
+    """A stored E.164 number ("+14169698510") or short number ("211") as people write it
+    here ("416-969-8510", "2-1-1")."""
+    if _SHORT_NUMBER.fullmatch(e164):
+        return _short_phone(e164).display
     return _national(phonenumbers.parse(e164, "CA"))
 
 

@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (3, "b2b2cd0ccc824fe0c1b810a3118253bd9cde70ebb0ecc65fe7e460b977a40211"),
+        (3, "47a31083247a20b06f14097a11493211c6ffa4a8e824f446b29e5f27dd338c07"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (2, "77625b2036efb192f3748b5b1931aaedae9d34dc512575cd35640e182f927e64"),
+        (3, "6c4e02a4faf31d26e4c882dde0740465aa58200a79a67683393b3dfe44c040f1"),
     ),
 ]
 

@@ -8,6 +8,7 @@ import pytest
 from caremap.normalise import (
     PROVINCES,
     NormaliseError,
+    display_phone,
     fold,
     fsa_of,
     normalise_fsa,
@@ -126,6 +127,22 @@ def test_phone_extension_and_formats():
     )
     [french] = normalise_phones("Accueil : 819 555-0123 poste 4")
     assert (french.description, french.extension) == ("Accueil", "4")
+
+
+@pytest.mark.parametrize(
+    ("raw", "numbers", "displays"),
+    [("2-1-1", ["211"], ["2-1-1"]), ("9-8-8", ["988"], ["9-8-8"]),
+     ("310-1818", ["3101818"], ["310-1818"]),
+     ("2-1-1; toll-free 1-855-466-4994", ["211", "+18554664994"], ["2-1-1", "855-466-4994"]),
+     ("1-833-MMI-FIND", ["+18336643463"], ["833-664-3463"]),
+     ("1-800-222-TIPS (8477)", ["+18002228477"], ["800-222-8477"]),
+     ("1-855-554-4325 (1-855-554-HEAL)", ["+18555544325"], ["855-554-4325"])],
+)  # fmt: skip
+def test_short_and_lettered_numbers_are_kept_as_dialled(raw, numbers, displays):
+    phones = normalise_phones(raw)
+    assert [phone.number for phone in phones] == numbers
+    assert [phone.display for phone in phones] == displays
+    assert [display_phone(number) for number in numbers] == displays
 
 
 def test_phones_blank_is_empty_list():

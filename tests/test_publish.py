@@ -64,6 +64,7 @@ def test_api_search_is_the_features_of_the_hits(make_app, loaded_store_url, load
             "total": result.total,
             "unknown": 0,
             "helplines": [line.as_json() for line in lines],
+            "jurisdiction": body["jurisdiction"],  # tests/test_area_answers.py
         }
         if "origin" in body:
             members["origin"] = body["origin"]

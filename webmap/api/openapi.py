@@ -84,8 +84,16 @@ FEATURE = {
                 },
                 "distance_m": {
                     "type": "number",
-                    "description": "Geodesic metres from the origin to the public point; rounded "
-                    "up to a whole km for a confidential location.",
+                    "description": "Geodesic metres from the origin to the public point, to "
+                    "`distance_precision_m`: rounded up to a whole km for a confidential "
+                    "location; for a listing placed at its community (`geocode_precision` "
+                    "`place`), to the nearest 5 km, 0 when the origin is in that community.",
+                },
+                "distance_precision_m": {
+                    "type": "number",
+                    "description": "The step `distance_m` is given to: 0.1 for an address, "
+                    "1000 for a confidential location, 5000 for a listing placed at its "
+                    "community.",
                 },
             },
         },
@@ -159,7 +167,18 @@ def openapi_document(codes: Mapping[str, list[str]]) -> dict:
                                                 "place, not ranked by distance): those of the "
                                                 "origin's province or territory, then the "
                                                 "national ones; without an origin, the "
-                                                "national ones.",
+                                                "national ones. A phone's `number` is E.164, or "
+                                                "a short number as dialled (`211`, `988`, "
+                                                "`3101818`); `display` is as written here.",
+                                            },
+                                            "jurisdiction": {
+                                                "type": ["object", "null"],
+                                                "description": "The origin's province or "
+                                                "territory (`pruid`, `name_en`, `name_fr`) and "
+                                                "`nearby`: the matches within the radius (0 "
+                                                "when `beyond_radius`: the features are then "
+                                                "the nearest farther away). Null without an "
+                                                "origin.",
                                             },
                                         },
                                     }

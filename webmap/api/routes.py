@@ -12,16 +12,15 @@ from caremap.geojson import (
     split_feature_id,
     with_search_members,
 )
-from caremap.helplines import Helpline, OutsideCanada, helplines_for, national_helplines
+from caremap.helplines import Province
 from caremap.queries import public_service
-from caremap.reasons import reason_of
-from caremap.search import fresh_capacities, search
+from caremap.search import SearchResult, fresh_capacities, search
 from webmap import get_store
 from webmap.api.openapi import openapi_document
 from webmap.common.cors import allow_any_origin_to_read
 from webmap.common.delivery import revalidated
-from webmap.common.params import BadParameter, ParsedSearch, parse_search
-from webmap.common.searching import clock, gazetteer, geography, vocabulary_codes
+from webmap.common.params import parse_search
+from webmap.common.searching import area_lines, clock, gazetteer, vocabulary_codes
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 allow_any_origin_to_read(bp)
@@ -33,7 +32,7 @@ GEOJSON = "application/geo+json"  # RFC 7946, as the OpenAPI document says
 def services() -> Response:
     """Services fitting the parameters, nearest first, as a GeoJSON FeatureCollection."""
     parsed = parse_search(request.args, vocabulary_codes(), gazetteer)
-    helplines = _helplines(parsed)
+    helplines = area_lines(parsed)
     result = search(get_store(), parsed.query, clock(), read_model=False)
     features = [
         with_search_members(hit.listing.feature, hit.distance_m, hit.fresh_capacities)
@@ -43,7 +42,8 @@ def services() -> Response:
         "beyond_radius": result.beyond_radius,
         "total": result.total,
         "unknown": result.unknown,
-        "helplines": [line.as_json() for line in helplines],
+        "helplines": [line.as_json() for line in helplines.lines],
+        "jurisdiction": _jurisdiction(helplines.province, result),
     }
     if parsed.located is not None:
         members["origin"] = {
@@ -54,17 +54,17 @@ def services() -> Response:
     return Response(feature_collection_text(features, **members), mimetype=GEOJSON)
 
 
-def _helplines(parsed: ParsedSearch) -> list[Helpline]:
-    """The lines serving the search's origin, or the national ones for a search without one;
-    an origin outside Canada is a bad parameter."""
-    latitude, longitude = parsed.query.latitude, parsed.query.longitude
-    with get_store().session() as session:
-        if latitude is None or longitude is None:
-            return national_helplines(session)
-        try:
-            return helplines_for(session, latitude, longitude, geography().boundaries)
-        except OutsideCanada as error:
-            raise BadParameter("near" if parsed.located else "lat", reason_of(error)) from error
+def _jurisdiction(province: Province | None, result: SearchResult) -> dict[str, object] | None:
+    """The origin's province or territory and what the search found near it: ``nearby``, the
+    number of matches within the radius (0 when the results are the nearest farther away)."""
+    if province is None:
+        return None
+    return {
+        "pruid": province.pruid,
+        "name_en": province.name_en,
+        "name_fr": province.name_fr,
+        "nearby": 0 if result.beyond_radius else result.total,
+    }
 
 
 @bp.get("/services/<feature_id>")

@@ -5,15 +5,27 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from flask import current_app
 
 from caremap.gazetteer import Gazetteer, load_gazetteer
+from caremap.helplines import (
+    Helpline,
+    OutsideCanada,
+    Province,
+    helplines_in,
+    national_helplines,
+    province_named,
+    province_of,
+)
 from caremap.placement import Geography, load_geography
 from caremap.queries import TermChoice, vocabulary_choices
+from caremap.reasons import reason_of
 from caremap.search import Clock
 from webmap import get_store
+from webmap.common.params import BadParameter, ParsedSearch
 
 
 def gazetteer() -> Gazetteer:
@@ -57,3 +69,28 @@ def clock() -> Clock:
     a bed count is too old to show (``BEDS_STALE_HOURS``)."""
     now = current_app.config.get("NOW") or dt.datetime.now(dt.UTC)
     return Clock(now, dt.timedelta(hours=float(current_app.config["BEDS_STALE_HOURS"])))
+
+
+@dataclass(frozen=True)
+class AreaLines:
+    """The help lines a search shows: those of its origin's ``province`` or territory, then the
+    national ones; without an origin (``province`` None), the national ones."""
+
+    province: Province | None
+    lines: list[Helpline]
+
+
+def area_lines(parsed: ParsedSearch) -> AreaLines:
+    """The lines serving the search's origin; an origin outside Canada is a bad parameter."""
+    latitude, longitude = parsed.query.latitude, parsed.query.longitude
+    with get_store().session() as session:
+        if latitude is None or longitude is None:
+            return AreaLines(None, national_helplines(session))
+        boundaries = geography().boundaries
+        try:
+            pruid = province_of(latitude, longitude, boundaries)
+        except OutsideCanada as error:
+            raise BadParameter(
+                "near" if parsed.located else "lat", reason_of(error), specific=True
+            ) from error
+        return AreaLines(province_named(pruid, boundaries), helplines_in(session, pruid))

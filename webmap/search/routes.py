@@ -4,6 +4,7 @@ service's detail page, and a printable referral sheet of search results."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import folium
@@ -24,7 +25,14 @@ from webmap.common.mapview import (
     render_map,
 )
 from webmap.common.params import RADIUS_CHOICES_KM, BadParameter, ParsedSearch, parse_search
-from webmap.common.searching import clock, gazetteer, vocabulary, vocabulary_codes
+from webmap.common.searching import (
+    AreaLines,
+    area_lines,
+    clock,
+    gazetteer,
+    vocabulary,
+    vocabulary_codes,
+)
 from webmap.editing.edit import capacity_forms, editing
 
 bp = Blueprint("main", __name__)
@@ -47,20 +55,33 @@ def _rendered(fmap: folium.Map, settings: MapSettings) -> MapParts:
     return render_map(fmap, lambda path: url_for("static", filename=path), settings.allowed_hosts)
 
 
-def _run_search() -> tuple[ParsedSearch | None, SearchResult | None, BadParameter | None]:
+@dataclass(frozen=True)
+class SearchRun:
+    """A search as the page and the referral sheet show it: the parameters, the places found
+    and the help lines serving its area, or the parameter at fault."""
+
+    parsed: ParsedSearch | None = None
+    result: SearchResult | None = None
+    area_lines: AreaLines | None = None
+    error: BadParameter | None = None
+
+
+def _run_search() -> SearchRun:
     try:
         parsed = parse_search(request.args, vocabulary_codes(), gazetteer)
+        lines = area_lines(parsed)
     except BadParameter as error:
-        return None, None, error
+        return SearchRun(error=error)
     query = parsed.query if parsed.given else SearchQuery(limit=BROWSE_LIMIT)
-    return parsed, search(get_store(), query, clock()), None
+    return SearchRun(parsed, search(get_store(), query, clock()), lines)
 
 
 @bp.get("/")
 def home() -> tuple[str, int] | str:
     """Search: one box (address, postal code, place, "lat, lon"), a radius, filters; results
     as a list and on the map, in step. With nothing asked, every service on the map."""
-    parsed, result, error = _run_search()
+    run = _run_search()
+    parsed, result, error = run.parsed, run.result, run.error
     lang = page_language()
     with get_store().session() as session:
         labels = term_labels(session, lang)
@@ -91,6 +112,7 @@ def home() -> tuple[str, int] | str:
         "search.html",
         parsed=parsed,
         result=result,
+        area_lines=run.area_lines,
         hits=hits,
         result_page=_result_page(parsed, result) if parsed and result else None,
         page_link=lambda number: url_with(page=str(number)),
@@ -160,17 +182,20 @@ def _result_page(parsed: ParsedSearch, result: SearchResult) -> Page[SearchHit]:
 @bp.get("/print")
 def print_results() -> tuple[str, int] | str:
     """A referral sheet: names, phones, hours and distances of the current search."""
-    parsed, result, error = _run_search()
-    if error:
-        raise error
+    run = _run_search()
+    if run.error:
+        raise run.error
+    parsed, result = run.parsed, run.result
     with get_store().session() as session:
         labels = term_labels(session, page_language())
+    farther = result.beyond_radius and request.args.get("farther") == "1"
     return render_template(
         "print.html",
         parsed=parsed,
         result=result,
+        area_lines=run.area_lines,
         labels=labels,
-        hits=result.hits if parsed.given else [],
+        hits=result.hits if parsed.given and (farther or not result.beyond_radius) else [],
         now=clock().now,
     )
 
