@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (2, "fb6ae0da028ed762a91aa0de0ade4092119f45944ca09399e33e1a5a1c18ed12"),
+        (2, "6909f8d727c27b3320754b05af0cf28db05e8df5f12b927741e36cf0e1e62d75"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (2, "a48f912bcd5acab2e695772bb57a136519f1c13c71e5331f784592a34994c33c"),
+        (3, "fefca274c9d976df5986ad9323577df7deea18fe7f8a328915a9a2310dfc6f0a"),
     ),
 ]
 

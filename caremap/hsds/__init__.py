@@ -44,3 +44,14 @@ def term_uuid(code: str) -> str:
 def derived_uuid(record_id: str, kind: str) -> str:
     """The id of a row caremap derives from a record (e.g. the confidentiality attribute)."""
     return str(uuid.uuid5(NAMESPACE, f"{record_id}|{kind}"))
+
+
+# A service area's ``uri``: its ISO 3166 code, Canada or one province or territory (3166-2).
+COUNTRY_URI = "urn:iso:std:iso:3166:CA"
+PROVINCE_URI = "urn:iso:std:iso:3166:-2:CA-"
+
+
+def area_uri(abbr: str | None) -> str:
+    """The ``uri`` of the service area of a province or territory (postal ``abbr``), or of all
+    of Canada when ``abbr`` is None."""
+    return f"{PROVINCE_URI}{abbr}" if abbr else COUNTRY_URI

@@ -19,11 +19,13 @@ from caremap.hsds import (
     CONFIDENTIAL_TERM_ROW,
     PROFILE_TAXONOMY,
     PROFILE_TAXONOMY_ROW,
+    area_uri,
     derived_uuid,
     taxonomy_uuid,
     term_uuid,
 )
 from caremap.model import Taxonomy, TaxonomyTerm
+from caremap.normalise import PROVINCES
 from caremap.privacy import private_lines, public_location, public_name, without_address
 from caremap.queries import ConfidentialStreets, ServiceRecords, read_service_records
 
@@ -40,7 +42,9 @@ RECORD_TABLES = (
     "accessibility",
     "attribute",
     "service_capacity",
+    "service_area",
 )
+ABBR_OF_PRUID = {province.pruid: province.abbr for province in PROVINCES.values()}
 
 
 def read_tables(session: Session, service_ids: list[str] | None = None) -> dict[str, Rows]:
@@ -61,6 +65,7 @@ def read_tables(session: Session, service_ids: list[str] | None = None) -> dict[
         "schedule": [_schedule(row) for row in _dicts(records.schedules)],
         "language": [_pick(row, LANGUAGE_FIELDS) for row in _dicts(records.languages)],
         "service_capacity": [_capacity(row) for row in _dicts(records.capacities)],
+        "service_area": [_service_area(row) for row in records.service_areas],
     }
     tables["attribute"] = _attributes(records.attributes) + _confidential_attributes(
         tables["location"], {key for key, row in records.locations.items() if row.confidential}
@@ -227,6 +232,20 @@ def _schedule(row: dict) -> dict:
 def _capacity(row: dict) -> dict:
     fields = ("id", "service_id", "unit", "available", "maximum", "description", "updated")
     return _pick(row, fields)
+
+
+def _service_area(row: Row) -> dict:
+    """A service area: its name, and its ISO 3166 code as ``uri`` (no polygon: ``extent`` and
+    ``extent_type`` stay empty)."""
+    return {
+        "id": row.id,
+        "service_id": row.service_id,
+        "name": row.name,
+        "description": None,
+        "extent": None,
+        "extent_type": None,
+        "uri": area_uri(ABBR_OF_PRUID[row.pruid] if row.pruid else None),
+    }
 
 
 def _public_locations(
