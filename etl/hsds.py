@@ -1,11 +1,13 @@
 """Read an HSDS 3.0 tabular data package (a folder with ``datapackage.json`` and CSV files, or a
-zip of one) into :class:`ListingRecord` s, one per ``service_at_location``, for the same
-validate → load path as the CSV listings (:func:`etl.pipeline.run`).
+zip of one) into :class:`ListingRecord` s, one per ``service_at_location`` and one per service
+that serves an area, for the same validate → load path as the CSV listings
+(:func:`etl.pipeline.run`).
 
 Fields are normalised by the listing transform's own rules (names, postal codes, provinces,
 coordinates, phones). Terms and languages are matched by code, then by name, through the
 source's mapping file and the vocabulary. A row that cannot be loaded is reported with its file,
-line and reason; a service needs a location, so a service without one is reported too.
+line and reason. A service without a location is a service that serves an area (a help line)
+when it has ``service_area`` rows, and is reported otherwise.
 """
 
 from __future__ import annotations

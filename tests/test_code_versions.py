@@ -40,7 +40,7 @@ VERSIONED = [
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (3, "fefca274c9d976df5986ad9323577df7deea18fe7f8a328915a9a2310dfc6f0a"),
+        (3, "e2574f059ecca7dbd4e2647a9bb93ce492896b9c337dc7a6d407fad1fe3fcc1b"),
     ),
 ]
 
