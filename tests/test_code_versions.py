@@ -40,7 +40,7 @@ VERSIONED = [
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (3, "e2574f059ecca7dbd4e2647a9bb93ce492896b9c337dc7a6d407fad1fe3fcc1b"),
+        (3, "aef011cea099fb72cfdeeff2ed875d62db8e67bea66e388732f77c39d95ae7a1"),
     ),
 ]
 

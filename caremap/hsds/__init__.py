@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import uuid
 
+from caremap.helplines import CANADA
+
 HSDS_VERSION = "3.0"
 NAMESPACE = uuid.UUID("0b6f3d0e-6a52-4c5e-9d1e-2f7a8c4b9e31")
 PROFILE_TAXONOMY = "caremap-hsds"
@@ -51,7 +53,7 @@ COUNTRY_URI = "urn:iso:std:iso:3166:CA"
 PROVINCE_URI = "urn:iso:std:iso:3166:-2:CA-"
 
 
-def area_uri(abbr: str | None) -> str:
-    """The ``uri`` of the service area of a province or territory (postal ``abbr``), or of all
-    of Canada when ``abbr`` is None."""
-    return f"{PROVINCE_URI}{abbr}" if abbr else COUNTRY_URI
+def area_uri(code: str) -> str:
+    """The ``uri`` of the service area ``code`` (:data:`caremap.helplines.CANADA`, or a
+    province's or territory's abbreviation)."""
+    return COUNTRY_URI if code == CANADA else f"{PROVINCE_URI}{code}"

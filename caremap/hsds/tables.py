@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
+from caremap.helplines import area_code
 from caremap.hsds import (
     CONFIDENTIAL_CODE,
     CONFIDENTIAL_TERM_ROW,
@@ -25,7 +26,6 @@ from caremap.hsds import (
     term_uuid,
 )
 from caremap.model import Taxonomy, TaxonomyTerm
-from caremap.normalise import PROVINCES
 from caremap.privacy import private_lines, public_location, public_name, without_address
 from caremap.queries import ConfidentialStreets, ServiceRecords, read_service_records
 
@@ -44,7 +44,6 @@ RECORD_TABLES = (
     "service_capacity",
     "service_area",
 )
-ABBR_OF_PRUID = {province.pruid: province.abbr for province in PROVINCES.values()}
 
 
 def read_tables(session: Session, service_ids: list[str] | None = None) -> dict[str, Rows]:
@@ -244,7 +243,7 @@ def _service_area(row: Row) -> dict:
         "description": None,
         "extent": None,
         "extent_type": None,
-        "uri": area_uri(ABBR_OF_PRUID[row.pruid] if row.pruid else None),
+        "uri": area_uri(area_code(row.pruid)),
     }
 
 
