@@ -39,6 +39,10 @@ def test_an_editor_sets_the_area_served_and_a_moderator_publishes_it(make_app, w
         f"/moderation/changes/{pending}/approve", data={"csrf_token": page_token(moderator)}
     )
     assert areas_of(world, world.service_a) == [("62", "Nunavut"), (None, "Canada")]
+    # The history names the field and the areas, in the page's language.
+    history = html.unescape(text(editor.get(f"/services/{world.service_a}?lang=fr")))
+    assert "Territoire desservi" in history and "Canada, Nunavut" in history
+    editor.get("/?lang=en")
     assert re.search(
         r'<input checked[^>]*value="NU"', text(editor.get(f"/edit/services/{world.service_a}"))
     )

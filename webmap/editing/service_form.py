@@ -23,9 +23,8 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput
 
-from caremap.helplines import CANADA
-from caremap.normalise import PROVINCES
 from caremap.queries import TermChoice
+from webmap.editing.change_text import area_choices
 from webmap.editing.phone_form import phone_edit, phone_rows, phones_field
 
 DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
@@ -122,12 +121,6 @@ def build_form(
         getattr(form, name).choices = [(c.code, c.label(lang)) for c in choices.get(facet, [])]
     form.service_areas.choices = area_choices(lang)
     return form
-
-
-def area_choices(lang: str) -> list[tuple[str, str]]:
-    """All of Canada, then each province and territory, named in ``lang``."""
-    provinces = [(abbr, p.name_fr if lang == "fr" else p.name_en) for abbr, p in PROVINCES.items()]
-    return [(CANADA, _("Canada")), *provinces]
 
 
 def _season_data(season: Season) -> dict[str, Any]:
