@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 from caremap import accounts, capacity, history, record_fields
 from caremap.accounts import Principal
 from caremap.fields import ChangeError, ConflictError, Field, NotFound, clean_text
+from caremap.helplines import CANADA, area_code, area_fields
 from caremap.model import (
     AppUser,
     Attribute,
@@ -48,9 +49,11 @@ from caremap.model import (
     Organization,
     Schedule,
     Service,
+    ServiceArea,
     ServiceCapacity,
     TaxonomyTerm,
 )
+from caremap.normalise import PROVINCES
 from caremap.placement import Geography, load_geography
 from caremap.privacy import reveals_address
 from caremap.queries import confidential_streets
@@ -197,6 +200,42 @@ def _write_languages(session: Session, service_id: str, codes: list[str], now: d
     )
 
 
+def _read_areas(session: Session, service_id: str) -> list[str]:
+    """The service's areas (:func:`caremap.helplines.area_code`), in order."""
+    pruids = session.scalars(select(ServiceArea.pruid).where(ServiceArea.service_id == service_id))
+    return sorted(area_code(pruid) for pruid in pruids)
+
+
+def _write_areas(session: Session, service_id: str, codes: list[str], now: dt.datetime) -> None:
+    service = _service(session, service_id)
+    session.execute(delete(ServiceArea).where(ServiceArea.service_id == service_id))
+    session.add_all(
+        ServiceArea(
+            id=str(uuid.uuid4()),
+            service_id=service_id,
+            **area_fields(code),
+            **_provenance(service, f"area{i}", now),
+        )
+        for i, code in enumerate(codes)
+    )
+
+
+def _area_list(codes: list[str]) -> list[str]:
+    """Area codes, each :data:`caremap.helplines.CANADA` or a province's or territory's
+    abbreviation, once each in order; :class:`ChangeError` for anything else."""
+    if not isinstance(codes, list):
+        raise ChangeError(Reason(N_("service_areas: give a list of areas")))
+    for code in codes:
+        if code != CANADA and code not in PROVINCES:
+            raise ChangeError(
+                Reason(
+                    N_("service_areas: %(value)s is not Canada or a province or territory"),
+                    value=repr(code),
+                )
+            )
+    return sorted(set(codes))
+
+
 def schedule_value(schedule: Schedule) -> dict[str, str | None]:
     """A schedule row as change sets and history hold it (times HH:MM, dates ISO)."""
 
@@ -293,6 +332,7 @@ SERVICE_FIELDS: dict[str, Field] = {
         _read_schedules, _write_schedules, lambda rows: sorted(rows, key=_schedule_key)
     ),
     "phones": record_fields.phones_field("service"),
+    "service_areas": Field(_read_areas, _write_areas, _area_list),
 }
 RECORD_FIELDS: dict[str, dict[str, Field]] = {
     "service": SERVICE_FIELDS,

@@ -15,8 +15,25 @@ from sqlalchemy.orm import Session, selectinload
 
 from caremap.jurisdictions import Boundaries
 from caremap.model import Service, ServiceArea, Source
-from caremap.normalise import display_phone
+from caremap.normalise import PROVINCES, display_phone
 from caremap.reasons import N_, Reason
+
+CANADA = "CA"  # the area code of all of Canada; a province's or territory's is its abbreviation
+ABBR_OF_PRUID = {province.pruid: province.abbr for province in PROVINCES.values()}
+
+
+def area_code(pruid: str | None) -> str:
+    """The area code of a service area's ``pruid`` (None: all of Canada)."""
+    return ABBR_OF_PRUID[pruid] if pruid else CANADA
+
+
+def area_fields(code: str) -> dict[str, str | None]:
+    """The stored ``name``, ``extent_type`` and ``pruid`` of the area ``code`` (:data:`CANADA`
+    or a province's or territory's abbreviation)."""
+    province = PROVINCES.get(code)
+    if province is None:
+        return {"name": "Canada", "extent_type": "country", "pruid": None}
+    return {"name": province.name_en, "extent_type": "province", "pruid": province.pruid}
 
 
 class OutsideCanada(ValueError):

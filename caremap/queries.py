@@ -27,6 +27,7 @@ from caremap.model import (
     Phone,
     Schedule,
     Service,
+    ServiceArea,
     ServiceAtLocation,
     ServiceCapacity,
     Source,
@@ -217,6 +218,7 @@ class ServiceRecords:
     schedules: list[Row]  # locations, by id
     languages: list[Row]
     capacities: list[Row]  # by id
+    service_areas: list[Row]  # by id
     attributes: list[Row]  # the services', with their term's ``facet`` and ``code``, in that order
     streets: ConfidentialStreets
 
@@ -262,6 +264,7 @@ def read_service_records(session: Session, ids: list[str] | None = None) -> Serv
         schedules=_children(connection, Schedule, service_ids, location_ids),
         languages=_children(connection, Language, service_ids, location_ids),
         capacities=_rows_of(connection, ServiceCapacity, ServiceCapacity.service_id, service_ids),
+        service_areas=_rows_of(connection, ServiceArea, ServiceArea.service_id, service_ids),
         attributes=sorted(attributes, key=lambda row: (row.link_id, row.facet, row.code)),
         streets=confidential_streets(connection),
     )

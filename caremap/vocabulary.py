@@ -26,7 +26,9 @@ _TERM_KEYS = frozenset({"code", "parent", *_TEXT_FIELDS})
 _TAXONOMY_FIELDS = ("id", "name_en", "name_fr", "description_en", "description_fr", "version")
 _COLUMN_KEYS = frozenset({"split", "values", "rules"})
 _RULE_KEYS = frozenset({"contains", "pattern", "codes", "note"})
-_FIELD_KEYS = frozenset({"columns", "value", "blank"})
+_FIELD_KEYS = frozenset({"columns", "value", "blank", "newest_date"})
+# An ISO date, day or month optional (2024-05-13, 2022-06, 2020), not inside a longer number.
+ISO_DATE = re.compile(r"(?<!\d)\d{4}(?:-(?:0[1-9]|1[0-2])(?:-(?:0[1-9]|[12]\d|3[01]))?)?(?!\d)")
 
 
 class VocabularyError(ValueError):
@@ -121,17 +123,22 @@ class FieldSource:
     """Where a listing field's value comes from in a file of another format: the ``columns``
     whose non-blank values are joined with "; ", or a ``value`` for every row, in which
     ``{Column}`` stands for the row's value of that column. Whitespace runs (line breaks too)
-    become one space, and a value in ``blank`` (case ignored, e.g. the text "null") is blank."""
+    become one space, and a value in ``blank`` (case ignored, e.g. the text "null") is blank.
+    With ``newest_date``, the value is the newest ISO date (:data:`ISO_DATE`) in the text
+    ("2024-01 (release); 2021-05-05" gives "2024-01"), or blank if it has none."""
 
     columns: tuple[str, ...] = ()
     value: str = ""
     blank: frozenset[str] = frozenset()
+    newest_date: bool = False
 
     def read(self, row: Mapping[str, str]) -> str:
         if not self.columns:
-            return self.value.format_map(_Cells(row, self.blank))
-        parts = (_cell(row, column, self.blank) for column in self.columns)
-        return "; ".join(part for part in parts if part)
+            text = self.value.format_map(_Cells(row, self.blank))
+        else:
+            parts = (_cell(row, column, self.blank) for column in self.columns)
+            text = "; ".join(part for part in parts if part)
+        return max(ISO_DATE.findall(text), default="") if self.newest_date else text
 
 
 def _cell(row: Mapping[str, str], column: str, blank: frozenset[str]) -> str:
@@ -368,7 +375,7 @@ def _parse_mapping(
 
 def _parse_field(where: str, table: Any) -> FieldSource:
     """``"Column"``, ``["Column", ...]`` or ``{columns = [...], blank = [...]}`` or
-    ``{value = "constant"}``."""
+    ``{value = "constant"}``, either with ``newest_date = true``."""
     if isinstance(table, str | list):
         table = {"columns": table}
     table = _table(where, table, 'a column name, a list of them, or {value = "..."}')
@@ -377,10 +384,14 @@ def _parse_field(where: str, table: Any) -> FieldSource:
     columns = [columns] if isinstance(columns, str) else columns
     blank = table.get("blank", [])
     value = table.get("value", "")
+    newest_date = table.get("newest_date", False)
     texts = [*columns, *blank, value]
     if not all(isinstance(text, str) for text in texts) or bool(columns) == bool(value):
         raise VocabularyError(f"{where}: give either columns (names of the file) or a value")
-    return FieldSource(tuple(columns), value, frozenset(text.casefold() for text in blank))
+    if not isinstance(newest_date, bool):
+        raise VocabularyError(f"{where}: newest_date is true or false")
+    blank = frozenset(text.casefold() for text in blank)
+    return FieldSource(tuple(columns), value, blank, newest_date)
 
 
 def _parse_column(where: str, table: Any, terms: Mapping[str, Term]) -> ColumnMapping:

@@ -2,7 +2,8 @@
 
 Segments are separated by ``*`` or ``;``; a segment may start with a label
 ("residence -- Mon-Sun 24 hours", "assessments Mon-Fri 9 am-5 pm") and end with a note
-("… for referrals"). A segment that does not parse is kept as a description-only schedule,
+("… for referrals"). A segment naming no day that says "24/7" (or "24 hours", "any time, any
+day") is every day, 24 hours. A segment that does not parse is kept as a description-only schedule,
 never dropped.
 """
 
@@ -23,6 +24,12 @@ SEGMENT = re.compile(
     rf"^(?P<label>.*?)(?:\s*--)?\s*\b(?P<d1>{_DAY})(?:\s*-\s*(?P<d2>{_DAY}))?\s+"
     rf"(?:(?P<allday>24\s*hours?|24/7)|(?P<t1>{_TIME})\s*-\s*(?P<t2>{_TIME}))"
     r"(?P<note>.*)$",
+    re.IGNORECASE,
+)
+# A segment naming no day that says "around the clock" ("24/7", "24/7/365", "24 hours",
+# "24-hour line", "Phone 24/7", "any time, any day"): every day, 24 hours.
+AROUND_THE_CLOCK = re.compile(
+    r"(?<![\d:])(24\s*/\s*7(\s*/\s*365)?|24[\s-]hours?)(?![\d:])|\bany (time|hour),? any day\b",
     re.IGNORECASE,
 )
 
@@ -52,6 +59,8 @@ def parse_hours(text: str) -> list[WeeklyHours]:
 def _parse_segment(segment: str) -> WeeklyHours:
     match = SEGMENT.match(segment)
     if not match:
+        if AROUND_THE_CLOCK.search(segment):
+            return WeeklyHours(",".join(DAYS), dt.time(0, 0), dt.time(23, 59), segment)
         return WeeklyHours(None, None, None, segment)
     byday = _day_range(match.group("d1"), match.group("d2") or match.group("d1"))
     if match.group("allday"):

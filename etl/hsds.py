@@ -1,11 +1,13 @@
 """Read an HSDS 3.0 tabular data package (a folder with ``datapackage.json`` and CSV files, or a
-zip of one) into :class:`ListingRecord` s, one per ``service_at_location``, for the same
-validate → load path as the CSV listings (:func:`etl.pipeline.run`).
+zip of one) into :class:`ListingRecord` s, one per ``service_at_location`` and one per service
+that serves an area, for the same validate → load path as the CSV listings
+(:func:`etl.pipeline.run`).
 
 Fields are normalised by the listing transform's own rules (names, postal codes, provinces,
 coordinates, phones). Terms and languages are matched by code, then by name, through the
 source's mapping file and the vocabulary. A row that cannot be loaded is reported with its file,
-line and reason; a service needs a location, so a service without one is reported too.
+line and reason. A service without a location is a service that serves an area (a help line)
+when it has ``service_area`` rows, and is reported otherwise.
 """
 
 from __future__ import annotations
@@ -15,12 +17,14 @@ import datetime as dt
 import json
 import zipfile
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path, PurePosixPath
+from typing import Any
 
-from caremap.hsds import CONFIDENTIAL_CODE, term_uuid
-from caremap.normalise import normalise_name, normalise_phones
+from caremap.hsds import CONFIDENTIAL_CODE, COUNTRY_URI, PROVINCE_URI, term_uuid
+from caremap.normalise import normalise_name, normalise_phones, normalise_province
 from caremap.reasons import N_, Reason, reason_of
 from caremap.spreadsheet import restore
 from etl.extract import ExtractError, check_columns, read_csv_bytes
@@ -28,6 +32,7 @@ from etl.fingerprint import pipeline_fingerprint, raw_row_hash
 from etl.hours import WeeklyHours
 from etl.load import SourceInfo
 from etl.records import (
+    CANADA,
     CapacitySpec,
     LanguageSpec,
     ListingRecord,
@@ -66,6 +71,7 @@ RESOURCES = {
     "attribute": "attributes.csv",
     "taxonomy_term": "taxonomy_terms.csv",
     "service_capacity": "service_capacities.csv",
+    "service_area": "service_areas.csv",
 }
 # Without these there is no listing: a service, its location, and the row linking them.
 REQUIRED_RESOURCES = ("service", "location", "service_at_location")
@@ -251,28 +257,38 @@ def _rows(member: str, data: bytes, read: HsdsRead) -> list[Row]:
 
 
 def read_hsds_package(path: Path, context: TransformContext) -> HsdsRead:
-    """Records (one per service_at_location) and rejected rows of the package at ``path``."""
+    """Records (one per service_at_location, and one per service without a location that has
+    service_area rows) and rejected rows of the package at ``path``."""
     read = HsdsRead()
     package = _Package(_tables(path, read), context)
     fingerprint = pipeline_fingerprint(context.data_dir)
-    linked = set()
-    read.listings = len(package.tables["service_at_location"])
-    for link in package.tables["service_at_location"]:
-        linked.add(link.get("service_id"))
-        try:
-            record, parts = package.record(link)
-        except _Rejected as rejected:
-            read.rejected.append(rejected.rejected_row())
-            continue
-        record.raw_hash = raw_row_hash(fingerprint, {"hsds": json.dumps(parts, sort_keys=True)})
-        read.records.append(record)
-    for service in package.tables["service"]:
-        if service.get("id") not in linked:
+    links = package.tables["service_at_location"]
+    linked = {link.get("service_id") for link in links}
+    areas = [s for s in package.tables["service"] if s.get("id") not in linked]
+    read.listings = len(links) + len(areas)
+    for link in links:
+        _add(read, fingerprint, partial(package.record, link))
+    for service in areas:
+        if package.serves_areas(service):
+            _add(read, fingerprint, partial(package.area_record, service))
+        else:
             reason = Reason(
                 N_("the service has no service_at_location row, so no location to show it at")
             )
             read.rejected.append(RejectedRow(service.line, reason, service.values, service.file))
     return read
+
+
+def _add(read: HsdsRead, fingerprint: str, make: Callable[[], tuple[ListingRecord, list]]) -> None:
+    """The record ``make`` makes, with the hash of the rows it was made from; or its row
+    rejected."""
+    try:
+        record, parts = make()
+    except _Rejected as rejected:
+        read.rejected.append(rejected.rejected_row())
+        return
+    record.raw_hash = raw_row_hash(fingerprint, {"hsds": json.dumps(parts, sort_keys=True)})
+    read.records.append(record)
 
 
 class _Package:
@@ -282,7 +298,10 @@ class _Package:
         self.tables, self.context = tables, context
         self.by_id = {name: {row.get("id"): row for row in rows} for name, rows in tables.items()}
         self.linked: dict[tuple[str, str], list[Row]] = defaultdict(list)
-        for name in ("phone", "schedule", "language", "accessibility", "address", "attribute"):
+        for name in (
+            "phone", "schedule", "language", "accessibility", "address", "attribute",
+            "service_area",
+        ):  # fmt: skip
             for row in tables[name]:
                 for key in ("service_id", "location_id", "service_at_location_id", "link_id"):
                     if row.get(key):
@@ -314,24 +333,7 @@ class _Package:
         """The record of one service_at_location, and the rows it was made from."""
         service = self._linked(link, "service", "service_id")
         location = self._linked(link, "location", "location_id")
-        organization = self.by_id["organization"].get(service.get("organization_id"))
-        ids = (service.get("id"), location.get("id"), link.get("id"))
-        with _at(service):
-            name = _clean_name(service.get("name"), "name")
-            if not name:
-                raise RowRejected(Reason(REQUIRED, column="'name'"))
-            status = service.get("status") or "active"
-            if status != "active":
-                raise RowRejected(
-                    Reason(
-                        N_("status is %(status)s: only active services are listed"),
-                        status=repr(status),
-                    )
-                )
-        with _at(organization or service):
-            organization_name = owning_organization(
-                organization.get("name") if organization else "", name, self.context, "name"
-            )
+        names = self._names(service)
         addresses = sorted(
             self._of("address", location.get("id")),
             key=lambda a: a.get("address_type") != "physical",
@@ -352,16 +354,98 @@ class _Package:
             latitude, longitude, precision, matched = _locate(
                 place, postal_code, province, self.context
             )
+        ids = (service.get("id"), location.get("id"), link.get("id"))
+        where = {
+            "source_record_id": link.get("id"),
+            "line": location.line,
+            "file": location.file,
+            "location_name": normalise_name(location.get("name")),
+            "street_address": street,
+            "city": city,
+            "province": province,
+            "postal_code": postal_code,
+            "latitude": latitude,
+            "longitude": longitude,
+            "geocode_precision": precision,
+            "geocode_matched": matched,
+            "confidential": self._confidential(location.get("id")),
+            "accessibility": tuple(
+                row.get("description")
+                for row in self._of("accessibility", location.get("id"))
+                if row.get("description")
+            ),
+        }
+        return self._record(service, names, ids, where, [link, location, *addresses])
+
+    def serves_areas(self, service: Row) -> bool:
+        return bool(self._of("service_area", service.get("id")))
+
+    def area_record(self, service: Row) -> tuple[ListingRecord, list]:
+        """The record of a service without a location that serves the areas of its
+        service_area rows, and the rows it was made from."""
+        names = self._names(service)
+        areas = self._of("service_area", service.get("id"))
+        where = {
+            "source_record_id": service.get("id"),
+            "line": service.line,
+            "file": service.file,
+            "service_areas": tuple(dict.fromkeys(self._area(row) for row in areas)),
+        }
+        return self._record(service, names, (service.get("id"),), where, areas)
+
+    def _area(self, row: Row) -> str:
+        """The area of a service_area row: its ISO 3166 ``uri``, else its ``name`` ("Canada",
+        or a province or territory)."""
+        uri, name = row.get("uri"), row.get("name")
+        with _at(row):
+            if uri == COUNTRY_URI or (not uri and name.casefold() == "canada"):
+                return CANADA
+            code = uri.removeprefix(PROVINCE_URI) if uri.startswith(PROVINCE_URI) else name
+            area = normalise_province(code)
+            if not area:
+                raise RowRejected(Reason(REQUIRED, column="'name'"), "name")
+            return area
+
+    def _names(self, service: Row) -> tuple[str, str]:
+        """The names of an active service and of its organization."""
+        organization = self.by_id["organization"].get(service.get("organization_id"))
+        with _at(service):
+            name = _clean_name(service.get("name"), "name")
+            if not name:
+                raise RowRejected(Reason(REQUIRED, column="'name'"))
+            status = service.get("status") or "active"
+            if status != "active":
+                raise RowRejected(
+                    Reason(
+                        N_("status is %(status)s: only active services are listed"),
+                        status=repr(status),
+                    )
+                )
+        with _at(organization or service):
+            organization_name = owning_organization(
+                organization.get("name") if organization else "", name, self.context, "name"
+            )
+        return name, organization_name
+
+    def _record(
+        self,
+        service: Row,
+        names: tuple[str, str],
+        ids: tuple[str, ...],
+        where: dict[str, Any],
+        rows: list[Row],
+    ) -> tuple[ListingRecord, list]:
+        """The record of ``service`` (``names``: its own and its organization's) at ``where``
+        (its location's fields, or its areas), with the children of ``ids`` (the service's,
+        its location's, its link's)."""
+        name, organization_name = names
+        organization = self.by_id["organization"].get(service.get("organization_id"))
         warnings: list[str] = []
         schedules = self._schedules(ids)
         capacities = self._capacities(service)
         languages = self._languages(ids, warnings)
-        terms = self._terms((service.get("id"), link.get("id")), warnings)
-        parts = [
-            row.values
-            for row in (link, service, organization, location, *addresses)
-            if row is not None
-        ]
+        terms = self._terms((ids[0], ids[-1]), warnings)
+        parts = [row.values for row in (service, organization, *rows) if row is not None]
         for table in (
             "phone",
             "schedule",
@@ -372,22 +456,24 @@ class _Package:
         ):
             parts += [row.values for row in self._of(table, *ids)]
         record = ListingRecord(
-            source_record_id=link.get("id"),
-            line=location.line,
-            file=location.file,
+            **{
+                "street_address": "",
+                "city": "",
+                "province": "",
+                "postal_code": "",
+                "latitude": None,
+                "longitude": None,
+                "geocode_precision": "",
+                "geocode_matched": "",
+                "confidential": False,
+                "accessibility": (),
+                **where,
+                "location_name": where.get("location_name") or name,
+            },
             organization_name=organization_name,
             service_name=name,
-            location_name=normalise_name(location.get("name")) or name,
+            alternate_name=_clean_name(service.get("alternate_name"), "alternate_name"),
             description=service.get("description"),
-            street_address=street,
-            city=city,
-            province=province,
-            postal_code=postal_code,
-            latitude=latitude,
-            longitude=longitude,
-            geocode_precision=precision,
-            geocode_matched=matched,
-            confidential=self._confidential(location.get("id")),
             as_of=service.get("assured_date"),
             term_codes=tuple(
                 dict.fromkeys(terms + _schedule_terms(schedules) + _capacity_terms(capacities))
@@ -396,11 +482,6 @@ class _Package:
             schedules=schedules,
             languages=languages,
             language_note=service.get("interpretation_services"),
-            accessibility=tuple(
-                row.get("description")
-                for row in self._of("accessibility", location.get("id"))
-                if row.get("description")
-            ),
             capacities=capacities,
             email=service.get("email"),
             url=service.get("url"),

@@ -22,6 +22,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 
 from caremap import overlay, reasons
 from caremap.coverage.claims import CoverageClaim, dump_claims
+from caremap.helplines import area_fields
 from caremap.model import (
     Accessibility,
     Address,
@@ -38,7 +39,7 @@ from caremap.model import (
     Source,
     SourceRecord,
 )
-from caremap.normalise import PROVINCES, fold
+from caremap.normalise import fold
 from caremap.paging import ID_CHUNK, chunks
 from caremap.republish import services_changed
 from caremap.store import Store
@@ -484,14 +485,11 @@ class _Rows:
 
     def _add_service_areas(self, record: ListingRecord, service_id: str) -> None:
         for area in record.service_areas:
-            province = PROVINCES.get(area)
             self.tables[ServiceArea].append(
                 {
                     "id": record_id(self.source, record.source_record_id, f"area:{area}"),
                     "service_id": service_id,
-                    "name": province.name_en if province else "Canada",
-                    "extent_type": "province" if province else "country",
-                    "pruid": province.pruid if province else None,
+                    **area_fields(area),
                     **self._provenance(record, f"#area:{area}"),
                 }
             )

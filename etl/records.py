@@ -8,6 +8,8 @@ import json
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import TYPE_CHECKING
 
+from caremap import helplines
+
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
@@ -45,7 +47,7 @@ class LanguageSpec:
     name: str
 
 
-CANADA = "CA"  # the service area "all of Canada"
+CANADA = helplines.CANADA  # the service area "all of Canada"
 # Fields that describe the row's reading, not the record: they never make a record "changed".
 VOLATILE = frozenset({"file", "line", "warnings", "raw_hash"})
 

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from caremap import accounts
 from caremap.accounts import Role
 from caremap.hsds.package import export_package
-from caremap.model import Location, Organization, Service, SourceRecord
+from caremap.model import Location, Organization, Service, ServiceArea, SourceRecord
 from caremap.store import open_store
 from tests.conftest import DATA_DIR, TEST_DATA, _drop_schema, _postgis_base_url, new_store_url
 from tests.support.world import PASSWORD
@@ -406,3 +406,45 @@ def test_a_binary_file_is_one_clear_error_and_writes_nothing(make_app, shop):
         response.get_data(as_text=True)
     )
     assert state(shop.store) == []
+
+
+def test_rows_that_serve_an_area_load_without_an_address(make_app, shop):
+    """A help line gives ``area_served`` and no place; an area that is no province or
+    territory (hostile text) is a reported row, shown escaped (EN and FR)."""
+    template = (TEMPLATES / "listings_template.csv").read_text(encoding="utf-8").strip()
+    columns = template.split(",")
+    assert "area_served" in columns
+    rows = [
+        {"source_id": "LINE-1", "name": "Test Help Line", "phone": "1-800-555-0199",
+         "area_served": "ON; Québec"},
+        {"source_id": "LINE-2", "name": "Test National Line", "area_served": "national"},
+        {"source_id": "LINE-3", "name": "Bad Line", "area_served": "<b>Atlantis</b>"},
+    ]  # fmt: skip
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=columns)
+    writer.writeheader()
+    writer.writerows(rows)
+    client = client_of(make_app(shop.url), "editor")
+    token = token_of(upload(client, [(out.getvalue().encode(), "lines.csv")]))
+    [rejected] = report_csv(client, token)
+    assert (rejected["line"], rejected["field"]) == ("4", "area_served")
+    page = client.get(f"/bulk/organizations/{ORG}/uploads/{token}").get_data(as_text=True)
+    assert "2 services would be added" in page
+    assert "&lt;b&gt;Atlantis&lt;/b&gt;" in page and "<b>Atlantis" not in page
+    french = client.get(f"/bulk/organizations/{ORG}/uploads/{token}?lang=fr").get_data(as_text=True)
+    assert "n’est pas une province ni un territoire du Canada" in html.unescape(french)
+    client.get("/?lang=en")
+    done = client.get(apply(client, token).headers["Location"]).get_data(as_text=True)
+    assert "Done: 2 added, 0 changed, 0 unchanged, 0 removed, 1 rows not loaded." in done
+    with shop.store.session() as session:
+        areas = session.execute(
+            select(Service.source_record_id, ServiceArea.pruid, ServiceArea.name)
+            .join(ServiceArea, ServiceArea.service_id == Service.id)
+            .order_by(Service.source_record_id, ServiceArea.name)
+        ).all()
+        assert session.scalars(select(Location)).all() == []
+    assert [tuple(row) for row in areas] == [
+        ("LINE-1", "35", "Ontario"),
+        ("LINE-1", "24", "Quebec"),
+        ("LINE-2", None, "Canada"),
+    ]

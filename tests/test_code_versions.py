@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (3, "47a31083247a20b06f14097a11493211c6ffa4a8e824f446b29e5f27dd338c07"),
+        (4, "9f55dd829230d920deae26360f9a93708ec9e488d045bba353a423d28b0eca3e"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (3, "6c4e02a4faf31d26e4c882dde0740465aa58200a79a67683393b3dfe44c040f1"),
+        (4, "423104b871d3f0b39d970696fd772445a628347aaefdabb179343b718583dc52"),
     ),
 ]
 

@@ -290,3 +290,39 @@ def test_a_community_level_listing_says_so_and_its_distance_is_coarse(
     assert "Directions (OpenStreetMap)" not in english
     french = client.get(f"/services/{bailey}?lang=fr").text
     assert "Situé à l’échelle de la localité ; la source ne donne aucune adresse." in french
+
+
+def line(session, name: str) -> Service:
+    return session.scalars(select(Service).where(Service.name == name)).one()
+
+
+def test_a_helplines_hours_languages_and_date_are_fields_of_their_own(helplines_loaded):
+    """Hours are schedules (24/7 is the term open_24_7), languages are language codes with the
+    source's own words kept as interpretation services, the newest date of the sources is the
+    as-of; the description keeps what has no field (phone as published, who is served, notes,
+    sources)."""
+    store, _ = helplines_loaded
+    with store.session() as session:
+        hotline = line(session, "Canadian Human Trafficking Hotline")
+        assert [s.description for s in hotline.schedules] == ["24/7/365"]
+        assert [(s.byday, str(s.opens_at)) for s in hotline.schedules] == [
+            ("MO,TU,WE,TH,FR,SA,SU", "00:00:00")
+        ]
+        assert "open_24_7" in codes(session, hotline.id)
+        assert sorted(language.code for language in hotline.languages) == ["en", "fr"]
+        assert hotline.interpretation_services.startswith("English, French; 200+ languages")
+        assert hotline.source_as_of == "2019-05-29"
+        assert "Hours:" not in hotline.description and "Languages:" not in hotline.description
+        wellness = line(session, "Hope for Wellness Help Line")
+        assert {language.code for language in wellness.languages} == {"en", "fr", "cr", "oj", "iu"}
+        assert wellness.source_as_of == "2022-06"
+        quebec = line(session, "211 (Québec)")
+        # Hours that do not parse stay as text, one schedule per part.
+        assert {s.description for s in quebec.schedules} == {
+            "Varies by region: Grand Montréal 8:00-18:00 daily",
+            (
+                "Capitale-Nationale/Chaudière-Appalaches Mon-Fri 8:00-19:00, weekends/holidays "
+                "8:00-15:30"
+            ),
+        }
+        assert quebec.source_as_of == "2020-12-15"

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import uuid
 
+from caremap.helplines import CANADA
+
 HSDS_VERSION = "3.0"
 NAMESPACE = uuid.UUID("0b6f3d0e-6a52-4c5e-9d1e-2f7a8c4b9e31")
 PROFILE_TAXONOMY = "caremap-hsds"
@@ -44,3 +46,14 @@ def term_uuid(code: str) -> str:
 def derived_uuid(record_id: str, kind: str) -> str:
     """The id of a row caremap derives from a record (e.g. the confidentiality attribute)."""
     return str(uuid.uuid5(NAMESPACE, f"{record_id}|{kind}"))
+
+
+# A service area's ``uri``: its ISO 3166 code, Canada or one province or territory (3166-2).
+COUNTRY_URI = "urn:iso:std:iso:3166:CA"
+PROVINCE_URI = "urn:iso:std:iso:3166:-2:CA-"
+
+
+def area_uri(code: str) -> str:
+    """The ``uri`` of the service area ``code`` (:data:`caremap.helplines.CANADA`, or a
+    province's or territory's abbreviation)."""
+    return COUNTRY_URI if code == CANADA else f"{PROVINCE_URI}{code}"

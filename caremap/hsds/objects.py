@@ -25,7 +25,9 @@ class Nester:
         self.by_id = {name: {row["id"]: row for row in rows} for name, rows in tables.items()}
         self.terms = {row["id"]: row for row in taxonomies["taxonomy_term"]}
         self.children: dict[tuple[str, str, str], Rows] = defaultdict(list)
-        for name in ("phone", "schedule", "language", "service_at_location", "attribute"):
+        for name in (
+            "phone", "schedule", "language", "service_at_location", "attribute", "service_area",
+        ):  # fmt: skip
             for row in tables[name]:
                 for key in ("service_id", "location_id", "link_id"):
                     if row.get(key):
@@ -68,6 +70,7 @@ class Nester:
         item["phones"] = self._of("phone", "service_id", sid)
         item["schedules"] = self._of("schedule", "service_id", sid)
         item["languages"] = self._of("language", "service_id", sid)
+        item["service_areas"] = self._of("service_area", "service_id", sid)
         item["service_at_locations"] = [
             self.service_at_location(row, with_service=False)
             for row in self.children.get(("service_at_location", "service_id", sid), [])

@@ -35,6 +35,7 @@ TABLES = (
     "phone",
     "address",
     "schedule",
+    "service_area",
     "language",
     "accessibility",
     "taxonomy_term",

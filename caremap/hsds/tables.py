@@ -14,11 +14,13 @@ from typing import Any
 from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
+from caremap.helplines import area_code
 from caremap.hsds import (
     CONFIDENTIAL_CODE,
     CONFIDENTIAL_TERM_ROW,
     PROFILE_TAXONOMY,
     PROFILE_TAXONOMY_ROW,
+    area_uri,
     derived_uuid,
     taxonomy_uuid,
     term_uuid,
@@ -40,6 +42,7 @@ RECORD_TABLES = (
     "accessibility",
     "attribute",
     "service_capacity",
+    "service_area",
 )
 
 
@@ -61,6 +64,7 @@ def read_tables(session: Session, service_ids: list[str] | None = None) -> dict[
         "schedule": [_schedule(row) for row in _dicts(records.schedules)],
         "language": [_pick(row, LANGUAGE_FIELDS) for row in _dicts(records.languages)],
         "service_capacity": [_capacity(row) for row in _dicts(records.capacities)],
+        "service_area": [_service_area(row) for row in records.service_areas],
     }
     tables["attribute"] = _attributes(records.attributes) + _confidential_attributes(
         tables["location"], {key for key, row in records.locations.items() if row.confidential}
@@ -227,6 +231,20 @@ def _schedule(row: dict) -> dict:
 def _capacity(row: dict) -> dict:
     fields = ("id", "service_id", "unit", "available", "maximum", "description", "updated")
     return _pick(row, fields)
+
+
+def _service_area(row: Row) -> dict:
+    """A service area: its name, and its ISO 3166 code as ``uri`` (no polygon: ``extent`` and
+    ``extent_type`` stay empty)."""
+    return {
+        "id": row.id,
+        "service_id": row.service_id,
+        "name": row.name,
+        "description": None,
+        "extent": None,
+        "extent_type": None,
+        "uri": area_uri(area_code(row.pruid)),
+    }
 
 
 def _public_locations(

@@ -13,8 +13,10 @@ from flask_babel import lazy_gettext as _l
 
 from caremap import history, reasons
 from caremap.fields import ChangeError, ConflictError
-from caremap.normalise import display_phone
+from caremap.helplines import CANADA
+from caremap.normalise import PROVINCES, display_phone
 from caremap.queries import PublicSchedule
+from webmap import page_language
 from webmap.common.filters import hours_text, moment, said
 
 FIELD_LABELS = {
@@ -39,6 +41,7 @@ FIELD_LABELS = {
     "point": _l("Point on the map"),
     "confidential": _l("Confidential address"),
     "phones": _l("Phone numbers"),
+    "service_areas": _l("Area served"),
 }
 PRECISION_LABELS = {
     "source_coordinates": _l("from the source's coordinates"),
@@ -65,6 +68,12 @@ PHONE_TYPE_LABELS = {
 LIST_FIELDS = {"service_type", "population", "capability", "languages"}
 
 
+def area_choices(lang: str) -> list[tuple[str, str]]:
+    """All of Canada, then each province and territory, named in ``lang``."""
+    provinces = [(abbr, p.name_fr if lang == "fr" else p.name_en) for abbr, p in PROVINCES.items()]
+    return [(CANADA, _("Canada")), *provinces]
+
+
 def field_label(name: str) -> str:
     return str(FIELD_LABELS.get(name, name))
 
@@ -82,6 +91,9 @@ def value_text(field_name: str, encoded: str, labels: Mapping[str, str]) -> str:
         return ", ".join(labels.get(code, code) for code in value)
     if field_name == "schedules":
         return "; ".join(hours_text(_schedule(rule)) for rule in value)
+    if field_name == "service_areas":
+        names = dict(area_choices(page_language()))
+        return ", ".join(names.get(code, code) for code in value)
     if field_name == "point":
         return point_text(value)
     if field_name == "phones":

@@ -24,6 +24,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput
 
 from caremap.queries import TermChoice
+from webmap.editing.change_text import area_choices
 from webmap.editing.phone_form import phone_edit, phone_rows, phones_field
 
 DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
@@ -96,6 +97,7 @@ class ServiceForm(FlaskForm):
     population = CheckboxesField(_l("Who it serves"), choices=[])
     capability = CheckboxesField(_l("Can accommodate"), choices=[])
     languages = CheckboxesField(_l("Languages"), choices=[])
+    service_areas = CheckboxesField(_l("Area served"), choices=[])
     seasons = FieldList(FormField(SeasonForm), min_entries=1, max_entries=MAX_SEASONS)
     phones = phones_field()
 
@@ -112,10 +114,12 @@ def build_form(
         **{name: values[name] for name in TERM_FIELDS},
         "seasons": [_season_data(season) for season in [*shown, EMPTY_SEASON][:MAX_SEASONS]],
         "phones": phone_rows(values["phones"]),
+        "service_areas": values["service_areas"],
     }
     form = ServiceForm(data=data) if formdata else ServiceForm(formdata=None, data=data)
     for name, facet in TERM_FIELDS.items():
         getattr(form, name).choices = [(c.code, c.label(lang)) for c in choices.get(facet, [])]
+    form.service_areas.choices = area_choices(lang)
     return form
 
 
@@ -168,6 +172,7 @@ def edits_of(form: ServiceForm, values: dict[str, Any]) -> dict[str, Any]:
     edits: dict[str, Any] = {name: getattr(form, name).data for name in TEXT_FIELDS}
     edits |= {name: getattr(form, name).data or [] for name in TERM_FIELDS}
     edits |= phone_edit(form.phones)
+    edits["service_areas"] = form.service_areas.data or []
     shown = hours_of(values["schedules"])
     submitted = [s for s in map(_season_of, form.seasons) if s != EMPTY_SEASON]
     if submitted != shown.seasons:
