@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
+import string
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -122,23 +123,34 @@ _UNMAPPED_COLUMN = ColumnMapping()
 class FieldSource:
     """Where a listing field's value comes from in a file of another format: the ``columns``
     whose non-blank values are joined with "; ", or a ``value`` for every row, in which
-    ``{Column}`` stands for the row's value of that column. Whitespace runs (line breaks too)
-    become one space, and a value in ``blank`` (case ignored, e.g. the text "null") is blank.
-    With ``newest_date``, the value is the newest ISO date (:data:`ISO_DATE`) in the text
-    ("2024-01 (release); 2021-05-05" gives "2024-01"), or blank if it has none."""
+    ``{Column}`` stands for the row's value of that column; a value given as parts is their
+    join with spaces, leaving out each part whose columns are all blank. Whitespace runs (line
+    breaks too) become one space, and a value in ``blank`` (case ignored, e.g. the text
+    "null") is blank. With ``newest_date``, the value is the newest ISO date
+    (:data:`ISO_DATE`) in the text ("2024-01 (release); 2021-05-05" gives "2024-01"), or blank
+    if it has none."""
 
     columns: tuple[str, ...] = ()
-    value: str = ""
+    value: str | tuple[str, ...] = ""
     blank: frozenset[str] = frozenset()
     newest_date: bool = False
 
     def read(self, row: Mapping[str, str]) -> str:
-        if not self.columns:
+        if isinstance(self.value, tuple):
+            cells = _Cells(row, self.blank)
+            text = " ".join(part.format_map(cells) for part in self.value if _fills(part, cells))
+        elif not self.columns:
             text = self.value.format_map(_Cells(row, self.blank))
         else:
             parts = (_cell(row, column, self.blank) for column in self.columns)
             text = "; ".join(part for part in parts if part)
         return max(ISO_DATE.findall(text), default="") if self.newest_date else text
+
+
+def _fills(part: str, cells: Mapping[str, str]) -> bool:
+    """Whether ``part`` names no column, or one that is not blank in ``cells``."""
+    names = [name for _, name, _, _ in string.Formatter().parse(part) if name]
+    return not names or any(cells[name] for name in names)
 
 
 def _cell(row: Mapping[str, str], column: str, blank: frozenset[str]) -> str:
@@ -375,7 +387,7 @@ def _parse_mapping(
 
 def _parse_field(where: str, table: Any) -> FieldSource:
     """``"Column"``, ``["Column", ...]`` or ``{columns = [...], blank = [...]}`` or
-    ``{value = "constant"}``, either with ``newest_date = true``."""
+    ``{value = "constant"}`` or ``{value = ["part", ...]}``, either with ``newest_date = true``."""
     if isinstance(table, str | list):
         table = {"columns": table}
     table = _table(where, table, 'a column name, a list of them, or {value = "..."}')
@@ -384,8 +396,9 @@ def _parse_field(where: str, table: Any) -> FieldSource:
     columns = [columns] if isinstance(columns, str) else columns
     blank = table.get("blank", [])
     value = table.get("value", "")
+    value = tuple(value) if isinstance(value, list) else value
     newest_date = table.get("newest_date", False)
-    texts = [*columns, *blank, value]
+    texts = [*columns, *blank, *(value if isinstance(value, tuple) else [value])]
     if not all(isinstance(text, str) for text in texts) or bool(columns) == bool(value):
         raise VocabularyError(f"{where}: give either columns (names of the file) or a value")
     if not isinstance(newest_date, bool):

@@ -40,7 +40,7 @@ VERSIONED = [
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (4, "423104b871d3f0b39d970696fd772445a628347aaefdabb179343b718583dc52"),
+        (4, "5fc54aef3a54ff55450c81c544906a9d79c929569eeec6f1dcb7fc7dbc0a3a19"),
     ),
 ]
 

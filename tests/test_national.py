@@ -313,6 +313,9 @@ def test_a_helplines_hours_languages_and_date_are_fields_of_their_own(helplines_
         assert hotline.interpretation_services.startswith("English, French; 200+ languages")
         assert hotline.source_as_of == "2019-05-29"
         assert "Hours:" not in hotline.description and "Languages:" not in hotline.description
+        # A blank column leaves out its part of the description, label and all.
+        assert "Text:" not in hotline.description
+        assert "Text: Text CONNECT to 686868." in line(session, "Kids Help Phone").description
         wellness = line(session, "Hope for Wellness Help Line")
         assert {language.code for language in wellness.languages} == {"en", "fr", "cr", "oj", "iu"}
         assert wellness.source_as_of == "2022-06"
