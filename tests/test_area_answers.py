@@ -98,6 +98,20 @@ def test_nothing_near_is_said_first_then_the_lines_then_farther_places_on_reques
     assert "Ces lignes desservent cette région (Nunavut) :" in french
 
 
+def test_a_page_search_without_a_radius_keeps_to_the_radius_its_form_shows(client):
+    """A link without radius_km (typed, shared, from another site) answers for the 25 km its
+    form shows selected, not for any distance: Kangiqsualujjuaq, 580 km from Iqaluit, is not
+    listed as an answer."""
+    for path in ("/", "/print"):
+        page = client.get(f"{path}?near=Iqaluit&service_type=transitional_housing&lang=en").text
+        assert "Uquutaq Society - Avataq Transitional Housing" in page
+        assert "Appartements supervisés Uvattinut" not in page  # Puvirnituq, about 620 km
+    page = client.get("/?near=Iqaluit&lang=en").text
+    assert re.search(r'<option value="25"\s+selected>', page)
+    assert "Maison de la famille Qarmaapik" not in page  # about 580 km away
+    assert "Maison de la famille Qarmaapik" in client.get("/?near=Iqaluit&radius_km=any").text
+
+
 def test_the_referral_sheet_says_it_first_and_lists_farther_places_only_if_asked(client):
     query = "?near=Iqaluit&service_type=human_trafficking&radius_km=100&lang=en"
     sheet = client.get(f"/print{query}").text

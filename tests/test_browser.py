@@ -123,10 +123,17 @@ def test_click_on_the_map_searches_from_there(browser, server_url):
     page = browser.new_page()
     page.goto(server_url + "/?lang=en", wait_until="networkidle")
     box = page.locator(".folium-map").bounding_box()
-    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    # Where Winnipeg is on the map (Leaflet takes lat, lon): a point in Canada.
+    point = page.evaluate(
+        "(() => { const p = window.caremapMap.map.latLngToContainerPoint([49.9, -97.14]);"
+        " return {x: p.x, y: p.y}; })()"
+    )
+    page.mouse.click(round(box["x"] + point["x"]), round(box["y"] + point["y"]))
     page.click("#search-here")
-    page.wait_for_selector("#results", timeout=10_000)
-    assert "point chosen on the map" in page.locator(".matched").inner_text()
+    page.wait_for_selector("#results-heading", timeout=10_000)
+    # The origin is named whether or not anything is within the radius of the point.
+    assert "point chosen on the map" in page.locator(".matched").text_content()
+    assert "within 25 km of the chosen point" in page.locator(".results").inner_text()
     page.close()
 
 

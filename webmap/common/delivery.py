@@ -114,10 +114,14 @@ def _hash_static_names(endpoint: str, values: dict[str, Any]) -> None:
 def _file_digest(filename: str) -> str | None:
     """The content digest of a file under the static folder; None if there is none."""
     joined = safe_join(str(current_app.static_folder), filename)
-    if joined is None or not (path := Path(joined)).is_file():
+    if joined is None:
         return None
-    stat = path.stat()
-    return _digest(path, stat.st_mtime_ns, stat.st_size)
+    path = Path(joined)
+    try:  # a name the file system refuses (too long, a NUL byte) names no file
+        stat = path.stat()
+    except (OSError, ValueError):
+        return None
+    return _digest(path, stat.st_mtime_ns, stat.st_size) if path.is_file() else None
 
 
 @functools.lru_cache(maxsize=1024)

@@ -25,6 +25,7 @@ DEFAULT_LIMIT = 20
 MAX_PAGE = MAX_MATCHES
 MAX_RADIUS_KM = 5_000.0
 RADIUS_CHOICES_KM = (5, 25, 50, 100, 250)
+PAGE_RADIUS_KM = 25  # a page's search without radius_km: what its form shows selected
 TRUE = {"1", "true", "on", "yes"}
 FALSE = {"0", "false", "off", "no", ""}
 # Characters no store accepts in text (PostgreSQL refuses NUL; lone surrogates are not UTF-8).

@@ -4,7 +4,7 @@ service's detail page, and a printable referral sheet of search results."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import folium
@@ -24,7 +24,13 @@ from webmap.common.mapview import (
     build_service_map,
     render_map,
 )
-from webmap.common.params import RADIUS_CHOICES_KM, BadParameter, ParsedSearch, parse_search
+from webmap.common.params import (
+    PAGE_RADIUS_KM,
+    RADIUS_CHOICES_KM,
+    BadParameter,
+    ParsedSearch,
+    parse_search,
+)
 from webmap.common.searching import (
     AreaLines,
     area_lines,
@@ -68,12 +74,19 @@ class SearchRun:
 
 def _run_search() -> SearchRun:
     try:
-        parsed = parse_search(request.args, vocabulary_codes(), gazetteer)
+        parsed = _with_page_radius(parse_search(request.args, vocabulary_codes(), gazetteer))
         lines = area_lines(parsed)
     except BadParameter as error:
         return SearchRun(error=error)
     query = parsed.query if parsed.given else SearchQuery(limit=BROWSE_LIMIT)
     return SearchRun(parsed, search(get_store(), query, clock()), lines)
+
+
+def _with_page_radius(parsed: ParsedSearch) -> ParsedSearch:
+    """A search from an origin without ``radius_km`` keeps to the radius its form shows."""
+    if not parsed.query.has_origin or "radius_km" in request.args:
+        return parsed
+    return replace(parsed, query=replace(parsed.query, radius_km=PAGE_RADIUS_KM))
 
 
 @bp.get("/")
@@ -124,6 +137,7 @@ def home() -> tuple[str, int] | str:
         labels=labels,
         vocabulary=vocabulary(),
         radius_choices=RADIUS_CHOICES_KM,
+        page_radius_km=PAGE_RADIUS_KM,
         map=parts,
         map_data=map_data,
     )
