@@ -123,9 +123,9 @@ def test_click_on_the_map_searches_from_there(browser, server_url):
     page = browser.new_page()
     page.goto(server_url + "/?lang=en", wait_until="networkidle")
     box = page.locator(".folium-map").bounding_box()
-    # Where Winnipeg is on the map (Leaflet takes lat, lon): a point in Canada.
+    # Where Saskatoon is on the map (Leaflet takes lat, lon): a point in Canada, no marker near.
     point = page.evaluate(
-        "(() => { const p = window.caremapMap.map.latLngToContainerPoint([49.9, -97.14]);"
+        "(() => { const p = window.caremapMap.map.latLngToContainerPoint([52.13, -106.67]);"
         " return {x: p.x, y: p.y}; })()"
     )
     page.mouse.click(round(box["x"] + point["x"]), round(box["y"] + point["y"]))

@@ -115,15 +115,21 @@ def test_tap_on_the_map_waits_for_search_here(phone, server_url, lang, label):
     page.goto(f"{server_url}/?lang={lang}", wait_until="networkidle")
     address = page.url
     the_map = page.locator(".folium-map")
+    the_map.scroll_into_view_if_needed()
     box = the_map.bounding_box()
-    the_map.click(position={"x": box["width"] / 2, "y": box["height"] / 2})
+    # Saskatoon on the map (Leaflet takes lat, lon): a point in Canada, away from the markers.
+    point = page.evaluate(
+        "(() => { const p = window.caremapMap.map.latLngToContainerPoint([52.13, -106.67]);"
+        " return {x: p.x, y: p.y}; })()"
+    )
+    page.mouse.click(round(box["x"] + point["x"]), round(box["y"] + point["y"]))
     search_here = page.get_by_role("button", name=label)
     search_here.wait_for(timeout=5_000)
     page.wait_for_timeout(500)
     assert page.url == address and page.locator("#results").count() == 0  # no search yet
     search_here.focus()
     page.keyboard.press("Enter")
-    page.wait_for_selector("#results", timeout=10_000)
+    page.wait_for_selector("#results-heading", timeout=10_000)
     assert page.input_value("#search-lat") != ""
     assert watch.errors == []
     page.close()
