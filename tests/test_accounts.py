@@ -400,6 +400,9 @@ class Case:
     then: int | None = None  # what the allowed after the first get, if it differs
 
 
+PAIR = {"source_a": "nspl_2024", "record_a": "1", "source_b": "other", "record_b": "A-1"}
+
+
 def write_cases(world: World) -> dict[str, list[Case]]:
     """For each write endpoint: requests, and who may make them. A new write route fails the
     matrix until it is listed here."""
@@ -459,6 +462,10 @@ def write_cases(world: World) -> dict[str, list[Case]]:
         "moderation.dismiss_report": [
             Case(f"/moderation/reports/{reported[1]}/dismiss", {}, moderators, then=409)
         ],
+        # The world has no matched pair: a moderator's decision finds none (404), and only a
+        # moderator gets that far.
+        "moderation.accept_match": [Case("/moderation/matches/accept", PAIR, moderators, 404)],
+        "moderation.reject_match": [Case("/moderation/matches/reject", PAIR, moderators, 404)],
         "edit.capacity": [
             Case(
                 f"/edit/services/{world.service_a}/capacity",
