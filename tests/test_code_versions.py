@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (4, "9f55dd829230d920deae26360f9a93708ec9e488d045bba353a423d28b0eca3e"),
+        (4, "a768dc9f849027e53c0c09394357a4972cd97da36bd81ac3cb3211ff949d17c7"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (4, "423104b871d3f0b39d970696fd772445a628347aaefdabb179343b718583dc52"),
+        (5, "930d4a45bdbf08a36b26cbf16b13b3cdea2114f6b55db78e71d195aeb2bfc279"),
     ),
 ]
 
