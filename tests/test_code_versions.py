@@ -40,7 +40,7 @@ VERSIONED = [
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "930d4a45bdbf08a36b26cbf16b13b3cdea2114f6b55db78e71d195aeb2bfc279"),
+        (5, "4af84ffeef1d39527b3ca2398fd99a8d26856bf8dd27ab1b10cc1b375a91c56b"),
     ),
 ]
 

@@ -164,6 +164,26 @@ def test_a_row_without_street_address_is_placed_at_community_level(store_url, cl
     assert "the source gives no address" not in addressed
 
 
+def test_the_as_of_is_the_newest_date_source_date_names(store_url):
+    from caremap.store import open_store
+
+    store = open_store(store_url)
+    try:
+        with store.session() as session:
+            as_of = {
+                record_id: service_of(session, record_id).source_as_of
+                for record_id in ("SAC-AB-001", "IND-MB-001", "VS-MB-001", "VS-ON-001")
+            }
+    finally:
+        store.dispose()
+    assert as_of == {
+        "SAC-AB-001": "2025-03-10",  # "undated operator pages; notice dated March 10, 2025 …"
+        "IND-MB-001": "2025-12",  # "CTV Dec 2022; WFP Dec 2025 (…)"
+        "VS-MB-001": "2024",  # "2020-2024 (news)"
+        "VS-ON-001": None,  # "undated pages"
+    }
+
+
 def test_the_page_shows_the_rows_sources_date_and_notes(store_url, client):
     page = page_of(client, store_url, "AHT-ON-004")
     source = re.search(r"<dt>Source</dt><dd>([^<]*)</dd>", page).group(1)
