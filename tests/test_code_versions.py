@@ -40,7 +40,7 @@ VERSIONED = [
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "4af84ffeef1d39527b3ca2398fd99a8d26856bf8dd27ab1b10cc1b375a91c56b"),
+        (5, "cbd1cf05362c23ef78212f775def4c49ca83d846e8426311a41112f7196c5ab1"),
     ),
 ]
 

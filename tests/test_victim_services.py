@@ -272,6 +272,11 @@ def test_hostile_text_in_a_copied_row_is_escaped_and_a_nul_is_reported(
     assert report.loaded == 1
     [nul] = report.rejected
     assert nul.line == 3 and "NUL" in nul.reason
+    # The rejected-row report is a spreadsheet: the formula is written as text.
+    with (tmp_path / "reports" / "victim_services-rejected.csv").open(encoding="utf-8") as handle:
+        [reported] = list(csv.DictReader(handle))
+    assert reported["organization"] == "'" + HOSTILE_ROW["organization"]
+    assert reported["notes"] == "beforeafter"
     with empty_store.session() as session:
         service_id = service_of(session, "HOST-ON-001").id
     client = make_app(empty_store_url).test_client()
