@@ -6,6 +6,7 @@ Nothing here does I/O. Every ``normalise_*`` function returns a canonical form o
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 import unicodedata
@@ -208,40 +209,60 @@ class Phone:
     display: str
 
 
-_PHONE_SEGMENTS = re.compile(r"[;\n|]+")
+# A separator of numbers: ";", "|" or a line break, not within parentheses.
+_PHONE_SEGMENTS = re.compile(r"[;|\n](?![^()]*\))")
 # "poste" (French for extension) is swapped for an English marker of the same length, so the
 # match offsets still point into the original text.
 _POSTE = re.compile(r"\bposte\b", re.IGNORECASE)
 _LONG_DIGIT_RUN = re.compile(r"\d(?:[\s().\-]*\d){6,}")
-_DESCRIPTION_TRIM = " \t:-–—,.()"
+_DESCRIPTION_TRIM = " \t:-–—,."
 _LEADING_CONJUNCTION = re.compile(r"^(?:or|ou|and|et)\b\W*", re.IGNORECASE)
 _AREA_CODE_PARENS = re.compile(r"^\((\d{3})\) ")
+_PARENTHESIS = re.compile(r"\(([^()]*)\)")
 # A segment that is only a ten-digit number ("416-555-0142", "(416) 555 0142") needs no matcher.
 _BARE_NUMBER = re.compile(r"(?:\+?1[\s.-]?)?\(?\d{3}\)?[\s.-]?\d{3}[\s.-]?\d{4}")
 # Numbers dialled as they are anywhere in a province, with no area code: N-1-1 services
 # ("2-1-1"), the suicide crisis line "9-8-8" and 310- numbers ("310-1818").
 _SHORT_NUMBER = re.compile(r"[2-9][\s-]?1[\s-]?1|9[\s-]?8[\s-]?8|310[\s-]?\d{4}")
-# A number written with letters ("1-833-MMI-FIND"), perhaps restated in parentheses.
-_LETTERED_NUMBER = re.compile(
-    r"(?P<number>1?[\s-]?8\d\d[\s-][\dA-Z\s-]*[A-Z][\dA-Z\s-]*)(?:\s*\([^)]*\))?"
+# A local number printed without its area code ("422-4240"): kept as printed, never dialled
+# (an area code would be a guess).
+_LOCAL_NUMBER = re.compile(r"(?<![\d-])[2-9]\d{2}-\d{4}(?![\d-])")
+# A toll-free number written with letters ("1-833-MMI-FIND", "1-833-577-SANE").
+_LETTERED_NUMBER = re.compile(r"(?<![\w-])1?[\s-]?8\d\d[\s-][\dA-Z-]*[A-Z][\dA-Z-]*(?![\w-])")
+_KEYPAD = str.maketrans(
+    {
+        letter: digit
+        for digit, letters in zip(
+            "23456789", ("ABC", "DEF", "GHI", "JKL", "MNO", "PQRS", "TUV", "WXYZ"), strict=True
+        )
+        for letter in letters
+    }
 )
 
 
 def normalise_phones(raw: str) -> list[Phone]:
     """Find every Canadian phone number in free text, e.g. "Admin 416-969-8510 ; Intake …".
 
-    The text is split into segments on ';', '|' and newlines. Each segment must hold at least
-    one number, and no leftover run of 7 or more digits may remain; otherwise
-    :class:`NormaliseError` names the offending fragment. "poste" is read as an extension
-    marker. A leading "or"/"ou"/"and"/"et" is dropped from a description. A short number
-    ("2-1-1", "9-8-8", "310-1818") is kept as dialled ("211"), a lettered toll-free number
-    ("1-833-MMI-FIND", "1-855-554-4325 (1-855-554-HEAL)") as its digits. Blank text gives [].
+    The text is split into segments on ';', '|' and newlines outside parentheses. Each segment
+    must hold at least one number, and no run of 7 or more digits may remain in the text before
+    a number; otherwise :class:`NormaliseError` names the offending fragment. A number's
+    description is the text before it ("or"/"ou"/"and"/"et" dropped) and, after it, the text up
+    to the next number ("main office 250-953-4970 (2009)" gives "main office (2009)"); a
+    number inside the parentheses after another is part of that one's description, and
+    parentheses that restate the number ("(8477)" after "1-800-222-TIPS") are dropped. "poste"
+    is read as an extension marker. A short number ("2-1-1", "9-8-8", "310-1818") is kept as
+    dialled ("211"), a local number without its area code ("422-4240") as printed, a lettered
+    toll-free number as its digits. Blank text gives [].
     """
     phones: list[Phone] = []
-    for segment in _PHONE_SEGMENTS.split(raw):
-        if segment.strip():
-            phones.extend(_segment_phones(segment.strip()))
+    for segment in _segments(raw):
+        phones.extend(_segment_phones(segment))
     return phones
+
+
+def _segments(raw: str) -> list[str]:
+    """``raw`` split on ';', '|' and newlines outside parentheses, stripped, blanks left out."""
+    return [segment.strip() for segment in _PHONE_SEGMENTS.split(raw) if segment.strip()]
 
 
 @functools.lru_cache(maxsize=4096)
@@ -249,15 +270,98 @@ def _segment_phones(segment: str) -> tuple[Phone, ...]:
     """The numbers in one segment (cached: an intake line repeats across many sites)."""
     if _SHORT_NUMBER.fullmatch(segment):
         return (_short_phone(segment),)
-    if lettered := _LETTERED_NUMBER.fullmatch(segment):
-        segment = lettered["number"].strip()
-    elif (restated := segment.partition(" (")[0]) and _BARE_NUMBER.fullmatch(restated):
-        segment = restated
-    if _BARE_NUMBER.fullmatch(segment) or _LETTERED_NUMBER.fullmatch(segment):
+    if _BARE_NUMBER.fullmatch(segment):
         number = phonenumbers.parse(segment, "CA")
         if phonenumbers.is_valid_number_for_region(number, "CA"):
-            return (_phone(number, ""),)
-    return tuple(_matched_phones(segment))
+            return (_phone(number),)
+    found = _numbers(segment)
+    if not found:
+        raise NormaliseError(Reason(N_("no valid phone number in %(value)s"), value=repr(segment)))
+    phones: list[Phone] = []
+    cursor = 0
+    for start, end, phone in found:
+        between, through = segment[cursor:start], segment[cursor:end]
+        if phones and through.count("(") > through.count(")"):
+            continue  # within the parentheses after the previous number: part of its note
+        before = between
+        if phones:
+            note, before = _leading_note(between)
+            phones[-1] = _with_note(phones[-1], note)
+        _reject_digits(before)
+        description = _LEADING_CONJUNCTION.sub("", _trim(before))
+        phones.append(dataclasses.replace(phone, description=description))
+        cursor = end
+    tail = segment[cursor:]
+    _reject_digits(_PARENTHESIS.sub("", tail))
+    phones[-1] = _with_note(phones[-1], tail)
+    return tuple(phones)
+
+
+def _numbers(segment: str) -> list[tuple[int, int, Phone]]:
+    """The numbers in ``segment`` by position: (start, end, phone without description)."""
+    text = _POSTE.sub("ext. ", segment)
+    found = [
+        (match.start, match.end, _phone(match.number))
+        for match in phonenumbers.PhoneNumberMatcher(text, "CA")
+    ]
+    for match in _LETTERED_NUMBER.finditer(text):
+        number = phonenumbers.parse(match.group(), "CA")
+        if phonenumbers.is_valid_number_for_region(number, "CA"):
+            found.append((match.start(), match.end(), _phone(number)))
+    found += [
+        (match.start(), match.end(), _local_phone(match.group()))
+        for match in _LOCAL_NUMBER.finditer(text)
+    ]
+    found.sort(key=lambda item: (item[0], -item[1]))
+    kept: list[tuple[int, int, Phone]] = []
+    for item in found:
+        if not kept or item[0] >= kept[-1][1]:
+            kept.append(item)
+    return kept
+
+
+def _leading_note(text: str) -> tuple[str, str]:
+    """(the parenthesised note at the start of ``text``, the rest), or ("", text)."""
+    stripped = text.lstrip()
+    if not stripped.startswith("("):
+        return "", text
+    depth = 0
+    for index, char in enumerate(stripped):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth == 0:
+            return stripped[: index + 1], stripped[index + 1 :]
+    return "", text
+
+
+def _with_note(phone: Phone, text: str) -> Phone:
+    """``phone`` with ``text`` (what follows it) added to its description, less parentheses
+    that restate the number."""
+    note = _PARENTHESIS.sub(
+        lambda group: "" if _restates(group[1], phone.number) else group[0], text
+    ).strip(_DESCRIPTION_TRIM)
+    if not note:
+        return phone
+    if _PARENTHESIS.fullmatch(note):
+        note = note[1:-1].strip()
+    description = f"{phone.description} ({note})" if phone.description else note
+    return dataclasses.replace(phone, description=description)
+
+
+def _trim(text: str) -> str:
+    """``text`` without surrounding punctuation, nor a parenthesis that it does not open or
+    close ("(toll-free " gives "toll-free", "outreach (Sackville) " stays whole)."""
+    text = text.strip(_DESCRIPTION_TRIM)
+    if text.startswith("(") and text.count("(") > text.count(")"):
+        text = text[1:].strip(_DESCRIPTION_TRIM)
+    if text.endswith(")") and text.count(")") > text.count("("):
+        text = text[:-1].strip(_DESCRIPTION_TRIM)
+    return text
+
+
+def _restates(text: str, number: str) -> bool:
+    """Whether ``text`` ("8477", "1-855-554-HEAL") spells the end of ``number``."""
+    digits = re.sub(r"\D", "", text.upper().translate(_KEYPAD))
+    return len(digits) >= 4 and number.endswith(digits)
 
 
 def _short_phone(segment: str) -> Phone:
@@ -267,18 +371,15 @@ def _short_phone(segment: str) -> Phone:
     return Phone(number=digits, extension="", description="", display=display)
 
 
-def _matched_phones(segment: str) -> list[Phone]:
-    matches = list(phonenumbers.PhoneNumberMatcher(_POSTE.sub("ext. ", segment), "CA"))
-    if not matches:
-        raise NormaliseError(Reason(N_("no valid phone number in %(value)s"), value=repr(segment)))
-    phones: list[Phone] = []
-    cursor = 0
-    for match in matches:
-        _reject_digits(segment[cursor : match.start])
-        phones.append(_phone(match.number, segment[cursor : match.start]))
-        cursor = match.end
-    _reject_digits(segment[cursor:])
-    return phones
+def _local_phone(printed: str) -> Phone:
+    """A local number without its area code: stored and shown as printed ("422-4240")."""
+    return Phone(number=printed, extension="", description="", display=printed)
+
+
+def is_dialable(number: str) -> bool:
+    """Whether a stored number can be dialled as it is (a ``tel:`` link): not a local number
+    printed without its area code."""
+    return not _LOCAL_NUMBER.fullmatch(number)
 
 
 def _reject_digits(leftover: str) -> None:
@@ -288,12 +389,12 @@ def _reject_digits(leftover: str) -> None:
         )
 
 
-def _phone(number: phonenumbers.PhoneNumber, before: str) -> Phone:
+def _phone(number: phonenumbers.PhoneNumber) -> Phone:
     extension = number.extension or ""
     return Phone(
         number=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
         extension=extension,
-        description=_LEADING_CONJUNCTION.sub("", before.strip(_DESCRIPTION_TRIM)),
+        description="",
         display=_national(number) + (f" ext. {extension}" if extension else ""),
     )
 
@@ -304,6 +405,8 @@ def display_phone(e164: str) -> str:
     here ("416-969-8510", "2-1-1")."""
     if _SHORT_NUMBER.fullmatch(e164):
         return _short_phone(e164).display
+    if not is_dialable(e164):
+        return e164
     return _national(phonenumbers.parse(e164, "CA"))
 
 

@@ -33,17 +33,22 @@ from caremap.model import (
     Source,
     TaxonomyTerm,
 )
-from caremap.normalise import display_phone
+from caremap.normalise import display_phone, is_dialable
 from caremap.paging import ID_CHUNK, chunks
 from caremap.privacy import PublicLocation, public_location, public_name, without_address
 
 
 @dataclass(frozen=True)
 class PublicPhone:
-    number: str  # E.164, for tel: links
+    number: str  # E.164 for tel: links, or a local number as printed (no link)
     display: str  # national format, for people
     extension: str | None
     description: str | None
+
+    @property
+    def dialable(self) -> bool:
+        """Whether a ``tel:`` link can dial it (a local number without area code cannot)."""
+        return is_dialable(self.number)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,8 @@ comments describe their format.
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import functools
 import re
 import string
@@ -30,6 +32,14 @@ _RULE_KEYS = frozenset({"contains", "pattern", "codes", "note"})
 _FIELD_KEYS = frozenset({"columns", "value", "blank", "newest_date"})
 # An ISO date, day or month optional (2024-05-13, 2022-06, 2020), not inside a longer number.
 ISO_DATE = re.compile(r"(?<!\d)\d{4}(?:-(?:0[1-9]|1[0-2])(?:-(?:0[1-9]|[12]\d|3[01]))?)?(?!\d)")
+# A date written with an English month name, day optional ("Dec 2022", "March 10, 2025").
+NAMED_DATE = re.compile(
+    r"\b(?P<month>jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    r"|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\b\.?\s+"
+    r"(?:(?P<day>\d{1,2}),?\s+)?(?P<year>\d{4})(?!\d)",
+    re.IGNORECASE,
+)
+MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 
 
 class VocabularyError(ValueError):
@@ -126,9 +136,9 @@ class FieldSource:
     ``{Column}`` stands for the row's value of that column; a value given as parts is their
     join with spaces, leaving out each part whose columns are all blank. Whitespace runs (line
     breaks too) become one space, and a value in ``blank`` (case ignored, e.g. the text
-    "null") is blank. With ``newest_date``, the value is the newest ISO date
-    (:data:`ISO_DATE`) in the text ("2024-01 (release); 2021-05-05" gives "2024-01"), or blank
-    if it has none."""
+    "null") is blank. With ``newest_date``, the value is the newest date in the text as an ISO
+    date (:func:`newest_date`: "2024-01 (release); 2021-05-05" gives "2024-01", "CTV Dec 2022"
+    "2022-12"), or blank if it has none."""
 
     columns: tuple[str, ...] = ()
     value: str | tuple[str, ...] = ""
@@ -144,7 +154,24 @@ class FieldSource:
         else:
             parts = (_cell(row, column, self.blank) for column in self.columns)
             text = "; ".join(part for part in parts if part)
-        return max(ISO_DATE.findall(text), default="") if self.newest_date else text
+        return newest_date(text) if self.newest_date else text
+
+
+def newest_date(text: str) -> str:
+    """The newest date in ``text`` as an ISO date, day or month optional: ISO dates
+    (:data:`ISO_DATE`) and dates with an English month name (:data:`NAMED_DATE`); '' if none."""
+    named = (_iso_date(match) for match in NAMED_DATE.finditer(text))
+    return max([*ISO_DATE.findall(text), *named], default="")
+
+
+def _iso_date(match: re.Match[str]) -> str:
+    """ "Dec 2022" as "2022-12", "March 10, 2025" as "2025-03-10" (an impossible day: the
+    month)."""
+    year, month = int(match["year"]), MONTHS.index(match["month"][:3].casefold()) + 1
+    if match["day"]:
+        with contextlib.suppress(ValueError):
+            return dt.date(year, month, int(match["day"])).isoformat()
+    return f"{year:04d}-{month:02d}"
 
 
 def _fills(part: str, cells: Mapping[str, str]) -> bool:

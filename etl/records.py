@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class PhoneSpec:
-    number: str  # E.164, e.g. +14165551234
+    number: str  # E.164 (+14165551234), a short number (211) or a local one as printed
     extension: str
     description: str
 

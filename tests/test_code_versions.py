@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (4, "9f55dd829230d920deae26360f9a93708ec9e488d045bba353a423d28b0eca3e"),
+        (4, "a768dc9f849027e53c0c09394357a4972cd97da36bd81ac3cb3211ff949d17c7"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (4, "5fc54aef3a54ff55450c81c544906a9d79c929569eeec6f1dcb7fc7dbc0a3a19"),
+        (5, "86116f12b865317a54e79a858aab5fe400de0df5a20d6f2fbe18a84682faa31c"),
     ),
 ]
 

@@ -11,6 +11,7 @@ from caremap.normalise import (
     display_phone,
     fold,
     fsa_of,
+    is_dialable,
     normalise_fsa,
     normalise_name,
     normalise_phones,
@@ -143,6 +144,28 @@ def test_short_and_lettered_numbers_are_kept_as_dialled(raw, numbers, displays):
     assert [phone.number for phone in phones] == numbers
     assert [phone.display for phone in phones] == displays
     assert [display_phone(number) for number in numbers] == displays
+
+
+@pytest.mark.parametrize(
+    ("raw", "phones"),
+    [("main office 250-953-4970 (2009)", [("+12509534970", "main office (2009)")]),
+     ("1-866-956-1099 (help line; text line attached)",
+      [("+18669561099", "help line; text line attached")]),
+     ("1-833-577-SANE (7263) (24/7)", [("+18335777263", "24/7")]),
+     ("One Line: 1-866-403-8000 (a news item printed 1-800-403-8000)",
+      [("+18664038000", "One Line (a news item printed 1-800-403-8000)")]),
+     ("outreach (Sackville) 506-377-5444", [("+15063775444", "outreach (Sackville)")]),
+     ("422-4240 (business); 425-0122", [("422-4240", "business"), ("425-0122", "")])],
+)  # fmt: skip
+def test_words_after_a_number_are_its_description(raw, phones):
+    assert [(phone.number, phone.description) for phone in normalise_phones(raw)] == phones
+
+
+def test_a_local_number_without_area_code_is_kept_as_printed_and_not_dialable():
+    [local] = normalise_phones("739-7729")
+    assert (local.number, local.display) == ("739-7729", "739-7729")
+    assert display_phone("739-7729") == "739-7729"
+    assert not is_dialable(local.number) and is_dialable("+15067397729") and is_dialable("211")
 
 
 def test_phones_blank_is_empty_list():

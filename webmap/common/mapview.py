@@ -73,7 +73,7 @@ class MarkerPopup(TypedDict):
     name: str
     url: str
     types: str
-    phone_number: str | None  # E.164, for the tel: link
+    phone_number: str | None  # E.164, for the tel: link (None: not dialable as printed)
     phone_display: str | None
     withheld: bool
 
@@ -318,7 +318,7 @@ def _service_point(
             types=", ".join(
                 labels.get(code, code) for code in service.terms.get("service_type", ())
             ),
-            phone_number=phone.number if phone else None,
+            phone_number=phone.number if phone and phone.dialable else None,
             phone_display=phone.display if phone else None,
             withheld=location.confidential,
         ),

@@ -56,6 +56,8 @@
     if (popup.types) { box.appendChild(element("div", "popup-types", popup.types)); }
     if (popup.phone_number) {
       box.appendChild(line(link("tel:" + popup.phone_number, popup.phone_display)));
+    } else if (popup.phone_display) {
+      box.appendChild(element("div", null, popup.phone_display));
     }
     if (popup.withheld) { box.appendChild(element("div", "withheld", data.text.withheld)); }
     box.appendChild(line(detailLink(popup.url, data.text.details)));
