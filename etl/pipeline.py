@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import logging
 import sys
@@ -27,6 +28,7 @@ from caremap.vocabulary import Vocabulary, load_vocabulary
 from etl.extract import RowProblem, SourceRow, check_columns, stream_rows
 from etl.fingerprint import pipeline_fingerprint, raw_row_hash
 from etl.hsds import PackageError, is_package, package_source_info, read_hsds_package
+from etl.links import is_links_file, load_links
 from etl.load import LoadCounts, LoadedRow, SourceInfo, load_source, loaded_rows, plan_source
 from etl.records import ListingRecord, RejectedRow
 from etl.reference import sync_reference_data
@@ -135,15 +137,30 @@ def run(
     with store.exclusive(LOCK):
         store.upgrade()
         sync_reference_data(store, reference.vocabulary, reference.boundaries)
-        for path in discover_sources(paths):
+        found = discover_sources(paths)
+        for path in [p for p in found if not is_links_file(p)]:
             info = source_info(path)
             check_coverage(info, reference)
             report = check_and_load(store, reference, path, info, progress=show_progress).report
             report.rejected_csv = write_rejected_csv(report, report_dir)
             log.info("%s: %s", info.name, summary_line(report))
             reports.append(report)
+        for path in [p for p in found if is_links_file(p)]:
+            report = links_report(store, path)
+            report.rejected_csv = write_rejected_csv(report, report_dir)
+            reports.append(report)
         match_and_publish(store)
     return reports
+
+
+def links_report(store: Store, path: Path) -> SourceReport:
+    """Load a links file (:mod:`etl.links`) after the listings; its rows reported as a
+    source's."""
+    name = source_info(path).name
+    loaded = load_links(store, path, name, dt.datetime.now(dt.UTC))
+    report = SourceReport(name, path, LoadCounts(loaded.loaded, 0, 0, 0), loaded.rejected)
+    log.info("%s: %s", name, summary_line(report))
+    return report
 
 
 def match_and_publish(store: Store) -> MatchCounts:

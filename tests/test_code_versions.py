@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (4, "9f55dd829230d920deae26360f9a93708ec9e488d045bba353a423d28b0eca3e"),
+        (4, "675d5ba9a4b66315be2582a87cf12b814b3c1539b846a8c7b6a3fd4feebff91d"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (4, "423104b871d3f0b39d970696fd772445a628347aaefdabb179343b718583dc52"),
+        (4, "236e4eeecab9e0809484179acedf183cc39a878b709b913a843444f14ec88fbd"),
     ),
 ]
 
