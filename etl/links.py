@@ -11,6 +11,7 @@ is reported with its line and reason, like a listing row.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from caremap.links import LINK_TYPES, delete_links_of_source, service_of_record
 from caremap.model import ServiceLink
 from caremap.reasons import N_, Reason
 from caremap.store import Store
-from etl.extract import SourceRow, stream_rows
+from etl.extract import RowProblem, SourceRow, stream_rows
 from etl.load import record_id
 from etl.records import RejectedRow
 
@@ -63,18 +64,30 @@ class _BadRow(ValueError):
 
 def load_links(store: Store, path: Path, source: str, now: dt.datetime) -> LinksLoaded:
     """Replace the links of ``source`` (the file's name) with the file's good rows."""
-    loaded = LinksLoaded()
     with stream_rows(path) as stream:
         missing = [c for c in REQUIRED if c not in stream.columns]
         if missing:
             raise ValueError(f"{path.name}: no {', '.join(missing)} column")
         items = list(stream.items)
+    return load_link_rows(store, items, source, now)
+
+
+def load_link_rows(
+    store: Store,
+    items: Sequence[SourceRow | RowProblem],
+    source: str,
+    now: dt.datetime,
+    file: str = "",
+) -> LinksLoaded:
+    """Replace the links of ``source`` with the good rows of ``items`` (rows of a links
+    file, or of the ``file`` of a package), in one transaction."""
+    loaded = LinksLoaded()
     with store.session() as session, session.begin():
         delete_links_of_source(session, source)
         kept = _existing_keys(session)
         for item in items:
             if not isinstance(item, SourceRow):
-                loaded.rejected.append(RejectedRow(item.line, item.reason, item.values))
+                loaded.rejected.append(RejectedRow(item.line, item.reason, item.values, file))
                 continue
             try:
                 link = _link(session, item, source, now)
@@ -83,7 +96,7 @@ def load_links(store: Store, path: Path, source: str, now: dt.datetime) -> Links
                     raise _BadRow(Reason(N_("this link is given already (another row or an edit)")))
             except _BadRow as bad:
                 loaded.rejected.append(
-                    RejectedRow(item.line, bad.reason, item.values, "", bad.column, bad.value)
+                    RejectedRow(item.line, bad.reason, item.values, file, bad.column, bad.value)
                 )
                 continue
             kept.add(key)

@@ -40,7 +40,7 @@ VERSIONED = [
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (4, "236e4eeecab9e0809484179acedf183cc39a878b709b913a843444f14ec88fbd"),
+        (4, "7a624d82f0c7abb08988db2e36a2bdb16383534df936130c2ea902342af25be9"),
     ),
 ]
 

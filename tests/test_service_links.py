@@ -6,14 +6,18 @@ point and intake line only."""
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
+from caremap.hsds.package import export_package
 from caremap.links import continuum, service_of_record
-from caremap.model import ServiceLink
+from caremap.model import Service, ServiceLink
+from caremap.store import open_store
 from etl.pipeline import run
+from tests.conftest import MIGRATED, stores_of
 from tests.support.data import CONFIDENTIAL_FIXTURE, DATA_DIR, TEST_DATA
 
 FIXTURES = TEST_DATA / "continuum"
@@ -27,9 +31,9 @@ def load(store, tmp_path: Path, *paths: Path):
 
 
 @pytest.fixture
-def linked(empty_store, tmp_path):
+def linked(empty_store, empty_store_url, tmp_path):
     reports = load(empty_store, tmp_path, LISTINGS, CONFIDENTIAL_FIXTURE, LINKS)
-    return empty_store, reports
+    return empty_store, reports, empty_store_url
 
 
 def ids(store, *records: tuple[str, str]) -> list[str]:
@@ -38,7 +42,7 @@ def ids(store, *records: tuple[str, str]) -> list[str]:
 
 
 def test_links_load_after_the_listings_and_bad_rows_are_reported(linked, tmp_path):
-    store, reports = linked
+    store, reports, _ = linked
     links = next(r for r in reports if r.source == "continuum_links")
     assert links.loaded == 3
     assert [(row.line, row.field) for row in links.rejected] == [
@@ -60,7 +64,7 @@ def test_links_load_after_the_listings_and_bad_rows_are_reported(linked, tmp_pat
 
 
 def test_a_link_shows_on_both_ends_nearest_first_in_english_and_french(linked):
-    store, _ = linked
+    store, _, _ = linked
     a, b, c, safe = ids(
         store,
         (SOURCE, "LINK-A"),
@@ -89,3 +93,55 @@ def test_a_link_shows_on_both_ends_nearest_first_in_english_and_french(linked):
         [step] = [s for s in toronto.next_steps if s.service.id == safe]
         assert step.location is not None and step.location.confidential
         assert (step.location.latitude, step.location.longitude) != (43.66813, -79.44498)
+
+
+def link_names(store) -> list[tuple[str, str, str, str | None, str | None]]:
+    """Every link as (from name, to name, type, reasons), in order."""
+    with store.session() as session:
+        names = dict(session.execute(select(Service.id, Service.name)).all())
+        rows = session.scalars(select(ServiceLink)).all()
+        return sorted(
+            (
+                names[r.from_service_id],
+                names[r.to_service_id],
+                r.link_type,
+                r.description,
+                r.description_fr,
+            )
+            for r in rows
+        )
+
+
+def test_links_export_to_hsds_and_the_import_reads_them_back(linked, backend, tmp_path):
+    store, _, _ = linked
+    first = tmp_path / "first"
+    counts = export_package(store, DATA_DIR, first)
+    assert counts.rows["service_link"] == 3
+    descriptor = json.loads((first / "datapackage.json").read_text(encoding="utf-8"))
+    [resource] = [r for r in descriptor["resources"] if r["name"] == "service_link"]
+    assert resource["path"] == "service_links.csv"
+    assert "caremap extension" in resource["description"]
+    exported = (first / "service_links.csv").read_text(encoding="utf-8")
+    assert "77 Fictional Lane" not in exported and "Aide juridique" in exported
+    (tmp_path / "b").mkdir()
+    with stores_of(backend).copy(MIGRATED, tmp_path / "b") as (url, _):
+        second = open_store(url)
+        try:
+            [report] = run(second, [first], DATA_DIR, tmp_path / "reports", False)
+            assert not report.rejected, report.rejected
+            assert link_names(second) == link_names(store)
+            again = run(second, [first], DATA_DIR, tmp_path / "reports", False)
+            assert not again[0].rejected and link_names(second) == link_names(store)
+        finally:
+            second.dispose()
+
+
+def test_the_hsds_api_serves_the_links(linked, make_app):
+    store, _, url = linked
+    client = make_app(url).test_client()
+    page = client.get("/hsds/service_links").get_json()
+    assert page["total_items"] == 3
+    assert {row["link_type"] for row in page["contents"]} == {"refers_to", "receives_from"}
+    [a] = ids(store, (SOURCE, "LINK-A"))
+    mine = client.get("/hsds/service_links", query_string={"service_id": a}).get_json()
+    assert [row["from_service_id"] for row in mine["contents"]] == [a, a]
