@@ -573,8 +573,9 @@ def _refuse_a_named_street(session: Session, record: Record, edited: Mapping[str
     if not texts:
         return
     lines = _confidential_lines(session, record, edited)
+    linked = _linked_lines(session, edited.get("next_steps") or ())
     for name, text in texts.items():
-        found = reveals_address(text, lines)
+        found = reveals_address(text, lines + linked if name == "next_steps" else lines)
         if found is not None:
             raise RevealsAddress(
                 Reason(
@@ -586,6 +587,18 @@ def _refuse_a_named_street(session: Session, record: Record, edited: Mapping[str
                     found=repr(found),
                 )
             )
+
+
+def _linked_lines(session: Session, links: Sequence[LinkValue]) -> tuple[str | None, ...]:
+    """The confidential address lines of the services the links lead to: a reason published
+    with a link must not hold them either."""
+    streets = confidential_streets(session.connection())
+    lines: tuple[str | None, ...] = ()
+    for link in links:
+        service = session.get(Service, link["service_id"] or "")
+        if service is not None:
+            lines += streets.of_service(service.id, service.organization_id)
+    return lines
 
 
 def _confidential_lines(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +23,8 @@ from sqlalchemy.orm import Session
 from caremap.geodesy import distance_m
 from caremap.matching import merges
 from caremap.model import Service, ServiceLink
-from caremap.queries import PublicLocation, PublicService, public_services
+from caremap.privacy import without_address
+from caremap.queries import PublicLocation, PublicService, confidential_streets, public_services
 
 REFERS_TO, RECEIVES_FROM = "refers_to", "receives_from"
 LINK_TYPES = (REFERS_TO, RECEIVES_FROM)
@@ -126,6 +128,7 @@ def continuum(
         )
     ).all()
     merged_into = merges(session.connection())
+    lines = _confidential_lines(session, rows)
     steps: dict[str, dict[str, str | None]] = {"next": {}, "from": {}}
     for row in rows:
         outgoing = row.from_service_id == service_id
@@ -135,6 +138,7 @@ def continuum(
             continue
         forward = (row.link_type == REFERS_TO) == outgoing
         reason = row.description_fr if lang == "fr" and row.description_fr else row.description
+        reason = without_address(reason, lines[row.from_service_id] + lines[row.to_service_id])
         chosen = steps["next" if forward else "from"]
         chosen[other] = chosen.get(other) or reason
     found = {s.id: s for s in public_services(session, sorted({*steps["next"], *steps["from"]}))}
@@ -152,6 +156,19 @@ def continuum(
         )
 
     return Continuum(linked(steps["next"]), linked(steps["from"]))
+
+
+def _confidential_lines(
+    session: Session, rows: Sequence[ServiceLink]
+) -> dict[str, tuple[str, ...]]:
+    """The confidential address lines each linked service concerns, by service id: a reason
+    is published without them (:mod:`caremap.privacy`)."""
+    ids = sorted({r.from_service_id for r in rows} | {r.to_service_id for r in rows})
+    streets = confidential_streets(session.connection())
+    found = session.execute(
+        select(Service.id, Service.organization_id).where(Service.id.in_(ids))
+    ).all()
+    return {sid: streets.of_service(sid, organization_id) for sid, organization_id in found}
 
 
 def _nearest(

@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (4, "675d5ba9a4b66315be2582a87cf12b814b3c1539b846a8c7b6a3fd4feebff91d"),
+        (4, "51c9edca208bf27297a3dbf74506344da45ef55f4d10e902bdca7db726600783"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (4, "7a624d82f0c7abb08988db2e36a2bdb16383534df936130c2ea902342af25be9"),
+        (4, "95e5c1a3f114ef043220e3c138cb764c303de255e66f5471f523d968dd93b64a"),
     ),
 ]
 
