@@ -10,6 +10,7 @@ is reported with its line and reason, like a listing row.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -43,9 +44,9 @@ def is_links_file(path: Path) -> bool:
     """A CSV file whose header names the link columns."""
     if path.suffix.lower() != ".csv" or not path.is_file():
         return False
-    with path.open(encoding="utf-8-sig", errors="replace") as handle:
-        header = {name.strip() for name in handle.readline().split(",")}
-    return set(REQUIRED) <= header
+    with path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
+        header = next(csv.reader(handle), [])
+    return set(REQUIRED) <= {name.strip() for name in header}
 
 
 @dataclass

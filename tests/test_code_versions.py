@@ -40,7 +40,7 @@ VERSIONED = [
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (4, "95e5c1a3f114ef043220e3c138cb764c303de255e66f5471f523d968dd93b64a"),
+        (4, "338d35e8eaaa9a88c876a38b25f6655c314ac61a2f1bd601e442d35aed62a241"),
     ),
 ]
 
