@@ -38,6 +38,7 @@ from caremap import accounts, capacity, history, record_fields
 from caremap.accounts import Principal
 from caremap.fields import ChangeError, ConflictError, Field, NotFound, clean_text
 from caremap.helplines import CANADA, area_code, area_fields
+from caremap.links import LINK_TYPES, LinkValue, link_key, read_links, write_links
 from caremap.model import (
     AppUser,
     Attribute,
@@ -236,6 +237,41 @@ def _area_list(codes: list[str]) -> list[str]:
     return sorted(set(codes))
 
 
+def _write_next_steps(
+    session: Session, service_id: str, values: list[LinkValue], now: dt.datetime
+) -> None:
+    service = _service(session, service_id)
+    for value in values:
+        if value["service_id"] == service_id:
+            raise ChangeError(Reason(N_("next_steps: a service is not its own next step")))
+        _service(session, value["service_id"] or "")
+    write_links(session, service_id, values, _provenance(service, "link", now), now)
+
+
+def _next_step_list(values: list[Mapping[str, Any]]) -> list[LinkValue]:
+    """Links as :func:`caremap.links.read_links` gives them, once each by (service, type);
+    :class:`ChangeError` for a type that is not one of :data:`caremap.links.LINK_TYPES`."""
+    if not isinstance(values, list):
+        raise ChangeError(Reason(N_("next_steps: give a list of linked services")))
+    links: dict[tuple[str, str], LinkValue] = {}
+    for value in values:
+        if value.get("link_type") not in LINK_TYPES:
+            raise ChangeError(
+                Reason(
+                    N_("next_steps: %(value)s is not a type of link"),
+                    value=repr(value.get("link_type")),
+                )
+            )
+        link: LinkValue = {
+            "service_id": str(value.get("service_id") or ""),
+            "link_type": value["link_type"],
+            "description": clean_text(value.get("description")),
+            "description_fr": clean_text(value.get("description_fr")),
+        }
+        links[link_key(link)] = link
+    return [links[key] for key in sorted(links)]
+
+
 def schedule_value(schedule: Schedule) -> dict[str, str | None]:
     """A schedule row as change sets and history hold it (times HH:MM, dates ISO)."""
 
@@ -333,6 +369,7 @@ SERVICE_FIELDS: dict[str, Field] = {
     ),
     "phones": record_fields.phones_field("service"),
     "service_areas": Field(_read_areas, _write_areas, _area_list),
+    "next_steps": Field(read_links, _write_next_steps, _next_step_list),
 }
 RECORD_FIELDS: dict[str, dict[str, Field]] = {
     "service": SERVICE_FIELDS,
@@ -525,11 +562,20 @@ def _refuse_a_named_street(session: Session, record: Record, edited: Mapping[str
     descriptions = [p["description"] for p in edited.get("phones") or () if p["description"]]
     if descriptions:
         texts["phones"] = "\n".join(descriptions)
+    reasons = [
+        text
+        for link in edited.get("next_steps") or ()
+        for text in (link["description"], link["description_fr"])
+        if text
+    ]
+    if reasons:
+        texts["next_steps"] = "\n".join(reasons)
     if not texts:
         return
     lines = _confidential_lines(session, record, edited)
+    linked = _linked_lines(session, edited.get("next_steps") or ())
     for name, text in texts.items():
-        found = reveals_address(text, lines)
+        found = reveals_address(text, lines + linked if name == "next_steps" else lines)
         if found is not None:
             raise RevealsAddress(
                 Reason(
@@ -541,6 +587,18 @@ def _refuse_a_named_street(session: Session, record: Record, edited: Mapping[str
                     found=repr(found),
                 )
             )
+
+
+def _linked_lines(session: Session, links: Sequence[LinkValue]) -> tuple[str | None, ...]:
+    """The confidential address lines of the services the links lead to: a reason published
+    with a link must not hold them either."""
+    streets = confidential_streets(session.connection())
+    lines: tuple[str | None, ...] = ()
+    for link in links:
+        service = session.get(Service, link["service_id"] or "")
+        if service is not None:
+            lines += streets.of_service(service.id, service.organization_id)
+    return lines
 
 
 def _confidential_lines(

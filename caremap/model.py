@@ -153,6 +153,9 @@ class Service(Provenance, Base):
     languages: Mapped[list[Language]] = relationship(order_by="Language.id")
     capacities: Mapped[list[ServiceCapacity]] = relationship(order_by="ServiceCapacity.id")
     service_areas: Mapped[list[ServiceArea]] = relationship(order_by="ServiceArea.id")
+    links: Mapped[list[ServiceLink]] = relationship(
+        foreign_keys="ServiceLink.from_service_id", order_by="ServiceLink.id"
+    )
 
 
 class Location(Provenance, Base):
@@ -207,6 +210,25 @@ class ServiceArea(Provenance, Base):
     name: Mapped[str] = mapped_column(Text)
     extent_type: Mapped[str] = mapped_column(String(20))  # "country" or "province"
     pruid: Mapped[str | None] = mapped_column(String(2), index=True)
+
+
+class ServiceLink(Provenance, Base):
+    """A usual next step of the continuum of care (a caremap extension to HSDS 3.0): the
+    service ``from_service_id`` refers people to (``refers_to``) or receives them from
+    (``receives_from``) the service ``to_service_id``, with a short reason in English and
+    French and the page that states it (``source_url``)."""
+
+    __tablename__ = "service_link"
+    __table_args__ = (UniqueConstraint("from_service_id", "to_service_id", "link_type"),)
+
+    id: Mapped[str] = mapped_column(Id, primary_key=True)
+    from_service_id: Mapped[str] = mapped_column(parent_fk("service.id"), index=True)
+    to_service_id: Mapped[str] = mapped_column(parent_fk("service.id"), index=True)
+    link_type: Mapped[str] = mapped_column(String(20))  # "refers_to" or "receives_from"
+    description: Mapped[str | None] = mapped_column(Text)
+    description_fr: Mapped[str | None] = mapped_column(Text)
+    source_url: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
 
 
 class Address(Provenance, Base):

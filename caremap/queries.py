@@ -474,6 +474,13 @@ class ServiceName:
     name: str
 
 
+def public_service_names(session: Session) -> list[ServiceName]:
+    """The public entries' ids and names, by name: every service but those merged into
+    another entry (:mod:`caremap.matching`)."""
+    merged_into = merges(session.connection())
+    return [s for s in service_names(session) if s.id not in merged_into]
+
+
 def service_names(session: Session) -> list[ServiceName]:
     """Every service's id and public name, by that name."""
     rows = session.execute(

@@ -27,7 +27,7 @@ from caremap.hsds import CONFIDENTIAL_CODE, COUNTRY_URI, PROVINCE_URI, term_uuid
 from caremap.normalise import normalise_name, normalise_phones, normalise_province
 from caremap.reasons import N_, Reason, reason_of
 from caremap.spreadsheet import restore
-from etl.extract import ExtractError, check_columns, read_csv_bytes
+from etl.extract import ExtractError, SourceRow, check_columns, read_csv_bytes
 from etl.fingerprint import pipeline_fingerprint, raw_row_hash
 from etl.hours import WeeklyHours
 from etl.load import SourceInfo
@@ -72,6 +72,7 @@ RESOURCES = {
     "taxonomy_term": "taxonomy_terms.csv",
     "service_capacity": "service_capacities.csv",
     "service_area": "service_areas.csv",
+    "service_link": "service_links.csv",
 }
 # Without these there is no listing: a service, its location, and the row linking them.
 REQUIRED_RESOURCES = ("service", "location", "service_at_location")
@@ -107,6 +108,9 @@ class HsdsRead:
     rejected: list[RejectedRow] = field(default_factory=list)
     values: dict[tuple[str, int], dict[str, str]] = field(default_factory=dict)
     listings: int = 0  # service_at_location rows
+    # caremap's service_link rows as rows of a links file (etl.links), one per pair of
+    # records made from the two services; the pipeline names the source.
+    links: list[SourceRow] = field(default_factory=list)
 
 
 class _Rejected(Exception):
@@ -276,7 +280,33 @@ def read_hsds_package(path: Path, context: TransformContext) -> HsdsRead:
                 N_("the service has no service_at_location row, so no location to show it at")
             )
             read.rejected.append(RejectedRow(service.line, reason, service.values, service.file))
+    read.links = _link_rows(package.tables["service_link"], links)
     return read
+
+
+def _link_rows(rows: list[Row], links: list[Row]) -> list[SourceRow]:
+    """Each service_link row as links between the records made from its two services (a
+    service_at_location's id, or the service's own when it has none)."""
+    records: dict[str, list[str]] = defaultdict(list)
+    for link in links:
+        records[link.get("service_id")].append(link.get("id"))
+    found = []
+    for row in rows:
+        ends = [
+            records.get(row.get(c)) or [row.get(c)] for c in ("from_service_id", "to_service_id")
+        ]
+        for from_id in ends[0]:
+            for to_id in ends[1]:
+                values = {
+                    "from_source_id": from_id,
+                    "to_source_id": to_id,
+                    "link_type": row.get("link_type"),
+                    "description_en": row.get("description"),
+                    "description_fr": row.get("description_fr"),
+                    "source_url": row.get("source_url"),
+                }
+                found.append(SourceRow(row.line, values))
+    return found
 
 
 def _add(read: HsdsRead, fingerprint: str, make: Callable[[], tuple[ListingRecord, list]]) -> None:

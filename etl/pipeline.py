@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import logging
 import sys
@@ -27,6 +28,7 @@ from caremap.vocabulary import Vocabulary, load_vocabulary
 from etl.extract import RowProblem, SourceRow, check_columns, stream_rows
 from etl.fingerprint import pipeline_fingerprint, raw_row_hash
 from etl.hsds import PackageError, is_package, package_source_info, read_hsds_package
+from etl.links import is_links_file, load_link_rows, load_links
 from etl.load import LoadCounts, LoadedRow, SourceInfo, load_source, loaded_rows, plan_source
 from etl.records import ListingRecord, RejectedRow
 from etl.reference import sync_reference_data
@@ -53,6 +55,8 @@ class SourceReport:
     rejected: list[RejectedRow] = field(default_factory=list)
     warnings: list[tuple[int, str, str]] = field(default_factory=list)  # line, record id, text
     rejected_csv: Path | None = None
+    # An HSDS package's links between its services (etl.links), loaded after its records.
+    links: list[SourceRow] = field(default_factory=list)
 
     @property
     def loaded(self) -> int:
@@ -135,15 +139,41 @@ def run(
     with store.exclusive(LOCK):
         store.upgrade()
         sync_reference_data(store, reference.vocabulary, reference.boundaries)
-        for path in discover_sources(paths):
+        found = discover_sources(paths)
+        for path in [p for p in found if not is_links_file(p)]:
             info = source_info(path)
             check_coverage(info, reference)
             report = check_and_load(store, reference, path, info, progress=show_progress).report
+            if is_package(path):
+                _load_package_links(store, report)
             report.rejected_csv = write_rejected_csv(report, report_dir)
             log.info("%s: %s", info.name, summary_line(report))
             reports.append(report)
+        for path in [p for p in found if is_links_file(p)]:
+            report = links_report(store, path)
+            report.rejected_csv = write_rejected_csv(report, report_dir)
+            reports.append(report)
         match_and_publish(store)
     return reports
+
+
+def _load_package_links(store: Store, report: SourceReport) -> None:
+    """The package's links, between the records it loaded; bad ones join its report."""
+    ends = {"from_source": report.source, "to_source": report.source}
+    rows = [SourceRow(row.line, {**ends, **row.values}) for row in report.links]
+    now = dt.datetime.now(dt.UTC)
+    loaded = load_link_rows(store, rows, report.source, now, file="service_links.csv")
+    report.rejected += loaded.rejected
+
+
+def links_report(store: Store, path: Path) -> SourceReport:
+    """Load a links file (:mod:`etl.links`) after the listings; its rows reported as a
+    source's."""
+    name = source_info(path).name
+    loaded = load_links(store, path, name, dt.datetime.now(dt.UTC))
+    report = SourceReport(name, path, LoadCounts(loaded.loaded, 0, 0, 0), loaded.rejected)
+    log.info("%s: %s", name, summary_line(report))
+    return report
 
 
 def match_and_publish(store: Store) -> MatchCounts:
@@ -407,6 +437,7 @@ def _prepare_package(
     limits.check_rows(read.listings)
     limits.check_time()
     report.rejected += read.rejected
+    report.links = read.links
     prepared = Prepared(values_by_line=read.values)
     for record in read.records:
         stored = loaded.get(record.source_record_id)

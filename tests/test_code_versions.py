@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (4, "a768dc9f849027e53c0c09394357a4972cd97da36bd81ac3cb3211ff949d17c7"),
+        (4, "cf34eb509a6bb0b699646cb983820dd1432fee3f1714996ca30651b79543bb51"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "86116f12b865317a54e79a858aab5fe400de0df5a20d6f2fbe18a84682faa31c"),
+        (5, "7cb36576da046439707bb1b6e736b74fbd8358b9af13464acb0b5204c6adcfcd"),
     ),
 ]
 

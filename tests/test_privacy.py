@@ -17,7 +17,11 @@ from sqlalchemy import select
 from caremap.hsds import CONFIDENTIAL_CODE, taxonomy_uuid, term_uuid
 from caremap.model import Location, Organization, Service, ServiceAtLocation
 from caremap.privacy import CONFIDENTIAL_NAME, PublicPointRule, public_name, reveals_address
+from etl.links import LINK_COLUMNS
+from etl.pipeline import run
 from tests.conftest import CONFIDENTIAL_FIXTURE
+from tests.support.data import DATA_DIR
+from tests.test_service_links import LISTINGS, SOURCE
 
 EXCLUDED_ENDPOINTS = {"static"}  # files shipped with the app, no data
 
@@ -257,3 +261,54 @@ def all_hsds(client, path: str) -> list[dict]:
         if body["last_page"]:
             return items
         page += 1
+
+
+def test_a_confidential_linked_service_reveals_nothing_on_any_page(
+    make_app, empty_store, empty_store_url, tmp_path
+):
+    """Every confidential record is a next step of a public service (and refers people back to
+    one), the links' reasons naming its street: the sweep above, on that store, with the
+    detail pages and referral sheets of the linked services seen from each secret point."""
+    rows = confidential_rows()
+    links = tmp_path / "links.csv"
+    with links.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(LINK_COLUMNS)
+        for row in rows:
+            street, record = row["street_address"], row["source_id"]
+            writer.writerow([SOURCE, "LINK-A", "confidential_listings", record, "refers_to",
+                             f"Go to {street}", f"Allez au {street}", ""])  # fmt: skip
+            writer.writerow(["confidential_listings", record, SOURCE, "LINK-B", "refers_to",
+                             f"From {street}", f"Depuis {street}", ""])  # fmt: skip
+    reports = run(empty_store, [LISTINGS, CONFIDENTIAL_FIXTURE, links], DATA_DIR, tmp_path)
+    assert [r.loaded for r in reports if r.source == "links"] == [2 * len(rows)]
+    app = make_app(empty_store_url)
+    client = app.test_client()
+    with empty_store.session() as session:
+        linked = list(
+            session.scalars(
+                select(Service.id).where(Service.source_record_id.in_(["LINK-A", "LINK-B"]))
+            )
+        )
+    urls = get_urls(app, empty_store)
+    urls += [
+        f"/services/{service_id}{page}?{query}"
+        for service_id in linked
+        for page in ("", "/print")
+        for query in searches_near_secrets()
+    ]
+    secrets = [s for row in rows for s in secrets_of(row)]
+    for url in urls:
+        separator = "&" if "?" in url else "?"
+        for variant in (url, f"{url}{separator}lang=fr"):
+            response = client.get(variant, headers={"Accept": "text/html"})
+            if response.status_code == 302:  # pages for signed-in people only
+                continue
+            assert response.status_code in (200, 404), variant
+            body = response.get_data(as_text=True)
+            typed = unquote_plus(variant)
+            leaked = [s for s in secrets if s in body and s not in typed]
+            assert not leaked, f"{variant} reveals {leaked}"
+    for service_id in linked:
+        page = client.get(f"/services/{service_id}?lang=en").get_data(as_text=True)
+        assert "Next steps from here" in page or "Often referred from" in page

@@ -4,7 +4,8 @@ CSV files and a ``datapackage.json`` whose resources are HSDS's own), from
 
 Capacities (beds, rooms) have no HSDS 3.0 table: they go to the extra resource
 ``service_capacity`` (``service_capacities.csv``), shaped like HSDS 3.1's, which HSDS 3.0 tools
-ignore.
+ignore; a service's usual next steps (:mod:`caremap.links`) go to the extra resource
+``service_link`` (``service_links.csv``), a caremap extension.
 """
 
 from __future__ import annotations
@@ -69,6 +70,40 @@ CAPACITY_RESOURCE = {
 }
 
 
+SERVICE_LINK_RESOURCE = {
+    "name": "service_link",
+    "path": "service_links.csv",
+    "description": (
+        "caremap extension (continuum of care): a service's usual next steps, the services "
+        "it refers people to (link_type refers_to) or receives them from (receives_from), "
+        "with the reason in English (description) and French (description_fr) and the page "
+        "that states it (source_url)."
+    ),
+    "format": "csv",
+    "mediatype": "text/csv",
+    "profile": "tabular-data-resource",
+    "schema": {
+        "primaryKey": "id",
+        "fields": [
+            {"name": "id", "type": "string", "format": "uuid", "constraints": {"required": True}},
+            {"name": "from_service_id", "type": "string", "format": "uuid",
+             "constraints": {"required": True}},
+            {"name": "to_service_id", "type": "string", "format": "uuid",
+             "constraints": {"required": True}},
+            {"name": "link_type", "type": "string",
+             "constraints": {"required": True, "enum": ["refers_to", "receives_from"]}},
+            {"name": "description", "type": "string"},
+            {"name": "description_fr", "type": "string"},
+            {"name": "source_url", "type": "string", "format": "uri"},
+        ],
+        "foreignKeys": [
+            {"fields": "from_service_id", "reference": {"resource": "service", "fields": "id"}},
+            {"fields": "to_service_id", "reference": {"resource": "service", "fields": "id"}},
+        ],
+    },
+}  # fmt: skip
+
+
 @dataclass(frozen=True)
 class ExportCounts:
     """Rows written per resource name."""
@@ -91,7 +126,8 @@ def export_package(store: Store, data_dir: Path, out: Path) -> ExportCounts:
         tables = read_tables(session) | read_taxonomies(session)
         sources = list(session.scalars(select(Source).order_by(Source.name)))
     standard = standard_resources(data_dir)
-    resources = [copy.deepcopy(standard[name]) for name in TABLES] + [CAPACITY_RESOURCE]
+    resources = [copy.deepcopy(standard[name]) for name in TABLES]
+    resources += [CAPACITY_RESOURCE, SERVICE_LINK_RESOURCE]
     out.mkdir(parents=True, exist_ok=True)
     counts = {}
     for resource in resources:

@@ -25,7 +25,7 @@ from caremap.hsds import (
     taxonomy_uuid,
     term_uuid,
 )
-from caremap.model import Taxonomy, TaxonomyTerm
+from caremap.model import Service, ServiceLink, Taxonomy, TaxonomyTerm
 from caremap.privacy import private_lines, public_location, public_name, without_address
 from caremap.queries import ConfidentialStreets, ServiceRecords, read_service_records
 
@@ -43,6 +43,7 @@ RECORD_TABLES = (
     "attribute",
     "service_capacity",
     "service_area",
+    "service_link",
 )
 
 
@@ -70,6 +71,9 @@ def read_tables(session: Session, service_ids: list[str] | None = None) -> dict[
         tables["location"], {key for key, row in records.locations.items() if row.confidential}
     )
     _hide_streets_in_children(tables, streets, location_lines)
+    tables["service_link"] = read_service_links(
+        session, streets, [row["id"] for row in tables["service"]]
+    )
     tables["service"].sort(key=lambda row: (row["name"], row["id"]))
     for name in RECORD_TABLES:
         if name != "service":
@@ -100,6 +104,31 @@ def _hide_streets_in_children(
             if service_id is not None and service_id in organization_of:
                 lines += streets.of_service(service_id, organization_of[service_id])
             row.update({f: without_address(row[f], lines) for f in fields})
+
+
+def read_service_links(
+    session: Session, streets: ConfidentialStreets, service_ids: list[str] | None = None
+) -> Rows:
+    """The links (:mod:`caremap.links`) from the services (all, or ``service_ids``), by id,
+    their reasons without the address of a confidential location either service concerns."""
+    query = select(ServiceLink.__table__).order_by(ServiceLink.id)
+    if service_ids is not None:
+        query = query.where(ServiceLink.from_service_id.in_(service_ids))
+    rows = session.execute(query).all()
+    ends = sorted({row.from_service_id for row in rows} | {row.to_service_id for row in rows})
+    organization_of = dict(
+        session.execute(
+            select(Service.id, Service.organization_id).where(Service.id.in_(ends))
+        ).all()
+    )
+    links = []
+    for row in rows:
+        lines = streets.of_service(row.from_service_id, organization_of[row.from_service_id])
+        lines += streets.of_service(row.to_service_id, organization_of[row.to_service_id])
+        link = _pick(row._asdict(), SERVICE_LINK_FIELDS)
+        link |= {f: without_address(link[f], lines) for f in ("description", "description_fr")}
+        links.append(link)
+    return links
 
 
 def read_taxonomies(session: Session) -> dict[str, Rows]:
@@ -147,6 +176,10 @@ def read_taxonomies(session: Session) -> dict[str, Rows]:
 # --- rows ---------------------------------------------------------------------------------
 
 SAL_FIELDS = ("id", "service_id", "location_id", "description")
+SERVICE_LINK_FIELDS = (
+    "id", "from_service_id", "to_service_id", "link_type", "description", "description_fr",
+    "source_url",
+)  # fmt: skip
 LANGUAGE_FIELDS = ("id", "service_id", "location_id", "name", "code", "note")
 
 

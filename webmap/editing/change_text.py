@@ -14,9 +14,10 @@ from flask_babel import lazy_gettext as _l
 from caremap import history, reasons
 from caremap.fields import ChangeError, ConflictError
 from caremap.helplines import CANADA
+from caremap.links import RECEIVES_FROM, REFERS_TO
 from caremap.normalise import PROVINCES, display_phone
-from caremap.queries import PublicSchedule
-from webmap import page_language
+from caremap.queries import PublicSchedule, service_names
+from webmap import get_store, page_language
 from webmap.common.filters import hours_text, moment, said
 
 FIELD_LABELS = {
@@ -42,6 +43,7 @@ FIELD_LABELS = {
     "confidential": _l("Confidential address"),
     "phones": _l("Phone numbers"),
     "service_areas": _l("Area served"),
+    "next_steps": _l("Next steps"),
 }
 PRECISION_LABELS = {
     "source_coordinates": _l("from the source's coordinates"),
@@ -55,6 +57,10 @@ ACTION_LABELS = {
     "revert": _l("Revert"),
     "capacity": _l("Availability update"),
     "verify": _l("Verified: nothing changed"),
+}
+LINK_TYPE_LABELS = {
+    REFERS_TO: _l("Refers people to"),
+    RECEIVES_FROM: _l("Receives people from"),
 }
 PHONE_TYPE_LABELS = {
     "voice": _l("Voice"),
@@ -94,6 +100,8 @@ def value_text(field_name: str, encoded: str, labels: Mapping[str, str]) -> str:
     if field_name == "service_areas":
         names = dict(area_choices(page_language()))
         return ", ".join(names.get(code, code) for code in value)
+    if field_name == "next_steps":
+        return "; ".join(next_steps_text(value))
     if field_name == "point":
         return point_text(value)
     if field_name == "phones":
@@ -103,6 +111,22 @@ def value_text(field_name: str, encoded: str, labels: Mapping[str, str]) -> str:
     if field_name == "last_verified_at":
         return moment(dt.datetime.fromisoformat(value))
     return str(value)
+
+
+def next_steps_text(links: list[Mapping[str, str | None]]) -> list[str]:
+    """Links as people read them: "Refers people to Legal Clinic — legal help after…"."""
+    with get_store().session() as session:
+        names = {s.id: s.name for s in service_names(session)}
+    french = page_language() == "fr"
+    texts = []
+    for link in links:
+        kind = LINK_TYPE_LABELS.get(link["link_type"] or "", link["link_type"])
+        text = f"{kind} {names.get(link['service_id'] or '', link['service_id'])}"
+        reason = (
+            link["description_fr"] if french and link["description_fr"] else link["description"]
+        )
+        texts.append(f"{text} — {reason}" if reason else text)
+    return texts
 
 
 def point_text(point: Mapping[str, Any]) -> str:

@@ -22,7 +22,7 @@ from caremap import accounts, changes, history
 from caremap.capacity import CapacityError, countable_capacities, set_available
 from caremap.changes import ChangeError, ConflictError, NotFound
 from caremap.model import ChangeSet, HistoryEntry, ServiceCapacity
-from caremap.queries import term_labels, vocabulary_choices
+from caremap.queries import public_service_names, term_labels, vocabulary_choices
 from webmap import get_store, page_language
 from webmap.accounts.auth import current_principal, requires, safe_next, signed_in
 from webmap.common.searching import clock, geography
@@ -72,7 +72,10 @@ def service(service_id: str) -> Response | tuple[str, int] | str:
     with get_store().session() as db:
         values = changes.current_values(db, service_id)
         choices = vocabulary_choices(db)
-    form = build_form(values, choices, page_language(), formdata=request.method == "POST")
+        services = (service_id, public_service_names(db))
+    form = build_form(
+        values, choices, page_language(), formdata=request.method == "POST", services=services
+    )
     if request.method == "GET" or not form.validate_on_submit():
         status = 400 if form.errors else 200
         page = render_template(

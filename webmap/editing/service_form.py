@@ -23,8 +23,14 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput
 
-from caremap.queries import TermChoice
+from caremap.queries import ServiceName, TermChoice
 from webmap.editing.change_text import area_choices
+from webmap.editing.next_steps_form import (
+    next_step_edit,
+    next_step_rows,
+    next_steps_field,
+    set_service_choices,
+)
 from webmap.editing.phone_form import phone_edit, phone_rows, phones_field
 
 DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
@@ -100,14 +106,20 @@ class ServiceForm(FlaskForm):
     service_areas = CheckboxesField(_l("Area served"), choices=[])
     seasons = FieldList(FormField(SeasonForm), min_entries=1, max_entries=MAX_SEASONS)
     phones = phones_field()
+    next_steps = next_steps_field()
 
 
 def build_form(
-    values: dict[str, Any], choices: dict[str, list[TermChoice]], lang: str, formdata: bool
+    values: dict[str, Any],
+    choices: dict[str, list[TermChoice]],
+    lang: str,
+    formdata: bool,
+    services: tuple[str, list[ServiceName]] = ("", []),
 ) -> ServiceForm:
     """The form for a service whose fields are ``values`` (see
     :func:`caremap.changes.current_values`), with one empty season more for adding one;
-    ``formdata``: read the submitted form."""
+    ``formdata``: read the submitted form. ``services``: the service's id and the public
+    services its next steps choose from."""
     shown = hours_of(values["schedules"]).seasons
     data = {
         **{name: values[name] for name in TEXT_FIELDS},
@@ -115,11 +127,14 @@ def build_form(
         "seasons": [_season_data(season) for season in [*shown, EMPTY_SEASON][:MAX_SEASONS]],
         "phones": phone_rows(values["phones"]),
         "service_areas": values["service_areas"],
+        "next_steps": next_step_rows(values["next_steps"]),
     }
     form = ServiceForm(data=data) if formdata else ServiceForm(formdata=None, data=data)
     for name, facet in TERM_FIELDS.items():
         getattr(form, name).choices = [(c.code, c.label(lang)) for c in choices.get(facet, [])]
     form.service_areas.choices = area_choices(lang)
+    service_id, names = services
+    set_service_choices(form.next_steps, names, service_id)
     return form
 
 
@@ -172,6 +187,7 @@ def edits_of(form: ServiceForm, values: dict[str, Any]) -> dict[str, Any]:
     edits: dict[str, Any] = {name: getattr(form, name).data for name in TEXT_FIELDS}
     edits |= {name: getattr(form, name).data or [] for name in TERM_FIELDS}
     edits |= phone_edit(form.phones)
+    edits |= next_step_edit(form.next_steps)
     edits["service_areas"] = form.service_areas.data or []
     shown = hours_of(values["schedules"])
     submitted = [s for s in map(_season_of, form.seasons) if s != EMPTY_SEASON]

@@ -1,5 +1,6 @@
 """The HSDS 3.0 API (read only) at ``/hsds/``: services, service_at_locations, organizations,
-taxonomies and taxonomy terms, paged as HSDS's ``Page`` (``page``, ``per_page``).
+taxonomies and taxonomy terms, paged as HSDS's ``Page`` (``page``, ``per_page``), and
+caremap's extension ``service_links`` (a service's usual next steps).
 
 Everything comes from :mod:`caremap.hsds.tables`, which passes every location through
 :mod:`caremap.privacy`: a confidential location appears at its public point, with its city and
@@ -28,7 +29,8 @@ from caremap.hsds.pages import (
     service_page,
     services_of,
 )
-from caremap.hsds.tables import read_tables, read_taxonomies
+from caremap.hsds.tables import read_service_links, read_tables, read_taxonomies
+from caremap.queries import confidential_streets
 from webmap import get_store
 from webmap.common.cors import allow_any_origin_to_read
 from webmap.common.delivery import revalidated
@@ -186,6 +188,17 @@ def organization(organization_id: str) -> Response:
     if not rows:
         abort(404)
     return jsonify(nester.organization_full(rows[0], full_service))
+
+
+@bp.get("/service_links")
+def service_links() -> Response:
+    """caremap's extension: every service's usual next steps (``service_links.csv`` of the
+    data package), paged; ``service_id`` keeps the links from that service."""
+    wanted = request.args.get("service_id")
+    with get_store().session() as session:
+        streets = confidential_streets(session.connection())
+        rows = read_service_links(session, streets, None if wanted is None else [wanted])
+    return _paged(rows)
 
 
 def _taxonomy_rows(table: str) -> list[dict]:

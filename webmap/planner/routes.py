@@ -21,10 +21,12 @@ from sqlalchemy.orm import aliased
 
 from caremap.coverage.classify import METHODS, Classes, classify
 from caremap.coverage.completeness import ProvinceCompleteness, completeness
+from caremap.coverage.continuum import STEPS, missing_steps
 from caremap.coverage.indicators import (
     ACCESS_METHODS,
     SUPPLY_KINDS,
     JurisdictionIndicators,
+    LevelContext,
     Selection,
     bed_count,
     compute_indicators,
@@ -271,6 +273,39 @@ def planner() -> str:
         whatif_services=_switch_off_choices(),
         completeness=_completeness(view),
         **_options(),
+    )
+
+
+STEP_LABELS = {
+    "shelter_to_sexual_assault_centre": _l("From a shelter to a sexual assault centre"),
+    "shelter_to_legal_aid": _l("From a shelter to legal aid"),
+    "shelter_to_victim_services": _l("From a shelter to victim services"),
+}
+STEP_DISTANCES_KM = ("50", "100", "200")
+
+
+@bp.get("/continuum")
+def continuum_steps() -> str:
+    """Per jurisdiction, where a step of the continuum of care is missing
+    (:mod:`caremap.coverage.continuum`), missing steps first."""
+    level = _choice("level", _levels(), "census_division")
+    step = _choice("step", STEPS, "shelter_to_sexual_assault_centre")
+    km = float(_choice("km", STEP_DISTANCES_KM, "100"))
+    context = LevelContext(get_store(), current_app.config["DATA_DIR"], level, clock().now.date())
+    rows = missing_steps(context, STEPS[step], km)
+    name = "name_fr" if page_language() == "fr" else "name_en"
+    rows.sort(key=lambda r: (not r.missing, not r.have, getattr(r, name)))
+    return render_template(
+        "planner_continuum.html",
+        rows=rows,
+        level=level,
+        step=step,
+        km=int(km),
+        levels=_levels(),
+        steps=STEP_LABELS,
+        distances=[(d, d) for d in STEP_DISTANCES_KM],
+        status_text=STATUS_TEXT,
+        missing=sum(r.missing for r in rows),
     )
 
 

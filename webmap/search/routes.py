@@ -10,7 +10,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import folium
 from flask import Blueprint, abort, current_app, render_template, request, url_for
 from flask_babel import gettext as _
+from werkzeug.datastructures import MultiDict
 
+from caremap.links import Continuum, continuum
 from caremap.paging import Page
 from caremap.queries import jurisdiction_outlines, public_service, term_labels
 from caremap.search import Filters, SearchHit, SearchQuery, SearchResult, has_weekly_hours, search
@@ -214,14 +216,48 @@ def print_results() -> tuple[str, int] | str:
     )
 
 
+ORIGIN_PARAMETERS = ("near", "lat", "lon")
+
+
+def _origin() -> tuple[dict[str, str], ParsedSearch]:
+    """Where the person starts, as search parameters and parsed: the page's own ``near`` (or
+    ``lat`` and ``lon``; a 400 naming the parameter when they name no place), else those of the
+    search it was opened from (``back``), else none."""
+    own = {name: request.args[name] for name in ORIGIN_PARAMETERS if request.args.get(name)}
+    if own:
+        return own, _parsed(own)
+    back = results_url(request.args.get("back"))
+    query = dict(parse_qsl(urlsplit(back).query)) if back else {}
+    searched = {name: query[name] for name in ORIGIN_PARAMETERS if query.get(name)}
+    try:
+        return searched, _parsed(searched)
+    except BadParameter:
+        return {}, _parsed({})
+
+
+def _parsed(args: dict[str, str]) -> ParsedSearch:
+    return parse_search(MultiDict(args), vocabulary_codes(), gazetteer)
+
+
+def _continuum(service_id: str, parsed: ParsedSearch) -> Continuum:
+    """The service's next steps, nearest the origin first."""
+    query = parsed.query
+    origin = None
+    if query.latitude is not None and query.longitude is not None:
+        origin = (query.latitude, query.longitude)
+    with get_store().session() as session:
+        return continuum(session, service_id, page_language(), origin)
+
+
 @bp.get("/services/<service_id>")
 def service_detail(service_id: str) -> str:
-    """Everything a referral needs about one service."""
+    """Everything a referral needs about one service, and its next steps."""
     with get_store().session() as session:
         service = public_service(session, service_id)
         labels = term_labels(session, page_language())
     if service is None:
         abort(404)
+    origin_args, parsed = _origin()
     settings = _map_settings()
     fmap, map_data = build_location_map(service, settings=settings)
     return render_template(
@@ -234,6 +270,28 @@ def service_detail(service_id: str) -> str:
         clock=clock(),
         capacity_forms=capacity_forms(service_id),
         editing=editing(service_id),
+        steps=_continuum(service_id, parsed),
+        origin_args=origin_args,
+    )
+
+
+@bp.get("/services/<service_id>/print")
+def print_service(service_id: str) -> str:
+    """A referral sheet of one service and its next steps, each at its location nearest the
+    origin (``near``, or ``lat`` and ``lon``)."""
+    with get_store().session() as session:
+        service = public_service(session, service_id)
+        labels = term_labels(session, page_language())
+    if service is None:
+        abort(404)
+    _, parsed = _origin()
+    return render_template(
+        "print_service.html",
+        service=service,
+        parsed=parsed,
+        steps=_continuum(service_id, parsed),
+        labels=labels,
+        now=clock().now,
     )
 
 
