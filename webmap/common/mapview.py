@@ -20,11 +20,11 @@ from typing import TypedDict
 
 import folium
 from flask_babel import gettext as _
-from folium.plugins import MarkerCluster
 from markupsafe import Markup
 
 from caremap.geocoder import Precision
 from caremap.geodesy import km_to_metres
+from caremap.mapgrid import GridPoints
 from caremap.privacy import PublicLocation
 from caremap.queries import PublicService
 from webmap.common.assets import (
@@ -108,6 +108,7 @@ class MapData(TypedDict):
     icons: Mapping[str, dict[str, str]]
     points_group: str
     points: list[MapPoint]
+    points_url: str | None
     outlines: MapOutlines | None
     text: dict[str, str]
 
@@ -132,14 +133,16 @@ class MapSettings:
 @dataclass(frozen=True)
 class MapLayers:
     """What goes on a map: service locations keyed for the page's list, an optional search
-    origin (lat, lon) and radius, whether markers cluster (browsing) or not (results), and
-    the distance in metres from the origin of each key that has one."""
+    origin (lat, lon) and radius, whether markers cluster (browsing) or not (results), the
+    distance in metres from the origin of each key that has one, and the URL the map fetches
+    its clustered points from for each view (browsing: :func:`map_points_answer`)."""
 
     points: list[tuple[str, PublicService, PublicLocation]]
     origin: tuple[float, float] | None = None
     radius_km: float | None = None
     cluster: bool = True
     distances_m: Mapping[str, float] = field(default_factory=dict)
+    points_url: str | None = None
 
 
 def new_map(tiles_url: str, tiles_attribution: str, **options: object) -> folium.Map:
@@ -166,18 +169,13 @@ def build_service_map(
     outline_group = None
     if outlines["features"]:
         outline_group = folium.FeatureGroup(name=_("Provinces and territories")).add_to(fmap)
-    parent = (
-        MarkerCluster(name=_("Services"))
-        if layers.cluster
-        else folium.FeatureGroup(name=_("Services"))
-    )
-    parent.add_to(fmap)
+    parent = folium.FeatureGroup(name=_("Services")).add_to(fmap)
     bounds = _origin(fmap, layers)
     points = []
     for key, service, location in layers.points:
         bounds.append((location.latitude, location.longitude))  # folium: (lat, lon)
         label = _marker_label(service.name, layers.distances_m.get(key), location)
-        points.append(_service_point(key, service, location, label, labels, detail_url))
+        points.append(service_point(key, service, location, label, labels, detail_url))
     folium.LayerControl(collapsed=True).add_to(fmap)
     if bounds:
         fmap.fit_bounds(bounds, max_zoom=12 if layers.cluster else 14)
@@ -187,6 +185,7 @@ def build_service_map(
         icons=ICONS,
         points_group=parent.get_name(),
         points=points,
+        points_url=layers.points_url,
         outlines=None
         if outline_group is None
         else MapOutlines(
@@ -231,6 +230,7 @@ def build_location_map(
         icons=ICONS,
         points_group=group.get_name(),
         points=points,
+        points_url=None,
         outlines=None,
         text=popup_text(),
     )
@@ -260,6 +260,7 @@ def popup_text() -> dict[str, str]:
     return {
         "withheld": _("Location withheld for safety — call the intake line."),
         "details": _("Details"),
+        "cluster": _("%(count)s services here: zoom in"),
     }
 
 
@@ -296,7 +297,7 @@ def _marker_label(name: str, distance_m: float | None, location: PublicLocation)
     return _("%(name)s, %(distance)s away", name=name, distance=km(distance_m))
 
 
-def _service_point(
+def service_point(
     key: str,
     service: PublicService,
     location: PublicLocation,
@@ -323,6 +324,31 @@ def _service_point(
             withheld=location.confidential,
         ),
     )
+
+
+def map_points_answer(
+    grid: GridPoints, labels: Mapping[str, str], detail_url: Callable[[str], str]
+) -> dict:
+    """A view's points as GeoJSON (lon, lat): each cluster with its ``count``, each marker
+    with its :class:`MapPoint` (keyed by its listing) as ``point``."""
+    clusters = [
+        _point_feature(cluster.longitude, cluster.latitude, {"count": cluster.count})
+        for cluster in grid.clusters
+    ]
+    markers = []
+    for listing in grid.markers:
+        service, location = listing.public
+        point = service_point(listing.id, service, location, service.name, labels, detail_url)
+        markers.append(_point_feature(location.longitude, location.latitude, {"point": point}))
+    return {"type": "FeatureCollection", "features": clusters + markers}
+
+
+def _point_feature(longitude: float, latitude: float, properties: dict) -> dict:
+    return {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [longitude, latitude]},
+        "properties": properties,
+    }
 
 
 def render_map(fmap: folium.Map, static_url: StaticUrl, allowed_hosts: Collection[str]) -> MapParts:

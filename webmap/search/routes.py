@@ -8,23 +8,36 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import folium
+import orjson
 from flask import Blueprint, abort, current_app, render_template, request, url_for
 from flask_babel import gettext as _
+from werkzeug.wrappers import Response
 
+from caremap import mapgrid
 from caremap.paging import Page
 from caremap.queries import jurisdiction_outlines, public_service, term_labels
-from caremap.search import Filters, SearchHit, SearchQuery, SearchResult, has_weekly_hours, search
+from caremap.reasons import N_, Reason
+from caremap.search import Filters, SearchHit, SearchResult, has_weekly_hours, search
 from webmap import get_store, page_language, url_with
 from webmap.common.filters import month_name
 from webmap.common.mapview import (
+    MAX_ZOOM,
     MapLayers,
     MapParts,
     MapSettings,
     build_location_map,
     build_service_map,
+    map_points_answer,
     render_map,
 )
-from webmap.common.params import RADIUS_CHOICES_KM, BadParameter, ParsedSearch, parse_search
+from webmap.common.params import (
+    RADIUS_CHOICES_KM,
+    BadParameter,
+    ParsedSearch,
+    integer,
+    lon_lat_box,
+    parse_search,
+)
 from webmap.common.searching import (
     AreaLines,
     area_lines,
@@ -36,7 +49,6 @@ from webmap.common.searching import (
 from webmap.editing.edit import capacity_forms, editing
 
 bp = Blueprint("main", __name__)
-BROWSE_LIMIT = 10_000  # with nothing asked, the map shows every service
 
 
 def _map_settings() -> MapSettings:
@@ -72,8 +84,9 @@ def _run_search() -> SearchRun:
         lines = area_lines(parsed)
     except BadParameter as error:
         return SearchRun(error=error)
-    query = parsed.query if parsed.given else SearchQuery(limit=BROWSE_LIMIT)
-    return SearchRun(parsed, search(get_store(), query, clock()), lines)
+    if not parsed.given:  # the map fetches its points for each view (map_points)
+        return SearchRun(parsed, SearchResult([], 0), lines)
+    return SearchRun(parsed, search(get_store(), parsed.query, clock()), lines)
 
 
 @bp.get("/")
@@ -98,6 +111,7 @@ def home() -> tuple[str, int] | str:
         distances_m={
             f"r{i}": hit.distance_m for i, hit in enumerate(hits) if hit.distance_m is not None
         },
+        points_url=None if asked else url_for("main.map_points", lang=lang),
     )
     settings = _map_settings()
     fmap, map_data = build_service_map(
@@ -128,6 +142,27 @@ def home() -> tuple[str, int] | str:
         map_data=map_data,
     )
     return (page, 400) if error else page
+
+
+@bp.get("/map/points")
+def map_points() -> Response:
+    """The browse map's points in a view, as GeoJSON: ``bbox`` (min lon, min lat, max lon,
+    max lat) and ``zoom`` (0 to the map's greatest), with the search's filters. Clusters at
+    low zooms, markers (public points only, as the search shows them) at high ones."""
+    box = lon_lat_box(request.args)
+    if box is None:
+        raise BadParameter("bbox", Reason(N_("give the view as min lon,min lat,max lon,max lat")))
+    zoom = integer(request.args, "zoom", 0, MAX_ZOOM)
+    if zoom is None:
+        raise BadParameter(
+            "zoom", Reason(N_("give the map's zoom, from 0 to %(max)s"), max=MAX_ZOOM)
+        )
+    filters = parse_search(request.args, vocabulary_codes(), gazetteer).query.filters
+    grid = mapgrid.map_points(get_store(), box, zoom, filters, clock())
+    with get_store().session() as session:
+        labels = term_labels(session, page_language())
+    answer = map_points_answer(grid, labels, lambda service_id: detail_link(service_id, False))
+    return current_app.response_class(orjson.dumps(answer), mimetype="application/geo+json")
 
 
 def applied_filters(filters: Filters, labels: Mapping[str, str]) -> list[str]:
