@@ -92,12 +92,14 @@ class MapPoint(TypedDict):
 
 
 class MapOutlines(TypedDict):
-    """GeoJSON features (lon, lat), each with a Leaflet path ``style`` property; the tooltip has
-    a row per (label, property), without a label cell when the label is None."""
+    """GeoJSON features (lon, lat), each with a Leaflet path ``style`` property, or the
+    ``url`` they are fetched from (then ``features`` is empty); the tooltip has a row per
+    (label, property), without a label cell when the label is None."""
 
     group: str
     features: list[dict]
     tooltip: list[tuple[str | None, str]]
+    url: str | None
 
 
 class MapData(TypedDict):
@@ -143,6 +145,8 @@ class MapLayers:
     cluster: bool = True
     distances_m: Mapping[str, float] = field(default_factory=dict)
     points_url: str | None = None
+    outlines_url: str | None = None
+    view: tuple[tuple[float, float], ...] = ()  # (lat, lon) the view shows besides the points
 
 
 def new_map(tiles_url: str, tiles_attribution: str, **options: object) -> folium.Map:
@@ -170,7 +174,7 @@ def build_service_map(
     if outlines["features"]:
         outline_group = folium.FeatureGroup(name=_("Provinces and territories")).add_to(fmap)
     parent = folium.FeatureGroup(name=_("Services")).add_to(fmap)
-    bounds = _origin(fmap, layers)
+    bounds = _origin(fmap, layers) + list(layers.view)
     points = []
     for key, service, location in layers.points:
         bounds.append((location.latitude, location.longitude))  # folium: (lat, lon)
@@ -179,7 +183,6 @@ def build_service_map(
     folium.LayerControl(collapsed=True).add_to(fmap)
     if bounds:
         fmap.fit_bounds(bounds, max_zoom=12 if layers.cluster else 14)
-    name = "name_fr" if settings.lang == "fr" else "name_en"
     return fmap, MapData(
         map=fmap.get_name(),
         icons=ICONS,
@@ -190,11 +193,9 @@ def build_service_map(
         if outline_group is None
         else MapOutlines(
             group=outline_group.get_name(),
-            features=[
-                outline_feature(feature, name=feature["properties"][name], style=OUTLINE_STYLE)
-                for feature in outlines["features"]
-            ],
+            features=[] if layers.outlines_url else province_outlines(outlines, settings.lang),
             tooltip=[(None, "name")],
+            url=layers.outlines_url,
         ),
         text=popup_text(),
     )
@@ -248,6 +249,15 @@ def _location_point(service: PublicService, location: PublicLocation) -> MapPoin
         label=name,
         popup=None,
     )
+
+
+def province_outlines(outlines: dict, lang: str) -> list[dict]:
+    """The provinces' and territories' outlines, named in ``lang``, styled for the map."""
+    name = "name_fr" if lang == "fr" else "name_en"
+    return [
+        outline_feature(feature, name=feature["properties"][name], style=OUTLINE_STYLE)
+        for feature in outlines["features"]
+    ]
 
 
 def outline_feature(feature: dict, **properties: object) -> dict:

@@ -430,7 +430,7 @@ def choropleth_map(
             for number, (latitude, longitude, beds) in enumerate(view.selection.added_sites)
         ],
         points_url=None,
-        outlines=MapOutlines(group=fmap.get_name(), features=features, tooltip=tooltip),
+        outlines=MapOutlines(group=fmap.get_name(), features=features, tooltip=tooltip, url=None),
         text={},
     )
 

@@ -14,11 +14,13 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from caremap import mapgrid
+from caremap.listing import listings_extent
 from caremap.paging import Page
 from caremap.queries import jurisdiction_outlines, public_service, term_labels
 from caremap.reasons import N_, Reason
 from caremap.search import Filters, SearchHit, SearchResult, has_weekly_hours, search
 from webmap import get_store, page_language, url_with
+from webmap.common.delivery import revalidated
 from webmap.common.filters import month_name
 from webmap.common.mapview import (
     MAX_ZOOM,
@@ -28,6 +30,7 @@ from webmap.common.mapview import (
     build_location_map,
     build_service_map,
     map_points_answer,
+    province_outlines,
     render_map,
 )
 from webmap.common.params import (
@@ -99,8 +102,11 @@ def home() -> tuple[str, int] | str:
     with get_store().session() as session:
         labels = term_labels(session, lang)
         outlines = jurisdiction_outlines(session, "province")
+        extent = listings_extent(session.connection())
     hits = result.hits if result else []
     asked = parsed is not None and parsed.given
+    # Browsing: the view holds every listing, fetched per view (lat, lon corners).
+    view = () if asked or extent is None else ((extent[1], extent[0]), (extent[3], extent[2]))
     layers = MapLayers(
         points=[(f"r{i}", hit.service, hit.location) for i, hit in enumerate(hits)],
         origin=(parsed.query.latitude, parsed.query.longitude)
@@ -112,6 +118,8 @@ def home() -> tuple[str, int] | str:
             f"r{i}": hit.distance_m for i, hit in enumerate(hits) if hit.distance_m is not None
         },
         points_url=None if asked else url_for("main.map_points", lang=lang),
+        outlines_url=None if asked else url_for("main.map_outlines", lang=lang),
+        view=view,
     )
     settings = _map_settings()
     fmap, map_data = build_service_map(
@@ -163,6 +171,17 @@ def map_points() -> Response:
         labels = term_labels(session, page_language())
     answer = map_points_answer(grid, labels, lambda service_id: detail_link(service_id, False))
     return current_app.response_class(orjson.dumps(answer), mimetype="application/geo+json")
+
+
+@bp.get("/map/outlines")
+def map_outlines() -> Response:
+    """The browse map's outlines of the provinces and territories, named in the page's
+    language (GeoJSON features, lon/lat)."""
+    with get_store().session() as session:
+        outlines = jurisdiction_outlines(session, "province")
+    answer = province_outlines(outlines, page_language())
+    response = current_app.response_class(orjson.dumps(answer), mimetype="application/json")
+    return revalidated(response)
 
 
 def applied_filters(filters: Filters, labels: Mapping[str, str]) -> list[str]:

@@ -104,7 +104,16 @@
     return marker;
   }
 
-  if (data.outlines) { drawOutlines(data.outlines); }
+  if (data.outlines && data.outlines.url) {
+    fetch(data.outlines.url, { credentials: "same-origin" }).then(function (response) {
+      return response.ok ? response.json() : [];
+    }).then(function (features) {
+      drawOutlines({ group: data.outlines.group, tooltip: data.outlines.tooltip,
+                     features: features });
+    });
+  } else if (data.outlines) {
+    drawOutlines(data.outlines);
+  }
   var markers = {};
   var group = window[data.points_group];
   function draw(points) {
