@@ -26,7 +26,8 @@ MARKER_ZOOM = 15
 MAX_MARKERS = 500
 """At most this many markers in one answer: a wider box is clustered on a coarser grid."""
 TILE_PIXELS = 256
-HALF_WORLD_M = math.pi * 6_378_137.0
+MERCATOR_RADIUS_M = 6_378_137.0  # EPSG:3857's sphere
+HALF_WORLD_M = math.pi * MERCATOR_RADIUS_M
 MAX_LATITUDE = 85.0511287798
 
 
@@ -70,7 +71,7 @@ def map_points(
 
 def cell_metres(zoom: int) -> float:
     """The side of a grid cell at ``zoom``, in EPSG:3857 metres."""
-    return 2 * HALF_WORLD_M / (TILE_PIXELS * 2**zoom) * CELL_PIXELS
+    return 2 * HALF_WORLD_M / (TILE_PIXELS * 2.0**zoom) * CELL_PIXELS
 
 
 def _placed(store: Store, box: LonLatBox, filters: Filters, clock: Clock) -> list[PlacedListing]:
@@ -96,8 +97,8 @@ def _grid_groups(placed: list[PlacedListing], zoom: int) -> list[list[int]]:
         return [[i] for i in range(len(placed))]
     lat = np.radians(np.clip([p.latitude for p in placed], -MAX_LATITUDE, MAX_LATITUDE))
     lon = np.radians([p.longitude for p in placed])
-    x = lon * 6_378_137.0
-    y = np.log(np.tan(np.pi / 4 + lat / 2)) * 6_378_137.0
+    x = lon * MERCATOR_RADIUS_M
+    y = np.log(np.tan(np.pi / 4 + lat / 2)) * MERCATOR_RADIUS_M
     size = cell_metres(zoom)
     cells = np.stack([np.floor(x / size), np.floor(y / size)], axis=1)
     _, cell_of, counts = np.unique(cells, axis=0, return_inverse=True, return_counts=True)

@@ -34,26 +34,25 @@ from webmap.common.assets import (
     localise,
     rewrite_cdn_urls,
 )
+from webmap.common.csp import script_nonce
 from webmap.common.filters import distance, km
 
 CANADA_CENTRE = (56.0, -96.0)  # (lat, lon)
 MAX_ZOOM = 18
 
 ICONS: Mapping[str, dict[str, str]] = {
-    kind: {
-        "markerColor": colour,
-        "iconColor": "white",
-        "icon": icon,
-        "prefix": "fa",
-        "extraClasses": "fa-rotate-0",
-    }
+    kind: {"markerColor": colour, "iconColor": "white", "icon": icon, "prefix": "cm-icon"}
     for kind, colour, icon in (
         ("service", "blue", "house"),
         ("withheld", "purple", "lock"),
         ("site", "green", "plus"),
     )
 }
-"""Leaflet.awesome-markers options of each kind of marker."""
+"""Leaflet.awesome-markers options of each kind of marker; the glyphs (``cm-icon-house``, ...)
+are drawn by ``static/css/caremap.css``, without an icon font."""
+MAP_ASSETS = frozenset({"leaflet", "leaflet_css", "awesome_markers", "awesome_markers_css"})
+"""What of folium's default assets the maps use: Leaflet and its awesome-markers (not
+jQuery, Bootstrap, its glyphicons, Font Awesome or the awesome-rotate classes)."""
 
 OUTLINE_STYLE = {"color": "#555", "weight": 1, "fill": False}
 CIRCLE_STYLE = {"color": "#5a2d82", "weight": 2, "fill": True, "fill_opacity": 0.15}
@@ -63,6 +62,8 @@ COMMUNITY_RADIUS_M = 3000.0
 AREA_ZOOM = 12
 """The closest zoom of a detail map with a confidential location: its whole area shows."""
 
+INLINE_SCRIPT = re.compile(r"<script>", re.IGNORECASE)
+"""folium's inline scripts (in the header: ``L_NO_TOUCH``...); each gets the page's nonce."""
 FOLIUM_VIEWPORT = re.compile(r"<meta\s+name=[\"']viewport[\"'][^>]*>", re.IGNORECASE)
 """folium's viewport tag, which forbids zooming; the page's own (base.html) is the one kept."""
 
@@ -153,6 +154,8 @@ def new_map(tiles_url: str, tiles_attribution: str, **options: object) -> folium
     """An empty map of Canada, with the configured tiles if any."""
     # folium drops max_zoom when tiles=None; MarkerCluster needs it, so set the Leaflet option.
     fmap = folium.Map(location=CANADA_CENTRE, zoom_start=4, maxZoom=MAX_ZOOM, tiles=None, **options)
+    fmap.default_js = [(name, url) for name, url in fmap.default_js if name in MAP_ASSETS]
+    fmap.default_css = [(name, url) for name, url in fmap.default_css if name in MAP_ASSETS]
     if tiles_url:
         folium.TileLayer(
             tiles_url, attr=tiles_attribution, max_zoom=MAX_ZOOM, name=_("Base map")
@@ -378,5 +381,7 @@ def render_map(fmap: folium.Map, static_url: StaticUrl, allowed_hosts: Collectio
     for part in parts:
         assert_no_external_urls(part, allowed_hosts)
     parts[0] = FOLIUM_VIEWPORT.sub("", parts[0])
+    tag = f'<script nonce="{script_nonce()}">'
+    parts[:2] = [INLINE_SCRIPT.sub(tag, part) for part in parts[:2]]
     header, body, script = (Markup(part) for part in parts)  # noqa: S704 - code only, checked
     return MapParts(header, body, script)
