@@ -92,3 +92,33 @@ def test_bad_views_are_refused_with_a_reason(client, query, lang, said):
     answer = client.get(f"/map/points?{query}&lang={lang}", headers={"Accept": "text/html"})
     assert answer.status_code == 400
     assert said in answer.get_data(as_text=True)
+
+
+def test_home_map_fetches_the_outlines_by_language(client, loaded_store):
+    data = map_data(client.get("/?lang=fr").get_data(as_text=True))
+    assert data["outlines"]["features"] == []
+    outlines = client.get(data["outlines"]["url"])
+    names = {feature["properties"]["name"] for feature in outlines.get_json()}
+    assert len(names) == 13 and "Colombie-Britannique" in names
+    assert (
+        client.get(
+            data["outlines"]["url"], headers={"If-None-Match": outlines.headers["ETag"]}
+        ).status_code
+        == 304
+    )
+
+
+@pytest.mark.parametrize("url", ["/", "/?near=M5V%202T6", "/planner/", "/about"])
+def test_only_the_pages_own_scripts_run(client, loaded_store, url):
+    """No 'unsafe-inline' for scripts: each inline script carries the response's nonce."""
+    response = client.get(url)
+    policy = dict(
+        part.strip().split(" ", 1)
+        for part in response.headers["Content-Security-Policy"].split(";")
+    )
+    assert "'unsafe-inline'" not in policy["script-src"]
+    html = response.get_data(as_text=True)
+    inline = re.findall(r"<script(?![^>]*\bsrc=)(?![^>]*application/json)([^>]*)>", html)
+    nonces = set(re.findall(r"'nonce-([^']+)'", policy["script-src"]))
+    assert all(re.fullmatch(r' nonce="([^"]+)"', attrs) for attrs in inline), inline
+    assert {re.fullmatch(r' nonce="([^"]+)"', attrs)[1] for attrs in inline} <= nonces
