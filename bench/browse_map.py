@@ -64,6 +64,11 @@ def store_url(rows: int, data_dir: Path) -> str:
             finally:
                 store.dispose()
             shutil.move(partial, path)
+    store = open_store(f"sqlite:///{path}")
+    try:
+        store.upgrade()  # a store kept from an older schema
+    finally:
+        store.dispose()
     return f"sqlite:///{path}"
 
 

@@ -3,16 +3,18 @@
 Only ``public_listing`` is read, so every point is a public point (a confidential location's
 is its community's, as the search shows it). A cluster stands at the mean of its members'
 public points, and says how many there are; a grid cell holding one listing, or any cell at
-:data:`MARKER_ZOOM` and closer, gives markers instead.
+:data:`MARKER_ZOOM` and closer, gives markers instead. The store counts the cells (grouping
+by cell over the ``ix_public_listing_point`` index), so a view costs one indexed scan of its
+box, whatever the number of listings outside it.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
-import numpy as np
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, select
 
 from caremap.listing import COLUMNS, Listing, LonLatBox, listing_of
 from caremap.model import PublicListing
@@ -28,7 +30,6 @@ MAX_MARKERS = 500
 TILE_PIXELS = 256
 MERCATOR_RADIUS_M = 6_378_137.0  # EPSG:3857's sphere
 HALF_WORLD_M = math.pi * MERCATOR_RADIUS_M
-MAX_LATITUDE = 85.0511287798
 
 
 @dataclass(frozen=True)
@@ -41,15 +42,6 @@ class Cluster:
 
 
 @dataclass(frozen=True)
-class PlacedListing:
-    """A listing id at its public point (lat, lon)."""
-
-    id: str
-    latitude: float
-    longitude: float
-
-
-@dataclass(frozen=True)
 class GridPoints:
     clusters: list[Cluster]
     markers: list[Listing]  # with their records, for the popups
@@ -58,14 +50,17 @@ class GridPoints:
 def map_points(
     store: Store, box: LonLatBox, zoom: int, filters: Filters, clock: Clock
 ) -> GridPoints:
-    """The listings passing ``filters`` in ``box``, clustered for ``zoom``."""
-    placed = _placed(store, box, filters, clock)
-    groups = _grid_groups(placed, zoom)
-    while sum(len(group) == 1 for group in groups) > MAX_MARKERS:
+    """The listings passing ``filters`` in ``box``, clustered for ``zoom``; at most
+    :data:`MAX_MARKERS` markers (a coarser grid when more)."""
+    while True:
+        cells = _cells(store, box, zoom, filters, clock)
+        single = [cell.first_id for cell in cells if cell.count == 1]
+        if len(single) <= MAX_MARKERS or zoom == 0:
+            break
         zoom = min(zoom, MARKER_ZOOM) - 1
-        groups = _grid_groups(placed, zoom)
-    clusters = [_cluster([placed[i] for i in group]) for group in groups if len(group) > 1]
-    single = [placed[i].id for group in groups if len(group) == 1 for i in group]
+    clusters = [
+        Cluster(cell.latitude, cell.longitude, cell.count) for cell in cells if cell.count > 1
+    ]
     return GridPoints(clusters, _listings(store, single))
 
 
@@ -74,42 +69,50 @@ def cell_metres(zoom: int) -> float:
     return 2 * HALF_WORLD_M / (TILE_PIXELS * 2.0**zoom) * CELL_PIXELS
 
 
-def _placed(store: Store, box: LonLatBox, filters: Filters, clock: Clock) -> list[PlacedListing]:
+@dataclass(frozen=True)
+class _Cell:
+    count: int
+    latitude: float  # the mean of its listings' public points
+    longitude: float
+    first_id: str  # the one listing's id when count is 1
+
+
+def _cells(store: Store, box: LonLatBox, zoom: int, filters: Filters, clock: Clock) -> list[_Cell]:
+    """The grid cells holding listings (one per listing from :data:`MARKER_ZOOM`), counted in
+    the store (SQLite's math functions, or PostgreSQL's); with time filters, only over the
+    listings passing them."""
     where = [box.holds_listing()]
     if (vocabulary := listing_filter(filters)) is not None:
         where.append(vocabulary)
-    point = (PublicListing.latitude, PublicListing.longitude)
+    if filters.by_time:
+        where.append(PublicListing.id.in_(_passing_ids(store, where, filters, clock)))
+    lat, lon = PublicListing.latitude, PublicListing.longitude
+    keys: list[Any]  # columns or SQL expressions
+    if zoom >= MARKER_ZOOM:
+        keys = [PublicListing.id]
+    else:
+        size = cell_metres(zoom)
+        x = func.radians(lon) * MERCATOR_RADIUS_M
+        y = func.ln(func.tan(func.pi() / 4 + func.radians(lat) / 2)) * MERCATOR_RADIUS_M
+        keys = [func.floor(x / size), func.floor(y / size)]
+    query = (
+        select(func.count(), func.avg(lat), func.avg(lon), func.min(PublicListing.id))
+        .where(*where)
+        .group_by(*keys)
+    )
     with store.engine.connect() as connection:
-        if not filters.by_time:
-            rows = connection.execute(select(PublicListing.id, *point).where(*where))
-            return [PlacedListing(*row) for row in rows]
-        rows = connection.execute(select(*COLUMNS, *point).where(*where))
+        return [_Cell(*row) for row in connection.execute(query)]
+
+
+def _passing_ids(
+    store: Store, where: list[ColumnElement[bool]], filters: Filters, clock: Clock
+) -> list[str]:
+    """The ids of the listings meeting ``where`` that pass the time filters."""
+    with store.engine.connect() as connection:
+        rows = connection.execute(select(*COLUMNS).where(*where))
         return [
-            PlacedListing(row.id, row.latitude, row.longitude)
-            for row in rows
-            if passes_time_filters(*listing_of(row).public, filters, clock)
+            row.id for row in rows if passes_time_filters(*listing_of(row).public, filters, clock)
         ]
-
-
-def _grid_groups(placed: list[PlacedListing], zoom: int) -> list[list[int]]:
-    """Indexes of ``placed`` by grid cell (one group per listing from :data:`MARKER_ZOOM`)."""
-    if zoom >= MARKER_ZOOM or not placed:
-        return [[i] for i in range(len(placed))]
-    lat = np.radians(np.clip([p.latitude for p in placed], -MAX_LATITUDE, MAX_LATITUDE))
-    lon = np.radians([p.longitude for p in placed])
-    x = lon * MERCATOR_RADIUS_M
-    y = np.log(np.tan(np.pi / 4 + lat / 2)) * MERCATOR_RADIUS_M
-    size = cell_metres(zoom)
-    cells = np.stack([np.floor(x / size), np.floor(y / size)], axis=1)
-    _, cell_of, counts = np.unique(cells, axis=0, return_inverse=True, return_counts=True)
-    order = np.argsort(cell_of.ravel(), kind="stable")
-    return [group.tolist() for group in np.split(order, np.cumsum(counts)[:-1])]
-
-
-def _cluster(members: list[PlacedListing]) -> Cluster:
-    latitude = sum(p.latitude for p in members) / len(members)
-    longitude = sum(p.longitude for p in members) / len(members)
-    return Cluster(latitude, longitude, len(members))
 
 
 def _listings(store: Store, ids: list[str]) -> list[Listing]:
