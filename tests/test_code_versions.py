@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (4, "9f55dd829230d920deae26360f9a93708ec9e488d045bba353a423d28b0eca3e"),
+        (4, "ced70f87252b2bad87db4ae6ea78c7dd9198a5ee9abfc9a7a92f4c65fdfb4ba8"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (4, "423104b871d3f0b39d970696fd772445a628347aaefdabb179343b718583dc52"),
+        (4, "7f4a633aed021c28c38736a43af85a1783c1b9ce63ed98bcacfb553ba9ba33e1"),
     ),
 ]
 
