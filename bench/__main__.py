@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from bench import (
+    browse_map,
     coverage,
     etl_throughput,
     indicators,
@@ -18,6 +19,7 @@ BENCHMARKS = {
     "coverage": coverage.main,
     "etl": etl_throughput.main,
     "indicators": indicators.main,
+    "map": browse_map.main,
     "ogc": ogc_paging.main,
     "search": search_latency.main,
     "synthetic": synthetic.main,

@@ -556,6 +556,10 @@ class PublicListing(Base):
     generated ``geog`` over it with a GiST index, for nearest-first search."""
 
     __tablename__ = "public_listing"
+    # The browse map's grid reads a view from this index alone (caremap.mapgrid).
+    __table_args__ = (
+        Index("ix_public_listing_point", "latitude", "longitude", "id", "service_id"),
+    )
 
     id: Mapped[str] = mapped_column(String(130), primary_key=True)  # "service_id@location_id"
     service_id: Mapped[str] = mapped_column(parent_fk("service.id"), index=True)

@@ -94,6 +94,21 @@ def sample_arguments(store) -> dict[str, list[str]]:
     }
 
 
+def map_views() -> list[str]:
+    """The browse map's views: Canada, and around each confidential location's real point,
+    from clusters to markers."""
+    views = ["bbox=-141,41,-52,84&zoom=4", "bbox=-141,41,-52,84&zoom=18"]
+    for row in confidential_rows():
+        lat, lon = float(row["latitude"]), float(row["longitude"])
+        box = f"{lon - 0.05:.3f},{lat - 0.05:.3f},{lon + 0.05:.3f},{lat + 0.05:.3f}"
+        views += [f"bbox={box}&zoom={zoom}" for zoom in (8, 12, 16, 18)]
+    return views
+
+
+# Routes that answer only with query parameters: the values the sweep gives them.
+QUERIES = {"/map/points": map_views}
+
+
 def get_urls(app, store) -> list[str]:
     samples = sample_arguments(store)
     urls = []
@@ -102,6 +117,9 @@ def get_urls(app, store) -> list[str]:
             continue
         missing = set(rule.arguments) - set(samples)
         assert not missing, f"add sample values for {missing} of route {rule.rule}"
+        if rule.rule in QUERIES:
+            urls += [f"{rule.rule}?{query}" for query in QUERIES[rule.rule]()]
+            continue
         if not rule.arguments:
             urls.append(rule.rule)
             urls += [f"{rule.rule}?{query}" for query in searches_near_secrets()]

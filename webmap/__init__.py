@@ -33,8 +33,10 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from caremap.language import LANGUAGES, Language, language_of
 from caremap.settings import load_settings, secret_key
 from caremap.store import Store, open_store
+from webmap.common.csp import script_nonce, script_sources
 
 HSTS_MAX_AGE_S = 31_536_000
+SCRIPT_SOURCES = "{script-src}"  # in the cached policy: the response's own script sources
 
 
 def serving_app() -> Flask:
@@ -150,7 +152,12 @@ def page_language() -> Language:
 
 
 def _template_globals() -> dict[str, Any]:
-    return {"current_lang": page_language(), "languages": LANGUAGES, "url_with": url_with}
+    return {
+        "current_lang": page_language(),
+        "languages": LANGUAGES,
+        "url_with": url_with,
+        "script_nonce": script_nonce,
+    }
 
 
 def url_with(endpoint: str | None = None, **changes: str | None) -> str:
@@ -177,7 +184,9 @@ def _security_headers(response):  # noqa: ANN001
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["X-Frame-Options"] = "DENY"
-    response.headers["Content-Security-Policy"] = _content_policy(config.get("TILES_URL", ""))
+    response.headers["Content-Security-Policy"] = _content_policy(
+        config.get("TILES_URL", "")
+    ).replace(SCRIPT_SOURCES, script_sources())
     if request.is_secure:
         response.headers["Strict-Transport-Security"] = f"max-age={HSTS_MAX_AGE_S}"
     if request.args.get("lang") in LANGUAGES:
@@ -197,7 +206,7 @@ def _content_policy(tiles_url: str) -> str:
     """The Content-Security-Policy for a tile URL template (built once per template)."""
     img_src = " ".join(filter(None, ["'self'", "data:", _origin(tiles_url)]))
     return (
-        "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+        f"default-src 'self'; script-src {SCRIPT_SOURCES}; style-src 'self' 'unsafe-inline'; "
         f"img-src {img_src}; font-src 'self'; connect-src 'self'; frame-ancestors 'none'; "
         "base-uri 'none'; form-action 'self'"
     )

@@ -20,11 +20,11 @@ from typing import TypedDict
 
 import folium
 from flask_babel import gettext as _
-from folium.plugins import MarkerCluster
 from markupsafe import Markup
 
 from caremap.geocoder import Precision
 from caremap.geodesy import km_to_metres
+from caremap.mapgrid import GridPoints
 from caremap.privacy import PublicLocation
 from caremap.queries import PublicService
 from webmap.common.assets import (
@@ -34,26 +34,25 @@ from webmap.common.assets import (
     localise,
     rewrite_cdn_urls,
 )
+from webmap.common.csp import script_nonce
 from webmap.common.filters import distance, km
 
 CANADA_CENTRE = (56.0, -96.0)  # (lat, lon)
 MAX_ZOOM = 18
 
 ICONS: Mapping[str, dict[str, str]] = {
-    kind: {
-        "markerColor": colour,
-        "iconColor": "white",
-        "icon": icon,
-        "prefix": "fa",
-        "extraClasses": "fa-rotate-0",
-    }
+    kind: {"markerColor": colour, "iconColor": "white", "icon": icon, "prefix": "cm-icon"}
     for kind, colour, icon in (
         ("service", "blue", "house"),
         ("withheld", "purple", "lock"),
         ("site", "green", "plus"),
     )
 }
-"""Leaflet.awesome-markers options of each kind of marker."""
+"""Leaflet.awesome-markers options of each kind of marker; the glyphs (``cm-icon-house``, ...)
+are drawn by ``static/css/caremap.css``, without an icon font."""
+MAP_ASSETS = frozenset({"leaflet", "leaflet_css", "awesome_markers", "awesome_markers_css"})
+"""What of folium's default assets the maps use: Leaflet and its awesome-markers (not
+jQuery, Bootstrap, its glyphicons, Font Awesome or the awesome-rotate classes)."""
 
 OUTLINE_STYLE = {"color": "#555", "weight": 1, "fill": False}
 CIRCLE_STYLE = {"color": "#5a2d82", "weight": 2, "fill": True, "fill_opacity": 0.15}
@@ -63,6 +62,8 @@ COMMUNITY_RADIUS_M = 3000.0
 AREA_ZOOM = 12
 """The closest zoom of a detail map with a confidential location: its whole area shows."""
 
+INLINE_SCRIPT = re.compile(r"<script>", re.IGNORECASE)
+"""folium's inline scripts (in the header: ``L_NO_TOUCH``...); each gets the page's nonce."""
 FOLIUM_VIEWPORT = re.compile(r"<meta\s+name=[\"']viewport[\"'][^>]*>", re.IGNORECASE)
 """folium's viewport tag, which forbids zooming; the page's own (base.html) is the one kept."""
 
@@ -92,12 +93,14 @@ class MapPoint(TypedDict):
 
 
 class MapOutlines(TypedDict):
-    """GeoJSON features (lon, lat), each with a Leaflet path ``style`` property; the tooltip has
-    a row per (label, property), without a label cell when the label is None."""
+    """GeoJSON features (lon, lat), each with a Leaflet path ``style`` property, or the
+    ``url`` they are fetched from (then ``features`` is empty); the tooltip has a row per
+    (label, property), without a label cell when the label is None."""
 
     group: str
     features: list[dict]
     tooltip: list[tuple[str | None, str]]
+    url: str | None
 
 
 class MapData(TypedDict):
@@ -108,6 +111,7 @@ class MapData(TypedDict):
     icons: Mapping[str, dict[str, str]]
     points_group: str
     points: list[MapPoint]
+    points_url: str | None
     outlines: MapOutlines | None
     text: dict[str, str]
 
@@ -132,20 +136,26 @@ class MapSettings:
 @dataclass(frozen=True)
 class MapLayers:
     """What goes on a map: service locations keyed for the page's list, an optional search
-    origin (lat, lon) and radius, whether markers cluster (browsing) or not (results), and
-    the distance in metres from the origin of each key that has one."""
+    origin (lat, lon) and radius, whether markers cluster (browsing) or not (results), the
+    distance in metres from the origin of each key that has one, and the URL the map fetches
+    its clustered points from for each view (browsing: :func:`map_points_answer`)."""
 
     points: list[tuple[str, PublicService, PublicLocation]]
     origin: tuple[float, float] | None = None
     radius_km: float | None = None
     cluster: bool = True
     distances_m: Mapping[str, float] = field(default_factory=dict)
+    points_url: str | None = None
+    outlines_url: str | None = None
+    view: tuple[tuple[float, float], ...] = ()  # (lat, lon) the view shows besides the points
 
 
 def new_map(tiles_url: str, tiles_attribution: str, **options: object) -> folium.Map:
     """An empty map of Canada, with the configured tiles if any."""
     # folium drops max_zoom when tiles=None; MarkerCluster needs it, so set the Leaflet option.
     fmap = folium.Map(location=CANADA_CENTRE, zoom_start=4, maxZoom=MAX_ZOOM, tiles=None, **options)
+    fmap.default_js = [(name, url) for name, url in fmap.default_js if name in MAP_ASSETS]
+    fmap.default_css = [(name, url) for name, url in fmap.default_css if name in MAP_ASSETS]
     if tiles_url:
         folium.TileLayer(
             tiles_url, attr=tiles_attribution, max_zoom=MAX_ZOOM, name=_("Base map")
@@ -166,36 +176,29 @@ def build_service_map(
     outline_group = None
     if outlines["features"]:
         outline_group = folium.FeatureGroup(name=_("Provinces and territories")).add_to(fmap)
-    parent = (
-        MarkerCluster(name=_("Services"))
-        if layers.cluster
-        else folium.FeatureGroup(name=_("Services"))
-    )
-    parent.add_to(fmap)
-    bounds = _origin(fmap, layers)
+    parent = folium.FeatureGroup(name=_("Services")).add_to(fmap)
+    bounds = _origin(fmap, layers) + list(layers.view)
     points = []
     for key, service, location in layers.points:
         bounds.append((location.latitude, location.longitude))  # folium: (lat, lon)
         label = _marker_label(service.name, layers.distances_m.get(key), location)
-        points.append(_service_point(key, service, location, label, labels, detail_url))
+        points.append(service_point(key, service, location, label, labels, detail_url))
     folium.LayerControl(collapsed=True).add_to(fmap)
     if bounds:
         fmap.fit_bounds(bounds, max_zoom=12 if layers.cluster else 14)
-    name = "name_fr" if settings.lang == "fr" else "name_en"
     return fmap, MapData(
         map=fmap.get_name(),
         icons=ICONS,
         points_group=parent.get_name(),
         points=points,
+        points_url=layers.points_url,
         outlines=None
         if outline_group is None
         else MapOutlines(
             group=outline_group.get_name(),
-            features=[
-                outline_feature(feature, name=feature["properties"][name], style=OUTLINE_STYLE)
-                for feature in outlines["features"]
-            ],
+            features=[] if layers.outlines_url else province_outlines(outlines, settings.lang),
             tooltip=[(None, "name")],
+            url=layers.outlines_url,
         ),
         text=popup_text(),
     )
@@ -231,6 +234,7 @@ def build_location_map(
         icons=ICONS,
         points_group=group.get_name(),
         points=points,
+        points_url=None,
         outlines=None,
         text=popup_text(),
     )
@@ -250,6 +254,15 @@ def _location_point(service: PublicService, location: PublicLocation) -> MapPoin
     )
 
 
+def province_outlines(outlines: dict, lang: str) -> list[dict]:
+    """The provinces' and territories' outlines, named in ``lang``, styled for the map."""
+    name = "name_fr" if lang == "fr" else "name_en"
+    return [
+        outline_feature(feature, name=feature["properties"][name], style=OUTLINE_STYLE)
+        for feature in outlines["features"]
+    ]
+
+
 def outline_feature(feature: dict, **properties: object) -> dict:
     """``feature``'s geometry with only ``properties``."""
     return {"type": "Feature", "geometry": feature["geometry"], "properties": properties}
@@ -260,6 +273,7 @@ def popup_text() -> dict[str, str]:
     return {
         "withheld": _("Location withheld for safety — call the intake line."),
         "details": _("Details"),
+        "cluster": _("%(count)s services here: zoom in"),
     }
 
 
@@ -296,7 +310,7 @@ def _marker_label(name: str, distance_m: float | None, location: PublicLocation)
     return _("%(name)s, %(distance)s away", name=name, distance=km(distance_m))
 
 
-def _service_point(
+def service_point(
     key: str,
     service: PublicService,
     location: PublicLocation,
@@ -325,6 +339,31 @@ def _service_point(
     )
 
 
+def map_points_answer(
+    grid: GridPoints, labels: Mapping[str, str], detail_url: Callable[[str], str]
+) -> dict:
+    """A view's points as GeoJSON (lon, lat): each cluster with its ``count``, each marker
+    with its :class:`MapPoint` (keyed by its listing) as ``point``."""
+    clusters = [
+        _point_feature(cluster.longitude, cluster.latitude, {"count": cluster.count})
+        for cluster in grid.clusters
+    ]
+    markers = []
+    for listing in grid.markers:
+        service, location = listing.public
+        point = service_point(listing.id, service, location, service.name, labels, detail_url)
+        markers.append(_point_feature(location.longitude, location.latitude, {"point": point}))
+    return {"type": "FeatureCollection", "features": clusters + markers}
+
+
+def _point_feature(longitude: float, latitude: float, properties: dict) -> dict:
+    return {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [longitude, latitude]},
+        "properties": properties,
+    }
+
+
 def render_map(fmap: folium.Map, static_url: StaticUrl, allowed_hosts: Collection[str]) -> MapParts:
     """Render with self-hosted assets; refuses (ExternalAssetError) to emit any other host.
     The header leaves out folium's viewport tag: the page's own lets a person zoom.
@@ -342,5 +381,7 @@ def render_map(fmap: folium.Map, static_url: StaticUrl, allowed_hosts: Collectio
     for part in parts:
         assert_no_external_urls(part, allowed_hosts)
     parts[0] = FOLIUM_VIEWPORT.sub("", parts[0])
+    tag = f'<script nonce="{script_nonce()}">'
+    parts[:2] = [INLINE_SCRIPT.sub(tag, part) for part in parts[:2]]
     header, body, script = (Markup(part) for part in parts)  # noqa: S704 - code only, checked
     return MapParts(header, body, script)

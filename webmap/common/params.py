@@ -16,6 +16,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.routing import IntegerConverter, Map
 
 from caremap.gazetteer import Gazetteer
+from caremap.listing import LonLatBox
 from caremap.locate import Located, LocateError, locate
 from caremap.reasons import N_, Reason, reason_of
 from caremap.search import MAX_MATCHES, Filters, SearchQuery
@@ -306,6 +307,24 @@ def integer(
     """Query parameter ``name`` as a whole number (``default`` when absent or empty)."""
     raw = args.get(name, "").strip()
     return whole_number(name, raw, low, high) if raw else default
+
+
+def lon_lat_box(args: MultiDict, name: str = "bbox") -> LonLatBox | None:
+    """``bbox=minx,miny,maxx,maxy`` (or with min/max heights, 6 numbers) in CRS84 degrees; a
+    ``minx`` greater than ``maxx`` crosses the antimeridian. None when absent."""
+    raw = args.get(name)
+    if raw is None:
+        return None
+    parts = raw.split(",")
+    if len(parts) not in (4, 6):
+        raise BadParameter(name, "must be 4 numbers: minx,miny,maxx,maxy")
+    numbers = [number(name, part.strip(), -math.inf, math.inf) for part in parts]
+    minx, miny, maxx, maxy = numbers if len(numbers) == 4 else [numbers[i] for i in (0, 1, 3, 4)]
+    if not (-180 <= minx <= 180 and -180 <= maxx <= 180):
+        raise BadParameter(name, "longitudes must be between -180 and 180")
+    if not (-90 <= miny <= maxy <= 90):
+        raise BadParameter(name, "latitudes must be between -90 and 90, min before max")
+    return LonLatBox(minx, miny, maxx, maxy)
 
 
 def text(args: MultiDict, name: str, max_length: int) -> str:

@@ -15,7 +15,6 @@ public point. Coordinates are CRS84 (lon, lat). Only JSON is offered (``f=json``
 from __future__ import annotations
 
 import datetime as dt
-import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict
@@ -36,7 +35,7 @@ from webmap import get_store
 from webmap.common.cors import allow_any_origin_to_read
 from webmap.common.delivery import revalidated
 from webmap.common.errors import ogc_exception
-from webmap.common.params import BadParameter, integer, number, shown
+from webmap.common.params import BadParameter, integer, lon_lat_box, shown
 from webmap.common.searching import clock
 
 bp = Blueprint("ogc", __name__, url_prefix="/ogc")
@@ -275,24 +274,11 @@ def _features(
 
 
 def _bbox() -> LonLatBox | None:
-    """``bbox=minx,miny,maxx,maxy`` (or with min/max heights, 6 numbers) in CRS84; a ``minx``
-    greater than ``maxx`` crosses the antimeridian."""
-    raw = request.args.get("bbox")
+    """``bbox`` (see :func:`~webmap.common.params.lon_lat_box`) in CRS84 only."""
     crs = request.args.get("bbox-crs")
     if crs is not None and crs != CRS84:
         raise BadParameter("bbox-crs", f"only {CRS84} is supported")
-    if raw is None:
-        return None
-    parts = raw.split(",")
-    if len(parts) not in (4, 6):
-        raise BadParameter("bbox", "must be 4 numbers: minx,miny,maxx,maxy")
-    numbers = [number("bbox", part.strip(), -math.inf, math.inf) for part in parts]
-    minx, miny, maxx, maxy = numbers if len(numbers) == 4 else [numbers[i] for i in (0, 1, 3, 4)]
-    if not (-180 <= minx <= 180 and -180 <= maxx <= 180):
-        raise BadParameter("bbox", "longitudes must be between -180 and 180")
-    if not (-90 <= miny <= maxy <= 90):
-        raise BadParameter("bbox", "latitudes must be between -90 and 90, min before max")
-    return LonLatBox(minx, miny, maxx, maxy)
+    return lon_lat_box(request.args)
 
 
 def _inside(bbox: LonLatBox) -> Callable[[dict], bool]:

@@ -464,7 +464,8 @@ def choropleth_map(
             )
             for number, (latitude, longitude, beds) in enumerate(view.selection.added_sites)
         ],
-        outlines=MapOutlines(group=fmap.get_name(), features=features, tooltip=tooltip),
+        points_url=None,
+        outlines=MapOutlines(group=fmap.get_name(), features=features, tooltip=tooltip, url=None),
         text={},
     )
 

@@ -8,22 +8,31 @@ from dataclasses import dataclass, replace
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import folium
+import orjson
 from flask import Blueprint, abort, current_app, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
+from werkzeug.wrappers import Response
 
+from caremap import mapgrid
 from caremap.links import Continuum, continuum
+from caremap.listing import listings_extent
 from caremap.paging import Page
 from caremap.queries import jurisdiction_outlines, public_service, term_labels
-from caremap.search import Filters, SearchHit, SearchQuery, SearchResult, has_weekly_hours, search
+from caremap.reasons import N_, Reason
+from caremap.search import Filters, SearchHit, SearchResult, has_weekly_hours, search
 from webmap import get_store, page_language, url_with
+from webmap.common.delivery import revalidated
 from webmap.common.filters import month_name
 from webmap.common.mapview import (
+    MAX_ZOOM,
     MapLayers,
     MapParts,
     MapSettings,
     build_location_map,
     build_service_map,
+    map_points_answer,
+    province_outlines,
     render_map,
 )
 from webmap.common.params import (
@@ -31,6 +40,8 @@ from webmap.common.params import (
     RADIUS_CHOICES_KM,
     BadParameter,
     ParsedSearch,
+    integer,
+    lon_lat_box,
     parse_search,
 )
 from webmap.common.searching import (
@@ -44,7 +55,6 @@ from webmap.common.searching import (
 from webmap.editing.edit import capacity_forms, editing
 
 bp = Blueprint("main", __name__)
-BROWSE_LIMIT = 10_000  # with nothing asked, the map shows every service
 
 
 def _map_settings() -> MapSettings:
@@ -80,8 +90,9 @@ def _run_search() -> SearchRun:
         lines = area_lines(parsed)
     except BadParameter as error:
         return SearchRun(error=error)
-    query = parsed.query if parsed.given else SearchQuery(limit=BROWSE_LIMIT)
-    return SearchRun(parsed, search(get_store(), query, clock()), lines)
+    if not parsed.given:  # the map fetches its points for each view (map_points)
+        return SearchRun(parsed, SearchResult([], 0), lines)
+    return SearchRun(parsed, search(get_store(), parsed.query, clock()), lines)
 
 
 def _with_page_radius(parsed: ParsedSearch) -> ParsedSearch:
@@ -101,8 +112,11 @@ def home() -> tuple[str, int] | str:
     with get_store().session() as session:
         labels = term_labels(session, lang)
         outlines = jurisdiction_outlines(session, "province")
+        extent = listings_extent(session.connection())
     hits = result.hits if result else []
     asked = parsed is not None and parsed.given
+    # Browsing: the view holds every listing, fetched per view (lat, lon corners).
+    view = () if asked or extent is None else ((extent[1], extent[0]), (extent[3], extent[2]))
     layers = MapLayers(
         points=[(f"r{i}", hit.service, hit.location) for i, hit in enumerate(hits)],
         origin=(parsed.query.latitude, parsed.query.longitude)
@@ -113,6 +127,9 @@ def home() -> tuple[str, int] | str:
         distances_m={
             f"r{i}": hit.distance_m for i, hit in enumerate(hits) if hit.distance_m is not None
         },
+        points_url=None if asked else url_for("main.map_points", lang=lang),
+        outlines_url=None if asked else url_for("main.map_outlines", lang=lang),
+        view=view,
     )
     settings = _map_settings()
     fmap, map_data = build_service_map(
@@ -144,6 +161,38 @@ def home() -> tuple[str, int] | str:
         map_data=map_data,
     )
     return (page, 400) if error else page
+
+
+@bp.get("/map/points")
+def map_points() -> Response:
+    """The browse map's points in a view, as GeoJSON: ``bbox`` (min lon, min lat, max lon,
+    max lat) and ``zoom`` (0 to the map's greatest), with the search's filters. Clusters at
+    low zooms, markers (public points only, as the search shows them) at high ones."""
+    box = lon_lat_box(request.args)
+    if box is None:
+        raise BadParameter("bbox", Reason(N_("give the view as min lon,min lat,max lon,max lat")))
+    zoom = integer(request.args, "zoom", 0, MAX_ZOOM)
+    if zoom is None:
+        raise BadParameter(
+            "zoom", Reason(N_("give the map's zoom, from 0 to %(max)s"), max=MAX_ZOOM)
+        )
+    filters = parse_search(request.args, vocabulary_codes(), gazetteer).query.filters
+    grid = mapgrid.map_points(get_store(), box, zoom, filters, clock())
+    with get_store().session() as session:
+        labels = term_labels(session, page_language())
+    answer = map_points_answer(grid, labels, lambda service_id: detail_link(service_id, False))
+    return current_app.response_class(orjson.dumps(answer), mimetype="application/geo+json")
+
+
+@bp.get("/map/outlines")
+def map_outlines() -> Response:
+    """The browse map's outlines of the provinces and territories, named in the page's
+    language (GeoJSON features, lon/lat)."""
+    with get_store().session() as session:
+        outlines = jurisdiction_outlines(session, "province")
+    answer = province_outlines(outlines, page_language())
+    response = current_app.response_class(orjson.dumps(answer), mimetype="application/json")
+    return revalidated(response)
 
 
 def applied_filters(filters: Filters, labels: Mapping[str, str]) -> list[str]:

@@ -91,18 +91,73 @@
     return marker;
   }
 
-  if (data.outlines) { drawOutlines(data.outlines); }
-  var markers = {};
-  var drawn = data.points.map(function (point) {
-    var marker = newMarker(point);
-    markers[point.key] = marker;
+  // A cluster of the server's grid: its count, sized like Leaflet.markercluster's; a click
+  // zooms in on it.
+  function newCluster(latlng, count) {
+    var size = count < 10 ? "small" : count < 100 ? "medium" : "large";
+    var html = element("div");
+    html.appendChild(element("span", null, count));
+    var marker = L.marker(latlng, {
+      icon: L.divIcon({ html: html, className: "marker-cluster marker-cluster-" + size,
+                        iconSize: L.point(40, 40) }),
+      title: data.text.cluster.replace("%(count)s", count)
+    });
+    marker.on("click", function () { map.setView(latlng, map.getZoom() + 2); });
     return marker;
-  });
-  var group = window[data.points_group];
-  if (group.addLayers) {
-    group.addLayers(drawn);
-  } else {
-    drawn.forEach(function (marker) { marker.addTo(group); });
   }
+
+  if (data.outlines && data.outlines.url) {
+    fetch(data.outlines.url, { credentials: "same-origin" }).then(function (response) {
+      return response.ok ? response.json() : [];
+    }).then(function (features) {
+      drawOutlines({ group: data.outlines.group, tooltip: data.outlines.tooltip,
+                     features: features });
+    });
+  } else if (data.outlines) {
+    drawOutlines(data.outlines);
+  }
+  var markers = {};
+  var group = window[data.points_group];
+  function draw(points) {
+    points.forEach(function (point) {
+      var marker = newMarker(point);
+      markers[point.key] = marker;
+      marker.addTo(group);
+    });
+  }
+  draw(data.points);
   window.caremapMap = { map: map, markers: markers };
+
+  // Browsing: the points of each view come from data.points_url (clusters, then markers).
+  var asked = 0;
+  function fetchView() {
+    var bounds = map.getBounds(), number = ++asked;
+    var box = [Math.max(bounds.getWest(), -180), Math.max(bounds.getSouth(), -90),
+               Math.min(bounds.getEast(), 180), Math.min(bounds.getNorth(), 90)];
+    var url = data.points_url + (data.points_url.indexOf("?") < 0 ? "?" : "&") +
+      "bbox=" + box.map(function (n) { return n.toFixed(5); }).join(",") +
+      "&zoom=" + map.getZoom();
+    fetch(url, { credentials: "same-origin" }).then(function (response) {
+      return response.ok ? response.json() : null;
+    }).then(function (answer) {
+      if (!answer || number !== asked) { return; }
+      group.clearLayers();
+      Object.keys(markers).forEach(function (key) { delete markers[key]; });
+      var points = [];
+      answer.features.forEach(function (feature) {
+        var c = feature.geometry.coordinates;  // GeoJSON: (lon, lat)
+        if (feature.properties.point) {
+          points.push(feature.properties.point);
+        } else {
+          newCluster(L.latLng(c[1], c[0]), feature.properties.count).addTo(group);
+        }
+      });
+      draw(points);
+      map.fire("caremap:points");
+    });
+  }
+  if (data.points_url) {
+    map.on("moveend", fetchView);
+    fetchView();
+  }
 })();
