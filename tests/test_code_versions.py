@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (4, "cf34eb509a6bb0b699646cb983820dd1432fee3f1714996ca30651b79543bb51"),
+        (4, "54a6453fdc68c6ea6db048f57b6900ff75f081a875763fc5f2317af0fd0e092a"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "7cb36576da046439707bb1b6e736b74fbd8358b9af13464acb0b5204c6adcfcd"),
+        (5, "348d38bec59ad2e79cbe7afaa33addaa114b1ec373ed9a0d51fb549560dbd75c"),
     ),
 ]
 
