@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (4, "9f55dd829230d920deae26360f9a93708ec9e488d045bba353a423d28b0eca3e"),
+        (4, "3f74bee67079c1916914638d0ccd076d5f42381d33840599598ad9c37e8f687d"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (4, "423104b871d3f0b39d970696fd772445a628347aaefdabb179343b718583dc52"),
+        (4, "2c43ca89d3d085ab56a3da27e6d209496592bf600111ba424482f363c0a911e4"),
     ),
 ]
 

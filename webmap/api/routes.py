@@ -35,8 +35,9 @@ def services() -> Response:
     helplines = area_lines(parsed)
     result = search(get_store(), parsed.query, clock(), read_model=False)
     features = [
-        with_search_members(hit.listing.feature, hit.distance_m, hit.fresh_capacities)
-        for hit in result.hits
+        with_search_members(hit.listing.feature, hit.distance_m, hit.fresh_capacities, place.id)
+        for place in result.places
+        for hit in place.hits
     ]
     members = {
         "beyond_radius": result.beyond_radius,

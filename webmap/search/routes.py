@@ -13,7 +13,13 @@ from flask_babel import gettext as _
 
 from caremap.paging import Page
 from caremap.queries import jurisdiction_outlines, public_service, term_labels
-from caremap.search import Filters, SearchHit, SearchQuery, SearchResult, has_weekly_hours, search
+from caremap.search import (
+    Filters,
+    Place,
+    SearchQuery,
+    SearchResult,
+    search,
+)
 from webmap import get_store, page_language, url_with
 from webmap.common.filters import month_name
 from webmap.common.mapview import (
@@ -86,17 +92,24 @@ def home() -> tuple[str, int] | str:
     with get_store().session() as session:
         labels = term_labels(session, lang)
         outlines = jurisdiction_outlines(session, "province")
-    hits = result.hits if result else []
+    places = result.places if result else []
     asked = parsed is not None and parsed.given
+    # Results: a marker per place; browsing: a marker per listing (the clusters spread them).
+    marked = places if asked else [Place((hit,)) for place in places for hit in place.hits]
     layers = MapLayers(
-        points=[(f"r{i}", hit.service, hit.location) for i, hit in enumerate(hits)],
+        points=[
+            (f"r{i}", [hit.service for hit in place.hits], place.lead.location)
+            for i, place in enumerate(marked)
+        ],
         origin=(parsed.query.latitude, parsed.query.longitude)
         if parsed and parsed.query.has_origin
         else None,
         radius_km=parsed.query.radius_km if parsed else None,
         cluster=not asked,
         distances_m={
-            f"r{i}": hit.distance_m for i, hit in enumerate(hits) if hit.distance_m is not None
+            f"r{i}": place.lead.distance_m
+            for i, place in enumerate(marked)
+            if place.lead.distance_m is not None
         },
     )
     settings = _map_settings()
@@ -113,10 +126,9 @@ def home() -> tuple[str, int] | str:
         parsed=parsed,
         result=result,
         area_lines=run.area_lines,
-        hits=hits,
+        places=places,
         result_page=_result_page(parsed, result) if parsed and result else None,
         page_link=lambda number: url_with(page=str(number)),
-        has_weekly_hours=has_weekly_hours,
         detail_link=detail_link,
         asked=asked,
         applied=applied_filters(parsed.query.filters, labels) if asked else [],
@@ -170,13 +182,13 @@ def results_url(back: str | None) -> str | None:
     return f"{home}?{query}" if query else home
 
 
-def _result_page(parsed: ParsedSearch, result: SearchResult) -> Page[SearchHit]:
-    """The hits as a page of every match, for the pager (past the last page, the previous
+def _result_page(parsed: ParsedSearch, result: SearchResult) -> Page[Place]:
+    """The places as a page of every match, for the pager (past the last page, the previous
     page is the last one)."""
     query = parsed.query
     pages = max(1, -(-result.total // query.limit))
     number = min(query.offset // query.limit + 1, pages + 1)
-    return Page(result.hits, number, pages, result.total)
+    return Page(result.places, number, pages, result.total)
 
 
 @bp.get("/print")
@@ -195,7 +207,7 @@ def print_results() -> tuple[str, int] | str:
         result=result,
         area_lines=run.area_lines,
         labels=labels,
-        hits=result.hits if parsed.given and (farther or not result.beyond_radius) else [],
+        places=result.places if parsed.given and (farther or not result.beyond_radius) else [],
         now=clock().now,
     )
 
