@@ -8,11 +8,17 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import folium
-from flask import Blueprint, abort, current_app, render_template, request, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from caremap.paging import Page
-from caremap.queries import jurisdiction_outlines, public_service, term_labels
+from caremap.queries import (
+    jurisdiction_outlines,
+    public_entry_of_merged,
+    public_service,
+    term_labels,
+)
 from caremap.search import (
     Filters,
     Place,
@@ -213,11 +219,17 @@ def print_results() -> tuple[str, int] | str:
 
 
 @bp.get("/services/<service_id>")
-def service_detail(service_id: str) -> str:
-    """Everything a referral needs about one service."""
+def service_detail(service_id: str) -> ResponseReturnValue:
+    """Everything a referral needs about one service; a service merged into another entry
+    moves permanently to that entry's page."""
     with get_store().session() as session:
         service = public_service(session, service_id)
+        entry = None if service else public_entry_of_merged(session, service_id)
         labels = term_labels(session, page_language())
+    if entry is not None:
+        query = urlencode(list(request.args.items(multi=True)))
+        moved = url_for("main.service_detail", service_id=entry)
+        return redirect(f"{moved}?{query}" if query else moved, 301)
     if service is None:
         abort(404)
     settings = _map_settings()
