@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (4, "3f74bee67079c1916914638d0ccd076d5f42381d33840599598ad9c37e8f687d"),
+        (4, "b3ad840a77b04f44c677fa3bb96d64555da8b1620db2cfd3acd44fcfb2425d21"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (4, "2c43ca89d3d085ab56a3da27e6d209496592bf600111ba424482f363c0a911e4"),
+        (4, "ae34108db14e0e7900af1afcae02a8c7be0267a5299f4d744093c16b45e58589"),
     ),
 ]
 
