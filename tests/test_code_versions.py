@@ -40,7 +40,7 @@ VERSIONED = [
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (4, "ae34108db14e0e7900af1afcae02a8c7be0267a5299f4d744093c16b45e58589"),
+        (4, "7de007329ffa137540ccb0721ced529442ef028dd00d3a6e794adfdd4754149f"),
     ),
 ]
 
