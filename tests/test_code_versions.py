@@ -40,7 +40,7 @@ VERSIONED = [
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (4, "7de007329ffa137540ccb0721ced529442ef028dd00d3a6e794adfdd4754149f"),
+        (4, "83dd6a1ae43b6a9226d2ec49abaa504d44bb223448f4a8b301eabc0099e71e35"),
     ),
 ]
 

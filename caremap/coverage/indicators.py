@@ -360,9 +360,9 @@ def _communities(data_dir: Path, codes: pd.DataFrame) -> pd.DataFrame:
     places = codes.groupby(["fsa", "province_abbr", "place_name"], as_index=False)[
         ["latitude", "longitude"]
     ].mean()
-    known = pd.read_csv(data_dir / PLACES_FILE, usecols=["name", "province_abbr", "population"])
-    known["place_name"] = known.pop("name")
-    known = known.groupby(["province_abbr", "place_name"], as_index=False)["population"].max()
+    gazetteer = pd.read_csv(data_dir / PLACES_FILE, usecols=["name", "province_abbr", "population"])
+    gazetteer["place_name"] = gazetteer.pop("name")
+    known = gazetteer.groupby(["province_abbr", "place_name"], as_index=False)[["population"]].max()
     places = places.merge(known, on=["province_abbr", "place_name"], how="left")
     places["population"] = places["population"].fillna(0).astype(float)
     totals = places.groupby("fsa")["population"].transform("sum")
