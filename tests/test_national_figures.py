@@ -18,6 +18,7 @@ from caremap.coverage.indicators import (
     _nearest_km,
     fsa_demand,
 )
+from etl.pipeline import run
 from tests.conftest import DATA_DIR, stores_of
 from tests.test_area_answers import _load_national
 
@@ -106,3 +107,35 @@ def test_the_planners_any_type_view_says_why_nothing_is_covered(client):
         assert re.search(rf'href="[^"]*service_type=emergency_shelter">{shelter}', note.group(1))
     chosen = client.get("/planner/?lang=en&level=census_division&service_type=emergency_shelter")
     assert "any-type-note" not in chosen.text and "data: complete" in chosen.text
+
+
+MERGED_HEADER = (
+    "source_id,name,organization,service_category,population_served,street_address,city,"
+    "province,postal_code,latitude,longitude,address_confidential,capacity,as_of,phone\n"
+)
+SHELTER = (
+    "Fictional Lakeside Shelter (test),Fictional Lakeside Society,emergency_shelter,women,"
+    "1 Lake St,Kenora,ON,P9N 1A1,49.7670,-94.4894,False,17,{as_of},807-555-0100\n"
+)
+
+
+def test_a_merged_pair_s_beds_count_once_per_100000(empty_store, tmp_path):
+    """Two sources list one Kenora shelter with 17 beds: one entry, 17 beds in Ontario's beds
+    per 100,000 (the completeness table) and in the planner's beds (indicators)."""
+    from caremap.coverage.completeness import completeness
+    from caremap.matching import merges
+
+    paths = []
+    for name, as_of in (("first_list", "2026-01-01"), ("second_list", "2026-06-01")):
+        path = tmp_path / f"{name}.csv"
+        path.write_text(MERGED_HEADER + f"{name}-1," + SHELTER.format(as_of=as_of))
+        paths.append(path)
+    run(empty_store, paths, DATA_DIR, tmp_path / "reports", progress=False)
+    with empty_store.engine.connect() as connection:
+        assert len(merges(connection)) == 1
+    [ontario] = [row for row in completeness(empty_store, DATA_DIR) if row.code == "35"]
+    assert (ontario.places, ontario.beds) == (1, 17)
+    assert ontario.beds_per_100k == pytest.approx(17 / ontario.population * 100_000)
+    rows = LevelContext(empty_store, DATA_DIR, "province", TODAY).evaluate(SHELTERS)
+    [planned] = [row for row in rows.indicators() if row.code == "35"]
+    assert (planned.services, planned.beds) == (1, 17)
