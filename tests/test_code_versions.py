@@ -40,7 +40,7 @@ VERSIONED = [
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (4, "83dd6a1ae43b6a9226d2ec49abaa504d44bb223448f4a8b301eabc0099e71e35"),
+        (4, "a5d18581acf046ba04bf1dc0f1b1e1d065bfc8f947fbd85530f8f66edd13c068"),
     ),
 ]
 

@@ -8,7 +8,9 @@ its **data status** and a **desert** flag.
 
 Demand (where people live):
 - national levels (provinces, census divisions): the 1,641 FSA centroids with their 2016
-  population, each counted in the jurisdiction that contains it;
+  population, each counted in the jurisdiction that contains it; an FSA whose centroid lies
+  where nobody lives (none of its postal codes within ``LIVED_IN_KM``: 24 vast rural FSAs,
+  Nunavut's three among them) counts its people at its communities instead (:func:`fsa_demand`);
 - city levels (layers with a fixed ``parent_code``, e.g. Toronto's neighbourhoods): one point
   per polygon, its representative point, carrying the polygon's population.
 
