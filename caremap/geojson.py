@@ -91,11 +91,17 @@ def feature_collection(features: list[dict], **members: object) -> dict:
 
 
 def with_search_members(
-    feature: str, distance_m: float | None, fresh_capacities: tuple[PublicCapacity, ...]
+    feature: str,
+    distance_m: float | None,
+    fresh_capacities: tuple[PublicCapacity, ...],
+    place: str | None = None,
 ) -> str:
     """A stored Feature's text (``service_feature`` without the search's members, compact,
-    ``properties`` last) with those members added, as :func:`service_feature` would."""
+    ``properties`` last) with those members added, as :func:`service_feature` would, and the
+    id of the ``place`` (its first Feature's id) the search shows it in."""
     members: dict[str, object] = {"beds_available_now": [_capacity(c) for c in fresh_capacities]}
+    if place is not None:
+        members["place"] = place
     if distance_m is not None:
         members |= distance_members(
             distance_m, _CONFIDENTIAL in feature, _COMMUNITY_LEVEL in feature

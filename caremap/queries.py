@@ -349,6 +349,17 @@ def public_service(session: Session, service_id: str) -> PublicService | None:
     return found[0] if found else None
 
 
+def public_entry_of_merged(session: Session, service_id: str) -> str | None:
+    """The id of the public entry a service was merged into (:mod:`caremap.matching`); None
+    when it was not merged, or when that entry is at a confidential location: saying which
+    entry a source's public record became would tie its street address to the safe house."""
+    kept = merges(session.connection()).get(service_id)
+    entry = None if kept is None else public_service(session, kept)
+    if entry is None or any(location.confidential for location in entry.locations):
+        return None
+    return entry.id
+
+
 def _public_service(
     service: Row, children: _ServiceChildren, source: Source | None, streets: ConfidentialStreets
 ) -> PublicService:

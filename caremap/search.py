@@ -6,6 +6,11 @@ now, available in a month, beds available now) run on the nearest candidates, wi
 candidate set until enough services pass. Distances and ranks of confidential locations use
 their public point and are rounded up to a whole ``CONFIDENTIAL_DISTANCE_STEP_M``, so repeated
 searches cannot home in on the real address.
+
+Results are places (:class:`Place`): the programmes of one organization at one address are one
+result, and the limit counts places. Only public listings placed at an address are grouped: a
+confidential listing is always a place of its own, so no result says that two confidential
+programmes share an address (or that one shares a public programme's).
 """
 
 from __future__ import annotations
@@ -15,8 +20,11 @@ import math
 from dataclasses import dataclass, field, replace
 from zoneinfo import ZoneInfo
 
+import orjson
 from sqlalchemy import ColumnElement, and_, select
 
+from caremap.geocoder import Precision
+from caremap.geodesy import distance_m as geodesic_m
 from caremap.geodesy import km_to_metres
 from caremap.listing import Listing, listings_by_name
 from caremap.model import Attribute, Language, PublicListing
@@ -29,6 +37,13 @@ CONFIDENTIAL_DISTANCE_STEP_M = 1_000.0
 # it is said in whole steps ("about 40 km"), or "in Kenora" within one step.
 PLACE_DISTANCE_STEP_M = 5_000.0
 MAX_MATCHES = 10_000  # matches counted at most
+# Programmes of one organization whose public points are this close are at one address (one
+# source's point and another's for the same building differ by a few metres).
+SAME_PLACE_M = 50.0
+# The precisions of a point that stands for an address (coarser ones stand for an area).
+ADDRESS_PRECISIONS = frozenset(
+    {Precision.SOURCE_COORDINATES, Precision.MANUAL, Precision.POSTAL_CODE}
+)
 NEAREST_BEYOND_RADIUS = 5
 DEFAULT_STALE_AFTER = dt.timedelta(hours=48)
 WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
@@ -94,16 +109,49 @@ class SearchHit:
 
 
 @dataclass(frozen=True)
-class SearchResult:
-    """``beyond_radius`` means nothing matched within the radius and ``hits`` are the
-    nearest matches farther away; no hits means nothing matches anywhere. ``total`` counts
-    every match (at most ``MAX_MATCHES``), of which ``hits`` are those asked for;
-    ``unknown`` counts those left out only because their hours or bed counts are not known."""
+class Place:
+    """One result: the programmes (hits) of one organization at one address, nearest first
+    (by name without an origin); a single hit otherwise."""
 
-    hits: list[SearchHit]
+    hits: tuple[SearchHit, ...]
+
+    @property
+    def lead(self) -> SearchHit:
+        return self.hits[0]
+
+    @property
+    def id(self) -> str:
+        """The lead's Feature id, which names the place."""
+        return self.lead.listing.id
+
+    @property
+    def hours_known(self) -> bool:
+        """Whether some programme's weekly hours are known."""
+        return any(has_weekly_hours(hit.service.schedules) for hit in self.hits)
+
+    @property
+    def beds_known(self) -> bool:
+        """Whether some programme has a recent bed count."""
+        return any(hit.fresh_capacities for hit in self.hits)
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """``beyond_radius`` means nothing matched within the radius and ``places`` are the
+    nearest matching places farther away; no places means nothing matches anywhere. ``total``
+    counts every matching place (at most ``MAX_MATCHES``), of which ``places`` are those asked
+    for; ``unknown`` counts the places left out only because their hours or bed counts are not
+    known."""
+
+    places: list[Place]
     total: int
     beyond_radius: bool = False
     unknown: int = 0
+
+    @property
+    def hits(self) -> list[SearchHit]:
+        """Every programme of the places, in their order."""
+        return [hit for place in self.places for hit in place.hits]
 
 
 @dataclass(frozen=True)
@@ -122,34 +170,34 @@ def search(
     ``location``): only their Feature, distance and fresh bed counts are wanted."""
     if not query.has_origin:
         matches = _listed_by_name(store, query, clock)
-        hits, total = matches[query.offset : query.offset + query.limit], len(matches)
-        return SearchResult(hits, total, unknown=_unknown(store, query, clock, total))
-    total = _count(store, query, clock)
+        places, total = matches[query.offset : query.offset + query.limit], len(matches)
+        return SearchResult(places, total, unknown=_unknown(store, query, clock, total))
+    total = len(_matches(store, query, clock))
     unknown = _unknown(store, query, clock, total)
     if total or query.radius_km is None:
         page = replace(query, limit=query.offset + query.limit)
-        hits = _nearest(store, page, clock, query.radius_km, read_model)[query.offset :]
-        return SearchResult(hits, total, unknown=unknown)
+        places = _nearest(store, page, clock, query.radius_km, read_model)[query.offset :]
+        return SearchResult(places, total, unknown=unknown)
     beyond = replace(query, radius_km=None, limit=min(query.limit, NEAREST_BEYOND_RADIUS))
     farther = _nearest(store, beyond, clock, None, read_model)
     return SearchResult(farther, len(farther), bool(farther), unknown)
 
 
-def _count(store: Store, query: SearchQuery, clock: Clock) -> int:
-    """How many services match (within the radius), at most ``MAX_MATCHES``."""
+def _matches(store: Store, query: SearchQuery, clock: Clock) -> list[Place]:
+    """Every matching place (within the radius), at most ``MAX_MATCHES``."""
     if not query.has_origin:
-        return len(_listed_by_name(store, query, clock))
+        return _listed_by_name(store, query, clock)
     every = replace(query, limit=MAX_MATCHES, offset=0)
-    return len(_nearest(store, every, clock, query.radius_km, read_model=False))
+    return _nearest(store, every, clock, query.radius_km, read_model=False)
 
 
 def _unknown(store: Store, query: SearchQuery, clock: Clock, total: int) -> int:
-    """How many services the time filters leave out only because their hours or bed counts
-    are not known (``total`` matches without them)."""
+    """How many places the time filters leave out only because their hours or bed counts are
+    not known, that is none of their programmes' (``total`` places match without them)."""
     if not query.filters.may_leave_out_unknown:
         return 0
     with_unknown = replace(query.filters, include_unknown=True)
-    return _count(store, replace(query, filters=with_unknown), clock) - total
+    return len(_matches(store, replace(query, filters=with_unknown), clock)) - total
 
 
 def listing_filter(filters: Filters) -> ColumnElement[bool] | None:
@@ -175,11 +223,11 @@ def _services_with_any(codes: frozenset[str] | set[str]) -> ColumnElement[bool]:
 
 def _nearest(
     store: Store, query: SearchQuery, clock: Clock, radius_km: float | None, read_model: bool
-) -> list[SearchHit]:
-    """The ``limit`` best hits, widening the candidates until they are certainly the best:
-    enough pass the time filters, and none left out could rank before the last one (a
-    confidential distance is rounded up, so it may rank after points fetched later; the
-    store's spare candidates usually settle that without a second scan)."""
+) -> list[Place]:
+    """The ``limit`` best places, widening the candidates until they are certainly the best
+    and whole: enough pass the time filters, and none left out could rank before the last
+    place or belong to one (a confidential distance is rounded up, so it may rank after points
+    fetched later; the store's spare candidates usually settle that without a second scan)."""
     latitude, longitude = query.latitude, query.longitude
     if latitude is None or longitude is None:
         raise ValueError("a nearest-first search needs a point to start from")
@@ -197,15 +245,16 @@ def _nearest(
             with_record=read_model or query.filters.by_time,
         )
         ranked = _ranked(nearby.found, query.filters, clock, radius_m)
+        places = places_of(
+            [SearchHit(listing, distance, _fresh(listing, clock)) for distance, listing in ranked]
+        )
         # Whatever was left out is at least beyond_m away, so ranks after a shown distance
-        # below it (a confidential one's shown distance is rounded up, never down).
+        # below it (a confidential one's shown distance is rounded up, never down), and
+        # belongs to no place whose nearest programme is SAME_PLACE_M nearer than that.
         if math.isinf(nearby.beyond_m) or (
-            len(ranked) >= wanted and ranked[wanted - 1][0] < nearby.beyond_m
+            len(places) >= wanted and _distance(places[wanted - 1]) + SAME_PLACE_M < nearby.beyond_m
         ):
-            return [
-                SearchHit(listing, distance, _fresh(listing, clock))
-                for distance, listing in ranked[:wanted]
-            ]
+            return places[:wanted]
         candidates *= 4
 
 
@@ -226,6 +275,58 @@ def _ranked(
     return ranked
 
 
+def _distance(place: Place) -> float:
+    distance = place.lead.distance_m
+    if distance is None:
+        raise ValueError("a nearest-first place has a distance")
+    return distance
+
+
+def places_of(hits: list[SearchHit]) -> list[Place]:
+    """The hits as places, in the order of each place's first hit: a public listing placed at
+    an address joins the place of the same organization within :data:`SAME_PLACE_M`; any
+    other listing is a place of its own."""
+    places: list[list[SearchHit]] = []
+    at_addresses: dict[str, list[tuple[float, float, list[SearchHit]]]] = {}
+    for hit in hits:
+        address = _organization_address(hit.listing)
+        if address is None:
+            places.append([hit])
+            continue
+        organization, latitude, longitude = address
+        known = at_addresses.setdefault(organization, [])
+        place = next(
+            (
+                members
+                for lat, lon, members in known
+                if geodesic_m(lat1=latitude, lon1=longitude, lat2=lat, lon2=lon) <= SAME_PLACE_M
+            ),
+            None,
+        )
+        if place is None:
+            place = [hit]
+            places.append(place)
+            known.append((latitude, longitude, place))
+        else:
+            place.append(hit)
+    return [Place(tuple(members)) for members in places]
+
+
+def _organization_address(listing: Listing) -> tuple[str, float, float] | None:
+    """The organization (case and spacing folded) and the (lat, lon) of a public listing
+    placed at an address; None for a confidential listing, one placed at an area (its
+    community, postal district), or one without an organization."""
+    if listing.confidential:
+        return None
+    feature = orjson.loads(listing.feature)
+    properties = feature["properties"]
+    organization = " ".join((properties["organization"] or "").casefold().split())
+    if not organization or properties["geocode_precision"] not in ADDRESS_PRECISIONS:
+        return None
+    longitude, latitude = feature["geometry"]["coordinates"]
+    return organization, latitude, longitude
+
+
 def community_distance(distance_m: float) -> float | None:
     """What may be said of a distance to a listing placed at its community's centre (geocode
     precision ``place``: the source gives no address): None when the origin lies within
@@ -244,8 +345,8 @@ def public_distance(distance_m: float, confidential: bool) -> float:
     return math.ceil(distance_m / CONFIDENTIAL_DISTANCE_STEP_M) * CONFIDENTIAL_DISTANCE_STEP_M
 
 
-def _listed_by_name(store: Store, query: SearchQuery, clock: Clock) -> list[SearchHit]:
-    """Every match (at most ``MAX_MATCHES``), by name."""
+def _listed_by_name(store: Store, query: SearchQuery, clock: Clock) -> list[Place]:
+    """Every matching place (at most ``MAX_MATCHES``), by name."""
     filters = query.filters
     with store.engine.connect() as connection:
         listings = listings_by_name(
@@ -256,7 +357,7 @@ def _listed_by_name(store: Store, query: SearchQuery, clock: Clock) -> list[Sear
         for listing in listings
         if _passes(listing, filters, clock)
     ]
-    return hits[:MAX_MATCHES]
+    return places_of(hits)[:MAX_MATCHES]
 
 
 def _passes(listing: Listing, filters: Filters, clock: Clock) -> bool:

@@ -194,7 +194,7 @@ def test_a_feature_id_gives_that_feature_in_the_shape_of_a_list_item(client, loa
         response = client.get(f"/api/v1/services/{item['id']}")
         assert response.status_code == 200 and response.mimetype == "application/geo+json"
         feature = response.json
-        searched = ("distance_m", "distance_precision_m")
+        searched = ("distance_m", "distance_precision_m", "place")
         assert feature["id"] == item["id"] and feature["geometry"] == item["geometry"]
         assert {k: v for k, v in item["properties"].items() if k not in searched} == {
             k: v for k, v in feature["properties"].items() if k not in searched

@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (4, "54a6453fdc68c6ea6db048f57b6900ff75f081a875763fc5f2317af0fd0e092a"),
+        (4, "0b663d4fc8d934f6c558a472a6f22761aec50a73a8ec9d8377834aac3cbea5c0"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "348d38bec59ad2e79cbe7afaa33addaa114b1ec373ed9a0d51fb549560dbd75c"),
+        (5, "bd44262311b0eda139b293195dd4dc99e43e9c7e77f81ba5610f7474fff59245"),
     ),
 ]
 

@@ -8,7 +8,9 @@ its **data status** and a **desert** flag.
 
 Demand (where people live):
 - national levels (provinces, census divisions): the 1,641 FSA centroids with their 2016
-  population, each counted in the jurisdiction that contains it;
+  population, each counted in the jurisdiction that contains it; an FSA whose centroid lies
+  where nobody lives (none of its postal codes within ``LIVED_IN_KM``: 24 vast rural FSAs,
+  Nunavut's three among them) counts its people at its communities instead (:func:`fsa_demand`);
 - city levels (layers with a fixed ``parent_code``, e.g. Toronto's neighbourhoods): one point
   per polygon, its representative point, carrying the polygon's population.
 
@@ -41,7 +43,7 @@ from sqlalchemy import select
 
 from caremap.coverage.accessibility import Points, enhanced_two_step_fca, two_step_fca
 from caremap.coverage.claims import claimed_pairs
-from caremap.geodesy import EARTH_RADIUS_KM, arc_from_chord
+from caremap.geodesy import EARTH_RADIUS_KM, arc_from_chord, unit_vectors
 from caremap.jurisdictions import Boundaries, Layer, load_boundaries
 from caremap.model import Source
 from caremap.queries import PublicService, public_services
@@ -50,6 +52,10 @@ from caremap.store import Store
 from caremap.vocabulary import load_vocabulary
 
 FSA_FILE = "gazetteer/fsa_centroids_geonames_pop2016.csv"
+POSTAL_CODES_FILE = "gazetteer/postal_codes_geonames_ca.csv.gz"
+PLACES_FILE = "gazetteer/places_geonames_ca.csv"
+# An FSA centroid with none of its own postal codes this close lies where nobody lives.
+LIVED_IN_KM = 50.0
 DESERT_SHARE = 0.5
 
 
@@ -316,14 +322,67 @@ def demand_points(data_dir: Path, layer: Layer, position: dict[str, int]) -> Dem
             Points(layer.codes, shapely.get_y(inside), shapely.get_x(inside), population),
             np.arange(len(layer.codes)),
         )
-    fsas = pd.read_csv(data_dir / FSA_FILE, dtype={"fsa": str}).dropna(subset=["pop2016"])
+    fsas = fsa_demand(data_dir)
     latitudes = fsas["latitude"].to_numpy(float)
     longitudes = fsas["longitude"].to_numpy(float)
     points = Points(
-        fsas["fsa"].to_numpy(object), latitudes, longitudes, fsas["pop2016"].to_numpy(float)
+        fsas["point"].to_numpy(object), latitudes, longitudes, fsas["pop2016"].to_numpy(float)
     )
     codes = layer.assign(latitudes, longitudes)
     return Demand(points, np.array([position.get(c, -1) for c in codes], dtype=int))
+
+
+def fsa_demand(data_dir: Path) -> pd.DataFrame:
+    """Where the people of each FSA live (``point``, a unique name, ``fsa``, ``latitude``,
+    ``longitude``, ``pop2016``):
+    its centroid, unless none of its own postal codes lies within :data:`LIVED_IN_KM` of it
+    (a vast rural FSA's centroid, such as X0A's at 79.6° N on Ellesmere Island, far from
+    Iqaluit): then its communities, the distinct places of its postal codes, sharing its
+    population in proportion to theirs in the gazetteer (equally when none is known)."""
+    fsas = pd.read_csv(data_dir / FSA_FILE, dtype={"fsa": str}).dropna(subset=["pop2016"])
+    codes = pd.read_csv(data_dir / POSTAL_CODES_FILE, dtype=str)
+    codes["fsa"] = codes["postal_code"].str[:3]
+    codes = codes.merge(fsas[["fsa", "latitude", "longitude"]], on="fsa", suffixes=("", "_fsa"))
+    codes[["latitude", "longitude"]] = codes[["latitude", "longitude"]].astype(float)
+    km = _great_circle_km(codes, codes["latitude_fsa"], codes["longitude_fsa"])
+    lived_in = set(codes.loc[km <= LIVED_IN_KM, "fsa"])
+    empty = ~fsas["fsa"].isin(lived_in) & fsas["fsa"].isin(codes["fsa"])
+    communities = _communities(data_dir, codes[codes["fsa"].isin(fsas.loc[empty, "fsa"])])
+    communities = communities.merge(fsas[["fsa", "pop2016"]], on="fsa")
+    communities["pop2016"] *= communities["share"]
+    communities["point"] = communities["fsa"] + " " + communities["place_name"]
+    fsas["point"] = fsas["fsa"]
+    columns = ["point", "fsa", "latitude", "longitude", "pop2016"]
+    return pd.concat([fsas.loc[~empty, columns], communities[columns]], ignore_index=True)
+
+
+def _communities(data_dir: Path, codes: pd.DataFrame) -> pd.DataFrame:
+    """The distinct places of these postal codes (``fsa``, ``place_name``, a point), each
+    with its ``share`` of its FSA's people."""
+    places = codes.groupby(["fsa", "province_abbr", "place_name"], as_index=False)[
+        ["latitude", "longitude"]
+    ].mean()
+    gazetteer = pd.read_csv(data_dir / PLACES_FILE, usecols=["name", "province_abbr", "population"])
+    gazetteer["place_name"] = gazetteer.pop("name")
+    known = gazetteer.groupby(["province_abbr", "place_name"], as_index=False)[["population"]].max()
+    places = places.merge(known, on=["province_abbr", "place_name"], how="left")
+    places["population"] = places["population"].fillna(0).astype(float)
+    totals = places.groupby("fsa")["population"].transform("sum")
+    counts = places.groupby("fsa")["population"].transform("size")
+    places["share"] = np.where(
+        totals > 0, places["population"] / totals.where(totals > 0, 1), 1 / counts
+    )
+    return places
+
+
+def _great_circle_km(
+    points: pd.DataFrame, latitudes: pd.Series, longitudes: pd.Series
+) -> np.ndarray:
+    """Great-circle km from each row's (latitude, longitude) to the given points."""
+    here = unit_vectors(points["latitude"].to_numpy(float), points["longitude"].to_numpy(float))
+    there = unit_vectors(latitudes.to_numpy(float), longitudes.to_numpy(float))
+    chord = np.linalg.norm(here - there, axis=1)
+    return arc_from_chord(chord, radius=EARTH_RADIUS_KM)
 
 
 def _nearest_km(demand: Points, supply: Points) -> np.ndarray:

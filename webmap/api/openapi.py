@@ -95,6 +95,13 @@ FEATURE = {
                     "1000 for a confidential location, 5000 for a listing placed at its "
                     "community.",
                 },
+                "place": {
+                    "type": "string",
+                    "description": "In search results: the `id` of the first Feature of the "
+                    "place this one is shown in. Features sharing it are programmes of one "
+                    "organization at one address, one result (`limit` and `total` count "
+                    "places). A confidential location is always a place of its own.",
+                },
             },
         },
     },
@@ -152,7 +159,8 @@ def openapi_document(codes: Mapping[str, list[str]]) -> dict:
                                             "beyond_radius": {"type": "boolean"},
                                             "total": {
                                                 "type": "integer",
-                                                "description": "Every match, on all pages.",
+                                                "description": "Every matching place, "
+                                                "on all pages.",
                                             },
                                             "unknown": {
                                                 "type": "integer",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, jsonify, request
+from flask import Blueprint, abort, jsonify, redirect, request, url_for
 from werkzeug.wrappers import Response
 
 from caremap.geojson import (
@@ -13,7 +13,7 @@ from caremap.geojson import (
     with_search_members,
 )
 from caremap.helplines import Province
-from caremap.queries import public_service
+from caremap.queries import public_entry_of_merged, public_service
 from caremap.search import SearchResult, fresh_capacities, search
 from webmap import get_store
 from webmap.api.openapi import openapi_document
@@ -35,8 +35,9 @@ def services() -> Response:
     helplines = area_lines(parsed)
     result = search(get_store(), parsed.query, clock(), read_model=False)
     features = [
-        with_search_members(hit.listing.feature, hit.distance_m, hit.fresh_capacities)
-        for hit in result.hits
+        with_search_members(hit.listing.feature, hit.distance_m, hit.fresh_capacities, place.id)
+        for place in result.places
+        for hit in place.hits
     ]
     members = {
         "beyond_radius": result.beyond_radius,
@@ -71,10 +72,13 @@ def _jurisdiction(province: Province | None, result: SearchResult) -> dict[str, 
 def service(feature_id: str) -> Response:
     """One service at one location, as a GeoJSON Feature shaped like an item of the search:
     ``<service id>@<location id>`` (a search result's ``id``), or a bare service id for its
-    first location."""
+    first location. A service merged into another entry moves permanently to that entry."""
     service_id, location_id = split_feature_id(feature_id)
     with get_store().session() as session:
         found = public_service(session, service_id)
+        entry = None if found else public_entry_of_merged(session, service_id)
+    if entry is not None:
+        return redirect(url_for("api.service", feature_id=entry), 301)
     if found is None or not found.locations:
         abort(404)
     location = found.locations[0] if location_id is None else location_of(found, location_id)

@@ -68,8 +68,14 @@ FOLIUM_VIEWPORT = re.compile(r"<meta\s+name=[\"']viewport[\"'][^>]*>", re.IGNORE
 """folium's viewport tag, which forbids zooming; the page's own (base.html) is the one kept."""
 
 
+class ProgrammeLink(TypedDict):
+    name: str
+    url: str
+
+
 class MarkerPopup(TypedDict):
-    """A service's popup: its name linking to ``url``, types, first phone, withheld notice."""
+    """A place's popup: its first service's name linking to ``url``, types, first phone,
+    withheld notice, and the other programmes of the organization at that address."""
 
     name: str
     url: str
@@ -77,6 +83,7 @@ class MarkerPopup(TypedDict):
     phone_number: str | None  # E.164, for the tel: link (None: not dialable as printed)
     phone_display: str | None
     withheld: bool
+    programmes: list[ProgrammeLink]
 
 
 class MapPoint(TypedDict):
@@ -135,12 +142,13 @@ class MapSettings:
 
 @dataclass(frozen=True)
 class MapLayers:
-    """What goes on a map: service locations keyed for the page's list, an optional search
-    origin (lat, lon) and radius, whether markers cluster (browsing) or not (results), the
-    distance in metres from the origin of each key that has one, and the URL the map fetches
-    its clustered points from for each view (browsing: :func:`map_points_answer`)."""
+    """What goes on a map: places keyed for the page's list (their services, the first one's
+    location), an optional search origin (lat, lon) and radius, whether markers cluster
+    (browsing) or not (results), the distance in metres from the origin of each key that has
+    one, and the URL the map fetches its clustered points from for each view (browsing:
+    :func:`map_points_answer`)."""
 
-    points: list[tuple[str, PublicService, PublicLocation]]
+    points: list[tuple[str, list[PublicService], PublicLocation]]
     origin: tuple[float, float] | None = None
     radius_km: float | None = None
     cluster: bool = True
@@ -179,10 +187,10 @@ def build_service_map(
     parent = folium.FeatureGroup(name=_("Services")).add_to(fmap)
     bounds = _origin(fmap, layers) + list(layers.view)
     points = []
-    for key, service, location in layers.points:
+    for key, services, location in layers.points:
         bounds.append((location.latitude, location.longitude))  # folium: (lat, lon)
-        label = _marker_label(service.name, layers.distances_m.get(key), location)
-        points.append(service_point(key, service, location, label, labels, detail_url))
+        label = _marker_label(services[0].name, layers.distances_m.get(key), location)
+        points.append(service_point(key, services, location, label, labels, detail_url))
     folium.LayerControl(collapsed=True).add_to(fmap)
     if bounds:
         fmap.fit_bounds(bounds, max_zoom=12 if layers.cluster else 14)
@@ -274,6 +282,7 @@ def popup_text() -> dict[str, str]:
         "withheld": _("Location withheld for safety — call the intake line."),
         "details": _("Details"),
         "cluster": _("%(count)s services here: zoom in"),
+        "programmes": _("Also at this address:"),
     }
 
 
@@ -312,12 +321,13 @@ def _marker_label(name: str, distance_m: float | None, location: PublicLocation)
 
 def service_point(
     key: str,
-    service: PublicService,
+    services: list[PublicService],
     location: PublicLocation,
     label: str,
     labels: Mapping[str, str],
     detail_url: Callable[[str], str],
 ) -> MapPoint:
+    service, others = services[0], services[1:]
     phone = service.phones[0] if service.phones else None
     return MapPoint(
         key=key,
@@ -335,6 +345,7 @@ def service_point(
             phone_number=phone.number if phone and phone.dialable else None,
             phone_display=phone.display if phone else None,
             withheld=location.confidential,
+            programmes=[ProgrammeLink(name=s.name, url=detail_url(s.id)) for s in others],
         ),
     )
 
@@ -351,7 +362,7 @@ def map_points_answer(
     markers = []
     for listing in grid.markers:
         service, location = listing.public
-        point = service_point(listing.id, service, location, service.name, labels, detail_url)
+        point = service_point(listing.id, [service], location, service.name, labels, detail_url)
         markers.append(_point_feature(location.longitude, location.latitude, {"point": point}))
     return {"type": "FeatureCollection", "features": clusters + markers}
 

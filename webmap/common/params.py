@@ -95,7 +95,8 @@ def parameters(codes: Mapping[str, list[str]]) -> list[Parameter]:
         Parameter(
             "limit",
             {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
-            "How many services at most.",
+            "How many places at most (the programmes of one organization at one address "
+            "are one place).",
         ),
         Parameter(
             "page",

@@ -19,6 +19,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
+from caremap.coverage.claims import claimed_pairs
 from caremap.coverage.classify import METHODS, Classes, classify
 from caremap.coverage.completeness import ProvinceCompleteness, completeness
 from caremap.coverage.continuum import STEPS, missing_steps
@@ -34,7 +35,7 @@ from caremap.coverage.indicators import (
 from caremap.coverage.stored import CATCHMENT_KM, THRESHOLDS_KM
 from caremap.coverage.stored import read as read_stored
 from caremap.jurisdictions import level_labels
-from caremap.model import Jurisdiction
+from caremap.model import Jurisdiction, Source
 from caremap.queries import (
     PublicService,
     ServiceName,
@@ -252,6 +253,7 @@ def planner() -> str:
     )
     sort = request.args.get("sort", view.indicator)
     key = sort if sort in {*INDICATORS, "name", "population"} else view.indicator
+    covered = any(row.status == "covered" for row in results.rows)
     rows = sorted(results.rows, key=lambda r: _sort_key(r, key), reverse=key != "name")
     return render_template(
         "planner.html",
@@ -272,6 +274,7 @@ def planner() -> str:
         map_data=map_data,
         whatif_services=_switch_off_choices(),
         completeness=_completeness(view),
+        declared_types=[] if view.selection.service_types or covered else _declared_types(),
         **_options(),
     )
 
@@ -307,6 +310,14 @@ def continuum_steps() -> str:
         status_text=STATUS_TEXT,
         missing=sum(r.missing for r in rows),
     )
+
+
+def _declared_types() -> list[str]:
+    """The service types some source declares it lists completely somewhere, by code: the
+    only ones the planner can call covered, or a desert, anywhere."""
+    with get_store().session() as session:
+        stored = session.scalars(select(Source.coverage)).all()
+    return sorted({service_type for text in stored for _, service_type in claimed_pairs(text)})
 
 
 def _completeness(view: PlannerView) -> list[ProvinceCompleteness] | None:

@@ -9,7 +9,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import folium
 import orjson
-from flask import Blueprint, abort, current_app, render_template, request, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
@@ -18,9 +19,14 @@ from caremap import mapgrid
 from caremap.links import Continuum, continuum
 from caremap.listing import listings_extent
 from caremap.paging import Page
-from caremap.queries import jurisdiction_outlines, public_service, term_labels
+from caremap.queries import (
+    jurisdiction_outlines,
+    public_entry_of_merged,
+    public_service,
+    term_labels,
+)
 from caremap.reasons import N_, Reason
-from caremap.search import Filters, SearchHit, SearchResult, has_weekly_hours, search
+from caremap.search import Filters, Place, SearchResult, search
 from webmap import get_store, page_language, url_with
 from webmap.common.delivery import revalidated
 from webmap.common.filters import month_name
@@ -113,19 +119,26 @@ def home() -> tuple[str, int] | str:
         labels = term_labels(session, lang)
         outlines = jurisdiction_outlines(session, "province")
         extent = listings_extent(session.connection())
-    hits = result.hits if result else []
+    places = result.places if result else []
     asked = parsed is not None and parsed.given
-    # Browsing: the view holds every listing, fetched per view (lat, lon corners).
+    # Browsing: no markers in the page; the view holds every listing, fetched per view
+    # (lat, lon corners). Results: a marker per place.
     view = () if asked or extent is None else ((extent[1], extent[0]), (extent[3], extent[2]))
+    marked = places
     layers = MapLayers(
-        points=[(f"r{i}", hit.service, hit.location) for i, hit in enumerate(hits)],
+        points=[
+            (f"r{i}", [hit.service for hit in place.hits], place.lead.location)
+            for i, place in enumerate(marked)
+        ],
         origin=(parsed.query.latitude, parsed.query.longitude)
         if parsed and parsed.query.has_origin
         else None,
         radius_km=parsed.query.radius_km if parsed else None,
         cluster=not asked,
         distances_m={
-            f"r{i}": hit.distance_m for i, hit in enumerate(hits) if hit.distance_m is not None
+            f"r{i}": place.lead.distance_m
+            for i, place in enumerate(marked)
+            if place.lead.distance_m is not None
         },
         points_url=None if asked else url_for("main.map_points", lang=lang),
         outlines_url=None if asked else url_for("main.map_outlines", lang=lang),
@@ -145,10 +158,9 @@ def home() -> tuple[str, int] | str:
         parsed=parsed,
         result=result,
         area_lines=run.area_lines,
-        hits=hits,
+        places=places,
         result_page=_result_page(parsed, result) if parsed and result else None,
         page_link=lambda number: url_with(page=str(number)),
-        has_weekly_hours=has_weekly_hours,
         detail_link=detail_link,
         asked=asked,
         applied=applied_filters(parsed.query.filters, labels) if asked else [],
@@ -235,13 +247,13 @@ def results_url(back: str | None) -> str | None:
     return f"{home}?{query}" if query else home
 
 
-def _result_page(parsed: ParsedSearch, result: SearchResult) -> Page[SearchHit]:
-    """The hits as a page of every match, for the pager (past the last page, the previous
+def _result_page(parsed: ParsedSearch, result: SearchResult) -> Page[Place]:
+    """The places as a page of every match, for the pager (past the last page, the previous
     page is the last one)."""
     query = parsed.query
     pages = max(1, -(-result.total // query.limit))
     number = min(query.offset // query.limit + 1, pages + 1)
-    return Page(result.hits, number, pages, result.total)
+    return Page(result.places, number, pages, result.total)
 
 
 @bp.get("/print")
@@ -260,7 +272,7 @@ def print_results() -> tuple[str, int] | str:
         result=result,
         area_lines=run.area_lines,
         labels=labels,
-        hits=result.hits if parsed.given and (farther or not result.beyond_radius) else [],
+        places=result.places if parsed.given and (farther or not result.beyond_radius) else [],
         now=clock().now,
     )
 
@@ -299,11 +311,17 @@ def _continuum(service_id: str, parsed: ParsedSearch) -> Continuum:
 
 
 @bp.get("/services/<service_id>")
-def service_detail(service_id: str) -> str:
-    """Everything a referral needs about one service, and its next steps."""
+def service_detail(service_id: str) -> ResponseReturnValue:
+    """Everything a referral needs about one service, and its next steps; a service merged
+    into another entry moves permanently to that entry's page."""
     with get_store().session() as session:
         service = public_service(session, service_id)
+        entry = None if service else public_entry_of_merged(session, service_id)
         labels = term_labels(session, page_language())
+    if entry is not None:
+        query = urlencode(list(request.args.items(multi=True)))
+        moved = url_for("main.service_detail", service_id=entry)
+        return redirect(f"{moved}?{query}" if query else moved, 301)
     if service is None:
         abort(404)
     origin_args, parsed = _origin()

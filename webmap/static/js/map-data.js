@@ -60,6 +60,16 @@
       box.appendChild(element("div", null, popup.phone_display));
     }
     if (popup.withheld) { box.appendChild(element("div", "withheld", data.text.withheld)); }
+    if (popup.programmes && popup.programmes.length) {
+      box.appendChild(element("div", "popup-also", data.text.programmes));
+      var list = element("ul", "popup-programmes");
+      popup.programmes.forEach(function (programme) {
+        var item = element("li");
+        item.appendChild(detailLink(programme.url, programme.name));
+        list.appendChild(item);
+      });
+      box.appendChild(list);
+    }
     box.appendChild(line(detailLink(popup.url, data.text.details)));
     return box;
   }
