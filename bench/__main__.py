@@ -10,6 +10,7 @@ from bench import (
     indicators,
     ogc_paging,
     search_latency,
+    stored_coverage,
     synthetic,
     transfer,
 )
@@ -20,6 +21,7 @@ BENCHMARKS = {
     "indicators": indicators.main,
     "ogc": ogc_paging.main,
     "search": search_latency.main,
+    "stored": stored_coverage.main,
     "synthetic": synthetic.main,
     "transfer": transfer.main,
 }

@@ -201,9 +201,10 @@ def coverage_compute(
 
 @coverage.command("build")
 def coverage_build() -> None:
-    """Recompute the stored coverage indicators of every jurisdiction level (after an ETL run
-    or an edit; `caremap etl run` does it for you). Month availability is judged on today's
-    date, so run it daily to keep the planner's fast path."""
+    """Bring the stored coverage indicators of every jurisdiction level up to date (after an
+    ETL run or an edit; `caremap etl run` does it for you): only the rows a change forgot when
+    they were built today, every row otherwise. Month availability is judged on today's date,
+    so run it daily to keep the planner's fast path."""
     from caremap.store import open_store
 
     settings = load_settings()

@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (4, "9f55dd829230d920deae26360f9a93708ec9e488d045bba353a423d28b0eca3e"),
+        (4, "b1cd3601f66360b51a9cff055a00d80caaf5d4859e8b330ff99dec8c85738774"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (4, "423104b871d3f0b39d970696fd772445a628347aaefdabb179343b718583dc52"),
+        (4, "63db4d29a104e45ca4b911c6570d5f61ad10b3cef5936011c79e928a806e7889"),
     ),
 ]
 

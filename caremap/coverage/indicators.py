@@ -132,14 +132,23 @@ class LevelContext:
     """One jurisdiction level prepared once (boundaries, demand, services, declared coverage)
     so that many selections can be evaluated cheaply."""
 
-    def __init__(self, store: Store, data_dir: Path, level: str, today: dt.date) -> None:
+    def __init__(
+        self,
+        store: Store,
+        data_dir: Path,
+        level: str,
+        today: dt.date,
+        services: list[PublicService] | None = None,
+    ) -> None:
+        """``services``: the public services to count (every one, read from the store, when
+        None)."""
         self.boundaries = load_boundaries(data_dir)
         self.layer = self.boundaries.layers[level]
         self.today = today
         self.rows = self.layer.frame.to_dict("records")
         self.position = {code: i for i, code in enumerate(self.layer.codes)}
         with store.session() as session:
-            self.services = public_services(session)
+            self.services = public_services(session) if services is None else services
             claimed = {
                 pair
                 for stored in session.scalars(select(Source.coverage))
