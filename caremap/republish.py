@@ -25,7 +25,7 @@ def services_changed(
     coverage indicators they can alter (every one when None; ``data_dir``: where the
     boundaries are, the settings' by default); ``coverage`` False keeps them, for a change no
     indicator reads (an availability count, a verification stamp)."""
-    if service_ids is None or not coverage:
+    if service_ids is None or not coverage or not stored.any_stored(connection):
         publish.refresh(connection, service_ids)
         if coverage:
             stored.invalidate(connection)

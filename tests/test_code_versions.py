@@ -40,7 +40,7 @@ VERSIONED = [
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (4, "63db4d29a104e45ca4b911c6570d5f61ad10b3cef5936011c79e928a806e7889"),
+        (4, "cf10c399d64661ee08ef7f60abc2248e72bff5c560b6700d2922ecae30a1b6a4"),
     ),
 ]
 

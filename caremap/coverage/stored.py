@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import shapely
 from scipy.spatial import cKDTree
 from sqlalchemy import Connection, delete, func, select, tuple_
 from sqlalchemy.orm import Session
@@ -67,6 +68,9 @@ ALL = ""  # service_type / population_served for "all"
 ANY_MONTH = 0
 MONTHS = range(ANY_MONTH, 13)
 Key = tuple[str, str, int]  # service_type, population_served, month of a standard selection
+# Beyond a polygon's bounding box, no point is assigned to it (the coastal tolerance of
+# caremap.jurisdictions is searched within 0.2 degrees).
+ASSIGN_MARGIN_DEG = 0.25
 
 
 @dataclass(frozen=True)
@@ -102,6 +106,11 @@ def is_stored(selection: Selection) -> bool:
 def invalidate(connection: Connection) -> None:
     """Forget every stored indicator (a change that can alter all of them)."""
     connection.execute(delete(CoverageIndicator))
+
+
+def any_stored(connection: Connection) -> bool:
+    """Whether any indicator is stored (else a change has nothing to forget)."""
+    return connection.scalar(select(CoverageIndicator.level).limit(1)) is not None
 
 
 @dataclass(frozen=True)
@@ -143,7 +152,7 @@ def forget(connection: Connection, changed: list[Footprint], data_dir: Path | No
     """Delete the stored rows a change of services can alter, given their footprints before
     and after it (module doc); ``data_dir`` (default: the settings') holds the boundaries."""
     points = [point for footprint in changed for point in footprint.points]
-    if not points or connection.scalar(select(CoverageIndicator.level).limit(1)) is None:
+    if not points or not any_stored(connection):
         return
     pairs = sorted(
         {
@@ -201,26 +210,56 @@ def _reached(data_dir: Path, level: str, latitudes: np.ndarray, longitudes: np.n
 
 def is_current(store: Store, today: dt.date) -> bool:
     """Whether every standard selection's indicators are stored, all built today."""
-    table = CoverageIndicator
     with store.engine.connect() as connection:
-        other_days = connection.scalar(select(func.count()).where(table.as_of != today))
-        stored = _stored_keys(connection, today)
+        other_days = _other_days(connection, today)
+        counts = _stored_counts(connection, today)
         offered = offered_pairs(connection)
-        jurisdictions = connection.execute(select(Jurisdiction.level, Jurisdiction.code)).all()
-    if other_days or not stored:
-        return False
-    expected = {(level, code, *key) for level, code in jurisdictions for key in _keys(offered)}
-    return stored == expected
+        jurisdictions = dict(
+            connection.execute(
+                select(Jurisdiction.level, func.count()).group_by(Jurisdiction.level)
+            ).all()
+        )
+    expected = {
+        (level, *key): count for level, count in jurisdictions.items() for key in _keys(offered)
+    }
+    return not other_days and bool(counts) and counts == expected
 
 
-def _stored_keys(connection: Connection, today: dt.date) -> set[tuple[str, str, str, str, int]]:
+Group = tuple[str, str, str, int]  # level and the Key of a standard selection
+
+
+def _other_days(connection: Connection, today: dt.date) -> bool:
     table = CoverageIndicator
+    return connection.scalar(select(table.level).where(table.as_of != today).limit(1)) is not None
+
+
+def _stored_counts(connection: Connection, today: dt.date) -> dict[Group, int]:
+    """How many rows of each level and selection are stored for ``today``."""
+    table = CoverageIndicator
+    group = (table.level, table.service_type, table.population_served, table.month)
     rows = connection.execute(
-        select(
-            table.level, table.code, table.service_type, table.population_served, table.month
-        ).where(table.as_of == today)
+        select(*group, func.count()).where(table.as_of == today).group_by(*group)
     )
-    return {tuple(row) for row in rows}  # type: ignore[misc]
+    return {
+        (level, service_type, population, month): n
+        for level, service_type, population, month, n in rows
+    }
+
+
+def _stored_codes(
+    connection: Connection, today: dt.date, groups: list[Group]
+) -> dict[Group, set[str]]:
+    """The codes stored for ``today`` in each of ``groups``."""
+    table = CoverageIndicator
+    group = (table.level, table.service_type, table.population_served, table.month)
+    found: dict[Group, set[str]] = {g: set() for g in groups}
+    for chunk in chunks(sorted(groups), ID_CHUNK // 4):
+        rows = connection.execute(
+            select(*group, table.code).where(table.as_of == today, tuple_(*group).in_(chunk))
+        )
+        for level, service_type, population, month, code in rows:
+            found[(level, service_type, population, month)].add(code)
+    return found
 
 
 def offered_pairs(connection: Connection) -> set[tuple[str, str]]:
@@ -256,30 +295,41 @@ def build(store: Store, data_dir: Path, today: dt.date, now: dt.datetime) -> Bui
     today, compute only the rows missing (forgotten by a change, or of a new standard
     selection) and drop those of selections no longer standard; otherwise replace every row."""
     started = time.perf_counter()
+    layers = load_boundaries(data_dir).layers
     with store.engine.connect() as connection:
-        other_days = connection.scalar(select(func.count()).where(CoverageIndicator.as_of != today))
-        stored = set() if other_days else _stored_keys(connection, today)
+        counts = {} if _other_days(connection, today) else _stored_counts(connection, today)
         offered = offered_pairs(connection)
-    incremental = bool(stored)
+        incomplete = [
+            (level, *key)
+            for level, layer in layers.items()
+            for key in _keys(offered)
+            if counts.get((level, *key), 0) < len(layer.codes)
+        ]
+        present = _stored_codes(connection, today, [g for g in incomplete if g in counts])
+    incremental = bool(counts)
     services = None if incremental else _all_services(store)
+    decoded: dict[str, PublicService] = {}  # services read from their listings, by id
     rows: list[dict] = []
     selections = 0
-    layers = load_boundaries(data_dir).layers
     for level, layer in layers.items():
-        wanted = _missing(level, {str(code) for code in layer.codes}, _keys(offered), stored)
+        codes = {str(code) for code in layer.codes}
+        missing = {g[1:]: codes - present.get(g, set()) for g in incomplete if g[0] == level}
+        wanted = {key: missing_codes for key, missing_codes in missing.items() if missing_codes}
         if not wanted:
             continue
         if incremental:
-            services = _services_near(store, data_dir, level, set().union(*wanted.values()))
+            dirty = set().union(*wanted.values())
+            services = _services_near(store, data_dir, level, dirty, decoded)
         context = LevelContext(store, data_dir, level, today, services)
-        for key, codes in wanted.items():
-            evaluation = context.evaluate(_selection(level, key))
-            rows += [row for row in _rows(evaluation, today, now) if row["code"] in codes]
+        for key, missing_codes in wanted.items():
+            within = np.isin(_demand(data_dir, level)[1], sorted(missing_codes))
+            evaluation = context.evaluate(_selection(level, key), within if incremental else None)
+            rows += [r for r in _rows(evaluation, today, now) if r["code"] in missing_codes]
             selections += 1
     table = CoverageIndicator
     with store.engine.begin() as connection:
         if incremental:
-            for service_type, population in {(s[2], s[3]) for s in stored} - offered:
+            for service_type, population in {(g[1], g[2]) for g in counts} - offered:
                 connection.execute(
                     delete(table).where(
                         table.service_type == service_type, table.population_served == population
@@ -293,28 +343,17 @@ def build(store: Store, data_dir: Path, today: dt.date, now: dt.datetime) -> Bui
     )
 
 
-def _missing(
-    level: str, codes: set[str], keys: list[Key], stored: set[tuple[str, str, str, str, int]]
-) -> dict[Key, set[str]]:
-    """The codes of ``level`` whose row is not stored, per standard selection that has any."""
-    present: dict[Key, set[str]] = {}
-    for stored_level, code, *key in stored:
-        if stored_level == level:
-            present.setdefault(tuple(key), set()).add(code)  # type: ignore[arg-type]
-    wanted = {key: codes - present.get(key, set()) for key in keys}
-    return {key: missing for key, missing in wanted.items() if missing}
-
-
 def _all_services(store: Store) -> list[PublicService]:
     with store.session() as session:
         return public_services(session)
 
 
 def _services_near(
-    store: Store, data_dir: Path, level: str, codes: set[str]
+    store: Store, data_dir: Path, level: str, codes: set[str], decoded: dict[str, PublicService]
 ) -> list[PublicService]:
     """The public services (as published) every indicator of these jurisdictions reads: those
-    with a point inside one of them or within :data:`REACH_KM` of one of their demand points."""
+    with a point inside one of them or within :data:`REACH_KM` of one of their demand points
+    (``decoded``: the services already read, by id; those read here are added)."""
     layer, where, vectors = _demand(data_dir, level)
     with store.engine.connect() as connection:
         listed = connection.execute(
@@ -324,19 +363,40 @@ def _services_near(
             return []
         latitudes = np.array([row.latitude for row in listed], float)
         longitudes = np.array([row.longitude for row in listed], float)
-        inside = np.isin(layer.assign(latitudes, longitudes).astype(str), sorted(codes))
-        demand = vectors[np.isin(where, sorted(codes))]
-        near = inside | _within_reach(demand, unit_vectors(latitudes, longitudes))
+        near = _inside(layer, codes, latitudes, longitudes)
+        near |= _within_reach(
+            vectors[np.isin(where, sorted(codes))], unit_vectors(latitudes, longitudes)
+        )
         ids = sorted({listed[int(i)].service_id for i in np.flatnonzero(near)})
-        services: dict[str, PublicService] = {}
-        for chunk in chunks(ids, ID_CHUNK):
+        for chunk in chunks([i for i in ids if i not in decoded], ID_CHUNK):
             for service_id, record in connection.execute(
                 select(PublicListing.service_id, PublicListing.record).where(
-                    PublicListing.service_id.in_(chunk)
+                    PublicListing.service_id.in_(chunk), PublicListing.position == 0
                 )
             ):
-                services.setdefault(service_id, decode_record(record)[0])
-    return sorted(services.values(), key=lambda s: (s.name, s.id))
+                decoded[service_id] = decode_record(record)[0]
+    return sorted((decoded[i] for i in ids), key=lambda s: (s.name, s.id))
+
+
+def _inside(
+    layer: Layer, codes: set[str], latitudes: np.ndarray, longitudes: np.ndarray
+) -> np.ndarray:
+    """Whether each point is assigned to one of the jurisdictions ``codes`` of ``layer`` (only
+    the points near their bounding box are assigned)."""
+    polygons = layer.tree.geometries[np.isin(layer.codes.astype(str), sorted(codes))]
+    min_lon, min_lat, max_lon, max_lat = shapely.total_bounds(polygons)
+    margin = ASSIGN_MARGIN_DEG
+    candidates = np.flatnonzero(
+        (latitudes >= min_lat - margin)
+        & (latitudes <= max_lat + margin)
+        & (longitudes >= min_lon - margin)
+        & (longitudes <= max_lon + margin)
+    )
+    inside = np.zeros(len(latitudes), dtype=bool)
+    if len(candidates):
+        assigned = layer.assign(latitudes[candidates], longitudes[candidates])
+        inside[candidates] = np.isin(assigned.astype(str), sorted(codes))
+    return inside
 
 
 def _selection(level: str, key: Key) -> Selection:
