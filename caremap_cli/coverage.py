@@ -201,10 +201,9 @@ def coverage_compute(
 
 @coverage.command("build")
 def coverage_build() -> None:
-    """Bring the stored coverage indicators of every jurisdiction level up to date (after an
-    ETL run or an edit; `caremap etl run` does it for you): only the rows a change forgot when
-    they were built today, every row otherwise. Month availability is judged on today's date,
-    so run it daily to keep the planner's fast path."""
+    """Recompute the stored coverage indicators of every jurisdiction level (after an ETL run
+    or an edit; `caremap etl run` does it for you). Month availability is judged on today's
+    date, so run it daily to keep the planner's fast path."""
     from caremap.store import open_store
 
     settings = load_settings()
@@ -217,7 +216,8 @@ def coverage_build() -> None:
 
 
 def build_indicators(store: Store, settings: Settings, only_if_stale: bool = False) -> str:
-    """Build the stored indicators (dated by the UTC day, like the planner's clock)."""
+    """Build the stored indicators (dated by the UTC day, like the planner's clock): every one,
+    or with ``only_if_stale`` only those missing (none when they are current)."""
     import datetime as dt
 
     from caremap.coverage.stored import build, is_current
@@ -225,7 +225,7 @@ def build_indicators(store: Store, settings: Settings, only_if_stale: bool = Fal
     now = dt.datetime.now(dt.UTC)
     if only_if_stale and is_current(store, now.date()):
         return "stored indicators are current"
-    return build(store, settings.data_dir, now.date(), now).summary()
+    return build(store, settings.data_dir, now.date(), now, incremental=only_if_stale).summary()
 
 
 @coverage.command("table")

@@ -40,7 +40,7 @@ VERSIONED = [
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (4, "cf10c399d64661ee08ef7f60abc2248e72bff5c560b6700d2922ecae30a1b6a4"),
+        (4, "d053044d319632d5fc5c38aaf2798d30c702ced70049a8245c294acecea87fd2"),
     ),
 ]
 

@@ -290,14 +290,18 @@ def _keys(offered: set[tuple[str, str]]) -> list[Key]:
     return [(t, p, month) for (t, p), month in itertools.product(sorted(offered), MONTHS)]
 
 
-def build(store: Store, data_dir: Path, today: dt.date, now: dt.datetime) -> BuildReport:
-    """Bring the stored indicators up to date in one transaction: when those stored were built
-    today, compute only the rows missing (forgotten by a change, or of a new standard
-    selection) and drop those of selections no longer standard; otherwise replace every row."""
+def build(
+    store: Store, data_dir: Path, today: dt.date, now: dt.datetime, *, incremental: bool = True
+) -> BuildReport:
+    """Bring the stored indicators up to date in one transaction: when ``incremental`` and
+    those stored were built today, compute only the rows missing (forgotten by a change, or of
+    a new standard selection) and drop those of selections no longer standard; otherwise
+    replace every row."""
     started = time.perf_counter()
     layers = load_boundaries(data_dir).layers
     with store.engine.connect() as connection:
-        counts = {} if _other_days(connection, today) else _stored_counts(connection, today)
+        stale = not incremental or _other_days(connection, today)
+        counts = {} if stale else _stored_counts(connection, today)
         offered = offered_pairs(connection)
         incomplete = [
             (level, *key)
