@@ -9,6 +9,7 @@ Usage (from the repository root)::
     .venv/bin/python -m bench synthetic --out DIR [--rows N]   # just write the synthetic CSV
     .venv/bin/python -m bench coverage [--repeat K] [--keep DIR]   # only by name
     .venv/bin/python -m bench indicators                 # planner indicators and classes
+    .venv/bin/python -m bench stored [--rows N] [--repeat K]   # stored coverage after an edit
     .venv/bin/python -m bench ogc [--rows N] [--repeat K] [--postgis-url URL]   # OGC pages
     .venv/bin/python -m bench transfer                   # bytes per page, cold and warm
     .venv/bin/python -m bench map [--sizes N ...]        # browse map: page, markers, pan/zoom
@@ -58,6 +59,11 @@ About 2 minutes.
 (``caremap.listing.listings_page``) against the same pages made by loading every public service
 and slicing, on the bundled listings and on 10,000 synthetic rows, in the embedded store and
 (with a PostGIS URL, in the schema ``caremap_ogc_bench``) PostGIS. About 3 minutes.
+
+``stored`` (:mod:`bench.stored_coverage`) loads 10,000 synthetic rows into the embedded store,
+then times a full rebuild of the stored coverage indicators, one edit (a service moved about
+5 km), and the incremental rebuild after it, wall and CPU time side by side. Target: the
+rebuild after one edit <= 1/10 of the full rebuild.
 
 ``transfer`` (:mod:`bench.transfer`) counts the bytes and requests a browser spends on the home
 page and a search over the bundled listings, cold and warm, uncompressed and revalidating

@@ -11,6 +11,7 @@ from bench import (
     indicators,
     ogc_paging,
     search_latency,
+    stored_coverage,
     synthetic,
     transfer,
 )
@@ -22,6 +23,7 @@ BENCHMARKS = {
     "map": browse_map.main,
     "ogc": ogc_paging.main,
     "search": search_latency.main,
+    "stored": stored_coverage.main,
     "synthetic": synthetic.main,
     "transfer": transfer.main,
 }

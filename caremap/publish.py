@@ -29,6 +29,7 @@ from caremap.model import (
 from caremap.paging import chunks
 from caremap.privacy import PublicLocation
 from caremap.queries import PublicService, public_services
+from caremap.store.bulk import insert_rows
 
 # The version of the code a listing is made by: this module and every project module it
 # imports, directly or not. Bump it when a change there can change a listing; listings of
@@ -64,7 +65,7 @@ def refresh(connection: Connection, service_ids: Iterable[str] | None = None) ->
         if rows:
             curve = _hilbert([r["longitude"] for r in rows], [r["latitude"] for r in rows])
             in_order = [rows[i] for i in np.argsort(curve, kind="stable")]
-            connection.execute(insert(PublicListing), in_order)
+            insert_rows(connection, PublicListing, in_order)
 
 
 def _in_space_order(connection: Connection, service_ids: set[str] | None) -> list[str]:

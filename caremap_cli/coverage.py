@@ -216,7 +216,8 @@ def coverage_build() -> None:
 
 
 def build_indicators(store: Store, settings: Settings, only_if_stale: bool = False) -> str:
-    """Build the stored indicators (dated by the UTC day, like the planner's clock)."""
+    """Build the stored indicators (dated by the UTC day, like the planner's clock): every one,
+    or with ``only_if_stale`` only those missing (none when they are current)."""
     import datetime as dt
 
     from caremap.coverage.stored import build, is_current
@@ -224,7 +225,7 @@ def build_indicators(store: Store, settings: Settings, only_if_stale: bool = Fal
     now = dt.datetime.now(dt.UTC)
     if only_if_stale and is_current(store, now.date()):
         return "stored indicators are current"
-    return build(store, settings.data_dir, now.date(), now).summary()
+    return build(store, settings.data_dir, now.date(), now, incremental=only_if_stale).summary()
 
 
 @coverage.command("table")

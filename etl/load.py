@@ -4,9 +4,9 @@ Records are keyed by (source, source record id); ids of the rows made from a rec
 deterministic (UUID 5), and a record whose content hash is unchanged is not touched, so a re-run
 with unchanged input writes nothing. A changed record's rows are replaced; a record that left
 the source is removed. The published listings of what changed are rebuilt, and the stored
-coverage indicators forgotten, in the same transaction
-(:func:`caremap.republish.services_changed`). Any failure rolls the whole source back, leaving
-the previous state.
+coverage indicators they can alter forgotten (all of them when the source's coverage claims
+changed), in the same transaction (:func:`caremap.republish.services_changed`). Any failure
+rolls the whole source back, leaving the previous state.
 """
 
 from __future__ import annotations
@@ -17,11 +17,13 @@ import json
 import uuid
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy import Connection, delete, insert, select, update
 
 from caremap import overlay, reasons
-from caremap.coverage.claims import CoverageClaim, dump_claims
+from caremap.coverage import stored
+from caremap.coverage.claims import CoverageClaim, claimed_pairs, dump_claims
 from caremap.helplines import area_fields
 from caremap.model import (
     Accessibility,
@@ -43,6 +45,7 @@ from caremap.normalise import fold
 from caremap.paging import ID_CHUNK, chunks
 from caremap.republish import services_changed
 from caremap.store import Store
+from caremap.store.bulk import insert_rows
 from etl.records import ListingRecord
 
 NAMESPACE = uuid.UUID("6f1d3c52-9a8e-4f0b-9a61-3c2b7d1e5a10")
@@ -218,16 +221,18 @@ def load_source(
     source: SourceInfo,
     records: Iterable[ListingRecord],
     kept: Collection[str] = frozenset(),
+    data_dir: Path | None = None,
 ) -> LoadCounts:
     """Bring the store in line with ``source``, whose complete current content is ``records``
     plus the already-loaded records ``kept`` (ids of rows skipped as unchanged; ``kept`` may
-    grow while ``records`` are consumed and is read once they are).
+    grow while ``records`` are consumed and is read once they are); ``data_dir`` holds the
+    boundaries the stored coverage indicators are forgotten by.
 
     ``records`` are taken and written by chunks, so that only one chunk is held; the store's
     transaction holds the rows written until the whole source is, then commits them."""
     now = dt.datetime.now(dt.UTC)
     with store.engine.begin() as connection:
-        load = _Load(connection, source, now)
+        load = _Load(connection, source, now, data_dir)
         for chunk in chunks(records, INSERT_CHUNK):
             load.write(_plan(connection, source.name, chunk))
         return load.finish(kept)
@@ -236,9 +241,13 @@ def load_source(
 class _Load:
     """One source's load, in the transaction of ``connection``, chunk by chunk."""
 
-    def __init__(self, connection: Connection, source: SourceInfo, now: dt.datetime) -> None:
+    def __init__(
+        self, connection: Connection, source: SourceInfo, now: dt.datetime, data_dir: Path | None
+    ) -> None:
         self.connection, self.source, self.now = connection, source, now
+        self.data_dir = data_dir
         self.source_is_current = _source_is_current(connection, source)
+        self.claims_changed = _claims_changed(connection, source)
         self.started = False
         self.tally = _Tally()
         self.written: list[str] = []  # ids of the records inserted or replaced
@@ -280,7 +289,10 @@ class _Load:
         services_changed(
             self.connection,
             _to_publish(self.connection, self.source, self.source_is_current, keys),
+            data_dir=self.data_dir,
         )
+        if self.claims_changed:
+            stored.invalidate(self.connection)
         return counts
 
 
@@ -331,6 +343,12 @@ def _source_is_current(connection: Connection, source: SourceInfo) -> bool:
     return stored is not None and tuple(stored) == tuple(wanted.values())
 
 
+def _claims_changed(connection: Connection, source: SourceInfo) -> bool:
+    """Whether the source declares other coverage than stored (it alters every data status)."""
+    before = connection.scalar(select(Source.coverage).where(Source.name == source.name))
+    return claimed_pairs(before) != claimed_pairs(dump_claims(source.coverage))
+
+
 def _upsert_source(connection: Connection, source: SourceInfo, now: dt.datetime) -> None:
     values = {**source.columns(), "loaded_at": now}
     exists = connection.execute(select(Source.name).where(Source.name == source.name)).first()
@@ -374,8 +392,7 @@ def _insert_records(
         )
         chunk.organizations = {k: v for k, v in chunk.organizations.items() if k not in existing}
         for table, values in chunk.by_table():
-            if values:
-                connection.execute(insert(table), values)
+            insert_rows(connection, table, values)
 
 
 def _delete_orphan_organizations(connection: Connection, source: str) -> None:

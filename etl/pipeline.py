@@ -275,7 +275,7 @@ def check_and_load(
 ) -> Checked:
     """:func:`check_source`, loading each chunk of good records as it is checked, all in one
     transaction: a source that fails, or exceeds its ``limits``, leaves nothing written."""
-    load = functools.partial(load_source, store, info)
+    load = functools.partial(load_source, store, info, data_dir=reference.data_dir)
     return check(store, reference, path, info, load, limits, progress, organization)
 
 

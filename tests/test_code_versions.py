@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (4, "0b663d4fc8d934f6c558a472a6f22761aec50a73a8ec9d8377834aac3cbea5c0"),
+        (4, "3d10ed0f1d7daa4f2872935542bf6aea389b5900e496b017f6c1dc9cca05e5ad"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "bd44262311b0eda139b293195dd4dc99e43e9c7e77f81ba5610f7474fff59245"),
+        (5, "6a4f460ee2f441480f9f91a3ad72dd0f43c8f5c5e188a675c9c1f35bf083a0c2"),
     ),
 ]
 

@@ -43,7 +43,7 @@ from sqlalchemy import select
 
 from caremap.coverage.accessibility import Points, enhanced_two_step_fca, two_step_fca
 from caremap.coverage.claims import claimed_pairs
-from caremap.geodesy import EARTH_RADIUS_KM, arc_from_chord, unit_vectors
+from caremap.geodesy import EARTH_RADIUS_KM, arc_from_chord, chord_from_arc, unit_vectors
 from caremap.jurisdictions import Boundaries, Layer, load_boundaries
 from caremap.model import Source
 from caremap.queries import PublicService, public_services
@@ -138,14 +138,23 @@ class LevelContext:
     """One jurisdiction level prepared once (boundaries, demand, services, declared coverage)
     so that many selections can be evaluated cheaply."""
 
-    def __init__(self, store: Store, data_dir: Path, level: str, today: dt.date) -> None:
+    def __init__(
+        self,
+        store: Store,
+        data_dir: Path,
+        level: str,
+        today: dt.date,
+        services: list[PublicService] | None = None,
+    ) -> None:
+        """``services``: the public services to count (every one, read from the store, when
+        None)."""
         self.boundaries = load_boundaries(data_dir)
         self.layer = self.boundaries.layers[level]
         self.today = today
         self.rows = self.layer.frame.to_dict("records")
         self.position = {code: i for i, code in enumerate(self.layer.codes)}
         with store.session() as session:
-            self.services = public_services(session)
+            self.services = public_services(session) if services is None else services
             claimed = {
                 pair
                 for stored in session.scalars(select(Source.coverage))
@@ -161,6 +170,13 @@ class LevelContext:
         self.demand = demand_points(data_dir, self.layer, self.position)
         self.people = self.per_jurisdiction(self.demand.points.weight)
         self._service_points = self._locate_services()
+        # The services with a point, each with what selects it, and its beds.
+        self._supply = [
+            (s, _Terms.of(s), bed_count(s), points)
+            for s in self.services
+            if (points := self._service_points.get(s.id))
+        ]
+        self._in_month: dict[tuple[str, int], bool] = {}
 
     def per_jurisdiction(self, values: np.ndarray) -> np.ndarray:
         """Sum of a per-demand-point quantity in each jurisdiction."""
@@ -187,13 +203,18 @@ class LevelContext:
             )
         return located
 
-    def evaluate(self, selection: Selection) -> Evaluation:
-        """The selection's supply, nearest distances and accessibility scores."""
+    def evaluate(self, selection: Selection, within: np.ndarray | None = None) -> Evaluation:
+        """The selection's supply, nearest distances and accessibility scores; with ``within``
+        (a mask of the demand points), exact only for those points (the others' distances are
+        inf and their scores 0 or partial): only the demand within two catchments of them is
+        evaluated, which is all their 2SFCA reads."""
         rows = [
-            (*point, bed_count(s))
-            for s in self.services
-            if _selected(s, selection, self.today) and s.id not in selection.switched_off
-            for point in self._service_points.get(s.id, ())
+            (*point, beds)
+            for s, terms, beds, points in self._supply
+            if terms.selected(selection)
+            and self._available(s, selection.month)
+            and s.id not in selection.switched_off
+            for point in points
         ]
         added = selection.added_sites
         positions = self._positions(
@@ -209,14 +230,36 @@ class LevelContext:
         supply = Points(
             np.array(ids, dtype=object), np.array(lats, float), np.array(lons, float), weight
         )
-        return Evaluation(
-            self,
-            selection,
-            np.array(where, dtype=int),
-            beds_array,
-            _nearest_km(self.demand.points, supply),
-            _accessibility(self.demand.points, supply, selection),
+        demand = self.demand.points
+        nearest, scores = np.full(len(demand), np.inf), np.zeros(len(demand))
+        around = (
+            np.ones(len(demand), dtype=bool)
+            if within is None
+            else self._around(within, 2 * selection.catchment_km)
         )
+        part = demand if within is None else _subset(demand, around)
+        nearest[around] = _nearest_km(part, supply)
+        scores[around] = _accessibility(part, supply, selection)
+        return Evaluation(self, selection, np.array(where, dtype=int), beds_array, nearest, scores)
+
+    def _around(self, within: np.ndarray, km: float) -> np.ndarray:
+        """The demand points ``within`` and those within ``km`` of one of them."""
+        vectors = self.demand.points.vectors()
+        radius = chord_from_arc(km, radius=EARTH_RADIUS_KM) * (1 + 1e-9)
+        around = within.copy()
+        if within.any():
+            distance, _ = cKDTree(vectors[within]).query(vectors, distance_upper_bound=radius)
+            around |= np.isfinite(distance)
+        return around
+
+    def _available(self, service: PublicService, month: int | None) -> bool:
+        """Whether the service is available in ``month`` (judged on ``today``; None: any)."""
+        if month is None:
+            return True
+        key = (service.id, month)
+        if key not in self._in_month:
+            self._in_month[key] = available_in_month(service.schedules, month, self.today)
+        return self._in_month[key]
 
     def _status_declared(self, declared: set[str]) -> list[str]:
         """covered / partial / no_data per jurisdiction from declarations alone."""
@@ -290,6 +333,12 @@ def compute_indicators(
     return LevelContext(store, data_dir, selection.level, today).evaluate(selection).indicators()
 
 
+def _subset(points: Points, mask: np.ndarray) -> Points:
+    return Points(
+        points.ids[mask], points.latitude[mask], points.longitude[mask], points.weight[mask]
+    )
+
+
 def _accessibility(demand: Points, supply: Points, selection: Selection) -> np.ndarray:
     if not len(supply):
         return np.zeros(len(demand))
@@ -298,14 +347,23 @@ def _accessibility(demand: Points, supply: Points, selection: Selection) -> np.n
     return two_step_fca(demand, supply, selection.catchment_km)
 
 
-def _selected(service: PublicService, selection: Selection, today: dt.date) -> bool:
-    types = set(service.terms.get("service_type", ()))
-    populations = set(service.terms.get("population", ()))
-    if selection.service_types and not types & selection.service_types:
-        return False
-    if selection.populations and not populations & selection.populations:
-        return False
-    return selection.month is None or available_in_month(service.schedules, selection.month, today)
+@dataclass(frozen=True)
+class _Terms:
+    """A service's service types and populations served, as selections match them."""
+
+    service_types: frozenset[str]
+    populations: frozenset[str]
+
+    @classmethod
+    def of(cls, service: PublicService) -> _Terms:
+        terms = service.terms
+        return cls(frozenset(terms.get("service_type", ())), frozenset(terms.get("population", ())))
+
+    def selected(self, selection: Selection) -> bool:
+        """Whether the selection's service types and populations take the service in."""
+        if selection.service_types and not self.service_types & selection.service_types:
+            return False
+        return not selection.populations or bool(self.populations & selection.populations)
 
 
 def bed_count(service: PublicService) -> int:
@@ -419,6 +477,8 @@ def _ancestor_declared(boundaries: Boundaries, parent: object, declared: set[str
 
 def _part_declared(boundaries: Boundaries, level: str, code: str, declared: set[str]) -> bool:
     """Whether a jurisdiction one level down, inside this one, is declared."""
+    if not declared:
+        return False
     for other in boundaries.layers.values():
         config = other.config
         if config.parent and config.level != level:

@@ -9,22 +9,30 @@ where at least one service matches the type and population; the share beyond eac
 Any other selection (a what-if, another catchment, E2SFCA, beds as supply, a type nobody offers)
 is computed on request.
 
-Every write to the listings deletes the stored rows in the same transaction
-(:func:`invalidate`), so a stored indicator is never older than the data; month availability is
-judged on the build date, so stored rows are used only on that date (run the build daily, e.g.
-from cron, to keep the fast path).
+Every write to the listings deletes, in the same transaction, the stored rows it can alter
+(:func:`forget`): per level, the jurisdictions holding one of the changed services' points (before
+or after) or a demand point within :data:`REACH_KM` of one (the farthest threshold; the catchment
+is shorter), for the service type and population pairs that select those services. So a stored
+indicator is never older than the data, and :func:`build` then computes only the rows missing
+(from the services within reach of their jurisdictions). Month availability is judged on the
+build date, so stored rows are used only on that date and a build on another day computes every
+row (run the build daily, e.g. from cron, to keep the fast path).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 import time
-from dataclasses import dataclass, replace
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import Connection, delete, insert, select
+import shapely
+from scipy.spatial import cKDTree
+from sqlalchemy import Connection, delete, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from caremap.coverage.indicators import (
@@ -32,29 +40,51 @@ from caremap.coverage.indicators import (
     JurisdictionIndicators,
     LevelContext,
     Selection,
+    demand_points,
     is_desert,
 )
-from caremap.jurisdictions import load_boundaries
-from caremap.model import CoverageIndicator
-from caremap.paging import chunks
+from caremap.geodesy import EARTH_RADIUS_KM, chord_from_arc, unit_vectors
+from caremap.jurisdictions import Layer, load_boundaries
+from caremap.listing import decode_record
+from caremap.matching import merges
+from caremap.model import (
+    Attribute,
+    CoverageIndicator,
+    Jurisdiction,
+    PublicListing,
+    Service,
+    TaxonomyTerm,
+)
+from caremap.paging import ID_CHUNK, chunks
+from caremap.queries import PublicService, public_services
+from caremap.settings import load_settings
 from caremap.store import Store
+from caremap.store.bulk import insert_rows
 
 THRESHOLDS_KM = (10, 25, 50, 100, 250)
 CATCHMENT_KM = 50.0
+REACH_KM = max(*THRESHOLDS_KM, CATCHMENT_KM)  # how far a service's point alters indicators
 ALL = ""  # service_type / population_served for "all"
 ANY_MONTH = 0
+MONTHS = range(ANY_MONTH, 13)
+Key = tuple[str, str, int]  # service_type, population_served, month of a standard selection
+# Beyond a polygon's bounding box, no point is assigned to it (the coastal tolerance of
+# caremap.jurisdictions is searched within 0.2 degrees).
+ASSIGN_MARGIN_DEG = 0.25
 
 
 @dataclass(frozen=True)
 class BuildReport:
     levels: int
-    selections: int
-    rows: int
+    selections: int  # evaluated (of them, only the missing rows were written)
+    rows: int  # written
     seconds: float
+    incremental: bool = False
 
     def summary(self) -> str:
+        how = "missing indicators" if self.incremental else "indicators"
         return (
-            f"{self.rows:,} indicators for {self.selections:,} selections on {self.levels} "
+            f"{self.rows:,} {how} for {self.selections:,} selections on {self.levels} "
             f"levels in {self.seconds:.1f} s"
         )
 
@@ -74,58 +104,314 @@ def is_stored(selection: Selection) -> bool:
 
 
 def invalidate(connection: Connection) -> None:
-    """Forget every stored indicator (call inside any transaction that changes listings)."""
+    """Forget every stored indicator (a change that can alter all of them)."""
     connection.execute(delete(CoverageIndicator))
 
 
-def is_current(store: Store, today: dt.date) -> bool:
-    """Whether indicators were built today and no listing changed since."""
-    with store.session() as session:
-        built = session.scalar(
-            select(CoverageIndicator.level).where(CoverageIndicator.as_of == today).limit(1)
+def any_stored(connection: Connection) -> bool:
+    """Whether any indicator is stored (else a change has nothing to forget)."""
+    return connection.scalar(select(CoverageIndicator.level).limit(1)) is not None
+
+
+@dataclass(frozen=True)
+class Footprint:
+    """What of a service the stored indicators read: its public points (lat, lon) and the
+    service types and populations that select it."""
+
+    points: tuple[tuple[float, float], ...]
+    service_types: frozenset[str]
+    populations: frozenset[str]
+
+
+def footprints(connection: Connection, service_ids: Iterable[str]) -> list[Footprint]:
+    """The footprints of the services (or of the entries that took them in) as published."""
+    merged_into = merges(connection)
+    ids = sorted({merged_into.get(i, i) for i in service_ids})
+    found: dict[str, Footprint] = {}
+    for chunk in chunks(ids, ID_CHUNK):
+        rows = connection.execute(
+            select(PublicListing.service_id, PublicListing.record).where(
+                PublicListing.service_id.in_(chunk)
+            )
         )
-    return built is not None
+        for service_id, record in rows:
+            if service_id not in found:
+                found[service_id] = _footprint(decode_record(record)[0])
+    return list(found.values())
 
 
-def build(store: Store, data_dir: Path, today: dt.date, now: dt.datetime) -> BuildReport:
-    """Recompute and replace every stored indicator in one transaction."""
+def _footprint(service: PublicService) -> Footprint:
+    return Footprint(
+        tuple((loc.latitude, loc.longitude) for loc in service.locations),
+        frozenset(service.terms.get("service_type", ())),
+        frozenset(service.terms.get("population", ())),
+    )
+
+
+def forget(connection: Connection, changed: list[Footprint], data_dir: Path | None = None) -> None:
+    """Delete the stored rows a change of services can alter, given their footprints before
+    and after it (module doc); ``data_dir`` (default: the settings') holds the boundaries."""
+    points = [point for footprint in changed for point in footprint.points]
+    if not points or not any_stored(connection):
+        return
+    pairs = sorted(
+        {
+            (service_type, population)
+            for footprint in changed
+            for service_type in (ALL, *footprint.service_types)
+            for population in (ALL, *footprint.populations)
+        }
+    )
+    data_dir = data_dir or load_settings().data_dir
+    latitudes, longitudes = (np.array(values, float) for values in zip(*points, strict=True))
+    table = CoverageIndicator
+    for level in load_boundaries(data_dir).layers:
+        codes = sorted(_reached(data_dir, level, latitudes, longitudes))
+        for chunk in chunks(codes, ID_CHUNK):
+            connection.execute(
+                delete(table).where(
+                    table.level == level,
+                    table.code.in_(chunk),
+                    tuple_(table.service_type, table.population_served).in_(pairs),
+                )
+            )
+
+
+@functools.cache
+def _demand(data_dir: Path, level: str) -> tuple[Layer, np.ndarray, np.ndarray]:
+    """A level's layer, and its demand points: the code of the jurisdiction of each (''
+    outside every one), and their unit vectors."""
+    layer = load_boundaries(data_dir).layers[level]
+    position = {code: i for i, code in enumerate(layer.codes)}
+    demand = demand_points(data_dir, layer, position)
+    codes = np.array([str(c) for c in layer.codes], dtype=object)
+    where = np.where(demand.jurisdiction >= 0, codes[demand.jurisdiction], "")
+    return layer, where, demand.points.vectors()
+
+
+def _within_reach(targets: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+    """Whether each of ``vectors`` is within :data:`REACH_KM` of one of ``targets`` (unit
+    vectors both)."""
+    if not len(targets) or not len(vectors):
+        return np.zeros(len(vectors), dtype=bool)
+    radius = chord_from_arc(REACH_KM, radius=EARTH_RADIUS_KM) * (1 + 1e-9)
+    distance, _ = cKDTree(targets).query(vectors, distance_upper_bound=radius)
+    return np.isfinite(distance)
+
+
+def _reached(data_dir: Path, level: str, latitudes: np.ndarray, longitudes: np.ndarray) -> set[str]:
+    """The jurisdictions of ``level`` holding one of the points or a demand point within
+    :data:`REACH_KM` of one."""
+    layer, where, vectors = _demand(data_dir, level)
+    reached = set(where[_within_reach(unit_vectors(latitudes, longitudes), vectors)].tolist())
+    reached |= {str(code) for code in layer.assign(latitudes, longitudes) if code is not None}
+    return reached - {""}
+
+
+def is_current(store: Store, today: dt.date) -> bool:
+    """Whether every standard selection's indicators are stored, all built today."""
+    with store.engine.connect() as connection:
+        other_days = _other_days(connection, today)
+        counts = _stored_counts(connection, today)
+        offered = offered_pairs(connection)
+        jurisdictions = dict(
+            connection.execute(
+                select(Jurisdiction.level, func.count()).group_by(Jurisdiction.level)
+            ).all()
+        )
+    expected = {
+        (level, *key): count for level, count in jurisdictions.items() for key in _keys(offered)
+    }
+    return not other_days and bool(counts) and counts == expected
+
+
+Group = tuple[str, str, str, int]  # level and the Key of a standard selection
+
+
+def _other_days(connection: Connection, today: dt.date) -> bool:
+    table = CoverageIndicator
+    return connection.scalar(select(table.level).where(table.as_of != today).limit(1)) is not None
+
+
+def _stored_counts(connection: Connection, today: dt.date) -> dict[Group, int]:
+    """How many rows of each level and selection are stored for ``today``."""
+    table = CoverageIndicator
+    group = (table.level, table.service_type, table.population_served, table.month)
+    rows = connection.execute(
+        select(*group, func.count()).where(table.as_of == today).group_by(*group)
+    )
+    return {
+        (level, service_type, population, month): n
+        for level, service_type, population, month, n in rows
+    }
+
+
+def _stored_codes(
+    connection: Connection, today: dt.date, groups: list[Group]
+) -> dict[Group, set[str]]:
+    """The codes stored for ``today`` in each of ``groups``."""
+    table = CoverageIndicator
+    group = (table.level, table.service_type, table.population_served, table.month)
+    found: dict[Group, set[str]] = {g: set() for g in groups}
+    for chunk in chunks(sorted(groups), ID_CHUNK // 4):
+        rows = connection.execute(
+            select(*group, table.code).where(table.as_of == today, tuple_(*group).in_(chunk))
+        )
+        for level, service_type, population, month, code in rows:
+            found[(level, service_type, population, month)].add(code)
+    return found
+
+
+def offered_pairs(connection: Connection) -> set[tuple[str, str]]:
+    """(service type, population) pairs of the standard selections: ("all", "all") and every
+    pair some public service (one not merged into another entry) offers, "all" included."""
+    rows = connection.execute(
+        select(Attribute.link_id, TaxonomyTerm.facet, TaxonomyTerm.code)
+        .join(TaxonomyTerm, TaxonomyTerm.id == Attribute.taxonomy_term_id)
+        .join(Service, Service.id == Attribute.link_id)
+        .where(TaxonomyTerm.facet.in_(("service_type", "population")))
+    )
+    merged = merges(connection)
+    terms: dict[str, dict[str, set[str]]] = {}
+    for service_id, facet, code in rows:
+        if service_id not in merged:
+            terms.setdefault(service_id, {"service_type": set(), "population": set()})[facet].add(
+                code
+            )
+    return {
+        (service_type, population)
+        for facets in terms.values()
+        for service_type in (ALL, *facets["service_type"])
+        for population in (ALL, *facets["population"])
+    } | {(ALL, ALL)}
+
+
+def _keys(offered: set[tuple[str, str]]) -> list[Key]:
+    return [(t, p, month) for (t, p), month in itertools.product(sorted(offered), MONTHS)]
+
+
+def build(
+    store: Store, data_dir: Path, today: dt.date, now: dt.datetime, *, incremental: bool = True
+) -> BuildReport:
+    """Bring the stored indicators up to date in one transaction: when ``incremental`` and
+    those stored were built today, compute only the rows missing (forgotten by a change, or of
+    a new standard selection) and drop those of selections no longer standard; otherwise
+    replace every row."""
     started = time.perf_counter()
+    layers = load_boundaries(data_dir).layers
+    with store.engine.connect() as connection:
+        stale = not incremental or _other_days(connection, today)
+        counts = {} if stale else _stored_counts(connection, today)
+        offered = offered_pairs(connection)
+        incomplete = [
+            (level, *key)
+            for level, layer in layers.items()
+            for key in _keys(offered)
+            if counts.get((level, *key), 0) < len(layer.codes)
+        ]
+        present = _stored_codes(connection, today, [g for g in incomplete if g in counts])
+    incremental = bool(counts)
+    services = None if incremental else _all_services(store)
+    decoded: dict[str, PublicService] = {}  # services read from their listings, by id
     rows: list[dict] = []
     selections = 0
-    levels = list(load_boundaries(data_dir).layers)
-    for level in levels:
-        context = LevelContext(store, data_dir, level, today)
-        for selection in standard_selections(context):
-            evaluation = context.evaluate(selection)
-            rows += _rows(evaluation, today, now)
+    for level, layer in layers.items():
+        codes = {str(code) for code in layer.codes}
+        missing = {g[1:]: codes - present.get(g, set()) for g in incomplete if g[0] == level}
+        wanted = {key: missing_codes for key, missing_codes in missing.items() if missing_codes}
+        if not wanted:
+            continue
+        if incremental:
+            dirty = set().union(*wanted.values())
+            services = _services_near(store, data_dir, level, dirty, decoded)
+        context = LevelContext(store, data_dir, level, today, services)
+        for key, missing_codes in wanted.items():
+            within = np.isin(_demand(data_dir, level)[1], sorted(missing_codes))
+            evaluation = context.evaluate(_selection(level, key), within if incremental else None)
+            rows += [r for r in _rows(evaluation, today, now) if r["code"] in missing_codes]
             selections += 1
+    table = CoverageIndicator
     with store.engine.begin() as connection:
-        invalidate(connection)
-        for chunk in chunks(rows, 5_000):
-            connection.execute(insert(CoverageIndicator), chunk)
-    return BuildReport(len(levels), selections, len(rows), time.perf_counter() - started)
+        if incremental:
+            for service_type, population in {(g[1], g[2]) for g in counts} - offered:
+                connection.execute(
+                    delete(table).where(
+                        table.service_type == service_type, table.population_served == population
+                    )
+                )
+        else:
+            invalidate(connection)
+        insert_rows(connection, table, rows)
+    return BuildReport(
+        len(layers), selections, len(rows), time.perf_counter() - started, incremental
+    )
 
 
-def standard_selections(context: LevelContext) -> list[Selection]:
-    """The level's standard selections (module doc)."""
-    offered = {
-        (service_type, population)
-        for service in context.services
-        for service_type in (ALL, *service.terms.get("service_type", ()))
-        for population in (ALL, *service.terms.get("population", ()))
-    } | {(ALL, ALL)}
-    base = Selection(level=context.layer.config.level, catchment_km=CATCHMENT_KM)
-    return [
-        replace(
-            base,
-            service_types=frozenset({service_type} - {ALL}),
-            populations=frozenset({population} - {ALL}),
-            month=month or None,
+def _all_services(store: Store) -> list[PublicService]:
+    with store.session() as session:
+        return public_services(session)
+
+
+def _services_near(
+    store: Store, data_dir: Path, level: str, codes: set[str], decoded: dict[str, PublicService]
+) -> list[PublicService]:
+    """The public services (as published) every indicator of these jurisdictions reads: those
+    with a point inside one of them or within :data:`REACH_KM` of one of their demand points
+    (``decoded``: the services already read, by id; those read here are added)."""
+    layer, where, vectors = _demand(data_dir, level)
+    with store.engine.connect() as connection:
+        listed = connection.execute(
+            select(PublicListing.service_id, PublicListing.latitude, PublicListing.longitude)
+        ).all()
+        if not listed:
+            return []
+        latitudes = np.array([row.latitude for row in listed], float)
+        longitudes = np.array([row.longitude for row in listed], float)
+        near = _inside(layer, codes, latitudes, longitudes)
+        near |= _within_reach(
+            vectors[np.isin(where, sorted(codes))], unit_vectors(latitudes, longitudes)
         )
-        for (service_type, population), month in itertools.product(
-            sorted(offered), range(ANY_MONTH, 13)
-        )
-    ]
+        ids = sorted({listed[int(i)].service_id for i in np.flatnonzero(near)})
+        for chunk in chunks([i for i in ids if i not in decoded], ID_CHUNK):
+            for service_id, record in connection.execute(
+                select(PublicListing.service_id, PublicListing.record).where(
+                    PublicListing.service_id.in_(chunk), PublicListing.position == 0
+                )
+            ):
+                decoded[service_id] = decode_record(record)[0]
+    return sorted((decoded[i] for i in ids), key=lambda s: (s.name, s.id))
+
+
+def _inside(
+    layer: Layer, codes: set[str], latitudes: np.ndarray, longitudes: np.ndarray
+) -> np.ndarray:
+    """Whether each point is assigned to one of the jurisdictions ``codes`` of ``layer`` (only
+    the points near their bounding box are assigned)."""
+    polygons = layer.tree.geometries[np.isin(layer.codes.astype(str), sorted(codes))]
+    min_lon, min_lat, max_lon, max_lat = shapely.total_bounds(polygons)
+    margin = ASSIGN_MARGIN_DEG
+    candidates = np.flatnonzero(
+        (latitudes >= min_lat - margin)
+        & (latitudes <= max_lat + margin)
+        & (longitudes >= min_lon - margin)
+        & (longitudes <= max_lon + margin)
+    )
+    inside = np.zeros(len(latitudes), dtype=bool)
+    if len(candidates):
+        assigned = layer.assign(latitudes[candidates], longitudes[candidates])
+        inside[candidates] = np.isin(assigned.astype(str), sorted(codes))
+    return inside
+
+
+def _selection(level: str, key: Key) -> Selection:
+    service_type, population, month = key
+    return Selection(
+        level=level,
+        catchment_km=CATCHMENT_KM,
+        service_types=frozenset({service_type} - {ALL}),
+        populations=frozenset({population} - {ALL}),
+        month=month or None,
+    )
 
 
 def _rows(evaluation: Evaluation, today: dt.date, now: dt.datetime) -> list[dict]:

@@ -1,0 +1,74 @@
+"""Bulk inserts (both stores): ``insert_rows`` writes what ``insert(table)`` writes, hostile text
+and aware times included; PostGIS loads by COPY, not by INSERT statements."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import event, insert, select
+
+from caremap.model import Organization
+from caremap.store.bulk import insert_rows
+from etl.pipeline import run
+from tests.conftest import DATA_DIR, LISTINGS
+
+NOW = dt.datetime(2026, 11, 29, 15, 0, tzinfo=dt.UTC)
+HOSTILE = "Tab\there, new\nline, back\\slash, \\N, 'quote', \"double\", <b>, {{ x }}, =1+1, é ü 中"
+
+
+def _organizations(prefix: str) -> list[dict]:
+    return [
+        {
+            "id": f"{prefix}-{i}",
+            "name": f"{HOSTILE} {i}",
+            "source_name": "bulk",
+            "source_record_id": f"record-{i}",
+            "source_as_of": None if i % 2 else "2026-11",
+            "imported_at": NOW.astimezone(dt.timezone(dt.timedelta(hours=-5))),
+        }
+        for i in range(3)
+    ]
+
+
+def _read(store, prefix: str) -> list[tuple]:
+    with store.engine.connect() as connection:
+        rows = connection.execute(
+            select(Organization).where(Organization.id.like(f"{prefix}-%")).order_by("id")
+        ).all()
+    return [(r.id.split("-")[1], *r[1:]) for r in rows]
+
+
+def test_insert_rows_writes_what_insert_writes(empty_store):
+    empty_store.upgrade()
+    with empty_store.engine.begin() as connection:
+        insert_rows(connection, Organization, _organizations("bulk"))
+        connection.execute(insert(Organization), _organizations("plain"))
+    bulk = _read(empty_store, "bulk")
+    assert bulk == _read(empty_store, "plain")
+    assert [row[1] for row in bulk] == [f"{HOSTILE} {i}" for i in range(3)]  # name
+    assert all(r.imported_at == NOW for r in _rows(empty_store))
+
+
+def _rows(store):
+    with store.session() as session:
+        return session.scalars(select(Organization)).all()
+
+
+def test_postgis_loads_by_copy(empty_store, tmp_path):
+    inserts: list[str] = []
+
+    def record(_connection, _cursor, statement, *_args) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO SERVICE "):
+            inserts.append(statement)
+
+    event.listen(empty_store.engine, "before_cursor_execute", record)
+    try:
+        run(empty_store, [LISTINGS], DATA_DIR, tmp_path, progress=False)
+    finally:
+        event.remove(empty_store.engine, "before_cursor_execute", record)
+    if empty_store.engine.dialect.name == "postgresql":
+        assert inserts == []
+    else:
+        assert inserts
+    with empty_store.session() as session:
+        assert session.scalars(select(Organization.id)).first() is not None

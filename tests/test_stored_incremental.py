@@ -1,0 +1,110 @@
+"""Stored coverage indicators rebuilt incrementally (both stores): after an edit, only the rows
+the change can alter are forgotten and computed again, and the table is then the one a full
+rebuild gives."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+from sqlalchemy import select, update
+
+from caremap.coverage.stored import build, invalidate, is_current
+from caremap.model import CoverageIndicator, Location, ServiceAtLocation
+from caremap.republish import services_changed
+from etl.pipeline import run
+from tests.conftest import DATA_DIR, LISTINGS
+
+TODAY = dt.date(2026, 11, 29)
+FIRST = dt.datetime(2026, 11, 29, 15, 0, tzinfo=dt.UTC)
+LATER = dt.datetime(2026, 11, 29, 16, 0, tzinfo=dt.UTC)
+KEY = ("level", "code", "service_type", "population_served", "month")
+VALUES = [
+    column.name
+    for column in CoverageIndicator.__table__.columns
+    if column.name not in (*KEY, "computed_at")
+]
+
+
+def _table(store) -> dict[tuple, dict]:
+    with store.engine.connect() as connection:
+        rows = connection.execute(select(CoverageIndicator.__table__)).mappings().all()
+    return {tuple(row[k] for k in KEY): dict(row) for row in rows}
+
+
+def _same(a: dict, b: dict) -> bool:
+    for name in VALUES:
+        x, y = a[name], b[name]
+        if isinstance(x, float) and isinstance(y, float):
+            if not math.isclose(x, y, rel_tol=1e-12, abs_tol=1e-15):
+                return False
+        elif x != y:
+            return False
+    return True
+
+
+def _move_a_victoria_service(store) -> str:
+    """Move the location of one Victoria service about 60 km north-west (an editor's edit)."""
+    with store.engine.begin() as connection:
+        location_id, service_id = connection.execute(
+            select(Location.id, ServiceAtLocation.service_id)
+            .join(ServiceAtLocation, ServiceAtLocation.location_id == Location.id)
+            .where(Location.confidential.is_(False), Location.latitude < 49)
+            .order_by(Location.id)
+        ).first()
+        connection.execute(
+            update(Location)
+            .where(Location.id == location_id)
+            .values(
+                latitude=Location.latitude + 0.4,
+                longitude=Location.longitude - 0.5,
+                private_latitude=Location.private_latitude + 0.4,
+                private_longitude=Location.private_longitude - 0.5,
+            )
+        )
+        services_changed(connection, [service_id], data_dir=DATA_DIR)
+    return service_id
+
+
+def test_an_edit_rebuilds_only_what_it_touches_and_equals_a_full_rebuild(empty_store, tmp_path):
+    run(empty_store, [LISTINGS], DATA_DIR, tmp_path, progress=False)
+    assert not build(empty_store, DATA_DIR, TODAY, FIRST).incremental
+    before = _table(empty_store)
+
+    _move_a_victoria_service(empty_store)
+    kept = _table(empty_store)
+    assert 0 < len(kept) < len(before)
+    assert not is_current(empty_store, TODAY)
+    report = build(empty_store, DATA_DIR, TODAY, LATER)
+    assert report.incremental and report.rows == len(before) - len(kept)
+    assert is_current(empty_store, TODAY)
+    incremental = _table(empty_store)
+
+    with empty_store.engine.begin() as connection:
+        invalidate(connection)
+    assert not build(empty_store, DATA_DIR, TODAY, LATER).incremental
+    full = _table(empty_store)
+
+    assert incremental.keys() == full.keys() == before.keys()
+    different = [key for key in full if not _same(incremental[key], full[key])]
+    assert different == []
+    # Untouched rows are not rewritten: they keep the first build's time, and every row the
+    # edit changed was among those rewritten.
+    rewritten = {key for key, row in incremental.items() if row["computed_at"] == LATER}
+    assert rewritten == incremental.keys() - kept.keys()
+    assert all(incremental[key]["computed_at"] == FIRST for key in kept)
+    changed = {key for key in full if not _same(before[key], full[key])}
+    assert changed and changed <= rewritten
+    # Victoria's neighbourhood: nothing in Toronto is rewritten.
+    assert not any(key[0] == "toronto_neighbourhood" for key in rewritten)
+
+
+def test_a_build_on_another_day_rebuilds_everything(empty_store, tmp_path):
+    run(empty_store, [LISTINGS], DATA_DIR, tmp_path, progress=False)
+    build(empty_store, DATA_DIR, TODAY, FIRST)
+    _move_a_victoria_service(empty_store)
+    tomorrow = TODAY + dt.timedelta(days=1)
+    report = build(empty_store, DATA_DIR, tomorrow, LATER)
+    assert not report.incremental
+    assert {row["as_of"] for row in _table(empty_store).values()} == {tomorrow}
+    assert is_current(empty_store, tomorrow)
