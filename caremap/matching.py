@@ -18,9 +18,10 @@ import datetime as dt
 import json
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 from rapidfuzz import fuzz, utils
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, Select, delete, func, insert, select, update
 
 from caremap.geocoder import Precision
 from caremap.geodesy import distance_m
@@ -322,13 +323,20 @@ def matched_services(connection: Connection) -> set[str]:
 
 def merges(connection: Connection) -> dict[str, str]:
     """The services merged into another entry: merged service id → kept service id."""
-    rows = connection.execute(
-        select(ListingMatch.merged_service_id, ListingMatch.kept_service_id).where(
-            ListingMatch.status.in_((MERGED, ACCEPTED)),
-            ListingMatch.merged_service_id.is_not(None),
-        )
-    )
+    rows = connection.execute(_merged_pairs(ListingMatch.kept_service_id))
     return {merged: kept for merged, kept in rows if merged and kept}
+
+
+def merged_away() -> Select:
+    """The ids of the services merged into another entry, as a subquery."""
+    return _merged_pairs()
+
+
+def _merged_pairs(*columns: Any) -> Select:
+    return select(ListingMatch.merged_service_id, *columns).where(
+        ListingMatch.status.in_((MERGED, ACCEPTED)),
+        ListingMatch.merged_service_id.is_not(None),
+    )
 
 
 @dataclass(frozen=True)

@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (4, "3d10ed0f1d7daa4f2872935542bf6aea389b5900e496b017f6c1dc9cca05e5ad"),
+        (4, "58256d68a5564b4931619ced650de05e813ef92e5926baba63807d919786caf0"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "6a4f460ee2f441480f9f91a3ad72dd0f43c8f5c5e188a675c9c1f35bf083a0c2"),
+        (5, "d7d3a44d6a79236509940719ccf895d6da864b7bb38be35a584eac0e8122cbcb"),
     ),
 ]
 

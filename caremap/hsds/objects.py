@@ -37,6 +37,8 @@ class Nester:
                 self.children[(name, "location_id", row["location_id"])].append(row)
         for row in tables["location"]:
             self.children[("location", "organization_id", row["organization_id"])].append(row)
+        for row in tables["metadata"]:
+            self.children[("metadata", "resource_id", row["resource_id"])].append(row)
 
     def _of(self, table: str, key: str, value: str) -> list[Object]:
         return [clean(row) for row in self.children.get((table, key, value), [])]
@@ -76,6 +78,7 @@ class Nester:
             for row in self.children.get(("service_at_location", "service_id", sid), [])
         ]
         item["attributes"] = self.attributes(sid)
+        item["metadata"] = self._of("metadata", "resource_id", sid)
         return item
 
     def location(self, location: dict) -> Object:

@@ -40,6 +40,7 @@ TABLES = (
     "language",
     "accessibility",
     "taxonomy_term",
+    "metadata",
     "taxonomy",
 )
 CAPACITY_RESOURCE = {
@@ -142,7 +143,8 @@ def export_package(store: Store, data_dir: Path, out: Path) -> ExportCounts:
 
 
 def _descriptor(resources: list[dict], sources: list[Source]) -> dict:
-    """The package descriptor; each source's licence and attribution travel with its data."""
+    """The package descriptor; each source's licence and attribution travel with its data
+    (a source's ``name`` is the ``updated_by`` of its records' ``metadata`` rows)."""
     return {
         "name": "caremap",
         "title": "caremap: care centres for victims of human trafficking and violence in Canada",
@@ -154,6 +156,7 @@ def _descriptor(resources: list[dict], sources: list[Source]) -> dict:
         ],
         "sources": [
             {
+                "name": source.name,
                 "title": source.title,
                 "path": source.url or "",
                 "licence": source.licence or "",

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from caremap.hsds import taxonomy_uuid, term_uuid
 from caremap.hsds.tables import organization_row
+from caremap.matching import merged_away
 from caremap.model import (
     Attribute,
     Organization,
@@ -94,7 +95,7 @@ def organization_page(
 ) -> tuple[list[str], int]:
     """Ids of the page's organizations, by name, and how many match."""
     name = _public_organization_name(session)
-    query = select(Organization.id)
+    query = select(Organization.id).where(_public_organization())
     if search:
         query = query.where(_contains(name, search))
     ids = session.scalars(_paged(query.order_by(name, Organization.id), page)).all()
@@ -102,9 +103,23 @@ def organization_page(
 
 
 def services_of(session: Session, organization_ids: list[str]) -> list[str]:
-    """Ids of the services these organizations provide."""
-    query = select(Service.id).where(Service.organization_id.in_(organization_ids))
+    """Ids of the public entries these organizations provide."""
+    query = select(Service.id).where(Service.organization_id.in_(organization_ids), _public_entry())
     return list(session.scalars(query))
+
+
+def _public_entry() -> ColumnElement[bool]:
+    """Whether a service is a public entry: not merged into another (:mod:`caremap.matching`)."""
+    return Service.id.not_in(merged_away())
+
+
+def _public_organization() -> ColumnElement[bool]:
+    """Whether an organization is published: it provides a public entry, or no service merged
+    into another entry."""
+    return or_(
+        Organization.id.in_(select(Service.organization_id).where(_public_entry())),
+        Organization.id.not_in(select(Service.organization_id).where(~_public_entry())),
+    )
 
 
 def service_of_link(session: Session, link_id: str) -> list[str]:
@@ -180,7 +195,7 @@ def _conditions(
     name: ColumnElement[str],
     description: ColumnElement[str],
 ) -> list[ColumnElement[bool]]:
-    conditions = []
+    conditions = [_public_entry()]
     if wanted.search:
         conditions.append(
             or_(_contains(name, wanted.search), _contains(description, wanted.search))

@@ -3,6 +3,10 @@
 Locations and addresses pass through :func:`caremap.privacy.public_location`: a confidential
 location has only its public point, and its address only city and province. Nothing here reads
 ``private_*`` columns or geocoding details.
+
+A service merged into another entry (:mod:`caremap.matching`) is no HSDS record of its own:
+neither it nor its rows are published, its next steps are the kept entry's, and the kept
+entry's ``metadata`` rows name every source record of the entry (:func:`source_metadata`).
 """
 
 from __future__ import annotations
@@ -25,7 +29,9 @@ from caremap.hsds import (
     taxonomy_uuid,
     term_uuid,
 )
+from caremap.matching import merges
 from caremap.model import Service, ServiceLink, Taxonomy, TaxonomyTerm
+from caremap.paging import ID_CHUNK, chunks
 from caremap.privacy import private_lines, public_location, public_name, without_address
 from caremap.queries import ConfidentialStreets, ServiceRecords, read_service_records
 
@@ -44,14 +50,16 @@ RECORD_TABLES = (
     "service_capacity",
     "service_area",
     "service_link",
+    "metadata",
 )
 
 
 def read_tables(session: Session, service_ids: list[str] | None = None) -> dict[str, Rows]:
-    """Public HSDS rows of the services (all, or ``service_ids``) and of everything they link
-    to (:func:`caremap.queries.read_service_records`); services by name, every other table by
-    id."""
-    records = read_service_records(session, service_ids)
+    """Public HSDS rows of the public entries (all, or those of ``service_ids``) and of
+    everything they link to (:func:`caremap.queries.read_service_records`); services by name,
+    every other table by id."""
+    merged_into = merges(session.connection())
+    records = read_service_records(session, _public_ids(session, service_ids, merged_into))
     streets = records.streets
     located, location_lines = _public_locations(records)
     tables: dict[str, Rows] = {
@@ -74,11 +82,64 @@ def read_tables(session: Session, service_ids: list[str] | None = None) -> dict[
     tables["service_link"] = read_service_links(
         session, streets, [row["id"] for row in tables["service"]]
     )
+    tables["metadata"] = source_metadata(session, records.services, merged_into)
     tables["service"].sort(key=lambda row: (row["name"], row["id"]))
     for name in RECORD_TABLES:
         if name != "service":
             tables[name].sort(key=lambda row: row["id"])
     return tables
+
+
+def _public_ids(
+    session: Session, service_ids: list[str] | None, merged_into: dict[str, str]
+) -> list[str] | None:
+    """The ids of the public entries among ``service_ids`` (None: every service, when none is
+    merged into another)."""
+    if service_ids is None:
+        if not merged_into:
+            return None
+        service_ids = list(session.scalars(select(Service.id)))
+    return [i for i in service_ids if i not in merged_into]
+
+
+def source_metadata(session: Session, services: list[Row], merged_into: dict[str, str]) -> Rows:
+    """HSDS ``metadata`` rows naming each entry's source records: its own (``import``) and
+    those of the services merged into it (``merge``), each as field ``source_id`` set to the
+    record's id in its source (``updated_by``) on the source's date."""
+    kept = {row.id for row in services}
+    taken_in = [merged for merged, entry in merged_into.items() if entry in kept]
+    rows = [(row, row.id, IMPORTED) for row in services]
+    rows += [(row, merged_into[row.id], MERGED_IN) for row in _service_sources(session, taken_in)]
+    return [
+        {
+            "id": derived_uuid(row.id, f"source|{entry}"),
+            "resource_id": entry,
+            "resource_type": "service",
+            "last_action_date": _iso_date(row.source_as_of) or row.imported_at.date().isoformat(),
+            "last_action_type": action,
+            "field_name": "source_id",
+            "previous_value": "",
+            "replacement_value": row.source_record_id,
+            "updated_by": row.source_name,
+        }
+        for row, entry, action in rows
+    ]
+
+
+def _service_sources(session: Session, ids: list[str]) -> list[Row]:
+    """The source, record id, date and import time of the services ``ids``."""
+    columns = (
+        Service.id,
+        Service.source_name,
+        Service.source_record_id,
+        Service.source_as_of,
+        Service.imported_at,
+    )
+    return [
+        row
+        for chunk in chunks(sorted(ids), ID_CHUNK)
+        for row in session.execute(select(*columns).where(Service.id.in_(chunk)))
+    ]
 
 
 def _public_phones(records: ServiceRecords) -> list[Row]:
@@ -109,23 +170,37 @@ def _hide_streets_in_children(
 def read_service_links(
     session: Session, streets: ConfidentialStreets, service_ids: list[str] | None = None
 ) -> Rows:
-    """The links (:mod:`caremap.links`) from the services (all, or ``service_ids``), by id,
-    their reasons without the address of a confidential location either service concerns."""
+    """The links (:mod:`caremap.links`) from the public entries (all, or ``service_ids``), by
+    id, their reasons without the address of a confidential location either service concerns.
+    A link from or to a service merged into another entry is the kept entry's (none to
+    itself)."""
+    merged_into = merges(session.connection())
+    wanted = None if service_ids is None else set(service_ids)
     query = select(ServiceLink.__table__).order_by(ServiceLink.id)
-    if service_ids is not None:
-        query = query.where(ServiceLink.from_service_id.in_(service_ids))
+    if wanted is not None:
+        ends_in = [*wanted, *(m for m, kept in merged_into.items() if kept in wanted)]
+        query = query.where(ServiceLink.from_service_id.in_(ends_in))
     rows = session.execute(query).all()
-    ends = sorted({row.from_service_id for row in rows} | {row.to_service_id for row in rows})
+    ends = {row.from_service_id for row in rows} | {row.to_service_id for row in rows}
+    ends |= {merged_into[end] for end in ends if end in merged_into}
     organization_of = dict(
         session.execute(
-            select(Service.id, Service.organization_id).where(Service.id.in_(ends))
+            select(Service.id, Service.organization_id).where(Service.id.in_(sorted(ends)))
         ).all()
     )
     links = []
     for row in rows:
-        lines = streets.of_service(row.from_service_id, organization_of[row.from_service_id])
-        lines += streets.of_service(row.to_service_id, organization_of[row.to_service_id])
+        stored = (row.from_service_id, row.to_service_id)
+        source, target = (merged_into.get(end, end) for end in stored)
+        if source == target or (wanted is not None and source not in wanted):
+            continue
+        lines = tuple(
+            line
+            for end in sorted({*stored, source, target})
+            for line in streets.of_service(end, organization_of[end])
+        )
         link = _pick(row._asdict(), SERVICE_LINK_FIELDS)
+        link |= {"from_service_id": source, "to_service_id": target}
         link |= {f: without_address(link[f], lines) for f in ("description", "description_fr")}
         links.append(link)
     return links
@@ -181,6 +256,7 @@ SERVICE_LINK_FIELDS = (
     "source_url",
 )  # fmt: skip
 LANGUAGE_FIELDS = ("id", "service_id", "location_id", "name", "code", "note")
+IMPORTED, MERGED_IN = "import", "merge"  # metadata's last_action_type of a source record
 
 
 def _pick(row: dict, fields: Iterable[str]) -> dict:
