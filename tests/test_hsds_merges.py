@@ -207,6 +207,7 @@ def test_a_confidential_merge_publishes_no_street_in_hsds(
     assert provides == [gone.id]  # an organization of the merged-away record only
     assert gone.organization_id not in {o["id"] for o in json.loads(texts[2])}
     assert client.get("/hsds/organizations?search=Anti-Trafficking").json["total_items"] == 1
+    assert client.get(f"/hsds/organizations/{gone.organization_id}").status_code == 404
     entry = client.get(f"/hsds/services/{kept}").json
     assert sources_of(entry) == {
         ("confidential_listings", "TEST-SAFE-1"),

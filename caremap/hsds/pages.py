@@ -129,8 +129,10 @@ def service_of_link(session: Session, link_id: str) -> list[str]:
 
 
 def organization_rows(session: Session, ids: list[str]) -> list[dict]:
-    """The HSDS rows of these organizations, in the order of ``ids``."""
-    rows = session.execute(select(Organization.__table__).where(Organization.id.in_(ids)))
+    """The HSDS rows of these organizations (those published), in the order of ``ids``."""
+    rows = session.execute(
+        select(Organization.__table__).where(Organization.id.in_(ids), _public_organization())
+    )
     streets = confidential_streets(session.connection())
     by_id = {row.id: organization_row(dict(row._mapping), streets) for row in rows}
     return [by_id[i] for i in ids if i in by_id]
