@@ -142,15 +142,18 @@ def _unmerged_services(session: Session, ids: list[str] | None) -> list[PublicSe
 
 def _with_merged(service: PublicService, merged: list[PublicService]) -> PublicService:
     """``service`` as the entry that took in the ``merged`` services: their sources listed,
-    and the beds of the one whose source is newest."""
+    and the beds of the one whose source is newest. A confidential entry withholds the record
+    ids of the merged services: such a record, in its own source, may give the address."""
     if not merged:
         return service
     newest = max([service, *merged], key=lambda s: s.source_as_of or "")
-    return replace(
-        service,
-        capacities=newest.capacities,
-        sources=service.sources + tuple(src for m in merged for src in m.sources),
+    confidential = any(location.confidential for location in service.locations)
+    taken_in = tuple(
+        replace(source, source_id="") if confidential else source
+        for m in merged
+        for source in m.sources
     )
+    return replace(service, capacities=newest.capacities, sources=service.sources + taken_in)
 
 
 @dataclass(frozen=True)

@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (4, "58256d68a5564b4931619ced650de05e813ef92e5926baba63807d919786caf0"),
+        (5, "92e64259c728538fcfdec83ea07ad0edfe4df910d18dbfc45af6e8de7c221470"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "d7d3a44d6a79236509940719ccf895d6da864b7bb38be35a584eac0e8122cbcb"),
+        (5, "664154c056ad347c7ac363ba8bf7a115a85756dc4cb953830ef7bc46eff78fa4"),
     ),
 ]
 

@@ -148,11 +148,17 @@ def test_a_merge_with_a_confidential_record_is_confidential(empty_store, tmp_pat
     assert listings_of(empty_store, "other_list", "OTHER-1") == []
     [entry] = listings_of(empty_store, "confidential_listings", "TEST-SAFE-1")
     assert entry["properties"]["confidential"] is True
-    assert {s["source_id"] for s in entry["properties"]["sources"]} == {"TEST-SAFE-1", "OTHER-1"}
+    # Both sources are named; the public copy's record id is withheld, since that record, in
+    # its own source, gives the address.
+    assert {(s["source"], s["source_id"]) for s in entry["properties"]["sources"]} == {
+        ("confidential_listings", "TEST-SAFE-1"),
+        ("other_list", ""),
+    }
     with empty_store.engine.connect() as connection:
         published = connection.execute(select(PublicListing.feature, PublicListing.latitude))
         for feature, latitude in published:
             assert "Fictional Lane" not in feature and latitude != 43.66813
+            assert "OTHER-1" not in feature
 
 
 def service_id_of(store, source: str, record_id: str) -> str:

@@ -82,7 +82,11 @@ def read_tables(session: Session, service_ids: list[str] | None = None) -> dict[
     tables["service_link"] = read_service_links(
         session, streets, [row["id"] for row in tables["service"]]
     )
-    tables["metadata"] = source_metadata(session, records.services, merged_into)
+    located_at = records.locations
+    confidential = {
+        link.service_id for link in records.links if located_at[link.location_id].confidential
+    }
+    tables["metadata"] = source_metadata(session, records.services, merged_into, confidential)
     tables["service"].sort(key=lambda row: (row["name"], row["id"]))
     for name in RECORD_TABLES:
         if name != "service":
@@ -102,10 +106,14 @@ def _public_ids(
     return [i for i in service_ids if i not in merged_into]
 
 
-def source_metadata(session: Session, services: list[Row], merged_into: dict[str, str]) -> Rows:
+def source_metadata(
+    session: Session, services: list[Row], merged_into: dict[str, str], confidential: set[str]
+) -> Rows:
     """HSDS ``metadata`` rows naming each entry's source records: its own (``import``) and
     those of the services merged into it (``merge``), each as field ``source_id`` set to the
-    record's id in its source (``updated_by``) on the source's date."""
+    record's id in its source (``updated_by``) on the source's date. A ``confidential`` entry
+    withholds the id of a record merged into it: that record, in its own source, may give the
+    address."""
     kept = {row.id for row in services}
     taken_in = [merged for merged, entry in merged_into.items() if entry in kept]
     rows = [(row, row.id, IMPORTED) for row in services]
@@ -119,7 +127,9 @@ def source_metadata(session: Session, services: list[Row], merged_into: dict[str
             "last_action_type": action,
             "field_name": "source_id",
             "previous_value": "",
-            "replacement_value": row.source_record_id,
+            "replacement_value": ""
+            if action == MERGED_IN and entry in confidential
+            else row.source_record_id,
             "updated_by": row.source_name,
         }
         for row, entry, action in rows

@@ -75,7 +75,8 @@ FEATURE = {
                             "source_id": {
                                 "type": "string",
                                 "description": "The record's id in that source, as the "
-                                "file gives it.",
+                                "file gives it; empty for a record merged into a confidential "
+                                "entry (that record, in its own source, may give the address).",
                             },
                             "as_of": {"type": ["string", "null"]},
                             "licence": {"type": ["string", "null"]},
