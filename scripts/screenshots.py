@@ -27,6 +27,7 @@ from tests.support.world import PASSWORD
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
 
+LOG = logging.getLogger(__name__)
 SCREENSHOTS = PROJECT_ROOT / "docs" / "screenshots"
 EDITOR = "editor"  # signs in as editor@example.org
 EDITED_ORGANIZATION = "Fred Victor Centre"  # in the bundled listings, near M5A 2N2
@@ -78,17 +79,24 @@ SHOTS = (
 
 
 def load_public_data(store: Store, reports: Path) -> str:
-    """Load the bundled listings and add an editor of :data:`EDITED_ORGANIZATION`; return the id
-    of that organization's first service by name."""
+    """Load the bundled listings (saying how many rows of a source are not loaded) and add an
+    editor of :data:`EDITED_ORGANIZATION`; return the id of that organization's first service
+    by name."""
     from etl.pipeline import run
 
-    loaded = run(store, [LISTINGS], DATA_DIR, reports, progress=False)
-    rejected = [row for report in loaded for row in report.rejected]
-    if rejected:
-        raise SystemExit(f"rejected rows in the bundled listings: {rejected}")
+    # The national sources name a few places no gazetteer knows (tests/test_national.py).
+    for report in run(store, [LISTINGS], DATA_DIR, reports, progress=False):
+        if report.rejected:
+            LOG.warning("%s: %d rows not loaded", report.source, len(report.rejected))
     with store.session() as session, session.begin():
-        organization = session.scalars(
-            select(Organization).where(Organization.name == EDITED_ORGANIZATION)
+        organization = session.scalars(  # as the City of Toronto lists it (the NSPL too)
+            select(Organization)
+            .join(Service, Service.organization_id == Organization.id)
+            .where(
+                Organization.name == EDITED_ORGANIZATION,
+                Service.source_name == "service_listings_shared",
+            )
+            .distinct()
         ).one()
         accounts.create_user(
             session,

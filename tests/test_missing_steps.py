@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import re
 
 from caremap.coverage.continuum import STEPS, missing_steps
 from caremap.coverage.indicators import LevelContext
@@ -51,3 +52,14 @@ def test_the_planner_page_lists_the_missing_steps_in_english_and_french(
     assert "Étapes manquantes du continuum de soins" in french and "Kenora" in french
     bad = client.get("/planner/continuum?step=<script>")
     assert bad.status_code == 400 and "<script>" not in bad.get_data(as_text=True)
+
+
+def test_a_census_division_is_named_with_its_province(
+    make_app, empty_store, empty_store_url, tmp_path
+):
+    load(empty_store, tmp_path, LISTINGS, CONFIDENTIAL_FIXTURE)
+    client = make_app(empty_store_url).test_client()
+    for lang, province in (("en", "Newfoundland and Labrador"), ("fr", "Terre-Neuve-et-Labrador")):
+        url = f"/planner/continuum?level=census_division&lang={lang}"
+        page = html.unescape(client.get(url).get_data(as_text=True))
+        assert re.search(rf"Division No\.\s+1 \({province}\)", page), lang

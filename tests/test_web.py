@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
+from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 from sqlalchemy import select
@@ -191,13 +192,31 @@ def test_french_catalogue_is_complete_and_compiled():
     assert as_dict(compiled) == as_dict(catalog), "run `make translations`"
 
 
+def test_every_string_marked_for_translation_is_in_the_french_catalogue():
+    """What the code and templates mark for translation (as ``make translations`` extracts it)
+    has an entry in the catalogue, which the test above requires translated."""
+    from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+
+    root = Path(__file__).parents[1]
+    with (root / "babel.cfg").open() as config, (TRANSLATIONS / "messages.po").open("rb") as po:
+        method_map, options_map = parse_mapping_cfg(config)
+        catalog = read_po(po)
+    keywords = {**DEFAULT_KEYWORDS, "_l": None}
+    marked = {
+        message[2] if isinstance(message[2], str) else message[2][0]
+        for message in extract_from_dir(root, method_map, options_map, keywords)
+    }
+    assert sorted(msgid for msgid in marked if msgid and msgid not in catalog) == []
+
+
 def visible_text(html: str) -> str:
     html = re.sub(r"(?s)<script.*?</script>|<style.*?</style>", " ", html)
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
 
 
 @pytest.mark.parametrize(
-    "record_id", [None, "search", "print", "bad", "planner", "TORYOUTH-650", "TEST-SAFE-1"]
+    "record_id",
+    [None, "search", "print", "bad", "planner", "continuum", "TORYOUTH-650", "TEST-SAFE-1"],
 )
 def test_french_pages_have_no_english_interface_text(client, loaded_store, record_id):
     pages = {
@@ -206,6 +225,7 @@ def test_french_pages_have_no_english_interface_text(client, loaded_store, recor
         "search": "/?near=M5A+2N2&radius_km=5&open_now=1&month=1",
         "print": "/print?near=M5A+2N2",
         "bad": "/?near=qwertyuiop",
+        "continuum": "/planner/continuum?level=province",
     }
     url = pages.get(record_id) or f"/services/{service_id_by_source(loaded_store, record_id)}"
     separator = "&" if "?" in url else "?"

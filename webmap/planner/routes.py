@@ -9,6 +9,7 @@ import json
 import tempfile
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import TypeVar
 
 import folium
 import geopandas as gpd
@@ -22,7 +23,7 @@ from sqlalchemy.orm import aliased
 from caremap.coverage.claims import claimed_pairs
 from caremap.coverage.classify import METHODS, Classes, classify
 from caremap.coverage.completeness import ProvinceCompleteness, completeness
-from caremap.coverage.continuum import STEPS, missing_steps
+from caremap.coverage.continuum import STEPS, MissingStep, missing_steps
 from caremap.coverage.indicators import (
     ACCESS_METHODS,
     SUPPLY_KINDS,
@@ -192,11 +193,23 @@ RATIOS = ("services_per_100k", "beds_per_10k", "share_beyond", "access_score")
 
 
 def _published(rows: list[JurisdictionIndicators]) -> list[JurisdictionIndicators]:
-    """The rows as the page and the exports show them: named with their parent where a level
-    spans several ("Division No. 1 (Newfoundland and Labrador)"); a jurisdiction without data
-    has no ratios (empty, with its status saying why), not figures computed from nothing."""
-    parents = _parent_names(rows[0].level) if rows else {}
-    named = [
+    """The rows as the page and the exports show them: named with their parent
+    (:func:`_with_parent_names`); a jurisdiction without data has no ratios (empty, with its
+    status saying why), not figures computed from nothing."""
+    named = _with_parent_names(rows, rows[0].level) if rows else rows
+    return [
+        replace(row, **dict.fromkeys(RATIOS)) if row.status == "no_data" else row for row in named
+    ]
+
+
+Named = TypeVar("Named", JurisdictionIndicators, MissingStep)
+
+
+def _with_parent_names(rows: list[Named], level: str) -> list[Named]:
+    """The rows of ``level`` named with their parent where the level spans several
+    ("Division No. 1 (Newfoundland and Labrador)")."""
+    parents = _parent_names(level)
+    return [
         replace(
             row,
             name_en=f"{row.name_en} ({parents[row.code][0]})",
@@ -205,9 +218,6 @@ def _published(rows: list[JurisdictionIndicators]) -> list[JurisdictionIndicator
         if row.code in parents
         else row
         for row in rows
-    ]
-    return [
-        replace(row, **dict.fromkeys(RATIOS)) if row.status == "no_data" else row for row in named
     ]
 
 
@@ -295,7 +305,7 @@ def continuum_steps() -> str:
     step = _choice("step", STEPS, "shelter_to_sexual_assault_centre")
     km = float(_choice("km", STEP_DISTANCES_KM, "100"))
     context = LevelContext(get_store(), current_app.config["DATA_DIR"], level, clock().now.date())
-    rows = missing_steps(context, STEPS[step], km)
+    rows = _with_parent_names(missing_steps(context, STEPS[step], km), level)
     name = "name_fr" if page_language() == "fr" else "name_en"
     rows.sort(key=lambda r: (not r.missing, not r.have, getattr(r, name)))
     return render_template(
