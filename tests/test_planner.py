@@ -369,3 +369,21 @@ def test_bad_outline_views_are_400_with_a_reason(client, query, said):
     answer = client.get(f"/planner/areas.geojson?{query}", headers={"Accept": "text/html"})
     assert answer.status_code == 400
     assert said in unescape(answer.get_data(as_text=True))
+
+
+def test_the_default_page_is_light_and_fetches_the_services_to_switch_off(client, loaded_store):
+    """The page holds the services switched off; its script fetches the whole list."""
+    from caremap.queries import service_names
+
+    page = client.get("/planner/?lang=fr")
+    assert len(page.get_data()) <= 150 * 1024
+    html = page.get_data(as_text=True)
+    assert 'name="off"' not in html
+    url = unescape(re.search(r'<fieldset class="switch-off" data-url="([^"]*)"', html)[1])
+    listed = client.get(url).get_json()
+    with loaded_store.session() as session:
+        assert {s["id"] for s in listed} == {s.id for s in service_names(session)}
+    assert any("Date de la source" in s["detail"] and " lits" in s["detail"] for s in listed)
+    off = listed[0]["id"]
+    switched = client.get(f"/planner/?lang=fr&off={off}").get_data(as_text=True)
+    assert re.findall(r'name="off" value="([^"]*)" checked', switched) == [off]

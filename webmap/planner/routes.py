@@ -16,6 +16,7 @@ import numpy as np
 import orjson
 import shapely
 from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from pyproj import Transformer
 from sqlalchemy import select
@@ -288,7 +289,7 @@ def planner() -> str:
         deserts=sum(r.desert for r in results.rows),
         no_data=sum(r.status == "no_data" for r in results.rows),
         map_data=map_data,
-        whatif_services=_switch_off_choices(),
+        switched_off=[c for c in _switch_off_choices() if c.id in view.selection.switched_off],
         completeness=_completeness(view),
         declared_types=[] if view.selection.service_types or covered else _declared_types(),
         **_options(),
@@ -391,6 +392,30 @@ class SwitchOffChoice:
     place: str
     beds: int
     as_of: str | None
+
+
+@bp.get("/services.json")
+def switch_off_services() -> Response:
+    """The what-if's "switch off" list, which the page fetches: each service's id, name and
+    what tells it apart (where it is, its beds, its source's date), in the page's language."""
+    answer = [
+        {"id": choice.id, "name": choice.name, "detail": _choice_detail(choice)}
+        for choice in _switch_off_choices()
+    ]
+    response = current_app.response_class(orjson.dumps(answer), mimetype="application/json")
+    return revalidated(response)
+
+
+def _choice_detail(choice: SwitchOffChoice) -> str:
+    """What tells a service of the "switch off" list apart, as its label shows it."""
+    from webmap.common.filters import source_date
+
+    parts = [choice.place] if choice.place else []
+    if choice.beds:
+        parts.append(gettext("%(num)d beds", num=choice.beds))
+    if choice.as_of:
+        parts.append(f"{gettext('Source date')} {source_date(choice.as_of)}")
+    return "".join(f" · {part}" for part in parts).lstrip()
 
 
 def _switch_off_choices() -> list[SwitchOffChoice]:
