@@ -12,6 +12,10 @@ browser again). Three browsers, side by side:
   (a fresh or ``immutable`` file is not asked for again; one with an ``ETag`` is revalidated).
 
 Bytes are response bodies as sent (a 304 has none); requests are those that reached the app.
+
+Then the planner at each level: the page's HTML (uncompressed; issue 14's target for the
+default page is 150 KB, the polygons fetched) beside its HTML when it embedded the polygons,
+and the outlines its map fetches (``/planner/areas.geojson``), uncompressed and gzipped.
 """
 
 from __future__ import annotations
@@ -30,6 +34,14 @@ from webmap import create_app
 
 REPO = Path(__file__).resolve().parent.parent
 PAGES = {"home": "/", "search": "/?near=M5V%202T6"}
+PLANNER_LEVELS = ("default", "province", "census_division", "toronto_neighbourhood")
+PLANNER_TARGET_KB = 150
+PLANNER_EMBEDDED_KB = {  # the page's HTML with its polygons inline (commit cd86aa9), bundled data
+    "default": 924,
+    "province": 498,
+    "census_division": 924,
+    "toronto_neighbourhood": 454,
+}
 _SUBRESOURCE = re.compile(
     r"""<script\b[^>]*\bsrc="(/[^"]+)"|<link\b[^>]*\brel="(?:stylesheet|icon)"[^>]*\bhref="(/[^"]+)\""""
 )
@@ -87,8 +99,39 @@ def measure(client: FlaskClient) -> list[tuple[str, ...]]:
     return rows
 
 
-def _print(rows: list[tuple[str, ...]]) -> None:
-    header = ("page", "visit", "before (identity, revalidate)", "gzip, cached", "br, cached")
+def measure_planner(client: FlaskClient) -> list[tuple[str, ...]]:
+    """The planner page's HTML and its map's outlines at each level, in KB."""
+    rows = []
+    for level in PLANNER_LEVELS:
+        path = "/planner/?lang=en" + ("" if level == "default" else f"&level={level}")
+        html = client.get(path, buffered=True).get_data(as_text=True)
+        found = re.search(r'"url": "(/planner/areas\.geojson[^"]*)"', html)
+        areas = found[1].replace("\\u0026", "&") if found else ""
+        plain = client.get(areas, buffered=True).get_data() if areas else b""
+        gzipped = client.get(areas, headers={"Accept-Encoding": "gzip"}, buffered=True)
+        target = f"<= {PLANNER_TARGET_KB} KB" if level == "default" else ""
+        rows.append(
+            (
+                level,
+                f"{PLANNER_EMBEDDED_KB[level]:,} KB",
+                f"{len(html.encode()) / 1024:,.1f} KB",
+                target,
+                f"{len(plain) / 1024:,.1f} KB / {len(gzipped.get_data()) / 1024:,.1f} KB",
+            )
+        )
+    return rows
+
+
+def _print(
+    rows: list[tuple[str, ...]],
+    header: tuple[str, ...] = (
+        "page",
+        "visit",
+        "before (identity, revalidate)",
+        "gzip, cached",
+        "br, cached",
+    ),
+) -> None:
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     for row in [header, tuple("-" * w for w in widths), *rows]:
         print(" | ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
@@ -108,7 +151,19 @@ def main(argv: list[str] | None = None) -> int:
             store.dispose()
         app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "TILES_URL": ""})
         try:
-            _print(measure(app.test_client()))
+            client = app.test_client()
+            _print(measure(client))
+            print()
+            _print(
+                measure_planner(client),
+                (
+                    "planner level",
+                    "HTML, polygons inline",
+                    "HTML now",
+                    "target",
+                    "areas.geojson (identity / gzip)",
+                ),
+            )
         finally:
             app.extensions["caremap_store"].dispose()
     return 0

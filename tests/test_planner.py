@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import io
 import re
+from html import unescape
 
 import numpy as np
 import pytest
@@ -21,7 +22,8 @@ def test_choropleth_legend_and_table(client):
     assert "no data contributed (not a desert)" in html
     assert "288 jurisdictions without data" in html
     assert html.count('<tr class="status-') == 293
-    assert "fillColor" in html  # the choropleth's styles are in the map script
+    # the choropleth's styles come with the outlines the map fetches
+    assert "fillColor" in client.get(_map_data(html)["outlines"]["url"]).get_data(as_text=True)
 
 
 def test_switching_the_indicator_changes_the_view(client):
@@ -222,11 +224,16 @@ def test_no_data_jurisdictions_have_empty_figures(client):
         assert cells[2:6] == ["—"] * 4 and "no data contributed" in cells[6], cells
 
 
-def _map_features(html: str) -> list[dict]:
+def _map_data(html: str) -> dict:
     import json
 
     found = re.search(r'id="map-data" type="application/json">(.*?)</script>', html, re.DOTALL)
-    return json.loads(found[1])["outlines"]["features"]
+    return json.loads(found[1])
+
+
+def _map_features(client, html: str) -> list[dict]:
+    """The features the page's map fetches."""
+    return client.get(_map_data(html)["outlines"]["url"]).get_json()["features"]
 
 
 def test_partial_jurisdictions_keep_their_class_colour(client):
@@ -235,7 +242,8 @@ def test_partial_jurisdictions_keep_their_class_colour(client):
     html = client.get("/planner/?lang=en&level=province").get_data(as_text=True)
     legend = re.search(r'<ul class="legend-list">(.*?)</ul>', html, re.DOTALL)[1]
     colours = set(re.findall(r"background: (#[0-9a-f]{6})", legend))
-    styles = {f["properties"]["status"]: f["properties"]["style"] for f in _map_features(html)}
+    features = _map_features(client, html)
+    styles = {f["properties"]["status"]: f["properties"]["style"] for f in features}
     partial, no_data = styles["data: partial"], styles["no data contributed"]
     assert partial["fillColor"] in colours and partial["dashArray"]
     assert no_data["fillColor"] not in colours and partial["color"] != no_data["color"]
@@ -296,3 +304,86 @@ def test_census_divisions_are_named_with_their_province(client):
     assert len(set(names)) == len(names) and "Division No. 1 (Newfoundland and Labrador)" in names
     provinces = client.get("/planner/export.csv?level=province").get_data(as_text=True)
     assert "Ontario (" not in provinces  # provinces have no parent to name
+
+
+COORDINATE_PAIR = re.compile(r"\[\s*-?\d+\.\d+\s*,\s*-?\d+\.\d+\s*\]")
+LEVELS = ("province", "census_division", "toronto_neighbourhood")
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_the_page_embeds_no_polygons_and_its_map_fetches_them(client, level):
+    """The page holds the map's view, not the outlines (a few coordinate pairs, not
+    thousands); its map fetches every jurisdiction of the table, named in the page's
+    language, with aggregate figures only."""
+    html = client.get(f"/planner/?lang=fr&level={level}").get_data(as_text=True)
+    assert len(COORDINATE_PAIR.findall(html)) < 10
+    data = _map_data(html)
+    assert data["outlines"]["features"] == []
+    features = _map_features(client, html)
+    table = html.split('<table class="indicators">')[1].split("</table>")[0]
+    names = [unescape(name) for name in re.findall(r'<th scope="row">([^<]*)</th>', table)]
+    assert sorted(f["properties"]["name"] for f in features) == sorted(names)
+    assert len(features) == len(re.findall(r'<tr class="status-', html))
+    properties = {key for f in features for key in f["properties"]}
+    assert properties == {"name", "value", "status", "style"}
+    assert all(f["geometry"]["type"] in {"Polygon", "MultiPolygon"} for f in features)
+
+
+def test_the_fetched_outlines_are_simplified_for_the_level(client, loaded_store):
+    from caremap.queries import jurisdiction_outlines
+
+    url = _map_data(client.get("/planner/?level=census_division").get_data(as_text=True))
+    fetched = client.get(url["outlines"]["url"]).get_json()["features"]
+    with loaded_store.session() as session:
+        stored = jurisdiction_outlines(session, "census_division")["features"]
+
+    def coordinates(features: list[dict]) -> int:
+        return len(re.findall(r"-?\d+\.\d+", str([f["geometry"] for f in features])))
+
+    assert len(fetched) == len(stored)
+    assert coordinates(fetched) < 0.8 * coordinates(stored)
+
+
+def test_the_outlines_follow_the_view_and_answer_304_to_their_etag(client):
+    html = client.get("/planner/?lang=en&level=province&indicator=services").get_data(as_text=True)
+    url = _map_data(html)["outlines"]["url"]
+    assert "indicator=services" in url and "level=province" in url
+    answer = client.get(url)
+    assert answer.status_code == 200 and answer.mimetype == "application/geo+json"
+    again = client.get(url, headers={"If-None-Match": answer.headers["ETag"]})
+    assert again.status_code == 304 and again.get_data() == b""
+    other = client.get(url.replace("indicator=services", "indicator=beds_per_10k"))
+    assert other.headers["ETag"] != answer.headers["ETag"]
+
+
+@pytest.mark.parametrize(
+    ("query", "said"),
+    [
+        ("lang=en&level=nowhere", "level: 'nowhere' is not one of"),
+        ("lang=fr&level=nowhere", "level : 'nowhere' n’est pas l’un de ceux-ci"),
+        ("lang=en&add=1,2", "add: '1,2' is not latitude,longitude,beds"),
+        ("lang=fr&k=99", "k : '99' n’est pas l’un de ceux-ci"),
+    ],
+)
+def test_bad_outline_views_are_400_with_a_reason(client, query, said):
+    answer = client.get(f"/planner/areas.geojson?{query}", headers={"Accept": "text/html"})
+    assert answer.status_code == 400
+    assert said in unescape(answer.get_data(as_text=True))
+
+
+def test_the_default_page_is_light_and_fetches_the_services_to_switch_off(client, loaded_store):
+    """The page holds the services switched off; its script fetches the whole list."""
+    from caremap.queries import service_names
+
+    page = client.get("/planner/?lang=fr")
+    assert len(page.get_data()) <= 150 * 1024
+    html = page.get_data(as_text=True)
+    assert 'name="off"' not in html
+    url = unescape(re.search(r'<fieldset class="switch-off" data-url="([^"]*)"', html)[1])
+    listed = client.get(url).get_json()
+    with loaded_store.session() as session:
+        assert {s["id"] for s in listed} == {s.id for s in service_names(session)}
+    assert any("Date de la source" in s["detail"] and " lits" in s["detail"] for s in listed)
+    off = listed[0]["id"]
+    switched = client.get(f"/planner/?lang=fr&off={off}").get_data(as_text=True)
+    assert re.findall(r'name="off" value="([^"]*)" checked', switched) == [off]

@@ -66,3 +66,24 @@ def test_the_services_to_switch_off_can_be_told_apart(browser, server_url):
     assert "1 switched off" in page.locator("fieldset.what-if").inner_text()
     assert page.locator("fieldset.switch-off input:checked").count() == 1
     page.close()
+
+
+@pytest.mark.parametrize(
+    ("level", "jurisdictions"),
+    [("province", 13), ("census_division", 293), ("toronto_neighbourhood", 158)],
+)
+def test_the_map_draws_the_outlines_it_fetches(browser, server_url, level, jurisdictions):
+    """Each level's map draws a path per jurisdiction from ``areas.geojson``, with the
+    jurisdiction's name and value in its tooltip."""
+    page = browser.new_page()
+    watch = PageWatch(page)
+    fetched: list[str] = []
+    page.on("response", lambda r: fetched.append(r.url) if "/areas.geojson" in r.url else None)
+    page.goto(f"{server_url}/planner/?lang=fr&level={level}", wait_until="networkidle")
+    assert len(fetched) == 1 and f"level={level}" in fetched[0]
+    assert page.locator(".leaflet-overlay-pane path").count() == jurisdictions
+    page.locator(".leaflet-overlay-pane path").last.hover(force=True)
+    tooltip = page.locator(".map-tooltip").inner_text()
+    assert "Services pour 100 000 personnes" in tooltip, tooltip
+    assert watch.errors == []
+    page.close()

@@ -14,9 +14,12 @@ from typing import TypeVar
 import folium
 import geopandas as gpd
 import numpy as np
+import orjson
 import shapely
 from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
+from pyproj import Transformer
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
@@ -35,7 +38,7 @@ from caremap.coverage.indicators import (
 )
 from caremap.coverage.stored import CATCHMENT_KM, THRESHOLDS_KM
 from caremap.coverage.stored import read as read_stored
-from caremap.jurisdictions import level_labels
+from caremap.jurisdictions import level_labels, to_lambert
 from caremap.model import Jurisdiction, Source
 from caremap.queries import (
     PublicService,
@@ -47,6 +50,7 @@ from caremap.queries import (
 from caremap.reasons import N_, Reason
 from caremap.spreadsheet import SafeWriter
 from webmap import get_store, page_language, tiles_hosts
+from webmap.common.delivery import revalidated
 from webmap.common.mapview import (
     ICONS,
     MapData,
@@ -80,6 +84,11 @@ ACCESS_LABELS = {
     "e2sfca": _l("E2SFCA (weights 1, 0.68, 0.22 over thirds of the catchment)"),
 }
 SUPPLY_LABELS = {"services": _l("number of services"), "beds": _l("number of beds")}
+MAP_PIXELS = 2000
+"""The area map's outlines are simplified to a tolerance of the level's extent (in EPSG:3347)
+over this: half a pixel of a map about 1,000 pixels across showing the whole level."""
+COORDINATE_DECIMALS = 5  # about a metre
+FROM_LAMBERT = Transformer.from_crs("EPSG:3347", "EPSG:4326", always_xy=True)
 NO_DATA_STYLE = {"fillColor": "#ffffff", "color": "#888", "dashArray": "4 4", "fillOpacity": 0.6}
 PARTIAL_OUTLINE = {"color": "#222", "weight": 2, "dashArray": "6 4"}
 
@@ -248,14 +257,22 @@ def _values(results: list[JurisdictionIndicators], indicator: str) -> np.ndarray
     )
 
 
+def _classes(view: PlannerView, results: list[JurisdictionIndicators]) -> Classes:
+    """The classes of the view's indicator over the jurisdictions with data."""
+    worse_high = INDICATORS[view.indicator][1]
+    return classify(_values(results, view.indicator), view.method, view.k, worse_high)
+
+
 @bp.get("/")
 def planner() -> str:
     view = parse_view()
     results = _results(view)
-    classes = classify(
-        _values(results.rows, view.indicator), view.method, view.k, INDICATORS[view.indicator][1]
-    )
-    fmap, map_data = _choropleth(view, results.rows, classes)
+    classes = _classes(view, results.rows)
+    with get_store().session() as session:
+        outlines = jurisdiction_outlines(session, view.selection.level)
+    query = request.args.to_dict(flat=False) | {"lang": page_language()}
+    areas_url = url_for("planner.areas", **query)
+    fmap, map_data = choropleth_map(view, outlines, results.rows, classes, areas_url)
     parts = render_map(
         fmap,
         lambda path: url_for("static", filename=path),
@@ -282,7 +299,7 @@ def planner() -> str:
         deserts=sum(r.desert for r in results.rows),
         no_data=sum(r.status == "no_data" for r in results.rows),
         map_data=map_data,
-        whatif_services=_switch_off_choices(),
+        switched_off=[c for c in _switch_off_choices() if c.id in view.selection.switched_off],
         completeness=_completeness(view),
         declared_types=[] if view.selection.service_types or covered else _declared_types(),
         **_options(),
@@ -387,6 +404,30 @@ class SwitchOffChoice:
     as_of: str | None
 
 
+@bp.get("/services.json")
+def switch_off_services() -> Response:
+    """The what-if's "switch off" list, which the page fetches: each service's id, name and
+    what tells it apart (where it is, its beds, its source's date), in the page's language."""
+    answer = [
+        {"id": choice.id, "name": choice.name, "detail": _choice_detail(choice)}
+        for choice in _switch_off_choices()
+    ]
+    response = current_app.response_class(orjson.dumps(answer), mimetype="application/json")
+    return revalidated(response)
+
+
+def _choice_detail(choice: SwitchOffChoice) -> str:
+    """What tells a service of the "switch off" list apart, as its label shows it."""
+    from webmap.common.filters import source_date
+
+    parts = [choice.place] if choice.place else []
+    if choice.beds:
+        parts.append(gettext("%(num)d beds", num=choice.beds))
+    if choice.as_of:
+        parts.append(f"{gettext('Source date')} {source_date(choice.as_of)}")
+    return "".join(f" · {part}" for part in parts).lstrip()
+
+
 def _switch_off_choices() -> list[SwitchOffChoice]:
     """Every service, by name, as the "switch off" list shows it."""
     with get_store().session() as session:
@@ -434,19 +475,52 @@ def _sort_key(row: JurisdictionIndicators, key: str) -> tuple:
     return (row.status != "no_data", -1 if value is None else value)
 
 
-def _choropleth(
-    view: PlannerView, results: list[JurisdictionIndicators], classes: Classes
-) -> tuple[folium.Map, MapData]:
+@bp.get("/areas.geojson")
+def areas() -> Response:
+    """The planner map's jurisdictions for the view of the same parameters as the page, as a
+    GeoJSON FeatureCollection (lon, lat): each outline simplified for the level, with its
+    name, value, data status and class style (aggregate indicators only)."""
+    view = parse_view()
+    results = _results(view).rows
+    classes = _classes(view, results)
     with get_store().session() as session:
-        outlines = jurisdiction_outlines(session, view.selection.level)
-    return choropleth_map(view, outlines, results, classes)
+        outlines = simplified_outlines(jurisdiction_outlines(session, view.selection.level))
+    answer = {"type": "FeatureCollection", "features": _features(view, outlines, results, classes)}
+    response = current_app.response_class(orjson.dumps(answer), mimetype="application/geo+json")
+    return revalidated(response)
 
 
-def choropleth_map(
+def simplified_outlines(outlines: dict) -> dict:
+    """``outlines`` simplified (keeping each valid) to a tolerance in metres of EPSG:3347,
+    :data:`MAP_PIXELS` to the extent of them all, their coordinates rounded."""
+    features = outlines["features"]
+    if not features:
+        return outlines
+    shapes = to_lambert(np.array([shapely.geometry.shape(f["geometry"]) for f in features]))
+    min_x, min_y, max_x, max_y = shapely.total_bounds(shapes)
+    tolerance_m = max(max_x - min_x, max_y - min_y) / MAP_PIXELS
+    simple = shapely.transform(
+        shapely.simplify(shapes, tolerance_m, preserve_topology=True), _lon_lat
+    )
+    return {
+        **outlines,
+        "features": [
+            {**feature, "geometry": shapely.geometry.mapping(shape)}
+            for feature, shape in zip(features, simple, strict=True)
+        ],
+    }
+
+
+def _lon_lat(xy: np.ndarray) -> np.ndarray:
+    """EPSG:3347 metres to EPSG:4326 (lon, lat), rounded to :data:`COORDINATE_DECIMALS`."""
+    return np.round(np.column_stack(FROM_LAMBERT.transform(*xy.T)), COORDINATE_DECIMALS)
+
+
+def _features(
     view: PlannerView, outlines: dict, results: list[JurisdictionIndicators], classes: Classes
-) -> tuple[folium.Map, MapData]:
-    """The map (from code alone) and what it shows: each jurisdiction of ``outlines`` in its
-    class colour with its name, value and data status, and the hypothetical sites."""
+) -> list[dict]:
+    """Each jurisdiction of ``outlines`` in its class colour with its name, value and data
+    status."""
     by_code = {r.code: (r, label) for r, label in zip(results, classes.labels, strict=True)}
     lang = page_language()
     features = []
@@ -462,6 +536,20 @@ def choropleth_map(
                 style=_style(result, classes.colours[label] if label >= 0 else None),
             )
         )
+    return features
+
+
+def choropleth_map(
+    view: PlannerView,
+    outlines: dict,
+    results: list[JurisdictionIndicators],
+    classes: Classes,
+    areas_url: str | None = None,
+) -> tuple[folium.Map, MapData]:
+    """The map (from code alone) and what it shows: each jurisdiction of ``outlines`` in its
+    class colour with its name, value and data status (or the ``areas_url`` they are fetched
+    from: :func:`areas`), and the hypothetical sites."""
+    features = _features(view, outlines, results, classes)
     config = current_app.config
     fmap = new_map(config["TILES_URL"], config["TILES_ATTRIBUTION"])
     if features:
@@ -486,7 +574,12 @@ def choropleth_map(
             for number, (latitude, longitude, beds) in enumerate(view.selection.added_sites)
         ],
         points_url=None,
-        outlines=MapOutlines(group=fmap.get_name(), features=features, tooltip=tooltip, url=None),
+        outlines=MapOutlines(
+            group=fmap.get_name(),
+            features=[] if areas_url else features,
+            tooltip=tooltip,
+            url=areas_url,
+        ),
         text={},
     )
 

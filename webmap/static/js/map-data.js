@@ -119,9 +119,9 @@
   if (data.outlines && data.outlines.url) {
     fetch(data.outlines.url, { credentials: "same-origin" }).then(function (response) {
       return response.ok ? response.json() : [];
-    }).then(function (features) {
+    }).then(function (answer) {  // features, or a FeatureCollection of them
       drawOutlines({ group: data.outlines.group, tooltip: data.outlines.tooltip,
-                     features: features });
+                     features: Array.isArray(answer) ? answer : answer.features });
     });
   } else if (data.outlines) {
     drawOutlines(data.outlines);

@@ -58,6 +58,37 @@
     });
   }
 
+  // The "switch off" list: the services switched off are in the page; the others are
+  // fetched and added after them, each name and detail as text.
+  function switchOffList() {
+    var list = document.querySelector("fieldset.switch-off[data-url]");
+    if (!list) { return; }
+    var shown = {};
+    list.querySelectorAll("input[name=off]").forEach(function (box) { shown[box.value] = true; });
+    fetch(list.getAttribute("data-url"), { credentials: "same-origin" }).then(function (response) {
+      return response.ok ? response.json() : [];
+    }).then(function (services) {
+      services.forEach(function (service) {
+        if (shown[service.id]) { return; }
+        var label = document.createElement("label");
+        var box = document.createElement("input");
+        box.type = "checkbox";
+        box.name = "off";
+        box.value = service.id;
+        var text = document.createElement("span");
+        text.textContent = service.name + " ";
+        var detail = document.createElement("span");
+        detail.className = "muted";
+        detail.textContent = service.detail;
+        text.appendChild(detail);
+        label.appendChild(box);
+        label.appendChild(text);
+        list.appendChild(label);
+      });
+    });
+  }
+
   whatIf();
   barChart();
+  switchOffList();
 })();
