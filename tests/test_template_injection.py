@@ -282,7 +282,7 @@ def test_map_builders_give_folium_no_data(text, marker):
     Babel(app)
     with app.test_request_context("/"):
         for cluster in (True, False):
-            layers = MapLayers([("r0", service, location)], TORONTO, 5, cluster=cluster)
+            layers = MapLayers([("r0", [service], location)], TORONTO, 5, cluster=cluster)
             fmap, data = build_service_map(
                 layers,
                 outlines,
