@@ -68,10 +68,14 @@ def test_api_search_is_the_features_of_the_hits(make_app, loaded_store_url, load
         }
         if "origin" in body:
             members["origin"] = body["origin"]
-        features = [
-            service_feature(h.service, h.location, h.distance_m, h.fresh_capacities)
-            for h in result.hits
-        ]
+        features = []
+        for place in result.places:  # each Feature names the place it is shown in
+            for hit in place.hits:
+                feature = service_feature(
+                    hit.service, hit.location, hit.distance_m, hit.fresh_capacities
+                )
+                feature["properties"]["place"] = place.id
+                features.append(feature)
         assert body == _json(feature_collection(features, **members))
 
 

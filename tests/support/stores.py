@@ -159,8 +159,8 @@ SELECT concat_ws(' ', c.relname, c.relkind, array_to_string(c.reloptions, ','))
   FROM pg_class c WHERE c.relnamespace = CAST(:schema AS regnamespace)
 UNION ALL
 SELECT concat_ws(' ', c.relname, a.attnum, a.attname, format_type(a.atttypid, a.atttypmod),
-                 a.attnotnull, a.attgenerated, a.attidentity, a.attstorage,
-                 pg_get_expr(d.adbin, d.adrelid))
+                 a.attcollation::regcollation, a.attnotnull, a.attgenerated, a.attidentity,
+                 a.attstorage, pg_get_expr(d.adbin, d.adrelid))
   FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
   LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
  WHERE c.relnamespace = CAST(:schema AS regnamespace) AND a.attnum > 0
