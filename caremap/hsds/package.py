@@ -43,66 +43,69 @@ TABLES = (
     "metadata",
     "taxonomy",
 )
-CAPACITY_RESOURCE = {
-    "name": "service_capacity",
-    "path": "service_capacities.csv",
-    "description": (
-        "caremap extension (HSDS 3.1 service_capacity): how many of a unit (beds, rooms) a "
-        "service has (maximum) and has free (available), as of updated."
-    ),
-    "format": "csv",
-    "mediatype": "text/csv",
-    "profile": "tabular-data-resource",
-    "schema": {
-        "primaryKey": "id",
-        "fields": [
-            {"name": "id", "type": "string", "format": "uuid", "constraints": {"required": True}},
-            {"name": "service_id", "type": "string", "format": "uuid"},
-            {"name": "unit", "type": "string", "constraints": {"required": True}},
-            {"name": "available", "type": "integer"},
-            {"name": "maximum", "type": "integer"},
-            {"name": "description", "type": "string"},
-            {"name": "updated", "type": "datetime"},
-        ],
-        "foreignKeys": [
-            {"fields": "service_id", "reference": {"resource": "service", "fields": "id"}}
-        ],
-    },
-}
 
 
-SERVICE_LINK_RESOURCE = {
-    "name": "service_link",
-    "path": "service_links.csv",
-    "description": (
-        "caremap extension (continuum of care): a service's usual next steps, the services "
-        "it refers people to (link_type refers_to) or receives them from (receives_from), "
-        "with the reason in English (description) and French (description_fr) and the page "
-        "that states it (source_url)."
-    ),
-    "format": "csv",
-    "mediatype": "text/csv",
-    "profile": "tabular-data-resource",
-    "schema": {
-        "primaryKey": "id",
-        "fields": [
-            {"name": "id", "type": "string", "format": "uuid", "constraints": {"required": True}},
-            {"name": "from_service_id", "type": "string", "format": "uuid",
-             "constraints": {"required": True}},
-            {"name": "to_service_id", "type": "string", "format": "uuid",
-             "constraints": {"required": True}},
-            {"name": "link_type", "type": "string",
-             "constraints": {"required": True, "enum": ["refers_to", "receives_from"]}},
-            {"name": "description", "type": "string"},
-            {"name": "description_fr", "type": "string"},
-            {"name": "source_url", "type": "string", "format": "uri"},
-        ],
-        "foreignKeys": [
-            {"fields": "from_service_id", "reference": {"resource": "service", "fields": "id"}},
-            {"fields": "to_service_id", "reference": {"resource": "service", "fields": "id"}},
-        ],
-    },
-}  # fmt: skip
+def extension_resource(
+    name: str, path: str, description: str, fields: list[dict], foreign_keys: list[dict]
+) -> dict:
+    """A tabular CSV resource of caremap's own beside HSDS's tables, keyed by ``id``."""
+    return {
+        "name": name,
+        "path": path,
+        "description": description,
+        "format": "csv",
+        "mediatype": "text/csv",
+        "profile": "tabular-data-resource",
+        "schema": {"primaryKey": "id", "fields": fields, "foreignKeys": foreign_keys},
+    }
+
+
+def _references_service(column: str) -> dict:
+    return {"fields": column, "reference": {"resource": "service", "fields": "id"}}
+
+
+_ID_FIELD = {"name": "id", "type": "string", "format": "uuid", "constraints": {"required": True}}
+_REQUIRED = {"required": True}
+
+CAPACITY_RESOURCE = extension_resource(
+    "service_capacity",
+    "service_capacities.csv",
+    "caremap extension (HSDS 3.1 service_capacity): how many of a unit (beds, rooms) a "
+    "service has (maximum) and has free (available), as of updated.",
+    [
+        _ID_FIELD,
+        {"name": "service_id", "type": "string", "format": "uuid"},
+        {"name": "unit", "type": "string", "constraints": _REQUIRED},
+        {"name": "available", "type": "integer"},
+        {"name": "maximum", "type": "integer"},
+        {"name": "description", "type": "string"},
+        {"name": "updated", "type": "datetime"},
+    ],
+    [_references_service("service_id")],
+)
+
+SERVICE_LINK_RESOURCE = extension_resource(
+    "service_link",
+    "service_links.csv",
+    "caremap extension (continuum of care): a service's usual next steps, the services "
+    "it refers people to (link_type refers_to) or receives them from (receives_from), "
+    "with the reason in English (description) and French (description_fr) and the page "
+    "that states it (source_url).",
+    [
+        _ID_FIELD,
+        {"name": "from_service_id", "type": "string", "format": "uuid", "constraints": _REQUIRED},
+        {"name": "to_service_id", "type": "string", "format": "uuid", "constraints": _REQUIRED},
+        {
+            "name": "link_type",
+            "type": "string",
+            "constraints": {"required": True, "enum": ["refers_to", "receives_from"]},
+        },
+        {"name": "description", "type": "string"},
+        {"name": "description_fr", "type": "string"},
+        {"name": "source_url", "type": "string", "format": "uri"},
+    ],
+    [_references_service("from_service_id"), _references_service("to_service_id")],
+)
 
 
 @dataclass(frozen=True)
