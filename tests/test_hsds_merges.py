@@ -18,11 +18,11 @@ from caremap.queries import public_services
 from caremap.store import open_store
 from etl.links import LINK_COLUMNS
 from etl.pipeline import run
-from tests.conftest import CONFIDENTIAL_FIXTURE, DATA_DIR, stores_of
+from tests.conftest import DATA_DIR, stores_of
 from tests.hsds_schemas import errors, standard_resources, typed_rows
 from tests.support.stores import MIGRATED
 from tests.test_hsds import all_pages
-from tests.test_matching import KNOWN_PAIR, SOURCES, service_id_of, status
+from tests.test_matching import KNOWN_PAIR, SOURCES, confidential_merge, service_id_of, status
 from tests.test_privacy import confidential_rows, secrets_of
 
 # A next step of the Fred Victor Centre's Women's Hostel (City) to Sagatay's NSPL record, and
@@ -166,23 +166,6 @@ def test_the_export_has_the_merged_pair_once_with_both_sources(merged, tmp_path)
     assert {row["resource_id"] for row in metadata} == {row["id"] for row in services}
     descriptor = json.loads((out / "datapackage.json").read_text(encoding="utf-8"))
     assert {"nspl_2024", "service_listings_shared"} <= {s["name"] for s in descriptor["sources"]}
-
-
-def confidential_merge(store, folder: Path) -> None:
-    """The safe house TEST-SAFE-1, and another list giving it at its street address (not
-    confidential): merged into the confidential record (tests/test_matching.py)."""
-    rows = CONFIDENTIAL_FIXTURE.read_text(encoding="utf-8").splitlines()
-    public_copy = folder / "other_list.csv"
-    public_copy.write_text(
-        "\n".join(
-            [rows[0], rows[1].replace("TEST-SAFE-1", "OTHER-1").replace(",True,", ",False,")]
-        ),
-        encoding="utf-8",
-    )
-    run(store, [CONFIDENTIAL_FIXTURE, public_copy], DATA_DIR, folder, progress=False)
-    assert status(store, ("confidential_listings", "TEST-SAFE-1", "other_list", "OTHER-1")) == (
-        "merged"
-    )
 
 
 SECRETS = [s for row in confidential_rows() for s in secrets_of(row)]

@@ -4,6 +4,7 @@ City of Toronto list (at its address) is one public entry listing both sources."
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -131,20 +132,28 @@ def test_the_detail_page_of_a_merged_entry_lists_every_source(matched, empty_sto
     assert "Open Government Licence – Canada 2.0" in html
 
 
-def test_a_merge_with_a_confidential_record_is_confidential(empty_store, tmp_path):
-    """Another source lists the safe house at its street address, not as confidential: the
-    merged entry is the confidential record's, and that address is published nowhere."""
+CONFIDENTIAL_PAIR = ("confidential_listings", "TEST-SAFE-1", "other_list", "OTHER-1")
+
+
+def confidential_merge(store, folder: Path) -> None:
+    """The safe house TEST-SAFE-1, and another list giving it at its street address (not
+    confidential), loaded and merged into the confidential record."""
     rows = CONFIDENTIAL_FIXTURE.read_text(encoding="utf-8").splitlines()
-    public_copy = tmp_path / "other_list.csv"
+    public_copy = folder / "other_list.csv"
     public_copy.write_text(
         "\n".join(
             [rows[0], rows[1].replace("TEST-SAFE-1", "OTHER-1").replace(",True,", ",False,")]
         ),
         encoding="utf-8",
     )
-    run(empty_store, [CONFIDENTIAL_FIXTURE, public_copy], DATA_DIR, tmp_path, progress=False)
-    pair = ("confidential_listings", "TEST-SAFE-1", "other_list", "OTHER-1")
-    assert status(empty_store, pair) == MERGED
+    run(store, [CONFIDENTIAL_FIXTURE, public_copy], DATA_DIR, folder, progress=False)
+    assert status(store, CONFIDENTIAL_PAIR) == MERGED
+
+
+def test_a_merge_with_a_confidential_record_is_confidential(empty_store, tmp_path):
+    """Another source lists the safe house at its street address, not as confidential: the
+    merged entry is the confidential record's, and that address is published nowhere."""
+    confidential_merge(empty_store, tmp_path)
     assert listings_of(empty_store, "other_list", "OTHER-1") == []
     [entry] = listings_of(empty_store, "confidential_listings", "TEST-SAFE-1")
     assert entry["properties"]["confidential"] is True
