@@ -92,10 +92,19 @@ def test_nothing_near_is_said_first_then_the_lines_then_farther_places_on_reques
     french = client.get(f"/{query}&lang=fr").text
     assert re.search(
         "Aucun service de type « services aux victimes de la traite des personnes » dans nos "
-        "données à moins de 100 km de Iqaluit[^.]*[.]",
+        "données à moins de 100 km d’Iqaluit[^.]*[.]",
         french,
     )
     assert "Ces lignes desservent cette région (Nunavut) :" in french
+
+
+@pytest.mark.parametrize(
+    ("near", "said"),
+    [("Iqaluit", "de 100 km d’Iqaluit (Nt)."), ("Whitehorse", "de 100 km de Whitehorse (Yn).")],
+)
+def test_french_elides_de_before_a_vowel_only(client, near, said):
+    page = client.get(f"/?near={near}&service_type=human_trafficking&radius_km=100&lang=fr").text
+    assert said in page
 
 
 def test_a_page_search_without_a_radius_keeps_to_the_radius_its_form_shows(client):

@@ -188,6 +188,18 @@ def said(text: str) -> str:
     return say(text, _, format_decimal)
 
 
+FRENCH_ELIDING_INITIALS = "aeiouyàâäéèêëîïôöùûüœæ"
+
+
+def elided(text: str, place: str) -> str:
+    """``text`` with French "de <place>" elided to "d’<place>" where ``place`` starts with a
+    vowel ("à moins de 25 km d’Iqaluit"); unchanged in English. A mute or aspirated *h* cannot be
+    told apart by spelling, so a place in *h* keeps "de"."""
+    if get_locale().language != "fr" or place[:1].lower() not in FRENCH_ELIDING_INITIALS:
+        return text
+    return text.replace(f" de {place}", f" d’{place}")
+
+
 def number(value: int | None) -> str:
     return "" if value is None else format_decimal(value, format="#,##0")
 
@@ -242,6 +254,7 @@ def register(app: Flask) -> None:
     app.add_template_filter(moment)
     app.add_template_filter(source_date)
     app.add_template_filter(said)
+    app.add_template_filter(elided)
     app.add_template_filter(number)
     app.add_template_filter(decimal)
     app.add_template_filter(significant)
