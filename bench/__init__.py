@@ -13,6 +13,7 @@ Usage (from the repository root)::
     .venv/bin/python -m bench ogc [--rows N] [--repeat K] [--postgis-url URL]   # OGC pages
     .venv/bin/python -m bench transfer                   # bytes per page, cold and warm
     .venv/bin/python -m bench map [--sizes N ...]        # browse map: page, markers, pan/zoom
+    .venv/bin/python -m bench techniques --postgis-url URL   # map points: grid JSON vs MVT
 
 ``etl`` (:mod:`bench.etl_throughput`) times ``etl.pipeline.run`` on 10,000 synthetic rows: a first
 run into an empty store and an unchanged re-run, for the embedded SQLite store (temporary file)

@@ -9,6 +9,7 @@ from bench import (
     coverage,
     etl_throughput,
     indicators,
+    map_techniques,
     ogc_paging,
     search_latency,
     stored_coverage,
@@ -25,6 +26,7 @@ BENCHMARKS = {
     "search": search_latency.main,
     "stored": stored_coverage.main,
     "synthetic": synthetic.main,
+    "techniques": map_techniques.main,
     "transfer": transfer.main,
 }
 DEFAULT = ["etl", "search"]  # what a bare `python -m bench` (and `make bench`) runs
