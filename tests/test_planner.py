@@ -298,7 +298,7 @@ def test_export_links_and_the_2sfca_unit_are_on_the_page(client):
 
 def test_census_divisions_are_named_with_their_province(client):
     html = client.get("/planner/?lang=fr&level=census_division").get_data(as_text=True)
-    assert "Division No. 1 (Terre-Neuve-et-Labrador)</th>" in html
+    assert "Division no 1 (Terre-Neuve-et-Labrador)</th>" in html
     text = client.get("/planner/export.csv?level=census_division").get_data(as_text=True)
     names = [r["name_en"] for r in csv.DictReader(io.StringIO(text))]
     assert len(set(names)) == len(names) and "Division No. 1 (Newfoundland and Labrador)" in names
