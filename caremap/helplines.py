@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 from caremap.jurisdictions import Boundaries
 from caremap.model import Service, ServiceArea, Source
 from caremap.normalise import PROVINCES, display_phone
+from caremap.queries import PublicSchedule
 from caremap.reasons import N_, Reason
 
 CANADA = "CA"  # the area code of all of Canada; a province's or territory's is its abbreviation
@@ -59,7 +60,7 @@ class Helpline:
     phones: tuple[HelplinePhone, ...]
     url: str
     description: str
-    hours: tuple[str, ...]
+    schedules: tuple[PublicSchedule, ...]
     areas: tuple[str, ...]
     pruids: tuple[str, ...]
     source: str
@@ -79,7 +80,7 @@ class Helpline:
             "phones": [vars(phone) for phone in self.phones],
             "url": self.url or None,
             "description": self.description or None,
-            "hours": list(self.hours),
+            "hours": [s.description for s in self.schedules if s.description],
             "service_area": [
                 {"name": name, "pruid": pruid or None}
                 for name, pruid in zip(self.areas, self.pruids, strict=True)
@@ -177,7 +178,12 @@ def _helpline(service: Service, source: Source) -> Helpline:
         ),
         url=service.url or "",
         description=service.description or "",
-        hours=tuple(schedule.description for schedule in service.schedules if schedule.description),
+        schedules=tuple(
+            PublicSchedule(
+                s.byday, s.opens_at, s.closes_at, s.valid_from, s.valid_to, s.description
+            )
+            for s in service.schedules
+        ),
         areas=tuple(area.name for area in areas),
         pruids=tuple(area.pruid or "" for area in areas),
         source=source.name,

@@ -4,6 +4,7 @@ near, and only on request shows farther places, their distance first."""
 
 from __future__ import annotations
 
+import html
 import re
 
 import pytest
@@ -105,6 +106,15 @@ def test_nothing_near_is_said_first_then_the_lines_then_farther_places_on_reques
 def test_french_elides_de_before_a_vowel_only(client, near, said):
     page = client.get(f"/?near={near}&service_type=human_trafficking&radius_km=100&lang=fr").text
     assert said in page
+
+
+def test_a_lines_hours_are_in_the_pages_language_unless_the_source_qualifies_them(client):
+    hours = re.compile(r'class="helpline-hours">([^<]*)<')
+    french = [html.unescape(h) for h in hours.findall(client.get("/?near=Iqaluit&lang=fr").text)]
+    assert french and set(french) == {"Heures : Ouvert 24 heures sur 24, 7 jours sur 7"}
+    # 211 Québec's hours differ by region: the source's words, not a schedule without them.
+    montreal = html.unescape(client.get("/?near=Montreal&lang=fr").text)
+    assert "Capitale-Nationale/Chaudière-Appalaches Mon-Fri 8:00-19:00" in montreal
 
 
 def test_a_page_search_without_a_radius_keeps_to_the_radius_its_form_shows(client):

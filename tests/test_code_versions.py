@@ -40,7 +40,7 @@ VERSIONED = [
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "664154c056ad347c7ac363ba8bf7a115a85756dc4cb953830ef7bc46eff78fa4"),
+        (5, "3093041e1dd469ea639f5a0d417505ca57d31b7ca56f86e8e2fc66639f4cebbd"),
     ),
 ]
 

@@ -77,16 +77,35 @@ def season_text(schedule: PublicSchedule) -> str:
 def _weekly_text(schedule: PublicSchedule) -> str:
     if not schedule.byday or schedule.opens_at is None or schedule.closes_at is None:
         return schedule.description or ""
+    if _round_the_clock(schedule):
+        return _("Open 24 hours, 7 days a week")
     days = schedule.byday.split(",")
     day_text = (
         DAY_NAMES[days[0]]()
         if len(days) == 1
         else f"{DAY_NAMES[days[0]]()}–{DAY_NAMES[days[-1]]()}"
     )
-    if len(days) == 7 and schedule.opens_at.hour == 0 and schedule.closes_at.minute == 59:
-        return _("Open 24 hours, 7 days a week")
     times = f"{format_time(schedule.opens_at, 'short')}–{format_time(schedule.closes_at, 'short')}"
     return f"{day_text} {times}"
+
+
+def _round_the_clock(schedule: PublicSchedule) -> bool:
+    return (
+        schedule.byday is not None
+        and len(schedule.byday.split(",")) == 7
+        and schedule.opens_at is not None
+        and schedule.opens_at.hour == 0
+        and schedule.closes_at is not None
+        and schedule.closes_at.minute == 59
+    )
+
+
+def line_hours(schedule: PublicSchedule) -> str:
+    """A help line's hours: "Open 24 hours, 7 days a week" in the page's language when it never
+    closes; otherwise the source's words, which may qualify them (by region, by channel)."""
+    if _round_the_clock(schedule) or not schedule.description:
+        return hours_text(schedule)
+    return schedule.description
 
 
 def capacity_text(capacity: PublicCapacity, clock: Clock | None = None) -> str:
@@ -265,6 +284,7 @@ def register(app: Flask) -> None:
     app.add_template_filter(distance)
     app.add_template_filter(term_label)
     app.add_template_filter(hours_text)
+    app.add_template_filter(line_hours)
     app.add_template_filter(capacity_text)
     app.add_template_filter(capacity_total)
     app.add_template_filter(last_reported)
