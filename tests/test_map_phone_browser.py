@@ -51,6 +51,25 @@ def test_map_pages_let_a_person_zoom(phone, server_url, path):
 
 
 @pytest.mark.parametrize(
+    ("path", "names"),
+    [
+        ("/?lang=en", ["Zoom in", "Zoom out", "Layers"]),
+        ("/?lang=fr", ["Zoom avant", "Zoom arrière", "Couches"]),
+        ("/planner/?lang=fr", ["Zoom avant", "Zoom arrière"]),  # no layers to choose
+    ],
+)
+def test_map_controls_are_named_in_the_pages_language(phone, server_url, path, names):
+    page = phone.new_page()
+    page.goto(server_url + path, wait_until="networkidle")
+    controls = ".leaflet-control-zoom-in, .leaflet-control-zoom-out, .leaflet-control-layers-toggle"
+    found = page.eval_on_selector_all(
+        controls, "nodes => nodes.map(n => [n.title, n.getAttribute('aria-label')])"
+    )
+    assert found == [[name, name] for name in names]
+    page.close()
+
+
+@pytest.mark.parametrize(
     ("lang", "away"), [("en", "{name}, {distance} away"), ("fr", "{name}, à {distance}")]
 )
 def test_result_markers_are_named(phone, server_url, lang, away):

@@ -208,7 +208,7 @@ def build_service_map(
             tooltip=[(None, "name")],
             url=layers.outlines_url,
         ),
-        text=popup_text(),
+        text=map_text(),
     )
 
 
@@ -244,7 +244,7 @@ def build_location_map(
         points=points,
         points_url=None,
         outlines=None,
-        text=popup_text(),
+        text=map_text(),
     )
 
 
@@ -276,9 +276,13 @@ def outline_feature(feature: dict, **properties: object) -> dict:
     return {"type": "Feature", "geometry": feature["geometry"], "properties": properties}
 
 
-def popup_text() -> dict[str, str]:
-    """The interface text of service popups."""
+def map_text() -> dict[str, str]:
+    """The interface text of a map: its controls' names (Leaflet's are English) and the
+    service popups'."""
     return {
+        "zoom_in": _("Zoom in"),
+        "zoom_out": _("Zoom out"),
+        "layers": _("Layers"),
         "withheld": _("Location withheld for safety — call the intake line."),
         "details": _("Details"),
         "cluster": _("%(count)s services here: zoom in"),

@@ -56,6 +56,7 @@ from webmap.common.mapview import (
     MapData,
     MapOutlines,
     MapPoint,
+    map_text,
     new_map,
     outline_feature,
     render_map,
@@ -580,7 +581,7 @@ def choropleth_map(
             tooltip=tooltip,
             url=areas_url,
         ),
-        text={},
+        text=map_text(),
     )
 
 

@@ -10,6 +10,19 @@
   var map = window[data.map];
   if (!map) { return; }
 
+  // Leaflet names its buttons in English: name them in the page's language.
+  [
+    [".leaflet-control-zoom-in", data.text.zoom_in],
+    [".leaflet-control-zoom-out", data.text.zoom_out],
+    [".leaflet-control-layers-toggle", data.text.layers]
+  ].forEach(function (control) {
+    var button = map.getContainer().querySelector(control[0]);
+    if (button && control[1]) {
+      button.title = control[1];
+      button.setAttribute("aria-label", control[1]);
+    }
+  });
+
   function element(tag, className, text) {
     var node = document.createElement(tag);
     if (className) { node.className = className; }
