@@ -22,9 +22,16 @@ from sqlalchemy.orm import Session
 
 from caremap.geodesy import distance_m
 from caremap.matching import merges
-from caremap.model import Service, ServiceLink
+from caremap.model import Location, Service, ServiceAtLocation, ServiceLink
+from caremap.paging import ID_CHUNK, chunks
 from caremap.privacy import without_address
-from caremap.queries import PublicLocation, PublicService, confidential_streets, public_services
+from caremap.queries import (
+    ConfidentialStreets,
+    PublicLocation,
+    PublicService,
+    confidential_streets,
+    public_services,
+)
 
 REFERS_TO, RECEIVES_FROM = "refers_to", "receives_from"
 LINK_TYPES = (REFERS_TO, RECEIVES_FROM)
@@ -116,31 +123,88 @@ class Continuum:
     referred_from: list[LinkedService]
 
 
+@dataclass(frozen=True)
+class PublishedLink:
+    """A stored link as the public sees it (:func:`published_links`)."""
+
+    id: str
+    from_service_id: str
+    to_service_id: str
+    link_type: str
+    description: str | None
+    description_fr: str | None
+    source_url: str | None
+
+    def reason(self, lang: str) -> str | None:
+        return self.description_fr if lang == "fr" and self.description_fr else self.description
+
+
+def published_links(session: Session, rows: Sequence[Any]) -> list[PublishedLink]:
+    """Stored links (``ServiceLink`` rows) as published. An end merged into another entry is
+    that entry, and a link that then joins an entry to itself is left out. The reasons lose
+    the address lines of a confidential location any service the link concerns is at, its
+    stored ends' and its published ends'. A link with an end merged into a confidential entry
+    gets an id derived from its published ends and no source page: its stored id and its page
+    are the merged record's, which its own source may give at the address."""
+    connection = session.connection()
+    merged_into = merges(connection)
+    stored = {end for row in rows for end in (row.from_service_id, row.to_service_id)}
+    ends = stored | {merged_into[end] for end in stored if end in merged_into}
+    lines = _confidential_lines(session, confidential_streets(connection), ends)
+    confidential = _confidential_services(session, ends)
+    published = []
+    for row in rows:
+        stored_ends = (row.from_service_id, row.to_service_id)
+        source, target = (merged_into.get(end, end) for end in stored_ends)
+        if source == target:
+            continue
+        concerned = tuple(line for end in {*stored_ends, source, target} for line in lines[end])
+        hidden = any(
+            kept != end and kept in confidential
+            for end, kept in zip(stored_ends, (source, target), strict=True)
+        )
+        published.append(
+            PublishedLink(
+                id=_derived_link_id(source, target, row.link_type) if hidden else row.id,
+                from_service_id=source,
+                to_service_id=target,
+                link_type=row.link_type,
+                description=without_address(row.description, concerned),
+                description_fr=without_address(row.description_fr, concerned),
+                source_url=None if hidden else row.source_url,
+            )
+        )
+    return published
+
+
+LINK_NAMESPACE = uuid.UUID("0b6f5b8e-3f0e-5d0a-9c55-6a1f4f2d7c31")
+
+
+def _derived_link_id(source: str, target: str, link_type: str) -> str:
+    return str(uuid.uuid5(LINK_NAMESPACE, f"{source}|{target}|{link_type}"))
+
+
 def continuum(
     session: Session, service_id: str, lang: str, origin: tuple[float, float] | None
 ) -> Continuum:
     """The next steps from a service and the services it is often referred from, nearest the
-    ``origin`` (lat, lon) first when one is given, else by name. A link to a service merged
-    into another entry leads to that entry."""
+    ``origin`` (lat, lon) first when one is given, else by name. The links of a service merged
+    into this entry are its own, and a link to a service merged into another entry leads to
+    that entry."""
+    merged_into = merges(session.connection())
+    own = [service_id, *(merged for merged, kept in merged_into.items() if kept == service_id)]
     rows = session.scalars(
         select(ServiceLink).where(
-            or_(ServiceLink.from_service_id == service_id, ServiceLink.to_service_id == service_id)
+            or_(ServiceLink.from_service_id.in_(own), ServiceLink.to_service_id.in_(own))
         )
     ).all()
-    merged_into = merges(session.connection())
-    lines = _confidential_lines(session, rows)
     steps: dict[str, dict[str, str | None]] = {"next": {}, "from": {}}
-    for row in rows:
-        outgoing = row.from_service_id == service_id
-        other = row.to_service_id if outgoing else row.from_service_id
-        other = merged_into.get(other, other)
-        if other == service_id:
-            continue
-        forward = (row.link_type == REFERS_TO) == outgoing
-        reason = row.description_fr if lang == "fr" and row.description_fr else row.description
-        reason = without_address(reason, lines[row.from_service_id] + lines[row.to_service_id])
+    for link in published_links(session, rows):
+        outgoing = link.from_service_id == service_id
+        other = link.to_service_id if outgoing else link.from_service_id
+        forward = (link.link_type == REFERS_TO) == outgoing
         chosen = steps["next" if forward else "from"]
-        chosen[other] = chosen.get(other) or reason
+        chosen[other] = chosen.get(other) or link.reason(lang)
     found = {s.id: s for s in public_services(session, sorted({*steps["next"], *steps["from"]}))}
 
     def linked(reasons: dict[str, str | None]) -> list[LinkedService]:
@@ -159,16 +223,31 @@ def continuum(
 
 
 def _confidential_lines(
-    session: Session, rows: Sequence[ServiceLink]
+    session: Session, streets: ConfidentialStreets, ids: set[str]
 ) -> dict[str, tuple[str, ...]]:
-    """The confidential address lines each linked service concerns, by service id: a reason
-    is published without them (:mod:`caremap.privacy`)."""
-    ids = sorted({r.from_service_id for r in rows} | {r.to_service_id for r in rows})
-    streets = confidential_streets(session.connection())
-    found = session.execute(
-        select(Service.id, Service.organization_id).where(Service.id.in_(ids))
-    ).all()
-    return {sid: streets.of_service(sid, organization_id) for sid, organization_id in found}
+    """The confidential address lines each of the services ``ids`` concerns, by service id: a
+    reason is published without them (:mod:`caremap.privacy`)."""
+    lines = {
+        sid: streets.of_service(sid, organization_id)
+        for chunk in chunks(sorted(ids), ID_CHUNK)
+        for sid, organization_id in session.execute(
+            select(Service.id, Service.organization_id).where(Service.id.in_(chunk))
+        )
+    }
+    return {sid: lines.get(sid, ()) for sid in ids}
+
+
+def _confidential_services(session: Session, ids: set[str]) -> set[str]:
+    """Those of the services ``ids`` at a confidential location."""
+    return {
+        service_id
+        for chunk in chunks(sorted(ids), ID_CHUNK)
+        for service_id in session.scalars(
+            select(ServiceAtLocation.service_id)
+            .join(Location, Location.id == ServiceAtLocation.location_id)
+            .where(Location.confidential, ServiceAtLocation.service_id.in_(chunk))
+        )
+    }
 
 
 def _nearest(

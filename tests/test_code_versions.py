@@ -40,7 +40,7 @@ VERSIONED = [
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "3093041e1dd469ea639f5a0d417505ca57d31b7ca56f86e8e2fc66639f4cebbd"),
+        (5, "dec080783b49a2ef85a7f58e7afa502410dcbda35eb4f24490419f156477a779"),
     ),
 ]
 

@@ -13,12 +13,19 @@ import pytest
 from sqlalchemy import select
 
 from caremap.hsds.package import export_package
-from caremap.model import Location, Organization, Phone, Service, ServiceAtLocation
+from caremap.model import (
+    Location,
+    Organization,
+    Phone,
+    Service,
+    ServiceAtLocation,
+    ServiceLink,
+)
 from caremap.queries import public_services
 from caremap.store import open_store
 from etl.links import LINK_COLUMNS
 from etl.pipeline import run
-from tests.conftest import DATA_DIR, stores_of
+from tests.conftest import CONFIDENTIAL_FIXTURE, DATA_DIR, stores_of
 from tests.hsds_schemas import errors, standard_resources, typed_rows
 from tests.support.stores import MIGRATED
 from tests.test_hsds import all_pages
@@ -207,6 +214,45 @@ def test_a_confidential_merge_publishes_no_street_in_hsds(
             select(Location.id).where(Location.confidential.is_(False))
         ).all()
     assert street and not [i for i in street if any(i in text for text in texts)]
+
+
+def test_a_link_to_a_record_merged_into_a_safe_house_gives_neither_its_address_nor_its_page(
+    empty_store, empty_store_url, make_app, tmp_path
+):
+    """Another list gives the safe house at its street (OTHER-1, merged into TEST-SAFE-1); a
+    links file states a next step to that record, with the street in the reason and the
+    record's own page. The step is published to the safe house's entry, without either, and
+    with an id that is not the stored link's (derived from OTHER-1's record id)."""
+    confidential_merge(empty_store, tmp_path)
+    links = tmp_path / "links.csv"
+    with links.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(LINK_COLUMNS)
+        writer.writerow(
+            [
+                "confidential_listings", "TEST-MTL-3", "other_list", "OTHER-1", "refers_to",
+                "Walk in at 77 Fictional Lane", "Entrée au 77 Fictional Lane",
+                "https://other.example/OTHER-1",
+            ]
+        )  # fmt: skip
+    sources = [CONFIDENTIAL_FIXTURE, tmp_path / "other_list.csv", links]
+    run(empty_store, sources, DATA_DIR, tmp_path, progress=False)
+    kept = service_id_of(empty_store, "confidential_listings", "TEST-SAFE-1")
+    start = service_id_of(empty_store, "confidential_listings", "TEST-MTL-3")
+    with empty_store.engine.connect() as connection:
+        [stored_id] = connection.scalars(select(ServiceLink.id)).all()
+    client = make_app(empty_store_url).test_client()
+    [published] = client.get(f"/hsds/service_links?service_id={start}").json["contents"]
+    assert (published["from_service_id"], published["to_service_id"]) == (start, kept)
+    assert published.get("source_url") is None and published["id"] != stored_id
+    texts = [client.get(f"/services/{start}?lang={lang}").text for lang in ("en", "fr")]
+    texts += [client.get(f"/services/{start}/print").text, json.dumps(published)]
+    export_package(empty_store, DATA_DIR, tmp_path / "package")
+    texts.append((tmp_path / "package" / "service_links.csv").read_text(encoding="utf-8"))
+    assert published["description"] == "Walk in"  # the step is said, without the street
+    for text in texts:
+        assert "Fictional Lane" not in text and "other.example" not in text
+        assert stored_id not in text
 
 
 def test_an_export_of_merged_entries_reads_back_without_their_sources(

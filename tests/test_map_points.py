@@ -85,6 +85,9 @@ def test_points_follow_the_search_filters(client, loaded_store):
         (f"bbox={CANADA}", "en", "give the map&#39;s zoom, from 0 to 18"),
         (f"bbox={CANADA}&zoom=40", "en", "outside the range from 0 to 18"),
         ("bbox=1,2,3&zoom=4", "en", "must be 4 numbers"),
+        ("bbox=1,2,3&zoom=4", "fr", "doit compter 4 nombres"),
+        ("bbox=-200,41,-52,84&zoom=4", "fr", "comprises entre -180 et 180"),
+        ("bbox=-141,84,-52,41&zoom=4", "fr", "la plus petite d’abord"),
         (f"bbox={CANADA}&zoom=4&service_type=nope", "en", "unknown code"),
     ],
 )

@@ -296,6 +296,14 @@ def test_export_links_and_the_2sfca_unit_are_on_the_page(client):
     assert "services (ou lits) par personne dans la zone de desserte" in html
 
 
+@pytest.mark.parametrize("path", ["/planner/", "/", "/print"])
+@pytest.mark.parametrize("name", ["endpoint", "_anchor", "_method", "_external", "lang_x"])
+def test_a_parameter_named_like_an_argument_of_url_for_stays_a_parameter(client, path, name):
+    page = client.get(f"{path}?near=Toronto&{name}=x&{name}=y")
+    assert page.status_code == 200
+    assert f"{name}=x&amp;{name}=y" in page.get_data(as_text=True)
+
+
 def test_census_divisions_are_named_with_their_province(client):
     html = client.get("/planner/?lang=fr&level=census_division").get_data(as_text=True)
     assert "Division no 1 (Terre-Neuve-et-Labrador)</th>" in html

@@ -24,7 +24,7 @@ from __future__ import annotations
 import functools
 import gc
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from flask import Flask, request
 from flask_babel import Babel
@@ -162,16 +162,25 @@ def _template_globals() -> dict[str, Any]:
 
 def url_with(endpoint: str | None = None, **changes: str | None) -> str:
     """This page's URL (or ``endpoint``'s) with its query kept — repeated parameters too —
-    and ``changes`` applied (None removes a parameter)."""
-    from flask import url_for
+    and ``changes`` applied (None removes a parameter). A parameter named like one of the
+    endpoint's path arguments fills it; any other name, even one ``url_for`` reserves
+    (``_anchor``, ``endpoint``), stays a query parameter."""
+    from flask import current_app, url_for
 
+    target = endpoint or request.endpoint or "main.home"
     args = request.args.to_dict(flat=False)
     for name, value in changes.items():
         if value is None:
             args.pop(name, None)
         else:
-            args[name] = value  # a single value: it may fill the endpoint's path
-    return url_for(endpoint or request.endpoint or "main.home", **(request.view_args or {}), **args)
+            args[name] = [value]
+    path_names = {
+        name for rule in current_app.url_map.iter_rules(target) for name in rule.arguments
+    }
+    filled = {**(request.view_args or {}), **{n: args.pop(n)[0] for n in path_names & set(args)}}
+    path = url_for(target, **{name: filled[name] for name in path_names & set(filled)})
+    query = urlencode(args, doseq=True)
+    return f"{path}?{query}" if query else path
 
 
 def _security_headers(response):  # noqa: ANN001

@@ -12,6 +12,7 @@ entry's ``metadata`` rows name every source record of the entry (:func:`source_m
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
@@ -29,6 +30,7 @@ from caremap.hsds import (
     taxonomy_uuid,
     term_uuid,
 )
+from caremap.links import published_links
 from caremap.matching import merges
 from caremap.model import Service, ServiceLink, Taxonomy, TaxonomyTerm
 from caremap.paging import ID_CHUNK, chunks
@@ -79,9 +81,7 @@ def read_tables(session: Session, service_ids: list[str] | None = None) -> dict[
         tables["location"], {key for key, row in records.locations.items() if row.confidential}
     )
     _hide_streets_in_children(tables, streets, location_lines)
-    tables["service_link"] = read_service_links(
-        session, streets, [row["id"] for row in tables["service"]]
-    )
+    tables["service_link"] = read_service_links(session, [row["id"] for row in tables["service"]])
     located_at = records.locations
     confidential = {
         link.service_id for link in records.links if located_at[link.location_id].confidential
@@ -118,22 +118,34 @@ def source_metadata(
     taken_in = [merged for merged, entry in merged_into.items() if entry in kept]
     rows = [(row, row.id, IMPORTED) for row in services]
     rows += [(row, merged_into[row.id], MERGED_IN) for row in _service_sources(session, taken_in)]
-    return [
-        {
-            "id": derived_uuid(row.id, f"source|{entry}"),
-            "resource_id": entry,
-            "resource_type": "service",
-            "last_action_date": _iso_date(row.source_as_of) or row.imported_at.date().isoformat(),
-            "last_action_type": action,
-            "field_name": "source_id",
-            "previous_value": "",
-            "replacement_value": ""
-            if action == MERGED_IN and entry in confidential
-            else row.source_record_id,
-            "updated_by": row.source_name,
-        }
-        for row, entry, action in rows
-    ]
+    withheld: dict[str, int] = defaultdict(int)  # records withheld so far, by entry
+
+    def record_id(row: Row, entry: str, action: str) -> tuple[str, str]:
+        """The row's id and the record id it gives: for a record withheld, neither is derived
+        from the record (its service id is derived from its source's id)."""
+        if action != MERGED_IN or entry not in confidential:
+            return derived_uuid(row.id, f"source|{entry}"), row.source_record_id
+        withheld[entry] += 1
+        return derived_uuid(entry, f"withheld source|{withheld[entry]}"), ""
+
+    metadata = []
+    for row, entry, action in sorted(rows, key=lambda r: (r[1], r[2], r[0].source_name)):
+        row_id, given = record_id(row, entry, action)
+        metadata.append(
+            {
+                "id": row_id,
+                "resource_id": entry,
+                "resource_type": "service",
+                "last_action_date": _iso_date(row.source_as_of)
+                or row.imported_at.date().isoformat(),
+                "last_action_type": action,
+                "field_name": "source_id",
+                "previous_value": "",
+                "replacement_value": given,
+                "updated_by": row.source_name,
+            }
+        )
+    return metadata
 
 
 def _service_sources(session: Session, ids: list[str]) -> list[Row]:
@@ -177,43 +189,22 @@ def _hide_streets_in_children(
             row.update({f: without_address(row[f], lines) for f in fields})
 
 
-def read_service_links(
-    session: Session, streets: ConfidentialStreets, service_ids: list[str] | None = None
-) -> Rows:
+def read_service_links(session: Session, service_ids: list[str] | None = None) -> Rows:
     """The links (:mod:`caremap.links`) from the public entries (all, or ``service_ids``), by
-    id, their reasons without the address of a confidential location either service concerns.
-    A link from or to a service merged into another entry is the kept entry's (none to
-    itself)."""
+    id, as published (:func:`caremap.links.published_links`): a link from or to a service
+    merged into another entry is the kept entry's."""
     merged_into = merges(session.connection())
     wanted = None if service_ids is None else set(service_ids)
-    query = select(ServiceLink.__table__).order_by(ServiceLink.id)
+    query = select(ServiceLink).order_by(ServiceLink.id)
     if wanted is not None:
         ends_in = [*wanted, *(m for m, kept in merged_into.items() if kept in wanted)]
         query = query.where(ServiceLink.from_service_id.in_(ends_in))
-    rows = session.execute(query).all()
-    ends = {row.from_service_id for row in rows} | {row.to_service_id for row in rows}
-    ends |= {merged_into[end] for end in ends if end in merged_into}
-    organization_of = dict(
-        session.execute(
-            select(Service.id, Service.organization_id).where(Service.id.in_(sorted(ends)))
-        ).all()
-    )
-    links = []
-    for row in rows:
-        stored = (row.from_service_id, row.to_service_id)
-        source, target = (merged_into.get(end, end) for end in stored)
-        if source == target or (wanted is not None and source not in wanted):
-            continue
-        lines = tuple(
-            line
-            for end in sorted({*stored, source, target})
-            for line in streets.of_service(end, organization_of[end])
-        )
-        link = _pick(row._asdict(), SERVICE_LINK_FIELDS)
-        link |= {"from_service_id": source, "to_service_id": target}
-        link |= {f: without_address(link[f], lines) for f in ("description", "description_fr")}
-        links.append(link)
-    return links
+    links = published_links(session, session.scalars(query).all())
+    return [
+        {field: getattr(link, field) for field in SERVICE_LINK_FIELDS}
+        for link in links
+        if wanted is None or link.from_service_id in wanted
+    ]
 
 
 def read_taxonomies(session: Session) -> dict[str, Rows]:

@@ -318,13 +318,13 @@ def lon_lat_box(args: MultiDict, name: str = "bbox") -> LonLatBox | None:
         return None
     parts = raw.split(",")
     if len(parts) not in (4, 6):
-        raise BadParameter(name, "must be 4 numbers: minx,miny,maxx,maxy")
+        raise BadParameter(name, Reason(N_("must be 4 numbers: minx,miny,maxx,maxy")))
     numbers = [number(name, part.strip(), -math.inf, math.inf) for part in parts]
     minx, miny, maxx, maxy = numbers if len(numbers) == 4 else [numbers[i] for i in (0, 1, 3, 4)]
     if not (-180 <= minx <= 180 and -180 <= maxx <= 180):
-        raise BadParameter(name, "longitudes must be between -180 and 180")
+        raise BadParameter(name, Reason(N_("longitudes must be between -180 and 180")))
     if not (-90 <= miny <= maxy <= 90):
-        raise BadParameter(name, "latitudes must be between -90 and 90, min before max")
+        raise BadParameter(name, Reason(N_("latitudes must be between -90 and 90, min before max")))
     return LonLatBox(minx, miny, maxx, maxy)
 
 

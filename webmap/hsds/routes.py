@@ -30,7 +30,6 @@ from caremap.hsds.pages import (
     services_of,
 )
 from caremap.hsds.tables import read_service_links, read_tables, read_taxonomies
-from caremap.queries import confidential_streets
 from webmap import get_store
 from webmap.common.cors import allow_any_origin_to_read
 from webmap.common.delivery import revalidated
@@ -196,8 +195,7 @@ def service_links() -> Response:
     data package), paged; ``service_id`` keeps the links from that service."""
     wanted = request.args.get("service_id")
     with get_store().session() as session:
-        streets = confidential_streets(session.connection())
-        rows = read_service_links(session, streets, None if wanted is None else [wanted])
+        rows = read_service_links(session, None if wanted is None else [wanted])
     return _paged(rows)
 
 

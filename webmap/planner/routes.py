@@ -49,7 +49,7 @@ from caremap.queries import (
 )
 from caremap.reasons import N_, Reason
 from caremap.spreadsheet import SafeWriter
-from webmap import get_store, page_language, tiles_hosts
+from webmap import get_store, page_language, tiles_hosts, url_with
 from webmap.common.delivery import revalidated
 from webmap.common.mapview import (
     ICONS,
@@ -271,8 +271,7 @@ def planner() -> str:
     classes = _classes(view, results.rows)
     with get_store().session() as session:
         outlines = jurisdiction_outlines(session, view.selection.level)
-    query = request.args.to_dict(flat=False) | {"lang": page_language()}
-    areas_url = url_for("planner.areas", **query)
+    areas_url = url_with("planner.areas", lang=page_language())
     fmap, map_data = choropleth_map(view, outlines, results.rows, classes, areas_url)
     parts = render_map(
         fmap,
