@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (5, "92e64259c728538fcfdec83ea07ad0edfe4df910d18dbfc45af6e8de7c221470"),
+        (5, "5fc864db2c80cd9810e712c7de677c49102e9db4372ad9e32aa4f2902790050f"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "3093041e1dd469ea639f5a0d417505ca57d31b7ca56f86e8e2fc66639f4cebbd"),
+        (5, "9dbf696121b1995a1a67b8d2ff2cfff7a2d2c44e710e8f0493eddcbcc27d8caa"),
     ),
 ]
 

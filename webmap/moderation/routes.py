@@ -222,12 +222,23 @@ def reject_match() -> Response:
 
 
 def _decide_match(accept: bool) -> Response:
-    """Record the decision and publish the paired services again; 404 for no such pair."""
+    """Record the decision and publish the paired services again; 404 for no such pair, 409
+    for merging a record merged already."""
     form = MatchDecisionForm()
     if not form.validate_on_submit():
         abort(400, description=_(EXPIRED_FORM))
     with get_store().engine.begin() as connection:
-        if not matching.decide(connection, form.key(), accept, signed_in().id):
+        try:
+            decided = matching.decide(connection, form.key(), accept, signed_in().id)
+        except matching.AlreadyMerged:
+            abort(
+                409,
+                description=_(
+                    "One of these records is merged with another record already: a record "
+                    "merges with one other at most."
+                ),
+            )
+        if not decided:
             abort(404, description=_("No such pair of records."))
         refresh(connection, sorted(matching.matched_services(connection)))
     flash(_("Merged into one listing.") if accept else _("Kept as separate listings."), "success")
