@@ -40,7 +40,7 @@ VERSIONED = [
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "9dbf696121b1995a1a67b8d2ff2cfff7a2d2c44e710e8f0493eddcbcc27d8caa"),
+        (5, "9cdffebefb9cced8f348f9437fa7345c61263669bc00ec2ee0edb44233d4a4f3"),
     ),
 ]
 

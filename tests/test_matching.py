@@ -4,13 +4,15 @@ City of Toronto list (at its address) is one public entry listing both sources."
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 import shutil
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
+from caremap.coverage.stored import build
 from caremap.matching import (
     ACCEPTED,
     MERGED,
@@ -20,7 +22,7 @@ from caremap.matching import (
     match_counts,
     merges,
 )
-from caremap.model import ListingMatch, PublicListing, Service
+from caremap.model import CoverageIndicator, ListingMatch, PublicListing, Service
 from caremap.queries import public_services
 from etl.pipeline import run
 from tests.conftest import DATA_DIR, LISTINGS
@@ -34,6 +36,8 @@ KNOWN_PAIR = ("nspl_2024", "1379", "service_listings_shared", "TOR2026-068")
 KNOWN_NON_PAIR = ("nspl_2024", "1404", "service_listings_shared", "TOR2026-046")
 # Youth Without Shelter's emergency programme: alike, but not sure (waits for review).
 DOUBTFUL_PAIR = ("nspl_2024", "636", "service_listings_shared", "TOR2026-099")
+TODAY = dt.date(2026, 11, 29)
+NOW = dt.datetime(2026, 11, 29, 15, 0, tzinfo=dt.UTC)
 
 
 def etl(store, report_dir):
@@ -279,3 +283,35 @@ def test_a_decided_pair_whose_kept_record_left_its_source_hides_nothing(matched,
         assert service_id_of(matched, "nspl_2024", "636") in {
             s.id for s in public_services(session)
         }
+
+
+def stored_rows(store) -> int:
+    with store.engine.connect() as connection:
+        return connection.scalar(select(func.count()).select_from(CoverageIndicator))
+
+
+# Two programmes of one organization, alike enough to wait for review.
+OTHER_DOUBTFUL_PAIR = ("nspl_2024", "2363", "service_listings_shared", "TOR2026-046")
+
+
+def test_a_merge_forgets_the_stored_coverage_it_alters(make_app, world, tmp_path):
+    """The planner counts a merged pair once: a moderator's accept, and a run merging a pair
+    accepted since, forget the stored indicators that counted both records."""
+    etl(world.store, tmp_path)
+    build(world.store, DATA_DIR, TODAY, NOW)
+    before = stored_rows(world.store)
+    moderator = client_of(make_app(world.url), "moderator")
+    pair = dict(zip(("source_a", "record_a", "source_b", "record_b"), DOUBTFUL_PAIR, strict=True))
+    merged = moderator.post(
+        "/moderation/matches/accept", data={**pair, "csrf_token": page_token(moderator)}
+    )
+    assert merged.status_code == 303
+    assert 0 < stored_rows(world.store) < before
+
+    build(world.store, DATA_DIR, TODAY, NOW)
+    before = stored_rows(world.store)
+    with world.store.engine.begin() as connection:
+        assert decide(connection, OTHER_DOUBTFUL_PAIR, accept=True, user_id=None)
+    etl(world.store, tmp_path)
+    assert listings_of(world.store, *OTHER_DOUBTFUL_PAIR[:2]) == []
+    assert 0 < stored_rows(world.store) < before

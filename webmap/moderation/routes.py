@@ -29,8 +29,8 @@ from caremap import changes, matching, reports
 from caremap.accounts import Role
 from caremap.changes import AlreadyDecided, ChangeError, NotFound
 from caremap.model import AppUser, ChangeSet, Location, Organization, Service
-from caremap.publish import refresh
 from caremap.queries import term_labels
+from caremap.republish import services_changed
 from caremap.spreadsheet import SafeWriter
 from webmap import get_store, page_language
 from webmap.accounts.auth import requires, signed_in
@@ -240,7 +240,7 @@ def _decide_match(accept: bool) -> Response:
             )
         if not decided:
             abort(404, description=_("No such pair of records."))
-        refresh(connection, sorted(matching.matched_services(connection)))
+        services_changed(connection, sorted(matching.matched_services(connection)))
     flash(_("Merged into one listing.") if accept else _("Kept as separate listings."), "success")
     return redirect(url_for("moderation.matches"), code=303)
 
