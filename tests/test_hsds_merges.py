@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -21,8 +22,11 @@ from etl.pipeline import run
 from tests.conftest import DATA_DIR, stores_of
 from tests.hsds_schemas import errors, standard_resources, typed_rows
 from tests.support.stores import MIGRATED
+from tests.test_accounts import client_of
 from tests.test_hsds import all_pages
 from tests.test_matching import KNOWN_PAIR, SOURCES, confidential_merge, service_id_of, status
+from tests.test_moderation_web import form_data, post_edit
+from tests.test_next_steps_web import links_of, step_fields
 from tests.test_privacy import confidential_rows, secrets_of
 
 # A next step of the Fred Victor Centre's Women's Hostel (City) to Sagatay's NSPL record, and
@@ -240,3 +244,23 @@ def test_an_export_of_merged_entries_reads_back_without_their_sources(
         assert (second / name).read_text(encoding="utf-8").count("\n") == (first / name).read_text(
             encoding="utf-8"
         ).count("\n"), name
+
+
+def test_an_editor_sees_a_next_step_to_a_merged_record_as_its_entry_and_saves(
+    make_app, world, tmp_path
+):
+    """The Women's Hostel's next step to Sagatay's NSPL record (merged into the City's
+    Sagatay) shows, and saves, as the kept entry: the form is not refused."""
+    run(world.store, [*SOURCES, write_links(tmp_path)], DATA_DIR, tmp_path, progress=False)
+    kept, gone = kept_and_gone(world.store)
+    hostel = service_id_of(world.store, "service_listings_shared", "TOR2026-046")
+    admin = client_of(make_app(world.url), "admin")
+    page = admin.get(f"/edit/services/{hostel}").get_data(as_text=True)
+    row = re.search(r'name="next_steps-0-service_id">(.*?)</select>', page, re.S)
+    assert row is not None
+    assert re.findall(r'<option selected value="([^"]*)"', row.group(1)) == [kept]
+    data = {k: v for k, v in form_data(world, hostel).items() if k != "next_steps"}
+    edit = data | step_fields(kept, "To", "Vers")
+    assert post_edit(admin, hostel, edit).status_code == 303
+    assert (hostel, kept, "To", "Vers") in links_of(world)
+    assert gone not in {to for _from, to, *_ in links_of(world)}
