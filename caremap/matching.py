@@ -21,7 +21,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from rapidfuzz import fuzz, utils
-from sqlalchemy import Connection, Select, delete, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Select,
+    and_,
+    delete,
+    func,
+    insert,
+    not_,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 
 from caremap.geocoder import Precision
 from caremap.geodesy import distance_m
@@ -242,7 +254,7 @@ def match_sources(connection: Connection) -> MatchCounts:
     taken: set[tuple[str, str]] = set()
     for found, a, b in scored:
         key = (*a.key, *b.key)
-        decision = decided.get(key)
+        decision = decided.pop(key, None)
         if found.total < REVIEW and decision is None:
             continue
         status = _status(found, decision.status if decision else None, a, b, taken)
@@ -250,6 +262,7 @@ def match_sources(connection: Connection) -> MatchCounts:
         values = {
             "score": found.total,
             "parts": json.dumps(found.parts),
+            "status": status,
             "kept_service_id": kept.service_id,
             "merged_service_id": merged.service_id,
         }
@@ -260,13 +273,28 @@ def match_sources(connection: Connection) -> MatchCounts:
                     record_a=a.record_id,
                     source_b=b.source,
                     record_b=b.record_id,
-                    status=status,
                     **values,
                 )
             )
         else:
+            if status == REVIEWING:  # accepted, but a record merged with a likelier one
+                values |= {"decided_by": None, "decided_at": None}
             connection.execute(update(ListingMatch).where(*_where(key)).values(**values))
+    _forget_services(connection, decided)
     return match_counts(connection)
+
+
+def _forget_services(
+    connection: Connection, unpaired: dict[tuple[str, str, str, str], Any]
+) -> None:
+    """The decided pairs not found again (a record left its source, or moved away) keep their
+    decision and stand for no service until found again."""
+    for key in unpaired:
+        connection.execute(
+            update(ListingMatch)
+            .where(*_where(key))
+            .values(kept_service_id=None, merged_service_id=None)
+        )
 
 
 def _status(
@@ -276,15 +304,15 @@ def _status(
     b: Candidate,
     taken: set[tuple[str, str]],
 ) -> str:
-    """A pair's status: the moderator's decision, else merged (sure, and neither record
-    merged already), else waiting for review. Merging takes both records."""
+    """A pair's status: rejected as decided; merged (accepted, or sure) when neither record
+    merged already, else waiting for review. Merging takes both records."""
     free = a.key not in taken and b.key not in taken
     if decision == REJECTED:
         return REJECTED
     if (decision == ACCEPTED or found.sure) and free:
         taken.update((a.key, b.key))
         return decision or MERGED
-    return decision or REVIEWING
+    return REVIEWING
 
 
 def _pair_key(row: object) -> tuple[str, str, str, str]:
@@ -381,10 +409,18 @@ def review_queue(connection: Connection) -> list[PairView]:
     ]
 
 
+class AlreadyMerged(Exception):
+    """A record of the pair is merged with another record already."""
+
+
 def decide(
     connection: Connection, key: tuple[str, str, str, str], accept: bool, user_id: int | None
 ) -> bool:
-    """Record a moderator's decision on a pair; False when there is no such pair."""
+    """Record a moderator's decision on a pair; False when there is no such pair. An accept
+    raises :class:`AlreadyMerged` when either record is merged in another pair (a record
+    merges with one other record at most)."""
+    if accept and _merged_elsewhere(connection, key):
+        raise AlreadyMerged(key)
     done = connection.execute(
         update(ListingMatch)
         .where(*_where(key))
@@ -395,3 +431,14 @@ def decide(
         )
     )
     return bool(done.rowcount)
+
+
+def _merged_elsewhere(connection: Connection, key: tuple[str, str, str, str]) -> bool:
+    """Whether a record of the pair ``key`` is in another pair that merges."""
+    records = [key[:2], key[2:]]
+    ends = [
+        tuple_(ListingMatch.source_a, ListingMatch.record_a).in_(records),
+        tuple_(ListingMatch.source_b, ListingMatch.record_b).in_(records),
+    ]
+    others = _merged_pairs().where(or_(*ends), not_(and_(*_where(key))))
+    return connection.execute(others.limit(1)).first() is not None

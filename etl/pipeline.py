@@ -19,8 +19,8 @@ from caremap.gazetteer import load_gazetteer
 from caremap.geocoder import Geocoder
 from caremap.jurisdictions import Boundaries, load_boundaries
 from caremap.matching import MatchCounts, match_sources, matched_services
-from caremap.publish import refresh
 from caremap.reasons import N_, Reason, reason_of
+from caremap.republish import services_changed
 from caremap.spreadsheet import SafeWriter
 from caremap.store import Store
 from caremap.timezones import TimezoneFinder, load_timezones
@@ -153,7 +153,7 @@ def run(
             report = links_report(store, path)
             report.rejected_csv = write_rejected_csv(report, report_dir)
             reports.append(report)
-        match_and_publish(store)
+        match_and_publish(store, data_dir)
     return reports
 
 
@@ -176,15 +176,16 @@ def links_report(store: Store, path: Path) -> SourceReport:
     return report
 
 
-def match_and_publish(store: Store) -> MatchCounts:
+def match_and_publish(store: Store, data_dir: Path) -> MatchCounts:
     """Match the loaded records across sources (:mod:`caremap.matching`) and publish again
-    every service in a pair before or after (a moderator's decision included)."""
+    every service in a pair before or after (a moderator's decision included); ``data_dir``
+    holds the boundaries of the stored coverage it alters."""
     with store.engine.begin() as connection:
         before = matched_services(connection)
         counts = match_sources(connection)
         paired = before | matched_services(connection)
         if paired:
-            refresh(connection, sorted(paired))
+            services_changed(connection, sorted(paired), data_dir=data_dir)
     log.info("matching: %s", matching_line(counts))
     return counts
 

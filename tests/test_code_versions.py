@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (5, "92e64259c728538fcfdec83ea07ad0edfe4df910d18dbfc45af6e8de7c221470"),
+        (5, "5fc864db2c80cd9810e712c7de677c49102e9db4372ad9e32aa4f2902790050f"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "dec080783b49a2ef85a7f58e7afa502410dcbda35eb4f24490419f156477a779"),
+        (5, "ff17a41347c91ca903114912a25ca1b6e4c22c7d8a590b2ed80b9b83d23c221b"),
     ),
 ]
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -27,9 +28,20 @@ from etl.links import LINK_COLUMNS
 from etl.pipeline import run
 from tests.conftest import CONFIDENTIAL_FIXTURE, DATA_DIR, stores_of
 from tests.hsds_schemas import errors, standard_resources, typed_rows
+from tests.support.data import CONFIDENTIAL_FIXTURE
 from tests.support.stores import MIGRATED
+from tests.test_accounts import client_of
 from tests.test_hsds import all_pages
-from tests.test_matching import KNOWN_PAIR, SOURCES, confidential_merge, service_id_of, status
+from tests.test_matching import (
+    CONFIDENTIAL_PAIR,
+    KNOWN_PAIR,
+    SOURCES,
+    confidential_merge,
+    service_id_of,
+    status,
+)
+from tests.test_moderation_web import form_data, post_edit
+from tests.test_next_steps_web import links_of, step_fields
 from tests.test_privacy import confidential_rows, secrets_of
 
 # A next step of the Fred Victor Centre's Women's Hostel (City) to Sagatay's NSPL record, and
@@ -286,3 +298,64 @@ def test_an_export_of_merged_entries_reads_back_without_their_sources(
         assert (second / name).read_text(encoding="utf-8").count("\n") == (first / name).read_text(
             encoding="utf-8"
         ).count("\n"), name
+
+
+def test_an_editor_sees_a_next_step_to_a_merged_record_as_its_entry_and_saves(
+    make_app, world, tmp_path
+):
+    """The Women's Hostel's next step to Sagatay's NSPL record (merged into the City's
+    Sagatay) shows, and saves, as the kept entry: the form is not refused."""
+    run(world.store, [*SOURCES, write_links(tmp_path)], DATA_DIR, tmp_path, progress=False)
+    kept, gone = kept_and_gone(world.store)
+    hostel = service_id_of(world.store, "service_listings_shared", "TOR2026-046")
+    admin = client_of(make_app(world.url), "admin")
+    page = admin.get(f"/edit/services/{hostel}").get_data(as_text=True)
+    row = re.search(r'name="next_steps-0-service_id">(.*?)</select>', page, re.S)
+    assert row is not None
+    assert re.findall(r'<option selected value="([^"]*)"', row.group(1)) == [kept]
+    data = {k: v for k, v in form_data(world, hostel).items() if k != "next_steps"}
+    edit = data | step_fields(kept, "To", "Vers")
+    assert post_edit(admin, hostel, edit).status_code == 303
+    assert (hostel, kept, "To", "Vers") in links_of(world)
+    assert gone not in {to for _from, to, *_ in links_of(world)}
+
+
+# A next step from a transition house to the public copy of the safe house (OTHER-1).
+CONFIDENTIAL_LINK = [
+    *("confidential_listings", "TEST-VAW-2", "other_list", "OTHER-1"),
+    *("refers_to", "Intake", "Accueil", ""),
+]
+
+
+def test_a_next_step_to_a_record_merged_into_a_confidential_entry_stays_that_record(
+    make_app, world, tmp_path
+):
+    """Another list gives the safe house at its street address; a next step to that record
+    is not shown as the safe house's entry (that would tie the address to it), and the form
+    still saves."""
+    rows = CONFIDENTIAL_FIXTURE.read_text(encoding="utf-8").splitlines()
+    public_copy = tmp_path / "other_list.csv"
+    copy = rows[1].replace("TEST-SAFE-1", "OTHER-1").replace(",True,", ",False,")
+    public_copy.write_text("\n".join([rows[0], copy]), encoding="utf-8")
+    links = tmp_path / "links.csv"
+    with links.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(
+            [
+                LINK_COLUMNS,
+                [*CONFIDENTIAL_LINK],
+            ]
+        )
+    run(world.store, [CONFIDENTIAL_FIXTURE, public_copy, links], DATA_DIR, tmp_path, progress=False)
+    assert status(world.store, CONFIDENTIAL_PAIR) == "merged"
+    other = service_id_of(world.store, "other_list", "OTHER-1")
+    safe_house = service_id_of(world.store, "confidential_listings", "TEST-SAFE-1")
+    admin = client_of(make_app(world.url), "admin")
+    page = admin.get(f"/edit/services/{world.service_b}").get_data(as_text=True)
+    row = re.search(r'name="next_steps-0-service_id">(.*?)</select>', page, re.S)
+    assert row is not None
+    assert re.findall(r'<option selected value="([^"]*)"', row.group(1)) == [other]
+    assert safe_house != other
+    data = {k: v for k, v in form_data(world, world.service_b).items() if k != "next_steps"}
+    edit = data | step_fields(other, "Intake", "Accueil")
+    assert post_edit(admin, world.service_b, edit).status_code == 303
+    assert (world.service_b, other, "Intake", "Accueil") in links_of(world)

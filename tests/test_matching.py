@@ -3,14 +3,26 @@ City of Toronto list (at its address) is one public entry listing both sources."
 
 from __future__ import annotations
 
+import csv
+import datetime as dt
 import json
+import shutil
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 
-from caremap.matching import ACCEPTED, MERGED, REJECTED, REVIEWING, decide, match_counts
-from caremap.model import ListingMatch, PublicListing, Service
+from caremap.coverage.stored import build
+from caremap.matching import (
+    ACCEPTED,
+    MERGED,
+    REJECTED,
+    REVIEWING,
+    decide,
+    match_counts,
+    merges,
+)
+from caremap.model import CoverageIndicator, ListingMatch, PublicListing, Service
 from caremap.queries import public_services
 from etl.pipeline import run
 from tests.conftest import DATA_DIR, LISTINGS
@@ -24,6 +36,8 @@ KNOWN_PAIR = ("nspl_2024", "1379", "service_listings_shared", "TOR2026-068")
 KNOWN_NON_PAIR = ("nspl_2024", "1404", "service_listings_shared", "TOR2026-046")
 # Youth Without Shelter's emergency programme: alike, but not sure (waits for review).
 DOUBTFUL_PAIR = ("nspl_2024", "636", "service_listings_shared", "TOR2026-099")
+TODAY = dt.date(2026, 11, 29)
+NOW = dt.datetime(2026, 11, 29, 15, 0, tzinfo=dt.UTC)
 
 
 def etl(store, report_dir):
@@ -185,3 +199,119 @@ def test_coverage_counts_a_merged_service_once(matched):
         counted = [s.id for s in public_services(session)]
     assert service_id_of(matched, "nspl_2024", "1379") not in counted
     assert counted.count(service_id_of(matched, "service_listings_shared", "TOR2026-068")) == 1
+
+
+# Sagatay's NSPL record and a City record of the same name, waiting for review while that NSPL
+# record is merged already (KNOWN_PAIR).
+TAKEN_PAIR = ("nspl_2024", "1379", "service_listings_shared", "TOR2012-28")
+
+
+def sources_of(store, source: str, record_id: str) -> list[str]:
+    [entry] = listings_of(store, source, record_id)
+    return [s["source_id"] for s in entry["properties"]["sources"]]
+
+
+def test_a_moderator_cannot_merge_a_record_merged_already(make_app, world, tmp_path):
+    etl(world.store, tmp_path)
+    assert status(world.store, TAKEN_PAIR) == REVIEWING
+    moderator = client_of(make_app(world.url), "moderator")
+    pair = dict(zip(("source_a", "record_a", "source_b", "record_b"), TAKEN_PAIR, strict=True))
+    refused = moderator.post(
+        "/moderation/matches/accept?lang=fr", data={**pair, "csrf_token": page_token(moderator)}
+    )
+    assert refused.status_code == 409
+    assert "déjà fusionnée" in refused.get_data(as_text=True)
+    assert status(world.store, TAKEN_PAIR) == REVIEWING
+    assert sources_of(world.store, "service_listings_shared", "TOR2026-068") == [
+        "TOR2026-068",
+        "1379",
+    ]
+    assert sources_of(world.store, "service_listings_shared", "TOR2012-28") == ["TOR2012-28"]
+
+
+def test_an_accepted_pair_whose_record_merged_otherwise_goes_back_to_review(matched, tmp_path):
+    """A pair stored as accepted while one record merges with another one (a likelier pair;
+    two moderators accepting at once) merges nothing: it waits for review again, and each
+    record belongs to one entry."""
+    with matched.engine.begin() as connection:
+        connection.execute(
+            update(ListingMatch)
+            .where(
+                ListingMatch.source_a == TAKEN_PAIR[0],
+                ListingMatch.record_a == TAKEN_PAIR[1],
+                ListingMatch.source_b == TAKEN_PAIR[2],
+                ListingMatch.record_b == TAKEN_PAIR[3],
+            )
+            .values(status=ACCEPTED)
+        )
+    etl(matched, tmp_path)
+    assert status(matched, TAKEN_PAIR) == REVIEWING
+    assert status(matched, KNOWN_PAIR) == MERGED
+    with matched.engine.connect() as connection:
+        assert match_counts(connection).review >= 1
+        assert merges(connection)[service_id_of(matched, *KNOWN_PAIR[:2])] == service_id_of(
+            matched, *KNOWN_PAIR[2:]
+        )
+    assert sources_of(matched, "service_listings_shared", "TOR2012-28") == ["TOR2012-28"]
+
+
+def without_record(folder: Path, source: Path, record_id: str) -> Path:
+    """A copy of a source file (and its sidecar) without one record."""
+    folder.mkdir()
+    sidecar = source.with_name(source.stem + ".source.toml")
+    shutil.copy(sidecar, folder / sidecar.name)
+    with source.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    copy = folder / source.name
+    with copy.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(r for r in rows if record_id not in r)
+    return copy
+
+
+def test_a_decided_pair_whose_kept_record_left_its_source_hides_nothing(matched, tmp_path):
+    """The entry that took a record in is gone from its source: the record is published on its
+    own again."""
+    with matched.engine.begin() as connection:
+        assert decide(connection, DOUBTFUL_PAIR, accept=True, user_id=None)
+    etl(matched, tmp_path)
+    assert listings_of(matched, "nspl_2024", "636") == []
+    city = without_record(tmp_path / "later", SOURCES[1], "TOR2026-099")
+    run(matched, [SOURCES[0], city], DATA_DIR, tmp_path, progress=False)
+    assert listings_of(matched, "service_listings_shared", "TOR2026-099") == []
+    assert sources_of(matched, "nspl_2024", "636") == ["636"]
+    with matched.session() as session:
+        assert service_id_of(matched, "nspl_2024", "636") in {
+            s.id for s in public_services(session)
+        }
+
+
+def stored_rows(store) -> int:
+    with store.engine.connect() as connection:
+        return connection.scalar(select(func.count()).select_from(CoverageIndicator))
+
+
+# Two programmes of one organization, alike enough to wait for review.
+OTHER_DOUBTFUL_PAIR = ("nspl_2024", "2363", "service_listings_shared", "TOR2026-046")
+
+
+def test_a_merge_forgets_the_stored_coverage_it_alters(make_app, world, tmp_path):
+    """The planner counts a merged pair once: a moderator's accept, and a run merging a pair
+    accepted since, forget the stored indicators that counted both records."""
+    etl(world.store, tmp_path)
+    build(world.store, DATA_DIR, TODAY, NOW)
+    before = stored_rows(world.store)
+    moderator = client_of(make_app(world.url), "moderator")
+    pair = dict(zip(("source_a", "record_a", "source_b", "record_b"), DOUBTFUL_PAIR, strict=True))
+    merged = moderator.post(
+        "/moderation/matches/accept", data={**pair, "csrf_token": page_token(moderator)}
+    )
+    assert merged.status_code == 303
+    assert 0 < stored_rows(world.store) < before
+
+    build(world.store, DATA_DIR, TODAY, NOW)
+    before = stored_rows(world.store)
+    with world.store.engine.begin() as connection:
+        assert decide(connection, OTHER_DOUBTFUL_PAIR, accept=True, user_id=None)
+    etl(world.store, tmp_path)
+    assert listings_of(world.store, *OTHER_DOUBTFUL_PAIR[:2]) == []
+    assert 0 < stored_rows(world.store) < before

@@ -35,6 +35,10 @@ def test_a_merged_away_id_moves_permanently_to_the_kept_entry(national_url, make
         api = client.get(f"/api/v1/services/{feature_id}")
         assert api.status_code == 301
         assert api.headers["Location"] == f"/api/v1/services/{kept}"
+    sheet = client.get(f"/services/{merged}/print?near=M5V&lang=fr")
+    assert sheet.status_code == 301
+    assert sheet.headers["Location"] == f"/services/{kept}/print?near=M5V&lang=fr"
+    assert client.get(sheet.headers["Location"]).status_code == 200
     feature = client.get(f"/api/v1/services/{kept}").get_json()
     assert {s["source_id"] for s in feature["properties"]["sources"]} == {"1379", "TOR2026-068"}
     assert client.get("/services/no-such-service").status_code == 404
@@ -53,8 +57,11 @@ def test_a_record_merged_into_a_confidential_entry_is_a_plain_404(
     merged = service_id_of(empty_store, "other_list", "OTHER-1")
     client = make_app(empty_store_url).test_client()
     unknown = client.get("/services/no-such-service")
-    for path in (f"/services/{merged}", f"/api/v1/services/{merged}"):
+    for path in (f"/services/{merged}", f"/services/{merged}/print", f"/api/v1/services/{merged}"):
         answer = client.get(path)
         assert answer.status_code == 404 and "Location" not in answer.headers
     same = client.get(f"/services/{merged}").text.replace(merged, "no-such-service")
     assert same == unknown.text
+    unknown_sheet = client.get("/services/no-such-service/print")
+    same_sheet = client.get(f"/services/{merged}/print").text.replace(merged, "no-such-service")
+    assert same_sheet == unknown_sheet.text

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -22,7 +22,14 @@ from caremap import accounts, changes, history
 from caremap.capacity import CapacityError, countable_capacities, set_available
 from caremap.changes import ChangeError, ConflictError, NotFound
 from caremap.model import ChangeSet, HistoryEntry, ServiceCapacity
-from caremap.queries import public_service_names, term_labels, vocabulary_choices
+from caremap.queries import (
+    ServiceName,
+    public_entry_of_merged,
+    public_service_names,
+    service_names,
+    term_labels,
+    vocabulary_choices,
+)
 from webmap import get_store, page_language
 from webmap.accounts.auth import current_principal, requires, safe_next, signed_in
 from webmap.common.searching import clock, geography
@@ -72,9 +79,14 @@ def service(service_id: str) -> Response | tuple[str, int] | str:
     with get_store().session() as db:
         values = changes.current_values(db, service_id)
         choices = vocabulary_choices(db)
-        services = (service_id, public_service_names(db))
+        names, entries = _next_step_targets(db, values["next_steps"])
     form = build_form(
-        values, choices, page_language(), formdata=request.method == "POST", services=services
+        values,
+        choices,
+        page_language(),
+        formdata=request.method == "POST",
+        services=(service_id, names),
+        entries=entries,
     )
     if request.method == "GET" or not form.validate_on_submit():
         status = 400 if form.errors else 200
@@ -96,6 +108,25 @@ def service(service_id: str) -> Response | tuple[str, int] | str:
         refuse(error)
     flash(submitted_message(change_set), "success")
     return _detail(service_id)
+
+
+def _next_step_targets(
+    db: Session, links: list[dict[str, Any]]
+) -> tuple[list[ServiceName], dict[str, str]]:
+    """The services a next step chooses from, and the entry each linked service merged into
+    another shows as (merged service id → entry id). A linked service merged into an entry
+    at a confidential location is not shown as that entry (:func:`public_entry_of_merged`):
+    it stays a choice, under its own name."""
+    linked = {link["service_id"] for link in links}
+    entries = {
+        merged: entry
+        for merged in sorted(linked)
+        if (entry := public_entry_of_merged(db, merged)) is not None
+    }
+    names = public_service_names(db)
+    listed = {name.id for name in names}
+    kept = [s for s in service_names(db) if s.id in linked - listed - entries.keys()]
+    return sorted([*names, *kept], key=lambda s: (s.name, s.id)), entries
 
 
 def submitted_message(change_set: ChangeSet | None) -> str:

@@ -4,6 +4,7 @@ in English and in French, a "Remove" box, and an empty row to add one (no JavaSc
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from flask import request
@@ -56,9 +57,18 @@ def next_steps_field() -> FieldList:
     return FieldList(FormField(NextStepForm), max_entries=MAX_STEPS)
 
 
-def next_step_rows(links: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The form's rows for a service's links: one each, then an empty row to add one."""
-    rows = [{name: value or "" for name, value in link.items()} for link in links]
+def next_step_rows(
+    links: list[dict[str, Any]], entries: Mapping[str, str] | None = None
+) -> list[dict[str, Any]]:
+    """The form's rows for a service's links: one each, then an empty row to add one. A link
+    to a service merged into another entry shows that entry (``entries``: merged service id →
+    its entry's id)."""
+    entries = entries or {}
+    rows = [
+        {name: value or "" for name, value in link.items()}
+        | {"service_id": entries.get(link["service_id"], link["service_id"])}
+        for link in links
+    ]
     return [*rows, {"service_id": "", "link_type": REFERS_TO}][:MAX_STEPS]
 
 

@@ -4,6 +4,7 @@ dates it applies), turned into an edit for :func:`caremap.changes.propose`."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -115,11 +116,13 @@ def build_form(
     lang: str,
     formdata: bool,
     services: tuple[str, list[ServiceName]] = ("", []),
+    entries: Mapping[str, str] | None = None,
 ) -> ServiceForm:
     """The form for a service whose fields are ``values`` (see
     :func:`caremap.changes.current_values`), with one empty season more for adding one;
-    ``formdata``: read the submitted form. ``services``: the service's id and the public
-    services its next steps choose from."""
+    ``formdata``: read the submitted form. ``services``: the service's id and the services
+    its next steps choose from; ``entries``: the entry a next step to a merged service
+    shows (merged service id → entry id)."""
     shown = hours_of(values["schedules"]).seasons
     data = {
         **{name: values[name] for name in TEXT_FIELDS},
@@ -127,7 +130,7 @@ def build_form(
         "seasons": [_season_data(season) for season in [*shown, EMPTY_SEASON][:MAX_SEASONS]],
         "phones": phone_rows(values["phones"]),
         "service_areas": values["service_areas"],
-        "next_steps": next_step_rows(values["next_steps"]),
+        "next_steps": next_step_rows(values["next_steps"], entries),
     }
     form = ServiceForm(data=data) if formdata else ServiceForm(formdata=None, data=data)
     for name, facet in TERM_FIELDS.items():

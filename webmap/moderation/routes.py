@@ -29,8 +29,8 @@ from caremap import changes, matching, reports
 from caremap.accounts import Role
 from caremap.changes import AlreadyDecided, ChangeError, NotFound
 from caremap.model import AppUser, ChangeSet, Location, Organization, Service
-from caremap.publish import refresh
 from caremap.queries import term_labels
+from caremap.republish import services_changed
 from caremap.spreadsheet import SafeWriter
 from webmap import get_store, page_language
 from webmap.accounts.auth import requires, signed_in
@@ -222,14 +222,25 @@ def reject_match() -> Response:
 
 
 def _decide_match(accept: bool) -> Response:
-    """Record the decision and publish the paired services again; 404 for no such pair."""
+    """Record the decision and publish the paired services again; 404 for no such pair, 409
+    for merging a record merged already."""
     form = MatchDecisionForm()
     if not form.validate_on_submit():
         abort(400, description=_(EXPIRED_FORM))
     with get_store().engine.begin() as connection:
-        if not matching.decide(connection, form.key(), accept, signed_in().id):
+        try:
+            decided = matching.decide(connection, form.key(), accept, signed_in().id)
+        except matching.AlreadyMerged:
+            abort(
+                409,
+                description=_(
+                    "One of these records is merged with another record already: a record "
+                    "merges with one other at most."
+                ),
+            )
+        if not decided:
             abort(404, description=_("No such pair of records."))
-        refresh(connection, sorted(matching.matched_services(connection)))
+        services_changed(connection, sorted(matching.matched_services(connection)))
     flash(_("Merged into one listing.") if accept else _("Kept as separate listings."), "success")
     return redirect(url_for("moderation.matches"), code=303)
 

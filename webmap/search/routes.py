@@ -319,9 +319,7 @@ def service_detail(service_id: str) -> ResponseReturnValue:
         entry = None if service else public_entry_of_merged(session, service_id)
         labels = term_labels(session, page_language())
     if entry is not None:
-        query = urlencode(list(request.args.items(multi=True)))
-        moved = url_for("main.service_detail", service_id=entry)
-        return redirect(f"{moved}?{query}" if query else moved, 301)
+        return _moved_to(entry, "main.service_detail")
     if service is None:
         abort(404)
     origin_args, parsed = _origin()
@@ -342,13 +340,25 @@ def service_detail(service_id: str) -> ResponseReturnValue:
     )
 
 
+def _moved_to(entry: str, endpoint: str) -> Response:
+    """A permanent redirect to the ``endpoint`` page of the entry a service merged into, with
+    the same query."""
+    query = urlencode(list(request.args.items(multi=True)))
+    moved = url_for(endpoint, service_id=entry)
+    return redirect(f"{moved}?{query}" if query else moved, 301)
+
+
 @bp.get("/services/<service_id>/print")
-def print_service(service_id: str) -> str:
+def print_service(service_id: str) -> Response | str:
     """A referral sheet of one service and its next steps, each at its location nearest the
-    origin (``near``, or ``lat`` and ``lon``)."""
+    origin (``near``, or ``lat`` and ``lon``); the sheet of a service merged into another
+    entry moves permanently to that entry's sheet."""
     with get_store().session() as session:
         service = public_service(session, service_id)
+        entry = None if service else public_entry_of_merged(session, service_id)
         labels = term_labels(session, page_language())
+    if entry is not None:
+        return _moved_to(entry, "main.print_service")
     if service is None:
         abort(404)
     _, parsed = _origin()
