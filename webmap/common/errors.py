@@ -16,12 +16,17 @@ from webmap.common.params import BadParameter
 log = logging.getLogger(__name__)
 
 
+def expired_form_message() -> str:
+    """What a person reads when a form's token is missing, stale or from another site."""
+    return _(
+        "This form has expired or did not come from this site. "
+        "Go back, reload the page and try again."
+    )
+
+
 def _friendly_message(error: HTTPException) -> str:
     if isinstance(error, CSRFError):
-        return _(
-            "This form has expired or did not come from this site. "
-            "Go back, reload the page and try again."
-        )
+        return expired_form_message()
     messages = {
         400: lambda: _("The request was not understood."),
         401: lambda: _("Please sign in to continue."),

@@ -34,6 +34,7 @@ from caremap.republish import services_changed
 from caremap.spreadsheet import SafeWriter
 from webmap import get_store, page_language
 from webmap.accounts.auth import requires, signed_in
+from webmap.common.errors import expired_form_message
 from webmap.common.params import integer
 from webmap.common.searching import clock, geography
 from webmap.editing.change_text import action_label, field_label, refuse, value_text
@@ -42,9 +43,6 @@ from webmap.reports.routes import report_views
 
 bp = Blueprint("moderation", __name__, url_prefix="/moderation")
 MAX_STALE_MONTHS = 120
-EXPIRED_FORM = (
-    "This form has expired or did not come from this site. Go back, reload the page and try again."
-)
 
 
 class DecisionForm(FlaskForm):
@@ -226,7 +224,7 @@ def _decide_match(accept: bool) -> Response:
     for merging a record merged already."""
     form = MatchDecisionForm()
     if not form.validate_on_submit():
-        abort(400, description=_(EXPIRED_FORM))
+        abort(400, description=expired_form_message())
     with get_store().engine.begin() as connection:
         try:
             decided = matching.decide(connection, form.key(), accept, signed_in().id)
