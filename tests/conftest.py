@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 
 from caremap.store import Store, open_store
 from tests.support.data import CONFIDENTIAL_FIXTURE, DATA_DIR, LISTINGS, TEST_DATA  # noqa: F401
-from tests.support.stores import MIGRATED, PostgisStores, SqliteStores, Stores
+from tests.support.stores import MIGRATED, Fill, PostgisStores, SqliteStores, Stores
 from tests.support.world import World, build_world
 
 pytest_plugins = ["tests.support.browser"]  # the chromium and browser fixtures
@@ -135,6 +135,18 @@ def empty_store(empty_store_url) -> Iterator[Store]:
     store = open_store(empty_store_url)
     yield store
     store.dispose()
+
+
+@contextmanager
+def copy_of(backend: str, name: str, fill: Fill, directory: Path) -> Iterator[tuple[str, Store]]:
+    """A store of ``backend`` of the test's own with the content of the template ``name`` (filled
+    by ``fill`` once per session and process): its URL and the store."""
+    with stores_of(backend).copy(name, directory, fill) as (url, _):
+        store = open_store(url)
+        try:
+            yield url, store
+        finally:
+            store.dispose()
 
 
 @contextmanager
