@@ -13,6 +13,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import pytest
 import sqlalchemy as sa
@@ -137,14 +138,23 @@ def empty_store(empty_store_url) -> Iterator[Store]:
     store.dispose()
 
 
+class Copy(NamedTuple):
+    """A store of a test's own, a copy of a template: its URL, the store, and what the template's
+    fill returned (shared: tests must not change it)."""
+
+    url: str
+    store: Store
+    filled: Any
+
+
 @contextmanager
-def copy_of(backend: str, name: str, fill: Fill, directory: Path) -> Iterator[tuple[str, Store]]:
-    """A store of ``backend`` of the test's own with the content of the template ``name`` (filled
-    by ``fill`` once per session and process): its URL and the store."""
-    with stores_of(backend).copy(name, directory, fill) as (url, _):
+def copy_of(backend: str, name: str, fill: Fill, directory: Path) -> Iterator[Copy]:
+    """A store of ``backend`` of the test's own with the content of the template ``name``
+    (filled by ``fill`` once per session and process)."""
+    with stores_of(backend).copy(name, directory, fill) as (url, filled):
         store = open_store(url)
         try:
-            yield url, store
+            yield Copy(url, store, filled)
         finally:
             store.dispose()
 

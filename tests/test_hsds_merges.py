@@ -19,7 +19,7 @@ from caremap.queries import public_services
 from caremap.store import Store, open_store
 from etl.links import LINK_COLUMNS
 from etl.pipeline import run
-from tests.conftest import CONFIDENTIAL_FIXTURE, DATA_DIR, copy_of, stores_of
+from tests.conftest import CONFIDENTIAL_FIXTURE, DATA_DIR, Copy, copy_of, stores_of
 from tests.hsds_schemas import errors, standard_resources, typed_rows
 from tests.support.stores import MIGRATED
 from tests.test_hsds import all_pages
@@ -48,22 +48,22 @@ def _load_merged(store: Store, _url: str, reports: Path) -> None:
 
 
 @pytest.fixture
-def merged_copy(backend, tmp_path) -> Iterator[tuple[str, Store]]:
+def merged_copy(backend, tmp_path) -> Iterator[Copy]:
     """A store of the test's own with the NSPL and the City list loaded (Sagatay merged), with
-    next steps to and from the merged-away record: its URL and the store."""
+    next steps to and from the merged-away record."""
     with copy_of(backend, "hsds-merged", _load_merged, tmp_path) as made:
-        assert status(made[1], KNOWN_PAIR) == "merged"
+        assert status(made.store, KNOWN_PAIR) == "merged"
         yield made
 
 
 @pytest.fixture
 def merged(merged_copy) -> Store:
-    return merged_copy[1]
+    return merged_copy.store
 
 
 @pytest.fixture
 def merged_url(merged_copy) -> str:
-    return merged_copy[0]
+    return merged_copy.url
 
 
 def kept_and_gone(store) -> tuple[str, str]:

@@ -15,7 +15,7 @@ from caremap.model import ListingMatch, PublicListing, Service
 from caremap.queries import public_services
 from caremap.store import Store
 from etl.pipeline import run
-from tests.conftest import DATA_DIR, LISTINGS, copy_of
+from tests.conftest import DATA_DIR, LISTINGS, Copy, copy_of
 from tests.support.data import CONFIDENTIAL_FIXTURE
 from tests.test_accounts import client_of, page_token
 
@@ -37,20 +37,20 @@ def _matched(store: Store, _url: str, reports: Path) -> None:
 
 
 @pytest.fixture
-def matched_copy(backend, tmp_path) -> Iterator[tuple[str, Store]]:
-    """A store of the test's own with :data:`SOURCES` loaded (matched): its URL and the store."""
+def matched_copy(backend, tmp_path) -> Iterator[Copy]:
+    """A store of the test's own with :data:`SOURCES` loaded (matched)."""
     with copy_of(backend, "matched", _matched, tmp_path) as made:
         yield made
 
 
 @pytest.fixture
 def matched(matched_copy) -> Store:
-    return matched_copy[1]
+    return matched_copy.store
 
 
 @pytest.fixture
 def matched_url(matched_copy) -> str:
-    return matched_copy[0]
+    return matched_copy.url
 
 
 def status(store, key) -> str | None:
