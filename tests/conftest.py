@@ -13,6 +13,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import pytest
 import sqlalchemy as sa
@@ -20,7 +21,7 @@ from sqlalchemy.engine import make_url
 
 from caremap.store import Store, open_store
 from tests.support.data import CONFIDENTIAL_FIXTURE, DATA_DIR, LISTINGS, TEST_DATA  # noqa: F401
-from tests.support.stores import MIGRATED, PostgisStores, SqliteStores, Stores
+from tests.support.stores import MIGRATED, Fill, PostgisStores, SqliteStores, Stores
 from tests.support.world import World, build_world
 
 pytest_plugins = ["tests.support.browser"]  # the chromium and browser fixtures
@@ -135,6 +136,27 @@ def empty_store(empty_store_url) -> Iterator[Store]:
     store = open_store(empty_store_url)
     yield store
     store.dispose()
+
+
+class Copy(NamedTuple):
+    """A store of a test's own, a copy of a template: its URL, the store, and what the template's
+    fill returned (shared: tests must not change it)."""
+
+    url: str
+    store: Store
+    filled: Any
+
+
+@contextmanager
+def copy_of(backend: str, name: str, fill: Fill, directory: Path) -> Iterator[Copy]:
+    """A store of ``backend`` of the test's own with the content of the template ``name``
+    (filled by ``fill`` once per session and process)."""
+    with stores_of(backend).copy(name, directory, fill) as (url, filled):
+        store = open_store(url)
+        try:
+            yield Copy(url, store, filled)
+        finally:
+            store.dispose()
 
 
 @contextmanager

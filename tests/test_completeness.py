@@ -16,17 +16,16 @@ from caremap.coverage.completeness import (
     read_reference,
 )
 from caremap_cli import main
-from etl.pipeline import run
-from tests.conftest import DATA_DIR, LISTINGS
-from tests.test_national import NSPL_LOADED, UNPLACED
+from tests.conftest import DATA_DIR, LISTINGS, copy_of
+from tests.test_national import NSPL_LOADED, UNPLACED, _load_nspl
 
 NSPL = LISTINGS / "nspl_2024.csv"
 
 
 @pytest.fixture
-def national(empty_store, tmp_path):
-    run(empty_store, [NSPL], DATA_DIR, tmp_path, progress=False)
-    return {row.code: row for row in completeness(empty_store, DATA_DIR)}
+def national(backend, tmp_path):
+    with copy_of(backend, "nspl", _load_nspl, tmp_path) as made:
+        return {row.code: row for row in completeness(made.store, DATA_DIR)}
 
 
 def test_prince_edward_island_checked_by_hand(national):

@@ -7,26 +7,45 @@ from __future__ import annotations
 import csv
 import json
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from caremap.hsds.package import TABLES, export_package
-from caremap.store import open_store
+from caremap.store import Store, open_store
 from etl.pipeline import run
-from tests.conftest import CONFIDENTIAL_FIXTURE, DATA_DIR, LISTINGS, MIGRATED, stores_of
+from tests.conftest import (
+    CONFIDENTIAL_FIXTURE,
+    DATA_DIR,
+    LISTINGS,
+    MIGRATED,
+    Copy,
+    copy_of,
+    stores_of,
+)
 from tests.hsds_schemas import errors, standard_resources, typed_rows
 from tests.test_hsds_import import read_package
 
 HELPLINES = LISTINGS / "helplines.csv"
 
 
+def _load_lines(store: Store, _url: str, reports: Path) -> None:
+    loaded = run(store, [HELPLINES, CONFIDENTIAL_FIXTURE], DATA_DIR, reports, False)
+    assert all(not report.rejected for report in loaded)
+
+
 @pytest.fixture
-def lines_store(empty_store, tmp_path):
-    """The help lines and the confidential fixture (places and lines side by side)."""
-    reports = run(empty_store, [HELPLINES, CONFIDENTIAL_FIXTURE], DATA_DIR, tmp_path, False)
-    assert all(not report.rejected for report in reports)
-    return empty_store
+def lines_copy(backend, tmp_path) -> Iterator[Copy]:
+    """A store of the test's own with the help lines and the confidential fixture (places and
+    lines side by side)."""
+    with copy_of(backend, "lines", _load_lines, tmp_path) as made:
+        yield made
+
+
+@pytest.fixture
+def lines_store(lines_copy) -> Store:
+    return lines_copy.store
 
 
 def area_entries(folder: Path) -> list[dict]:
@@ -75,10 +94,8 @@ def test_the_export_carries_the_41_lines_with_their_service_areas(lines_store, t
     assert not linked & {row["service_id"] for row in rows}
 
 
-def test_the_api_nests_the_service_areas_and_follows_the_schemas(
-    lines_store, empty_store_url, make_app
-):
-    client = make_app(empty_store_url).test_client()
+def test_the_api_nests_the_service_areas_and_follows_the_schemas(lines_copy, make_app):
+    client = make_app(lines_copy.url).test_client()
     page = client.get("/hsds/services?full=true&per_page=1000").get_json()
     assert not errors("Page", page)
     for item in page["contents"]:

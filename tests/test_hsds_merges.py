@@ -8,6 +8,7 @@ import csv
 import json
 import re
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,10 +24,10 @@ from caremap.model import (
     ServiceLink,
 )
 from caremap.queries import public_services
-from caremap.store import open_store
+from caremap.store import Store, open_store
 from etl.links import LINK_COLUMNS
 from etl.pipeline import run
-from tests.conftest import CONFIDENTIAL_FIXTURE, DATA_DIR, stores_of
+from tests.conftest import CONFIDENTIAL_FIXTURE, DATA_DIR, Copy, copy_of, stores_of
 from tests.hsds_schemas import errors, standard_resources, typed_rows
 from tests.support.data import CONFIDENTIAL_FIXTURE
 from tests.support.stores import MIGRATED
@@ -61,13 +62,27 @@ def write_links(folder: Path) -> Path:
     return path
 
 
+def _load_merged(store: Store, _url: str, reports: Path) -> None:
+    run(store, [*SOURCES, write_links(reports)], DATA_DIR, reports, progress=False)
+
+
 @pytest.fixture
-def merged(empty_store, tmp_path):
-    """The NSPL and the City list loaded (Sagatay merged), with next steps to and from the
-    merged-away record."""
-    run(empty_store, [*SOURCES, write_links(tmp_path)], DATA_DIR, tmp_path, progress=False)
-    assert status(empty_store, KNOWN_PAIR) == "merged"
-    return empty_store
+def merged_copy(backend, tmp_path) -> Iterator[Copy]:
+    """A store of the test's own with the NSPL and the City list loaded (Sagatay merged), with
+    next steps to and from the merged-away record."""
+    with copy_of(backend, "hsds-merged", _load_merged, tmp_path) as made:
+        assert status(made.store, KNOWN_PAIR) == "merged"
+        yield made
+
+
+@pytest.fixture
+def merged(merged_copy) -> Store:
+    return merged_copy.store
+
+
+@pytest.fixture
+def merged_url(merged_copy) -> str:
+    return merged_copy.url
 
 
 def kept_and_gone(store) -> tuple[str, str]:
@@ -112,9 +127,9 @@ def sources_of(service: dict) -> set[tuple[str, str]]:
 BOTH = {("service_listings_shared", "TOR2026-068"), ("nspl_2024", "1379")}
 
 
-def test_the_api_lists_a_merged_pair_once_with_both_sources(merged, empty_store_url, make_app):
+def test_the_api_lists_a_merged_pair_once_with_both_sources(merged, merged_url, make_app):
     kept, gone = kept_and_gone(merged)
-    client = make_app(empty_store_url).test_client()
+    client = make_app(merged_url).test_client()
     services = all_pages(client, "/hsds/services", per_page=200, full="true")
     assert [s["id"] for s in services].count(kept) == 1
     [entry] = [s for s in services if s["id"] == kept]
@@ -129,10 +144,10 @@ def test_the_api_lists_a_merged_pair_once_with_both_sources(merged, empty_store_
         assert len(services) == len(public_services(session))
 
 
-def test_the_merged_away_record_is_in_no_hsds_answer(merged, empty_store_url, make_app):
+def test_the_merged_away_record_is_in_no_hsds_answer(merged, merged_url, make_app):
     kept, gone = kept_and_gone(merged)
     hidden = ids_of_merged_away(merged, gone)
-    client = make_app(empty_store_url).test_client()
+    client = make_app(merged_url).test_client()
     answers = {
         path: all_pages(client, path, per_page=500, full="true")
         for path in ("/hsds/services", "/hsds/service_at_locations", "/hsds/organizations")
@@ -149,8 +164,8 @@ def test_the_merged_away_record_is_in_no_hsds_answer(merged, empty_store_url, ma
         assert client.get(f"/hsds/service_at_locations/{link_id}").status_code == 404
 
 
-def test_paging_counts_public_entries_only(merged, empty_store_url, make_app):
-    client = make_app(empty_store_url).test_client()
+def test_paging_counts_public_entries_only(merged, merged_url, make_app):
+    client = make_app(merged_url).test_client()
     with merged.session() as session:
         entries = public_services(session)
     first = client.get("/hsds/services?per_page=7").json

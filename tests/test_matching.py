@@ -7,6 +7,7 @@ import csv
 import datetime as dt
 import json
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,8 +25,9 @@ from caremap.matching import (
 )
 from caremap.model import CoverageIndicator, ListingMatch, PublicListing, Service
 from caremap.queries import public_services
+from caremap.store import Store
 from etl.pipeline import run
-from tests.conftest import DATA_DIR, LISTINGS
+from tests.conftest import DATA_DIR, LISTINGS, Copy, copy_of
 from tests.support.data import CONFIDENTIAL_FIXTURE
 from tests.test_accounts import client_of, page_token
 
@@ -44,10 +46,25 @@ def etl(store, report_dir):
     return run(store, SOURCES, DATA_DIR, report_dir, progress=False)
 
 
+def _matched(store: Store, _url: str, reports: Path) -> None:
+    etl(store, reports)
+
+
 @pytest.fixture
-def matched(empty_store, tmp_path):
-    etl(empty_store, tmp_path)
-    return empty_store
+def matched_copy(backend, tmp_path) -> Iterator[Copy]:
+    """A store of the test's own with :data:`SOURCES` loaded (matched)."""
+    with copy_of(backend, "matched", _matched, tmp_path) as made:
+        yield made
+
+
+@pytest.fixture
+def matched(matched_copy) -> Store:
+    return matched_copy.store
+
+
+@pytest.fixture
+def matched_url(matched_copy) -> str:
+    return matched_copy.url
 
 
 def status(store, key) -> str | None:
@@ -137,9 +154,9 @@ def test_a_moderator_merges_a_doubtful_pair_and_keeps_one_apart(make_app, world,
     assert gone.status_code == 404 and "n&#39;existe pas" in gone.get_data(as_text=True)
 
 
-def test_the_detail_page_of_a_merged_entry_lists_every_source(matched, empty_store_url, make_app):
+def test_the_detail_page_of_a_merged_entry_lists_every_source(matched, matched_url, make_app):
     service_id = listings_of(matched, "service_listings_shared", "TOR2026-068")[0]["properties"]
-    page = make_app(empty_store_url).test_client().get(f"/services/{service_id['id']}?lang=fr")
+    page = make_app(matched_url).test_client().get(f"/services/{service_id['id']}?lang=fr")
     html = page.get_data(as_text=True)
     assert page.status_code == 200
     assert "nspl_2024 · 1379" in html and "service_listings_shared · TOR2026-068" in html

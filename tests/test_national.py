@@ -6,6 +6,8 @@ from __future__ import annotations
 import csv
 import re
 from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -22,8 +24,9 @@ from caremap.model import (
     TaxonomyTerm,
 )
 from caremap.reasons import reason_of
-from etl.pipeline import run
-from tests.conftest import DATA_DIR, LISTINGS
+from caremap.store import Store
+from etl.pipeline import SourceReport, run
+from tests.conftest import DATA_DIR, LISTINGS, Copy, copy_of
 from webmap.common.filters import said
 
 NSPL = LISTINGS / "nspl_2024.csv"
@@ -48,10 +51,21 @@ def etl(store, *paths, report_dir):
     return run(store, list(paths), DATA_DIR, report_dir, progress=False)
 
 
+def _load_nspl(store: Store, _url: str, reports: Path) -> SourceReport:
+    [report] = etl(store, NSPL, report_dir=reports)
+    return report
+
+
 @pytest.fixture
-def nspl_loaded(empty_store, tmp_path):
-    [report] = etl(empty_store, NSPL, report_dir=tmp_path)
-    return empty_store, report
+def nspl_copy(backend, tmp_path) -> Iterator[Copy]:
+    """A store of the test's own with the NSPL loaded; ``filled`` is its load report."""
+    with copy_of(backend, "nspl", _load_nspl, tmp_path) as made:
+        yield made
+
+
+@pytest.fixture
+def nspl_loaded(nspl_copy) -> tuple[Store, SourceReport]:
+    return nspl_copy.store, nspl_copy.filled
 
 
 def service(session, source_id: str) -> Service:
@@ -140,10 +154,21 @@ def test_nspl_values_map_to_the_vocabulary(nspl_loaded):
 HELPLINES = LISTINGS / "helplines.csv"
 
 
+def _load_helplines(store: Store, _url: str, reports: Path) -> SourceReport:
+    [report] = etl(store, HELPLINES, report_dir=reports)
+    return report
+
+
 @pytest.fixture
-def helplines_loaded(empty_store, tmp_path):
-    [report] = etl(empty_store, HELPLINES, report_dir=tmp_path)
-    return empty_store, report
+def helplines_copy(backend, tmp_path) -> Iterator[Copy]:
+    """A store of the test's own with the help lines loaded; ``filled`` is their load report."""
+    with copy_of(backend, "helplines", _load_helplines, tmp_path) as made:
+        yield made
+
+
+@pytest.fixture
+def helplines_loaded(helplines_copy) -> tuple[Store, SourceReport]:
+    return helplines_copy.store, helplines_copy.filled
 
 
 def test_helplines_load_as_services_that_serve_an_area(helplines_loaded):
@@ -226,20 +251,18 @@ def test_helplines_for_a_point_are_its_provinces_then_the_national_ones(helpline
     assert own and [line.name for line in found] == own + national
 
 
-def test_a_point_outside_canada_has_no_helplines(helplines_loaded, empty_store_url, make_app):
+def test_a_point_outside_canada_has_no_helplines(helplines_loaded, helplines_copy, make_app):
     store, _ = helplines_loaded
     with store.session() as session, pytest.raises(OutsideCanada) as raised:
         helplines_for(session, 40.0, -40.0, load_boundaries(DATA_DIR))
     reason = reason_of(raised.value)
     assert reason == "40, -40 is outside Canada: no help line serves it."
-    with make_app(empty_store_url).test_request_context(headers={"Accept-Language": "fr"}):
+    with make_app(helplines_copy.url).test_request_context(headers={"Accept-Language": "fr"}):
         assert said(reason) == "40, -40 est hors du Canada : aucune ligne d’aide ne le dessert."
 
 
-def test_the_api_lists_the_helplines_apart_from_the_places(
-    helplines_loaded, empty_store_url, make_app
-):
-    client = make_app(empty_store_url).test_client()
+def test_the_api_lists_the_helplines_apart_from_the_places(helplines_copy, make_app):
+    client = make_app(helplines_copy.url).test_client()
     iqaluit = client.get("/api/v1/services?lat=63.7467&lon=-68.5170").get_json()
     assert iqaluit["features"] == []  # lines are never places
     names = [line["name"] for line in iqaluit["helplines"]]
@@ -260,8 +283,8 @@ def test_the_api_lists_the_helplines_apart_from_the_places(
     assert kids["name_fr"] == "Jeunesse, J'écoute"
 
 
-def test_an_origin_outside_canada_is_a_clear_400(helplines_loaded, empty_store_url, make_app):
-    response = make_app(empty_store_url).test_client().get("/api/v1/services?lat=40&lon=-40")
+def test_an_origin_outside_canada_is_a_clear_400(helplines_copy, make_app):
+    response = make_app(helplines_copy.url).test_client().get("/api/v1/services?lat=40&lon=-40")
     assert response.status_code == 400
     body = response.get_json()
     assert (body["parameter"], body["message"]) == (
@@ -271,10 +294,10 @@ def test_an_origin_outside_canada_is_a_clear_400(helplines_loaded, empty_store_u
 
 
 def test_a_community_level_listing_says_so_and_its_distance_is_coarse(
-    nspl_loaded, empty_store_url, make_app
+    nspl_loaded, nspl_copy, make_app
 ):
     store, _ = nspl_loaded
-    client = make_app(empty_store_url).test_client()
+    client = make_app(nspl_copy.url).test_client()
     kenora_search = client.get("/?near=Kenora%2C+ON&lang=en").text
     assert '<span class="distance">in Kenora</span>' in kenora_search
     assert "0.0 km" not in kenora_search  # nor in the map markers

@@ -30,6 +30,10 @@ from sqlalchemy.engine import make_url
 
 from caremap.store import Store, open_store
 
+# Test stores need not outlive a crash of the server: a commit does not wait for its WAL to
+# reach the disk (the rows, constraints and answers are the same; commits are several times
+# faster).
+NO_FLUSH_WAIT = "-csynchronous_commit=off"
 # Fills a migrated store (its URL given, and a folder for reports); returns what tests need of it.
 Fill = Callable[[Store, str, Path], Any]
 MIGRATED = "migrated"
@@ -206,7 +210,9 @@ class PostgisStores(Stores):
     def __init__(self, base_url: str) -> None:
         """Raises ``sqlalchemy.exc.OperationalError`` when the server cannot be reached."""
         self.base_url = base_url
-        self._engine = sa.create_engine(base_url, pool_size=1)
+        self._engine = sa.create_engine(
+            base_url, pool_size=1, connect_args={"options": NO_FLUSH_WAIT}
+        )
         with self._engine.connect() as connection:
             connection.execute(sa.text("SELECT 1"))
         super().__init__()
@@ -290,7 +296,7 @@ def _unqualified(name: str) -> str:
 def _schema_url(base_url: str, schema: str) -> str:
     return (
         make_url(base_url)
-        .update_query_dict({"options": f"-csearch_path={schema},public"})
+        .update_query_dict({"options": f"-csearch_path={schema},public {NO_FLUSH_WAIT}"})
         .render_as_string(hide_password=False)
     )
 
