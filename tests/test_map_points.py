@@ -94,8 +94,10 @@ def test_bad_views_are_refused_with_a_reason(client, query, lang, said):
     assert said in answer.get_data(as_text=True)
 
 
-def test_home_map_fetches_the_outlines_by_language(client, loaded_store):
-    data = map_data(client.get("/?lang=fr").get_data(as_text=True))
+@pytest.mark.parametrize("page", ["/?lang=fr", "/?lang=fr&near=M5V%202T6"])
+def test_maps_fetch_the_outlines_by_language(client, loaded_store, page):
+    """Browsing and results alike: the provinces' outlines are fetched, not in the page."""
+    data = map_data(client.get(page).get_data(as_text=True))
     assert data["outlines"]["features"] == []
     outlines = client.get(data["outlines"]["url"])
     names = {feature["properties"]["name"] for feature in outlines.get_json()}
