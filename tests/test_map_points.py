@@ -163,3 +163,12 @@ def test_pages_beside_the_search_embed_no_other_listing(make_app, world, page):
     assert {listing_id.partition("@")[0] for listing_id in found} <= set(own(world)), found
     found_map = re.search(r'<script id="map-data"', html)
     assert found_map is None or len(map_data(html)["points"]) <= 1
+
+
+@pytest.mark.parametrize("url", ["/", "/?near=M5V%202T6"])
+def test_every_stylesheet_a_map_page_waits_for_serves_the_screen(client, loaded_store, url):
+    """The load event waits for each linked stylesheet: none is linked for print only (the
+    print rules are in caremap.css)."""
+    html = client.get(url).get_data(as_text=True)
+    links = re.findall(r'<link\b[^>]*\brel="stylesheet"[^>]*>', html)
+    assert links and not [link for link in links if re.search(r'\bmedia="(?!screen|all)', link)]
