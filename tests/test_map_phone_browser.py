@@ -147,7 +147,7 @@ def test_a_dense_phone_screen_loads_the_map_without_image_sprites(chromium, serv
         asked.clear()
         page.goto(server_url + path, wait_until="networkidle")
         page.wait_for_selector(".marker-cluster, .awesome-marker")
-        images = [url for url in asked if url.endswith(".png") and "shadow" not in url]
+        images = [url for url in asked if url.endswith(".png")]
         assert images == [], images
         assert sum("/map/outlines" in url for url in asked) == 1
         assert sum("/map/points" in url for url in asked) == (0 if "near=" in path else 1)
