@@ -14,6 +14,7 @@ Usage (from the repository root)::
     .venv/bin/python -m bench transfer                   # bytes per page, cold and warm
     .venv/bin/python -m bench map [--sizes N ...]        # browse map: page, markers, pan/zoom
     .venv/bin/python -m bench techniques --postgis-url URL   # map points: grid JSON vs MVT
+    .venv/bin/python -m bench phone [--runs K]           # home and search, Fast 3G phone
 
 ``etl`` (:mod:`bench.etl_throughput`) times ``etl.pipeline.run`` on 10,000 synthetic rows: a first
 run into an empty store and an unchanged re-run, for the embedded SQLite store (temporary file)
@@ -70,4 +71,10 @@ rebuild after one edit <= 1/10 of the full rebuild.
 page and a search over the bundled listings, cold and warm, uncompressed and revalidating
 everything (as before compression and hashed names) against gzip and brotli with the cache
 headers followed. About 15 s.
+
+``phone`` (:mod:`bench.phone`) opens the home page and a search over the bundled listings in
+headless Chromium on an emulated 360 px phone, cold, on DevTools' "Fast 3G" network (562.5 ms,
+1.44 Mbit/s down, 675 kbit/s up) with the CPU slowed 4x: load event, first result and first
+map marker on screen, bytes transferred; median of 3 runs. Target: each time <= 2.5 s.
+About 1 minute.
 """

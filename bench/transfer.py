@@ -1,9 +1,10 @@
 """Bytes a browser transfers for the home page and a search, cold and warm.
 
 ``python -m bench transfer`` loads the bundled listings with the real ETL into a temporary
-embedded store and visits each page with an emulated browser (the Flask test client): the page
-and the scripts, stylesheets and icon it references, twice (cold: empty cache; warm: the same
-browser again). Three browsers, side by side:
+embedded store and visits each page with an emulated browser (the Flask test client): the page,
+the scripts, stylesheets and icon it references and what its map fetches (outlines, and the
+points of the opening view), twice (cold: empty cache; warm: the same browser again). Three
+browsers, side by side:
 
 * ``before``: accepts no compression and revalidates every cached file on each visit (what
   the app did before compression and hashed names: nothing compressed, static files
@@ -12,6 +13,7 @@ browser again). Three browsers, side by side:
   (a fresh or ``immutable`` file is not asked for again; one with an ``ETag`` is revalidated).
 
 Bytes are response bodies as sent (a 304 has none); requests are those that reached the app.
+Target (issue 14): the home page cold, compressed, <= 300 KB.
 
 Then the planner at each level: the page's HTML (uncompressed; issue 14's target for the
 default page is 150 KB, the polygons fetched) beside its HTML when it embedded the polygons,
@@ -21,6 +23,7 @@ and the outlines its map fetches (``/planner/areas.geojson``), uncompressed and 
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import tempfile
 from dataclasses import dataclass, field
@@ -36,12 +39,16 @@ REPO = Path(__file__).resolve().parent.parent
 PAGES = {"home": "/", "search": "/?near=M5V%202T6"}
 PLANNER_LEVELS = ("default", "province", "census_division", "toronto_neighbourhood")
 PLANNER_TARGET_KB = 150
+HOME_COLD_TARGET_KB = 300  # issue 14: the home page cold, map fetches included
 PLANNER_EMBEDDED_KB = {  # the page's HTML with its polygons inline (commit cd86aa9), bundled data
     "default": 924,
     "province": 498,
     "census_division": 924,
     "toronto_neighbourhood": 454,
 }
+_MAP_DATA = re.compile(r'(?s)<script id="map-data" type="application/json">(.*?)</script>')
+OPENING_VIEW = "bbox=-154.68750,7.01367,-37.26563,79.43237&zoom=2"
+"""The home map's opening view on a 360 px phone (``python -m bench phone``)."""
 _SUBRESOURCE = re.compile(
     r"""<script\b[^>]*\bsrc="(/[^"]+)"|<link\b[^>]*\brel="(?:stylesheet|icon)"[^>]*\bhref="(/[^"]+)\""""
 )
@@ -60,7 +67,7 @@ class Browser:
     def visit(self, path: str) -> tuple[int, int]:
         """Requests made and body bytes received to show ``path``."""
         html = self.client.get(path, buffered=True).get_data(as_text=True)  # not counted
-        wanted = [path, *(a or b for a, b in _SUBRESOURCE.findall(html))]
+        wanted = [path, *(a or b for a, b in _SUBRESOURCE.findall(html)), *map_fetches(html)]
         fetched = [self.fetch(url.replace("&amp;", "&")) for url in wanted]
         sent = [size for size in fetched if size is not None]
         return len(sent), sum(sent)
@@ -80,6 +87,20 @@ class Browser:
         return len(response.get_data())
 
 
+def map_fetches(html: str) -> list[str]:
+    """What the page's map fetches once drawn (``static/js/map-data.js``): its outlines, and
+    its points for the opening view (taken as :data:`OPENING_VIEW`)."""
+    found = _MAP_DATA.search(html)
+    if found is None:
+        return []
+    data = json.loads(found[1])
+    urls = [data["outlines"]["url"]] if data["outlines"] and data["outlines"]["url"] else []
+    if data["points_url"]:
+        joiner = "&" if "?" in data["points_url"] else "?"
+        urls.append(f"{data['points_url']}{joiner}{OPENING_VIEW}")
+    return urls
+
+
 def measure(client: FlaskClient) -> list[tuple[str, ...]]:
     browsers = {"before": (None, False), "gzip": ("gzip", True), "br": ("br", True)}
     rows = []
@@ -95,6 +116,8 @@ def measure(client: FlaskClient) -> list[tuple[str, ...]]:
                 requests, size = visits[name][index]
                 ratio = f" ({size / before:.2f}x)" if name != "before" and before else ""
                 cells.append(f"{size / 1024:,.1f} KB / {requests} req{ratio}")
+            target = page == "home" and moment == "cold"
+            cells.append(f"<= {HOME_COLD_TARGET_KB} KB compressed" if target else "")
             rows.append(tuple(cells))
     return rows
 
@@ -130,6 +153,7 @@ def _print(
         "before (identity, revalidate)",
         "gzip, cached",
         "br, cached",
+        "target",
     ),
 ) -> None:
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]

@@ -152,3 +152,22 @@ def test_tap_on_the_map_waits_for_search_here(phone, server_url, lang, label):
     assert page.input_value("#search-lat") != ""
     assert watch.errors == []
     page.close()
+
+
+def test_a_dense_phone_screen_loads_the_map_without_image_sprites(chromium, server_url):
+    """On a 3x phone screen the search map draws its pins, clusters and layer button without
+    an image file (SVG in the stylesheet), and fetches the outlines instead of embedding them;
+    the opening view's points are asked for once."""
+    context = chromium.new_context(viewport=PHONE, device_scale_factor=3, is_mobile=True)
+    page = context.new_page()
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.url))
+    for path in ("/?lang=en", "/?lang=en&near=M5A+2N2&radius_km=5"):
+        asked.clear()
+        page.goto(server_url + path, wait_until="networkidle")
+        page.wait_for_selector(".marker-cluster, .awesome-marker")
+        images = [url for url in asked if url.endswith(".png")]
+        assert images == [], images
+        assert sum("/map/outlines" in url for url in asked) == 1
+        assert sum("/map/points" in url for url in asked) == (0 if "near=" in path else 1)
+    context.close()

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from caremap.model import PublicListing
+from tests.test_accounts import client_of
 
 CANADA = "-141,41,-52,84"
 MAX_INLINE = 20  # a results page shows at most a page of services (the default limit)
@@ -97,8 +98,10 @@ def test_bad_views_are_refused_with_a_reason(client, query, lang, said):
     assert said in answer.get_data(as_text=True)
 
 
-def test_home_map_fetches_the_outlines_by_language(client, loaded_store):
-    data = map_data(client.get("/?lang=fr").get_data(as_text=True))
+@pytest.mark.parametrize("page", ["/?lang=fr", "/?lang=fr&near=M5V%202T6"])
+def test_maps_fetch_the_outlines_by_language(client, loaded_store, page):
+    """Browsing and results alike: the provinces' outlines are fetched, not in the page."""
+    data = map_data(client.get(page).get_data(as_text=True))
     assert data["outlines"]["features"] == []
     outlines = client.get(data["outlines"]["url"])
     names = {feature["properties"]["name"] for feature in outlines.get_json()}
@@ -125,3 +128,50 @@ def test_only_the_pages_own_scripts_run(client, loaded_store, url):
     nonces = set(re.findall(r"'nonce-([^']+)'", policy["script-src"]))
     assert all(re.fullmatch(r' nonce="([^"]+)"', attrs) for attrs in inline), inline
     assert {re.fullmatch(r' nonce="([^"]+)"', attrs)[1] for attrs in inline} <= nonces
+
+
+def listings_in(html: str, store) -> set[str]:
+    """The public listings whose point (latitude and longitude both) is written in ``html``."""
+    with store.session() as session:
+        rows = session.execute(
+            select(PublicListing.id, PublicListing.latitude, PublicListing.longitude)
+        ).all()
+    return {id_ for id_, lat, lon in rows if repr(lat) in html and repr(lon) in html}
+
+
+EDITOR_PAGES = {  # page: (who, its URL, the listings it may hold: the one shown or edited)
+    "service": ("anonymous", lambda w: f"/services/{w.service_a}", lambda w: [w.service_a]),
+    "edit-location": (
+        "admin",
+        lambda w: f"/edit/locations/{w.location_a}",
+        lambda w: [w.service_a],
+    ),
+    "edit-service": (
+        "editor_a",
+        lambda w: f"/edit/services/{w.service_a}",
+        lambda w: [w.service_a],
+    ),
+    "dashboard": ("editor_a", lambda w: "/edit/", lambda w: []),
+    "moderation": ("moderator", lambda w: "/moderation/", lambda w: []),
+}
+
+
+@pytest.mark.parametrize("page", EDITOR_PAGES)
+def test_pages_beside_the_search_embed_no_other_listing(make_app, world, page):
+    """The detail page and the editor's pages write at most the one service they show or
+    edit into the page (its map's point); any other listing is fetched by URL."""
+    who, url, own = EDITOR_PAGES[page]
+    html = client_of(make_app(world.url), who).get(url(world)).get_data(as_text=True)
+    found = listings_in(html, world.store)
+    assert {listing_id.partition("@")[0] for listing_id in found} <= set(own(world)), found
+    found_map = re.search(r'<script id="map-data"', html)
+    assert found_map is None or len(map_data(html)["points"]) <= 1
+
+
+@pytest.mark.parametrize("url", ["/", "/?near=M5V%202T6"])
+def test_every_stylesheet_a_map_page_waits_for_serves_the_screen(client, loaded_store, url):
+    """The load event waits for each linked stylesheet: none is linked for print only (the
+    print rules are in caremap.css)."""
+    html = client.get(url).get_data(as_text=True)
+    links = re.findall(r'<link\b[^>]*\brel="stylesheet"[^>]*>', html)
+    assert links and not [link for link in links if re.search(r'\bmedia="(?!screen|all)', link)]

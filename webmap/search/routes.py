@@ -141,7 +141,7 @@ def home() -> tuple[str, int] | str:
             if place.lead.distance_m is not None
         },
         points_url=None if asked else url_for("main.map_points", lang=lang),
-        outlines_url=None if asked else url_for("main.map_outlines", lang=lang),
+        outlines_url=url_for("main.map_outlines", lang=lang),
         view=view,
     )
     settings = _map_settings()

@@ -151,19 +151,24 @@
   draw(data.points);
   window.caremapMap = { map: map, markers: markers };
 
-  // Browsing: the points of each view come from data.points_url (clusters, then markers).
-  var asked = 0;
+  // Browsing: the points of each view come from data.points_url (clusters, then markers);
+  // a view already asked for (the end of the opening zoom) is not asked again.
+  var asked = 0, lastUrl = null;
   function fetchView() {
-    var bounds = map.getBounds(), number = ++asked;
+    var bounds = map.getBounds();
     var box = [Math.max(bounds.getWest(), -180), Math.max(bounds.getSouth(), -90),
                Math.min(bounds.getEast(), 180), Math.min(bounds.getNorth(), 90)];
     var url = data.points_url + (data.points_url.indexOf("?") < 0 ? "?" : "&") +
       "bbox=" + box.map(function (n) { return n.toFixed(5); }).join(",") +
       "&zoom=" + map.getZoom();
+    if (url === lastUrl) { return; }
+    lastUrl = url;
+    var number = ++asked;
     fetch(url, { credentials: "same-origin" }).then(function (response) {
       return response.ok ? response.json() : null;
     }).then(function (answer) {
-      if (!answer || number !== asked) { return; }
+      if (number !== asked) { return; }
+      if (!answer) { lastUrl = null; return; }
       group.clearLayers();
       Object.keys(markers).forEach(function (key) { delete markers[key]; });
       var points = [];

@@ -1,5 +1,5 @@
 /* caremap referral sheet: the Print button (hidden until this script shows it, since it needs
- * JavaScript) opens the browser's print dialog. print.css hides it on paper. */
+ * JavaScript) opens the browser's print dialog. caremap.css's print rules hide it on paper. */
 (function () {
   "use strict";
   document.querySelectorAll("[data-print]").forEach(function (button) {
