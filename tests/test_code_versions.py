@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (5, "92e64259c728538fcfdec83ea07ad0edfe4df910d18dbfc45af6e8de7c221470"),
+        (6, "58f45241017a7bfd06b6c13501271fa9395456f2da2596bfc8919e3415b1799f"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "664154c056ad347c7ac363ba8bf7a115a85756dc4cb953830ef7bc46eff78fa4"),
+        (5, "bb608567e0cf59387b4b7bf8b04989563a0ae5be49b59a70bd31ac9d75ebf7c4"),
     ),
 ]
 
