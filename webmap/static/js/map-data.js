@@ -139,14 +139,18 @@
   window.caremapMap = { map: map, markers: markers };
 
   // Browsing: the points of each view come from data.points_url (clusters, then markers).
-  var asked = 0;
+  // A view asked for again (a moveend that moved nothing) is not fetched twice.
+  var asked = 0, lastUrl = null;
   function fetchView() {
-    var bounds = map.getBounds(), number = ++asked;
+    var bounds = map.getBounds();
     var box = [Math.max(bounds.getWest(), -180), Math.max(bounds.getSouth(), -90),
                Math.min(bounds.getEast(), 180), Math.min(bounds.getNorth(), 90)];
     var url = data.points_url + (data.points_url.indexOf("?") < 0 ? "?" : "&") +
       "bbox=" + box.map(function (n) { return n.toFixed(5); }).join(",") +
       "&zoom=" + map.getZoom();
+    if (url === lastUrl) { return; }
+    var number = ++asked;
+    lastUrl = url;
     fetch(url, { credentials: "same-origin" }).then(function (response) {
       return response.ok ? response.json() : null;
     }).then(function (answer) {
