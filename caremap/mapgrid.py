@@ -1,35 +1,34 @@
 """The browse map's points: published listings in a box, clustered on a grid in EPSG:3857.
 
-Only ``public_listing`` is read, so every point is a public point (a confidential location's
-is its community's, as the search shows it). A cluster stands at the mean of its members'
-public points, and says how many there are; a grid cell holding one listing, or any cell at
-:data:`MARKER_ZOOM` and closer, gives markers instead. The store counts the cells (grouping
-by cell over the ``ix_public_listing_point`` index), so a view costs one indexed scan of its
-box, whatever the number of listings outside it.
+Only ``public_listing`` and the cells stored from it (:mod:`caremap.mapcells`) are read, so
+every point is a public point (a confidential location's is its community's, as the search
+shows it). A view shows the grid cells its box touches, each whole: a cluster stands at the
+mean of its members' public points, and says how many there are; a cell holding one listing,
+or any listing at :data:`MARKER_ZOOM` and closer, gives a marker instead. A view without
+filters reads the stored cells (one indexed range of ``map_cell``), whatever the number of
+listings; a filtered view counts its cells live over the ``ix_public_listing_point`` index.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import ColumnElement, func, select
 
 from caremap.listing import COLUMNS, Listing, LonLatBox, listing_of
+from caremap.mapcells import (
+    MARKER_ZOOM,
+    Cell,
+    cell_keys,
+    cell_range,
+    stored_cells,
+)
 from caremap.model import PublicListing
 from caremap.search import Clock, Filters, listing_filter, passes_time_filters
 from caremap.store import Store
 
-CELL_PIXELS = 64
-"""The side of a grid cell, in screen pixels at the zoom asked for."""
-MARKER_ZOOM = 15
-"""From this zoom on, every listing is a marker (a cluster there would split no more)."""
 MAX_MARKERS = 500
 """At most this many markers in one answer: a wider box is clustered on a coarser grid."""
-TILE_PIXELS = 256
-MERCATOR_RADIUS_M = 6_378_137.0  # EPSG:3857's sphere
-HALF_WORLD_M = math.pi * MERCATOR_RADIUS_M
 
 
 @dataclass(frozen=True)
@@ -64,44 +63,49 @@ def map_points(
     return GridPoints(clusters, _listings(store, single))
 
 
-def cell_metres(zoom: int) -> float:
-    """The side of a grid cell at ``zoom``, in EPSG:3857 metres."""
-    return 2 * HALF_WORLD_M / (TILE_PIXELS * 2.0**zoom) * CELL_PIXELS
+def _cells(store: Store, box: LonLatBox, zoom: int, filters: Filters, clock: Clock) -> list[Cell]:
+    """The grid cells touching ``box`` that hold listings passing ``filters``: stored for
+    a view without filters below :data:`MARKER_ZOOM`, counted live otherwise."""
+    if zoom < MARKER_ZOOM and listing_filter(filters) is None and not filters.by_time:
+        with store.engine.connect() as connection:
+            return stored_cells(connection, cell_range(box, zoom))
+    return live_cells(store, box, zoom, filters, clock)
 
 
-@dataclass(frozen=True)
-class _Cell:
-    count: int
-    latitude: float  # the mean of its listings' public points
-    longitude: float
-    first_id: str  # the one listing's id when count is 1
-
-
-def _cells(store: Store, box: LonLatBox, zoom: int, filters: Filters, clock: Clock) -> list[_Cell]:
-    """The grid cells holding listings (one per listing from :data:`MARKER_ZOOM`), counted in
-    the store (SQLite's math functions, or PostgreSQL's); with time filters, only over the
-    listings passing them."""
-    where = [box.holds_listing()]
+def live_cells(
+    store: Store, box: LonLatBox, zoom: int, filters: Filters, clock: Clock
+) -> list[Cell]:
+    """The grid cells touching ``box`` (one per listing in it from :data:`MARKER_ZOOM`),
+    counting the listings passing ``filters``, counted in the store; with time filters, only
+    over the listings passing them."""
+    lat, lon = PublicListing.latitude, PublicListing.longitude
+    cells = cell_range(box, zoom) if zoom < MARKER_ZOOM else None
+    where = [(cells.box if cells else box).holds_listing()]
     if (vocabulary := listing_filter(filters)) is not None:
         where.append(vocabulary)
     if filters.by_time:
         where.append(PublicListing.id.in_(_passing_ids(store, where, filters, clock)))
-    lat, lon = PublicListing.latitude, PublicListing.longitude
-    keys: list[Any]  # columns or SQL expressions
-    if zoom >= MARKER_ZOOM:
-        keys = [PublicListing.id]
+    if cells is None:
+        query = (
+            select(func.count(), lat, lon, PublicListing.id)
+            .where(*where)
+            .group_by(PublicListing.id)
+        )
     else:
-        size = cell_metres(zoom)
-        x = func.radians(lon) * MERCATOR_RADIUS_M
-        y = func.ln(func.tan(func.pi() / 4 + func.radians(lat) / 2)) * MERCATOR_RADIUS_M
-        keys = [func.floor(x / size), func.floor(y / size)]
-    query = (
-        select(func.count(), func.avg(lat), func.avg(lon), func.min(PublicListing.id))
-        .where(*where)
-        .group_by(*keys)
-    )
+        x, y = cell_keys(lat, lon, zoom)
+        keyed = (
+            select(PublicListing.id, lat, lon, x.label("x"), y.label("y"))
+            .where(*where, cells.holds(x, y))
+            .subquery()
+        )
+        query = select(
+            func.count(),
+            func.avg(keyed.c.latitude),
+            func.avg(keyed.c.longitude),
+            func.min(keyed.c.id),
+        ).group_by(keyed.c.x, keyed.c.y)
     with store.engine.connect() as connection:
-        return [_Cell(*row) for row in connection.execute(query)]
+        return [Cell(*row) for row in connection.execute(query)]
 
 
 def _passing_ids(

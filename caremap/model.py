@@ -574,6 +574,36 @@ class PublicListing(Base):
     record: Mapped[str] = mapped_column(Text)  # JSON: the public service and location
 
 
+class MapMember(Base):
+    """A published listing's public point as the browse map's stored grid counts it
+    (:mod:`caremap.mapcells`); kept apart from ``public_listing`` so that the cells a listing
+    leaves are known after the listing is gone."""
+
+    __tablename__ = "map_member"
+    __table_args__ = (Index("ix_map_member_point", "latitude", "longitude"),)
+
+    id: Mapped[str] = mapped_column(String(130), primary_key=True)  # the listing's
+    service_id: Mapped[str] = mapped_column(Id, index=True)
+    latitude: Mapped[float] = mapped_column(Float)
+    longitude: Mapped[float] = mapped_column(Float)
+
+
+class MapCell(Base):
+    """A cell of the browse map's grid at one zoom (:mod:`caremap.mapcells`): how many
+    published listings it holds, the sums of their public points and, when it holds one, that
+    listing's id."""
+
+    __tablename__ = "map_cell"
+
+    zoom: Mapped[int] = mapped_column(Integer, primary_key=True)
+    x: Mapped[int] = mapped_column(Integer, primary_key=True)
+    y: Mapped[int] = mapped_column(Integer, primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+    latitude_sum: Mapped[float] = mapped_column(Float)
+    longitude_sum: Mapped[float] = mapped_column(Float)
+    only_id: Mapped[str | None] = mapped_column(String(130))
+
+
 class PublicListingCode(Base):
     """The fingerprint of the code that built the listings; another one means rebuild them."""
 

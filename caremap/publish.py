@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from caremap.geojson import service_feature
 from caremap.listing import encode, encode_capacities, encode_record
+from caremap.mapcells import maintained
 from caremap.model import (
     Location,
     PublicListing,
@@ -34,12 +35,13 @@ from caremap.store.bulk import insert_rows
 # The version of the code a listing is made by: this module and every project module it
 # imports, directly or not. Bump it when a change there can change a listing; listings of
 # another version are rebuilt. tests/test_code_versions.py fails until it is bumped.
-PUBLISH_VERSION = 5
+PUBLISH_VERSION = 6
 CHUNK = 2_000
 # The Hilbert curve's extent: the globe, (min lon, min lat, max lon, max lat).
 WORLD = (-180.0, -90.0, 180.0, 90.0)
 
 
+@maintained  # the browse map's stored cells follow the listings
 def refresh(connection: Connection, service_ids: Iterable[str] | None = None) -> None:
     """Rebuild the listings of the services ``service_ids`` (every service when None), in the
     connection's transaction; a service that no longer exists loses its listings.

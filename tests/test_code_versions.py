@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (5, "5fc864db2c80cd9810e712c7de677c49102e9db4372ad9e32aa4f2902790050f"),
+        (6, "2bc2ca13329d892f79d04b3da1f81ec008dd8b892d03898ada0a0490f1b85dc5"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "ff17a41347c91ca903114912a25ca1b6e4c22c7d8a590b2ed80b9b83d23c221b"),
+        (5, "f0f24c28b3afb9a375369446ee821b69b3366ff4d41444f22970e7f671575838"),
     ),
 ]
 

@@ -1,16 +1,20 @@
-"""The browse map at scale in headless Chromium: 20,000 SYNTHETIC services (bench.synthetic,
-loaded with the real ETL into an embedded store; about 20 s to load) show as clusters at the
-home zoom, a zoom shows markers, a click opens the listing; nothing leaves 127.0.0.1, the
-policy allows no inline script but the page's own, and the page fits a 360 px phone."""
+"""The browse map at national scale in headless Chromium: 100,000 listings show as clusters at
+the home zoom, a zoom shows markers, a click opens the listing; nothing leaves 127.0.0.1, the
+policy allows no inline script but the page's own, and the page fits a 360 px phone.
+
+The store is built once per session, cheaply (see :func:`large_store_url`): SYNTHETIC services
+(bench.synthetic) loaded with the real ETL, their published listings then multiplied in SQL
+to :data:`SERVICES`, and the map's stored cells counted afresh from them as publishing does."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select, text
 
 from bench.synthetic import overlay_data_dir, write_listings
+from caremap.mapcells import rebuild
 from caremap.model import PublicListing
 from caremap.store import open_store
 from etl.pipeline import run
@@ -19,19 +23,55 @@ from tests.support.browser import PageWatch
 
 pytestmark = pytest.mark.browser
 
-SERVICES = 20_000
+SERVICES = 100_000
+LOADED = 250  # synthetic services through the real ETL; their listings are multiplied
 PAGE_BYTES = 60 * 1024  # the home page's HTML, whatever the number of services
+# Copies of every public (not confidential) listing: id "<listing id>~<n>", its public point
+# moved by up to JITTER_DEGREES each way (a pseudo-random step of copy number and row), the
+# point in its feature and record moved with it. Service and location stay the original's, so
+# a copy's popup and detail page are its service's.
+MULTIPLY_SQL = """
+INSERT INTO public_listing (id, service_id, location_id, position, service_name, latitude,
+                            longitude, confidential, feature, capacities, record)
+WITH RECURSIVE copy(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM copy WHERE n < :copies),
+moved AS (
+    SELECT l.*, l.id || '~' || copy.n AS copy_id,
+           l.latitude + :jitter * (((copy.n * 7919 + l.rowid * 104729) % 2001) - 1000) / 1000.0
+               AS copy_latitude,
+           l.longitude + :jitter * (((copy.n * 6271 + l.rowid * 15485863) % 2001) - 1000) / 1000.0
+               AS copy_longitude
+    FROM public_listing AS l CROSS JOIN copy
+    WHERE NOT l.confidential
+)
+SELECT copy_id, service_id, location_id, position, service_name, copy_latitude, copy_longitude,
+       confidential,
+       json_set(feature, '$.id', copy_id,
+                '$.geometry.coordinates', json_array(copy_longitude, copy_latitude)),
+       capacities,
+       json_set(record, '$.location.latitude', copy_latitude,
+                '$.location.longitude', copy_longitude)
+FROM moved
+"""
+JITTER_DEGREES = 0.2
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def large_store_url(tmp_path_factory, data_dir) -> str:
+    """An embedded store of :data:`SERVICES` published listings (see the module's doc)."""
     work = tmp_path_factory.mktemp("large")
     data_dir = overlay_data_dir(work / "data", data_dir)  # maps the synthetic source
-    listings = write_listings(work / "listings", data_dir, SERVICES)
+    listings = write_listings(work / "listings", data_dir, LOADED)
     url = f"sqlite:///{work / 'large.sqlite3'}"
     store = open_store(url)
     try:
         run(store, [listings.path], data_dir, work / "reports", progress=False)
+        with store.engine.begin() as connection:
+            public = connection.scalar(
+                select(func.count()).select_from(PublicListing).where(~PublicListing.confidential)
+            )
+            copies = -(-SERVICES // public) - 1
+            connection.execute(text(MULTIPLY_SQL), {"copies": copies, "jitter": JITTER_DEGREES})
+            rebuild(connection)
     finally:
         store.dispose()
     return url

@@ -101,7 +101,7 @@ def map_views() -> list[str]:
     for row in confidential_rows():
         lat, lon = float(row["latitude"]), float(row["longitude"])
         box = f"{lon - 0.05:.3f},{lat - 0.05:.3f},{lon + 0.05:.3f},{lat + 0.05:.3f}"
-        views += [f"bbox={box}&zoom={zoom}" for zoom in (8, 12, 16, 18)]
+        views += [f"bbox={box}&zoom={zoom}" for zoom in (8, 12, 14, 16, 18)]
     return views
 
 
