@@ -11,7 +11,9 @@ listings; a filtered view counts its cells live over the ``ix_public_listing_poi
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import ColumnElement, func, select
 
@@ -76,47 +78,54 @@ def live_cells(
     store: Store, box: LonLatBox, zoom: int, filters: Filters, clock: Clock
 ) -> list[Cell]:
     """The grid cells touching ``box`` (one per listing in it from :data:`MARKER_ZOOM`),
-    counting the listings passing ``filters``, counted in the store; with time filters, only
-    over the listings passing them."""
+    counting the listings passing ``filters``: counted in the store, or, with time filters
+    (which read each listing's schedules), over the listings passing them as they are read."""
     lat, lon = PublicListing.latitude, PublicListing.longitude
     cells = cell_range(box, zoom) if zoom < MARKER_ZOOM else None
     where = [(cells.box if cells else box).holds_listing()]
     if (vocabulary := listing_filter(filters)) is not None:
         where.append(vocabulary)
-    if filters.by_time:
-        where.append(PublicListing.id.in_(_passing_ids(store, where, filters, clock)))
-    if cells is None:
-        query = (
-            select(func.count(), lat, lon, PublicListing.id)
-            .where(*where)
-            .group_by(PublicListing.id)
-        )
-    else:
+    keys: list[Any] = [PublicListing.id]  # columns or SQL expressions
+    if cells is not None:
         x, y = cell_keys(lat, lon, zoom)
-        keyed = (
-            select(PublicListing.id, lat, lon, x.label("x"), y.label("y"))
-            .where(*where, cells.holds(x, y))
-            .subquery()
-        )
-        query = select(
-            func.count(),
-            func.avg(keyed.c.latitude),
-            func.avg(keyed.c.longitude),
-            func.min(keyed.c.id),
-        ).group_by(keyed.c.x, keyed.c.y)
+        where.append(cells.holds(x, y))
+        keys = [x, y]
+    if filters.by_time:
+        return _cells_passing(store, where, keys, filters, clock)
+    query = (
+        select(func.count(), func.avg(lat), func.avg(lon), func.min(PublicListing.id))
+        .where(*where)
+        .group_by(*keys)
+    )
     with store.engine.connect() as connection:
         return [Cell(*row) for row in connection.execute(query)]
 
 
-def _passing_ids(
-    store: Store, where: list[ColumnElement[bool]], filters: Filters, clock: Clock
-) -> list[str]:
-    """The ids of the listings meeting ``where`` that pass the time filters."""
+def _cells_passing(
+    store: Store,
+    where: list[ColumnElement[bool]],
+    keys: list[Any],
+    filters: Filters,
+    clock: Clock,
+) -> list[Cell]:
+    """The cells (grouped by ``keys``) of the listings meeting ``where`` that pass the time
+    filters, read once."""
+    point = (PublicListing.latitude, PublicListing.longitude)
+    labelled = [key.label(f"key{number}") for number, key in enumerate(keys)]
+    members: dict[tuple[Any, ...], list[Any]] = defaultdict(list)
     with store.engine.connect() as connection:
-        rows = connection.execute(select(*COLUMNS).where(*where))
-        return [
-            row.id for row in rows if passes_time_filters(*listing_of(row).public, filters, clock)
-        ]
+        for row in connection.execute(select(*COLUMNS, *point, *labelled).where(*where)):
+            if passes_time_filters(*listing_of(row).public, filters, clock):
+                members[tuple(row[len(COLUMNS) + len(point) :])].append(row)
+    return [
+        Cell(
+            len(rows),
+            sum(row.latitude for row in rows) / len(rows),
+            sum(row.longitude for row in rows) / len(rows),
+            min(row.id for row in rows),
+        )
+        for rows in members.values()
+    ]
 
 
 def _listings(store: Store, ids: list[str]) -> list[Listing]:

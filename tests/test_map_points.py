@@ -68,6 +68,16 @@ def test_markers_at_high_zoom_are_public_points_with_popups(client, loaded_store
     assert sum(f["properties"]["point"]["popup"]["withheld"] for f in features) == 6
 
 
+@pytest.mark.parametrize("time_filter", ["month=7", "open_now=1", "beds_available=1"])
+def test_time_filtered_clusters_count_the_listings_passing(client, loaded_store, time_filter):
+    """A time filter reads each listing's schedules: the clusters of a wide view count the
+    same listings as the markers of a close one."""
+    close = client.get(f"/map/points?bbox={CANADA}&zoom=18&{time_filter}").get_json()
+    wide = client.get(f"/map/points?bbox={CANADA}&zoom=4&{time_filter}").get_json()
+    counted = sum(f["properties"].get("count", 1) for f in wide["features"])
+    assert counted == len(close["features"]) <= listing_count(loaded_store)
+
+
 def test_points_follow_the_search_filters(client, loaded_store):
     every = client.get(f"/map/points?bbox={CANADA}&zoom=18").get_json()["features"]
     shelters = client.get(
