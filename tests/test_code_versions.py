@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (5, "92e64259c728538fcfdec83ea07ad0edfe4df910d18dbfc45af6e8de7c221470"),
+        (5, "2a8a0af4f40f746b140e36c3041bf6360227aee74b15a3ed2e717efc3dfe0c40"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "664154c056ad347c7ac363ba8bf7a115a85756dc4cb953830ef7bc46eff78fa4"),
+        (5, "d8c41057f9b7329e6edee4fec74b3d578ee35f090af8dbca486d6ac026d1e5e6"),
     ),
 ]
 
