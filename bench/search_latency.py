@@ -278,10 +278,27 @@ class LeanClient:
     a response on this machine, which is the client's time, not the server's."""
 
     def __init__(self, port: int) -> None:
-        self.socket = socket.create_connection(("127.0.0.1", port), timeout=60)
-        self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.port = port
+        self.socket = self._connect()
+
+    def _connect(self) -> socket.socket:
+        connection = socket.create_connection(("127.0.0.1", self.port), timeout=60)
+        connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return connection
+
+    def _reconnect_if_closed(self) -> None:
+        """A new connection if the server closed this one while it was idle (its keep-alive
+        timeout, when other methods' blocks took long on a busy machine)."""
+        try:
+            closed = self.socket.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+        except BlockingIOError:
+            closed = False
+        if closed:
+            self.socket.close()
+            self.socket = self._connect()
 
     def get(self, path: str) -> tuple[int, bytes]:
+        self._reconnect_if_closed()
         self.socket.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
         received = b""
         while b"\r\n\r\n" not in received:
