@@ -94,6 +94,9 @@ GRANIAN = "granian"
 WAITRESS = "waitress"
 WAITRESS_THREADS = 4
 SERVER_START_TIMEOUT_S = 90.0
+# A response may take this long: a server's first search builds its point index (100,000
+# points), which on a busy machine took over a minute.
+RESPONSE_TIMEOUT_S = 300.0
 SERVER_STOP_TIMEOUT_S = 10.0
 TARGET_HTTP_OVER_RAW = 2.5
 TARGET_SPEEDUP = 10.0
@@ -282,7 +285,7 @@ class LeanClient:
         self.socket = self._connect()
 
     def _connect(self) -> socket.socket:
-        connection = socket.create_connection(("127.0.0.1", self.port), timeout=60)
+        connection = socket.create_connection(("127.0.0.1", self.port), timeout=RESPONSE_TIMEOUT_S)
         connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return connection
 
