@@ -294,7 +294,7 @@ class LeanClient:
         timeout, when other methods' blocks took long on a busy machine)."""
         try:
             closed = self.socket.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
-        except BlockingIOError:
+        except (BlockingIOError, TimeoutError):  # nothing to read: the connection is open
             closed = False
         if closed:
             self.socket.close()
