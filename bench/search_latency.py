@@ -292,10 +292,13 @@ class LeanClient:
     def _reconnect_if_closed(self) -> None:
         """A new connection if the server closed this one while it was idle (its keep-alive
         timeout, when other methods' blocks took long on a busy machine)."""
+        self.socket.setblocking(False)  # a peek that does not wait for data
         try:
-            closed = self.socket.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
-        except (BlockingIOError, TimeoutError):  # nothing to read: the connection is open
+            closed = self.socket.recv(1, socket.MSG_PEEK) == b""
+        except BlockingIOError:  # nothing to read: the connection is open
             closed = False
+        finally:
+            self.socket.settimeout(RESPONSE_TIMEOUT_S)
         if closed:
             self.socket.close()
             self.socket = self._connect()
