@@ -35,7 +35,7 @@ milliseconds of another job's work lands on one block, and on the HTTP methods' 
 harder than on the others' two) is spread over them. p50/p95 are over every sample (origins x
 rounds). All timings are ``time.perf_counter``.
 
-Targets: PostGIS HTTP p95 <= 3 x the raw SQL's p95; embedded ``nearest`` >= 10 x faster than
+Targets: PostGIS HTTP p95 <= 2.5 x the raw SQL's p95; embedded ``nearest`` >= 10 x faster than
 brute force (p50 / p50). The exit status is 1 when a target fails. ``--profile`` adds a cProfile
 of 100 API requests in-process (Flask test client; PostGIS when available, else embedded): the
 top entries by cumulative time and the share of each stage of the request.
@@ -94,8 +94,11 @@ GRANIAN = "granian"
 WAITRESS = "waitress"
 WAITRESS_THREADS = 4
 SERVER_START_TIMEOUT_S = 90.0
+# A response may take this long: a server's first search builds its point index (100,000
+# points), which on a busy machine took over a minute.
+RESPONSE_TIMEOUT_S = 300.0
 SERVER_STOP_TIMEOUT_S = 10.0
-TARGET_HTTP_OVER_RAW = 3.0
+TARGET_HTTP_OVER_RAW = 2.5
 TARGET_SPEEDUP = 10.0
 PROFILE_REQUESTS = 100
 DEFAULT_ROUNDS = 5
@@ -278,10 +281,30 @@ class LeanClient:
     a response on this machine, which is the client's time, not the server's."""
 
     def __init__(self, port: int) -> None:
-        self.socket = socket.create_connection(("127.0.0.1", port), timeout=60)
-        self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.port = port
+        self.socket = self._connect()
+
+    def _connect(self) -> socket.socket:
+        connection = socket.create_connection(("127.0.0.1", self.port), timeout=RESPONSE_TIMEOUT_S)
+        connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return connection
+
+    def _reconnect_if_closed(self) -> None:
+        """A new connection if the server closed this one while it was idle (its keep-alive
+        timeout, when other methods' blocks took long on a busy machine)."""
+        self.socket.setblocking(False)  # a peek that does not wait for data
+        try:
+            closed = self.socket.recv(1, socket.MSG_PEEK) == b""
+        except BlockingIOError:  # nothing to read: the connection is open
+            closed = False
+        finally:
+            self.socket.settimeout(RESPONSE_TIMEOUT_S)
+        if closed:
+            self.socket.close()
+            self.socket = self._connect()
 
     def get(self, path: str) -> tuple[int, bytes]:
+        self._reconnect_if_closed()
         self.socket.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
         received = b""
         while b"\r\n\r\n" not in received:

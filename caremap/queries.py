@@ -117,12 +117,8 @@ def public_services(session: Session, ids: list[str] | None = None) -> list[Publ
     taken_in: dict[str, list[str]] = defaultdict(list)
     for merged, kept in merged_into.items():
         taken_in[kept].append(merged)
-    others = {
-        s.id: s
-        for s in _unmerged_services(
-            session, sorted(m for s in services for m in taken_in.get(s.id, ()))
-        )
-    }
+    taken_in_here = sorted(m for s in services for m in taken_in.get(s.id, ()))
+    others = {s.id: s for s in _unmerged_services(session, taken_in_here)} if taken_in_here else {}
     services = [
         _with_merged(s, [others[m] for m in taken_in[s.id] if m in others]) for s in services
     ]
@@ -282,7 +278,7 @@ def _read_in(connection: Connection, query: Select, column: Any, ids: list[str] 
     """The rows of ``query`` whose ``column`` is one of ``ids`` (every row when None)."""
     rows: list[Row[Any]] = []
     for chunk in [None] if ids is None else chunks(ids, ID_CHUNK):
-        rows += connection.execute(query if chunk is None else query.where(column.in_(chunk)))
+        rows += connection.execute(query if chunk is None else query.where(column.in_(chunk))).all()
     return rows
 
 

@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (6, "2bc2ca13329d892f79d04b3da1f81ec008dd8b892d03898ada0a0490f1b85dc5"),
+        (6, "15c056263fa3d10a75dcc43d69f7cb61b8eaa7265c7e1c406aced30349708748"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "f0f24c28b3afb9a375369446ee821b69b3366ff4d41444f22970e7f671575838"),
+        (5, "19db2d7d1cc401c77f74bac9c3a2f31032127084c140f01d7c39349751d71e3f"),
     ),
 ]
 

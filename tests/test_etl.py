@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import concurrent.futures
 import csv
+import gc
 import io
 import shutil
 import threading
 import tracemalloc
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 
 from caremap import publish
 from caremap.model import (
@@ -486,3 +487,21 @@ def test_a_source_that_fails_after_some_chunks_were_written_leaves_nothing(
     assert snapshot(empty_store) == before
     again = check_and_load(empty_store, reference, bigger, info)
     assert (again.report.counts.inserted, again.report.counts.unchanged) == (300, 300)
+
+
+def test_a_run_collects_garbage_rarely_and_restores_the_collector(empty_store, tmp_path):
+    """While a run writes, what existed before it is frozen out of the cyclic collector's reach
+    and collections are rarer; after it, the collector is as it was."""
+    before = gc.get_threshold(), gc.get_freeze_count()
+    during: set[tuple] = set()
+
+    def record(*_args) -> None:
+        during.add(gc.get_threshold())
+
+    event.listen(empty_store.engine, "before_cursor_execute", record)
+    try:
+        etl(empty_store, SHARED, report_dir=tmp_path)
+    finally:
+        event.remove(empty_store.engine, "before_cursor_execute", record)
+    assert during == {pipeline.RUN_GC_THRESHOLDS}
+    assert (gc.get_threshold(), gc.get_freeze_count()) == before

@@ -7,16 +7,18 @@ import base64
 import datetime as dt
 import json
 import os
+import re
 
 import geopandas
 import numpy
 import pytest
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import delete, event, select, text, update
 
 from caremap import publish
 from caremap.geojson import feature_collection, service_feature
 from caremap.helplines import helplines_for, national_helplines
 from caremap.listing import decode_record, listings_by_name
+from caremap.matching import merges
 from caremap.model import PublicListing, PublicListingCode, Service
 from caremap.placement import load_geography
 from caremap.queries import public_services
@@ -165,3 +167,30 @@ def _pages_read(connection, aggregate: str) -> int:
         text(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) SELECT {aggregate} FROM public_listing")
     ).scalar_one()
     return plan[0]["Plan"]["Shared Hit Blocks"] + plan[0]["Plan"]["Shared Read Blocks"]
+
+
+def test_services_that_took_in_none_are_read_once(loaded_store):
+    """Publishing reads a chunk of services that took in no merged service once: no second
+    read of the (no) services merged into them (the source table is read once)."""
+    with loaded_store.session() as session:
+        merged_into = merges(session.connection())
+    with loaded_store.engine.connect() as connection:
+        unmerged = sorted(
+            set(connection.scalars(select(Service.id)))
+            - set(merged_into)
+            - set(merged_into.values())
+        )[:20]
+    statements: list[str] = []
+
+    def record(_connection, _cursor, statement, *_args) -> None:
+        statements.append(" ".join(statement.split()))
+
+    event.listen(loaded_store.engine, "before_cursor_execute", record)
+    try:
+        with loaded_store.session() as session:
+            services = public_services(session, unmerged)
+    finally:
+        event.remove(loaded_store.engine, "before_cursor_execute", record)
+    assert sorted(s.id for s in services) == unmerged
+    reads_of_sources = [s for s in statements if re.search(r"\bFROM source\b", s)]
+    assert len(reads_of_sources) == 1, reads_of_sources

@@ -1,14 +1,14 @@
 """Bulk inserts on either store: ``COPY … FROM STDIN`` on PostGIS (psycopg 3), one
-``executemany`` of the compiled ``INSERT`` elsewhere. Both write what ``insert(table)`` with the
-same rows would: the columns' bind processing (:class:`caremap.model.UtcDateTime`) and scalar
-defaults are applied to every row."""
+``executemany`` of a plain ``INSERT`` on SQLite. Both write what ``insert(table)`` with the same
+rows would: the columns' bind processing (:class:`caremap.model.UtcDateTime`) and scalar
+defaults are applied to every row here, not by SQLAlchemy's statement machinery row by row."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, insert
+from sqlalchemy import Column, Connection, Table, insert
 
 
 def insert_rows(
@@ -19,31 +19,59 @@ def insert_rows(
     if not rows:
         return
     table = target if isinstance(target, Table) else target.__table__
-    if connection.dialect.name == "postgresql" and connection.dialect.driver == "psycopg":
+    dialect = connection.dialect
+    if dialect.name == "postgresql" and dialect.driver == "psycopg":
         _copy(connection, table, rows)
+    elif dialect.name == "sqlite":
+        _executemany(connection, table, rows)
     else:
         connection.execute(insert(table), list(rows))
 
 
 def _copy(connection: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    names = list(rows[0])
-    defaults = {
-        column.name: column.default.arg  # type: ignore[attr-defined]
-        for column in table.columns
-        if column.name not in names and column.default is not None and column.default.is_scalar
-    }
-    columns = [table.columns[name] for name in [*names, *defaults]]
-    processors = [column.type._cached_bind_processor(connection.dialect) for column in columns]
-    quote = connection.dialect.identifier_preparer.quote
-    statement = f"COPY {quote(table.name)} ({', '.join(quote(c.name) for c in columns)}) FROM STDIN"
-    fixed = list(defaults.values())
+    columns = _columns(table, list(rows[0]))
+    statement = f"COPY {_quoted(connection, table, columns)} FROM STDIN"
     driver = cast(Any, connection.connection.driver_connection)  # psycopg.Connection
     with driver.cursor() as cursor, cursor.copy(statement) as copy:
-        for row in rows:
-            values = [*(row[name] for name in names), *fixed]
-            copy.write_row(
-                [
-                    value if process is None or value is None else process(value)
-                    for value, process in zip(values, processors, strict=True)
-                ]
+        for values in _values(connection, columns, rows):
+            copy.write_row(values)
+
+
+def _executemany(connection: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    columns = _columns(table, list(rows[0]))
+    marks = ", ".join("?" * len(columns))
+    names = _quoted(connection, table, columns)
+    statement = f"INSERT INTO {names} VALUES ({marks})"  # noqa: S608 - names quoted, values bound
+    connection.exec_driver_sql(statement, list(_values(connection, columns, rows)))
+
+
+def _quoted(connection: Connection, table: Table, columns: list[Column]) -> str:
+    """``table (column, …)``, quoted as the dialect needs."""
+    quote = connection.dialect.identifier_preparer.quote
+    return f"{quote(table.name)} ({', '.join(quote(column.name) for column in columns)})"
+
+
+def _columns(table: Table, names: list[str]) -> list[Column]:
+    """The columns named, then those not named that have a scalar default."""
+    defaulted = [
+        column
+        for column in table.columns
+        if column.name not in names and column.default is not None and column.default.is_scalar
+    ]
+    return [*(table.columns[name] for name in names), *defaulted]
+
+
+def _values(
+    connection: Connection, columns: list[Column], rows: Sequence[dict[str, Any]]
+) -> Iterator[tuple[Any, ...]]:
+    """Each row's values for ``columns`` (:func:`_columns` of its keys), bind-processed."""
+    processors = [column.type._cached_bind_processor(connection.dialect) for column in columns]
+    names = list(rows[0])
+    fixed = [column.default.arg for column in columns[len(names) :]]  # type: ignore[union-attr]
+    for row in rows:
+        yield tuple(
+            value if process is None or value is None else process(value)
+            for value, process in zip(
+                [*(row[name] for name in names), *fixed], processors, strict=True
             )
+        )
