@@ -29,7 +29,6 @@ from etl.links import LINK_COLUMNS
 from etl.pipeline import run
 from tests.conftest import CONFIDENTIAL_FIXTURE, DATA_DIR, Copy, copy_of, stores_of
 from tests.hsds_schemas import errors, standard_resources, typed_rows
-from tests.support.data import CONFIDENTIAL_FIXTURE
 from tests.support.stores import MIGRATED
 from tests.test_accounts import client_of
 from tests.test_hsds import all_pages
