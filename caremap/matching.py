@@ -42,11 +42,13 @@ from caremap.model import (
     ListingMatch,
     Location,
     Organization,
+    PublicListing,
     Service,
     ServiceAtLocation,
     ServiceCapacity,
     TaxonomyTerm,
 )
+from caremap.paging import ID_CHUNK, chunks
 
 MAX_KM = 30.0  # a community's point (NSPL) may lie this far from a street address in it
 SURE = 80.0  # a score from which a pair merges without review (see SURE_NAME)
@@ -355,6 +357,17 @@ def merges(connection: Connection) -> dict[str, str]:
     return {merged: kept for merged, kept in rows if merged and kept}
 
 
+def still_listed(connection: Connection, service_ids: list[str]) -> set[str]:
+    """Those of ``service_ids`` with published listings: merged since they were published."""
+    return {
+        service_id
+        for chunk in chunks(service_ids, ID_CHUNK)
+        for service_id in connection.scalars(
+            select(PublicListing.service_id).where(PublicListing.service_id.in_(chunk)).distinct()
+        )
+    }
+
+
 def merged_away() -> Select:
     """The ids of the services merged into another entry, as a subquery."""
     return _merged_pairs()
@@ -370,7 +383,8 @@ def _merged_pairs(*columns: Any) -> Select:
 @dataclass(frozen=True)
 class PairView:
     """A pair waiting for review, as a moderator sees it: the entry that would be kept, the
-    record it would take in, the score and its parts."""
+    record it would take in, the score and its parts; ``mergeable`` False when either record
+    is merged with another already (a record merges with one other at most)."""
 
     key: tuple[str, str, str, str]
     kept_name: str
@@ -379,6 +393,7 @@ class PairView:
     merged_record: str
     score: float
     parts: dict[str, float | None]
+    mergeable: bool
 
 
 def review_queue(connection: Connection) -> list[PairView]:
@@ -395,6 +410,7 @@ def review_queue(connection: Connection) -> list[PairView]:
         .where(ListingMatch.status == REVIEWING)
         .order_by(ListingMatch.score.desc(), ListingMatch.record_a, ListingMatch.record_b)
     )
+    taken = {service for pair in merges(connection).items() for service in pair}
     return [
         PairView(
             _pair_key(row),
@@ -404,6 +420,7 @@ def review_queue(connection: Connection) -> list[PairView]:
             records.get(row.merged_service_id, ""),
             row.score,
             json.loads(row.parts),
+            mergeable=not {row.kept_service_id, row.merged_service_id} & taken,
         )
         for row in rows
     ]

@@ -20,7 +20,13 @@ from caremap.coverage.claims import parse_claims
 from caremap.gazetteer import load_gazetteer
 from caremap.geocoder import Geocoder
 from caremap.jurisdictions import Boundaries, load_boundaries
-from caremap.matching import MatchCounts, match_sources, matched_services
+from caremap.matching import (
+    MatchCounts,
+    match_sources,
+    matched_services,
+    merges,
+    still_listed,
+)
 from caremap.reasons import N_, Reason, reason_of
 from caremap.republish import services_changed
 from caremap.spreadsheet import SafeWriter
@@ -201,14 +207,21 @@ def links_report(store: Store, path: Path) -> SourceReport:
 
 def match_and_publish(store: Store, data_dir: Path) -> MatchCounts:
     """Match the loaded records across sources (:mod:`caremap.matching`) and publish again
-    every service in a pair before or after (a moderator's decision included); ``data_dir``
-    holds the boundaries of the stored coverage it alters."""
+    every service in a pair before or after (a moderator's decision included); the stored
+    coverage is forgotten only where a merge began or ended (``data_dir`` holds the
+    boundaries)."""
     with store.engine.begin() as connection:
-        before = matched_services(connection)
+        before, merged_before = matched_services(connection), merges(connection)
         counts = match_sources(connection)
         paired = before | matched_services(connection)
-        if paired:
-            services_changed(connection, sorted(paired), data_dir=data_dir)
+        merged_after = merges(connection)
+        moved = merged_before.items() ^ merged_after.items()
+        moved |= {(m, merged_after[m]) for m in still_listed(connection, list(merged_after))}
+        remerged = {service for pair in moved for service in pair}
+        if paired - remerged:  # the same merges: only what this run loaded may have changed
+            services_changed(connection, sorted(paired - remerged), coverage=False)
+        if remerged:
+            services_changed(connection, sorted(remerged), data_dir=data_dir)
     log.info("matching: %s", matching_line(counts))
     return counts
 

@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (6, "15c056263fa3d10a75dcc43d69f7cb61b8eaa7265c7e1c406aced30349708748"),
+        (6, "615373589b915674ebaf8e986a743bf1667f1c5148a7cf3cec9ce0648524f09b"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "19db2d7d1cc401c77f74bac9c3a2f31032127084c140f01d7c39349751d71e3f"),
+        (5, "0bcd87cb33bd5e935bb7c76ab97c06c95b2a25a2d9a3fd2c67d85bc5439e5e2c"),
     ),
 ]
 

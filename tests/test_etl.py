@@ -458,6 +458,7 @@ def test_the_memory_a_load_takes_does_not_grow_with_its_rows(empty_store, tmp_pa
     for name, rows in (("warm-up", 500), ("small", 500), ("large", 4_000)):
         path = _replicated_listing(tmp_path, rows)
         info = SourceInfo(name=name, title=path.name)
+        gc.collect()  # garbage of earlier tests in this process is not this load's
         tracemalloc.start()
         try:
             checked = check_and_load(empty_store, reference, path, info, organization="Org")

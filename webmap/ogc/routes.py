@@ -14,7 +14,6 @@ public point. Coordinates are CRS84 (lon, lat). Only JSON is offered (``f=json``
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from collections.abc import Callable
 from dataclasses import asdict
@@ -323,7 +322,6 @@ def items(collection_id: str) -> Response:
             "features": page,
             "numberMatched": matched,
             "numberReturned": len(page),
-            "timeStamp": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "links": links,
         },
         GEOJSON,
