@@ -266,13 +266,18 @@ def said(msgid: str, lang: str) -> str:
 def test_each_matches_button_is_named_by_its_action_and_its_pair(tab, server_url, lang):
     page = tab("moderator", lang)
     page.goto(f"{server_url}/moderation/matches?lang={lang}")
+    # A pair whose record is merged already offers no merge (a record merges with one other).
     pairs = [
-        f"{pair.locator('h2').inner_text()} {pair.locator('p.muted').inner_text()}"
+        (
+            f"{pair.locator('h2').inner_text()} {pair.locator('p.muted').inner_text()}",
+            pair.locator("button[formaction$='/accept']").count() == 1,
+        )
         for pair in page.locator("section.change-set").all()
     ]
-    assert pairs
-    for action in ("Same service: merge", "Different services: keep apart"):
-        for pair in pairs:
+    assert any(mergeable for _, mergeable in pairs)
+    for pair, mergeable in pairs:
+        actions = ["Different services: keep apart"] + (["Same service: merge"] * mergeable)
+        for action in actions:
             name = f"{said(action, lang)} {pair}"
             assert page.get_by_role("button", name=name, exact=True).count() == 1, name
 
