@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (6, "615373589b915674ebaf8e986a743bf1667f1c5148a7cf3cec9ce0648524f09b"),
+        (6, "98f08d6a75f7fb8afac5d48acafab2e3e82b6fbdd310edbd9f2bfd76db6f8be5"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "0bcd87cb33bd5e935bb7c76ab97c06c95b2a25a2d9a3fd2c67d85bc5439e5e2c"),
+        (5, "4bfda9bd31638ff5d205196916332387b5d04c9770d0e7a76e8a078c06cebe30"),
     ),
 ]
 
