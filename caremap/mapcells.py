@@ -299,7 +299,10 @@ def _points_query(table: type[MapMember] | type[PublicListing]) -> Select:
 
 def _apply(connection: Connection, changes: dict[Key, _Change]) -> None:
     """The cells ``changes`` names, written anew with them."""
-    where = tuple_(MapCell.zoom, MapCell.x, MapCell.y).in_(list(changes))
+    cell = tuple_(MapCell.zoom, MapCell.x, MapCell.y)
+    # Within their key range first: SQLite scans the whole table for a row value IN a list.
+    low, high = tuple_(*min(changes)), tuple_(*max(changes))
+    where = and_(cell >= low, cell <= high, cell.in_(list(changes)))
     stored = {
         (cell.zoom, cell.x, cell.y): _Stored(*cell[3:])
         for cell in connection.execute(select(MapCell.__table__).where(where))

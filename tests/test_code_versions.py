@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (6, "98f08d6a75f7fb8afac5d48acafab2e3e82b6fbdd310edbd9f2bfd76db6f8be5"),
+        (6, "7375079ac86bc75f24756bcb4f50c1bd13350481b2d66f71d09ddd82c277ecb5"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "4bfda9bd31638ff5d205196916332387b5d04c9770d0e7a76e8a078c06cebe30"),
+        (5, "d105473b2a3924d252b8ba8fa56b4fbddd9db231d8db76742412e3924ae22215"),
     ),
 ]
 
