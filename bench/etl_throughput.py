@@ -248,7 +248,10 @@ PHASES = [
     ("etl/validate.py", "validate_records", "validate (spatial)"),
     ("etl/records.py", "content_hash", "content hashes"),
     ("etl/load.py", "_insert_records", "insert rows"),
-    ("etl/load.py", "record_id", "  of which uuid5 ids"),
+    ("etl/load.py", "record_id", "  of which row ids (UUID 5)"),
+    ("caremap/publish.py", "refresh", "publish listings"),
+    ("caremap/queries.py", "read_service_records", "  of which reading them back"),
+    ("caremap/mapcells.py", "recount", "stored map cells"),
 ]
 
 

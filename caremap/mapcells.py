@@ -22,7 +22,9 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Integer,
+    Select,
     and_,
+    bindparam,
     case,
     cast,
     delete,
@@ -270,24 +272,37 @@ def _points(
 ) -> dict[str, tuple[tuple[float, float], list[Key]]]:
     """The listings of ``service_ids`` in ``table``: each one's point and cell at every
     stored zoom."""
-    keys = [
-        key for zoom in STORED_ZOOMS for key in cell_keys(table.latitude, table.longitude, zoom)
-    ]
-    query = select(table.id, table.latitude, table.longitude, *keys).where(
-        table.service_id.in_(service_ids)
-    )
+    query = _points_query(table)
     return {
         listing_id: (
             (latitude, longitude),
             [(zoom, xy[2 * zoom], xy[2 * zoom + 1]) for zoom in STORED_ZOOMS],
         )
-        for listing_id, latitude, longitude, *xy in connection.execute(query)
+        for listing_id, latitude, longitude, *xy in connection.execute(
+            query, {"service_ids": service_ids}
+        )
     }
+
+
+@functools.cache
+def _points_query(table: type[MapMember] | type[PublicListing]) -> Select:
+    """The points and cells of the listings in ``table`` of the services bound as
+    ``service_ids``. Built once: building (and keying) its thirty cell expressions for each
+    chunk took longer than running it."""
+    keys = [
+        key for zoom in STORED_ZOOMS for key in cell_keys(table.latitude, table.longitude, zoom)
+    ]
+    return select(table.id, table.latitude, table.longitude, *keys).where(
+        table.service_id.in_(bindparam("service_ids", expanding=True))
+    )
 
 
 def _apply(connection: Connection, changes: dict[Key, _Change]) -> None:
     """The cells ``changes`` names, written anew with them."""
-    where = tuple_(MapCell.zoom, MapCell.x, MapCell.y).in_(list(changes))
+    cell = tuple_(MapCell.zoom, MapCell.x, MapCell.y)
+    # Within their key range first: SQLite scans the whole table for a row value IN a list.
+    low, high = tuple_(*min(changes)), tuple_(*max(changes))
+    where = and_(cell >= low, cell <= high, cell.in_(list(changes)))
     stored = {
         (cell.zoom, cell.x, cell.y): _Stored(*cell[3:])
         for cell in connection.execute(select(MapCell.__table__).where(where))

@@ -49,6 +49,25 @@ def test_insert_rows_writes_what_insert_writes(empty_store):
     assert all(r.imported_at == NOW for r in _rows(empty_store))
 
 
+def test_a_value_met_again_is_written_as_the_first_time(empty_store):
+    """The bind processing remembered per value: repeated, equal-but-other-zone and unequal
+    times are each written as ``insert`` writes them."""
+    empty_store.upgrade()
+    elsewhere = NOW.astimezone(dt.timezone(dt.timedelta(hours=3)))
+    times = [NOW, NOW, elsewhere, NOW + dt.timedelta(microseconds=1), elsewhere, NOW]
+    row = _organizations("x")[0]
+
+    def rows(prefix: str) -> list[dict]:
+        return [{**row, "id": f"{prefix}-{i}", "imported_at": t} for i, t in enumerate(times)]
+
+    with empty_store.engine.begin() as connection:
+        insert_rows(connection, Organization, rows("bulk"))
+        connection.execute(insert(Organization), rows("plain"))
+    assert _read(empty_store, "bulk") == _read(empty_store, "plain")
+    stamps = [r.imported_at for r in _rows(empty_store) if r.id.startswith("bulk")]
+    assert sorted(stamps) == sorted(t.astimezone(dt.UTC) for t in times)
+
+
 def _rows(store):
     with store.session() as session:
         return session.scalars(select(Organization)).all()

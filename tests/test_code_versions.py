@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (6, "615373589b915674ebaf8e986a743bf1667f1c5148a7cf3cec9ce0648524f09b"),
+        (6, "7375079ac86bc75f24756bcb4f50c1bd13350481b2d66f71d09ddd82c277ecb5"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "0bcd87cb33bd5e935bb7c76ab97c06c95b2a25a2d9a3fd2c67d85bc5439e5e2c"),
+        (5, "d105473b2a3924d252b8ba8fa56b4fbddd9db231d8db76742412e3924ae22215"),
     ),
 ]
 

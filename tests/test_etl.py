@@ -9,6 +9,7 @@ import io
 import shutil
 import threading
 import tracemalloc
+import uuid
 
 import pytest
 from sqlalchemy import event, func, select, text
@@ -212,6 +213,15 @@ def test_bad_rows_are_reported_and_good_rows_load(empty_store, tmp_path):
     assert [int(r["line"]) for r in rejected] == [3, 4, 5, 6, 7, 8, 9]
     assert rejected[5]["name"] == "<b>Shouting</b> Shelter"  # original values kept
     assert (rejected[1]["field"], rejected[1]["value"]) == ("postal_code", "Z9Z 9Z9")
+
+
+def test_record_ids_are_the_uuid5_of_source_key_and_kind():
+    """``record_id`` makes its UUID 5 without ``uuid.uuid5``: the same ids, text of any script."""
+    names = [("s", "k", "service"), ("src é", "clé 中 \t|x", "term:abuse"), ("", "", "")]
+    names += [("synthetic", f"SYN-{i:05d}", f"phone{i % 3}") for i in range(2_000)]
+    for name in names:
+        expected = str(uuid.uuid5(load_module.NAMESPACE, "|".join(name)))
+        assert load_module.record_id(*name) == expected
 
 
 def test_a_failing_load_leaves_the_previous_state(empty_store, tmp_path, monkeypatch):

@@ -159,3 +159,23 @@ def test_lower_folds_every_letter(empty_store):
     with empty_store.engine.connect() as connection:
         folded = connection.execute(select(func.lower("ÉCOLE Ça Œuvre"))).scalar_one()
     assert folded == "école ça œuvre"
+
+
+def test_a_large_transaction_gets_a_larger_page_cache_then_gives_it_back(empty_store):
+    """The embedded store's load transaction has a page cache of its own size; the connection
+    goes back to the pool as it was. PostGIS has nothing to change."""
+    from caremap.store.embedded import LARGE_TRANSACTION_CACHE_KIB
+
+    if empty_store.dialect != "sqlite":
+        with empty_store.engine.connect() as connection, empty_store.large_transaction(connection):
+            assert connection.scalar(select(1)) == 1
+        return
+
+    def cache_size(connection) -> int:
+        return connection.exec_driver_sql("PRAGMA cache_size").scalar_one()
+
+    with empty_store.engine.connect() as connection:
+        before = cache_size(connection)
+        with empty_store.large_transaction(connection):
+            assert cache_size(connection) == -LARGE_TRANSACTION_CACHE_KIB
+        assert cache_size(connection) == before

@@ -123,6 +123,11 @@ class Store(abc.ABC):
             command.upgrade(config, "head")
             publish.ensure_current(connection)
 
+    def large_transaction(self, connection: Connection) -> contextlib.AbstractContextManager[None]:
+        """Within: ``connection`` set up for a transaction that writes much (a load); nothing
+        changes by default."""
+        return contextlib.nullcontext()
+
     @abc.abstractmethod
     def exclusive(self, name: str) -> contextlib.AbstractContextManager[None]:
         """Hold the store-wide lock ``name`` inside the ``with`` block, waiting while another

@@ -5,7 +5,7 @@ defaults are applied to every row here, not by SQLAlchemy's statement machinery 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, cast
 
 from sqlalchemy import Column, Connection, Table, insert
@@ -64,14 +64,35 @@ def _columns(table: Table, names: list[str]) -> list[Column]:
 def _values(
     connection: Connection, columns: list[Column], rows: Sequence[dict[str, Any]]
 ) -> Iterator[tuple[Any, ...]]:
-    """Each row's values for ``columns`` (:func:`_columns` of its keys), bind-processed."""
+    """Each row's values for ``columns`` (:func:`_columns` of its keys), bind-processed; a
+    value met again in a column is processed once (a load stamps every row with one time)."""
     processors = [column.type._cached_bind_processor(connection.dialect) for column in columns]
     names = list(rows[0])
     fixed = [column.default.arg for column in columns[len(names) :]]  # type: ignore[union-attr]
+    processed = [_Memo(process) for process in processors if process is not None]
+    where = [i for i, process in enumerate(processors) if process is not None]
     for row in rows:
-        yield tuple(
-            value if process is None or value is None else process(value)
-            for value, process in zip(
-                [*(row[name] for name in names), *fixed], processors, strict=True
-            )
-        )
+        values = [row[name] for name in names]
+        values += fixed
+        for i, memo in zip(where, processed, strict=True):
+            if values[i] is not None:
+                values[i] = memo(values[i])
+        yield tuple(values)
+
+
+class _Memo:
+    """A bind processor that remembers what it made of each (hashable) value."""
+
+    def __init__(self, process: Callable[[Any], Any]) -> None:
+        self.process = process
+        self.made: dict[Any, Any] = {}
+
+    def __call__(self, value: Any) -> Any:
+        key = (type(value), value)  # True and 1 are equal, yet a JSON column writes each its way
+        try:
+            return self.made[key]
+        except KeyError:
+            made = self.made[key] = self.process(value)
+            return made
+        except TypeError:  # unhashable
+            return self.process(value)

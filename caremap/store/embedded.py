@@ -39,6 +39,7 @@ from caremap.store.base import (
 )
 
 VERSION_CHECK_INTERVAL_S = 1.0
+LARGE_TRANSACTION_CACHE_KIB = 128 * 1024  # SQLite's page cache (per connection) for a load
 # A geodesic (ellipsoid) radius is at most ~0.6 % longer than the spherical one it is found with.
 SPHERE_SLACK = 1.01
 _MEMORY_LOCKS: collections.defaultdict[str, threading.Lock] = collections.defaultdict(
@@ -82,6 +83,21 @@ class EmbeddedStore(Store):
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
+
+    @contextlib.contextmanager
+    def large_transaction(self, connection: Connection) -> Iterator[None]:
+        """Within: a page cache of up to :data:`LARGE_TRANSACTION_CACHE_KIB` for ``connection``.
+        A first load of 10,000 services writes about 85 MB of pages in one transaction, then
+        reads them back to publish them: with SQLite's default 2 MB, it wrote pages out to the
+        WAL and read them in again all along (a twentieth of the load's CPU time)."""
+        driver = connection.connection.driver_connection
+        assert driver is not None  # noqa: S101 - a pool connection has its DB-API connection
+        (before,) = driver.execute("PRAGMA cache_size").fetchone()
+        driver.execute(f"PRAGMA cache_size = -{LARGE_TRANSACTION_CACHE_KIB}")
+        try:
+            yield
+        finally:
+            driver.execute(f"PRAGMA cache_size = {int(before)}")
 
     def _forget_check(self, _connection: object) -> None:
         self._checked_at = float("-inf")
