@@ -1,7 +1,14 @@
 // Planner page: the what-if (a click on the map adds a hypothetical site — latitude,
 // longitude, beds — to the view's URL; nothing is saved) and the bar chart of the selected
 // indicator (Chart.js, served by this app).
-(function () {
+// In its page's bundle, in the head: starts once the page is parsed, after map-data.js.
+(function (start) {
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
+  }
+})(function () {
   "use strict";
 
   function whatIf() {
@@ -91,4 +98,4 @@
   whatIf();
   barChart();
   switchOffList();
-})();
+});
