@@ -10,7 +10,7 @@ a stylesheet's relative ``url()``s on its folder, and serves the result from mem
 (:mod:`webmap.common.delivery`). :func:`use_bundle` puts a page's bundle in place of folium's
 asset lists.
 
-A bundle loads in the page's head, before folium's map exists: the app's scripts in it
+A bundle's script runs before folium's map script (it holds Leaflet): the app's scripts in it
 (``static/js/map-data.js``...) start their work once the document is parsed.
 """
 
@@ -79,6 +79,7 @@ def init_app(app: Flask) -> None:
             for name, bundle in BUNDLES.items()
             for kind, body in (("js", _scripts(bundle.scripts)), ("css", _styles(bundle.styles)))
         }
+    app.add_template_global(bundle_url)
     app.register_blueprint(bp)
 
 
@@ -92,8 +93,11 @@ def bundle_url(name: str, kind: str) -> str:
 
 
 def use_bundle(fmap: folium.Map, name: str) -> None:
-    """Make ``fmap``'s page load bundle ``name`` instead of folium's separate files."""
-    fmap.default_js = [(f"caremap_{name}_js", bundle_url(name, "js"))]
+    """Make ``fmap``'s page load bundle ``name`` instead of folium's separate files: its
+    stylesheet in the head; its script is the page's to place (``bundle_url`` in templates),
+    just before folium's map script at the end of the body, so that the page is parsed and
+    drawn while the script is still on its way."""
+    fmap.default_js = []
     fmap.default_css = [(f"caremap_{name}_css", bundle_url(name, "css"))]
 
 

@@ -314,9 +314,7 @@ def map_text() -> dict[str, str]:
     }
 
 
-def opening_view(
-    points_url: str, bounds: list[tuple[float, float]], max_zoom: int
-) -> OpeningView:
+def opening_view(points_url: str, bounds: list[tuple[float, float]], max_zoom: int) -> OpeningView:
     """The first points request of a browse map fitted to ``bounds`` on a phone.
 
     Its box is that of ``bounds`` (the listings' extent): it holds every listing the view
