@@ -123,7 +123,7 @@ def visit(browser, url: str, drawn: tuple[str, ...]) -> Visit:
         cdp.on("Network.loadingFinished", lambda event: sizes.append(event["encodedDataLength"]))
         page.goto(url, wait_until="load", timeout=60_000)
         page.wait_for_load_state("networkidle", timeout=60_000)
-        seen = wait_seen(page, list(drawn))
+        seen = {name: ms for name, ms in wait_seen(page, list(drawn)).items() if name in drawn}
         load_ms = page.evaluate("performance.getEntriesByType('navigation')[0].loadEventStart")
         return Visit(
             load_s=load_ms / 1000,
