@@ -2,8 +2,8 @@
 // into the Leaflet objects folium made: outlines with their tooltips, markers with their
 // tooltips and popups. Every text from data goes into the page as text (textContent), never
 // as HTML. The markers are then window.caremapMap.markers, by the key the page's list uses.
-// In its page's bundle (webmap/common/bundle.py), in the head: it starts once the page is
-// parsed, after folium's map script.
+// In its page's bundle (webmap/common/bundle.py), which runs before folium's map script: it
+// starts once the page is parsed.
 (function (start) {
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", start);
@@ -174,7 +174,8 @@
     var opening = asked === 0 && data.opening && data.opening.zoom === map.getZoom();
     lastUrl = url;
     var number = ++asked;
-    fetch(opening ? data.opening.url : url, { credentials: "same-origin" }).then(function (response) {
+    var asking = opening ? data.opening.url : url;
+    fetch(asking, { credentials: "same-origin" }).then(function (response) {
       return response.ok ? response.json() : null;
     }).then(function (answer) {
       if (number !== asked) { return; }

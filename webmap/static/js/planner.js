@@ -1,7 +1,8 @@
 // Planner page: the what-if (a click on the map adds a hypothetical site — latitude,
 // longitude, beds — to the view's URL; nothing is saved) and the bar chart of the selected
 // indicator (Chart.js, served by this app).
-// In its page's bundle, in the head: starts once the page is parsed, after map-data.js.
+// In its page's bundle, before folium's map script: starts once the page is parsed, after
+// map-data.js.
 (function (start) {
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", start);
