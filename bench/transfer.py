@@ -47,8 +47,6 @@ PLANNER_EMBEDDED_KB = {  # the page's HTML with its polygons inline (commit cd86
     "toronto_neighbourhood": 454,
 }
 _MAP_DATA = re.compile(r'(?s)<script id="map-data" type="application/json">(.*?)</script>')
-OPENING_VIEW = "bbox=-154.68750,7.01367,-37.26563,79.43237&zoom=2"
-"""The home map's opening view on a 360 px phone (``python -m bench phone``)."""
 _SUBRESOURCE = re.compile(
     r"""<script\b[^>]*\bsrc="(/[^"]+)"|<link\b[^>]*\brel="(?:stylesheet|icon)"[^>]*\bhref="(/[^"]+)\""""
 )
@@ -89,15 +87,14 @@ class Browser:
 
 def map_fetches(html: str) -> list[str]:
     """What the page's map fetches once drawn (``static/js/map-data.js``): its outlines, and
-    its points for the opening view (taken as :data:`OPENING_VIEW`)."""
+    its points for the opening view (the request a phone preloads, ``opening``)."""
     found = _MAP_DATA.search(html)
     if found is None:
         return []
     data = json.loads(found[1])
     urls = [data["outlines"]["url"]] if data["outlines"] and data["outlines"]["url"] else []
-    if data["points_url"]:
-        joiner = "&" if "?" in data["points_url"] else "?"
-        urls.append(f"{data['points_url']}{joiner}{OPENING_VIEW}")
+    if data["opening"]:
+        urls.append(data["opening"]["url"])
     return urls
 
 

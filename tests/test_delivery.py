@@ -90,8 +90,13 @@ def test_brotli_is_preferred_when_the_client_accepts_it(client):
 def test_pages_reference_static_files_by_content_hash(client):
     html = client.get("/").get_data(as_text=True)
     links = static_links(html)
-    assert any("/vendor/leaflet/leaflet." in link for link in links)  # folium's assets too
-    assert [link for link in links if not _HASHED.search(link)] == []
+    bundles = {link for link in same_origin_links(html) if link.startswith("/bundle/")}
+    assert {link.rpartition(".")[2] for link in bundles} == {"js", "css"}  # folium's assets
+    assert [link for link in links | bundles if not _HASHED.search(link)] == []
+    for link in bundles:
+        response = client.get(link, buffered=True)
+        assert response.status_code == 200, link
+        assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
     for link in links:
         response = client.get(link, buffered=True)
         assert response.status_code == 200, link
@@ -143,7 +148,7 @@ def test_the_api_etag_changes_when_the_data_changes(
 
 def test_a_static_file_is_sent_whole_so_its_compressed_body_is_never_a_range(client):
     links = static_links(client.get("/").get_data(as_text=True))
-    link = next(link for link in links if re.search(r"/leaflet\.[0-9a-f]{12}\.js$", link))
+    link = next(link for link in links if re.search(r"/caremap\.[0-9a-f]{12}\.css$", link))
     plain = _HASHED.sub(lambda m: m.group(1) or "", link.removeprefix("/static/"))
     response = client.get(link, headers={**GZIP, "Range": "bytes=0-999"}, buffered=True)
     assert response.status_code == 200

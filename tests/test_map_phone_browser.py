@@ -157,7 +157,7 @@ def test_tap_on_the_map_waits_for_search_here(phone, server_url, lang, label):
 def test_a_dense_phone_screen_loads_the_map_without_image_sprites(chromium, server_url):
     """On a 3x phone screen the search map draws its pins, clusters and layer button without
     an image file (SVG in the stylesheet), and fetches the outlines instead of embedding them;
-    the opening view's points are asked for once."""
+    the opening view's points are asked for once, by the request the page preloads."""
     context = chromium.new_context(viewport=PHONE, device_scale_factor=3, is_mobile=True)
     page = context.new_page()
     asked: list[str] = []
@@ -169,5 +169,10 @@ def test_a_dense_phone_screen_loads_the_map_without_image_sprites(chromium, serv
         images = [url for url in asked if url.endswith(".png")]
         assert images == [], images
         assert sum("/map/outlines" in url for url in asked) == 1
-        assert sum("/map/points" in url for url in asked) == (0 if "near=" in path else 1)
+        points = [url for url in asked if "/map/points" in url]
+        assert len(points) == (0 if "near=" in path else 1)
+        preloaded = page.eval_on_selector_all(
+            "link[rel=preload][as=fetch]", "links => links.map(link => link.href)"
+        )
+        assert preloaded == points
     context.close()

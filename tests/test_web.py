@@ -37,7 +37,7 @@ def test_home_map_has_a_marker_per_location_and_no_external_loads(client, loaded
     view = client.get(f"{points_url}&bbox=-141,41,-52,84&zoom=18").get_json()
     assert len(view["features"]) == 122  # 116 real + 6 confidential
     assert find_external_urls(html) == []
-    assert re.search(r"/static/vendor/leaflet/leaflet\.[0-9a-f]{12}\.js", html)  # content-hashed
+    assert re.search(r"/bundle/search\.[0-9a-f]{12}\.js", html)  # Leaflet, content-hashed
 
 
 def test_serving_app_answers_with_its_startup_objects_frozen(

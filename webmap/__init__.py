@@ -60,7 +60,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Application factory: the settings (``CAREMAP_*`` variables, :mod:`caremap.settings`)
     as config keys of the same names, then ``test_config``."""
     from webmap.accounts import auth
-    from webmap.common import delivery, params
+    from webmap.common import bundle, delivery, params
 
     app = Flask(__name__)
     settings = load_settings()
@@ -82,6 +82,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     Babel(app, locale_selector=select_locale)
     app.after_request(_security_headers)
     delivery.init_app(app)
+    bundle.init_app(app)
     app.context_processor(_template_globals)
 
     from webmap.accounts import account, password_reset

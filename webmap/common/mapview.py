@@ -13,6 +13,7 @@ folium wants (lat, lon) for ``location=``; GeoJSON outlines are (lon, lat).
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
@@ -39,6 +40,13 @@ from webmap.common.filters import distance, km
 
 CANADA_CENTRE = (56.0, -96.0)  # (lat, lon)
 MAX_ZOOM = 18
+TILE_PX = 256
+MERCATOR_MAX_LAT = 85.0511287798
+PHONE_MAP_PX = (334, 368)
+"""The inside of the home page's map on a 360 x 740 phone (``static/css/search.css``: the
+screen's width less the margins, half its height)."""
+PHONE_MEDIA = "(max-width: 599.98px)"
+"""The screens laid out as phones (``static/css/caremap.css``)."""
 
 ICONS: Mapping[str, dict[str, str]] = {
     kind: {"markerColor": colour, "iconColor": "white", "icon": icon, "prefix": "cm-icon"}
@@ -110,6 +118,15 @@ class MapOutlines(TypedDict):
     url: str | None
 
 
+class OpeningView(TypedDict):
+    """The browse map's first points request, when its view has ``zoom``: ``url``, which a
+    page on a screen matching ``media`` preloads (see :func:`opening_view`)."""
+
+    url: str
+    zoom: int
+    media: str
+
+
 class MapData(TypedDict):
     """What a map shows from data. ``map``, ``points_group`` and ``outlines.group`` are the
     global names of the Leaflet objects folium made (the map, or an empty layer) to draw into."""
@@ -119,6 +136,7 @@ class MapData(TypedDict):
     points_group: str
     points: list[MapPoint]
     points_url: str | None
+    opening: OpeningView | None
     outlines: MapOutlines | None
     text: dict[str, str]
 
@@ -156,6 +174,7 @@ class MapLayers:
     points_url: str | None = None
     outlines_url: str | None = None
     view: tuple[tuple[float, float], ...] = ()  # (lat, lon) the view shows besides the points
+    # (browsing: the corners of the listings' extent)
 
 
 def new_map(tiles_url: str, tiles_attribution: str, **options: object) -> folium.Map:
@@ -192,14 +211,18 @@ def build_service_map(
         label = _marker_label(services[0].name, layers.distances_m.get(key), location)
         points.append(service_point(key, services, location, label, labels, detail_url))
     folium.LayerControl(collapsed=True).add_to(fmap)
+    max_zoom = 12 if layers.cluster else 14
     if bounds:
-        fmap.fit_bounds(bounds, max_zoom=12 if layers.cluster else 14)
+        fmap.fit_bounds(bounds, max_zoom=max_zoom)
     return fmap, MapData(
         map=fmap.get_name(),
         icons=ICONS,
         points_group=parent.get_name(),
         points=points,
         points_url=layers.points_url,
+        opening=opening_view(layers.points_url, bounds, max_zoom)
+        if layers.points_url and bounds
+        else None,
         outlines=None
         if outline_group is None
         else MapOutlines(
@@ -243,6 +266,7 @@ def build_location_map(
         points_group=group.get_name(),
         points=points,
         points_url=None,
+        opening=None,
         outlines=None,
         text=map_text(),
     )
@@ -288,6 +312,44 @@ def map_text() -> dict[str, str]:
         "cluster": _("%(count)s services here: zoom in"),
         "programmes": _("Also at this address:"),
     }
+
+
+def opening_view(points_url: str, bounds: list[tuple[float, float]], max_zoom: int) -> OpeningView:
+    """The first points request of a browse map fitted to ``bounds`` on a phone.
+
+    Its box is that of ``bounds`` (the listings' extent): it holds every listing the view
+    does, so it touches the same grid cells and gets the same answer as the view's own box.
+    Its zoom is the one Leaflet's ``fitBounds`` gives a map of :data:`PHONE_MAP_PX`: a phone
+    preloads it, and ``static/js/map-data.js`` asks for it when its map has that zoom, for its
+    own view otherwise (a phone much wider or narrower than 360 px may then have preloaded it
+    in vain; a wider screen does not preload it)."""
+    lats, lons = [lat for lat, _lon in bounds], [lon for _lat, lon in bounds]
+    box = (min(lons), min(lats), max(lons), max(lats))
+    zoom = fit_zoom(box, PHONE_MAP_PX, max_zoom)
+    separator = "&" if "?" in points_url else "?"
+    bbox = ",".join(f"{value:.5f}" for value in box)
+    url = f"{points_url}{separator}bbox={bbox}&zoom={zoom}"
+    return OpeningView(url=url, zoom=zoom, media=PHONE_MEDIA)
+
+
+def fit_zoom(box: tuple[float, float, float, float], size: tuple[int, int], max_zoom: int) -> int:
+    """The zoom at which Leaflet (1.9, zoomSnap 1) fits ``box`` (min lon, min lat, max lon,
+    max lat) in a map of ``size`` CSS pixels: the greatest showing it whole, a zoom within
+    1 % of the next counting as it, at most ``max_zoom``."""
+    west, south, east, north = box
+    width = (east - west) / 360 * TILE_PX
+    height = (_mercator_y(north) - _mercator_y(south)) * TILE_PX
+    scale = min(size[0] / width if width else math.inf, size[1] / height if height else math.inf)
+    if math.isinf(scale):
+        return max_zoom
+    zoom = math.floor(math.floor(math.log2(scale) * 100 + 0.5) / 100)
+    return max(0, min(max_zoom, zoom))
+
+
+def _mercator_y(latitude: float) -> float:
+    """Spherical Mercator y of ``latitude`` on a world 1 wide, as Leaflet clamps it."""
+    clamped = max(-MERCATOR_MAX_LAT, min(MERCATOR_MAX_LAT, latitude))
+    return math.asinh(math.tan(math.radians(clamped))) / (2 * math.pi)
 
 
 def _origin(fmap: folium.Map, layers: MapLayers) -> list[tuple[float, float]]:

@@ -50,6 +50,7 @@ from caremap.queries import (
 from caremap.reasons import N_, Reason
 from caremap.spreadsheet import SafeWriter
 from webmap import get_store, page_language, tiles_hosts, url_with
+from webmap.common.bundle import use_bundle
 from webmap.common.delivery import revalidated
 from webmap.common.mapview import (
     ICONS,
@@ -273,6 +274,7 @@ def planner() -> str:
         outlines = jurisdiction_outlines(session, view.selection.level)
     areas_url = url_with("planner.areas", lang=page_language())
     fmap, map_data = choropleth_map(view, outlines, results.rows, classes, areas_url)
+    use_bundle(fmap, "planner")
     parts = render_map(
         fmap,
         lambda path: url_for("static", filename=path),
@@ -574,6 +576,7 @@ def choropleth_map(
             for number, (latitude, longitude, beds) in enumerate(view.selection.added_sites)
         ],
         points_url=None,
+        opening=None,
         outlines=MapOutlines(
             group=fmap.get_name(),
             features=[] if areas_url else features,

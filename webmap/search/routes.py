@@ -28,6 +28,7 @@ from caremap.queries import (
 from caremap.reasons import N_, Reason
 from caremap.search import Filters, Place, SearchResult, search
 from webmap import get_store, page_language, url_with
+from webmap.common.bundle import use_bundle
 from webmap.common.delivery import revalidated
 from webmap.common.filters import month_name
 from webmap.common.mapview import (
@@ -75,7 +76,8 @@ def _map_settings() -> MapSettings:
     )
 
 
-def _rendered(fmap: folium.Map, settings: MapSettings) -> MapParts:
+def _rendered(fmap: folium.Map, settings: MapSettings, bundle: str) -> MapParts:
+    use_bundle(fmap, bundle)
     return render_map(fmap, lambda path: url_for("static", filename=path), settings.allowed_hosts)
 
 
@@ -152,7 +154,7 @@ def home() -> tuple[str, int] | str:
         labels=labels,
         detail_url=lambda service_id: detail_link(service_id, asked),
     )
-    parts = _rendered(fmap, settings)
+    parts = _rendered(fmap, settings, "search")
     page = render_template(
         "search.html",
         parsed=parsed,
@@ -329,7 +331,7 @@ def service_detail(service_id: str) -> ResponseReturnValue:
         "service.html",
         service=service,
         back_url=results_url(request.args.get("back")),
-        map=_rendered(fmap, settings),
+        map=_rendered(fmap, settings, "service"),
         map_data=map_data,
         labels=labels,
         clock=clock(),

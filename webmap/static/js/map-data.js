@@ -2,7 +2,15 @@
 // into the Leaflet objects folium made: outlines with their tooltips, markers with their
 // tooltips and popups. Every text from data goes into the page as text (textContent), never
 // as HTML. The markers are then window.caremapMap.markers, by the key the page's list uses.
-(function () {
+// In its page's bundle (webmap/common/bundle.py), which runs before folium's map script: it
+// starts once the page is parsed.
+(function (start) {
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
+  }
+})(function () {
   "use strict";
   var source = document.getElementById("map-data");
   if (!source || !window.L) { return; }
@@ -152,7 +160,8 @@
   window.caremapMap = { map: map, markers: markers };
 
   // Browsing: the points of each view come from data.points_url (clusters, then markers);
-  // a view already asked for (the end of the opening zoom) is not asked again.
+  // a view already asked for (the end of the opening zoom) is not asked again. The opening
+  // view asks for data.opening.url, which the page preloads, when the map has its zoom.
   var asked = 0, lastUrl = null;
   function fetchView() {
     var bounds = map.getBounds();
@@ -162,9 +171,11 @@
       "bbox=" + box.map(function (n) { return n.toFixed(5); }).join(",") +
       "&zoom=" + map.getZoom();
     if (url === lastUrl) { return; }
+    var opening = asked === 0 && data.opening && data.opening.zoom === map.getZoom();
     lastUrl = url;
     var number = ++asked;
-    fetch(url, { credentials: "same-origin" }).then(function (response) {
+    var asking = opening ? data.opening.url : url;
+    fetch(asking, { credentials: "same-origin" }).then(function (response) {
       return response.ok ? response.json() : null;
     }).then(function (answer) {
       if (number !== asked) { return; }
@@ -188,4 +199,4 @@
     map.on("moveend", fetchView);
     fetchView();
   }
-})();
+});

@@ -1,7 +1,15 @@
 // Planner page: the what-if (a click on the map adds a hypothetical site — latitude,
 // longitude, beds — to the view's URL; nothing is saved) and the bar chart of the selected
 // indicator (Chart.js, served by this app).
-(function () {
+// In its page's bundle, before folium's map script: starts once the page is parsed, after
+// map-data.js.
+(function (start) {
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
+  }
+})(function () {
   "use strict";
 
   function whatIf() {
@@ -91,4 +99,4 @@
   whatIf();
   barChart();
   switchOffList();
-})();
+});

@@ -1,7 +1,15 @@
 // Search page: keep the result list and the map in step, search from a point tapped on the map
 // (once "Search here" is pressed) or from the device's location, saying when it is not had. Map and markers are the Leaflet objects drawn by map-data.js
 // (window.caremapMap), the markers by the key in each list item's data-marker.
-(function () {
+// In its page's bundle, before folium's map script: starts once the page is parsed, after
+// map-data.js.
+(function (start) {
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
+  }
+})(function () {
   "use strict";
   var drawn = window.caremapMap || { map: null, markers: {} };
   var map = drawn.map;
@@ -77,4 +85,4 @@
       }, { timeout: 15000 });
     });
   }
-})();
+});
