@@ -3,123 +3,64 @@
 import re
 from pathlib import Path
 
-import branca.colormap
 import folium
 import pytest
+from flask import Flask
 from folium.plugins import MarkerCluster
 
 import webmap
-from webmap.common.assets import (
-    VENDORED,
-    ExternalAssetError,
-    find_external_urls,
-    find_resource_urls,
-    localise,
-    render_self_hosted,
-)
-from webmap.common.mapview import render_map
+from webmap.common.assets import ExternalAssetError, find_external_urls, find_resource_urls
+from webmap.common.bundle import BUNDLES
+from webmap.common.mapview import new_map, render_map
 
 STATIC = Path(webmap.__file__).parent / "static"
 VENDOR = STATIC / "vendor"
+TEMPLATES = Path(webmap.__file__).parent / "templates"
+TILES = "https://tiles.example.org/{z}/{x}/{y}.png"
 
 
-def static_url(path: str) -> str:
-    return "/static/" + path
-
-
-def care_map() -> folium.Map:
-    """A map with every kind of element the app uses."""
-    # With tiles=None folium drops max_zoom; MarkerCluster needs the map's own maxZoom.
-    m = folium.Map(location=[45.5, -73.6], zoom_start=5, tiles=None, maxZoom=18)
-    cluster = MarkerCluster(name="Centres").add_to(m)
-    for lat, lon, name in [(45.50, -73.57, "Centre A"), (43.65, -79.38, "Centre B")]:
-        folium.Marker(
-            [lat, lon],
-            popup=folium.Popup(f"<b>{name}</b> <a href='https://example.org'>site</a>"),
-            tooltip=folium.Tooltip(name),
-            icon=folium.Icon(icon="home", prefix="fa"),
-        ).add_to(cluster)
-    region = {"type": "Polygon", "coordinates": [[[-80, 43], [-73, 43], [-73, 46], [-80, 43]]]}
-    feature = {"type": "Feature", "geometry": region, "properties": {"name": "Region"}}
-    folium.GeoJson(
-        {"type": "FeatureCollection", "features": [feature]},
-        name="Regions",
-        tooltip=folium.GeoJsonTooltip(["name"]),
-    ).add_to(m)
-    folium.LayerControl().add_to(m)
+def app_map(tiles_url: str = "") -> folium.Map:
+    """A map as the app builds one, with every kind of element the app's maps hold."""
+    m = new_map(tiles_url, "&copy; <a href='https://www.openstreetmap.org/copyright'>OSM</a>")
+    folium.FeatureGroup(name="Services").add_to(m)
+    folium.FeatureGroup(name="Areas").add_to(m)
+    folium.LayerControl(collapsed=True).add_to(m)
+    m.fit_bounds([(43.6, -79.4), (45.5, -73.6)])
     return m
 
 
-def served_file(url: str) -> Path:
-    assert url.startswith("/static/vendor/"), url
-    return STATIC / url.removeprefix("/static/")
+def rendered(m: folium.Map, allowed_hosts=()) -> str:
+    with Flask(__name__).app_context():
+        parts = render_map(m, allowed_hosts)
+    return parts.header + parts.body + parts.script
 
 
-def test_localised_map_loads_only_vendored_files():
-    m = care_map()
-    localise(m, static_url)
-    html = m.get_root().render()
-
-    assert find_external_urls(html) == []
-    urls = find_resource_urls(html)
-    assert "/static/vendor/leaflet.markercluster/leaflet.markercluster.js" in urls
-    for url in urls:
-        assert served_file(url).is_file(), url
+def test_an_app_map_links_no_asset_of_its_own():
+    """folium writes no script or stylesheet link: the page's bundle holds them all."""
+    assert find_resource_urls(rendered(app_map())) == []
 
 
-def test_localise_does_not_touch_class_level_lists():
-    before = [list(cls.default_js) + list(cls.default_css) for cls in (folium.Map, MarkerCluster)]
-    localise(care_map(), static_url)
-
-    after = [list(cls.default_js) + list(cls.default_css) for cls in (folium.Map, MarkerCluster)]
-    assert after == before
-    assert "https://cdn.jsdelivr.net/npm/leaflet@1.9.3" in care_map().get_root().render()
-
-
-def test_localise_names_an_unknown_cdn_url():
-    m = care_map()
-    m.default_js = [*m.default_js, ("new", "https://cdn.example.net/new.js")]
-    with pytest.raises(ExternalAssetError, match=re.escape("https://cdn.example.net/new.js")):
-        localise(m, static_url)
-
-
-def test_render_self_hosted_rewrites_hard_coded_d3():
-    m = care_map()
-    branca.colormap.LinearColormap(["white", "purple"], vmin=0, vmax=1).add_to(m)
-
-    html = render_self_hosted(m, static_url)
-
-    assert '<script src="/static/vendor/d3/d3.min.js">' in html
-    assert find_external_urls(html) == []
-
-
-def test_render_self_hosted_refuses_a_page_that_would_leak():
-    m = care_map()
-    folium.Marker([45, -75], popup='<img src="https://tracker.example.com/p.gif">').add_to(m)
-    with pytest.raises(ExternalAssetError, match=re.escape("tracker.example.com")):
-        render_self_hosted(m, static_url)
+def test_a_map_element_that_brings_its_cdn_assets_is_refused():
+    m = app_map()
+    MarkerCluster(name="Centres").add_to(m)
+    with pytest.raises(ExternalAssetError, match=re.escape("leaflet.markercluster")):
+        rendered(m)
 
 
 def test_render_map_refuses_a_load_that_code_writes():
     """The app's maps give folium code only (data goes to the page as data), so the check of
     folium's output never fails because of data, and still catches what code links to."""
-    m = care_map()
+    m = app_map()
     folium.Marker([45, -75], icon=folium.CustomIcon("https://tracker.example.com/p.png")).add_to(m)
     with pytest.raises(ExternalAssetError, match=re.escape("tracker.example.com")):
-        render_map(m, static_url, ())
+        rendered(m)
 
 
 def test_tile_server_is_the_one_allowed_host():
-    m = care_map()
-    folium.TileLayer(
-        "https://tiles.example.org/{z}/{x}/{y}.png",
-        attr='&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>',
-    ).add_to(m)
-    localise(m, static_url)
-    html = m.get_root().render()
-
-    assert find_external_urls(html) == ["https://tiles.example.org/{z}/{x}/{y}.png"]
-    assert find_external_urls(html, allowed_hosts={"tiles.example.org"}) == []
+    with pytest.raises(ExternalAssetError, match=re.escape(TILES)):
+        rendered(app_map(TILES))
+    html = rendered(app_map(TILES), allowed_hosts={"tiles.example.org"})
+    assert find_external_urls(html) == [TILES]
 
 
 @pytest.mark.parametrize(
@@ -149,7 +90,7 @@ def test_finds_external_loads(snippet: str):
         "<p>See https://example.org for opening hours.</p>",
         """.x { background: url("data:image/svg+xml,%3csvg xmlns='http://www.w3.org/2000/svg'")}""",
         '<svg xmlns="http://www.w3.org/2000/svg"></svg>',
-        '<script src="/static/vendor/jquery/jquery.min.js"></script>',
+        '<script src="/static/vendor/leaflet/leaflet.js"></script>',
     ],
 )
 def test_ignores_links_and_same_origin_urls(snippet: str):
@@ -166,8 +107,17 @@ def test_vendored_css_references_exist(css: Path):
         assert target.is_file(), ref
 
 
-def test_vendored_files_and_licences_exist():
-    for path in VENDORED.values():
+def test_each_vendored_package_is_used_and_keeps_its_licence():
+    bundled = {path for bundle in BUNDLES.values() for path in bundle.scripts + bundle.styles}
+    for path in bundled:
         assert (STATIC / path).is_file(), path
-    for package in (d for d in VENDOR.iterdir() if d.is_dir()):
-        assert (package / "LICENSE").is_file(), package.name
+    linked = set(re.findall(r"filename='(vendor/[^']+)'", _templates_text()))
+    used = {Path(path).parts[1] for path in bundled | linked if path.startswith("vendor/")}
+    packages = {d.name for d in VENDOR.iterdir() if d.is_dir()}
+    assert packages == used
+    for package in packages:
+        assert (VENDOR / package / "LICENSE").is_file(), package
+
+
+def _templates_text() -> str:
+    return "".join(path.read_text(encoding="utf-8") for path in TEMPLATES.rglob("*.html"))

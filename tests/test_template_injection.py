@@ -257,7 +257,7 @@ def hostile_service(text: str) -> tuple[PublicService, PublicLocation]:
 
 def assert_code_only(fmap: folium.Map, text: str) -> None:
     """folium's output has neither ``text`` nor anything it would have made, nor a load."""
-    parts = render_map(fmap, lambda path: "/static/" + path, ())
+    parts = render_map(fmap, ())
     rendered = parts.header + parts.body + parts.script
     assert find_external_urls(rendered) == []
     for trace in (text, "evil.example", *EVALUATION_TRACES):

@@ -28,13 +28,7 @@ from caremap.geodesy import km_to_metres
 from caremap.mapgrid import GridPoints
 from caremap.privacy import PublicLocation
 from caremap.queries import PublicService
-from webmap.common.assets import (
-    StaticUrl,
-    assert_no_external_urls,
-    local_urls,
-    localise,
-    rewrite_cdn_urls,
-)
+from webmap.common.assets import assert_no_external_urls
 from webmap.common.csp import script_nonce
 from webmap.common.filters import distance, km
 
@@ -58,10 +52,6 @@ ICONS: Mapping[str, dict[str, str]] = {
 }
 """Leaflet.awesome-markers options of each kind of marker; the glyphs (``cm-icon-house``, ...)
 are drawn by ``static/css/caremap.css``, without an icon font."""
-MAP_ASSETS = frozenset({"leaflet", "leaflet_css", "awesome_markers", "awesome_markers_css"})
-"""What of folium's default assets the maps use: Leaflet and its awesome-markers (not
-jQuery, Bootstrap, its glyphicons, Font Awesome or the awesome-rotate classes)."""
-
 OUTLINE_STYLE = {"color": "#555", "weight": 1, "fill": False}
 CIRCLE_STYLE = {"color": "#5a2d82", "weight": 2, "fill": True, "fill_opacity": 0.15}
 """A confidential location's community area (the accent colour of its withheld notice)."""
@@ -179,10 +169,9 @@ class MapLayers:
 
 def new_map(tiles_url: str, tiles_attribution: str, **options: object) -> folium.Map:
     """An empty map of Canada, with the configured tiles if any."""
-    # folium drops max_zoom when tiles=None; MarkerCluster needs it, so set the Leaflet option.
+    # folium drops max_zoom when tiles=None: set the Leaflet option itself.
     fmap = folium.Map(location=CANADA_CENTRE, zoom_start=4, maxZoom=MAX_ZOOM, tiles=None, **options)
-    fmap.default_js = [(name, url) for name, url in fmap.default_js if name in MAP_ASSETS]
-    fmap.default_css = [(name, url) for name, url in fmap.default_css if name in MAP_ASSETS]
+    fmap.default_js, fmap.default_css = [], []  # the page's bundle has them (bundle.use_bundle)
     if tiles_url:
         folium.TileLayer(
             tiles_url, attr=tiles_attribution, max_zoom=MAX_ZOOM, name=_("Base map")
@@ -441,20 +430,16 @@ def _point_feature(longitude: float, latitude: float, properties: dict) -> dict:
     }
 
 
-def render_map(fmap: folium.Map, static_url: StaticUrl, allowed_hosts: Collection[str]) -> MapParts:
-    """Render with self-hosted assets; refuses (ExternalAssetError) to emit any other host.
+def render_map(fmap: folium.Map, allowed_hosts: Collection[str]) -> MapParts:
+    """Render, refusing (ExternalAssetError) to emit a load from any host but ``allowed_hosts``.
     The header leaves out folium's viewport tag: the page's own lets a person zoom.
 
     The check reads folium's output, which holds code only (its :class:`MapData` goes to the
     page separately): data can never fail it, and whatever code links to is caught.
     """
-    localise(fmap, static_url)
     root = fmap.get_root()
     root.render()
-    urls = local_urls(static_url)
-    parts = [
-        rewrite_cdn_urls(part.render(), urls) for part in (root.header, root.html, root.script)
-    ]
+    parts = [part.render() for part in (root.header, root.html, root.script)]
     for part in parts:
         assert_no_external_urls(part, allowed_hosts)
     parts[0] = FOLIUM_VIEWPORT.sub("", parts[0])

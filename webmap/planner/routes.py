@@ -16,7 +16,7 @@ import geopandas as gpd
 import numpy as np
 import orjson
 import shapely
-from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, render_template, request
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from pyproj import Transformer
@@ -275,11 +275,7 @@ def planner() -> str:
     areas_url = url_with("planner.areas", lang=page_language())
     fmap, map_data = choropleth_map(view, outlines, results.rows, classes, areas_url)
     use_bundle(fmap, "planner")
-    parts = render_map(
-        fmap,
-        lambda path: url_for("static", filename=path),
-        tiles_hosts(current_app.config["TILES_URL"]),
-    )
+    parts = render_map(fmap, tiles_hosts(current_app.config["TILES_URL"]))
     sort = request.args.get("sort", view.indicator)
     key = sort if sort in {*INDICATORS, "name", "population"} else view.indicator
     covered = any(row.status == "covered" for row in results.rows)

@@ -78,7 +78,7 @@ def _map_settings() -> MapSettings:
 
 def _rendered(fmap: folium.Map, settings: MapSettings, bundle: str) -> MapParts:
     use_bundle(fmap, bundle)
-    return render_map(fmap, lambda path: url_for("static", filename=path), settings.allowed_hosts)
+    return render_map(fmap, settings.allowed_hosts)
 
 
 @dataclass(frozen=True)
