@@ -299,7 +299,7 @@ def planner() -> str:
         deserts=sum(r.desert for r in results.rows),
         no_data=sum(r.status == "no_data" for r in results.rows),
         map_data=map_data,
-        switched_off=[c for c in _switch_off_choices() if c.id in view.selection.switched_off],
+        switched_off=_switch_off_choices(view.selection.switched_off),
         completeness=_completeness(view),
         declared_types=[] if view.selection.service_types or covered else _declared_types(),
         **_options(),
@@ -428,10 +428,12 @@ def _choice_detail(choice: SwitchOffChoice) -> str:
     return "".join(f" · {part}" for part in parts).lstrip()
 
 
-def _switch_off_choices() -> list[SwitchOffChoice]:
-    """Every service, by name, as the "switch off" list shows it."""
+def _switch_off_choices(ids: frozenset[str] | None = None) -> list[SwitchOffChoice]:
+    """Every service (or those of ``ids``), by name, as the "switch off" list shows it."""
+    if ids is not None and not ids:
+        return []
     with get_store().session() as session:
-        services = public_services(session)
+        services = public_services(session, None if ids is None else sorted(ids))
     return [
         SwitchOffChoice(s.id, s.name, _place(s), bed_count(s), s.source_as_of) for s in services
     ]
@@ -549,12 +551,11 @@ def choropleth_map(
     """The map (from code alone) and what it shows: each jurisdiction of ``outlines`` in its
     class colour with its name, value and data status (or the ``areas_url`` they are fetched
     from: :func:`areas`), and the hypothetical sites."""
-    features = _features(view, outlines, results, classes)
     config = current_app.config
     fmap = new_map(config["TILES_URL"], config["TILES_ATTRIBUTION"])
-    if features:
-        minx, miny, maxx, maxy = shapely.bounds(
-            shapely.union_all([shapely.geometry.shape(f["geometry"]) for f in features])
+    if outlines["features"]:
+        minx, miny, maxx, maxy = shapely.total_bounds(
+            [shapely.geometry.shape(f["geometry"]) for f in outlines["features"]]
         )
         fmap.fit_bounds([(miny, minx), (maxy, maxx)])  # folium: (lat, lon)
     tooltip = [("", "name"), (str(INDICATORS[view.indicator][0]), "value"), ("", "status")]
@@ -576,7 +577,7 @@ def choropleth_map(
         points_url=None,
         outlines=MapOutlines(
             group=fmap.get_name(),
-            features=[] if areas_url else features,
+            features=[] if areas_url else _features(view, outlines, results, classes),
             tooltip=tooltip,
             url=areas_url,
         ),
