@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (6, "615373589b915674ebaf8e986a743bf1667f1c5148a7cf3cec9ce0648524f09b"),
+        (6, "f29bfc20c483f175b9029e000bd12781c0cdec5a6e964bbdc4ef1216388d3d84"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "0bcd87cb33bd5e935bb7c76ab97c06c95b2a25a2d9a3fd2c67d85bc5439e5e2c"),
+        (5, "fc6a9a4de07f7af4152e8a9a12d30cae2ed7c628f2ce509a67fff8593a091acf"),
     ),
 ]
 

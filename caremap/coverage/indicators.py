@@ -46,8 +46,9 @@ from caremap.coverage.accessibility import Points, enhanced_two_step_fca, two_st
 from caremap.coverage.claims import claimed_pairs
 from caremap.geodesy import EARTH_RADIUS_KM, arc_from_chord, chord_from_arc, unit_vectors
 from caremap.jurisdictions import Boundaries, Layer, load_boundaries
+from caremap.listing import published_services
 from caremap.model import Source
-from caremap.queries import PublicService, public_services
+from caremap.queries import PublicService
 from caremap.search import available_in_month
 from caremap.store import Store
 from caremap.vocabulary import load_vocabulary
@@ -147,15 +148,17 @@ class LevelContext:
         today: dt.date,
         services: list[PublicService] | None = None,
     ) -> None:
-        """``services``: the public services to count (every one, read from the store, when
-        None)."""
+        """``services``: the public services to count (every published one, read from the
+        store, when None: a service without a location has no point to count)."""
         self.boundaries = load_boundaries(data_dir)
         self.layer = self.boundaries.layers[level]
         self.today = today
         self.rows = self.layer.frame.to_dict("records")
         self.position = {code: i for i, code in enumerate(self.layer.codes)}
         with store.session() as session:
-            self.services = public_services(session) if services is None else services
+            self.services = (
+                published_services(session.connection()) if services is None else services
+            )
             claimed = {
                 pair
                 for stored in session.scalars(select(Source.coverage))

@@ -43,6 +43,7 @@ from caremap.model import Jurisdiction, Source
 from caremap.queries import (
     PublicService,
     ServiceName,
+    jurisdiction_extent,
     jurisdiction_outlines,
     public_services,
     service_names,
@@ -270,9 +271,9 @@ def planner() -> str:
     results = _results(view)
     classes = _classes(view, results.rows)
     with get_store().session() as session:
-        outlines = jurisdiction_outlines(session, view.selection.level)
+        extent = jurisdiction_extent(session, view.selection.level)
     areas_url = url_with("planner.areas", lang=page_language())
-    fmap, map_data = choropleth_map(view, outlines, results.rows, classes, areas_url)
+    fmap, map_data = choropleth_map(view, extent, [], areas_url)
     parts = render_map(
         fmap,
         lambda path: url_for("static", filename=path),
@@ -487,7 +488,8 @@ def areas() -> Response:
     classes = _classes(view, results)
     with get_store().session() as session:
         outlines = simplified_outlines(jurisdiction_outlines(session, view.selection.level))
-    answer = {"type": "FeatureCollection", "features": _features(view, outlines, results, classes)}
+    features = area_features(view, outlines, results, classes)
+    answer = {"type": "FeatureCollection", "features": features}
     response = current_app.response_class(orjson.dumps(answer), mimetype="application/geo+json")
     return revalidated(response)
 
@@ -518,7 +520,7 @@ def _lon_lat(xy: np.ndarray) -> np.ndarray:
     return np.round(np.column_stack(FROM_LAMBERT.transform(*xy.T)), COORDINATE_DECIMALS)
 
 
-def _features(
+def area_features(
     view: PlannerView, outlines: dict, results: list[JurisdictionIndicators], classes: Classes
 ) -> list[dict]:
     """Each jurisdiction of ``outlines`` in its class colour with its name, value and data
@@ -543,20 +545,17 @@ def _features(
 
 def choropleth_map(
     view: PlannerView,
-    outlines: dict,
-    results: list[JurisdictionIndicators],
-    classes: Classes,
+    extent: tuple[float, float, float, float] | None,
+    features: list[dict],
     areas_url: str | None = None,
 ) -> tuple[folium.Map, MapData]:
-    """The map (from code alone) and what it shows: each jurisdiction of ``outlines`` in its
-    class colour with its name, value and data status (or the ``areas_url`` they are fetched
-    from: :func:`areas`), and the hypothetical sites."""
+    """The map (from code alone), fitted to ``extent`` (the jurisdictions' lon/lat bounds),
+    and what it shows: the jurisdictions' ``features`` (:func:`area_features`) or the
+    ``areas_url`` they are fetched from (:func:`areas`), and the hypothetical sites."""
     config = current_app.config
     fmap = new_map(config["TILES_URL"], config["TILES_ATTRIBUTION"])
-    if outlines["features"]:
-        minx, miny, maxx, maxy = shapely.total_bounds(
-            [shapely.geometry.shape(f["geometry"]) for f in outlines["features"]]
-        )
+    if extent is not None:
+        minx, miny, maxx, maxy = extent
         fmap.fit_bounds([(miny, minx), (maxy, maxx)])  # folium: (lat, lon)
     tooltip = [("", "name"), (str(INDICATORS[view.indicator][0]), "value"), ("", "status")]
     return fmap, MapData(
@@ -577,7 +576,7 @@ def choropleth_map(
         points_url=None,
         outlines=MapOutlines(
             group=fmap.get_name(),
-            features=[] if areas_url else _features(view, outlines, results, classes),
+            features=features,
             tooltip=tooltip,
             url=areas_url,
         ),
