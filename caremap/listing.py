@@ -152,6 +152,14 @@ def listings_extent(connection: Connection) -> tuple[float, float, float, float]
     return min_lon, min_lat, max_lon, max_lat
 
 
+def published_services(connection: Connection) -> list[PublicService]:
+    """Every published service (those with a location) as its listings hold it, ordered by
+    name: :func:`caremap.queries.public_services` without the services that have no location,
+    from one column of the first listing of each."""
+    records = connection.scalars(select(PublicListing.record).where(PublicListing.position == 0))
+    return sorted((decode_record(record)[0] for record in records), key=lambda s: (s.name, s.id))
+
+
 def encode_record(service: PublicService, location: PublicLocation) -> str:
     return encode({"service": service, "location": location})
 

@@ -449,6 +449,17 @@ def jurisdiction_outlines(session: Session, level: str) -> dict:
     return {"type": "FeatureCollection", "features": features}
 
 
+def jurisdiction_extent(session: Session, level: str) -> tuple[float, float, float, float] | None:
+    """The (min lon, min lat, max lon, max lat) of the level's display outlines; None when the
+    level has none."""
+    outlines = session.scalars(select(Jurisdiction.outline_wkb).where(Jurisdiction.level == level))
+    shapes = shapely.from_wkb(list(outlines))
+    if not len(shapes):
+        return None
+    min_lon, min_lat, max_lon, max_lat = (float(v) for v in shapely.total_bounds(shapes))
+    return min_lon, min_lat, max_lon, max_lat
+
+
 def term_labels(session: Session, lang: str) -> dict[str, str]:
     """Vocabulary code → label in ``lang`` (a French tag, or English)."""
     column = TaxonomyTerm.name_fr if language_of(lang) == "fr" else TaxonomyTerm.name

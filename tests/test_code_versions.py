@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (6, "7375079ac86bc75f24756bcb4f50c1bd13350481b2d66f71d09ddd82c277ecb5"),
+        (6, "c841e295099d2c479ce7c9ced8957a316c6fb497897c36a4ebfe98c682a9fb16"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "d105473b2a3924d252b8ba8fa56b4fbddd9db231d8db76742412e3924ae22215"),
+        (5, "91bd04082556c1791b8eb2300010bc587c282aed2d6f288b42a6abc9c427b39b"),
     ),
 ]
 

@@ -7,6 +7,7 @@ import datetime as dt
 import io
 import re
 from html import unescape
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -176,12 +177,11 @@ def test_planner_reads_the_data_folder_named_in_the_environment(
     assert client.get("/planner/export.csv?level=province").status_code == 200
 
 
-def test_a_level_added_to_the_jurisdictions_file_is_a_planner_choice(
-    loaded_store_url, make_app, data_dir, tmp_path
-):
-    """data/jurisdictions.toml promises that a new layer needs no code: its level, labelled
-    in each language, is one of the planner's choices."""
-    extra = tmp_path / "data"
+@pytest.fixture(scope="module")
+def data_dir_with_a_level_added(data_dir, tmp_path_factory) -> Path:
+    """The data folder with Toronto's neighbourhoods as one more level, "toronto_ward"; one for
+    the module, so that the boundaries and demand it reads are read once (tests only read it)."""
+    extra = tmp_path_factory.mktemp("levels") / "data"
     extra.mkdir()
     for entry in data_dir.iterdir():
         if entry.name != "jurisdictions.toml":
@@ -197,7 +197,15 @@ def test_a_level_added_to_the_jurisdictions_file_is_a_planner_choice(
         + 'label_en = "Toronto wards"\nlabel_fr = "Quartiers électoraux de Toronto"\n',
         encoding="utf-8",
     )
-    client = make_app(loaded_store_url, DATA_DIR=extra).test_client()
+    return extra
+
+
+def test_a_level_added_to_the_jurisdictions_file_is_a_planner_choice(
+    loaded_store_url, make_app, data_dir_with_a_level_added
+):
+    """data/jurisdictions.toml promises that a new layer needs no code: its level, labelled
+    in each language, is one of the planner's choices."""
+    client = make_app(loaded_store_url, DATA_DIR=data_dir_with_a_level_added).test_client()
     french = client.get("/planner/?lang=fr").get_data(as_text=True)
     assert re.search(r'<option value="toronto_ward"[^>]*>Quartiers électoraux de Toronto<', french)
     assert re.search(r'<option value="province"[^>]*>Provinces et territoires<', french)

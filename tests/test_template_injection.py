@@ -36,7 +36,7 @@ from tests.live_server import serving
 from tests.support.browser import PageWatch
 from webmap.common.assets import find_external_urls
 from webmap.common.mapview import MapLayers, MapSettings, build_service_map, render_map
-from webmap.planner.routes import PlannerView, choropleth_map
+from webmap.planner.routes import PlannerView, area_features, choropleth_map
 
 MARKER_VARIABLE = "CAREMAP_TEST_TEMPLATE_MARKER"
 EVALUATED = "{{ 7*7 }}"
@@ -302,7 +302,8 @@ def test_map_builders_give_folium_no_data(text, marker):
             Selection(level="province", added_sites=((*TORONTO, 7),)), "services", "quantiles", 5
         )
         classes = classify(np.array([3.0]), "quantiles", 5, False)
-        fmap, data = choropleth_map(view, outlines, [row], classes)
+        features = area_features(view, outlines, [row], classes)
+        fmap, data = choropleth_map(view, None, features)
         assert_code_only(fmap, text)
         assert data["outlines"]["features"][0]["properties"]["name"] == text
         assert data["points"][0]["tooltip"] == "Hypothetical site (7)"

@@ -18,7 +18,7 @@ import numpy as np
 
 from caremap.coverage.indicators import bed_count
 from caremap.jurisdictions import load_boundaries
-from caremap.queries import public_services
+from caremap.listing import published_services
 from caremap.store import Store
 
 REFERENCE_FILE = "reference/shelters_for_victims_of_abuse_2007_08.csv"
@@ -81,7 +81,7 @@ def completeness(store: Store, data_dir: Path) -> list[ProvinceCompleteness]:
         for row in layer.frame.to_dict("records")
     }
     with store.session() as session:
-        placed = [s for s in public_services(session) if s.locations]
+        placed = published_services(session.connection())
     codes = (
         layer.assign(
             np.array([s.locations[0].latitude for s in placed], float),

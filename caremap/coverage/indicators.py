@@ -32,6 +32,7 @@ than ``threshold_km`` (great circle) from the nearest matching service.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,8 +46,9 @@ from caremap.coverage.accessibility import Points, enhanced_two_step_fca, two_st
 from caremap.coverage.claims import claimed_pairs
 from caremap.geodesy import EARTH_RADIUS_KM, arc_from_chord, chord_from_arc, unit_vectors
 from caremap.jurisdictions import Boundaries, Layer, load_boundaries
+from caremap.listing import published_services
 from caremap.model import Source
-from caremap.queries import PublicService, public_services
+from caremap.queries import PublicService
 from caremap.search import available_in_month
 from caremap.store import Store
 from caremap.vocabulary import load_vocabulary
@@ -146,15 +148,17 @@ class LevelContext:
         today: dt.date,
         services: list[PublicService] | None = None,
     ) -> None:
-        """``services``: the public services to count (every one, read from the store, when
-        None)."""
+        """``services``: the public services to count (every published one, read from the
+        store, when None: a service without a location has no point to count)."""
         self.boundaries = load_boundaries(data_dir)
         self.layer = self.boundaries.layers[level]
         self.today = today
         self.rows = self.layer.frame.to_dict("records")
         self.position = {code: i for i, code in enumerate(self.layer.codes)}
         with store.session() as session:
-            self.services = public_services(session) if services is None else services
+            self.services = (
+                published_services(session.connection()) if services is None else services
+            )
             claimed = {
                 pair
                 for stored in session.scalars(select(Source.coverage))
@@ -164,10 +168,12 @@ class LevelContext:
             t.code for t in load_vocabulary(data_dir).terms("service_type")
         )
         self._declared_status = {
-            service_type: self._status_declared({j for j, t in claimed if t == service_type})
+            service_type: declared_statuses(
+                self.boundaries, level, frozenset(j for j, t in claimed if t == service_type)
+            )
             for service_type in self.service_types
         }
-        self.demand = demand_points(data_dir, self.layer, self.position)
+        self.demand = level_demand(data_dir, level)
         self.people = self.per_jurisdiction(self.demand.points.weight)
         self._service_points = self._locate_services()
         # The services with a point, each with what selects it, and its beds.
@@ -260,11 +266,6 @@ class LevelContext:
         if key not in self._in_month:
             self._in_month[key] = available_in_month(service.schedules, month, self.today)
         return self._in_month[key]
-
-    def _status_declared(self, declared: set[str]) -> list[str]:
-        """covered / partial / no_data per jurisdiction from declarations alone."""
-        statuses = data_status(self.boundaries, self.layer, declared, set())
-        return [statuses[str(code)] for code in self.layer.codes]
 
     def statuses(self, supply_index: np.ndarray, service_types: frozenset[str]) -> list[str]:
         """covered / partial / no_data per jurisdiction for the selected service types (every
@@ -369,6 +370,28 @@ class _Terms:
 def bed_count(service: PublicService) -> int:
     """The beds a service counts as supply: the maximum of each of its bed capacities."""
     return sum(c.maximum or 0 for c in service.capacities if c.unit == "beds")
+
+
+@functools.lru_cache(maxsize=256)
+def declared_statuses(
+    boundaries: Boundaries, level: str, declared: frozenset[str]
+) -> tuple[str, ...]:
+    """covered / partial / no_data per jurisdiction of ``level`` (in the layer's order) from
+    declarations alone, worked out once per process for each set of declarations."""
+    layer = boundaries.layers[level]
+    statuses = data_status(boundaries, layer, set(declared), set())
+    return tuple(statuses[str(code)] for code in layer.codes)
+
+
+@functools.cache
+def level_demand(data_dir: Path, level: str) -> Demand:
+    """The demand points of a level (:func:`demand_points`), worked out once per process
+    from the bundled files; its arrays are read-only."""
+    layer = load_boundaries(data_dir).layers[level]
+    demand = demand_points(data_dir, layer, {code: i for i, code in enumerate(layer.codes)})
+    demand.points.ids.flags.writeable = False  # Points locks its other arrays
+    demand.jurisdiction.flags.writeable = False
+    return demand
 
 
 def demand_points(data_dir: Path, layer: Layer, position: dict[str, int]) -> Demand:

@@ -40,8 +40,8 @@ from caremap.coverage.indicators import (
     JurisdictionIndicators,
     LevelContext,
     Selection,
-    demand_points,
     is_desert,
+    level_demand,
 )
 from caremap.geodesy import EARTH_RADIUS_KM, chord_from_arc, unit_vectors
 from caremap.jurisdictions import Layer, load_boundaries
@@ -182,8 +182,7 @@ def _demand(data_dir: Path, level: str) -> tuple[Layer, np.ndarray, np.ndarray]:
     """A level's layer, and its demand points: the code of the jurisdiction of each (''
     outside every one), and their unit vectors."""
     layer = load_boundaries(data_dir).layers[level]
-    position = {code: i for i, code in enumerate(layer.codes)}
-    demand = demand_points(data_dir, layer, position)
+    demand = level_demand(data_dir, level)
     codes = np.array([str(c) for c in layer.codes], dtype=object)
     where = np.where(demand.jurisdiction >= 0, codes[demand.jurisdiction], "")
     return layer, where, demand.points.vectors()

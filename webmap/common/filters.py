@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Mapping
 
 import babel.dates
+import babel.numbers
 from babel.dates import get_month_names
 from flask import Flask
 from flask_babel import (
@@ -219,26 +221,32 @@ def elided(text: str, place: str) -> str:
     return text.replace(f" de {place}", f" d’{place}")
 
 
+@functools.cache
+def _pattern(text: str) -> babel.numbers.NumberPattern:
+    """A number pattern, parsed once (babel parses a text pattern on every call)."""
+    return babel.numbers.parse_pattern(text)
+
+
 def number(value: int | None) -> str:
-    return "" if value is None else format_decimal(value, format="#,##0")
+    return "" if value is None else format_decimal(value, format=_pattern("#,##0"))
 
 
 def significant(value: float, digits: int = 4) -> str:
     """A number to at most ``digits`` significant digits in the page's format ("0.9912",
     "0,9912"); from 10^digits up, a whole number with grouping ("12,345")."""
     if abs(value) >= 10**digits:
-        return format_decimal(round(value), format="#,##0")
-    return format_decimal(value, format="@" + "#" * (digits - 1))
+        return format_decimal(round(value), format=_pattern("#,##0"))
+    return format_decimal(value, format=_pattern("@" + "#" * (digits - 1)))
 
 
 def decimal(value: float | None, digits: int = 1) -> str:
     if value is None:
         return "—"
-    return format_decimal(value, format="#,##0." + "0" * digits)
+    return format_decimal(value, format=_pattern("#,##0." + "0" * digits))
 
 
 def percent(value: float | None) -> str:
-    return "—" if value is None else format_percent(value, format="#,##0%")
+    return "—" if value is None else format_percent(value, format=_pattern("#,##0%"))
 
 
 def moment(value: dt.datetime) -> str:

@@ -43,6 +43,7 @@ from caremap.model import Jurisdiction, Source
 from caremap.queries import (
     PublicService,
     ServiceName,
+    jurisdiction_extent,
     jurisdiction_outlines,
     public_services,
     service_names,
@@ -271,9 +272,9 @@ def planner() -> str:
     results = _results(view)
     classes = _classes(view, results.rows)
     with get_store().session() as session:
-        outlines = jurisdiction_outlines(session, view.selection.level)
+        extent = jurisdiction_extent(session, view.selection.level)
     areas_url = url_with("planner.areas", lang=page_language())
-    fmap, map_data = choropleth_map(view, outlines, results.rows, classes, areas_url)
+    fmap, map_data = choropleth_map(view, extent, [], areas_url)
     use_bundle(fmap, "planner")
     parts = render_map(fmap, tiles_hosts(current_app.config["TILES_URL"]))
     sort = request.args.get("sort", view.indicator)
@@ -297,7 +298,7 @@ def planner() -> str:
         deserts=sum(r.desert for r in results.rows),
         no_data=sum(r.status == "no_data" for r in results.rows),
         map_data=map_data,
-        switched_off=[c for c in _switch_off_choices() if c.id in view.selection.switched_off],
+        switched_off=_switch_off_choices(view.selection.switched_off),
         completeness=_completeness(view),
         declared_types=[] if view.selection.service_types or covered else _declared_types(),
         **_options(),
@@ -426,10 +427,12 @@ def _choice_detail(choice: SwitchOffChoice) -> str:
     return "".join(f" · {part}" for part in parts).lstrip()
 
 
-def _switch_off_choices() -> list[SwitchOffChoice]:
-    """Every service, by name, as the "switch off" list shows it."""
+def _switch_off_choices(ids: frozenset[str] | None = None) -> list[SwitchOffChoice]:
+    """Every service (or those of ``ids``), by name, as the "switch off" list shows it."""
+    if ids is not None and not ids:
+        return []
     with get_store().session() as session:
-        services = public_services(session)
+        services = public_services(session, None if ids is None else sorted(ids))
     return [
         SwitchOffChoice(s.id, s.name, _place(s), bed_count(s), s.source_as_of) for s in services
     ]
@@ -483,7 +486,8 @@ def areas() -> Response:
     classes = _classes(view, results)
     with get_store().session() as session:
         outlines = simplified_outlines(jurisdiction_outlines(session, view.selection.level))
-    answer = {"type": "FeatureCollection", "features": _features(view, outlines, results, classes)}
+    features = area_features(view, outlines, results, classes)
+    answer = {"type": "FeatureCollection", "features": features}
     response = current_app.response_class(orjson.dumps(answer), mimetype="application/geo+json")
     return revalidated(response)
 
@@ -514,7 +518,7 @@ def _lon_lat(xy: np.ndarray) -> np.ndarray:
     return np.round(np.column_stack(FROM_LAMBERT.transform(*xy.T)), COORDINATE_DECIMALS)
 
 
-def _features(
+def area_features(
     view: PlannerView, outlines: dict, results: list[JurisdictionIndicators], classes: Classes
 ) -> list[dict]:
     """Each jurisdiction of ``outlines`` in its class colour with its name, value and data
@@ -539,21 +543,17 @@ def _features(
 
 def choropleth_map(
     view: PlannerView,
-    outlines: dict,
-    results: list[JurisdictionIndicators],
-    classes: Classes,
+    extent: tuple[float, float, float, float] | None,
+    features: list[dict],
     areas_url: str | None = None,
 ) -> tuple[folium.Map, MapData]:
-    """The map (from code alone) and what it shows: each jurisdiction of ``outlines`` in its
-    class colour with its name, value and data status (or the ``areas_url`` they are fetched
-    from: :func:`areas`), and the hypothetical sites."""
-    features = _features(view, outlines, results, classes)
+    """The map (from code alone), fitted to ``extent`` (the jurisdictions' lon/lat bounds),
+    and what it shows: the jurisdictions' ``features`` (:func:`area_features`) or the
+    ``areas_url`` they are fetched from (:func:`areas`), and the hypothetical sites."""
     config = current_app.config
     fmap = new_map(config["TILES_URL"], config["TILES_ATTRIBUTION"])
-    if features:
-        minx, miny, maxx, maxy = shapely.bounds(
-            shapely.union_all([shapely.geometry.shape(f["geometry"]) for f in features])
-        )
+    if extent is not None:
+        minx, miny, maxx, maxy = extent
         fmap.fit_bounds([(miny, minx), (maxy, maxx)])  # folium: (lat, lon)
     tooltip = [("", "name"), (str(INDICATORS[view.indicator][0]), "value"), ("", "status")]
     return fmap, MapData(
@@ -575,7 +575,7 @@ def choropleth_map(
         opening=None,
         outlines=MapOutlines(
             group=fmap.get_name(),
-            features=[] if areas_url else features,
+            features=features,
             tooltip=tooltip,
             url=areas_url,
         ),

@@ -1,0 +1,109 @@
+"""CPU time of a planner request, computed and read from the stored indicators.
+
+``python -m bench planner`` loads the bundled listings with the real ETL into a temporary
+embedded store and asks the app (the Flask test client, in-process) for the planner's default
+page, a few filtered ones and a what-if, and the outlines its map fetches: first without stored
+indicators (every view computed on request, as in the tests), then after ``caremap coverage
+build`` (standard views read; a what-if is always computed). Each URL is asked once (not
+counted), then ``--repeat`` times: CPU time of this process (``time.process_time``) and wall
+time per request, p50 / p95. The process's very first request, which reads the boundaries and
+works out the demand points, is printed apart. The machine is shared: the load average is
+printed beside the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from flask.testing import FlaskClient
+
+from caremap.coverage.stored import build
+from caremap.store import open_store
+from etl.pipeline import run
+from webmap import create_app
+
+REPO = Path(__file__).resolve().parent.parent
+URLS = {
+    "default page (census divisions)": "/planner/",
+    "provinces": "/planner/?level=province",
+    "Toronto neighbourhoods": "/planner/?level=toronto_neighbourhood",
+    "emergency shelters in March": "/planner/?service_type=emergency_shelter&month=3",
+    "share beyond 50 km, Fisher-Jenks": (
+        "/planner/?indicator=share_beyond&threshold_km=50&method=fisher_jenks"
+    ),
+    "what-if: a site added (computed)": "/planner/?add=43.7,-79.4,20",
+    "map outlines (areas.geojson)": "/planner/areas.geojson",
+}
+
+
+def _request(client: FlaskClient, url: str) -> tuple[float, float]:
+    """CPU and wall seconds of one request for ``url`` (which must answer 200)."""
+    cpu, wall = time.process_time(), time.perf_counter()
+    response = client.get(url, buffered=True)
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    if response.status_code != 200:
+        raise RuntimeError(f"{url}: {response.status_code}")
+    return cpu, wall
+
+
+def _percentiles(seconds: list[float]) -> str:
+    p50, p95 = np.percentile(np.array(seconds) * 1000, [50, 95])
+    return f"{p50:,.0f} / {p95:,.0f}"
+
+
+def measure(client: FlaskClient, repeat: int, how: str) -> list[tuple[str, ...]]:
+    """One row per URL: CPU and wall ms per request, p50 / p95."""
+    rows = []
+    for name, url in URLS.items():
+        _request(client, url)
+        times = [_request(client, url) for _ in range(repeat)]
+        cpu, wall = zip(*times, strict=True)
+        rows.append((name, how, _percentiles(list(cpu)), _percentiles(list(wall))))
+    return rows
+
+
+def _load() -> str:
+    return "load average " + ", ".join(f"{value:.1f}" for value in os.getloadavg())
+
+
+def _print(rows: list[tuple[str, ...]]) -> None:
+    header = ("request", "indicators", "CPU ms p50 / p95", "wall ms p50 / p95")
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    for row in [header, tuple("-" * w for w in widths), *rows]:
+        print(" | ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench planner", description=__doc__)
+    parser.add_argument("--repeat", type=int, default=10, help="requests per URL (default 10)")
+    args = parser.parse_args(argv)
+    data_dir = REPO / "data"
+    now = dt.datetime.now(dt.UTC)
+    with tempfile.TemporaryDirectory() as folder:
+        work = Path(folder)
+        url = f"sqlite:///{work / 'planner.sqlite3'}"
+        store = open_store(url)
+        try:
+            run(store, [data_dir / "listings"], data_dir, work / "reports", progress=False)
+            app = create_app(
+                {"DATABASE_URL": url, "SECRET_KEY": "bench", "TILES_URL": "", "NOW": now}
+            )
+            client = app.test_client()
+            print(_load())
+            cpu, wall = _request(client, URLS["default page (census divisions)"])
+            print(f"first request of the process: {cpu * 1000:,.0f} ms CPU, {wall * 1000:,.0f} ms")
+            rows = measure(client, args.repeat, "computed")
+            build(store, data_dir, now.date(), now)
+            rows += measure(client, args.repeat, "stored")
+            _print(rows)
+            print(_load())
+            app.extensions["caremap_store"].dispose()
+        finally:
+            store.dispose()
+    return 0
