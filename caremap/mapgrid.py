@@ -1,12 +1,14 @@
 """The browse map's points: published listings in a box, clustered on a grid in EPSG:3857.
 
-Only ``public_listing`` and the cells stored from it (:mod:`caremap.mapcells`) are read, so
-every point is a public point (a confidential location's is its community's, as the search
-shows it). A view shows the grid cells its box touches, each whole: a cluster stands at the
+Only ``public_listing`` and the members and cells stored from it (:mod:`caremap.mapcells`)
+are read, so every point is a public point (a confidential location's is its community's, as
+the search shows it). A view shows the grid cells its box touches, each whole: a cluster stands at the
 mean of its members' public points, and says how many there are; a cell holding one listing,
 or any listing at :data:`MARKER_ZOOM` and closer, gives a marker instead. A view without
-filters reads the stored cells (one indexed range of ``map_cell``), whatever the number of
-listings; a filtered view counts its cells live over the ``ix_public_listing_point`` index.
+filters reads the stored cells (one indexed range of ``map_cell``, whatever the number of
+listings); a filtered view counts the members in one indexed range of cells
+(:mod:`caremap.mapfilters`). From :data:`MARKER_ZOOM` on, where a view is a few streets, its
+listings are counted live over the ``ix_public_listing_point`` index.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from caremap.mapcells import (
     cell_range,
     stored_cells,
 )
+from caremap.mapfilters import filtered_cells
 from caremap.model import PublicListing
 from caremap.search import Clock, Filters, listing_filter, passes_time_filters
 from caremap.store import Store
@@ -66,12 +69,15 @@ def map_points(
 
 
 def _cells(store: Store, box: LonLatBox, zoom: int, filters: Filters, clock: Clock) -> list[Cell]:
-    """The grid cells touching ``box`` that hold listings passing ``filters``: stored for
-    a view without filters below :data:`MARKER_ZOOM`, counted live otherwise."""
-    if zoom < MARKER_ZOOM and listing_filter(filters) is None and not filters.by_time:
-        with store.engine.connect() as connection:
+    """The grid cells touching ``box`` that hold listings passing ``filters``: below
+    :data:`MARKER_ZOOM` stored (without filters) or counted from the members (with them),
+    counted live from there on."""
+    if zoom >= MARKER_ZOOM:
+        return live_cells(store, box, zoom, filters, clock)
+    with store.engine.connect() as connection:
+        if listing_filter(filters) is None and not filters.by_time:
             return stored_cells(connection, cell_range(box, zoom))
-    return live_cells(store, box, zoom, filters, clock)
+        return filtered_cells(connection, cell_range(box, zoom), filters, clock)
 
 
 def live_cells(

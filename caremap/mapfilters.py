@@ -1,0 +1,108 @@
+"""The browse map's filtered views, counted from the members (:mod:`caremap.mapmembers`).
+
+A filtered view's cells are one indexed range of ``map_member`` (by the members' finest
+cells) grouped by cell, with the vocabulary filters as conditions on the member's service and
+the time filters as conditions on its stored hours, seasons and availability counts: what
+:func:`caremap.search.passes_time_filters` says of its public record, tested in SQL. Only
+members are read, so every point is a public point.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, Connection, and_, false, func, or_, select
+
+from caremap.mapcells import Cell, CellRange, coarser
+from caremap.mapmembers import microseconds
+from caremap.model import MapBeds, MapHours, MapMember, MapSeason
+from caremap.queries import END_OF_DAY
+from caremap.search import Clock, Filters, month_span, service_filter
+
+
+def filtered_cells(
+    connection: Connection, cells: CellRange, filters: Filters, clock: Clock
+) -> list[Cell]:
+    """The cells in ``cells`` holding members passing ``filters``, counting those."""
+    where = [cells.holds_finest(MapMember.x, MapMember.y)]
+    if (vocabulary := service_filter(filters, MapMember.service_id)) is not None:
+        where.append(vocabulary)
+    where += _time_conditions(connection, filters, clock)
+    query = (
+        select(
+            func.count(),
+            func.avg(MapMember.latitude),
+            func.avg(MapMember.longitude),
+            func.min(MapMember.id),
+        )
+        .where(*where)
+        .group_by(coarser(MapMember.x, cells.zoom), coarser(MapMember.y, cells.zoom))
+    )
+    return [Cell(*row) for row in connection.execute(query)]
+
+
+def _time_conditions(
+    connection: Connection, filters: Filters, clock: Clock
+) -> list[ColumnElement[bool]]:
+    """Conditions on a member: it passes the time filters."""
+    unknown = filters.include_unknown
+    conditions = []
+    if filters.open_now:
+        zones = connection.scalars(select(MapHours.timezone).distinct()).all()
+        now_open = select(MapHours.listing_id).where(
+            or_(false(), *(_open_in(zone, clock.now) for zone in zones))
+        )
+        conditions.append(_or_unknown(MapMember.id.in_(now_open), ~MapMember.weekly, unknown))
+    if filters.month is not None:
+        first, last = month_span(filters.month, clock.now.date())
+        overlapping = select(MapSeason.listing_id).where(
+            or_(MapSeason.valid_from.is_(None), MapSeason.valid_from <= last),
+            or_(MapSeason.valid_to.is_(None), MapSeason.valid_to >= first),
+        )
+        conditions.append(or_(~MapMember.seasonal, MapMember.id.in_(overlapping)))
+    if filters.beds_available:
+        fresh = select(MapBeds.listing_id).where(MapBeds.updated >= clock.now - clock.stale_after)
+        with_beds = MapMember.id.in_(fresh.where(MapBeds.available > 0))
+        conditions.append(_or_unknown(with_beds, ~MapMember.id.in_(fresh), unknown))
+    return conditions
+
+
+def _or_unknown(
+    known: ColumnElement[bool], not_known: ColumnElement[bool], include_unknown: bool
+) -> ColumnElement[bool]:
+    return or_(known, not_known) if include_unknown else known
+
+
+def _open_in(zone: str, now: dt.datetime) -> ColumnElement[bool]:
+    """A condition on ``map_hours``: the row is of ``zone`` and open at ``now`` there, as
+    :func:`caremap.search.is_open` says (overnight hours included)."""
+    local = now.astimezone(ZoneInfo(zone))
+    today, at = local.date(), microseconds(local.time())
+    yesterday = today - dt.timedelta(days=1)
+    opens, closes = MapHours.opens_us, MapHours.closes_us
+    same_day = opens <= closes
+    return and_(
+        MapHours.timezone == zone,
+        or_(
+            and_(
+                MapHours.weekday == today.weekday(),
+                _valid_on(today),
+                opens <= at,
+                or_(~same_day, closes > at, closes == microseconds(END_OF_DAY)),
+            ),
+            and_(
+                MapHours.weekday == yesterday.weekday(),
+                _valid_on(yesterday),
+                ~same_day,
+                closes > at,
+            ),
+        ),
+    )
+
+
+def _valid_on(day: dt.date) -> ColumnElement[bool]:
+    return and_(
+        or_(MapHours.valid_from.is_(None), MapHours.valid_from <= day),
+        or_(MapHours.valid_to.is_(None), MapHours.valid_to >= day),
+    )
