@@ -6,8 +6,9 @@ A cell is a square of :data:`CELL_PIXELS` screen pixels at its zoom; the store n
 of their public points, and the listing's id in a cell of one. ``map_member`` holds the
 points those cells count, with what the filtered views test (:mod:`caremap.mapmembers`), so
 republishing services (:func:`maintained`, around :func:`caremap.publish.refresh`) moves only
-their listings' old and new cells, even when the listings left with their service before. Only ``public_listing`` is read: every point is a
-public point (a confidential location's is its community's).
+their listings' old and new cells, even when the listings left with their service before.
+Every point is read from ``public_listing``: a public point (a confidential location's is its
+community's).
 """
 
 from __future__ import annotations
@@ -38,17 +39,17 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import SQLCoreOperations
 
-from caremap import mapmembers
+from caremap import mapcodes, mapmembers
 from caremap.listing import LonLatBox
+from caremap.mapmembers import FINEST_ZOOM
 from caremap.model import MapCell, MapMember, PublicListing
 from caremap.paging import chunks
 
 CELL_PIXELS = 64
 """The side of a grid cell, in screen pixels at the zoom asked for."""
-MARKER_ZOOM = 15
+MARKER_ZOOM = FINEST_ZOOM + 1
 """From this zoom on, every listing is a marker (a cluster there would split no more)."""
 STORED_ZOOMS = range(MARKER_ZOOM)
-FINEST_ZOOM = STORED_ZOOMS[-1]  # the zoom of a member's cell (``map_member.x``, ``y``)
 TILE_PIXELS = 256
 MERCATOR_RADIUS_M = 6_378_137.0  # EPSG:3857's sphere
 HALF_WORLD_M = math.pi * MERCATOR_RADIUS_M
@@ -202,6 +203,7 @@ def rebuild(connection: Connection) -> None:
     service_ids = sorted(set(connection.scalars(select(PublicListing.service_id))))
     for chunk in chunks(service_ids, CHUNK):
         mapmembers.store(connection, _listings(chunk))
+    mapcodes.rebuild(connection)
     for zoom in STORED_ZOOMS:
         x, y = coarser(MapMember.x, zoom), coarser(MapMember.y, zoom)
         keyed = select(
@@ -246,6 +248,7 @@ def recount(connection: Connection, service_ids: list[str]) -> None:
     """The stored cells made to count the listings of ``service_ids`` as they now are: only
     the cells their old and new points fall in change."""
     changes: dict[Key, _Change] = {}
+    coded: set[mapcodes.Coded] = set()
     for chunk in chunks(service_ids, CHUNK):
         before = _points(connection, MapMember, chunk)
         after = _points(connection, PublicListing, chunk)
@@ -259,10 +262,13 @@ def recount(connection: Connection, service_ids: list[str]) -> None:
                     change.latitude_sum += sign * point[0]
                     change.longitude_sum += sign * point[1]
                     (change.added if sign > 0 else change.removed).add(listing_id)
+        coded |= mapcodes.codes_of(connection, chunk)
         mapmembers.forget(connection, chunk)
         mapmembers.store(connection, _listings(chunk))
+        coded |= mapcodes.codes_of(connection, chunk)
     for keys in chunks(sorted(changes), CHUNK):
         _apply(connection, {key: changes[key] for key in keys})
+    mapcodes.recount(connection, coded)
 
 
 def _listings(service_ids: list[str]) -> Select:

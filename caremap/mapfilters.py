@@ -1,10 +1,13 @@
 """The browse map's filtered views, counted from the members (:mod:`caremap.mapmembers`).
 
 A filtered view's cells are one indexed range of ``map_member`` (by the members' finest
-cells) grouped by cell, with the vocabulary filters as conditions on the member's service and
-the time filters as conditions on its stored hours, seasons and availability counts: what
-:func:`caremap.search.passes_time_filters` says of its public record, tested in SQL. Only
-members are read, so every point is a public point.
+cells) grouped by cell, with the vocabulary filters as conditions on the member's codes
+(``map_term``, in the same range) and the time filters as conditions on its stored hours,
+seasons and availability counts: what :func:`caremap.search.passes_time_filters` says of its
+public record, tested in SQL. A view filtered by one code alone reads that code's stored
+cells (:mod:`caremap.mapcodes`) at a low zoom, one range of ``map_term`` (which holds the
+members' cells and points) at a finer one. Only members are read, so every point is a
+public point.
 """
 
 from __future__ import annotations
@@ -13,33 +16,86 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Connection, and_, false, func, or_, select
+from sqlalchemy.orm import InstrumentedAttribute
 
 from caremap.mapcells import Cell, CellRange, coarser
+from caremap.mapcodes import CODE_ZOOMS
 from caremap.mapmembers import microseconds
-from caremap.model import MapBeds, MapHours, MapMember, MapSeason
+from caremap.model import MapBeds, MapCodeCell, MapHours, MapMember, MapSeason, MapTerm
 from caremap.queries import END_OF_DAY
-from caremap.search import Clock, Filters, month_span, service_filter
+from caremap.search import Clock, Filters, month_span
 
 
 def filtered_cells(
     connection: Connection, cells: CellRange, filters: Filters, clock: Clock
 ) -> list[Cell]:
-    """The cells in ``cells`` holding members passing ``filters``, counting those."""
-    where = [cells.holds_finest(MapMember.x, MapMember.y)]
-    if (vocabulary := service_filter(filters, MapMember.service_id)) is not None:
-        where.append(vocabulary)
-    where += _time_conditions(connection, filters, clock)
+    """The cells in ``cells`` holding members passing ``filters``, counting those: with one
+    code and no time filter, from one range of ``map_term`` alone."""
+    vocabulary = _vocabulary(filters)
+    times = _time_conditions(connection, filters, clock)
+    if not times and len(vocabulary) == 1 and len(vocabulary[0][1]) == 1:
+        [(facet, [code])] = vocabulary
+        if cells.zoom in CODE_ZOOMS:
+            return _stored(connection, facet, code, cells)
+        where = [MapTerm.facet == facet, MapTerm.code == code]
+        return _grouped(connection, MapTerm, MapTerm.listing_id, cells, where)
+    where = [
+        MapMember.id.in_(
+            select(MapTerm.listing_id).where(
+                MapTerm.facet == facet,
+                MapTerm.code.in_(codes),
+                cells.holds_finest(MapTerm.x, MapTerm.y),
+            )
+        )
+        for facet, codes in vocabulary
+    ]
+    return _grouped(connection, MapMember, MapMember.id, cells, where + times)
+
+
+def _grouped(
+    connection: Connection,
+    table: type[MapMember] | type[MapTerm],
+    listing_id: InstrumentedAttribute[str],
+    cells: CellRange,
+    where: list[ColumnElement[bool]],
+) -> list[Cell]:
+    """The cells in ``cells`` of the rows of ``table`` meeting ``where``, counting them."""
     query = (
         select(
-            func.count(),
-            func.avg(MapMember.latitude),
-            func.avg(MapMember.longitude),
-            func.min(MapMember.id),
+            func.count(), func.avg(table.latitude), func.avg(table.longitude), func.min(listing_id)
         )
-        .where(*where)
-        .group_by(coarser(MapMember.x, cells.zoom), coarser(MapMember.y, cells.zoom))
+        .where(cells.holds_finest(table.x, table.y), *where)
+        .group_by(coarser(table.x, cells.zoom), coarser(table.y, cells.zoom))
     )
     return [Cell(*row) for row in connection.execute(query)]
+
+
+def _stored(connection: Connection, facet: str, code: str, cells: CellRange) -> list[Cell]:
+    """The stored cells of ``code`` in ``cells``."""
+    query = select(
+        MapCodeCell.count,
+        MapCodeCell.latitude_sum,
+        MapCodeCell.longitude_sum,
+        MapCodeCell.only_id,
+    ).where(
+        MapCodeCell.facet == facet,
+        MapCodeCell.code == code,
+        MapCodeCell.zoom == cells.zoom,
+        cells.holds(MapCodeCell.x, MapCodeCell.y),
+    )
+    return [
+        Cell(count, latitude_sum / count, longitude_sum / count, only_id or "")
+        for count, latitude_sum, longitude_sum, only_id in connection.execute(query)
+    ]
+
+
+def _vocabulary(filters: Filters) -> list[tuple[str, list[str]]]:
+    """The vocabulary filters as (facet, codes) of ``map_term``: a listing passes when it has
+    one of the codes of each, as :func:`caremap.search.listing_filter` says."""
+    facets = [("term", filters.service_types), ("term", filters.populations)]
+    facets += [("term", frozenset({code})) for code in filters.capabilities]
+    facets.append(("language", filters.languages))
+    return [(facet, sorted(codes)) for facet, codes in facets if codes]
 
 
 def _time_conditions(

@@ -2,11 +2,11 @@
 
 Only ``public_listing`` and the members and cells stored from it (:mod:`caremap.mapcells`)
 are read, so every point is a public point (a confidential location's is its community's, as
-the search shows it). A view shows the grid cells its box touches, each whole: a cluster stands at the
-mean of its members' public points, and says how many there are; a cell holding one listing,
-or any listing at :data:`MARKER_ZOOM` and closer, gives a marker instead. A view without
-filters reads the stored cells (one indexed range of ``map_cell``, whatever the number of
-listings); a filtered view counts the members in one indexed range of cells
+the search shows it). A view shows the grid cells its box touches, each whole: a cluster
+stands at the mean of its members' public points, and says how many there are; a cell holding
+one listing, or any listing at :data:`MARKER_ZOOM` and closer, gives a marker instead. A view
+without filters reads the stored cells (one indexed range of ``map_cell``, whatever the number
+of listings); a filtered view counts the members in one indexed range of cells
 (:mod:`caremap.mapfilters`). From :data:`MARKER_ZOOM` on, where a view is a few streets, its
 listings are counted live over the ``ix_public_listing_point`` index.
 """

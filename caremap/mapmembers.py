@@ -1,7 +1,9 @@
 """The browse map's members: each published listing as the map counts and filters it.
 
 ``map_member`` holds a listing's public point, its cell at the finest stored zoom, its
-timezone, and whether it has weekly hours and seasonal dates; ``map_hours`` (one row a weekday
+timezone, and whether it has weekly hours and seasonal dates; ``map_term`` the taxonomy
+terms and languages of its service (as the vocabulary filters read them, with the member's
+cell and point); ``map_hours`` (one row a weekday
 of each weekly rule), ``map_season`` and ``map_beds`` hold what its public record says of its
 hours, seasons and availability counts, in rows SQL can test (:mod:`caremap.mapfilters`). All
 of it is read from ``public_listing``: its public point and its public record.
@@ -12,10 +14,18 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from sqlalchemy import Connection, Select, delete, insert
+from sqlalchemy import Connection, Select, delete, insert, literal, select
 
 from caremap.listing import decode_record
-from caremap.model import MapBeds, MapHours, MapMember, MapSeason
+from caremap.model import (
+    Attribute,
+    Language,
+    MapBeds,
+    MapHours,
+    MapMember,
+    MapSeason,
+    MapTerm,
+)
 from caremap.queries import (
     DEFAULT_TIMEZONE,
     WEEKDAYS,
@@ -24,7 +34,15 @@ from caremap.queries import (
     has_weekly_hours,
 )
 
-TABLES = (MapMember, MapHours, MapSeason, MapBeds)
+FINEST_ZOOM = 14  # the zoom of a member's cell (x, y): the grid's finest stored one
+TABLES = (MapMember, MapTerm, MapHours, MapSeason, MapBeds)
+# The codes the vocabulary filters test (caremap.search.listing_filter), by facet.
+_CODES = {
+    "term": select(Attribute.link_id.label("service_id"), Attribute.taxonomy_term_id.label("code"))
+    .distinct()
+    .subquery(),
+    "language": select(Language.service_id, Language.code).distinct().subquery(),
+}
 
 
 def forget(connection: Connection, service_ids: list[str] | None) -> None:
@@ -67,6 +85,24 @@ def store(connection: Connection, listings: Select) -> None:
     for table, table_rows in rows.items():
         if table_rows:
             connection.execute(insert(table), table_rows)
+    service_ids = sorted({row["service_id"] for row in rows[MapMember]})
+    for facet, codes in _CODES.items():
+        terms = (
+            select(
+                MapMember.id,
+                MapMember.service_id,
+                literal(facet),
+                codes.c.code,
+                MapMember.x,
+                MapMember.y,
+                MapMember.latitude,
+                MapMember.longitude,
+            )
+            .join(codes, codes.c.service_id == MapMember.service_id)
+            .where(MapMember.service_id.in_(service_ids), codes.c.code.is_not(None))
+        )
+        names = ["listing_id", "service_id", "facet", "code", "x", "y", "latitude", "longitude"]
+        connection.execute(insert(MapTerm).from_select(names, terms))
 
 
 def _seasonal(rule: PublicSchedule) -> bool:

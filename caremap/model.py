@@ -600,6 +600,45 @@ class MapMember(Base):
     seasonal: Mapped[bool] = mapped_column(Boolean)
 
 
+class MapTerm(Base):
+    """A published listing's service has the taxonomy term (``facet`` ``term``) or the
+    language (``language``) ``code``: the vocabulary filters' rows, with the member's finest
+    cell and public point so that one index range counts a view (:mod:`caremap.mapmembers`)."""
+
+    __tablename__ = "map_term"
+    __table_args__ = (
+        Index("ix_map_term_cell", "facet", "code", "y", "x", "latitude", "longitude", "listing_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    listing_id: Mapped[str] = mapped_column(String(130))
+    service_id: Mapped[str] = mapped_column(Id, index=True)
+    facet: Mapped[str] = mapped_column(String(10))
+    code: Mapped[str] = mapped_column(Id)
+    x: Mapped[int] = mapped_column(Integer)
+    y: Mapped[int] = mapped_column(Integer)
+    latitude: Mapped[float] = mapped_column(Float)
+    longitude: Mapped[float] = mapped_column(Float)
+
+
+class MapCodeCell(Base):
+    """A cell of the browse map's grid at one of the low zooms, counting the published
+    listings whose service has the ``code`` of ``facet`` (as ``map_term`` says), as
+    ``map_cell`` counts them all (:mod:`caremap.mapcodes`)."""
+
+    __tablename__ = "map_code_cell"
+
+    facet: Mapped[str] = mapped_column(String(10), primary_key=True)
+    code: Mapped[str] = mapped_column(Id, primary_key=True)
+    zoom: Mapped[int] = mapped_column(Integer, primary_key=True)
+    x: Mapped[int] = mapped_column(Integer, primary_key=True)
+    y: Mapped[int] = mapped_column(Integer, primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+    latitude_sum: Mapped[float] = mapped_column(Float)
+    longitude_sum: Mapped[float] = mapped_column(Float)
+    only_id: Mapped[str | None] = mapped_column(String(130))
+
+
 class MapHours(Base):
     """A published listing open on ``weekday`` (0 is Monday) from ``opens_us`` to
     ``closes_us`` (microseconds into the day; past midnight when ``closes_us`` is the

@@ -22,7 +22,6 @@ from zoneinfo import ZoneInfo
 
 import orjson
 from sqlalchemy import ColumnElement, and_, select
-from sqlalchemy.orm import InstrumentedAttribute
 
 from caremap.geocoder import Precision
 from caremap.geodesy import distance_m as geodesic_m
@@ -209,32 +208,21 @@ def _unknown(store: Store, query: SearchQuery, clock: Clock, total: int) -> int:
 
 def listing_filter(filters: Filters) -> ColumnElement[bool] | None:
     """A condition on ``public_listing``: its service passes the vocabulary filters."""
-    return service_filter(filters, PublicListing.service_id)
-
-
-def service_filter(
-    filters: Filters, service_id: ColumnElement[str] | InstrumentedAttribute[str]
-) -> ColumnElement[bool] | None:
-    """A condition on a service id column: the service passes the vocabulary filters."""
     conditions = [
-        _with_any(service_id, codes)
-        for codes in (filters.service_types, filters.populations)
-        if codes
+        _services_with_any(codes) for codes in (filters.service_types, filters.populations) if codes
     ]
-    conditions += [_with_any(service_id, {code}) for code in sorted(filters.capabilities)]
+    conditions += [_services_with_any({code}) for code in sorted(filters.capabilities)]
     if filters.languages:
         conditions.append(
-            service_id.in_(
+            PublicListing.service_id.in_(
                 select(Language.service_id).where(Language.code.in_(sorted(filters.languages)))
             )
         )
     return and_(*conditions) if conditions else None
 
 
-def _with_any(
-    service_id: ColumnElement[str] | InstrumentedAttribute[str], codes: frozenset[str] | set[str]
-) -> ColumnElement[bool]:
-    return service_id.in_(
+def _services_with_any(codes: frozenset[str] | set[str]) -> ColumnElement[bool]:
+    return PublicListing.service_id.in_(
         select(Attribute.link_id).where(Attribute.taxonomy_term_id.in_(sorted(codes)))
     )
 

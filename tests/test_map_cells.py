@@ -113,8 +113,8 @@ def assert_cells_are_live(
 
 
 def vocabulary_filters(store) -> list[Filters]:
-    """A service type, two populations (any), two capabilities (all), a language: terms and
-    codes the loaded services have."""
+    """A service type, a language, two populations (any), two capabilities (all), a language
+    and a service type: terms and codes the loaded services have."""
     with store.engine.connect() as connection:
         terms = connection.scalars(
             select(Attribute.taxonomy_term_id)
@@ -124,7 +124,8 @@ def vocabulary_filters(store) -> list[Filters]:
         languages = connection.scalars(select(Language.code).distinct()).all()
     pair = frozenset(terms[1:3])
     return [
-        Filters(service_types=frozenset(terms[:1])),
+        Filters(service_types=frozenset(terms[:1])),  # stored per code at low zooms
+        Filters(languages=frozenset(languages[:1])),
         Filters(populations=pair),
         Filters(capabilities=pair),
         Filters(languages=frozenset(languages[:1]), service_types=frozenset(terms[:1])),

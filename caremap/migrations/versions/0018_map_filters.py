@@ -1,6 +1,7 @@
 """The browse map's filters from stored rows: ``map_member`` gains each listing's finest cell,
-timezone and whether it has weekly hours and seasonal dates; ``map_hours``, ``map_season`` and
-``map_beds`` hold the public hours, seasons and availability counts the time filters test.
+timezone and whether it has weekly hours and seasonal dates; ``map_term`` holds its service's
+terms and languages, ``map_code_cell`` the low zooms' cells per term or language, ``map_hours``, ``map_season`` and ``map_beds`` the public hours, seasons
+and availability counts the time filters test.
 
 Revision ID: 0018
 Revises: 0017
@@ -57,6 +58,38 @@ def upgrade() -> None:
         sa.Column("seasonal", sa.Boolean(), nullable=False),
     )
     op.create_index("ix_map_member_cell", "map_member", ["y", "x"])
+    op.create_table(
+        "map_term",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("listing_id", sa.String(130), nullable=False),
+        sa.Column("service_id", sa.String(64), nullable=False),
+        sa.Column("facet", sa.String(10), nullable=False),
+        sa.Column("code", sa.String(64), nullable=False),
+        sa.Column("x", sa.Integer(), nullable=False),
+        sa.Column("y", sa.Integer(), nullable=False),
+        sa.Column("latitude", sa.Float(), nullable=False),
+        sa.Column("longitude", sa.Float(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name="pk_map_term"),
+    )
+    op.create_index("ix_map_term_service_id", "map_term", ["service_id"])
+    op.create_index(
+        "ix_map_term_cell",
+        "map_term",
+        ["facet", "code", "y", "x", "latitude", "longitude", "listing_id"],
+    )
+    op.create_table(
+        "map_code_cell",
+        sa.Column("facet", sa.String(10), nullable=False),
+        sa.Column("code", sa.String(64), nullable=False),
+        sa.Column("zoom", sa.Integer(), nullable=False),
+        sa.Column("x", sa.Integer(), nullable=False),
+        sa.Column("y", sa.Integer(), nullable=False),
+        sa.Column("count", sa.Integer(), nullable=False),
+        sa.Column("latitude_sum", sa.Float(), nullable=False),
+        sa.Column("longitude_sum", sa.Float(), nullable=False),
+        sa.Column("only_id", sa.String(130), nullable=True),
+        sa.PrimaryKeyConstraint("facet", "code", "zoom", "x", "y", name="pk_map_code_cell"),
+    )
     _listing_rows(
         "map_hours",
         sa.Column("timezone", sa.String(64), nullable=False),
@@ -80,6 +113,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for name in ("map_beds", "map_season", "map_hours", "map_member"):
+    for name in ("map_beds", "map_season", "map_hours", "map_code_cell", "map_term", "map_member"):
         op.drop_table(name)
     _members()
