@@ -4,70 +4,103 @@ A filtered view's cells are one indexed range of ``map_member`` (by the members'
 cells) grouped by cell, with the vocabulary filters as conditions on the member's codes
 (``map_term``, in the same range) and the time filters as conditions on its stored hours,
 seasons and availability counts: what :func:`caremap.search.passes_time_filters` says of its
-public record, tested in SQL. A view filtered by one code alone reads that code's stored
-cells (:mod:`caremap.mapcodes`) at a low zoom, one range of ``map_term`` (which holds the
-members' cells and points) at a finer one. Only members are read, so every point is a
-public point.
+public record, tested in SQL. From :data:`caremap.mapcells.MARKER_ZOOM` on, the members are
+those in the view's box, each a cell of its own. A view filtered by one code alone reads that
+code's stored cells (:mod:`caremap.mapcodes`) at a low zoom, one range of ``map_term`` (which
+holds the members' cells and points) at a finer one. Only members are read, so every point is
+a public point.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Connection, and_, false, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute
 
-from caremap.mapcells import Cell, CellRange, coarser
+from caremap.listing import LonLatBox
+from caremap.mapcells import MARKER_ZOOM, Cell, CellRange, cell_range, coarser
 from caremap.mapcodes import CODE_ZOOMS
-from caremap.mapmembers import microseconds
+from caremap.mapmembers import FINEST_ZOOM, microseconds
 from caremap.model import MapBeds, MapCodeCell, MapHours, MapMember, MapSeason, MapTerm
 from caremap.queries import END_OF_DAY
 from caremap.search import Clock, Filters, month_span
 
 
 def filtered_cells(
-    connection: Connection, cells: CellRange, filters: Filters, clock: Clock
+    connection: Connection, box: LonLatBox, zoom: int, filters: Filters, clock: Clock
 ) -> list[Cell]:
-    """The cells in ``cells`` holding members passing ``filters``, counting those: with one
-    code and no time filter, from one range of ``map_term`` alone."""
+    """The grid cells touching ``box`` at ``zoom`` (one per member in it from
+    :data:`MARKER_ZOOM`) holding members passing ``filters``, counting those: with one code
+    and no time filter, from that code's stored cells or one range of ``map_term`` alone."""
     vocabulary = _vocabulary(filters)
     times = _time_conditions(connection, filters, clock)
     if not times and len(vocabulary) == 1 and len(vocabulary[0][1]) == 1:
         [(facet, [code])] = vocabulary
-        if cells.zoom in CODE_ZOOMS:
-            return _stored(connection, facet, code, cells)
+        if zoom in CODE_ZOOMS:
+            return _stored(connection, facet, code, cell_range(box, zoom))
         where = [MapTerm.facet == facet, MapTerm.code == code]
-        return _grouped(connection, MapTerm, MapTerm.listing_id, cells, where)
+        return _grouped(connection, MapTerm, MapTerm.listing_id, box, zoom, where)
     where = [
         MapMember.id.in_(
             select(MapTerm.listing_id).where(
                 MapTerm.facet == facet,
                 MapTerm.code.in_(codes),
-                cells.holds_finest(MapTerm.x, MapTerm.y),
+                *_placed(MapTerm, MapTerm.listing_id, box, zoom)[0],
             )
         )
         for facet, codes in vocabulary
     ]
-    return _grouped(connection, MapMember, MapMember.id, cells, where + times)
+    return _grouped(connection, MapMember, MapMember.id, box, zoom, where + times)
+
+
+Placed = type[MapMember] | type[MapTerm]
 
 
 def _grouped(
     connection: Connection,
-    table: type[MapMember] | type[MapTerm],
+    table: Placed,
     listing_id: InstrumentedAttribute[str],
-    cells: CellRange,
+    box: LonLatBox,
+    zoom: int,
     where: list[ColumnElement[bool]],
 ) -> list[Cell]:
-    """The cells in ``cells`` of the rows of ``table`` meeting ``where``, counting them."""
+    """The cells of the rows of ``table`` meeting ``where`` in ``box`` at ``zoom``, counted."""
+    placed, keys = _placed(table, listing_id, box, zoom)
     query = (
         select(
             func.count(), func.avg(table.latitude), func.avg(table.longitude), func.min(listing_id)
         )
-        .where(cells.holds_finest(table.x, table.y), *where)
-        .group_by(coarser(table.x, cells.zoom), coarser(table.y, cells.zoom))
+        .where(*placed, *where)
+        .group_by(*keys)
     )
     return [Cell(*row) for row in connection.execute(query)]
+
+
+def _placed(
+    table: Placed, listing_id: InstrumentedAttribute[str], box: LonLatBox, zoom: int
+) -> tuple[list[ColumnElement[bool]], list[Any]]:
+    """Conditions on the rows of ``table``: in the cells touching ``box`` at ``zoom`` (in the
+    box from :data:`MARKER_ZOOM`, within a range of finest cells one wider each way, past
+    rounding); and what to group them by: their cell (their listing from there)."""
+    if zoom < MARKER_ZOOM:
+        cells = cell_range(box, zoom)
+        keys = [coarser(table.x, zoom), coarser(table.y, zoom)]
+        return [cells.holds_finest(table.x, table.y)], keys
+    cells = cell_range(box, FINEST_ZOOM)
+    wider = CellRange(
+        FINEST_ZOOM,
+        [(west - 1, east + 1) for west, east in cells.xs],
+        (cells.ys[0] - 1, cells.ys[1] + 1),
+        cells.box,
+    )
+    in_box = [
+        wider.holds_finest(table.x, table.y),
+        box.holds(table.latitude, table.longitude),
+    ]
+    return in_box, [listing_id]
 
 
 def _stored(connection: Connection, facet: str, code: str, cells: CellRange) -> list[Cell]:

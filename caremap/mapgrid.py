@@ -7,8 +7,8 @@ stands at the mean of its members' public points, and says how many there are; a
 one listing, or any listing at :data:`MARKER_ZOOM` and closer, gives a marker instead. A view
 without filters reads the stored cells (one indexed range of ``map_cell``, whatever the number
 of listings); a filtered view counts the members in one indexed range of cells
-(:mod:`caremap.mapfilters`). From :data:`MARKER_ZOOM` on, where a view is a few streets, its
-listings are counted live over the ``ix_public_listing_point`` index.
+(:mod:`caremap.mapfilters`). From :data:`MARKER_ZOOM` on, where a view is a few streets, a
+view without filters counts its listings live over the ``ix_public_listing_point`` index.
 """
 
 from __future__ import annotations
@@ -69,15 +69,16 @@ def map_points(
 
 
 def _cells(store: Store, box: LonLatBox, zoom: int, filters: Filters, clock: Clock) -> list[Cell]:
-    """The grid cells touching ``box`` that hold listings passing ``filters``: below
-    :data:`MARKER_ZOOM` stored (without filters) or counted from the members (with them),
-    counted live from there on."""
+    """The grid cells touching ``box`` that hold listings passing ``filters``: counted from
+    the members with filters; without, stored below :data:`MARKER_ZOOM`, counted live from
+    there on."""
+    if listing_filter(filters) is not None or filters.by_time:
+        with store.engine.connect() as connection:
+            return filtered_cells(connection, box, zoom, filters, clock)
     if zoom >= MARKER_ZOOM:
         return live_cells(store, box, zoom, filters, clock)
     with store.engine.connect() as connection:
-        if listing_filter(filters) is None and not filters.by_time:
-            return stored_cells(connection, cell_range(box, zoom))
-        return filtered_cells(connection, cell_range(box, zoom), filters, clock)
+        return stored_cells(connection, cell_range(box, zoom))
 
 
 def live_cells(

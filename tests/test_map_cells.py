@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import delete, func, insert, select, update
 
 from caremap.listing import LonLatBox
-from caremap.mapcells import STORED_ZOOMS, Cell, cell_range, stored_cells
+from caremap.mapcells import MARKER_ZOOM, STORED_ZOOMS, Cell, cell_range, stored_cells
 from caremap.mapfilters import filtered_cells
 from caremap.mapgrid import live_cells
 from caremap.model import (
@@ -91,17 +91,17 @@ def comparable_cells(store, box, zoom, filters, clock) -> tuple[list[tuple], lis
         if filters == NO_FILTERS:
             stored = stored_cells(connection, cell_range(box, zoom))
         else:
-            stored = filtered_cells(connection, cell_range(box, zoom), filters, clock)
+            stored = filtered_cells(connection, box, zoom, filters, clock)
     return comparable(stored), comparable(live_cells(store, box, zoom, filters, clock))
 
 
 def assert_cells_are_live(
     store, filters: Filters = NO_FILTERS, clock: Clock = CLOCK, boxes: list[LonLatBox] = BOXES
 ) -> int:
-    """Every zoom's cells over every box equal, those stored and those counted live; how many
-    listings they count."""
+    """Every zoom's cells over every box equal, those stored and those counted live (and with
+    filters, the markers of :data:`MARKER_ZOOM`); how many listings they count."""
     compared = 0
-    for zoom in STORED_ZOOMS:
+    for zoom in [*STORED_ZOOMS, *([] if filters == NO_FILTERS else [MARKER_ZOOM])]:
         for box in boxes:
             stored, live = comparable_cells(store, box, zoom, filters, clock)
             assert [c[:2] for c in stored] == [c[:2] for c in live], (zoom, box, filters)
