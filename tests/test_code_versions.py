@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (6, "615373589b915674ebaf8e986a743bf1667f1c5148a7cf3cec9ce0648524f09b"),
+        (7, "4f7f102bff8e8c42a3c41d135584cfd8557e4296175c0928354e9a6954c9ebb9"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "0bcd87cb33bd5e935bb7c76ab97c06c95b2a25a2d9a3fd2c67d85bc5439e5e2c"),
+        (5, "ef7c4405a8319efc6b1d49fdfae83e2a5b20dd0014fcc2067642d6cd8471c42c"),
     ),
 ]
 
