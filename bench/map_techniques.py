@@ -42,7 +42,7 @@ import psycopg
 from bench.browse_map import VIEW_PIXELS, VIEW_SEED, VIEWS, view_box
 from bench.search_latency import REPO, sample_origins
 from bench.synthetic import SEED
-from caremap.mapgrid import CELL_PIXELS, MARKER_ZOOM, cell_metres
+from caremap.mapcells import CELL_PIXELS, MARKER_ZOOM, cell_metres
 
 POINTS = 100_000
 SCHEMA = "caremap_bench_tiles"

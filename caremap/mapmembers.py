@@ -36,12 +36,11 @@ from caremap.queries import (
 
 FINEST_ZOOM = 14  # the zoom of a member's cell (x, y): the grid's finest stored one
 TABLES = (MapMember, MapTerm, MapHours, MapSeason, MapBeds)
-# The codes the vocabulary filters test (caremap.search.listing_filter), by facet.
+# The codes the vocabulary filters test (caremap.search.listing_filter), by facet: the columns
+# of a service's id and of its codes.
 _CODES = {
-    "term": select(Attribute.link_id.label("service_id"), Attribute.taxonomy_term_id.label("code"))
-    .distinct()
-    .subquery(),
-    "language": select(Language.service_id, Language.code).distinct().subquery(),
+    "term": (Attribute.link_id, Attribute.taxonomy_term_id),
+    "language": (Language.service_id, Language.code),
 }
 
 
@@ -86,20 +85,21 @@ def store(connection: Connection, listings: Select) -> None:
         if table_rows:
             connection.execute(insert(table), table_rows)
     service_ids = sorted({row["service_id"] for row in rows[MapMember]})
-    for facet, codes in _CODES.items():
+    for facet, (service_id, code) in _CODES.items():
         terms = (
             select(
                 MapMember.id,
                 MapMember.service_id,
                 literal(facet),
-                codes.c.code,
+                code,
                 MapMember.x,
                 MapMember.y,
                 MapMember.latitude,
                 MapMember.longitude,
             )
-            .join(codes, codes.c.service_id == MapMember.service_id)
-            .where(MapMember.service_id.in_(service_ids), codes.c.code.is_not(None))
+            .join_from(MapMember, service_id.class_, service_id == MapMember.service_id)
+            .where(MapMember.service_id.in_(service_ids), code.is_not(None))
+            .distinct()
         )
         names = ["listing_id", "service_id", "facet", "code", "x", "y", "latitude", "longitude"]
         connection.execute(insert(MapTerm).from_select(names, terms))
