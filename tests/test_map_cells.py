@@ -17,7 +17,6 @@ from sqlalchemy import delete, func, insert, select, update
 from caremap.listing import LonLatBox
 from caremap.mapcells import MARKER_ZOOM, STORED_ZOOMS, Cell, cell_range, stored_cells
 from caremap.mapfilters import filtered_cells
-from caremap.mapgrid import live_cells
 from caremap.model import (
     Attribute,
     Language,
@@ -35,6 +34,7 @@ from caremap.republish import services_changed
 from caremap.search import Clock, Filters
 from etl.pipeline import run
 from tests.support.data import CONFIDENTIAL_FIXTURE, DATA_DIR, LISTINGS
+from tests.support.livecells import live_cells
 
 CLOCK = Clock(dt.datetime(2026, 12, 4, 15, 0, tzinfo=dt.UTC))
 NO_FILTERS = Filters()
