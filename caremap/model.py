@@ -586,7 +586,8 @@ class MapMember(Base):
     __tablename__ = "map_member"
     __table_args__ = (
         Index("ix_map_member_point", "latitude", "longitude"),
-        Index("ix_map_member_cell", "y", "x"),
+        # a filtered view reads its range of cells from this index alone (caremap.mapfilters)
+        Index("ix_map_member_cell", "y", "x", "latitude", "longitude", "id", "weekly", "seasonal"),
     )
 
     id: Mapped[str] = mapped_column(String(130), primary_key=True)  # the listing's
@@ -646,7 +647,19 @@ class MapHours(Base):
     rule of its service's public hours, one row a day (:mod:`caremap.mapmembers`)."""
 
     __tablename__ = "map_hours"
-    __table_args__ = (Index("ix_map_hours_day", "timezone", "weekday"),)
+    # open now reads the rows of a timezone and weekday from this index alone
+    __table_args__ = (
+        Index(
+            "ix_map_hours_day",
+            "timezone",
+            "weekday",
+            "opens_us",
+            "closes_us",
+            "valid_from",
+            "valid_to",
+            "listing_id",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     listing_id: Mapped[str] = mapped_column(String(130), index=True)

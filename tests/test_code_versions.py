@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (7, "4f7f102bff8e8c42a3c41d135584cfd8557e4296175c0928354e9a6954c9ebb9"),
+        (7, "db40684520a4e32ee3834fec44e22fd9ced61a2ad440d6eeac50107f5adf6f9b"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "ef7c4405a8319efc6b1d49fdfae83e2a5b20dd0014fcc2067642d6cd8471c42c"),
+        (5, "6d7402f678b8ce55fbc3af1b19c0a1d7a3ff00e3324b85d9880e7c64b0f8213e"),
     ),
 ]
 

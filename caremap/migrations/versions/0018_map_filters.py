@@ -57,7 +57,11 @@ def upgrade() -> None:
         sa.Column("weekly", sa.Boolean(), nullable=False),
         sa.Column("seasonal", sa.Boolean(), nullable=False),
     )
-    op.create_index("ix_map_member_cell", "map_member", ["y", "x"])
+    op.create_index(
+        "ix_map_member_cell",
+        "map_member",
+        ["y", "x", "latitude", "longitude", "id", "weekly", "seasonal"],
+    )
     op.create_table(
         "map_term",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -99,7 +103,11 @@ def upgrade() -> None:
         sa.Column("valid_from", sa.Date(), nullable=True),
         sa.Column("valid_to", sa.Date(), nullable=True),
     )
-    op.create_index("ix_map_hours_day", "map_hours", ["timezone", "weekday"])
+    op.create_index(
+        "ix_map_hours_day",
+        "map_hours",
+        ["timezone", "weekday", "opens_us", "closes_us", "valid_from", "valid_to", "listing_id"],
+    )
     _listing_rows(
         "map_season",
         sa.Column("valid_from", sa.Date(), nullable=True),
