@@ -10,8 +10,8 @@ side with the targets of issue 14:
   first cluster or marker on the home page, from a real server on 127.0.0.1;
 * the server time (in-process, Flask test client) of the map's point requests over a sweep of
   views, zoom 3 to 16 around sampled FSA centroids: p50 and p95, without filters (the stored
-  cells of :mod:`caremap.mapcells`) and with a filter (counted live: a service type, and
-  open now) over the first :data:`FILTERED_VIEWS` of those views.
+  cells of :mod:`caremap.mapcells`) and with each of :data:`FILTERS` (counted from the stored
+  members, :mod:`caremap.mapfilters`) over the first :data:`FILTERED_VIEWS` of those views.
 """
 
 from __future__ import annotations
@@ -40,7 +40,15 @@ TARGET_FIRST_MARKERS_S = 2.0
 TARGET_REQUEST_P95_MS = 100.0
 VIEWS = 200
 FILTERED_VIEWS = 50
-FILTERS = {"a service type": "service_type=emergency_shelter", "open now": "open_now=1"}
+FILTERS = {
+    "a service type": "service_type=emergency_shelter",
+    "a population": "population=women",
+    "a language": "language=fr",
+    "a service type and a population": "service_type=emergency_shelter&population=women",
+    "open now": "open_now=1",
+    "a month": "month=7",
+    "beds available": "beds_available=1",
+}
 VIEW_SEED = SEED + 14
 VIEW_PIXELS = (1024, 600)
 BUNDLED = 116
@@ -189,6 +197,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(_p95_row(label, FILTERED_VIEWS, times))
     app.extensions["caremap_store"].dispose()
     _print(rows)
+    print("load average (1, 5, 15 min): {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     return 0 if all(ok for *_, ok in rows) else 1
 
 
@@ -199,7 +208,10 @@ def _p95_row(
     p50, p95 = np.percentile(wall, 50), np.percentile(wall, 95)
     return (
         f"{label} ({views} views, zoom 3-16)",
-        f"p50 {p50:.1f} ms, p95 {p95:.1f} ms (CPU p95 {np.percentile(cpu, 95):.1f} ms)",
+        (
+            f"p50 {p50:.1f} ms, p95 {p95:.1f} ms "
+            f"(CPU p50 {np.percentile(cpu, 50):.1f} ms, p95 {np.percentile(cpu, 95):.1f} ms)"
+        ),
         f"p95 <= {TARGET_REQUEST_P95_MS:g} ms",
         p95 <= TARGET_REQUEST_P95_MS,
     )

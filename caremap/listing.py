@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import orjson
 from sqlalchemy import ColumnElement, Connection, and_, func, or_, select, true
@@ -96,7 +97,12 @@ class LonLatBox:
 
     def holds_listing(self) -> ColumnElement[bool]:
         """An SQL condition: the listing's public point is in the box."""
-        lon, lat = PublicListing.longitude, PublicListing.latitude
+        return self.holds(PublicListing.latitude, PublicListing.longitude)
+
+    def holds(
+        self, lat: ColumnElement[float] | Any, lon: ColumnElement[float] | Any
+    ) -> ColumnElement[bool]:
+        """An SQL condition: the point (``lat``, ``lon``: columns) is in the box."""
         across: ColumnElement[bool]
         if self.min_lon <= self.max_lon:
             across = lon.between(self.min_lon, self.max_lon)

@@ -4,10 +4,11 @@ A cell is a square of :data:`CELL_PIXELS` screen pixels at its zoom; the store n
 (:func:`cell_keys`), so a listing's cell is the same whoever asks. For every zoom below
 :data:`MARKER_ZOOM`, ``map_cell`` holds the cells with published listings: how many, the sums
 of their public points, and the listing's id in a cell of one. ``map_member`` holds the
-points those cells count, so republishing services (:func:`maintained`, around
-:func:`caremap.publish.refresh`) moves only their listings' old and new cells, even when the
-listings left with their service before. Only ``public_listing`` is read: every point is a
-public point (a confidential location's is its community's).
+points those cells count, with what the filtered views test (:mod:`caremap.mapmembers`), so
+republishing services (:func:`maintained`, around :func:`caremap.publish.refresh`) moves only
+their listings' old and new cells, even when the listings left with their service before.
+Every point is read from ``public_listing``: a public point (a confidential location's is its
+community's).
 """
 
 from __future__ import annotations
@@ -39,13 +40,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import SQLCoreOperations
 
+from caremap import mapcodes, mapmembers
 from caremap.listing import LonLatBox
+from caremap.mapmembers import FINEST_ZOOM
 from caremap.model import MapCell, MapMember, PublicListing
 from caremap.paging import chunks
 
 CELL_PIXELS = 64
 """The side of a grid cell, in screen pixels at the zoom asked for."""
-MARKER_ZOOM = 15
+MARKER_ZOOM = FINEST_ZOOM + 1
 """From this zoom on, every listing is a marker (a cluster there would split no more)."""
 STORED_ZOOMS = range(MARKER_ZOOM)
 TILE_PIXELS = 256
@@ -86,6 +89,20 @@ class CellRange:
         """An SQL condition: the cell (x, y) is in the range."""
         return and_(y.between(*self.ys), or_(*(x.between(*span) for span in self.xs)))
 
+    def holds_finest(
+        self, x: SQLCoreOperations[int], y: SQLCoreOperations[int]
+    ) -> ColumnElement[bool]:
+        """An SQL condition: the cell whose column and row at :data:`FINEST_ZOOM` are (x, y)
+        is in a cell of the range (a range of those columns and rows: indexed)."""
+        scale = 2 ** (FINEST_ZOOM - self.zoom)
+
+        def finest(span: tuple[int, int]) -> tuple[int, int]:
+            return span[0] * scale, (span[1] + 1) * scale - 1
+
+        return and_(
+            y.between(*finest(self.ys)), or_(*(x.between(*finest(span)) for span in self.xs))
+        )
+
 
 def cell_metres(zoom: int) -> float:
     """The side of a grid cell at ``zoom``, in EPSG:3857 metres."""
@@ -101,6 +118,13 @@ def cell_keys(
     x = func.radians(longitude) * MERCATOR_RADIUS_M
     y = func.ln(func.tan(func.pi() / 4 + func.radians(latitude) / 2)) * MERCATOR_RADIUS_M
     return cast(func.floor(x / size), Integer), cast(func.floor(y / size), Integer)
+
+
+def coarser(key: SQLCoreOperations[int], zoom: int) -> ColumnElement[int]:
+    """SQL: the column (or row) at ``zoom`` of the cell whose column (or row) at
+    :data:`FINEST_ZOOM` is ``key``. A cell's side doubles from one zoom to the one before, by
+    an exact power of two, so this is the :func:`cell_keys` of the point at ``zoom``."""
+    return key.op(">>")(FINEST_ZOOM - zoom)
 
 
 def cell_range(box: LonLatBox, zoom: int) -> CellRange:
@@ -174,18 +198,15 @@ def maintained(refresh: Refresh) -> Refresh:
 
 
 def rebuild(connection: Connection) -> None:
-    """The stored cells counted afresh from every published listing."""
+    """The members and stored cells counted afresh from every published listing."""
     connection.execute(delete(MapCell))
-    connection.execute(delete(MapMember))
-    columns = (
-        PublicListing.id,
-        PublicListing.service_id,
-        PublicListing.latitude,
-        PublicListing.longitude,
-    )
-    connection.execute(insert(MapMember).from_select([c.key for c in columns], select(*columns)))
+    mapmembers.forget(connection, None)
+    service_ids = sorted(set(connection.scalars(select(PublicListing.service_id))))
+    for chunk in chunks(service_ids, CHUNK):
+        mapmembers.store(connection, _listings(chunk))
+    mapcodes.rebuild(connection)
     for zoom in STORED_ZOOMS:
-        x, y = cell_keys(MapMember.latitude, MapMember.longitude, zoom)
+        x, y = coarser(MapMember.x, zoom), coarser(MapMember.y, zoom)
         keyed = select(
             MapMember.id, MapMember.latitude, MapMember.longitude, x.label("x"), y.label("y")
         ).subquery()
@@ -228,6 +249,7 @@ def recount(connection: Connection, service_ids: list[str]) -> None:
     """The stored cells made to count the listings of ``service_ids`` as they now are: only
     the cells their old and new points fall in change."""
     changes: dict[Key, _Change] = {}
+    coded: set[mapcodes.Coded] = set()
     for chunk in chunks(service_ids, CHUNK):
         before = _points(connection, MapMember, chunk)
         after = _points(connection, PublicListing, chunk)
@@ -241,18 +263,26 @@ def recount(connection: Connection, service_ids: list[str]) -> None:
                     change.latitude_sum += sign * point[0]
                     change.longitude_sum += sign * point[1]
                     (change.added if sign > 0 else change.removed).add(listing_id)
-        connection.execute(delete(MapMember).where(MapMember.service_id.in_(chunk)))
-        rows = select(
-            PublicListing.id,
-            PublicListing.service_id,
-            PublicListing.latitude,
-            PublicListing.longitude,
-        ).where(PublicListing.service_id.in_(chunk))
-        connection.execute(
-            insert(MapMember).from_select(["id", "service_id", "latitude", "longitude"], rows)
-        )
+        coded |= mapcodes.codes_of(connection, chunk)
+        mapmembers.forget(connection, chunk)
+        mapmembers.store(connection, _listings(chunk))
+        coded |= mapcodes.codes_of(connection, chunk)
     for keys in chunks(sorted(changes), CHUNK):
         _apply(connection, {key: changes[key] for key in keys})
+    mapcodes.recount(connection, coded)
+
+
+def _listings(service_ids: list[str]) -> Select:
+    """What :func:`caremap.mapmembers.store` reads of the listings of ``service_ids``."""
+    lat, lon = PublicListing.latitude, PublicListing.longitude
+    return select(
+        PublicListing.id,
+        PublicListing.service_id,
+        lat,
+        lon,
+        *cell_keys(lat, lon, FINEST_ZOOM),
+        PublicListing.record,
+    ).where(PublicListing.service_id.in_(service_ids))
 
 
 def _strays(connection: Connection) -> list[str]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -577,15 +578,124 @@ class PublicListing(Base):
 class MapMember(Base):
     """A published listing's public point as the browse map's stored grid counts it
     (:mod:`caremap.mapcells`); kept apart from ``public_listing`` so that the cells a listing
-    leaves are known after the listing is gone."""
+    leaves are known after the listing is gone. (``x``, ``y``) is its cell at the finest stored
+    zoom, ``timezone`` its location's (the default one when it has none); ``weekly`` and
+    ``seasonal`` say whether it has weekly hours and seasonal dates (:mod:`caremap.mapmembers`,
+    for the map's time filters)."""
 
     __tablename__ = "map_member"
-    __table_args__ = (Index("ix_map_member_point", "latitude", "longitude"),)
+    __table_args__ = (
+        Index("ix_map_member_point", "latitude", "longitude"),
+        # a filtered view reads its range of cells from this index alone (caremap.mapfilters)
+        Index("ix_map_member_cell", "y", "x", "latitude", "longitude", "id", "weekly", "seasonal"),
+    )
 
     id: Mapped[str] = mapped_column(String(130), primary_key=True)  # the listing's
     service_id: Mapped[str] = mapped_column(Id, index=True)
     latitude: Mapped[float] = mapped_column(Float)
     longitude: Mapped[float] = mapped_column(Float)
+    x: Mapped[int] = mapped_column(Integer)
+    y: Mapped[int] = mapped_column(Integer)
+    timezone: Mapped[str] = mapped_column(String(64))
+    weekly: Mapped[bool] = mapped_column(Boolean)
+    seasonal: Mapped[bool] = mapped_column(Boolean)
+
+
+class MapTerm(Base):
+    """A published listing's service has the taxonomy term (``facet`` ``term``) or the
+    language (``language``) ``code``: the vocabulary filters' rows, with the member's finest
+    cell and public point so that one index range counts a view (:mod:`caremap.mapmembers`)."""
+
+    __tablename__ = "map_term"
+    __table_args__ = (
+        Index("ix_map_term_cell", "facet", "code", "y", "x", "latitude", "longitude", "listing_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    listing_id: Mapped[str] = mapped_column(String(130))
+    service_id: Mapped[str] = mapped_column(Id, index=True)
+    facet: Mapped[str] = mapped_column(String(10))
+    code: Mapped[str] = mapped_column(Id)
+    x: Mapped[int] = mapped_column(Integer)
+    y: Mapped[int] = mapped_column(Integer)
+    latitude: Mapped[float] = mapped_column(Float)
+    longitude: Mapped[float] = mapped_column(Float)
+
+
+class MapCodeCell(Base):
+    """A cell of the browse map's grid at one of the low zooms, counting the published
+    listings whose service has the ``code`` of ``facet`` (as ``map_term`` says), as
+    ``map_cell`` counts them all (:mod:`caremap.mapcodes`)."""
+
+    __tablename__ = "map_code_cell"
+
+    facet: Mapped[str] = mapped_column(String(10), primary_key=True)
+    code: Mapped[str] = mapped_column(Id, primary_key=True)
+    zoom: Mapped[int] = mapped_column(Integer, primary_key=True)
+    x: Mapped[int] = mapped_column(Integer, primary_key=True)
+    y: Mapped[int] = mapped_column(Integer, primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+    latitude_sum: Mapped[float] = mapped_column(Float)
+    longitude_sum: Mapped[float] = mapped_column(Float)
+    only_id: Mapped[str | None] = mapped_column(String(130))
+
+
+class MapHours(Base):
+    """A published listing open on ``weekday`` (0 is Monday) from ``opens_us`` to
+    ``closes_us`` (microseconds into the day; past midnight when ``closes_us`` is the
+    smaller) in its ``timezone``, between ``valid_from`` and ``valid_to`` when set: one weekly
+    rule of its service's public hours, one row a day (:mod:`caremap.mapmembers`)."""
+
+    __tablename__ = "map_hours"
+    # open now reads the rows of a timezone and weekday from this index alone
+    __table_args__ = (
+        Index(
+            "ix_map_hours_day",
+            "timezone",
+            "weekday",
+            "opens_us",
+            "closes_us",
+            "valid_from",
+            "valid_to",
+            "listing_id",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    listing_id: Mapped[str] = mapped_column(String(130), index=True)
+    service_id: Mapped[str] = mapped_column(Id, index=True)
+    timezone: Mapped[str] = mapped_column(String(64))
+    weekday: Mapped[int] = mapped_column(Integer)
+    opens_us: Mapped[int] = mapped_column(BigInteger)
+    closes_us: Mapped[int] = mapped_column(BigInteger)
+    valid_from: Mapped[dt.date | None] = mapped_column(Date)
+    valid_to: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class MapSeason(Base):
+    """The dates of one seasonal rule (``valid_from`` or ``valid_to`` set) of a published
+    listing's public hours (:mod:`caremap.mapmembers`)."""
+
+    __tablename__ = "map_season"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    listing_id: Mapped[str] = mapped_column(String(130), index=True)
+    service_id: Mapped[str] = mapped_column(Id, index=True)
+    valid_from: Mapped[dt.date | None] = mapped_column(Date)
+    valid_to: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class MapBeds(Base):
+    """A published listing's public availability count (one with a number and the time it
+    was counted; :mod:`caremap.mapmembers`)."""
+
+    __tablename__ = "map_beds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    listing_id: Mapped[str] = mapped_column(String(130), index=True)
+    service_id: Mapped[str] = mapped_column(Id, index=True)
+    available: Mapped[int] = mapped_column(Integer)
+    updated: Mapped[dt.datetime] = mapped_column(UtcDateTime())
 
 
 class MapCell(Base):

@@ -51,6 +51,11 @@ class PublicPhone:
         return is_dialable(self.number)
 
 
+WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")  # a schedule's ``byday`` codes
+END_OF_DAY = dt.time(23, 59)  # hours closing then run to midnight
+DEFAULT_TIMEZONE = "America/Toronto"  # the hours' of a location without a timezone
+
+
 @dataclass(frozen=True)
 class PublicSchedule:
     byday: str | None
@@ -59,6 +64,14 @@ class PublicSchedule:
     valid_from: dt.date | None
     valid_to: dt.date | None
     description: str | None
+
+
+def has_weekly_hours(schedules: tuple[PublicSchedule, ...]) -> bool:
+    """Whether some weekly rule says when the service opens and closes."""
+    return any(
+        rule.byday and rule.opens_at is not None and rule.closes_at is not None
+        for rule in schedules
+    )
 
 
 @dataclass(frozen=True)

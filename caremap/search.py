@@ -29,7 +29,15 @@ from caremap.geodesy import km_to_metres
 from caremap.listing import Listing, listings_by_name
 from caremap.model import Attribute, Language, PublicListing
 from caremap.privacy import PublicLocation
-from caremap.queries import PublicCapacity, PublicSchedule, PublicService
+from caremap.queries import (
+    DEFAULT_TIMEZONE,
+    END_OF_DAY,
+    WEEKDAYS,
+    PublicCapacity,
+    PublicSchedule,
+    PublicService,
+    has_weekly_hours,
+)
 from caremap.store import NearbyListing, Store
 
 CONFIDENTIAL_DISTANCE_STEP_M = 1_000.0
@@ -46,8 +54,6 @@ ADDRESS_PRECISIONS = frozenset(
 )
 NEAREST_BEYOND_RADIUS = 5
 DEFAULT_STALE_AFTER = dt.timedelta(hours=48)
-WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
-END_OF_DAY = dt.time(23, 59)
 
 
 @dataclass(frozen=True)
@@ -400,15 +406,7 @@ def fresh_capacities(
 
 
 def _local(now: dt.datetime, location: PublicLocation) -> dt.datetime:
-    return now.astimezone(ZoneInfo(location.timezone or "America/Toronto"))
-
-
-def has_weekly_hours(schedules: tuple[PublicSchedule, ...]) -> bool:
-    """Whether some weekly rule says when the service opens and closes."""
-    return any(
-        rule.byday and rule.opens_at is not None and rule.closes_at is not None
-        for rule in schedules
-    )
+    return now.astimezone(ZoneInfo(location.timezone or DEFAULT_TIMEZONE))
 
 
 def is_open(schedules: tuple[PublicSchedule, ...], local: dt.datetime) -> bool:
@@ -454,11 +452,17 @@ def available_in_month(schedules: tuple[PublicSchedule, ...], month: int, today:
     seasonal = [s for s in schedules if s.valid_from is not None or s.valid_to is not None]
     if not seasonal:
         return True
-    year = today.year if month >= today.month else today.year + 1
-    first = dt.date(year, month, 1)
-    last = dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)
+    first, last = month_span(month, today)
     return any(
         (s.valid_from is None or s.valid_from <= last)
         and (s.valid_to is None or s.valid_to >= first)
         for s in seasonal
     )
+
+
+def month_span(month: int, today: dt.date) -> tuple[dt.date, dt.date]:
+    """The first and last days of the next occurrence of ``month`` (this year's if it is not
+    over, else next year's)."""
+    year = today.year if month >= today.month else today.year + 1
+    first = dt.date(year, month, 1)
+    return first, dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)

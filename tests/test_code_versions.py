@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (6, "c841e295099d2c479ce7c9ced8957a316c6fb497897c36a4ebfe98c682a9fb16"),
+        (7, "cdc18130c65722f7800c1e3e19e2648c9013275594b90a58904540665ff0c66c"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "91bd04082556c1791b8eb2300010bc587c282aed2d6f288b42a6abc9c427b39b"),
+        (5, "e0544b7b366601ff0912bba7b9bd169753ca5c829ae59f1b5726662566f117ae"),
     ),
 ]
 

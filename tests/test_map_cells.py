@@ -1,7 +1,10 @@
-"""The browse map's stored cells (caremap.mapcells, both stores) give the answer the live count
-gives, at every stored zoom: after a load, after an edit, after a service is withdrawn by its
-source or removed before republishing, and for a confidential service (its community point
-only)."""
+"""The browse map's stored cells (caremap.mapcells, both stores) and its filtered views counted
+from the members (caremap.mapfilters) give the answer the live count gives, at every stored
+zoom: after a load, after an edit, after a service is withdrawn by its source or removed before
+republishing, and for a confidential service (its community point only). The time filters
+(open now, a month, beds available) give what caremap.search.passes_time_filters gives, over
+weekly, overnight, all-day and seasonal hours in several timezones and fresh and stale
+availability counts."""
 
 from __future__ import annotations
 
@@ -9,18 +12,32 @@ import csv
 import datetime as dt
 
 import pytest
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, insert, select, update
 
 from caremap.listing import LonLatBox
-from caremap.mapcells import STORED_ZOOMS, Cell, cell_range, stored_cells
-from caremap.mapgrid import live_cells
-from caremap.model import Location, MapCell, MapMember, PublicListing, Service, ServiceAtLocation
+from caremap.mapcells import MARKER_ZOOM, STORED_ZOOMS, Cell, cell_range, stored_cells
+from caremap.mapfilters import filtered_cells
+from caremap.model import (
+    Attribute,
+    Language,
+    Location,
+    MapCell,
+    MapHours,
+    MapMember,
+    PublicListing,
+    Schedule,
+    Service,
+    ServiceAtLocation,
+    ServiceCapacity,
+)
 from caremap.republish import services_changed
 from caremap.search import Clock, Filters
 from etl.pipeline import run
 from tests.support.data import CONFIDENTIAL_FIXTURE, DATA_DIR, LISTINGS
+from tests.support.livecells import live_cells
 
 CLOCK = Clock(dt.datetime(2026, 12, 4, 15, 0, tzinfo=dt.UTC))
+NO_FILTERS = Filters()
 BOXES = [
     LonLatBox(-141, 41, -52, 84),  # Canada
     LonLatBox(-180, -85, 180, 85),  # the world
@@ -38,24 +55,144 @@ def comparable(cells: list[Cell]) -> list[tuple]:
     )
 
 
-def assert_stored_cells_are_live(store) -> None:
+# Instants for the time filters: a Friday morning in Toronto; a Friday night in Vancouver
+# (past midnight in Toronto: overnight hours); a Monday at noon in Toronto.
+CLOCKS = [
+    CLOCK,
+    Clock(dt.datetime(2026, 12, 5, 6, 30, tzinfo=dt.UTC)),
+    Clock(dt.datetime(2026, 12, 7, 17, 0, tzinfo=dt.UTC)),
+]
+TIME_FILTERS = [
+    Filters(open_now=True),
+    Filters(open_now=True, include_unknown=True),
+    Filters(month=1),
+    Filters(month=7),
+    Filters(beds_available=True),
+    Filters(beds_available=True, include_unknown=True),
+    Filters(open_now=True, month=12, beds_available=True, include_unknown=True),
+]
+# (byday, opens, closes, valid from, valid to) of the hours given to the first services
+HOURS = [
+    ("MO,TU,WE,TH,FR", "09:00", "17:00", None, None),
+    ("FR,SA", "20:00", "08:00", None, None),  # overnight
+    ("MO,TU,WE,TH,FR,SA,SU", "00:00", "23:59", None, None),  # all day
+    ("MO,WE,FR", "08:30", "16:30", "2026-11-01", "2027-03-31"),  # a winter season
+    ("SA,SU", "10:00", "14:00", "2027-05-01", "2027-09-30"),  # a summer season
+    ("TU,XX", "10:00", "10:00", None, None),  # an empty rule, an unknown day
+    (None, None, None, "2026-12-01", "2026-12-31"),  # dates only
+]
+# (available, hours before CLOCK it was counted) of the counts given to the first services
+COUNTS = [(3, 1), (0, 2), (5, 100), (None, 1), (2, 47)]
+
+
+def comparable_cells(store, box, zoom, filters, clock) -> tuple[list[tuple], list[tuple]]:
+    """The cells a view shows, from the stored tables and counted live."""
+    with store.engine.connect() as connection:
+        if filters == NO_FILTERS:
+            stored = stored_cells(connection, cell_range(box, zoom))
+        else:
+            stored = filtered_cells(connection, box, zoom, filters, clock)
+    return comparable(stored), comparable(live_cells(store, box, zoom, filters, clock))
+
+
+def assert_cells_are_live(
+    store, filters: Filters = NO_FILTERS, clock: Clock = CLOCK, boxes: list[LonLatBox] = BOXES
+) -> int:
+    """Every zoom's cells over every box equal, those stored and those counted live (and with
+    filters, the markers of :data:`MARKER_ZOOM`); how many listings they count."""
     compared = 0
-    for zoom in STORED_ZOOMS:
-        for box in BOXES:
-            with store.engine.connect() as connection:
-                stored = comparable(stored_cells(connection, cell_range(box, zoom)))
-            live = comparable(live_cells(store, box, zoom, Filters(), CLOCK))
-            assert [c[:2] for c in stored] == [c[:2] for c in live], (zoom, box)
+    for zoom in [*STORED_ZOOMS, *([] if filters == NO_FILTERS else [MARKER_ZOOM])]:
+        for box in boxes:
+            stored, live = comparable_cells(store, box, zoom, filters, clock)
+            assert [c[:2] for c in stored] == [c[:2] for c in live], (zoom, box, filters)
             assert [x for c in stored for x in c[2:]] == pytest.approx(
                 [x for c in live for x in c[2:]], abs=1e-9
             )
             compared += sum(cell[0] for cell in live)
-    assert compared > 0
+    return compared
+
+
+def vocabulary_filters(store) -> list[Filters]:
+    """A service type, a language, two populations (any), two capabilities (all), a language
+    and a service type: terms and codes the loaded services have."""
+    with store.engine.connect() as connection:
+        terms = connection.scalars(
+            select(Attribute.taxonomy_term_id)
+            .group_by(Attribute.taxonomy_term_id)
+            .order_by(func.count().desc(), Attribute.taxonomy_term_id)
+        ).all()
+        languages = connection.scalars(select(Language.code).distinct()).all()
+    pair = frozenset(terms[1:3])
+    return [
+        Filters(service_types=frozenset(terms[:1])),  # stored per code at low zooms
+        Filters(languages=frozenset(languages[:1])),
+        Filters(populations=pair),
+        Filters(capabilities=pair),
+        Filters(languages=frozenset(languages[:1]), service_types=frozenset(terms[:1])),
+    ]
+
+
+def assert_stored_cells_are_live(store) -> None:
+    assert assert_cells_are_live(store) > 0
+    for filters in [*vocabulary_filters(store), TIME_FILTERS[1], TIME_FILTERS[-1]]:
+        assert_cells_are_live(store, filters)
+
+
+def give_hours_and_counts(store) -> list[str]:
+    """The first services given the :data:`HOURS` and :data:`COUNTS` (a few each, in turn),
+    some of their locations another timezone, and republished; their ids."""
+    with store.engine.connect() as connection:
+        service_ids = connection.scalars(
+            select(PublicListing.service_id).distinct().order_by(PublicListing.service_id)
+        ).all()[:24]
+    stamp = {"source_name": "test", "source_as_of": None, "imported_at": CLOCK.now}
+    with store.engine.begin() as connection:
+        for number, service_id in enumerate(service_ids):
+            for rule in range(number % 3):
+                byday, opens, closes, since, until = HOURS[(number + rule) % len(HOURS)]
+                connection.execute(
+                    insert(Schedule).values(
+                        id=f"test-hours-{number}-{rule}",
+                        source_record_id=f"{number}-{rule}",
+                        service_id=service_id,
+                        byday=byday,
+                        opens_at=opens and dt.time.fromisoformat(opens),
+                        closes_at=closes and dt.time.fromisoformat(closes),
+                        valid_from=since and dt.date.fromisoformat(since),
+                        valid_to=until and dt.date.fromisoformat(until),
+                        **stamp,
+                    )
+                )
+            if number % 2:
+                available, hours = COUNTS[number % len(COUNTS)]
+                connection.execute(
+                    insert(ServiceCapacity).values(
+                        id=f"test-count-{number}",
+                        source_record_id=str(number),
+                        service_id=service_id,
+                        unit="bed",
+                        available=available,
+                        maximum=10,
+                        updated=CLOCK.now - dt.timedelta(hours=hours),
+                        **stamp,
+                    )
+                )
+            if number % 4 == 3:
+                located = select(ServiceAtLocation.location_id).where(
+                    ServiceAtLocation.service_id == service_id
+                )
+                zone = ("America/Vancouver", "America/St_Johns", None)[number % 3]
+                connection.execute(
+                    update(Location).where(Location.id.in_(located)).values(timezone=zone)
+                )
+        services_changed(connection, service_ids)
+    return list(service_ids)
 
 
 @pytest.fixture
 def loaded(empty_store, tmp_path):
     run(empty_store, [SHARED, CONFIDENTIAL_FIXTURE], DATA_DIR, tmp_path, progress=False)
+    give_hours_and_counts(empty_store)
     return empty_store
 
 
@@ -141,3 +278,37 @@ def test_a_confidential_service_is_counted_at_its_public_point_only(loaded):
     for _, latitude, longitude in members:
         assert all(abs(latitude - lat) + abs(longitude - lon) > 1e-3 for lat, lon in real)
     assert_stored_cells_are_live(loaded)
+
+
+def test_the_time_filters_give_what_the_listings_records_say(loaded):
+    with loaded.engine.connect() as connection:
+        zones = set(connection.scalars(select(MapHours.timezone)))
+    assert len(zones) >= 2
+    boxes = [BOXES[0], BOXES[3], BOXES[4]]  # Canada, downtown, across the antimeridian
+    for clock in CLOCKS:
+        passing = [assert_cells_are_live(loaded, filters, clock, boxes) for filters in TIME_FILTERS]
+        assert any(passing)
+    everyone = assert_cells_are_live(loaded)
+    open_now = assert_cells_are_live(loaded, TIME_FILTERS[0])
+    assert 0 < open_now < everyone
+
+
+def test_the_filters_follow_an_edit_of_hours_and_counts(loaded):
+    with loaded.engine.connect() as connection:
+        service_id = connection.scalar(
+            select(MapHours.service_id).order_by(MapHours.service_id).limit(1)
+        )
+    with loaded.engine.begin() as connection:
+        connection.execute(
+            update(Schedule)
+            .where(Schedule.service_id == service_id)
+            .values(byday="SA", opens_at=dt.time(1, 0), closes_at=dt.time(2, 0))
+        )
+        connection.execute(
+            update(ServiceCapacity)
+            .where(ServiceCapacity.service_id == service_id)
+            .values(available=0)
+        )
+        services_changed(connection, [service_id])
+    for filters in TIME_FILTERS:
+        assert_cells_are_live(loaded, filters, boxes=BOXES[:1])

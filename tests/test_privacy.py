@@ -94,15 +94,24 @@ def sample_arguments(store) -> dict[str, list[str]]:
     }
 
 
+# Filters a confidential service passes: the map's filtered views count the stored members
+# (caremap.mapfilters), its other views the stored cells or the listings.
+MAP_FILTERS = [
+    "",
+    "&service_type=safe_house&service_type=vaw_shelter&population=women",
+    "&language=fr&open_now=1&beds_available=1&include_unknown=1&month=12",
+]
+
+
 def map_views() -> list[str]:
     """The browse map's views: Canada, and around each confidential location's real point,
-    from clusters to markers."""
+    from clusters to markers, without filters and with filters it passes."""
     views = ["bbox=-141,41,-52,84&zoom=4", "bbox=-141,41,-52,84&zoom=18"]
     for row in confidential_rows():
         lat, lon = float(row["latitude"]), float(row["longitude"])
         box = f"{lon - 0.05:.3f},{lat - 0.05:.3f},{lon + 0.05:.3f},{lat + 0.05:.3f}"
         views += [f"bbox={box}&zoom={zoom}" for zoom in (8, 12, 14, 16, 18)]
-    return views
+    return [f"{view}{filters}" for view in views for filters in MAP_FILTERS]
 
 
 # Routes that answer only with query parameters: the values the sweep gives them.

@@ -1,0 +1,197 @@
+"""The browse map's filtered views, counted from the members (:mod:`caremap.mapmembers`).
+
+A filtered view's cells are one indexed range of ``map_member`` (by the members' finest
+cells) grouped by cell, with the vocabulary filters as conditions on the member's codes
+(``map_term``, in the same range) and the time filters as conditions on its stored hours,
+seasons and availability counts: what :func:`caremap.search.passes_time_filters` says of its
+public record, tested in SQL. From :data:`caremap.mapcells.MARKER_ZOOM` on, the members are
+those in the view's box, each a cell of its own. A view filtered by one code alone reads that
+code's stored cells (:mod:`caremap.mapcodes`) at a low zoom, one range of ``map_term`` (which
+holds the members' cells and points) at a finer one. Only members are read, so every point is
+a public point.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, Connection, and_, false, func, or_, select
+from sqlalchemy.orm import InstrumentedAttribute
+
+from caremap.listing import LonLatBox
+from caremap.mapcells import MARKER_ZOOM, Cell, CellRange, cell_range, coarser
+from caremap.mapcodes import CODE_ZOOMS
+from caremap.mapmembers import FINEST_ZOOM, microseconds
+from caremap.model import MapBeds, MapCodeCell, MapHours, MapMember, MapSeason, MapTerm
+from caremap.queries import END_OF_DAY
+from caremap.search import Clock, Filters, month_span
+
+
+def filtered_cells(
+    connection: Connection, box: LonLatBox, zoom: int, filters: Filters, clock: Clock
+) -> list[Cell]:
+    """The grid cells touching ``box`` at ``zoom`` (one per member in it from
+    :data:`MARKER_ZOOM`) holding members passing ``filters``, counting those: with one code
+    and no time filter, from that code's stored cells or one range of ``map_term`` alone."""
+    vocabulary = _vocabulary(filters)
+    times = _time_conditions(connection, filters, clock)
+    if not times and len(vocabulary) == 1 and len(vocabulary[0][1]) == 1:
+        [(facet, [code])] = vocabulary
+        if zoom in CODE_ZOOMS:
+            return _stored(connection, facet, code, cell_range(box, zoom))
+        where = [MapTerm.facet == facet, MapTerm.code == code]
+        return _grouped(connection, MapTerm, MapTerm.listing_id, box, zoom, where)
+    where = [
+        MapMember.id.in_(
+            select(MapTerm.listing_id).where(
+                MapTerm.facet == facet,
+                MapTerm.code.in_(codes),
+                *_placed(MapTerm, MapTerm.listing_id, box, zoom)[0],
+            )
+        )
+        for facet, codes in vocabulary
+    ]
+    return _grouped(connection, MapMember, MapMember.id, box, zoom, where + times)
+
+
+Placed = type[MapMember] | type[MapTerm]
+
+
+def _grouped(
+    connection: Connection,
+    table: Placed,
+    listing_id: InstrumentedAttribute[str],
+    box: LonLatBox,
+    zoom: int,
+    where: list[ColumnElement[bool]],
+) -> list[Cell]:
+    """The cells of the rows of ``table`` meeting ``where`` in ``box`` at ``zoom``, counted."""
+    placed, keys = _placed(table, listing_id, box, zoom)
+    query = (
+        select(
+            func.count(), func.avg(table.latitude), func.avg(table.longitude), func.min(listing_id)
+        )
+        .where(*placed, *where)
+        .group_by(*keys)
+    )
+    return [Cell(*row) for row in connection.execute(query)]
+
+
+def _placed(
+    table: Placed, listing_id: InstrumentedAttribute[str], box: LonLatBox, zoom: int
+) -> tuple[list[ColumnElement[bool]], list[Any]]:
+    """Conditions on the rows of ``table``: in the cells touching ``box`` at ``zoom`` (in the
+    box from :data:`MARKER_ZOOM`, within a range of finest cells one wider each way, past
+    rounding); and what to group them by: their cell (their listing from there)."""
+    if zoom < MARKER_ZOOM:
+        cells = cell_range(box, zoom)
+        keys = [coarser(table.x, zoom), coarser(table.y, zoom)]
+        return [cells.holds_finest(table.x, table.y)], keys
+    cells = cell_range(box, FINEST_ZOOM)
+    wider = CellRange(
+        FINEST_ZOOM,
+        [(west - 1, east + 1) for west, east in cells.xs],
+        (cells.ys[0] - 1, cells.ys[1] + 1),
+        cells.box,
+    )
+    in_box = [
+        wider.holds_finest(table.x, table.y),
+        box.holds(table.latitude, table.longitude),
+    ]
+    return in_box, [listing_id]
+
+
+def _stored(connection: Connection, facet: str, code: str, cells: CellRange) -> list[Cell]:
+    """The stored cells of ``code`` in ``cells``."""
+    query = select(
+        MapCodeCell.count,
+        MapCodeCell.latitude_sum,
+        MapCodeCell.longitude_sum,
+        MapCodeCell.only_id,
+    ).where(
+        MapCodeCell.facet == facet,
+        MapCodeCell.code == code,
+        MapCodeCell.zoom == cells.zoom,
+        cells.holds(MapCodeCell.x, MapCodeCell.y),
+    )
+    return [
+        Cell(count, latitude_sum / count, longitude_sum / count, only_id or "")
+        for count, latitude_sum, longitude_sum, only_id in connection.execute(query)
+    ]
+
+
+def _vocabulary(filters: Filters) -> list[tuple[str, list[str]]]:
+    """The vocabulary filters as (facet, codes) of ``map_term``: a listing passes when it has
+    one of the codes of each, as :func:`caremap.search.listing_filter` says."""
+    facets = [("term", filters.service_types), ("term", filters.populations)]
+    facets += [("term", frozenset({code})) for code in filters.capabilities]
+    facets.append(("language", filters.languages))
+    return [(facet, sorted(codes)) for facet, codes in facets if codes]
+
+
+def _time_conditions(
+    connection: Connection, filters: Filters, clock: Clock
+) -> list[ColumnElement[bool]]:
+    """Conditions on a member: it passes the time filters."""
+    unknown = filters.include_unknown
+    conditions = []
+    if filters.open_now:
+        zones = connection.scalars(select(MapHours.timezone).distinct()).all()
+        now_open = select(MapHours.listing_id).where(
+            or_(false(), *(_open_in(zone, clock.now) for zone in zones))
+        )
+        conditions.append(_or_unknown(MapMember.id.in_(now_open), ~MapMember.weekly, unknown))
+    if filters.month is not None:
+        first, last = month_span(filters.month, clock.now.date())
+        overlapping = select(MapSeason.listing_id).where(
+            or_(MapSeason.valid_from.is_(None), MapSeason.valid_from <= last),
+            or_(MapSeason.valid_to.is_(None), MapSeason.valid_to >= first),
+        )
+        conditions.append(or_(~MapMember.seasonal, MapMember.id.in_(overlapping)))
+    if filters.beds_available:
+        fresh = select(MapBeds.listing_id).where(MapBeds.updated >= clock.now - clock.stale_after)
+        with_beds = MapMember.id.in_(fresh.where(MapBeds.available > 0))
+        conditions.append(_or_unknown(with_beds, ~MapMember.id.in_(fresh), unknown))
+    return conditions
+
+
+def _or_unknown(
+    known: ColumnElement[bool], not_known: ColumnElement[bool], include_unknown: bool
+) -> ColumnElement[bool]:
+    return or_(known, not_known) if include_unknown else known
+
+
+def _open_in(zone: str, now: dt.datetime) -> ColumnElement[bool]:
+    """A condition on ``map_hours``: the row is of ``zone`` and open at ``now`` there, as
+    :func:`caremap.search.is_open` says (overnight hours included)."""
+    local = now.astimezone(ZoneInfo(zone))
+    today, at = local.date(), microseconds(local.time())
+    yesterday = today - dt.timedelta(days=1)
+    opens, closes = MapHours.opens_us, MapHours.closes_us
+    same_day = opens <= closes
+    return and_(
+        MapHours.timezone == zone,
+        or_(
+            and_(
+                MapHours.weekday == today.weekday(),
+                _valid_on(today),
+                opens <= at,
+                or_(~same_day, closes > at, closes == microseconds(END_OF_DAY)),
+            ),
+            and_(
+                MapHours.weekday == yesterday.weekday(),
+                _valid_on(yesterday),
+                ~same_day,
+                closes > at,
+            ),
+        ),
+    )
+
+
+def _valid_on(day: dt.date) -> ColumnElement[bool]:
+    return and_(
+        or_(MapHours.valid_from.is_(None), MapHours.valid_from <= day),
+        or_(MapHours.valid_to.is_(None), MapHours.valid_to >= day),
+    )
