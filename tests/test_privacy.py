@@ -22,6 +22,7 @@ from etl.pipeline import run
 from tests.conftest import CONFIDENTIAL_FIXTURE
 from tests.support.data import DATA_DIR
 from tests.test_service_links import LISTINGS, SOURCE
+from webmap.common.bundle import BUNDLES, bundle_url
 
 EXCLUDED_ENDPOINTS = {"static"}  # files shipped with the app, no data
 
@@ -120,6 +121,9 @@ QUERIES = {"/map/points": map_views}
 
 def get_urls(app, store) -> list[str]:
     samples = sample_arguments(store)
+    with app.test_request_context():  # each map page's bundle, and one that is not
+        bundles = [bundle_url(name, kind) for name in BUNDLES for kind in ("js", "css")]
+    samples["filename"] = [url.rpartition("/")[2] for url in bundles] + ["search.0.js"]
     urls = []
     for rule in app.url_map.iter_rules():
         if "GET" not in rule.methods or rule.endpoint in EXCLUDED_ENDPOINTS:
