@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from pathlib import Path
 
+import pytest
 from sqlalchemy import select, update
 
 from caremap.coverage.stored import build, invalidate, is_current
 from caremap.model import CoverageIndicator, Location, ServiceAtLocation
 from caremap.republish import services_changed
+from caremap.store import Store
 from etl.pipeline import run
-from tests.conftest import DATA_DIR, LISTINGS
+from tests.conftest import DATA_DIR, LISTINGS, copy_of
 
 TODAY = dt.date(2026, 11, 29)
 FIRST = dt.datetime(2026, 11, 29, 15, 0, tzinfo=dt.UTC)
@@ -24,6 +27,21 @@ VALUES = [
     for column in CoverageIndicator.__table__.columns
     if column.name not in (*KEY, "computed_at")
 ]
+
+
+def _built(store: Store, url: str, directory: Path) -> bool:
+    """The bundled listings loaded and every indicator built on TODAY at FIRST; whether that
+    build was incremental."""
+    run(store, [LISTINGS], DATA_DIR, directory, progress=False)
+    return build(store, DATA_DIR, TODAY, FIRST).incremental
+
+
+@pytest.fixture
+def built(backend, tmp_path):
+    """A store of the test's own with :func:`_built`'s content (built once per process)."""
+    with copy_of(backend, "coverage-built", _built, tmp_path) as made:
+        assert made.filled is False  # nothing was stored: the first build is a full one
+        yield made.store
 
 
 def _table(store) -> dict[tuple, dict]:
@@ -66,24 +84,22 @@ def _move_a_victoria_service(store) -> str:
     return service_id
 
 
-def test_an_edit_rebuilds_only_what_it_touches_and_equals_a_full_rebuild(empty_store, tmp_path):
-    run(empty_store, [LISTINGS], DATA_DIR, tmp_path, progress=False)
-    assert not build(empty_store, DATA_DIR, TODAY, FIRST).incremental
-    before = _table(empty_store)
+def test_an_edit_rebuilds_only_what_it_touches_and_equals_a_full_rebuild(built):
+    before = _table(built)
 
-    _move_a_victoria_service(empty_store)
-    kept = _table(empty_store)
+    _move_a_victoria_service(built)
+    kept = _table(built)
     assert 0 < len(kept) < len(before)
-    assert not is_current(empty_store, TODAY)
-    report = build(empty_store, DATA_DIR, TODAY, LATER)
+    assert not is_current(built, TODAY)
+    report = build(built, DATA_DIR, TODAY, LATER)
     assert report.incremental and report.rows == len(before) - len(kept)
-    assert is_current(empty_store, TODAY)
-    incremental = _table(empty_store)
+    assert is_current(built, TODAY)
+    incremental = _table(built)
 
-    with empty_store.engine.begin() as connection:
+    with built.engine.begin() as connection:
         invalidate(connection)
-    assert not build(empty_store, DATA_DIR, TODAY, LATER).incremental
-    full = _table(empty_store)
+    assert not build(built, DATA_DIR, TODAY, LATER).incremental
+    full = _table(built)
 
     assert incremental.keys() == full.keys() == before.keys()
     different = [key for key in full if not _same(incremental[key], full[key])]
@@ -99,12 +115,10 @@ def test_an_edit_rebuilds_only_what_it_touches_and_equals_a_full_rebuild(empty_s
     assert not any(key[0] == "toronto_neighbourhood" for key in rewritten)
 
 
-def test_a_build_on_another_day_rebuilds_everything(empty_store, tmp_path):
-    run(empty_store, [LISTINGS], DATA_DIR, tmp_path, progress=False)
-    build(empty_store, DATA_DIR, TODAY, FIRST)
-    _move_a_victoria_service(empty_store)
+def test_a_build_on_another_day_rebuilds_everything(built):
+    _move_a_victoria_service(built)
     tomorrow = TODAY + dt.timedelta(days=1)
-    report = build(empty_store, DATA_DIR, tomorrow, LATER)
+    report = build(built, DATA_DIR, tomorrow, LATER)
     assert not report.incremental
-    assert {row["as_of"] for row in _table(empty_store).values()} == {tomorrow}
-    assert is_current(empty_store, tomorrow)
+    assert {row["as_of"] for row in _table(built).values()} == {tomorrow}
+    assert is_current(built, tomorrow)
