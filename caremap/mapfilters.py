@@ -17,14 +17,32 @@ import datetime as dt
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Connection, and_, false, func, or_, select
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    and_,
+    exists,
+    false,
+    func,
+    or_,
+    select,
+)
+from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from caremap.listing import LonLatBox
 from caremap.mapcells import MARKER_ZOOM, Cell, CellRange, cell_range, coarser
 from caremap.mapcodes import CODE_ZOOMS
 from caremap.mapmembers import FINEST_ZOOM, microseconds
-from caremap.model import MapBeds, MapCodeCell, MapHours, MapMember, MapSeason, MapTerm
+from caremap.model import (
+    MapBeds,
+    MapCell,
+    MapCodeCell,
+    MapHours,
+    MapMember,
+    MapSeason,
+    MapTerm,
+)
 from caremap.queries import END_OF_DAY
 from caremap.search import Clock, Filters, month_span
 
@@ -34,26 +52,139 @@ def filtered_cells(
 ) -> list[Cell]:
     """The grid cells touching ``box`` at ``zoom`` (one per member in it from
     :data:`MARKER_ZOOM`) holding members passing ``filters``, counting those: with one code
-    and no time filter, from that code's stored cells or one range of ``map_term`` alone."""
+    and no time filter, from that code's stored cells or one range of ``map_term`` alone; with a
+    month as the only time filter, where the cells (or with one code, its cells) are stored,
+    from those less the members out of season; with codes of several facets, from the rarest's
+    range of ``map_term``."""
     vocabulary = _vocabulary(filters)
     times = _time_conditions(connection, filters, clock)
-    if not times and len(vocabulary) == 1 and len(vocabulary[0][1]) == 1:
+    single = len(vocabulary) == 1 and len(vocabulary[0][1]) == 1
+    month_only = filters.month is not None and len(times) == 1
+    stored = zoom in CODE_ZOOMS if vocabulary else zoom < MARKER_ZOOM
+    if month_only and stored and (single or not vocabulary):
+        only = (vocabulary[0][0], vocabulary[0][1][0]) if vocabulary else None
+        return _in_season(connection, cell_range(box, zoom), only, times)
+    if not times and single:
         [(facet, [code])] = vocabulary
         if zoom in CODE_ZOOMS:
             return _stored(connection, facet, code, cell_range(box, zoom))
         where = [MapTerm.facet == facet, MapTerm.code == code]
         return _grouped(connection, MapTerm, MapTerm.listing_id, box, zoom, where)
-    where = [
-        MapMember.id.in_(
-            select(MapTerm.listing_id).where(
-                MapTerm.facet == facet,
-                MapTerm.code.in_(codes),
-                *_placed(MapTerm, MapTerm.listing_id, box, zoom)[0],
-            )
+    if vocabulary:
+        return _coded(connection, box, zoom, vocabulary, times)
+    return _grouped(connection, MapMember, MapMember.id, box, zoom, times)
+
+
+def _coded(
+    connection: Connection,
+    box: LonLatBox,
+    zoom: int,
+    vocabulary: list[tuple[str, list[str]]],
+    times: list[ColumnElement[bool]],
+) -> list[Cell]:
+    """The cells of the members with a code of each of ``vocabulary``'s facets, passing
+    ``times``: one range of ``map_term`` for the facet with the fewest listings (by the
+    stored cells), the other facets' codes probed by listing."""
+    (facet, codes), *others = sorted(vocabulary, key=lambda group: _total(connection, *group))
+    where = [MapTerm.facet == facet, MapTerm.code.in_(codes)]
+    if len(codes) > 1:  # each listing once: the row of its first code of these
+        where.append(~_has(MapTerm.listing_id, facet, codes, below=MapTerm.code))
+    where += [_has(MapTerm.listing_id, *group) for group in others]
+    if times:
+        where += [MapMember.id == MapTerm.listing_id, *times]
+    return _grouped(connection, MapTerm, MapTerm.listing_id, box, zoom, where)
+
+
+def _has(
+    listing_id: InstrumentedAttribute[str],
+    facet: str,
+    codes: list[str],
+    below: InstrumentedAttribute[str] | None = None,
+) -> ColumnElement[bool]:
+    """A condition: the listing ``listing_id`` has one of ``codes`` of ``facet`` (one ordered
+    before ``below`` when given), probed by ``ix_map_term_listing``."""
+    term = aliased(MapTerm)
+    where = [term.listing_id == listing_id, term.facet == facet, term.code.in_(codes)]
+    if below is not None:
+        where.append(term.code < below)
+    return exists().where(*where)
+
+
+def _total(connection: Connection, facet: str, codes: list[str]) -> int:
+    """How many listings have ``codes`` of ``facet`` (a listing once per code), from the
+    codes' stored cells at zoom 0."""
+    query = select(func.coalesce(func.sum(MapCodeCell.count), 0)).where(
+        MapCodeCell.facet == facet, MapCodeCell.code.in_(codes), MapCodeCell.zoom == 0
+    )
+    return int(connection.execute(query).scalar_one())
+
+
+def _in_season(
+    connection: Connection,
+    cells: CellRange,
+    code: tuple[str, str] | None,
+    in_month: list[ColumnElement[bool]],
+) -> list[Cell]:
+    """The cells of the members (with ``code``) passing ``in_month``, a month's condition:
+    the stored cells (``map_cell``, or the code's) less the members failing it, seasonal ones
+    (few, read from ``map_season``); a cell left with one member reads it."""
+    seasonal = MapMember.id.in_(select(MapSeason.listing_id))
+    out = {
+        (x, y): counts
+        for x, y, *counts in connection.execute(
+            _member_cells(cells, code, [seasonal, ~and_(*in_month)])
         )
-        for facet, codes in vocabulary
-    ]
-    return _grouped(connection, MapMember, MapMember.id, box, zoom, where + times)
+    }
+    kept = []
+    for x, y, count, latitude_sum, longitude_sum, only_id in connection.execute(
+        _stored_query(cells, code)
+    ):
+        less, latitude_less, longitude_less = out.get((x, y), (0, 0.0, 0.0))
+        left = count - less
+        if left == 1 and less:
+            one = CellRange(cells.zoom, [(x, x)], (y, y), cells.box)
+            [(_, _, _, latitude, longitude, member)] = connection.execute(
+                _member_cells(one, code, in_month, func.min(MapMember.id))
+            )
+            kept.append(Cell(1, latitude, longitude, member))
+        elif left:
+            latitude = (latitude_sum - latitude_less) / left
+            kept.append(
+                Cell(left, latitude, (longitude_sum - longitude_less) / left, only_id or "")
+            )
+    return kept
+
+
+def _member_cells(
+    cells: CellRange,
+    code: tuple[str, str] | None,
+    where: list[ColumnElement[bool]],
+    *extra: ColumnElement[Any],
+) -> Select:
+    """The cells in ``cells`` of the members (with ``code``) meeting ``where``: x, y, count,
+    and the sums of their points (and ``extra``)."""
+    x, y = coarser(MapMember.x, cells.zoom), coarser(MapMember.y, cells.zoom)
+    if code is not None:
+        where = [*where, _has(MapMember.id, code[0], [code[1]])]
+    return (
+        select(
+            x, y, func.count(), func.sum(MapMember.latitude), func.sum(MapMember.longitude), *extra
+        )
+        .where(cells.holds_finest(MapMember.x, MapMember.y), *where)
+        .group_by(x, y)
+    )
+
+
+def _stored_query(cells: CellRange, code: tuple[str, str] | None) -> Select:
+    """The stored cells in ``cells`` (``map_cell``, or the cells of ``code``): x, y, count,
+    the sums of their points and the one listing's id."""
+    table: type[MapCell] | type[MapCodeCell] = MapCell if code is None else MapCodeCell
+    where = [table.zoom == cells.zoom, cells.holds(table.x, table.y)]
+    if code is not None:
+        where += [MapCodeCell.facet == code[0], MapCodeCell.code == code[1]]
+    return select(
+        table.x, table.y, table.count, table.latitude_sum, table.longitude_sum, table.only_id
+    ).where(*where)
 
 
 Placed = type[MapMember] | type[MapTerm]
@@ -105,20 +236,11 @@ def _placed(
 
 def _stored(connection: Connection, facet: str, code: str, cells: CellRange) -> list[Cell]:
     """The stored cells of ``code`` in ``cells``."""
-    query = select(
-        MapCodeCell.count,
-        MapCodeCell.latitude_sum,
-        MapCodeCell.longitude_sum,
-        MapCodeCell.only_id,
-    ).where(
-        MapCodeCell.facet == facet,
-        MapCodeCell.code == code,
-        MapCodeCell.zoom == cells.zoom,
-        cells.holds(MapCodeCell.x, MapCodeCell.y),
-    )
     return [
         Cell(count, latitude_sum / count, longitude_sum / count, only_id or "")
-        for count, latitude_sum, longitude_sum, only_id in connection.execute(query)
+        for _, _, count, latitude_sum, longitude_sum, only_id in connection.execute(
+            _stored_query(cells, (facet, code))
+        )
     ]
 
 

@@ -609,6 +609,8 @@ class MapTerm(Base):
     __tablename__ = "map_term"
     __table_args__ = (
         Index("ix_map_term_cell", "facet", "code", "y", "x", "latitude", "longitude", "listing_id"),
+        # a listing probed for the codes of other facets (caremap.mapfilters)
+        Index("ix_map_term_listing", "listing_id", "facet", "code"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -9,6 +9,7 @@ availability counts."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -291,6 +292,19 @@ def test_the_time_filters_give_what_the_listings_records_say(loaded):
     everyone = assert_cells_are_live(loaded)
     open_now = assert_cells_are_live(loaded, TIME_FILTERS[0])
     assert 0 < open_now < everyone
+
+
+def test_the_time_filters_with_codes_give_what_the_listings_records_say(loaded):
+    """A month with one code (its stored cells less the members out of season: fewer), and
+    each time filter with codes of two facets (read from the rarer's range of map_term)."""
+    one_code, *_, two_facets = vocabulary_filters(loaded)
+    boxes = [BOXES[0], BOXES[3]]  # Canada, downtown
+    in_season = dataclasses.replace(one_code, month=7)
+    everyone = assert_cells_are_live(loaded, one_code, boxes=boxes)
+    assert 0 < assert_cells_are_live(loaded, in_season, boxes=boxes) < everyone
+    for filters in TIME_FILTERS:
+        codes = {"languages": two_facets.languages, "service_types": two_facets.service_types}
+        assert_cells_are_live(loaded, dataclasses.replace(filters, **codes), boxes=boxes)
 
 
 def test_the_filters_follow_an_edit_of_hours_and_counts(loaded):
