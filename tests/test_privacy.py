@@ -101,6 +101,8 @@ MAP_FILTERS = [
     "",
     "&service_type=safe_house&service_type=vaw_shelter&population=women",
     "&language=fr&open_now=1&beds_available=1&include_unknown=1&month=12",
+    "&month=12",  # the stored cells less the members out of season
+    "&population=women&month=12",  # a code's stored cells less its members out of season
 ]
 
 
