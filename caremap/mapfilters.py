@@ -27,6 +27,7 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    union_all,
 )
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
@@ -261,8 +262,13 @@ def _time_conditions(
     conditions = []
     if filters.open_now:
         zones = connection.scalars(select(MapHours.timezone).distinct()).all()
-        now_open = select(MapHours.listing_id).where(
-            or_(false(), *(_open_in(zone, clock.now) for zone in zones))
+        now_open = union_all(
+            select(MapHours.listing_id).where(false()),
+            *(
+                select(MapHours.listing_id).where(day)
+                for zone in zones
+                for day in _open_in(zone, clock.now)
+            ),
         )
         conditions.append(_or_unknown(MapMember.id.in_(now_open), ~MapMember.weekly, unknown))
     if filters.month is not None:
@@ -285,31 +291,31 @@ def _or_unknown(
     return or_(known, not_known) if include_unknown else known
 
 
-def _open_in(zone: str, now: dt.datetime) -> ColumnElement[bool]:
-    """A condition on ``map_hours``: the row is of ``zone`` and open at ``now`` there, as
-    :func:`caremap.search.is_open` says (overnight hours included)."""
+def _open_in(zone: str, now: dt.datetime) -> list[ColumnElement[bool]]:
+    """Conditions on ``map_hours``, one index range each: the row is of ``zone`` and open at
+    ``now`` there by its hours of today, or by yesterday's running past midnight, as
+    :func:`caremap.search.is_open` says."""
     local = now.astimezone(ZoneInfo(zone))
     today, at = local.date(), microseconds(local.time())
     yesterday = today - dt.timedelta(days=1)
     opens, closes = MapHours.opens_us, MapHours.closes_us
     same_day = opens <= closes
-    return and_(
-        MapHours.timezone == zone,
-        or_(
-            and_(
-                MapHours.weekday == today.weekday(),
-                _valid_on(today),
-                opens <= at,
-                or_(~same_day, closes > at, closes == microseconds(END_OF_DAY)),
-            ),
-            and_(
-                MapHours.weekday == yesterday.weekday(),
-                _valid_on(yesterday),
-                ~same_day,
-                closes > at,
-            ),
+    return [
+        and_(
+            MapHours.timezone == zone,
+            MapHours.weekday == today.weekday(),
+            opens <= at,
+            _valid_on(today),
+            or_(~same_day, closes > at, closes == microseconds(END_OF_DAY)),
         ),
-    )
+        and_(
+            MapHours.timezone == zone,
+            MapHours.weekday == yesterday.weekday(),
+            _valid_on(yesterday),
+            ~same_day,
+            closes > at,
+        ),
+    ]
 
 
 def _valid_on(day: dt.date) -> ColumnElement[bool]:
