@@ -1,14 +1,15 @@
 """The browse map's filtered views, counted from the members (:mod:`caremap.mapmembers`).
 
-A filtered view's cells are one indexed range of ``map_member`` (by the members' finest
-cells) grouped by cell, with the vocabulary filters as conditions on the member's codes
-(``map_term``, in the same range) and the time filters as conditions on its stored hours,
-seasons and availability counts: what :func:`caremap.search.passes_time_filters` says of its
-public record, tested in SQL. From :data:`caremap.mapcells.MARKER_ZOOM` on, the members are
-those in the view's box, each a cell of its own. A view filtered by one code alone reads that
-code's stored cells (:mod:`caremap.mapcodes`) at a low zoom, one range of ``map_term`` (which
-holds the members' cells and points) at a finer one. Only members are read, so every point is
-a public point.
+A filtered view's cells are one indexed range of cells grouped by cell: of ``map_term`` (which
+holds the members' cells and points) for the rarest of the codes filtered by, by the codes'
+stored totals, each member probed by listing for the other facets' codes; of ``map_member``
+without codes. The time filters are conditions on the member's stored hours, seasons and
+availability counts: what :func:`caremap.search.passes_time_filters` says of its public record,
+tested in SQL. From :data:`caremap.mapcells.MARKER_ZOOM` on, the members are those in the view's
+box, each a cell of its own. A view filtered by one code alone reads that code's stored cells
+(:mod:`caremap.mapcodes`) at a low zoom; by a month (and at most one code) where cells are
+stored, the stored cells less the members out of season, which are few: seasonal ones. Only
+members are read, so every point is a public point.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from sqlalchemy import (
     Connection,
     Select,
     and_,
-    exists,
     false,
     func,
     or_,
@@ -108,7 +108,7 @@ def _has(
     where = [term.listing_id == listing_id, term.facet == facet, term.code.in_(codes)]
     if below is not None:
         where.append(term.code < below)
-    return exists().where(*where)
+    return select(term.listing_id).where(*where).exists()
 
 
 def _total(connection: Connection, facet: str, codes: list[str]) -> int:
