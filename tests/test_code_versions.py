@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (7, "cdc18130c65722f7800c1e3e19e2648c9013275594b90a58904540665ff0c66c"),
+        (7, "9e2ebc759ada8f2290e3188a39d5143e9564a964d0c2ff7da6b140265337aadb"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "e0544b7b366601ff0912bba7b9bd169753ca5c829ae59f1b5726662566f117ae"),
+        (5, "929f20fba670f560d9e649398a15998751c8cbfad0168fcd11127f989005ee90"),
     ),
 ]
 
