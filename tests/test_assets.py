@@ -10,7 +10,7 @@ from folium.plugins import MarkerCluster
 
 import webmap
 from webmap.common.assets import ExternalAssetError, find_external_urls, find_resource_urls
-from webmap.common.bundle import BUNDLES
+from webmap.common.bundle import BUNDLES, STYLESHEETS
 from webmap.common.mapview import new_map, render_map
 
 STATIC = Path(webmap.__file__).parent / "static"
@@ -108,7 +108,8 @@ def test_vendored_css_references_exist(css: Path):
 
 
 def test_each_vendored_package_is_used_and_keeps_its_licence():
-    bundled = {path for bundle in BUNDLES.values() for path in bundle.scripts + bundle.styles}
+    bundled = {path for bundle in BUNDLES.values() for path in bundle.scripts}
+    bundled |= {path for files in STYLESHEETS.values() for path in files}
     for path in bundled:
         assert (STATIC / path).is_file(), path
     linked = set(re.findall(r"filename='(vendor/[^']+)'", _templates_text()))

@@ -1,6 +1,7 @@
-"""Each map page loads one script and one stylesheet, its bundle (webmap/common/bundle.py):
-built from the static files at app start, their licence headers kept, cached for good under
-its digest; and the browse map's opening points request is the one a phone preloads."""
+"""Each map page loads one script, its bundle, and one stylesheet, shared by the pages with the
+same styles (webmap/common/bundle.py): built from the static files at app start, their licence
+headers kept, cached for good under their digests; and the browse map's opening points request
+is the one a phone preloads."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import webmap
-from webmap.common.bundle import BUNDLES
+from webmap.common.bundle import BUNDLES, STYLESHEETS
 from webmap.common.mapview import PHONE_MAP_PX, fit_zoom, opening_view
 
 STATIC = Path(webmap.__file__).parent / "static"
@@ -41,10 +42,11 @@ def test_each_map_page_loads_its_bundle_and_none_of_the_files_in_it(client):
     for name, path in {**PAGES, "service": service_page(client)}.items():
         html = client.get(path).get_data(as_text=True)
         links = bundle_links(html)
-        assert sorted(link.rpartition(".")[2] for link in links) == ["css", "js"], name
-        assert all(link.startswith(f"/bundle/{name}.") for link in links), links
+        [css, js] = sorted(links, key=lambda link: link.rpartition(".")[2])
         bundle = BUNDLES[name]
-        for file in (*bundle.scripts, *bundle.styles):
+        assert js.startswith(f"/bundle/{name}.") and js.endswith(".js"), links
+        assert css.startswith(f"/bundle/{bundle.stylesheet}.") and css.endswith(".css"), links
+        for file in (*bundle.scripts, *STYLESHEETS[bundle.stylesheet]):
             stem = file.rpartition(".")[0]
             assert f"/static/{stem}." not in html, file
 
@@ -54,7 +56,7 @@ def test_a_bundle_holds_its_files_in_order_with_their_licence_headers(client):
         for link in links:
             body = client.get(link).get_data(as_text=True)
             bundle = BUNDLES[name]
-            files = bundle.scripts if link.endswith(".js") else bundle.styles
+            files = bundle.scripts if link.endswith(".js") else STYLESHEETS[bundle.stylesheet]
             starts = [body.index(f"/* {file} */\n") for file in files]
             assert starts == sorted(starts), link
             assert "sourceMappingURL" not in body, link
@@ -64,6 +66,29 @@ def test_a_bundle_holds_its_files_in_order_with_their_licence_headers(client):
                 for file in files:
                     text = (STATIC / file).read_text(encoding="utf-8")
                     assert text.split("//# sourceMappingURL=")[0] in body, file
+
+
+def test_pages_with_the_same_styles_share_one_stylesheet(client):
+    stylesheets = {
+        name: next(link for link in links if link.endswith(".css"))
+        for name, links in page_bundles(client).items()
+    }
+    assert stylesheets["search"] == stylesheets["planner"] != stylesheets["service"]
+
+
+def test_each_bundled_script_starts_once_the_page_is_parsed(client):
+    """The app's scripts wait for the parsed page through ready.js, which comes first."""
+    for name, links in page_bundles(client).items():
+        body = client.get(next(link for link in links if link.endswith(".js"))).get_data(True)
+        sections = dict(
+            section.split(" */\n", 1) for section in body.split("/* ")[1:] if " */\n" in section
+        )
+        app_scripts = [f for f in BUNDLES[name].scripts if f.startswith("js/")]
+        assert app_scripts[0] == "js/ready.js", name
+        assert "DOMContentLoaded" in sections["js/ready.js"]
+        for file in app_scripts[1:]:
+            assert "DOMContentLoaded" not in sections[file], file
+            assert "window.caremapReady(function () {" in sections[file], file
 
 
 def test_a_bundled_stylesheet_points_at_served_files(client):

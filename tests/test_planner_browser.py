@@ -81,7 +81,13 @@ def test_the_map_draws_the_outlines_it_fetches(browser, server_url, level, juris
     page.on("response", lambda r: fetched.append(r.url) if "/areas.geojson" in r.url else None)
     page.goto(f"{server_url}/planner/?lang=fr&level={level}", wait_until="networkidle")
     assert len(fetched) == 1 and f"level={level}" in fetched[0]
-    assert page.locator(".leaflet-overlay-pane path").count() == jurisdictions
+    # Drawn once the outlines are parsed, which may outlast the network's quiet half second.
+    paths = ".leaflet-overlay-pane path"
+    page.wait_for_function(
+        "args => document.querySelectorAll(args[0]).length >= args[1]",
+        arg=[paths, jurisdictions],
+    )
+    assert page.locator(paths).count() == jurisdictions
     page.locator(".leaflet-overlay-pane path").last.hover(force=True)
     tooltip = page.locator(".map-tooltip").inner_text()
     assert "Services pour 100 000 personnes" in tooltip, tooltip

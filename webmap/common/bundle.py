@@ -2,8 +2,9 @@
 
 Over HTTP/1.1 a browser fetches six files from a host at once, and on a slow network each
 round costs its latency before the page can draw. A map page's Leaflet, Leaflet.awesome-markers
-and its own scripts and styles go as one script and one stylesheet, :data:`BUNDLES`.
-:func:`init_app` concatenates each bundle's files once, at app start (each file whole, its
+and its own scripts go as one script, :data:`BUNDLES`, and its styles as one stylesheet,
+:data:`STYLESHEETS` (shared by pages with the same styles). :func:`init_app` concatenates each
+one's files once, at app start (each file whole, its
 licence header included; only the source-map comments go, their maps are not served), rebases
 a stylesheet's relative ``url()``s on its folder, and serves the result from memory at
 ``/bundle/<name>.<digest>.js`` (``.css``), immutable like the static files
@@ -11,7 +12,8 @@ a stylesheet's relative ``url()``s on its folder, and serves the result from mem
 asset lists.
 
 A bundle's script runs before folium's map script (it holds Leaflet): the app's scripts in it
-(``static/js/map-data.js``...) start their work once the document is parsed.
+(``static/js/map-data.js``...) start their work once the document is parsed, through
+``caremapReady`` (``static/js/ready.js``, first of them).
 """
 
 from __future__ import annotations
@@ -38,27 +40,31 @@ LEAFLET_STYLES = (
     "vendor/leaflet/leaflet.css",
     "vendor/leaflet.awesome-markers/leaflet.awesome-markers.css",
 )
+MAP_SCRIPTS = ("js/ready.js", "js/map-data.js")
+"""Every map page's own scripts: ``caremapReady`` (which starts the scripts after it once the
+page is parsed), then the map's data drawn."""
 
 
 @dataclass(frozen=True)
 class Bundle:
-    """Files under the static folder, in the order they run (scripts) or cascade (styles)."""
+    """Scripts under the static folder, in the order they run, and the name of the page's
+    stylesheet in :data:`STYLESHEETS`."""
 
     scripts: tuple[str, ...]
-    styles: tuple[str, ...]
+    stylesheet: str
 
+
+STYLESHEETS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {"map": LEAFLET_STYLES, "search": (*LEAFLET_STYLES, "css/search.css")}
+)
+"""Stylesheets by name, each its files in cascade order: one name per distinct set of files,
+so that pages with the same styles share one cached file."""
 
 BUNDLES: Mapping[str, Bundle] = MappingProxyType(
     {
-        "search": Bundle(
-            (*LEAFLET_SCRIPTS, "js/map-data.js", "js/search.js"),
-            (*LEAFLET_STYLES, "css/search.css"),
-        ),
-        "service": Bundle((*LEAFLET_SCRIPTS, "js/map-data.js"), LEAFLET_STYLES),
-        "planner": Bundle(
-            (*LEAFLET_SCRIPTS, "js/map-data.js", "js/planner.js"),
-            (*LEAFLET_STYLES, "css/search.css"),
-        ),
+        "search": Bundle((*LEAFLET_SCRIPTS, *MAP_SCRIPTS, "js/search.js"), "search"),
+        "service": Bundle((*LEAFLET_SCRIPTS, *MAP_SCRIPTS), "map"),
+        "planner": Bundle((*LEAFLET_SCRIPTS, *MAP_SCRIPTS, "js/planner.js"), "search"),
     }
 )
 """The bundle of each map page: the search page (home), a service's page, the planner."""
@@ -74,18 +80,21 @@ bp = Blueprint("bundle", __name__)
 def init_app(app: Flask) -> None:
     """Build every bundle from the static folder and serve them."""
     with app.app_context():
+        scripts = {name: _scripts(bundle.scripts) for name, bundle in BUNDLES.items()}
+        styles = {name: _styles(files) for name, files in STYLESHEETS.items()}
         app.extensions[_KEY] = {
             f"{name}.{_digest(body)}.{kind}": body
-            for name, bundle in BUNDLES.items()
-            for kind, body in (("js", _scripts(bundle.scripts)), ("css", _styles(bundle.styles)))
+            for kind, bodies in (("js", scripts), ("css", styles))
+            for name, body in bodies.items()
         }
     app.add_template_global(bundle_url)
     app.register_blueprint(bp)
 
 
 def bundle_url(name: str, kind: str) -> str:
-    """The URL of bundle ``name``'s ``kind`` ("js" or "css") file, under its digest."""
-    prefix = f"{name}."
+    """The URL of bundle ``name``'s ``kind`` ("js" or "css") file, under its digest (its
+    stylesheet's, named in :data:`STYLESHEETS`)."""
+    prefix = f"{name if kind == 'js' else BUNDLES[name].stylesheet}."
     for filename in current_app.extensions[_KEY]:
         if filename.startswith(prefix) and filename.endswith(f".{kind}"):
             return url_for("bundle.served", filename=filename)

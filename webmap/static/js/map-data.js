@@ -4,13 +4,7 @@
 // as HTML. The markers are then window.caremapMap.markers, by the key the page's list uses.
 // In its page's bundle (webmap/common/bundle.py), which runs before folium's map script: it
 // starts once the page is parsed.
-(function (start) {
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", start);
-  } else {
-    start();
-  }
-})(function () {
+window.caremapReady(function () {
   "use strict";
   var source = document.getElementById("map-data");
   if (!source || !window.L) { return; }

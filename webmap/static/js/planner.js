@@ -3,13 +3,7 @@
 // indicator (Chart.js, served by this app).
 // In its page's bundle, before folium's map script: starts once the page is parsed, after
 // map-data.js.
-(function (start) {
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", start);
-  } else {
-    start();
-  }
-})(function () {
+window.caremapReady(function () {
   "use strict";
 
   function whatIf() {

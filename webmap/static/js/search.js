@@ -3,13 +3,7 @@
 // (window.caremapMap), the markers by the key in each list item's data-marker.
 // In its page's bundle, before folium's map script: starts once the page is parsed, after
 // map-data.js.
-(function (start) {
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", start);
-  } else {
-    start();
-  }
-})(function () {
+window.caremapReady(function () {
   "use strict";
   var drawn = window.caremapMap || { map: null, markers: {} };
   var map = drawn.map;
