@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (7, "cdc18130c65722f7800c1e3e19e2648c9013275594b90a58904540665ff0c66c"),
+        (7, "480a7f0b1f090c531848e34719cc7647baf67c52770cb1d25cc07b8311d07427"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "e0544b7b366601ff0912bba7b9bd169753ca5c829ae59f1b5726662566f117ae"),
+        (5, "257e7a4392c3784f22e931231177d3f306c1fc92df1e2ee36937253f04008bbc"),
     ),
 ]
 
