@@ -34,6 +34,7 @@ CODE_ZOOMS = range(10)
 """Zooms with stored cells per code; a view at a finer zoom holds few enough listings to count
 from ``map_term``."""
 Coded = tuple[str, str, int, int]  # facet, code, and the finest cell (x, y)
+_KEY = ("facet", "code", "zoom", "x", "y")  # the columns of a stored cell's key
 _COLUMNS = ["facet", "code", "zoom", "x", "y", "count", "latitude_sum", "longitude_sum", "only_id"]
 
 
@@ -63,8 +64,7 @@ def recount(connection: Connection, coded: set[Coded]) -> None:
     )
     if not keys:
         return
-    names = ("facet", "code", "zoom", "x", "y")
-    connection.execute(_DELETE_CELL, [dict(zip(names, key, strict=True)) for key in keys])
+    connection.execute(_DELETE_CELL, [dict(zip(_KEY, key, strict=True)) for key in keys])
     for zoom in CODE_ZOOMS:
         scale = 2 ** (FINEST_ZOOM - zoom)
         cells = [
@@ -84,7 +84,7 @@ def recount(connection: Connection, coded: set[Coded]) -> None:
 
 
 _DELETE_CELL = delete(MapCodeCell).where(
-    *(getattr(MapCodeCell, name) == bindparam(name) for name in ("facet", "code", "zoom", "x", "y"))
+    *(getattr(MapCodeCell, name) == bindparam(name) for name in _KEY)
 )
 """One stored cell deleted, by its key (executed for many keys at once)."""
 

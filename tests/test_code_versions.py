@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (7, "480a7f0b1f090c531848e34719cc7647baf67c52770cb1d25cc07b8311d07427"),
+        (7, "8ae67d6bcddff07346e86785d4e7106c42b99359a1aa802ac1afad5716e90d92"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "257e7a4392c3784f22e931231177d3f306c1fc92df1e2ee36937253f04008bbc"),
+        (5, "d2b8d45d76ad82b770e10075dfc5ffd364563b150f8fdf35911223f20ac65d06"),
     ),
 ]
 
