@@ -45,6 +45,7 @@ from caremap.listing import LonLatBox
 from caremap.mapmembers import FINEST_ZOOM
 from caremap.model import MapCell, MapMember, PublicListing
 from caremap.paging import chunks
+from caremap.store.bulk import insert_rows
 
 CELL_PIXELS = 64
 """The side of a grid cell, in screen pixels at the zoom asked for."""
@@ -181,16 +182,17 @@ def stored_cells(connection: Connection, cells: CellRange) -> list[Cell]:
 def maintained(refresh: Refresh) -> Refresh:
     """``refresh`` (which republishes services: all when None), then the stored cells made
     to count the listings as they now are: those of the services republished, and those
-    that left with their service or location before (ON DELETE CASCADE) unnamed."""
+    that left with their service or location before (ON DELETE CASCADE) unnamed. With no
+    members before (a first load), every cell is counted afresh: cheaper than one by one."""
 
     @functools.wraps(refresh)
     def refresh_and_count(connection: Connection, service_ids: Iterable[str] | None = None) -> None:
-        if service_ids is None:
-            refresh(connection, None)
+        ids = None if service_ids is None else sorted(set(service_ids))
+        counted = connection.scalar(select(MapMember.id).limit(1)) is not None
+        refresh(connection, ids)
+        if ids is None or not counted:
             rebuild(connection)
             return
-        ids = sorted(set(service_ids))
-        refresh(connection, ids)
         recount(connection, ids)
         recount(connection, _strays(connection))
 
@@ -355,8 +357,7 @@ def _apply(connection: Connection, changes: dict[Key, _Change]) -> None:
             }
         )
     connection.execute(delete(MapCell).where(where))
-    if rows:
-        connection.execute(insert(MapCell), rows)
+    insert_rows(connection, MapCell, rows)
 
 
 def _only_id(connection: Connection, key: Key, old: _Stored | None, change: _Change) -> str:

@@ -9,11 +9,15 @@ listing with the code leaves or enters it.
 
 from __future__ import annotations
 
+import functools
+
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Insert,
     Select,
     and_,
+    bindparam,
     case,
     delete,
     func,
@@ -21,18 +25,16 @@ from sqlalchemy import (
     literal,
     select,
     true,
-    tuple_,
 )
 
 from caremap.mapmembers import FINEST_ZOOM
 from caremap.model import MapCodeCell, MapTerm
-from caremap.paging import chunks
 
 CODE_ZOOMS = range(10)
 """Zooms with stored cells per code; a view at a finer zoom holds few enough listings to count
 from ``map_term``."""
-CHUNK = 500
 Coded = tuple[str, str, int, int]  # facet, code, and the finest cell (x, y)
+_KEY = ("facet", "code", "zoom", "x", "y")  # the columns of a stored cell's key
 _COLUMNS = ["facet", "code", "zoom", "x", "y", "count", "latitude_sum", "longitude_sum", "only_id"]
 
 
@@ -60,27 +62,44 @@ def recount(connection: Connection, coded: set[Coded]) -> None:
             for zoom in CODE_ZOOMS
         }
     )
-    for chunk in chunks(keys, CHUNK):
-        connection.execute(
-            delete(MapCodeCell).where(
-                tuple_(
-                    MapCodeCell.facet,
-                    MapCodeCell.code,
-                    MapCodeCell.zoom,
-                    MapCodeCell.x,
-                    MapCodeCell.y,
-                ).in_(chunk)
-            )
-        )
-    for facet, code, zoom, x, y in keys:
+    if not keys:
+        return
+    connection.execute(_DELETE_CELL, [dict(zip(_KEY, key, strict=True)) for key in keys])
+    for zoom in CODE_ZOOMS:
         scale = 2 ** (FINEST_ZOOM - zoom)
-        cell = and_(
-            MapTerm.facet == facet,
-            MapTerm.code == code,
-            MapTerm.y.between(y * scale, (y + 1) * scale - 1),
-            MapTerm.x.between(x * scale, (x + 1) * scale - 1),
-        )
-        connection.execute(insert(MapCodeCell).from_select(_COLUMNS, _counted(zoom, cell)))
+        cells = [
+            {
+                "facet": facet,
+                "code": code,
+                "x_low": x * scale,
+                "x_high": (x + 1) * scale - 1,
+                "y_low": y * scale,
+                "y_high": (y + 1) * scale - 1,
+            }
+            for facet, code, key_zoom, x, y in keys
+            if key_zoom == zoom
+        ]
+        if cells:
+            connection.execute(_insert_cell(zoom), cells)
+
+
+_DELETE_CELL = delete(MapCodeCell).where(
+    *(getattr(MapCodeCell, name) == bindparam(name) for name in _KEY)
+)
+"""One stored cell deleted, by its key (executed for many keys at once)."""
+
+
+@functools.cache
+def _insert_cell(zoom: int) -> Insert:
+    """One cell at ``zoom`` of one code (its key and finest cell ranges bound) counted from
+    ``map_term`` and stored: built once per zoom, executed for many cells at once."""
+    cell = and_(
+        MapTerm.facet == bindparam("facet"),
+        MapTerm.code == bindparam("code"),
+        MapTerm.y.between(bindparam("y_low"), bindparam("y_high")),
+        MapTerm.x.between(bindparam("x_low"), bindparam("x_high")),
+    )
+    return insert(MapCodeCell).from_select(_COLUMNS, _counted(zoom, cell))
 
 
 def _counted(zoom: int, where: ColumnElement[bool] | None = None) -> Select:

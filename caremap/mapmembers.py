@@ -33,6 +33,7 @@ from caremap.queries import (
     PublicSchedule,
     has_weekly_hours,
 )
+from caremap.store.bulk import insert_rows
 
 FINEST_ZOOM = 14  # the zoom of a member's cell (x, y): the grid's finest stored one
 TABLES = (MapMember, MapTerm, MapHours, MapSeason, MapBeds)
@@ -82,8 +83,7 @@ def store(connection: Connection, listings: Select) -> None:
         ]
         rows[MapBeds] += [{**ids, **count} for count in _counts(service.capacities)]
     for table, table_rows in rows.items():
-        if table_rows:
-            connection.execute(insert(table), table_rows)
+        insert_rows(connection, table, table_rows)
     service_ids = sorted({row["service_id"] for row in rows[MapMember]})
     for facet, (service_id, code) in _CODES.items():
         terms = (

@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (7, "9e2ebc759ada8f2290e3188a39d5143e9564a964d0c2ff7da6b140265337aadb"),
+        (7, "f9628e67c81e306727718234da85d0560dc3a287dfa44bae059c1939a8de4cdf"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "929f20fba670f560d9e649398a15998751c8cbfad0168fcd11127f989005ee90"),
+        (5, "a5a4ac292f9384e114948b9af2f37200decc2af7a5889a9cb27c412e11958a2f"),
     ),
 ]
 

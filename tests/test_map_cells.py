@@ -15,14 +15,23 @@ import datetime as dt
 import pytest
 from sqlalchemy import delete, func, insert, select, update
 
+from caremap import mapmembers
 from caremap.listing import LonLatBox
-from caremap.mapcells import MARKER_ZOOM, STORED_ZOOMS, Cell, cell_range, stored_cells
+from caremap.mapcells import (
+    MARKER_ZOOM,
+    STORED_ZOOMS,
+    Cell,
+    cell_range,
+    recount,
+    stored_cells,
+)
 from caremap.mapfilters import filtered_cells
 from caremap.model import (
     Attribute,
     Language,
     Location,
     MapCell,
+    MapCodeCell,
     MapHours,
     MapMember,
     PublicListing,
@@ -218,6 +227,25 @@ def test_stored_cells_count_every_listing_after_a_load(loaded):
         assert sum(c.count for c in world) == len(
             connection.scalars(select(PublicListing.id)).all()
         )
+
+
+def test_cells_counted_one_by_one_are_those_counted_afresh(loaded):
+    """A first load counts every cell afresh (no members before); counting the same listings'
+    cells one by one from no members, as later loads do, gives the same cells."""
+    tables = (MapCell, MapCodeCell)
+    with loaded.engine.begin() as connection:
+        afresh = [sorted(connection.execute(select(t.__table__)).all()) for t in tables]
+        for table in tables:
+            connection.execute(delete(table))
+        mapmembers.forget(connection, None)
+        service_ids = connection.scalars(select(PublicListing.service_id).distinct()).all()
+        recount(connection, sorted(service_ids))
+        one_by_one = [sorted(connection.execute(select(t.__table__)).all()) for t in tables]
+    assert afresh[1]  # the fixture's listings have terms
+    for fresh, counted in zip(afresh, one_by_one, strict=True):
+        assert [r[:-3] + r[-1:] for r in counted] == [r[:-3] + r[-1:] for r in fresh]
+        sums = [[x for r in rows for x in r[-3:-1]] for rows in (counted, fresh)]
+        assert sums[0] == pytest.approx(sums[1])
 
 
 def test_an_edit_moves_only_its_cells(loaded):
