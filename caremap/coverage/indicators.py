@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -175,14 +176,10 @@ class LevelContext:
         }
         self.demand = level_demand(data_dir, level)
         self.people = self.per_jurisdiction(self.demand.points.weight)
-        self._service_points = self._locate_services()
-        # The services with a point, each with what selects it, and its beds.
-        self._supply = [
-            (s, _Terms.of(s), bed_count(s), points)
-            for s in self.services
-            if (points := self._service_points.get(s.id))
-        ]
-        self._in_month: dict[tuple[str, int], bool] = {}
+        self._supply = _Supply.of(self.services, self._locate_services())
+        self._terms = [_Terms.of(s) for s in self._supply.services]
+        self._masks: dict[tuple[str, object], np.ndarray] = {}  # per service, see _selected
+        self._distances: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}  # see _measure
 
     def per_jurisdiction(self, values: np.ndarray) -> np.ndarray:
         """Sum of a per-demand-point quantity in each jurisdiction."""
@@ -214,28 +211,43 @@ class LevelContext:
         (a mask of the demand points), exact only for those points (the others' distances are
         inf and their scores 0 or partial): only the demand within two catchments of them is
         evaluated, which is all their 2SFCA reads."""
-        rows = [
-            (*point, beds)
-            for s, terms, beds, points in self._supply
-            if terms.selected(selection)
-            and self._available(s, selection.month)
-            and s.id not in selection.switched_off
-            for point in points
-        ]
-        added = selection.added_sites
-        positions = self._positions(
-            np.array([a[0] for a in added], float), np.array([a[1] for a in added], float)
+        chosen = self._selected(selection)[self._supply.service]
+        ids, lats, lons, where, beds = self._sites(chosen, selection.added_sites)
+        key = (
+            chosen.tobytes(),
+            selection.added_sites,
+            selection.supply,
+            selection.access_method,
+            selection.catchment_km,
+            None if within is None else within.tobytes(),
         )
-        rows += [
-            (f"what-if-{i}", lat, lon, int(position), beds)
-            for i, ((lat, lon, beds), position) in enumerate(zip(added, positions, strict=True))
-        ]
-        ids, lats, lons, where, beds = zip(*rows, strict=True) if rows else ((),) * 5
-        beds_array = np.array(beds, float)
-        weight = beds_array if selection.supply == "beds" else np.ones(len(rows))
-        supply = Points(
-            np.array(ids, dtype=object), np.array(lats, float), np.array(lons, float), weight
+        if key not in self._distances:
+            weight = beds if selection.supply == "beds" else np.ones(len(ids))
+            self._distances[key] = self._measure(Points(ids, lats, lons, weight), selection, within)
+        nearest, scores = self._distances[key]
+        return Evaluation(self, selection, where, beds, nearest, scores)
+
+    def _sites(
+        self, chosen: np.ndarray, added: tuple[tuple[float, float, int], ...]
+    ) -> tuple[np.ndarray, ...]:
+        """Ids, latitudes, longitudes, jurisdiction positions and beds of the chosen supply
+        points and of the added sites."""
+        supply = self._supply
+        lats, lons = [a[0] for a in added], [a[1] for a in added]
+        positions = self._positions(np.array(lats, float), np.array(lons, float))
+        return (
+            np.concatenate([supply.ids[chosen], [f"what-if-{i}" for i in range(len(added))]]),
+            np.concatenate([supply.latitude[chosen], lats]),
+            np.concatenate([supply.longitude[chosen], lons]),
+            np.concatenate([supply.position[chosen], positions]).astype(int),
+            np.concatenate([supply.beds[chosen], [a[2] for a in added]]).astype(float),
         )
+
+    def _measure(
+        self, supply: Points, selection: Selection, within: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Nearest distances and accessibility scores per demand point (read-only: selections
+        with the same supply share them)."""
         demand = self.demand.points
         nearest, scores = np.full(len(demand), np.inf), np.zeros(len(demand))
         around = (
@@ -246,7 +258,34 @@ class LevelContext:
         part = demand if within is None else _subset(demand, around)
         nearest[around] = _nearest_km(part, supply)
         scores[around] = _accessibility(part, supply, selection)
-        return Evaluation(self, selection, np.array(where, dtype=int), beds_array, nearest, scores)
+        nearest.flags.writeable = scores.flags.writeable = False
+        return nearest, scores
+
+    def _selected(self, selection: Selection) -> np.ndarray:
+        """Per service of the supply, whether the selection counts it (the mask of each set
+        of service types, of populations and of each month is worked out once)."""
+        types, populations, month = selection.service_types, selection.populations, selection.month
+        mask: np.ndarray = self._mask(
+            ("service_type", types), lambda t, _: t.takes(t.service_types, types)
+        )
+        mask = mask & self._mask(
+            ("population", populations), lambda t, _: t.takes(t.populations, populations)
+        )
+        if month is not None:
+            mask = mask & self._mask(
+                ("month", month), lambda _, s: available_in_month(s.schedules, month, self.today)
+            )
+        if selection.switched_off:
+            mask = mask & ~np.isin(self._supply.service_ids, sorted(selection.switched_off))
+        return mask
+
+    def _mask(
+        self, key: tuple[str, object], test: Callable[[_Terms, PublicService], bool]
+    ) -> np.ndarray:
+        if key not in self._masks:
+            pairs = zip(self._terms, self._supply.services, strict=True)
+            self._masks[key] = np.array([test(terms, s) for terms, s in pairs], dtype=bool)
+        return self._masks[key]
 
     def _around(self, within: np.ndarray, km: float) -> np.ndarray:
         """The demand points ``within`` and those within ``km`` of one of them."""
@@ -257,15 +296,6 @@ class LevelContext:
             distance, _ = cKDTree(vectors[within]).query(vectors, distance_upper_bound=radius)
             around |= np.isfinite(distance)
         return around
-
-    def _available(self, service: PublicService, month: int | None) -> bool:
-        """Whether the service is available in ``month`` (judged on ``today``; None: any)."""
-        if month is None:
-            return True
-        key = (service.id, month)
-        if key not in self._in_month:
-            self._in_month[key] = available_in_month(service.schedules, month, self.today)
-        return self._in_month[key]
 
     def statuses(self, supply_index: np.ndarray, service_types: frozenset[str]) -> list[str]:
         """covered / partial / no_data per jurisdiction for the selected service types (every
@@ -360,11 +390,43 @@ class _Terms:
         terms = service.terms
         return cls(frozenset(terms.get("service_type", ())), frozenset(terms.get("population", ())))
 
-    def selected(self, selection: Selection) -> bool:
-        """Whether the selection's service types and populations take the service in."""
-        if selection.service_types and not self.service_types & selection.service_types:
-            return False
-        return not selection.populations or bool(self.populations & selection.populations)
+    @staticmethod
+    def takes(own: frozenset[str], selected: frozenset[str]) -> bool:
+        """Whether a selection of codes (none: every one) takes in a service with ``own``."""
+        return not selected or bool(own & selected)
+
+
+@dataclass(frozen=True)
+class _Supply:
+    """The supply points of the services that have one, in the services' order: the
+    position of each one's service (in ``services``), id, point, jurisdiction and beds."""
+
+    services: list[PublicService]
+    service_ids: np.ndarray  # per service
+    service: np.ndarray
+    ids: np.ndarray
+    latitude: np.ndarray
+    longitude: np.ndarray
+    position: np.ndarray
+    beds: np.ndarray
+
+    @classmethod
+    def of(
+        cls, services: list[PublicService], located: dict[str, list[tuple[str, float, float, int]]]
+    ) -> _Supply:
+        kept = [s for s in services if located.get(s.id)]
+        rows = [(n, *point, bed_count(s)) for n, s in enumerate(kept) for point in located[s.id]]
+        n, ids, lats, lons, where, beds = zip(*rows, strict=True) if rows else ((),) * 6
+        return cls(
+            kept,
+            np.array([s.id for s in kept], dtype=object),
+            np.array(n, dtype=int),
+            np.array(ids, dtype=object),
+            np.array(lats, float),
+            np.array(lons, float),
+            np.array(where, dtype=int),
+            np.array(beds, float),
+        )
 
 
 def bed_count(service: PublicService) -> int:

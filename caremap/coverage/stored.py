@@ -310,8 +310,8 @@ def build(
         ]
         present = _stored_codes(connection, today, [g for g in incomplete if g in counts])
     incremental = bool(counts)
-    services = None if incremental else _all_services(store)
-    decoded: dict[str, PublicService] = {}  # services read from their listings, by id
+    near = _Near(store, data_dir) if incremental else None
+    services = None if near else _all_services(store)
     rows: list[dict] = []
     selections = 0
     for level, layer in layers.items():
@@ -320,13 +320,18 @@ def build(
         wanted = {key: missing_codes for key, missing_codes in missing.items() if missing_codes}
         if not wanted:
             continue
-        if incremental:
-            dirty = set().union(*wanted.values())
-            services = _services_near(store, data_dir, level, dirty, decoded)
+        if near:
+            services = near.services(level, set().union(*wanted.values()))
         context = LevelContext(store, data_dir, level, today, services)
+        masks: dict[frozenset[str], np.ndarray] = {}  # demand points in the missing codes
         for key, missing_codes in wanted.items():
-            within = np.isin(_demand(data_dir, level)[1], sorted(missing_codes))
-            evaluation = context.evaluate(_selection(level, key), within if incremental else None)
+            within = None
+            if near:
+                within = masks.setdefault(
+                    frozenset(missing_codes),
+                    np.isin(_demand(data_dir, level)[1], sorted(missing_codes)),
+                )
+            evaluation = context.evaluate(_selection(level, key), within)
             rows += [r for r in _rows(evaluation, today, now) if r["code"] in missing_codes]
             selections += 1
     table = CoverageIndicator
@@ -351,34 +356,47 @@ def _all_services(store: Store) -> list[PublicService]:
         return public_services(session)
 
 
-def _services_near(
-    store: Store, data_dir: Path, level: str, codes: set[str], decoded: dict[str, PublicService]
-) -> list[PublicService]:
-    """The public services (as published) every indicator of these jurisdictions reads: those
-    with a point inside one of them or within :data:`REACH_KM` of one of their demand points
-    (``decoded``: the services already read, by id; those read here are added)."""
-    layer, where, vectors = _demand(data_dir, level)
-    with store.engine.connect() as connection:
-        listed = connection.execute(
-            select(PublicListing.service_id, PublicListing.latitude, PublicListing.longitude)
-        ).all()
-        if not listed:
-            return []
-        latitudes = np.array([row.latitude for row in listed], float)
-        longitudes = np.array([row.longitude for row in listed], float)
+class _Near:
+    """The public services (as published) near jurisdictions, for an incremental build: the
+    published points are read once, and each service's listing at most once."""
+
+    def __init__(self, store: Store, data_dir: Path) -> None:
+        self.store = store
+        self.data_dir = data_dir
+        self.decoded: dict[str, PublicService] = {}
+
+    @functools.cached_property
+    def listed(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Service id, latitude and longitude of every published point."""
+        with self.store.engine.connect() as connection:
+            listed = connection.execute(
+                select(PublicListing.service_id, PublicListing.latitude, PublicListing.longitude)
+            ).all()
+        ids, latitudes, longitudes = zip(*listed, strict=True) if listed else ((),) * 3
+        return np.array(ids, dtype=object), np.array(latitudes, float), np.array(longitudes, float)
+
+    def services(self, level: str, codes: set[str]) -> list[PublicService]:
+        """Those every indicator of these jurisdictions of ``level`` reads: the services with a
+        point inside one of them or within :data:`REACH_KM` of one of their demand points."""
+        layer, where, vectors = _demand(self.data_dir, level)
+        service_ids, latitudes, longitudes = self.listed
         near = _inside(layer, codes, latitudes, longitudes)
         near |= _within_reach(
             vectors[np.isin(where, sorted(codes))], unit_vectors(latitudes, longitudes)
         )
-        ids = sorted({listed[int(i)].service_id for i in np.flatnonzero(near)})
-        for chunk in chunks([i for i in ids if i not in decoded], ID_CHUNK):
-            for service_id, record in connection.execute(
-                select(PublicListing.service_id, PublicListing.record).where(
-                    PublicListing.service_id.in_(chunk), PublicListing.position == 0
-                )
-            ):
-                decoded[service_id] = decode_record(record)[0]
-    return sorted((decoded[i] for i in ids), key=lambda s: (s.name, s.id))
+        ids = sorted(set(service_ids[near].tolist()))
+        self._decode([i for i in ids if i not in self.decoded])
+        return sorted((self.decoded[i] for i in ids), key=lambda s: (s.name, s.id))
+
+    def _decode(self, ids: list[str]) -> None:
+        with self.store.engine.connect() as connection:
+            for chunk in chunks(ids, ID_CHUNK):
+                for service_id, record in connection.execute(
+                    select(PublicListing.service_id, PublicListing.record).where(
+                        PublicListing.service_id.in_(chunk), PublicListing.position == 0
+                    )
+                ):
+                    self.decoded[service_id] = decode_record(record)[0]
 
 
 def _inside(
