@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,7 +49,7 @@ from caremap.geodesy import EARTH_RADIUS_KM, arc_from_chord, chord_from_arc, uni
 from caremap.jurisdictions import Boundaries, Layer, load_boundaries
 from caremap.listing import published_services
 from caremap.model import Source
-from caremap.queries import PublicService
+from caremap.queries import PublicSchedule, PublicService
 from caremap.search import available_in_month
 from caremap.store import Store
 from caremap.vocabulary import load_vocabulary
@@ -120,11 +120,13 @@ class Evaluation:
     nearest_km: np.ndarray  # per demand point
     scores: np.ndarray  # accessibility per demand point
 
-    def indicators(self, threshold_km: float | None = None) -> list[JurisdictionIndicators]:
-        """Indicators of every jurisdiction, the share beyond ``threshold_km`` (default: the
-        selection's)."""
+    def indicators(
+        self, threshold_km: float | None = None, positions: Sequence[int] | None = None
+    ) -> list[JurisdictionIndicators]:
+        """Indicators of every jurisdiction (or of those at ``positions`` in the layer), the
+        share beyond ``threshold_km`` (default: the selection's)."""
         threshold = self.selection.threshold_km if threshold_km is None else threshold_km
-        return self.context.tabulate(self, self.share_beyond(threshold))
+        return self.context.tabulate(self, self.share_beyond(threshold), positions)
 
     def share_beyond(self, threshold_km: float) -> np.ndarray:
         """Per jurisdiction, the share of its demand farther than ``threshold_km`` (NaN without
@@ -272,9 +274,7 @@ class LevelContext:
             ("population", populations), lambda t, _: t.takes(t.populations, populations)
         )
         if month is not None:
-            mask = mask & self._mask(
-                ("month", month), lambda _, s: available_in_month(s.schedules, month, self.today)
-            )
+            mask = mask & self._in_month(month)
         if selection.switched_off:
             mask = mask & ~np.isin(self._supply.service_ids, sorted(selection.switched_off))
         return mask
@@ -287,6 +287,17 @@ class LevelContext:
             self._masks[key] = np.array([test(terms, s) for terms, s in pairs], dtype=bool)
         return self._masks[key]
 
+    def _in_month(self, month: int) -> np.ndarray:
+        """Per service of the supply, whether it runs in ``month`` (judged on ``today``): every
+        one without seasonal dates does."""
+        key = ("month", month)
+        if key not in self._masks:
+            mask = np.ones(len(self._supply.services), dtype=bool)
+            for i in self._supply.seasonal:
+                mask[i] = available_in_month(self._supply.services[i].schedules, month, self.today)
+            self._masks[key] = mask
+        return self._masks[key]
+
     def _around(self, within: np.ndarray, km: float) -> np.ndarray:
         """The demand points ``within`` and those within ``km`` of one of them."""
         vectors = self.demand.points.vectors()
@@ -297,19 +308,27 @@ class LevelContext:
             around |= np.isfinite(distance)
         return around
 
-    def statuses(self, supply_index: np.ndarray, service_types: frozenset[str]) -> list[str]:
-        """covered / partial / no_data per jurisdiction for the selected service types (every
-        type when none is selected; see module doc): a jurisdiction no source declares is
-        partial where it has listed services."""
+    def statuses(
+        self,
+        supply_index: np.ndarray,
+        service_types: frozenset[str],
+        positions: Sequence[int] | None = None,
+    ) -> list[str]:
+        """covered / partial / no_data per jurisdiction (or of those at ``positions``) for the
+        selected service types (every type when none is selected; see module doc): a
+        jurisdiction no source declares is partial where it has listed services."""
         per_type = [self._declared_status[t] for t in sorted(service_types or self.service_types)]
         with_services = set(supply_index[supply_index >= 0].tolist())
         return [
             _combined([statuses[i] for statuses in per_type], i in with_services)
-            for i in range(len(self.rows))
+            for i in (range(len(self.rows)) if positions is None else positions)
         ]
 
-    def tabulate(self, evaluation: Evaluation, share: np.ndarray) -> list[JurisdictionIndicators]:
-        """One row per jurisdiction from an evaluation and its share beyond the threshold."""
+    def tabulate(
+        self, evaluation: Evaluation, share: np.ndarray, positions: Sequence[int] | None = None
+    ) -> list[JurisdictionIndicators]:
+        """One row per jurisdiction (or per one at ``positions``) from an evaluation and its
+        share beyond the threshold."""
         config = self.layer.config
         inside = evaluation.supply_index >= 0
         where = evaluation.supply_index[inside]
@@ -317,9 +336,13 @@ class LevelContext:
         beds = np.bincount(where, weights=evaluation.beds[inside], minlength=len(self.rows))
         demand = self.demand.points.weight
         score = self.per_jurisdiction(demand * evaluation.scores)
-        statuses = self.statuses(evaluation.supply_index, evaluation.selection.service_types)
+        positions = range(len(self.rows)) if positions is None else positions
+        statuses = self.statuses(
+            evaluation.supply_index, evaluation.selection.service_types, positions
+        )
         results = []
-        for i, row in enumerate(self.rows):
+        for i, status in zip(positions, statuses, strict=True):
+            row = self.rows[i]
             population = int(row[config.population] or 0)
             result = JurisdictionIndicators(
                 level=config.level,
@@ -327,7 +350,7 @@ class LevelContext:
                 name_en=str(row[config.name_en]),
                 name_fr=str(row[config.name_fr]),
                 population=population,
-                status=statuses[i],
+                status=status,
                 services=int(services[i]),
                 beds=int(beds[i]),
             )
@@ -403,6 +426,7 @@ class _Supply:
 
     services: list[PublicService]
     service_ids: np.ndarray  # per service
+    seasonal: list[int]  # positions of the services with seasonal dates
     service: np.ndarray
     ids: np.ndarray
     latitude: np.ndarray
@@ -420,6 +444,7 @@ class _Supply:
         return cls(
             kept,
             np.array([s.id for s in kept], dtype=object),
+            [i for i, s in enumerate(kept) if any(_seasonal(r) for r in s.schedules)],
             np.array(n, dtype=int),
             np.array(ids, dtype=object),
             np.array(lats, float),
@@ -427,6 +452,10 @@ class _Supply:
             np.array(where, dtype=int),
             np.array(beds, float),
         )
+
+
+def _seasonal(schedule: PublicSchedule) -> bool:
+    return schedule.valid_from is not None or schedule.valid_to is not None
 
 
 def bed_count(service: PublicService) -> int:

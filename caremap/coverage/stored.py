@@ -318,16 +318,10 @@ def build(
         if near:
             services = near.services(level, set().union(*wanted.values()))
         context = LevelContext(store, data_dir, level, today, services)
-        masks: dict[frozenset[str], np.ndarray] = {}  # demand points in the missing codes
         for key, missing_codes in wanted.items():
-            within = None
-            if near:
-                within = masks.setdefault(
-                    frozenset(missing_codes),
-                    np.isin(_demand(data_dir, level)[1], sorted(missing_codes)),
-                )
-            evaluation = context.evaluate(_selection(level, key), within)
-            rows += [r for r in _rows(evaluation, today, now) if r["code"] in missing_codes]
+            within, positions = _missing(data_dir, level, frozenset(missing_codes))
+            evaluation = context.evaluate(_selection(level, key), within if near else None)
+            rows += _rows(evaluation, today, now, positions)
             selections += 1
     table = CoverageIndicator
     with store.engine.begin() as connection:
@@ -424,7 +418,20 @@ def _selection(level: str, key: Key) -> Selection:
     )
 
 
-def _rows(evaluation: Evaluation, today: dt.date, now: dt.datetime) -> list[dict]:
+@functools.lru_cache(maxsize=64)
+def _missing(data_dir: Path, level: str, codes: frozenset[str]) -> tuple[np.ndarray, list[int]]:
+    """Which demand points of ``level`` lie in the jurisdictions ``codes``, and the positions
+    of these in the layer."""
+    layer, where, _ = _demand(data_dir, level)
+    within = np.isin(where, sorted(codes))
+    within.flags.writeable = False
+    return within, [i for i, code in enumerate(layer.codes) if str(code) in codes]
+
+
+def _rows(
+    evaluation: Evaluation, today: dt.date, now: dt.datetime, positions: list[int]
+) -> list[dict]:
+    """The rows of the jurisdictions at ``positions`` in the layer."""
     selection = evaluation.selection
     shares = {km: evaluation.share_beyond(km) for km in THRESHOLDS_KM}
     key = {
@@ -448,7 +455,7 @@ def _rows(evaluation: Evaluation, today: dt.date, now: dt.datetime) -> list[dict
             "access_score": r.access_score,
             **{f"share_beyond_{km}km": _share(shares[km][i], r) for km in THRESHOLDS_KM},
         }
-        for i, r in enumerate(evaluation.indicators())
+        for i, r in zip(positions, evaluation.indicators(positions=positions), strict=True)
     ]
 
 
