@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (7, "cdc18130c65722f7800c1e3e19e2648c9013275594b90a58904540665ff0c66c"),
+        (7, "8d387065fb6ff02865ce0d977ae2c0672093c4b5a71dcca9859731a9538c6fe0"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "e0544b7b366601ff0912bba7b9bd169753ca5c829ae59f1b5726662566f117ae"),
+        (5, "5eeb632d09b4d9292da063f7a31830f446f2c277b70f9474fc260a8c8795dfb5"),
     ),
 ]
 
