@@ -163,7 +163,7 @@ def published_services(connection: Connection) -> list[PublicService]:
     name: :func:`caremap.queries.public_services` without the services that have no location,
     from one column of the first listing of each."""
     records = connection.scalars(select(PublicListing.record).where(PublicListing.position == 0))
-    return sorted((decode_record(record)[0] for record in records), key=lambda s: (s.name, s.id))
+    return sorted((decode_service(record) for record in records), key=lambda s: (s.name, s.id))
 
 
 def encode_record(service: PublicService, location: PublicLocation) -> str:
@@ -184,6 +184,11 @@ def encode(value: object) -> str:
 def decode_record(text: str) -> tuple[PublicService, PublicLocation]:
     record = orjson.loads(text)
     return _service(record["service"]), _location(record["location"])
+
+
+def decode_service(text: str) -> PublicService:
+    """The service of a listing's record (its listed location left undecoded)."""
+    return _service(orjson.loads(text)["service"])
 
 
 def _service(s: dict) -> PublicService:

@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (7, "f9628e67c81e306727718234da85d0560dc3a287dfa44bae059c1939a8de4cdf"),
+        (7, "85d63325cd970bfb120681d64eb89b22862adb50c34b25d64540c1c618605706"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "a5a4ac292f9384e114948b9af2f37200decc2af7a5889a9cb27c412e11958a2f"),
+        (5, "43f19f703dab34aa83f76698cfde7eb84191043b3c3d124c7627f4c469665e58"),
     ),
 ]
 

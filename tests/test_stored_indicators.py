@@ -84,6 +84,21 @@ def test_the_seasonal_gap_is_stored_by_month(seasonal_store):
         assert (toronto(10), toronto(1)) == (2, 3)
 
 
+def test_months_share_distances_only_with_the_same_supply(seasonal_store):
+    """A build evaluates the selections of a level in one context, which shares the distances
+    and scores of selections with the same services: each month equals its own computation."""
+    build(seasonal_store, DATA_DIR, TODAY, NOW)
+    scores = {}
+    for month in (None, 1, 10):
+        selection = Selection(month=month)
+        with seasonal_store.session() as session:
+            stored = read(session, DATA_DIR, selection, TODAY)
+        assert stored is not None
+        same(stored.results, compute_indicators(seasonal_store, DATA_DIR, selection, TODAY))
+        scores[month] = {r.code: r.access_score for r in stored.results}["3520"]
+    assert scores[10] != scores[1]
+
+
 def test_a_write_to_the_listings_forgets_them(seasonal_store, tmp_path):
     build(seasonal_store, DATA_DIR, TODAY, NOW)
     run(seasonal_store, [LISTINGS], DATA_DIR, tmp_path, progress=False)

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,7 +49,7 @@ from caremap.geodesy import EARTH_RADIUS_KM, arc_from_chord, chord_from_arc, uni
 from caremap.jurisdictions import Boundaries, Layer, load_boundaries
 from caremap.listing import published_services
 from caremap.model import Source
-from caremap.queries import PublicService
+from caremap.queries import PublicSchedule, PublicService
 from caremap.search import available_in_month
 from caremap.store import Store
 from caremap.vocabulary import load_vocabulary
@@ -119,11 +120,13 @@ class Evaluation:
     nearest_km: np.ndarray  # per demand point
     scores: np.ndarray  # accessibility per demand point
 
-    def indicators(self, threshold_km: float | None = None) -> list[JurisdictionIndicators]:
-        """Indicators of every jurisdiction, the share beyond ``threshold_km`` (default: the
-        selection's)."""
+    def indicators(
+        self, threshold_km: float | None = None, positions: Sequence[int] | None = None
+    ) -> list[JurisdictionIndicators]:
+        """Indicators of every jurisdiction (or of those at ``positions`` in the layer), the
+        share beyond ``threshold_km`` (default: the selection's)."""
         threshold = self.selection.threshold_km if threshold_km is None else threshold_km
-        return self.context.tabulate(self, self.share_beyond(threshold))
+        return self.context.tabulate(self, self.share_beyond(threshold), positions)
 
     def share_beyond(self, threshold_km: float) -> np.ndarray:
         """Per jurisdiction, the share of its demand farther than ``threshold_km`` (NaN without
@@ -175,14 +178,10 @@ class LevelContext:
         }
         self.demand = level_demand(data_dir, level)
         self.people = self.per_jurisdiction(self.demand.points.weight)
-        self._service_points = self._locate_services()
-        # The services with a point, each with what selects it, and its beds.
-        self._supply = [
-            (s, _Terms.of(s), bed_count(s), points)
-            for s in self.services
-            if (points := self._service_points.get(s.id))
-        ]
-        self._in_month: dict[tuple[str, int], bool] = {}
+        self._supply = _Supply.of(self.services, self._locate_services())
+        self._terms = [_Terms.of(s) for s in self._supply.services]
+        self._masks: dict[tuple[str, object], np.ndarray] = {}  # per service, see _selected
+        self._distances: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}  # see _measure
 
     def per_jurisdiction(self, values: np.ndarray) -> np.ndarray:
         """Sum of a per-demand-point quantity in each jurisdiction."""
@@ -214,28 +213,43 @@ class LevelContext:
         (a mask of the demand points), exact only for those points (the others' distances are
         inf and their scores 0 or partial): only the demand within two catchments of them is
         evaluated, which is all their 2SFCA reads."""
-        rows = [
-            (*point, beds)
-            for s, terms, beds, points in self._supply
-            if terms.selected(selection)
-            and self._available(s, selection.month)
-            and s.id not in selection.switched_off
-            for point in points
-        ]
-        added = selection.added_sites
-        positions = self._positions(
-            np.array([a[0] for a in added], float), np.array([a[1] for a in added], float)
+        chosen = self._selected(selection)[self._supply.service]
+        ids, lats, lons, where, beds = self._sites(chosen, selection.added_sites)
+        key = (
+            chosen.tobytes(),
+            selection.added_sites,
+            selection.supply,
+            selection.access_method,
+            selection.catchment_km,
+            None if within is None else within.tobytes(),
         )
-        rows += [
-            (f"what-if-{i}", lat, lon, int(position), beds)
-            for i, ((lat, lon, beds), position) in enumerate(zip(added, positions, strict=True))
-        ]
-        ids, lats, lons, where, beds = zip(*rows, strict=True) if rows else ((),) * 5
-        beds_array = np.array(beds, float)
-        weight = beds_array if selection.supply == "beds" else np.ones(len(rows))
-        supply = Points(
-            np.array(ids, dtype=object), np.array(lats, float), np.array(lons, float), weight
+        if key not in self._distances:
+            weight = beds if selection.supply == "beds" else np.ones(len(ids))
+            self._distances[key] = self._measure(Points(ids, lats, lons, weight), selection, within)
+        nearest, scores = self._distances[key]
+        return Evaluation(self, selection, where, beds, nearest, scores)
+
+    def _sites(
+        self, chosen: np.ndarray, added: tuple[tuple[float, float, int], ...]
+    ) -> tuple[np.ndarray, ...]:
+        """Ids, latitudes, longitudes, jurisdiction positions and beds of the chosen supply
+        points and of the added sites."""
+        supply = self._supply
+        lats, lons = [a[0] for a in added], [a[1] for a in added]
+        positions = self._positions(np.array(lats, float), np.array(lons, float))
+        return (
+            np.concatenate([supply.ids[chosen], [f"what-if-{i}" for i in range(len(added))]]),
+            np.concatenate([supply.latitude[chosen], lats]),
+            np.concatenate([supply.longitude[chosen], lons]),
+            np.concatenate([supply.position[chosen], positions]).astype(int),
+            np.concatenate([supply.beds[chosen], [a[2] for a in added]]).astype(float),
         )
+
+    def _measure(
+        self, supply: Points, selection: Selection, within: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Nearest distances and accessibility scores per demand point (read-only: selections
+        with the same supply share them)."""
         demand = self.demand.points
         nearest, scores = np.full(len(demand), np.inf), np.zeros(len(demand))
         around = (
@@ -246,7 +260,43 @@ class LevelContext:
         part = demand if within is None else _subset(demand, around)
         nearest[around] = _nearest_km(part, supply)
         scores[around] = _accessibility(part, supply, selection)
-        return Evaluation(self, selection, np.array(where, dtype=int), beds_array, nearest, scores)
+        nearest.flags.writeable = scores.flags.writeable = False
+        return nearest, scores
+
+    def _selected(self, selection: Selection) -> np.ndarray:
+        """Per service of the supply, whether the selection counts it (the mask of each set
+        of service types, of populations and of each month is worked out once)."""
+        types, populations, month = selection.service_types, selection.populations, selection.month
+        mask: np.ndarray = self._mask(
+            ("service_type", types), lambda t, _: t.takes(t.service_types, types)
+        )
+        mask = mask & self._mask(
+            ("population", populations), lambda t, _: t.takes(t.populations, populations)
+        )
+        if month is not None:
+            mask = mask & self._in_month(month)
+        if selection.switched_off:
+            mask = mask & ~np.isin(self._supply.service_ids, sorted(selection.switched_off))
+        return mask
+
+    def _mask(
+        self, key: tuple[str, object], test: Callable[[_Terms, PublicService], bool]
+    ) -> np.ndarray:
+        if key not in self._masks:
+            pairs = zip(self._terms, self._supply.services, strict=True)
+            self._masks[key] = np.array([test(terms, s) for terms, s in pairs], dtype=bool)
+        return self._masks[key]
+
+    def _in_month(self, month: int) -> np.ndarray:
+        """Per service of the supply, whether it runs in ``month`` (judged on ``today``): every
+        one without seasonal dates does."""
+        key = ("month", month)
+        if key not in self._masks:
+            mask = np.ones(len(self._supply.services), dtype=bool)
+            for i in self._supply.seasonal:
+                mask[i] = available_in_month(self._supply.services[i].schedules, month, self.today)
+            self._masks[key] = mask
+        return self._masks[key]
 
     def _around(self, within: np.ndarray, km: float) -> np.ndarray:
         """The demand points ``within`` and those within ``km`` of one of them."""
@@ -258,28 +308,27 @@ class LevelContext:
             around |= np.isfinite(distance)
         return around
 
-    def _available(self, service: PublicService, month: int | None) -> bool:
-        """Whether the service is available in ``month`` (judged on ``today``; None: any)."""
-        if month is None:
-            return True
-        key = (service.id, month)
-        if key not in self._in_month:
-            self._in_month[key] = available_in_month(service.schedules, month, self.today)
-        return self._in_month[key]
-
-    def statuses(self, supply_index: np.ndarray, service_types: frozenset[str]) -> list[str]:
-        """covered / partial / no_data per jurisdiction for the selected service types (every
-        type when none is selected; see module doc): a jurisdiction no source declares is
-        partial where it has listed services."""
+    def statuses(
+        self,
+        supply_index: np.ndarray,
+        service_types: frozenset[str],
+        positions: Sequence[int] | None = None,
+    ) -> list[str]:
+        """covered / partial / no_data per jurisdiction (or of those at ``positions``) for the
+        selected service types (every type when none is selected; see module doc): a
+        jurisdiction no source declares is partial where it has listed services."""
         per_type = [self._declared_status[t] for t in sorted(service_types or self.service_types)]
         with_services = set(supply_index[supply_index >= 0].tolist())
         return [
             _combined([statuses[i] for statuses in per_type], i in with_services)
-            for i in range(len(self.rows))
+            for i in (range(len(self.rows)) if positions is None else positions)
         ]
 
-    def tabulate(self, evaluation: Evaluation, share: np.ndarray) -> list[JurisdictionIndicators]:
-        """One row per jurisdiction from an evaluation and its share beyond the threshold."""
+    def tabulate(
+        self, evaluation: Evaluation, share: np.ndarray, positions: Sequence[int] | None = None
+    ) -> list[JurisdictionIndicators]:
+        """One row per jurisdiction (or per one at ``positions``) from an evaluation and its
+        share beyond the threshold."""
         config = self.layer.config
         inside = evaluation.supply_index >= 0
         where = evaluation.supply_index[inside]
@@ -287,9 +336,13 @@ class LevelContext:
         beds = np.bincount(where, weights=evaluation.beds[inside], minlength=len(self.rows))
         demand = self.demand.points.weight
         score = self.per_jurisdiction(demand * evaluation.scores)
-        statuses = self.statuses(evaluation.supply_index, evaluation.selection.service_types)
+        positions = range(len(self.rows)) if positions is None else positions
+        statuses = self.statuses(
+            evaluation.supply_index, evaluation.selection.service_types, positions
+        )
         results = []
-        for i, row in enumerate(self.rows):
+        for i, status in zip(positions, statuses, strict=True):
+            row = self.rows[i]
             population = int(row[config.population] or 0)
             result = JurisdictionIndicators(
                 level=config.level,
@@ -297,7 +350,7 @@ class LevelContext:
                 name_en=str(row[config.name_en]),
                 name_fr=str(row[config.name_fr]),
                 population=population,
-                status=statuses[i],
+                status=status,
                 services=int(services[i]),
                 beds=int(beds[i]),
             )
@@ -360,11 +413,49 @@ class _Terms:
         terms = service.terms
         return cls(frozenset(terms.get("service_type", ())), frozenset(terms.get("population", ())))
 
-    def selected(self, selection: Selection) -> bool:
-        """Whether the selection's service types and populations take the service in."""
-        if selection.service_types and not self.service_types & selection.service_types:
-            return False
-        return not selection.populations or bool(self.populations & selection.populations)
+    @staticmethod
+    def takes(own: frozenset[str], selected: frozenset[str]) -> bool:
+        """Whether a selection of codes (none: every one) takes in a service with ``own``."""
+        return not selected or bool(own & selected)
+
+
+@dataclass(frozen=True)
+class _Supply:
+    """The supply points of the services that have one, in the services' order: the
+    position of each one's service (in ``services``), id, point, jurisdiction and beds."""
+
+    services: list[PublicService]
+    service_ids: np.ndarray  # per service
+    seasonal: list[int]  # positions of the services with seasonal dates
+    service: np.ndarray
+    ids: np.ndarray
+    latitude: np.ndarray
+    longitude: np.ndarray
+    position: np.ndarray
+    beds: np.ndarray
+
+    @classmethod
+    def of(
+        cls, services: list[PublicService], located: dict[str, list[tuple[str, float, float, int]]]
+    ) -> _Supply:
+        kept = [s for s in services if located.get(s.id)]
+        rows = [(n, *point, bed_count(s)) for n, s in enumerate(kept) for point in located[s.id]]
+        n, ids, lats, lons, where, beds = zip(*rows, strict=True) if rows else ((),) * 6
+        return cls(
+            kept,
+            np.array([s.id for s in kept], dtype=object),
+            [i for i, s in enumerate(kept) if any(_seasonal(r) for r in s.schedules)],
+            np.array(n, dtype=int),
+            np.array(ids, dtype=object),
+            np.array(lats, float),
+            np.array(lons, float),
+            np.array(where, dtype=int),
+            np.array(beds, float),
+        )
+
+
+def _seasonal(schedule: PublicSchedule) -> bool:
+    return schedule.valid_from is not None or schedule.valid_to is not None
 
 
 def bed_count(service: PublicService) -> int:

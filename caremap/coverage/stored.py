@@ -45,7 +45,7 @@ from caremap.coverage.indicators import (
 )
 from caremap.geodesy import EARTH_RADIUS_KM, chord_from_arc, unit_vectors
 from caremap.jurisdictions import Layer, load_boundaries
-from caremap.listing import decode_record
+from caremap.listing import decode_service
 from caremap.matching import merges
 from caremap.model import (
     Attribute,
@@ -136,7 +136,7 @@ def footprints(connection: Connection, service_ids: Iterable[str]) -> list[Footp
         )
         for service_id, record in rows:
             if service_id not in found:
-                found[service_id] = _footprint(decode_record(record)[0])
+                found[service_id] = _footprint(decode_service(record))
     return list(found.values())
 
 
@@ -211,7 +211,7 @@ def is_current(store: Store, today: dt.date) -> bool:
     """Whether every standard selection's indicators are stored, all built today."""
     with store.engine.connect() as connection:
         other_days = _other_days(connection, today)
-        counts = _stored_counts(connection, today)
+        counts = _stored_counts(connection)
         offered = offered_pairs(connection)
         jurisdictions = dict(
             connection.execute(
@@ -232,30 +232,25 @@ def _other_days(connection: Connection, today: dt.date) -> bool:
     return connection.scalar(select(table.level).where(table.as_of != today).limit(1)) is not None
 
 
-def _stored_counts(connection: Connection, today: dt.date) -> dict[Group, int]:
-    """How many rows of each level and selection are stored for ``today``."""
+def _stored_counts(connection: Connection) -> dict[Group, int]:
+    """How many rows of each level and selection are stored (of any day: the callers know
+    whether all are today's, and the primary key's index answers this alone)."""
     table = CoverageIndicator
     group = (table.level, table.service_type, table.population_served, table.month)
-    rows = connection.execute(
-        select(*group, func.count()).where(table.as_of == today).group_by(*group)
-    )
+    rows = connection.execute(select(*group, func.count()).group_by(*group))
     return {
         (level, service_type, population, month): n
         for level, service_type, population, month, n in rows
     }
 
 
-def _stored_codes(
-    connection: Connection, today: dt.date, groups: list[Group]
-) -> dict[Group, set[str]]:
-    """The codes stored for ``today`` in each of ``groups``."""
+def _stored_codes(connection: Connection, groups: list[Group]) -> dict[Group, set[str]]:
+    """The codes stored in each of ``groups`` (of any day, as :func:`_stored_counts`)."""
     table = CoverageIndicator
     group = (table.level, table.service_type, table.population_served, table.month)
     found: dict[Group, set[str]] = {g: set() for g in groups}
     for chunk in chunks(sorted(groups), ID_CHUNK // 4):
-        rows = connection.execute(
-            select(*group, table.code).where(table.as_of == today, tuple_(*group).in_(chunk))
-        )
+        rows = connection.execute(select(*group, table.code).where(tuple_(*group).in_(chunk)))
         for level, service_type, population, month, code in rows:
             found[(level, service_type, population, month)].add(code)
     return found
@@ -300,7 +295,7 @@ def build(
     layers = load_boundaries(data_dir).layers
     with store.engine.connect() as connection:
         stale = not incremental or _other_days(connection, today)
-        counts = {} if stale else _stored_counts(connection, today)
+        counts = {} if stale else _stored_counts(connection)
         offered = offered_pairs(connection)
         incomplete = [
             (level, *key)
@@ -308,10 +303,10 @@ def build(
             for key in _keys(offered)
             if counts.get((level, *key), 0) < len(layer.codes)
         ]
-        present = _stored_codes(connection, today, [g for g in incomplete if g in counts])
+        present = _stored_codes(connection, [g for g in incomplete if g in counts])
     incremental = bool(counts)
-    services = None if incremental else _all_services(store)
-    decoded: dict[str, PublicService] = {}  # services read from their listings, by id
+    near = _Near(store, data_dir) if incremental else None
+    services = None if near else _all_services(store)
     rows: list[dict] = []
     selections = 0
     for level, layer in layers.items():
@@ -320,14 +315,13 @@ def build(
         wanted = {key: missing_codes for key, missing_codes in missing.items() if missing_codes}
         if not wanted:
             continue
-        if incremental:
-            dirty = set().union(*wanted.values())
-            services = _services_near(store, data_dir, level, dirty, decoded)
+        if near:
+            services = near.services(level, set().union(*wanted.values()))
         context = LevelContext(store, data_dir, level, today, services)
         for key, missing_codes in wanted.items():
-            within = np.isin(_demand(data_dir, level)[1], sorted(missing_codes))
-            evaluation = context.evaluate(_selection(level, key), within if incremental else None)
-            rows += [r for r in _rows(evaluation, today, now) if r["code"] in missing_codes]
+            within, positions = _missing(data_dir, level, frozenset(missing_codes))
+            evaluation = context.evaluate(_selection(level, key), within if near else None)
+            rows += _rows(evaluation, today, now, positions)
             selections += 1
     table = CoverageIndicator
     with store.engine.begin() as connection:
@@ -351,55 +345,66 @@ def _all_services(store: Store) -> list[PublicService]:
         return public_services(session)
 
 
-def _services_near(
-    store: Store, data_dir: Path, level: str, codes: set[str], decoded: dict[str, PublicService]
-) -> list[PublicService]:
-    """The public services (as published) every indicator of these jurisdictions reads: those
-    with a point inside one of them or within :data:`REACH_KM` of one of their demand points
-    (``decoded``: the services already read, by id; those read here are added)."""
-    layer, where, vectors = _demand(data_dir, level)
-    with store.engine.connect() as connection:
-        listed = connection.execute(
-            select(PublicListing.service_id, PublicListing.latitude, PublicListing.longitude)
-        ).all()
-        if not listed:
-            return []
-        latitudes = np.array([row.latitude for row in listed], float)
-        longitudes = np.array([row.longitude for row in listed], float)
-        near = _inside(layer, codes, latitudes, longitudes)
+class _Near:
+    """The public services (as published) near jurisdictions, for an incremental build: the
+    published points are read once, and each service's listing at most once."""
+
+    def __init__(self, store: Store, data_dir: Path) -> None:
+        self.store = store
+        self.data_dir = data_dir
+        self.decoded: dict[str, PublicService] = {}
+
+    @functools.cached_property
+    def listed(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Service id, latitude and longitude of every published point."""
+        with self.store.engine.connect() as connection:
+            listed = connection.execute(
+                select(PublicListing.service_id, PublicListing.latitude, PublicListing.longitude)
+            ).all()
+        ids, latitudes, longitudes = zip(*listed, strict=True) if listed else ((),) * 3
+        return np.array(ids, dtype=object), np.array(latitudes, float), np.array(longitudes, float)
+
+    def services(self, level: str, codes: set[str]) -> list[PublicService]:
+        """Those every indicator of these jurisdictions of ``level`` reads (and a few more): the
+        services with a point near one of them (:func:`_in_boxes`) or within
+        :data:`REACH_KM` of one of their demand points."""
+        layer, where, vectors = _demand(self.data_dir, level)
+        service_ids, latitudes, longitudes = self.listed
+        near = _in_boxes(layer, codes, latitudes, longitudes)
         near |= _within_reach(
             vectors[np.isin(where, sorted(codes))], unit_vectors(latitudes, longitudes)
         )
-        ids = sorted({listed[int(i)].service_id for i in np.flatnonzero(near)})
-        for chunk in chunks([i for i in ids if i not in decoded], ID_CHUNK):
-            for service_id, record in connection.execute(
-                select(PublicListing.service_id, PublicListing.record).where(
-                    PublicListing.service_id.in_(chunk), PublicListing.position == 0
-                )
-            ):
-                decoded[service_id] = decode_record(record)[0]
-    return sorted((decoded[i] for i in ids), key=lambda s: (s.name, s.id))
+        ids = sorted(set(service_ids[near].tolist()))
+        self._decode([i for i in ids if i not in self.decoded])
+        return sorted((self.decoded[i] for i in ids), key=lambda s: (s.name, s.id))
+
+    def _decode(self, ids: list[str]) -> None:
+        with self.store.engine.connect() as connection:
+            for chunk in chunks(ids, ID_CHUNK):
+                for service_id, record in connection.execute(
+                    select(PublicListing.service_id, PublicListing.record).where(
+                        PublicListing.service_id.in_(chunk), PublicListing.position == 0
+                    )
+                ):
+                    self.decoded[service_id] = decode_service(record)
 
 
-def _inside(
+def _in_boxes(
     layer: Layer, codes: set[str], latitudes: np.ndarray, longitudes: np.ndarray
 ) -> np.ndarray:
-    """Whether each point is assigned to one of the jurisdictions ``codes`` of ``layer`` (only
-    the points near their bounding box are assigned)."""
+    """Whether each point lies within the bounding box (widened by
+    :data:`ASSIGN_MARGIN_DEG`) of one of the jurisdictions ``codes`` of ``layer``: every
+    point assigned to one of them does (the level's context assigns them)."""
     polygons = layer.tree.geometries[np.isin(layer.codes.astype(str), sorted(codes))]
-    min_lon, min_lat, max_lon, max_lat = shapely.total_bounds(polygons)
-    margin = ASSIGN_MARGIN_DEG
-    candidates = np.flatnonzero(
-        (latitudes >= min_lat - margin)
-        & (latitudes <= max_lat + margin)
-        & (longitudes >= min_lon - margin)
-        & (longitudes <= max_lon + margin)
-    )
-    inside = np.zeros(len(latitudes), dtype=bool)
-    if len(candidates):
-        assigned = layer.assign(latitudes[candidates], longitudes[candidates])
-        inside[candidates] = np.isin(assigned.astype(str), sorted(codes))
-    return inside
+    near = np.zeros(len(latitudes), dtype=bool)
+    for min_lon, min_lat, max_lon, max_lat in shapely.bounds(polygons):
+        near |= (
+            (latitudes >= min_lat - ASSIGN_MARGIN_DEG)
+            & (latitudes <= max_lat + ASSIGN_MARGIN_DEG)
+            & (longitudes >= min_lon - ASSIGN_MARGIN_DEG)
+            & (longitudes <= max_lon + ASSIGN_MARGIN_DEG)
+        )
+    return near
 
 
 def _selection(level: str, key: Key) -> Selection:
@@ -413,7 +418,20 @@ def _selection(level: str, key: Key) -> Selection:
     )
 
 
-def _rows(evaluation: Evaluation, today: dt.date, now: dt.datetime) -> list[dict]:
+@functools.lru_cache(maxsize=64)
+def _missing(data_dir: Path, level: str, codes: frozenset[str]) -> tuple[np.ndarray, list[int]]:
+    """Which demand points of ``level`` lie in the jurisdictions ``codes``, and the positions
+    of these in the layer."""
+    layer, where, _ = _demand(data_dir, level)
+    within = np.isin(where, sorted(codes))
+    within.flags.writeable = False
+    return within, [i for i, code in enumerate(layer.codes) if str(code) in codes]
+
+
+def _rows(
+    evaluation: Evaluation, today: dt.date, now: dt.datetime, positions: list[int]
+) -> list[dict]:
+    """The rows of the jurisdictions at ``positions`` in the layer."""
     selection = evaluation.selection
     shares = {km: evaluation.share_beyond(km) for km in THRESHOLDS_KM}
     key = {
@@ -437,7 +455,7 @@ def _rows(evaluation: Evaluation, today: dt.date, now: dt.datetime) -> list[dict
             "access_score": r.access_score,
             **{f"share_beyond_{km}km": _share(shares[km][i], r) for km in THRESHOLDS_KM},
         }
-        for i, r in enumerate(evaluation.indicators())
+        for i, r in zip(positions, evaluation.indicators(positions=positions), strict=True)
     ]
 
 
