@@ -176,7 +176,8 @@ def test_serve_survives_concurrent_planner_requests_on_fresh_starts(loaded_store
             with ThreadPoolExecutor(len(PLANNER_PATHS)) as pool:
                 statuses = list(pool.map(lambda p: _get_new(connection.port, p), PLANNER_PATHS))
             assert statuses == [200] * len(PLANNER_PATHS), f"start {start}"
-            assert _get(connection, "/health")[0] == 200
+            # On a connection of its own: the first one may have idled past keep-alive.
+            assert _get_new(connection.port, "/health") == 200
 
 
 def _workers(server: subprocess.Popen) -> set[int]:
