@@ -19,6 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
+    ColumnCollection,
     ColumnElement,
     Connection,
     Select,
@@ -73,7 +74,31 @@ def filtered_cells(
         return _grouped(connection, MapTerm, MapTerm.listing_id, box, zoom, where)
     if vocabulary:
         return _coded(connection, box, zoom, vocabulary, times)
+    if filters.open_now and not filters.include_unknown and len(times) == 1:
+        return _open_now(connection, box, zoom, clock.now)
     return _grouped(connection, MapMember, MapMember.id, box, zoom, times)
+
+
+def _open_now(connection: Connection, box: LonLatBox, zoom: int, now: dt.datetime) -> list[Cell]:
+    """The cells of the members open at ``now`` by their weekly hours, from the open rows of
+    ``map_hours`` in the view alone (their index holds the members' cells and points); a
+    listing with two rows open at once (overlapping rules, yesterday's running past
+    midnight) counted once."""
+    placed, _ = _placed(MapHours, MapHours.listing_id, box, zoom)
+    columns = (MapHours.listing_id, MapHours.x, MapHours.y, MapHours.latitude, MapHours.longitude)
+    rows = union_all(
+        select(*columns).where(false()),
+        *(select(*columns).where(day, *placed) for day in _open_rows(connection, now)),
+    ).subquery()
+    listings = select(rows).distinct().subquery()
+    _, keys = _placed(listings.c, listings.c.listing_id, box, zoom)
+    query = select(
+        func.count(),
+        func.avg(listings.c.latitude),
+        func.avg(listings.c.longitude),
+        func.min(listings.c.listing_id),
+    ).group_by(*keys)
+    return [Cell(*row) for row in connection.execute(query)]
 
 
 def _coded(
@@ -188,7 +213,8 @@ def _stored_query(cells: CellRange, code: tuple[str, str] | None) -> Select:
     ).where(*where)
 
 
-Placed = type[MapMember] | type[MapTerm]
+# a table of members' cells and points: what _placed reads x, y, latitude and longitude of
+Placed = type[MapMember] | type[MapTerm] | type[MapHours] | ColumnCollection[str, Any]
 
 
 def _grouped(
@@ -212,7 +238,10 @@ def _grouped(
 
 
 def _placed(
-    table: Placed, listing_id: InstrumentedAttribute[str], box: LonLatBox, zoom: int
+    table: Placed,
+    listing_id: ColumnElement[str] | InstrumentedAttribute[str],
+    box: LonLatBox,
+    zoom: int,
 ) -> tuple[list[ColumnElement[bool]], list[Any]]:
     """Conditions on the rows of ``table``: in the cells touching ``box`` at ``zoom`` (in the
     box from :data:`MARKER_ZOOM`, within a range of finest cells one wider each way, past
@@ -261,14 +290,9 @@ def _time_conditions(
     unknown = filters.include_unknown
     conditions = []
     if filters.open_now:
-        zones = connection.scalars(select(MapHours.timezone).distinct()).all()
         now_open = union_all(
             select(MapHours.listing_id).where(false()),
-            *(
-                select(MapHours.listing_id).where(day)
-                for zone in zones
-                for day in _open_in(zone, clock.now)
-            ),
+            *(select(MapHours.listing_id).where(day) for day in _open_rows(connection, clock.now)),
         )
         conditions.append(_or_unknown(MapMember.id.in_(now_open), ~MapMember.weekly, unknown))
     if filters.month is not None:
@@ -291,25 +315,42 @@ def _or_unknown(
     return or_(known, not_known) if include_unknown else known
 
 
-def _open_in(zone: str, now: dt.datetime) -> list[ColumnElement[bool]]:
-    """Conditions on ``map_hours``, one index range each: the row is of ``zone`` and open at
-    ``now`` there by its hours of today, or by yesterday's running past midnight, as
-    :func:`caremap.search.is_open` says."""
-    local = now.astimezone(ZoneInfo(zone))
+def _open_rows(connection: Connection, now: dt.datetime) -> list[ColumnElement[bool]]:
+    """Conditions on ``map_hours``, one index range a timezone each: the row is open at
+    ``now``. Timezones whose clocks read alike share their conditions."""
+    by_clock: dict[dt.datetime, list[str]] = {}
+    for zone in _zones(connection):
+        by_clock.setdefault(now.astimezone(ZoneInfo(zone)).replace(tzinfo=None), []).append(zone)
+    return [day for local, zones in by_clock.items() for day in _open_in(zones, local)]
+
+
+def _zones(connection: Connection) -> list[str]:
+    """The timezones of ``map_hours``, one seek of its day index each (a loose index scan:
+    ``SELECT DISTINCT`` reads the whole index)."""
+    first = select(func.min(MapHours.timezone).label("zone")).cte("zones", recursive=True)
+    following = select(func.min(MapHours.timezone)).where(MapHours.timezone > first.c.zone)
+    zones = first.union_all(select(following.scalar_subquery()).where(first.c.zone.is_not(None)))
+    return list(connection.scalars(select(zones.c.zone).where(zones.c.zone.is_not(None))))
+
+
+def _open_in(zones: list[str], local: dt.datetime) -> list[ColumnElement[bool]]:
+    """Conditions on ``map_hours``, one index range a zone each: the row is of one of
+    ``zones``, whose clocks read ``local``, and open then by its hours of today, or by
+    yesterday's running past midnight, as :func:`caremap.search.is_open` says."""
     today, at = local.date(), microseconds(local.time())
     yesterday = today - dt.timedelta(days=1)
     opens, closes = MapHours.opens_us, MapHours.closes_us
     same_day = opens <= closes
     return [
         and_(
-            MapHours.timezone == zone,
+            MapHours.timezone.in_(zones),
             MapHours.weekday == today.weekday(),
             opens <= at,
             _valid_on(today),
             or_(~same_day, closes > at, closes == microseconds(END_OF_DAY)),
         ),
         and_(
-            MapHours.timezone == zone,
+            MapHours.timezone.in_(zones),
             MapHours.weekday == yesterday.weekday(),
             _valid_on(yesterday),
             ~same_day,

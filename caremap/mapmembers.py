@@ -2,11 +2,12 @@
 
 ``map_member`` holds a listing's public point, its cell at the finest stored zoom, its
 timezone, and whether it has weekly hours and seasonal dates; ``map_term`` the taxonomy
-terms and languages of its service (as the vocabulary filters read them, with the member's
-cell and point); ``map_hours`` (one row a weekday
-of each weekly rule), ``map_season`` and ``map_beds`` hold what its public record says of its
-hours, seasons and availability counts, in rows SQL can test (:mod:`caremap.mapfilters`). All
-of it is read from ``public_listing``: its public point and its public record.
+terms and languages of its service (as the vocabulary filters read them) and ``map_hours``
+its weekly hours (one row a weekday of each weekly rule), both with the member's cell and
+point; ``map_season`` and ``map_beds`` hold what its public record says of its seasons and
+availability counts. The hours, seasons and counts are rows SQL can test
+(:mod:`caremap.mapfilters`). All of it is read from ``public_listing``: its public point and
+its public record.
 """
 
 from __future__ import annotations
@@ -75,7 +76,8 @@ def store(connection: Connection, listings: Select) -> None:
                 "seasonal": any(_seasonal(rule) for rule in service.schedules),
             }
         )
-        rows[MapHours] += [{**ids, **day} for day in _days(service.schedules, timezone)]
+        place = {"x": x, "y": y, "latitude": latitude, "longitude": longitude}
+        rows[MapHours] += [{**ids, **place, **day} for day in _days(service.schedules, timezone)]
         rows[MapSeason] += [
             {**ids, "valid_from": rule.valid_from, "valid_to": rule.valid_to}
             for rule in service.schedules

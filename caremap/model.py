@@ -646,10 +646,11 @@ class MapHours(Base):
     """A published listing open on ``weekday`` (0 is Monday) from ``opens_us`` to
     ``closes_us`` (microseconds into the day; past midnight when ``closes_us`` is the
     smaller) in its ``timezone``, between ``valid_from`` and ``valid_to`` when set: one weekly
-    rule of its service's public hours, one row a day (:mod:`caremap.mapmembers`)."""
+    rule of its service's public hours, one row a day, with the member's finest cell and
+    public point so that open now counts a view from these rows (:mod:`caremap.mapmembers`)."""
 
     __tablename__ = "map_hours"
-    # open now reads the rows of a timezone and weekday from this index alone
+    # open now reads the rows of a timezone and weekday, and their cells, from this index alone
     __table_args__ = (
         Index(
             "ix_map_hours_day",
@@ -659,6 +660,10 @@ class MapHours(Base):
             "closes_us",
             "valid_from",
             "valid_to",
+            "y",
+            "x",
+            "latitude",
+            "longitude",
             "listing_id",
         ),
     )
@@ -672,6 +677,10 @@ class MapHours(Base):
     closes_us: Mapped[int] = mapped_column(BigInteger)
     valid_from: Mapped[dt.date | None] = mapped_column(Date)
     valid_to: Mapped[dt.date | None] = mapped_column(Date)
+    x: Mapped[int] = mapped_column(Integer)
+    y: Mapped[int] = mapped_column(Integer)
+    latitude: Mapped[float] = mapped_column(Float)
+    longitude: Mapped[float] = mapped_column(Float)
 
 
 class MapSeason(Base):

@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (7, "85d63325cd970bfb120681d64eb89b22862adb50c34b25d64540c1c618605706"),
+        (8, "681e7470c944377b5dd8faffabc1d8fba182fd28e668a4c415123e24c31e8498"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "43f19f703dab34aa83f76698cfde7eb84191043b3c3d124c7627f4c469665e58"),
+        (5, "2521ea2361eb6e37b0a117670b662e794ed86ba5d91e26c8299704ebc8ab7e6c"),
     ),
 ]
 
