@@ -354,3 +354,40 @@ def test_the_filters_follow_an_edit_of_hours_and_counts(loaded):
         services_changed(connection, [service_id])
     for filters in TIME_FILTERS:
         assert_cells_are_live(loaded, filters, boxes=BOXES[:1])
+
+
+def test_open_now_counts_a_listing_open_by_two_rules_at_once_once(loaded):
+    """Overlapping rules and yesterday's hours running past midnight, all open at
+    :data:`CLOCK` in any of the loaded timezones: three open rows of ``map_hours``, one
+    member counted, as live."""
+    service_id, _ = first_service_location(loaded, ~PublicListing.confidential)
+    stamp = {"source_name": "test", "source_as_of": None, "imported_at": CLOCK.now}
+    rules = [("FR", "06:00", "20:00"), ("FR", "06:30", "21:00"), ("TH", "21:00", "12:00")]
+    with loaded.engine.begin() as connection:
+        connection.execute(delete(Schedule).where(Schedule.service_id == service_id))
+        for number, (byday, opens, closes) in enumerate(rules):
+            connection.execute(
+                insert(Schedule).values(
+                    id=f"test-twice-{number}",
+                    source_record_id=f"twice-{number}",
+                    service_id=service_id,
+                    byday=byday,
+                    opens_at=dt.time.fromisoformat(opens),
+                    closes_at=dt.time.fromisoformat(closes),
+                    **stamp,
+                )
+            )
+        services_changed(connection, [service_id])
+    open_now = Filters(open_now=True)
+    with loaded.engine.connect() as connection:
+        [(member, latitude, longitude)] = connection.execute(
+            select(MapMember.id, MapMember.latitude, MapMember.longitude).where(
+                MapMember.service_id == service_id
+            )
+        )
+        hours = select(func.count()).where(MapHours.listing_id == member)
+        assert connection.scalar(hours) == 3
+        around = LonLatBox(longitude - 0.01, latitude - 0.01, longitude + 0.01, latitude + 0.01)
+        markers = filtered_cells(connection, around, MARKER_ZOOM, open_now, CLOCK)
+    assert [cell.count for cell in markers if cell.first_id == member] == [1]
+    assert assert_cells_are_live(loaded, open_now, boxes=[BOXES[0], around]) > 0
