@@ -8,13 +8,16 @@ availability counts: what :func:`caremap.search.passes_time_filters` says of its
 tested in SQL. From :data:`caremap.mapcells.MARKER_ZOOM` on, the members are those in the view's
 box, each a cell of its own. A view filtered by one code alone reads that code's stored cells
 (:mod:`caremap.mapcodes`) at a low zoom; by a month (and at most one code) where cells are
-stored, the stored cells less the members out of season, which are few: seasonal ones. Only
-members are read, so every point is a public point.
+stored, the stored cells less the members out of season, which are few: seasonal ones; by open
+now alone, the rows of ``map_hours`` open now (one index range per timezone and day, holding
+the members' cells and points), each listing once. Only members are read, so every point is a
+public point.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -57,8 +60,10 @@ def filtered_cells(
     and no time filter, from that code's stored cells or one range of ``map_term`` alone; with a
     month as the only time filter, where the cells (or with one code, its cells) are stored,
     from those less the members out of season; with codes of several facets, from the rarest's
-    range of ``map_term``."""
+    range of ``map_term``; with open now alone, from the open rows of ``map_hours``."""
     vocabulary = _vocabulary(filters)
+    if filters == Filters(open_now=True):
+        return _open_now(connection, box, zoom, clock.now)
     times = _time_conditions(connection, filters, clock)
     single = len(vocabulary) == 1 and len(vocabulary[0][1]) == 1
     month_only = filters.month is not None and len(times) == 1
@@ -74,8 +79,6 @@ def filtered_cells(
         return _grouped(connection, MapTerm, MapTerm.listing_id, box, zoom, where)
     if vocabulary:
         return _coded(connection, box, zoom, vocabulary, times)
-    if filters.open_now and not filters.include_unknown and len(times) == 1:
-        return _open_now(connection, box, zoom, clock.now)
     return _grouped(connection, MapMember, MapMember.id, box, zoom, times)
 
 
@@ -320,8 +323,14 @@ def _open_rows(connection: Connection, now: dt.datetime) -> list[ColumnElement[b
     ``now``. Timezones whose clocks read alike share their conditions."""
     by_clock: dict[dt.datetime, list[str]] = {}
     for zone in _zones(connection):
-        by_clock.setdefault(now.astimezone(ZoneInfo(zone)).replace(tzinfo=None), []).append(zone)
+        by_clock.setdefault(now.astimezone(_zone(zone)).replace(tzinfo=None), []).append(zone)
     return [day for local, zones in by_clock.items() for day in _open_in(zones, local)]
+
+
+@functools.cache
+def _zone(name: str) -> ZoneInfo:
+    """The timezone ``name``, read once (``ZoneInfo`` keeps only the last few it read)."""
+    return ZoneInfo(name)
 
 
 def _zones(connection: Connection) -> list[str]:
