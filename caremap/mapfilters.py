@@ -26,6 +26,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Select,
+    Subquery,
     and_,
     false,
     func,
@@ -86,14 +87,19 @@ def _open_now(connection: Connection, box: LonLatBox, zoom: int, now: dt.datetim
     """The cells of the members open at ``now`` by their weekly hours, from the open rows of
     ``map_hours`` in the view alone (their index holds the members' cells and points); a
     listing with two rows open at once (overlapping rules, yesterday's running past
-    midnight) counted once."""
+    midnight) counted once: the rows not ``alone`` read through ``DISTINCT``."""
     placed, _ = _placed(MapHours, MapHours.listing_id, box, zoom)
     columns = (MapHours.listing_id, MapHours.x, MapHours.y, MapHours.latitude, MapHours.longitude)
-    rows = union_all(
-        select(*columns).where(false()),
-        *(select(*columns).where(day, *placed) for day in _open_rows(connection, now)),
-    ).subquery()
-    listings = select(rows).distinct().subquery()
+    days = _open_rows(connection, now)
+
+    def open_rows(alone: bool) -> Subquery:
+        return union_all(
+            select(*columns).where(false()),
+            *(select(*columns).where(MapHours.alone == alone, day, *placed) for day in days),
+        ).subquery()
+
+    shared = open_rows(False)
+    listings = union_all(select(open_rows(True)), select(shared).distinct()).subquery()
     _, keys = _placed(listings.c, listings.c.listing_id, box, zoom)
     query = select(
         func.count(),

@@ -76,8 +76,10 @@ def store(connection: Connection, listings: Select) -> None:
                 "seasonal": any(_seasonal(rule) for rule in service.schedules),
             }
         )
+        days = _days(service.schedules, timezone)
         place = {"x": x, "y": y, "latitude": latitude, "longitude": longitude}
-        rows[MapHours] += [{**ids, **place, **day} for day in _days(service.schedules, timezone)]
+        place["alone"] = _alone(days)
+        rows[MapHours] += [{**ids, **place, **day} for day in days]
         rows[MapSeason] += [
             {**ids, "valid_from": rule.valid_from, "valid_to": rule.valid_to}
             for rule in service.schedules
@@ -126,6 +128,16 @@ def _days(schedules: Iterable[PublicSchedule], timezone: str) -> list[dict]:
         if rule.byday and rule.opens_at is not None and rule.closes_at is not None
         for day in sorted(set(rule.byday.split(",")) & set(WEEKDAYS))
     ]
+
+
+def _alone(days: list[dict]) -> bool:
+    """Whether at most one of the ``map_hours`` rows ``days`` can be open at any time: at most
+    one a weekday, and none on the day after one running past midnight (dates aside)."""
+    weekdays = [day["weekday"] for day in days]
+    overnight = {day["weekday"] for day in days if day["opens_us"] > day["closes_us"]}
+    return len(set(weekdays)) == len(weekdays) and not {
+        (weekday + 1) % len(WEEKDAYS) for weekday in overnight
+    } & set(weekdays)
 
 
 def _counts(capacities: Iterable[PublicCapacity]) -> list[dict]:

@@ -647,7 +647,8 @@ class MapHours(Base):
     ``closes_us`` (microseconds into the day; past midnight when ``closes_us`` is the
     smaller) in its ``timezone``, between ``valid_from`` and ``valid_to`` when set: one weekly
     rule of its service's public hours, one row a day, with the member's finest cell and
-    public point so that open now counts a view from these rows (:mod:`caremap.mapmembers`)."""
+    public point so that open now counts a view from these rows (:mod:`caremap.mapmembers`);
+    ``alone`` when no other row of the listing can be open at the same time."""
 
     __tablename__ = "map_hours"
     # open now reads the rows of a timezone and weekday, and their cells, from this index alone
@@ -656,6 +657,7 @@ class MapHours(Base):
             "ix_map_hours_day",
             "timezone",
             "weekday",
+            "alone",
             "opens_us",
             "closes_us",
             "valid_from",
@@ -677,6 +679,7 @@ class MapHours(Base):
     closes_us: Mapped[int] = mapped_column(BigInteger)
     valid_from: Mapped[dt.date | None] = mapped_column(Date)
     valid_to: Mapped[dt.date | None] = mapped_column(Date)
+    alone: Mapped[bool] = mapped_column(Boolean)
     x: Mapped[int] = mapped_column(Integer)
     y: Mapped[int] = mapped_column(Integer)
     latitude: Mapped[float] = mapped_column(Float)

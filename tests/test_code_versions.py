@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (8, "681e7470c944377b5dd8faffabc1d8fba182fd28e668a4c415123e24c31e8498"),
+        (8, "da3e6c864d196d0959bbedf56518b90c2cdc2c5be25fb29e8ff3194903645f1d"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "2521ea2361eb6e37b0a117670b662e794ed86ba5d91e26c8299704ebc8ab7e6c"),
+        (5, "9a0ea704615706eeb1c442025e603f5af8ce9348b09e51e8084fb93ff7203a67"),
     ),
 ]
 

@@ -1,6 +1,7 @@
 """The browse map's open now from ``map_hours`` alone: each row gains its member's finest cell
-and public point, and the day index covers them, so that the open rows give their cells
-without reading ``map_member``.
+and public point, and whether no other row of the listing can be open at the same time; the
+day index covers them, so that the open rows give their cells without reading ``map_member``,
+and only the rows of listings with several give them to ``DISTINCT``.
 
 Revision ID: 0020
 Revises: 0019
@@ -43,6 +44,7 @@ def _hours(*extra: sa.Column) -> None:
 def upgrade() -> None:
     op.drop_table("map_hours")
     _hours(
+        sa.Column("alone", sa.Boolean(), nullable=False),
         sa.Column("x", sa.Integer(), nullable=False),
         sa.Column("y", sa.Integer(), nullable=False),
         sa.Column("latitude", sa.Float(), nullable=False),
@@ -51,7 +53,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_map_hours_day",
         "map_hours",
-        [*_DAY, "y", "x", "latitude", "longitude", "listing_id"],
+        ["timezone", "weekday", "alone", *_DAY[2:], "y", "x", "latitude", "longitude", "listing_id"],
     )
 
 
