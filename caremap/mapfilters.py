@@ -98,8 +98,7 @@ def _open_now(connection: Connection, box: LonLatBox, zoom: int, now: dt.datetim
             *(select(*columns).where(MapHours.alone == alone, day, *placed) for day in days),
         ).subquery()
 
-    shared = open_rows(False)
-    listings = union_all(select(open_rows(True)), select(shared).distinct()).subquery()
+    listings = union_all(select(open_rows(True)), select(open_rows(False)).distinct()).subquery()
     _, keys = _placed(listings.c, listings.c.listing_id, box, zoom)
     query = select(
         func.count(),

@@ -77,8 +77,13 @@ def store(connection: Connection, listings: Select) -> None:
             }
         )
         days = _days(service.schedules, timezone)
-        place = {"x": x, "y": y, "latitude": latitude, "longitude": longitude}
-        place["alone"] = _alone(days)
+        place = {
+            "x": x,
+            "y": y,
+            "latitude": latitude,
+            "longitude": longitude,
+            "alone": _alone(days),
+        }
         rows[MapHours] += [{**ids, **place, **day} for day in days]
         rows[MapSeason] += [
             {**ids, "valid_from": rule.valid_from, "valid_to": rule.valid_to}

@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (8, "da3e6c864d196d0959bbedf56518b90c2cdc2c5be25fb29e8ff3194903645f1d"),
+        (8, "f93c6a8230aacfb9d619258d5af20c917b8836ec276d99bc46d51b4c2f544110"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "9a0ea704615706eeb1c442025e603f5af8ce9348b09e51e8084fb93ff7203a67"),
+        (5, "33ae30f31814a51912fece825403c7d473e5cfd0d87a5fae454d1445791e2224"),
     ),
 ]
 
