@@ -457,8 +457,8 @@ def _replicated_listing(folder, rows: int):
 def test_the_memory_a_load_takes_does_not_grow_with_its_rows(empty_store, tmp_path, monkeypatch):
     """Rows are checked and loaded chunk by chunk into the one transaction of their source,
     so eight times the rows (80 chunks instead of 10) take nowhere near eight times the
-    memory: only ids are kept for the whole source. Holding the source's records took 4.7
-    times the memory here; the ids take 2.6 times."""
+    memory: only ids are kept for the whole source. Holding every chunk's validated records
+    took 2.8 (SQLite) and 3.2 (PostGIS) times the memory here; the ids take 1.7 and 2.1 times."""
     monkeypatch.setattr(pipeline, "CHUNK_ROWS", 100)
     monkeypatch.setattr(load_module, "INSERT_CHUNK", 50)
     monkeypatch.setattr(publish, "CHUNK", 50)
@@ -477,7 +477,7 @@ def test_the_memory_a_load_takes_does_not_grow_with_its_rows(empty_store, tmp_pa
             tracemalloc.stop()
         assert (checked.report.counts.inserted, checked.report.rejected) == (rows, [])
     _, small, large = peaks
-    assert large < 3.5 * small, peaks
+    assert large < 2.5 * small, peaks
 
 
 def test_a_source_that_fails_after_some_chunks_were_written_leaves_nothing(
