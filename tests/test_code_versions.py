@@ -40,7 +40,7 @@ VERSIONED = [
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "43f19f703dab34aa83f76698cfde7eb84191043b3c3d124c7627f4c469665e58"),
+        (5, "59a51abf71f59edab0d0d6c8c182116f3a92e42cfc6426216b83a7d992e3881f"),
     ),
 ]
 
