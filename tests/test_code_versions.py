@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (7, "85d63325cd970bfb120681d64eb89b22862adb50c34b25d64540c1c618605706"),
+        (7, "9b1aec5095251cde81e7c9edada7056081d8a40c786e60f5861ba14a617d00fe"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "59a51abf71f59edab0d0d6c8c182116f3a92e42cfc6426216b83a7d992e3881f"),
+        (5, "a0b24c2ecde368cb4742a72fbb778fe5ca2bc3641d9b1312a8f6bd564b3cf552"),
     ),
 ]
 

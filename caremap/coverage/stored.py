@@ -25,7 +25,7 @@ import datetime as dt
 import functools
 import itertools
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,7 +46,7 @@ from caremap.coverage.indicators import (
 )
 from caremap.geodesy import EARTH_RADIUS_KM, chord_from_arc, unit_vectors
 from caremap.jurisdictions import Layer, load_boundaries
-from caremap.listing import decode_service
+from caremap.listing import Supplier, decode_service, decode_supplier
 from caremap.matching import merges
 from caremap.model import (
     Attribute,
@@ -315,7 +315,7 @@ def _build(
         present = _stored_codes(connection, [g for g in incomplete if g in counts])
     incremental = bool(counts)
     near = _Near(store, data_dir) if incremental else None
-    services = None if near else _all_services(store)
+    services: Sequence[PublicService | Supplier] | None = None if near else _all_services(store)
     rows: list[dict] = []
     selections = 0
     for level, layer in layers.items():
@@ -361,7 +361,7 @@ class _Near:
     def __init__(self, store: Store, data_dir: Path) -> None:
         self.store = store
         self.data_dir = data_dir
-        self.decoded: dict[str, PublicService] = {}
+        self.decoded: dict[str, Supplier] = {}
 
     @functools.cached_property
     def listed(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -373,7 +373,7 @@ class _Near:
         ids, latitudes, longitudes = zip(*listed, strict=True) if listed else ((),) * 3
         return np.array(ids, dtype=object), np.array(latitudes, float), np.array(longitudes, float)
 
-    def services(self, level: str, codes: set[str]) -> list[PublicService]:
+    def services(self, level: str, codes: set[str]) -> list[Supplier]:
         """Those every indicator of these jurisdictions of ``level`` reads (and a few more): the
         services with a point near one of them (:func:`_in_boxes`) or within
         :data:`REACH_KM` of one of their demand points."""
@@ -395,7 +395,7 @@ class _Near:
                         PublicListing.service_id.in_(chunk), PublicListing.position == 0
                     )
                 ):
-                    self.decoded[service_id] = decode_service(record)
+                    self.decoded[service_id] = decode_supplier(record)
 
 
 def _in_boxes(
