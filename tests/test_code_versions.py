@@ -40,7 +40,7 @@ VERSIONED = [
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "a0b24c2ecde368cb4742a72fbb778fe5ca2bc3641d9b1312a8f6bd564b3cf552"),
+        (5, "9cb3278ce6307eb1e3c3855c619940e788e6c2d2aa2bca3e3ba0857974c4c582"),
     ),
 ]
 

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import shapely
 from scipy.spatial import cKDTree
-from sqlalchemy import Connection, delete, func, select, tuple_
+from sqlalchemy import Connection, case, delete, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from caremap.collector import fewer_collections
@@ -245,16 +245,53 @@ def _stored_counts(connection: Connection) -> dict[Group, int]:
     }
 
 
-def _stored_codes(connection: Connection, groups: list[Group]) -> dict[Group, set[str]]:
-    """The codes stored in each of ``groups`` (of any day, as :func:`_stored_counts`)."""
+@dataclass(frozen=True)
+class _Shortfall:
+    """What an incremental build finds stored: per level, the codes missing the row of each
+    standard selection (of any day, as :func:`_stored_counts`), and whether rows of selections
+    no longer standard remain."""
+
+    missing: dict[str, dict[Key, set[str]]]
+    others: bool
+
+
+def _shortfall(connection: Connection, layers: dict[str, Layer], keys: list[Key]) -> _Shortfall:
+    """The rows missing: one count per jurisdiction (in the primary key's order: no sort),
+    then the keys stored for the jurisdictions short of rows."""
     table = CoverageIndicator
-    group = (table.level, table.service_type, table.population_served, table.month)
-    found: dict[Group, set[str]] = {g: set() for g in groups}
-    for chunk in chunks(sorted(groups), ID_CHUNK // 4):
-        rows = connection.execute(select(*group, table.code).where(tuple_(*group).in_(chunk)))
-        for level, service_type, population, month, code in rows:
-            found[(level, service_type, population, month)].add(code)
-    return found
+    pairs = sorted({(service_type, population) for service_type, population, _ in keys})
+    standard = tuple_(table.service_type, table.population_served).in_(pairs)
+    counted = connection.execute(
+        select(table.level, table.code, func.count(), func.count(case((standard, 1)))).group_by(
+            table.level, table.code
+        )
+    )
+    stored: dict[tuple[str, str], int] = {}
+    others = False
+    for level, code, rows, standard_rows in counted:
+        stored[(level, code)] = standard_rows
+        others |= rows > standard_rows
+    short = [
+        (level, str(code))
+        for level, layer in layers.items()
+        for code in layer.codes
+        if stored.get((level, str(code)), 0) < len(keys)
+    ]
+    have: dict[tuple[str, str], set[Key]] = {jurisdiction: set() for jurisdiction in short}
+    group = (table.level, table.code)
+    for chunk in chunks(short, ID_CHUNK // 2):
+        for level, code, service_type, population, month in connection.execute(
+            select(*group, table.service_type, table.population_served, table.month).where(
+                tuple_(*group).in_(chunk)
+            )
+        ):
+            have[(level, code)].add((service_type, population, month))
+    missing: dict[str, dict[Key, set[str]]] = {}
+    for (level, code), stored_keys in have.items():
+        for key in keys:
+            if key not in stored_keys:
+                missing.setdefault(level, {}).setdefault(key, set()).add(code)
+    return _Shortfall(missing, others)
 
 
 def offered_pairs(connection: Connection) -> set[tuple[str, str]]:
@@ -304,24 +341,20 @@ def _build(
     layers = load_boundaries(data_dir).layers
     with store.engine.connect() as connection:
         stale = not incremental or _other_days(connection, today)
-        counts = {} if stale else _stored_counts(connection)
-        offered = offered_pairs(connection)
-        incomplete = [
-            (level, *key)
-            for level, layer in layers.items()
-            for key in _keys(offered)
-            if counts.get((level, *key), 0) < len(layer.codes)
-        ]
-        present = _stored_codes(connection, [g for g in incomplete if g in counts])
-    incremental = bool(counts)
+        keys = _keys(offered_pairs(connection))
+        incremental = not stale and any_stored(connection)
+        shortfall = _shortfall(connection, layers, keys) if incremental else None
     near = _Near(store, data_dir) if incremental else None
     services: Sequence[PublicService | Supplier] | None = None if near else _all_services(store)
     rows: list[dict] = []
     selections = 0
     for level, layer in layers.items():
-        codes = {str(code) for code in layer.codes}
-        missing = {g[1:]: codes - present.get(g, set()) for g in incomplete if g[0] == level}
-        wanted = {key: missing_codes for key, missing_codes in missing.items() if missing_codes}
+        missing = (
+            shortfall.missing.get(level, {})
+            if shortfall is not None
+            else {key: {str(code) for code in layer.codes} for key in keys}
+        )
+        wanted = {key: missing[key] for key in keys if key in missing}
         if not wanted:
             continue
         if near:
@@ -334,15 +367,15 @@ def _build(
             selections += 1
     table = CoverageIndicator
     with store.engine.begin() as connection:
-        if incremental:
-            for service_type, population in {(g[1], g[2]) for g in counts} - offered:
-                connection.execute(
-                    delete(table).where(
-                        table.service_type == service_type, table.population_served == population
-                    )
-                )
-        else:
+        if shortfall is None:
             invalidate(connection)
+        elif shortfall.others:
+            pairs = sorted({(service_type, population) for service_type, population, _ in keys})
+            connection.execute(
+                delete(table).where(
+                    tuple_(table.service_type, table.population_served).not_in(pairs)
+                )
+            )
         insert_rows(connection, table, rows)
     return BuildReport(
         len(layers), selections, len(rows), time.perf_counter() - started, incremental
