@@ -109,6 +109,8 @@ class Layer:
     # GEOS builds a prepared polygon's indexes on first use, unsafely when two threads do it
     # at once (libgeos/geos#825): the tree and the prepared polygons are queried under it.
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    # Polygons reprojected to EPSG:3347 by position, each once per process (under the lock).
+    lambert: dict[int, shapely.Geometry] = field(default_factory=dict, repr=False, compare=False)
 
     def assign(
         self, latitudes: np.ndarray, longitudes: np.ndarray, abroad: np.ndarray | None = None
@@ -151,11 +153,16 @@ class Layer:
         best_code, best_m = None, COASTAL_TOLERANCE_M
         x, y = TO_LAMBERT.transform(point.x, point.y)
         for i in candidates:
-            polygon = to_lambert(self.tree.geometries[i])
+            polygon = self._in_lambert(int(i))
             metres = float(shapely.distance(polygon, shapely.Point(x, y)))
             if metres <= best_m:
                 best_code, best_m = self.codes[i], metres
         return best_code
+
+    def _in_lambert(self, i: int) -> shapely.Geometry:
+        if i not in self.lambert:
+            self.lambert[i] = cast(shapely.Geometry, to_lambert(self.tree.geometries[i]))
+        return self.lambert[i]
 
 
 @dataclass(frozen=True, eq=False)  # hashed by identity: one per process (load_boundaries)

@@ -191,6 +191,32 @@ def decode_service(text: str) -> PublicService:
     return _service(orjson.loads(text)["service"])
 
 
+@dataclass(frozen=True)
+class Supplier:
+    """What coverage reads of a published service (a :class:`PublicService` has it too)."""
+
+    id: str
+    name: str
+    terms: dict[str, tuple[str, ...]]  # facet → vocabulary codes
+    schedules: tuple[PublicSchedule, ...]
+    capacities: tuple[PublicCapacity, ...]
+    locations: tuple[PublicLocation, ...]
+
+
+def decode_supplier(text: str) -> Supplier:
+    """What coverage reads of the service of a listing's record (a third of the CPU of
+    decoding it whole)."""
+    s = orjson.loads(text)["service"]
+    return Supplier(
+        s["id"],
+        s["name"],
+        {facet: tuple(codes) for facet, codes in s["terms"].items()},
+        tuple(_schedule(r) for r in s["schedules"]),
+        tuple(_capacity(c) for c in s["capacities"]),
+        tuple(_location(loc) for loc in s["locations"]),
+    )
+
+
 def _service(s: dict) -> PublicService:
     return PublicService(
         **{

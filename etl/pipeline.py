@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import functools
-import gc
 import logging
 import sys
 import time
@@ -16,6 +14,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from caremap.collector import fewer_collections
 from caremap.coverage.claims import parse_claims
 from caremap.gazetteer import load_gazetteer
 from caremap.geocoder import Geocoder
@@ -51,10 +50,6 @@ SIDECAR_SUFFIX = ".source.toml"
 # the rows of one chunk are held, besides the ids of the source's rows.
 CHUNK_ROWS = 5_000
 LOCK = "etl"  # the store lock held while sources are checked and loaded
-# The cyclic garbage collector's thresholds during a run (generation 0: allocations; 1 and 2:
-# collections of the younger generation). A load's objects mostly live until it ends, so the
-# defaults (700, 10, 10) walk them again and again: a sixth of a first load's time.
-RUN_GC_THRESHOLDS = (20_000, 20, 20)
 
 
 @dataclass
@@ -148,7 +143,7 @@ def run(
     reference = load_reference(data_dir)
     show_progress = sys.stderr.isatty() if progress is None else progress
     reports = []
-    with _fewer_collections(), store.exclusive(LOCK):
+    with fewer_collections(), store.exclusive(LOCK):
         store.upgrade()
         sync_reference_data(store, reference.vocabulary, reference.boundaries)
         found = discover_sources(paths)
@@ -167,23 +162,6 @@ def run(
             reports.append(report)
         match_and_publish(store, data_dir)
     return reports
-
-
-@contextlib.contextmanager
-def _fewer_collections() -> Iterator[None]:
-    """Within: what exists already (reference data, modules) frozen out of the cyclic garbage
-    collector's reach (``gc.freeze``; kept frozen if something froze objects before), and
-    collections rarer (:data:`RUN_GC_THRESHOLDS`); both restored after."""
-    thresholds = gc.get_threshold()
-    frozen_before = gc.get_freeze_count()
-    gc.freeze()
-    gc.set_threshold(*RUN_GC_THRESHOLDS)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*thresholds)
-        if not frozen_before:
-            gc.unfreeze()
 
 
 def _load_package_links(store: Store, report: SourceReport) -> None:

@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (8, "f93c6a8230aacfb9d619258d5af20c917b8836ec276d99bc46d51b4c2f544110"),
+        (8, "c95cfef39c14f72396155a88dca812beaed7dd73dbb07a77036446abaf081191"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "33ae30f31814a51912fece825403c7d473e5cfd0d87a5fae454d1445791e2224"),
+        (5, "4a5aed457ba6473b015dbd62ac8eb988d1446c4f9ebbbcfb7e950e4405dc2881"),
     ),
 ]
 

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import event, func, select, text
 
 from caremap import publish
+from caremap.collector import BATCH_GC_THRESHOLDS
 from caremap.model import (
     Attribute,
     Location,
@@ -514,5 +515,5 @@ def test_a_run_collects_garbage_rarely_and_restores_the_collector(empty_store, t
         etl(empty_store, SHARED, report_dir=tmp_path)
     finally:
         event.remove(empty_store.engine, "before_cursor_execute", record)
-    assert during == {pipeline.RUN_GC_THRESHOLDS}
+    assert during == {BATCH_GC_THRESHOLDS}
     assert (gc.get_threshold(), gc.get_freeze_count()) == before

@@ -47,7 +47,7 @@ from caremap.coverage.accessibility import Points, enhanced_two_step_fca, two_st
 from caremap.coverage.claims import claimed_pairs
 from caremap.geodesy import EARTH_RADIUS_KM, arc_from_chord, chord_from_arc, unit_vectors
 from caremap.jurisdictions import Boundaries, Layer, load_boundaries
-from caremap.listing import published_services
+from caremap.listing import Supplier, published_services
 from caremap.model import Source
 from caremap.queries import PublicSchedule, PublicService
 from caremap.search import available_in_month
@@ -149,7 +149,7 @@ class LevelContext:
         data_dir: Path,
         level: str,
         today: dt.date,
-        services: list[PublicService] | None = None,
+        services: Sequence[PublicService | Supplier] | None = None,
     ) -> None:
         """``services``: the public services to count (every published one, read from the
         store, when None: a service without a location has no point to count)."""
@@ -280,7 +280,7 @@ class LevelContext:
         return mask
 
     def _mask(
-        self, key: tuple[str, object], test: Callable[[_Terms, PublicService], bool]
+        self, key: tuple[str, object], test: Callable[[_Terms, PublicService | Supplier], bool]
     ) -> np.ndarray:
         if key not in self._masks:
             pairs = zip(self._terms, self._supply.services, strict=True)
@@ -409,7 +409,7 @@ class _Terms:
     populations: frozenset[str]
 
     @classmethod
-    def of(cls, service: PublicService) -> _Terms:
+    def of(cls, service: PublicService | Supplier) -> _Terms:
         terms = service.terms
         return cls(frozenset(terms.get("service_type", ())), frozenset(terms.get("population", ())))
 
@@ -424,7 +424,7 @@ class _Supply:
     """The supply points of the services that have one, in the services' order: the
     position of each one's service (in ``services``), id, point, jurisdiction and beds."""
 
-    services: list[PublicService]
+    services: list[PublicService | Supplier]
     service_ids: np.ndarray  # per service
     seasonal: list[int]  # positions of the services with seasonal dates
     service: np.ndarray
@@ -436,7 +436,9 @@ class _Supply:
 
     @classmethod
     def of(
-        cls, services: list[PublicService], located: dict[str, list[tuple[str, float, float, int]]]
+        cls,
+        services: Sequence[PublicService | Supplier],
+        located: dict[str, list[tuple[str, float, float, int]]],
     ) -> _Supply:
         kept = [s for s in services if located.get(s.id)]
         rows = [(n, *point, bed_count(s)) for n, s in enumerate(kept) for point in located[s.id]]
@@ -458,7 +460,7 @@ def _seasonal(schedule: PublicSchedule) -> bool:
     return schedule.valid_from is not None or schedule.valid_to is not None
 
 
-def bed_count(service: PublicService) -> int:
+def bed_count(service: PublicService | Supplier) -> int:
     """The beds a service counts as supply: the maximum of each of its bed capacities."""
     return sum(c.maximum or 0 for c in service.capacities if c.unit == "beds")
 
