@@ -44,7 +44,11 @@ CONFIDENTIAL_DISTANCE_STEP_M = 1_000.0
 # A listing placed at its community is this far from its real address, or more: a distance to
 # it is said in whole steps ("about 40 km"), or "in Kenora" within one step.
 PLACE_DISTANCE_STEP_M = 5_000.0
-MAX_MATCHES = 10_000  # matches counted at most
+MAX_MATCHES = 10_000  # matches listed by name at most
+# A nearest-first search counts the matching places up to this many past its offset (or a page,
+# if longer), then says only that more match: counting every match of a city is as costly as
+# reading every listing in it, and "10 of more than 100" tells a worker as much.
+COUNT_AHEAD = 100
 # Programmes of one organization whose public points are this close are at one address (one
 # source's point and another's for the same building differ by a few metres).
 SAME_PLACE_M = 50.0
@@ -145,14 +149,17 @@ class Place:
 class SearchResult:
     """``beyond_radius`` means nothing matched within the radius and ``places`` are the
     nearest matching places farther away; no places means nothing matches anywhere. ``total``
-    counts every matching place (at most ``MAX_MATCHES``), of which ``places`` are those asked
-    for; ``unknown`` counts the places left out only because their hours or bed counts are not
-    known."""
+    counts the matching places (nearest first, up to :func:`counted_up_to`; by name, every one
+    up to ``MAX_MATCHES``), of which ``places`` are those asked for; ``more`` says that more
+    places match than ``total``. ``unknown`` counts the places left out only because their
+    hours or bed counts are not known (``more_unknown``: at least that many)."""
 
     places: list[Place]
     total: int
     beyond_radius: bool = False
     unknown: int = 0
+    more: bool = False
+    more_unknown: bool = False
 
     @property
     def hits(self) -> list[SearchHit]:
@@ -175,35 +182,75 @@ def search(
     ``read_model`` the hits may lack their public read model (``SearchHit.service`` and
     ``location``): only their Feature, distance and fresh bed counts are wanted."""
     if not query.has_origin:
-        matches = _listed_by_name(store, query, clock)
-        places, total = matches[query.offset : query.offset + query.limit], len(matches)
-        return SearchResult(places, total, unknown=_unknown(store, query, clock, total))
-    total = len(_matches(store, query, clock))
-    unknown = _unknown(store, query, clock, total)
-    if total or query.radius_km is None:
-        page = replace(query, limit=query.offset + query.limit)
-        places = _nearest(store, page, clock, query.radius_km, read_model)[query.offset :]
-        return SearchResult(places, total, unknown=unknown)
+        return _search_by_name(store, query, clock)
+    counted = _counted_nearest(store, query, clock, query.radius_km, read_model)
+    unknown, more_unknown = _unknown_nearest(store, query, clock, counted)
+    if counted.total or query.radius_km is None:
+        places = counted.places[query.offset : query.offset + query.limit]
+        return SearchResult(places, counted.total, False, unknown, counted.more, more_unknown)
     beyond = replace(query, radius_km=None, limit=min(query.limit, NEAREST_BEYOND_RADIUS))
     farther = _nearest(store, beyond, clock, None, read_model)
-    return SearchResult(farther, len(farther), bool(farther), unknown)
+    return SearchResult(farther, len(farther), bool(farther), unknown, False, more_unknown)
 
 
-def _matches(store: Store, query: SearchQuery, clock: Clock) -> list[Place]:
-    """Every matching place (within the radius), at most ``MAX_MATCHES``."""
-    if not query.has_origin:
-        return _listed_by_name(store, query, clock)
-    every = replace(query, limit=MAX_MATCHES, offset=0)
-    return _nearest(store, every, clock, query.radius_km, read_model=False)
+def _search_by_name(store: Store, query: SearchQuery, clock: Clock) -> SearchResult:
+    matches = _listed_by_name(store, query, clock)
+    places, total = matches[query.offset : query.offset + query.limit], len(matches)
+    return SearchResult(places, total, unknown=_unknown_by_name(store, query, clock, total))
 
 
-def _unknown(store: Store, query: SearchQuery, clock: Clock, total: int) -> int:
+def counted_up_to(query: SearchQuery) -> int:
+    """How many matching places a nearest-first search counts at most."""
+    return query.offset + max(query.limit, COUNT_AHEAD)
+
+
+@dataclass(frozen=True)
+class _Counted:
+    """The nearest matching places, up to :func:`counted_up_to`, and whether more match."""
+
+    places: list[Place]
+    more: bool
+
+    @property
+    def total(self) -> int:
+        return len(self.places)
+
+
+def _counted_nearest(
+    store: Store, query: SearchQuery, clock: Clock, radius_km: float | None, read_model: bool
+) -> _Counted:
+    """One nearest-first pass gives the page and the count: the places up to
+    :func:`counted_up_to`, and one more to tell whether more match."""
+    counted = counted_up_to(query)
+    every = replace(query, limit=counted + 1, offset=0)
+    places = _nearest(store, every, clock, radius_km, read_model)
+    return _Counted(places[:counted], len(places) > counted)
+
+
+def _unknown_nearest(
+    store: Store, query: SearchQuery, clock: Clock, known: _Counted
+) -> tuple[int, bool]:
     """How many places the time filters leave out only because their hours or bed counts are
-    not known, that is none of their programmes' (``total`` places match without them)."""
+    not known, that is none of their programmes' (``known`` are those that pass them), and
+    whether there may be more: when the places counted with them reach
+    :func:`counted_up_to`, those left out among them, that is at least that many."""
+    if not query.filters.may_leave_out_unknown:
+        return 0, False
+    with_unknown = replace(query, filters=replace(query.filters, include_unknown=True))
+    every = _counted_nearest(store, with_unknown, clock, query.radius_km, read_model=False)
+    if not every.more:
+        return max(0, every.total - known.total), False
+    edge = _distance(every.places[-1])
+    known_within = sum(1 for place in known.places if _distance(place) <= edge)
+    return max(0, every.total - known_within), True
+
+
+def _unknown_by_name(store: Store, query: SearchQuery, clock: Clock, total: int) -> int:
+    """As :func:`_unknown_nearest`, for a search by name (every match up to ``MAX_MATCHES``)."""
     if not query.filters.may_leave_out_unknown:
         return 0
-    with_unknown = replace(query.filters, include_unknown=True)
-    return len(_matches(store, replace(query, filters=with_unknown), clock)) - total
+    with_unknown = replace(query, filters=replace(query.filters, include_unknown=True))
+    return len(_listed_by_name(store, with_unknown, clock)) - total
 
 
 def listing_filter(filters: Filters) -> ColumnElement[bool] | None:

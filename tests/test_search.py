@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from sqlalchemy import select
 from caremap.model import Attribute, Location, ServiceAtLocation
 from caremap.search import (
     CONFIDENTIAL_DISTANCE_STEP_M,
+    COUNT_AHEAD,
     Clock,
     Filters,
     SearchQuery,
@@ -230,3 +232,27 @@ def test_a_page_is_a_slice_of_every_match_and_total_counts_them_all(seasonal_sto
     second = search(seasonal_store, SearchQuery(*origin, limit=2, offset=2), AFTER_LOAD)
     assert every.total == second.total == len(every.hits) > 3
     assert names(second) == names(every)[2:4]
+
+
+def test_a_nearest_first_count_stops_past_the_page_and_says_more_match(loaded_store):
+    every = search(loaded_store, SearchQuery(*M5A_2N2, limit=200), AFTER_LOAD)
+    assert every.total == len(every.places) > 10 + COUNT_AHEAD and not every.more
+    page = search(loaded_store, SearchQuery(*M5A_2N2, limit=5, offset=10), AFTER_LOAD)
+    assert (page.total, page.more) == (10 + COUNT_AHEAD, True)
+    assert [place.id for place in page.places] == [place.id for place in every.places[10:15]]
+    last = search(loaded_store, SearchQuery(*M5A_2N2, limit=5, offset=20), AFTER_LOAD)
+    assert (last.total, last.more) == (every.total, False)
+    near = search(loaded_store, SearchQuery(*M5A_2N2, radius_km=2, limit=5), AFTER_LOAD)
+    all_near = search(loaded_store, SearchQuery(*M5A_2N2, radius_km=2, limit=200), AFTER_LOAD)
+    assert near.total == len(all_near.places) < COUNT_AHEAD and not near.more
+
+
+def test_places_left_out_for_unknown_hours_are_those_among_the_nearest_counted(loaded_store):
+    open_now = Filters(open_now=True)
+    result = search(loaded_store, SearchQuery(*M5A_2N2, limit=10, filters=open_now), AFTER_LOAD)
+    with_unknown = replace(open_now, include_unknown=True)
+    nearest = search(
+        loaded_store, SearchQuery(*M5A_2N2, limit=COUNT_AHEAD, filters=with_unknown), AFTER_LOAD
+    )
+    unknown_hours = sum(not place.hours_known for place in nearest.places)
+    assert result.more_unknown and result.unknown == unknown_hours > 0

@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from caremap import publish
 from caremap.model import Service
+from caremap.search import COUNT_AHEAD
 from webmap.common.assets import find_external_urls
 
 TRANSLATIONS = Path(__file__).parents[1] / "webmap" / "translations" / "fr" / "LC_MESSAGES"
@@ -290,9 +291,9 @@ def test_search_page_says_how_many_of_all_and_offers_the_next_page(client):
     query = {"near": "M5A 2N2", "radius_km": "any"}
     api = client.get("/api/v1/services", query_string={**query, "limit": "200"}).json
     total = len({feature["properties"]["place"] for feature in api["features"]})  # places
-    assert total > 20 and api["total"] == total
+    assert total > COUNT_AHEAD and (api["total"], api["more"]) == (total, False)
     page = client.get("/", query_string=query).get_data(as_text=True)
-    assert f"20 of {total} services" in page
+    assert f"20 of more than {COUNT_AHEAD} services" in page  # counted up to COUNT_AHEAD
     next_link = re.search(r'<a href="([^"]+)" rel="next">Next page</a>', page)
     assert next_link, "no next page offered"
     link = next_link.group(1).replace("&amp;", "&")
@@ -303,8 +304,17 @@ def test_search_page_says_how_many_of_all_and_offers_the_next_page(client):
     assert second.count('class="service-item"') == 20 and first_names != second_names
     api_second = client.get("/api/v1/services", query_string={**query, "page": "2"}).json
     assert [f["id"].split("@")[0] for f in api_second["features"]] == second_names
+    assert (api_second["total"], api_second["more"]) == (total, False)  # counted to 120
+    api_first = client.get("/api/v1/services", query_string=query).json
+    assert (api_first["total"], api_first["more"]) == (COUNT_AHEAD, True)
+    last_number = -(-total // 20)
+    last = client.get("/", query_string={**query, "page": last_number}).get_data(as_text=True)
+    shown = total - 20 * (last_number - 1)
+    assert f"{shown} of {total} services" in last and 'rel="next"' not in last
     french = client.get("/", query_string={**query, "lang": "fr"}).get_data(as_text=True)
-    assert f"20 sur {total} services" in french and "Page suivante" in french
+    assert f"20 sur plus de {COUNT_AHEAD} services" in french and "Page suivante" in french
+    french_last = client.get("/", query_string={**query, "page": last_number, "lang": "fr"})
+    assert f"{shown} sur {total} services" in french_last.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("time_filter", ["open_now", "beds_available"])
@@ -331,14 +341,16 @@ def test_time_filters_say_how_many_are_unknown_and_offer_them(client, time_filte
 
 def test_referral_sheet_says_how_many_of_all_and_what_was_left_out(client):
     query = {"near": "M5A 2N2", "radius_km": "any"}
-    total = client.get("/api/v1/services", query_string=query).json["total"]
+    api = client.get("/api/v1/services", query_string=query).json
     sheet = client.get("/print", query_string=query).get_data(as_text=True)
-    assert f"20 of {total} services" in sheet
+    assert api["more"] and f"20 of more than {api['total']} services" in sheet
     unknown = client.get("/api/v1/services", query_string={**query, "beds_available": "1"}).json
     sheet = client.get("/print", query_string={**query, "beds_available": "1"}).get_data(
         as_text=True
     )
-    assert f"{unknown['unknown']} services left out: their hours or bed counts" in sheet
+    at_least = "At least " if unknown["more_unknown"] else ""
+    note = f"{at_least}{unknown['unknown']} services left out: their hours or bed counts"
+    assert unknown["unknown"] > 0 and note in sheet
 
 
 @pytest.mark.parametrize(
@@ -364,5 +376,5 @@ def test_a_page_past_the_last_says_none_here_not_none_anywhere(client):
     page = client.get("/?near=M5A+2N2&radius_km=any&page=999").get_data(as_text=True)
     assert "anywhere in our data" not in page
     assert re.search(r"0 of \d+ services", page)
-    places = client.get("/api/v1/services?near=M5A+2N2&radius_km=any").json["total"]
+    places = client.get("/api/v1/services?near=M5A+2N2&radius_km=any&limit=200").json["total"]
     assert re.search(rf'page={-(-places // 20)}"[^>]*rel="prev"', page)  # 20 places a page

@@ -160,14 +160,28 @@ def openapi_document(codes: Mapping[str, list[str]]) -> dict:
                                             "beyond_radius": {"type": "boolean"},
                                             "total": {
                                                 "type": "integer",
-                                                "description": "Every matching place, "
-                                                "on all pages.",
+                                                "description": "The matching places "
+                                                "counted, on all pages: nearest first, every "
+                                                "one up to the page's offset plus 100 (or "
+                                                "plus `limit`, if larger); by name, every "
+                                                "one.",
+                                            },
+                                            "more": {
+                                                "type": "boolean",
+                                                "description": "More places match than "
+                                                "`total` counts.",
                                             },
                                             "unknown": {
                                                 "type": "integer",
-                                                "description": "Services left out only "
+                                                "description": "Places left out only "
                                                 "because their hours or bed counts are not "
                                                 "known; include_unknown adds them.",
+                                            },
+                                            "more_unknown": {
+                                                "type": "boolean",
+                                                "description": "`unknown` counts those "
+                                                "among the nearest places counted; more "
+                                                "may be left out farther away.",
                                             },
                                             "helplines": {
                                                 "type": "array",

@@ -42,7 +42,9 @@ def services() -> Response:
     members = {
         "beyond_radius": result.beyond_radius,
         "total": result.total,
+        "more": result.more,
         "unknown": result.unknown,
+        "more_unknown": result.more_unknown,
         "helplines": [line.as_json() for line in helplines.lines],
         "jurisdiction": _jurisdiction(helplines.province, result),
     }

@@ -251,10 +251,12 @@ def results_url(back: str | None) -> str | None:
 
 def _result_page(parsed: ParsedSearch, result: SearchResult) -> Page[Place]:
     """The places as a page of every match, for the pager (past the last page, the previous
-    page is the last one)."""
+    page is the last one; when more match than were counted, a next page follows)."""
     query = parsed.query
     pages = max(1, -(-result.total // query.limit))
     number = min(query.offset // query.limit + 1, pages + 1)
+    if result.more:
+        pages = max(pages, number + 1)
     return Page(result.places, number, pages, result.total)
 
 
