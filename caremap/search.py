@@ -186,17 +186,28 @@ def search(
     counted = _counted_nearest(store, query, clock, query.radius_km, read_model)
     unknown, more_unknown = _unknown_nearest(store, query, clock, counted)
     if counted.total or query.radius_km is None:
-        places = counted.places[query.offset : query.offset + query.limit]
+        places = _with_fresh(counted.places[query.offset : query.offset + query.limit], clock)
         return SearchResult(places, counted.total, False, unknown, counted.more, more_unknown)
     beyond = replace(query, radius_km=None, limit=min(query.limit, NEAREST_BEYOND_RADIUS))
-    farther = _nearest(store, beyond, clock, None, read_model)
+    farther = _with_fresh(_nearest(store, beyond, clock, None, read_model), clock)
     return SearchResult(farther, len(farther), bool(farther), unknown, False, more_unknown)
 
 
 def _search_by_name(store: Store, query: SearchQuery, clock: Clock) -> SearchResult:
     matches = _listed_by_name(store, query, clock)
     places, total = matches[query.offset : query.offset + query.limit], len(matches)
-    return SearchResult(places, total, unknown=_unknown_by_name(store, query, clock, total))
+    unknown = _unknown_by_name(store, query, clock, total)
+    return SearchResult(_with_fresh(places, clock), total, unknown=unknown)
+
+
+def _with_fresh(places: list[Place], clock: Clock) -> list[Place]:
+    """The places with their hits' fresh bed counts (read for the places shown only)."""
+    return [
+        Place(
+            tuple(replace(hit, fresh_capacities=_fresh(hit.listing, clock)) for hit in place.hits)
+        )
+        for place in places
+    ]
 
 
 def counted_up_to(query: SearchQuery) -> int:
@@ -220,10 +231,11 @@ def _counted_nearest(
     store: Store, query: SearchQuery, clock: Clock, radius_km: float | None, read_model: bool
 ) -> _Counted:
     """One nearest-first pass gives the page and the count: the places up to
-    :func:`counted_up_to`, and one more to tell whether more match."""
+    :func:`counted_up_to`, and one more to tell whether more match; only those up to the end
+    of the page need be whole and in their order."""
     counted = counted_up_to(query)
     every = replace(query, limit=counted + 1, offset=0)
-    places = _nearest(store, every, clock, radius_km, read_model)
+    places = _nearest(store, every, clock, radius_km, read_model, query.offset + query.limit)
     return _Counted(places[:counted], len(places) > counted)
 
 
@@ -275,17 +287,25 @@ def _services_with_any(codes: frozenset[str] | set[str]) -> ColumnElement[bool]:
 
 
 def _nearest(
-    store: Store, query: SearchQuery, clock: Clock, radius_km: float | None, read_model: bool
+    store: Store,
+    query: SearchQuery,
+    clock: Clock,
+    radius_km: float | None,
+    read_model: bool,
+    whole: int | None = None,
 ) -> list[Place]:
-    """The ``limit`` best places, widening the candidates until they are certainly the best
-    and whole: enough pass the time filters, and none left out could rank before the last
-    place or belong to one (a confidential distance is rounded up, so it may rank after points
-    fetched later; the store's spare candidates usually settle that without a second scan)."""
+    """The ``limit`` best places (without fresh bed counts), widening the candidates until
+    enough pass the time filters and the first ``whole`` (all by default) are certainly the
+    best and whole: none left out could rank before the last of them or belong to one (a
+    confidential distance is rounded up, so it may rank after points fetched later; the
+    store's spare candidates usually settle that without a second scan). The places after
+    those are places (a listing left out joins one or ranks after them), maybe not whole."""
     latitude, longitude = query.latitude, query.longitude
     if latitude is None or longitude is None:
         raise ValueError("a nearest-first search needs a point to start from")
     radius_m = None if radius_km is None else km_to_metres(radius_km)
     wanted = query.limit
+    settled = wanted if whole is None else min(whole, wanted)
     candidates = wanted * 3 + 10 if query.filters.by_time else wanted
     where = listing_filter(query.filters)
     while True:
@@ -298,14 +318,13 @@ def _nearest(
             with_record=read_model or query.filters.by_time,
         )
         ranked = _ranked(nearby.found, query.filters, clock, radius_m)
-        places = places_of(
-            [SearchHit(listing, distance, _fresh(listing, clock)) for distance, listing in ranked]
-        )
+        places = places_of([SearchHit(listing, distance, ()) for distance, listing in ranked])
         # Whatever was left out is at least beyond_m away, so ranks after a shown distance
         # below it (a confidential one's shown distance is rounded up, never down), and
         # belongs to no place whose nearest programme is SAME_PLACE_M nearer than that.
         if math.isinf(nearby.beyond_m) or (
-            len(places) >= wanted and _distance(places[wanted - 1]) + SAME_PLACE_M < nearby.beyond_m
+            len(places) >= wanted
+            and _distance(places[settled - 1]) + SAME_PLACE_M < nearby.beyond_m
         ):
             return places[:wanted]
         candidates *= 4
@@ -406,9 +425,7 @@ def _listed_by_name(store: Store, query: SearchQuery, clock: Clock) -> list[Plac
             connection, listing_filter(filters), None if filters.by_time else MAX_MATCHES
         )
     hits = [
-        SearchHit(listing, None, _fresh(listing, clock))
-        for listing in listings
-        if _passes(listing, filters, clock)
+        SearchHit(listing, None, ()) for listing in listings if _passes(listing, filters, clock)
     ]
     return places_of(hits)[:MAX_MATCHES]
 
