@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from sqlalchemy import ColumnElement, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload
 
 from caremap.jurisdictions import Boundaries
 from caremap.model import Service, ServiceArea, Source
@@ -104,8 +104,9 @@ class Province:
 def province_named(pruid: str, boundaries: Boundaries) -> Province:
     """The province or territory whose PRUID is ``pruid``."""
     frame = boundaries.provinces.frame
-    row = frame.loc[frame["PRUID"] == pruid].iloc[0]
-    return Province(pruid, str(row["PRENAME"]), str(row["PRFNAME"]))
+    names = zip(frame["PRUID"], frame["PRENAME"], frame["PRFNAME"], strict=True)
+    name_en, name_fr = next((en, fr) for uid, en, fr in names if uid == pruid)
+    return Province(pruid, str(name_en), str(name_fr))
 
 
 def province_of(latitude: float, longitude: float, boundaries: Boundaries) -> str:
@@ -141,23 +142,20 @@ def national_helplines(session: Session) -> list[Helpline]:
 
 
 def _lines(session: Session, served: ColumnElement[bool], pruid: str | None) -> list[Helpline]:
+    """The active lines ``served`` picks, with their phones, areas, hours and source, read by
+    one statement (the lines are few; a search reads them on every request)."""
     ids = select(ServiceArea.service_id).where(served)
-    services = session.scalars(
-        select(Service)
+    rows = session.execute(
+        select(Service, Source)
+        .join(Source, Source.name == Service.source_name)
         .where(Service.id.in_(ids), Service.status == "active")
         .options(
-            selectinload(Service.phones),
-            selectinload(Service.service_areas),
-            selectinload(Service.schedules),
+            joinedload(Service.phones),
+            joinedload(Service.service_areas),
+            joinedload(Service.schedules),
         )
-    ).all()
-    sources = {
-        source.name: source
-        for source in session.scalars(
-            select(Source).where(Source.name.in_({s.source_name for s in services}))
-        )
-    }
-    lines = [_helpline(service, sources[service.source_name]) for service in services]
+    ).unique()
+    lines = [_helpline(service, source) for service, source in rows]
     return sorted(lines, key=lambda line: (pruid is not None and line.national, line.name))
 
 

@@ -64,7 +64,9 @@ def test_api_search_is_the_features_of_the_hits(make_app, loaded_store_url, load
         members = {
             "beyond_radius": False,
             "total": result.total,
+            "more": result.more,
             "unknown": 0,
+            "more_unknown": False,
             "helplines": [line.as_json() for line in lines],
             "jurisdiction": body["jurisdiction"],  # tests/test_area_answers.py
         }
