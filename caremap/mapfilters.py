@@ -17,9 +17,7 @@ public point.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     ColumnCollection,
@@ -30,7 +28,6 @@ from sqlalchemy import (
     and_,
     false,
     func,
-    or_,
     select,
     union_all,
 )
@@ -39,9 +36,8 @@ from sqlalchemy.orm import InstrumentedAttribute, aliased
 from caremap.listing import LonLatBox
 from caremap.mapcells import MARKER_ZOOM, Cell, CellRange, cell_range, coarser
 from caremap.mapcodes import CODE_ZOOMS
-from caremap.mapmembers import FINEST_ZOOM, microseconds
+from caremap.mapmembers import FINEST_ZOOM
 from caremap.model import (
-    MapBeds,
     MapCell,
     MapCodeCell,
     MapHours,
@@ -49,8 +45,8 @@ from caremap.model import (
     MapSeason,
     MapTerm,
 )
-from caremap.queries import END_OF_DAY
-from caremap.search import Clock, Filters, month_span
+from caremap.search import Clock, Filters
+from caremap.timefilters import member_time_conditions, open_rows
 
 
 def filtered_cells(
@@ -65,7 +61,7 @@ def filtered_cells(
     vocabulary = _vocabulary(filters)
     if filters == Filters(open_now=True):
         return _open_now(connection, box, zoom, clock.now)
-    times = _time_conditions(connection, filters, clock)
+    times = member_time_conditions(connection, filters, clock)
     single = len(vocabulary) == 1 and len(vocabulary[0][1]) == 1
     month_only = filters.month is not None and len(times) == 1
     stored = zoom in CODE_ZOOMS if vocabulary else zoom < MARKER_ZOOM
@@ -90,15 +86,15 @@ def _open_now(connection: Connection, box: LonLatBox, zoom: int, now: dt.datetim
     midnight) counted once: the rows not ``alone`` read through ``DISTINCT``."""
     placed, _ = _placed(MapHours, MapHours.listing_id, box, zoom)
     columns = (MapHours.listing_id, MapHours.x, MapHours.y, MapHours.latitude, MapHours.longitude)
-    days = _open_rows(connection, now)
+    days = open_rows(connection, now)
 
-    def open_rows(alone: bool) -> Subquery:
+    def rows_open(alone: bool) -> Subquery:
         return union_all(
             select(*columns).where(false()),
             *(select(*columns).where(MapHours.alone == alone, day, *placed) for day in days),
         ).subquery()
 
-    listings = union_all(select(open_rows(True)), select(open_rows(False)).distinct()).subquery()
+    listings = union_all(select(rows_open(True)), select(rows_open(False)).distinct()).subquery()
     _, keys = _placed(listings.c, listings.c.listing_id, box, zoom)
     query = select(
         func.count(),
@@ -289,92 +285,3 @@ def _vocabulary(filters: Filters) -> list[tuple[str, list[str]]]:
     facets += [("term", frozenset({code})) for code in filters.capabilities]
     facets.append(("language", filters.languages))
     return [(facet, sorted(codes)) for facet, codes in facets if codes]
-
-
-def _time_conditions(
-    connection: Connection, filters: Filters, clock: Clock
-) -> list[ColumnElement[bool]]:
-    """Conditions on a member: it passes the time filters."""
-    unknown = filters.include_unknown
-    conditions = []
-    if filters.open_now:
-        now_open = union_all(
-            select(MapHours.listing_id).where(false()),
-            *(select(MapHours.listing_id).where(day) for day in _open_rows(connection, clock.now)),
-        )
-        conditions.append(_or_unknown(MapMember.id.in_(now_open), ~MapMember.weekly, unknown))
-    if filters.month is not None:
-        first, last = month_span(filters.month, clock.now.date())
-        overlapping = select(MapSeason.listing_id).where(
-            or_(MapSeason.valid_from.is_(None), MapSeason.valid_from <= last),
-            or_(MapSeason.valid_to.is_(None), MapSeason.valid_to >= first),
-        )
-        conditions.append(or_(~MapMember.seasonal, MapMember.id.in_(overlapping)))
-    if filters.beds_available:
-        fresh = select(MapBeds.listing_id).where(MapBeds.updated >= clock.now - clock.stale_after)
-        with_beds = MapMember.id.in_(fresh.where(MapBeds.available > 0))
-        conditions.append(_or_unknown(with_beds, ~MapMember.id.in_(fresh), unknown))
-    return conditions
-
-
-def _or_unknown(
-    known: ColumnElement[bool], not_known: ColumnElement[bool], include_unknown: bool
-) -> ColumnElement[bool]:
-    return or_(known, not_known) if include_unknown else known
-
-
-def _open_rows(connection: Connection, now: dt.datetime) -> list[ColumnElement[bool]]:
-    """Conditions on ``map_hours``, one index range a timezone each: the row is open at
-    ``now``. Timezones whose clocks read alike share their conditions."""
-    by_clock: dict[dt.datetime, list[str]] = {}
-    for zone in _zones(connection):
-        by_clock.setdefault(now.astimezone(_zone(zone)).replace(tzinfo=None), []).append(zone)
-    return [day for local, zones in by_clock.items() for day in _open_in(zones, local)]
-
-
-@functools.cache
-def _zone(name: str) -> ZoneInfo:
-    """The timezone ``name``, read once (``ZoneInfo`` keeps only the last few it read)."""
-    return ZoneInfo(name)
-
-
-def _zones(connection: Connection) -> list[str]:
-    """The timezones of ``map_hours``, one seek of its day index each (a loose index scan:
-    ``SELECT DISTINCT`` reads the whole index)."""
-    first = select(func.min(MapHours.timezone).label("zone")).cte("zones", recursive=True)
-    following = select(func.min(MapHours.timezone)).where(MapHours.timezone > first.c.zone)
-    zones = first.union_all(select(following.scalar_subquery()).where(first.c.zone.is_not(None)))
-    return list(connection.scalars(select(zones.c.zone).where(zones.c.zone.is_not(None))))
-
-
-def _open_in(zones: list[str], local: dt.datetime) -> list[ColumnElement[bool]]:
-    """Conditions on ``map_hours``, one index range a zone each: the row is of one of
-    ``zones``, whose clocks read ``local``, and open then by its hours of today, or by
-    yesterday's running past midnight, as :func:`caremap.search.is_open` says."""
-    today, at = local.date(), microseconds(local.time())
-    yesterday = today - dt.timedelta(days=1)
-    opens, closes = MapHours.opens_us, MapHours.closes_us
-    same_day = opens <= closes
-    return [
-        and_(
-            MapHours.timezone.in_(zones),
-            MapHours.weekday == today.weekday(),
-            opens <= at,
-            _valid_on(today),
-            or_(~same_day, closes > at, closes == microseconds(END_OF_DAY)),
-        ),
-        and_(
-            MapHours.timezone.in_(zones),
-            MapHours.weekday == yesterday.weekday(),
-            _valid_on(yesterday),
-            ~same_day,
-            closes > at,
-        ),
-    ]
-
-
-def _valid_on(day: dt.date) -> ColumnElement[bool]:
-    return and_(
-        or_(MapHours.valid_from.is_(None), MapHours.valid_from <= day),
-        or_(MapHours.valid_to.is_(None), MapHours.valid_to >= day),
-    )

@@ -27,7 +27,7 @@ from caremap.geocoder import Precision
 from caremap.geodesy import distance_m as geodesic_m
 from caremap.geodesy import km_to_metres
 from caremap.listing import Listing, listings_by_name
-from caremap.model import Attribute, Language, PublicListing
+from caremap.model import Attribute, Language, MapMember, PublicListing
 from caremap.privacy import PublicLocation
 from caremap.queries import (
     DEFAULT_TIMEZONE,
@@ -39,6 +39,7 @@ from caremap.queries import (
     has_weekly_hours,
 )
 from caremap.store import NearbyListing, Store
+from caremap.timefilters import member_time_conditions, month_span
 
 CONFIDENTIAL_DISTANCE_STEP_M = 1_000.0
 # A listing placed at its community is this far from its real address, or more: a distance to
@@ -57,6 +58,9 @@ ADDRESS_PRECISIONS = frozenset(
     {Precision.SOURCE_COORDINATES, Precision.MANUAL, Precision.POSTAL_CODE}
 )
 NEAREST_BEYOND_RADIUS = 5
+# With time filters, candidates read beyond those wanted: the store says which listings pass
+# them, and the records seldom disagree.
+TIME_SPARE = 10
 DEFAULT_STALE_AFTER = dt.timedelta(hours=48)
 
 
@@ -280,6 +284,19 @@ def listing_filter(filters: Filters) -> ColumnElement[bool] | None:
     return and_(*conditions) if conditions else None
 
 
+def _may_pass(store: Store, filters: Filters, clock: Clock) -> ColumnElement[bool] | None:
+    """A condition on ``public_listing``: the vocabulary filters and, with time filters, the
+    listings whose stored hours, seasons and bed counts pass them (:mod:`caremap.timefilters`),
+    so that only those are read (each one's record is checked too)."""
+    where = listing_filter(filters)
+    if not filters.by_time or filters.include_unknown:
+        return where
+    with store.engine.connect() as connection:
+        times = member_time_conditions(connection, filters, clock)
+    passing = PublicListing.id.in_(select(MapMember.id).where(*times))
+    return passing if where is None else and_(where, passing)
+
+
 def _services_with_any(codes: frozenset[str] | set[str]) -> ColumnElement[bool]:
     return PublicListing.service_id.in_(
         select(Attribute.link_id).where(Attribute.taxonomy_term_id.in_(sorted(codes)))
@@ -306,8 +323,8 @@ def _nearest(
     radius_m = None if radius_km is None else km_to_metres(radius_km)
     wanted = query.limit
     settled = wanted if whole is None else min(whole, wanted)
-    candidates = wanted * 3 + 10 if query.filters.by_time else wanted
-    where = listing_filter(query.filters)
+    candidates = wanted + TIME_SPARE if query.filters.by_time else wanted
+    where = _may_pass(store, query.filters, clock)
     while True:
         nearby = store.nearest_listings(
             latitude=latitude,
@@ -420,10 +437,9 @@ def public_distance(distance_m: float, confidential: bool) -> float:
 def _listed_by_name(store: Store, query: SearchQuery, clock: Clock) -> list[Place]:
     """Every matching place (at most ``MAX_MATCHES``), by name."""
     filters = query.filters
+    where = _may_pass(store, filters, clock)
     with store.engine.connect() as connection:
-        listings = listings_by_name(
-            connection, listing_filter(filters), None if filters.by_time else MAX_MATCHES
-        )
+        listings = listings_by_name(connection, where, MAX_MATCHES)
     hits = [
         SearchHit(listing, None, ()) for listing in listings if _passes(listing, filters, clock)
     ]
@@ -522,11 +538,3 @@ def available_in_month(schedules: tuple[PublicSchedule, ...], month: int, today:
         and (s.valid_to is None or s.valid_to >= first)
         for s in seasonal
     )
-
-
-def month_span(month: int, today: dt.date) -> tuple[dt.date, dt.date]:
-    """The first and last days of the next occurrence of ``month`` (this year's if it is not
-    over, else next year's)."""
-    year = today.year if month >= today.month else today.year + 1
-    first = dt.date(year, month, 1)
-    return first, dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)

@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (8, "c95cfef39c14f72396155a88dca812beaed7dd73dbb07a77036446abaf081191"),
+        (8, "450ecbe92a53d8afc3bfc74aff1f84ce25c06fde760e7166e777946d038b46c1"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "4a5aed457ba6473b015dbd62ac8eb988d1446c4f9ebbbcfb7e950e4405dc2881"),
+        (5, "37febc56d2f4c9b8cfcd0f87ee642149a442e66347398b7f589a42359cffe483"),
     ),
 ]
 
