@@ -484,7 +484,7 @@ def _public_service(
     )
 
     def text(value: str | None) -> str | None:
-        return without_address(value, lines)
+        return without_address(value, lines) if lines else value
 
     return PublicService(
         id=sid,

@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (8, "c95cfef39c14f72396155a88dca812beaed7dd73dbb07a77036446abaf081191"),
+        (8, "ee2ff34f03c1116552a40558cb9c7c3d30d8aa6d6d651a9adc78015272713e85"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "4a5aed457ba6473b015dbd62ac8eb988d1446c4f9ebbbcfb7e950e4405dc2881"),
+        (5, "dd8efef4c13b02f38b55150cf61a0fc4fa0b91b51225f9339af22f25791c4e49"),
     ),
 ]
 
