@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (8, "ee2ff34f03c1116552a40558cb9c7c3d30d8aa6d6d651a9adc78015272713e85"),
+        (8, "cf81fcd1751aed1c2c246c3b53e3acd07e48b5567270bce3b932eb75e5188a1d"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "dd8efef4c13b02f38b55150cf61a0fc4fa0b91b51225f9339af22f25791c4e49"),
+        (5, "802aa010871d4aaf69f09481a374f5a580058c62613189932e167a5fc6b57583"),
     ),
 ]
 
