@@ -244,11 +244,11 @@ class ServiceRecords:
 def read_service_records(
     session: Session, ids: list[str] | None = None, public: bool = False
 ) -> ServiceRecords:
-    """The records of the services (all, or those with ``ids``), read with plain SELECTs by
-    chunks of ids rather than ORM loading: this is the hot path of publishing and of HSDS.
-    With ``public``, only the columns :func:`public_services` reads (no provenance, nothing
-    private), and no organizations or service areas: publishing spent a third of its reading
-    on what it then left."""
+    """The records of the services (all, or those with ``ids``), read with plain SELECTs of
+    ids (:func:`_read_in`) rather than ORM loading: this is the hot path of publishing and of
+    HSDS. With ``public``, only the columns :func:`public_services` reads (no provenance,
+    nothing private), and no organizations or service areas: what publishing leaves would be
+    a third of its reading."""
     connection = session.connection()
     services = _read_in(
         connection,

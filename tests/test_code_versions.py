@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (8, "cf81fcd1751aed1c2c246c3b53e3acd07e48b5567270bce3b932eb75e5188a1d"),
+        (8, "0f33e73f6ffea6617ea0da8d43eed02f77575ecfd4dd390b4b8be4ba5887ad6d"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "802aa010871d4aaf69f09481a374f5a580058c62613189932e167a5fc6b57583"),
+        (5, "17d8021ac9e10461da309d7a6620a03a972db4b53da1d30907ee41b5b82499c3"),
     ),
 ]
 
