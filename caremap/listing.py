@@ -217,6 +217,27 @@ def decode_supplier(text: str) -> Supplier:
     )
 
 
+@dataclass(frozen=True)
+class Timetable:
+    """What the browse map's members read of a listing's record (:mod:`caremap.mapmembers`)."""
+
+    schedules: tuple[PublicSchedule, ...]
+    capacities: tuple[PublicCapacity, ...]
+    timezone: str | None  # the listed location's
+
+
+def decode_timetable(text: str) -> Timetable:
+    """The schedules and capacities of the service of a listing's record and its location's
+    timezone, in about half the time of decoding the record whole."""
+    record = orjson.loads(text)
+    service = record["service"]
+    return Timetable(
+        tuple(_schedule(r) for r in service["schedules"]),
+        tuple(_capacity(c) for c in service["capacities"]),
+        record["location"]["timezone"],
+    )
+
+
 def _service(s: dict) -> PublicService:
     return PublicService(
         **{

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import Connection, Select, delete, insert, literal, select
 
-from caremap.listing import decode_record
+from caremap.listing import decode_timetable
 from caremap.model import (
     Attribute,
     Language,
@@ -60,8 +60,8 @@ def store(connection: Connection, listings: Select) -> None:
     x, y, record), with their hours, seasons and availability counts."""
     rows: dict[type, list[dict]] = {table: [] for table in TABLES}
     for listing_id, service_id, latitude, longitude, x, y, record in connection.execute(listings):
-        service, location = decode_record(record)
-        timezone = location.timezone or DEFAULT_TIMEZONE
+        listed = decode_timetable(record)
+        timezone = listed.timezone or DEFAULT_TIMEZONE
         ids = {"listing_id": listing_id, "service_id": service_id}
         rows[MapMember].append(
             {
@@ -72,11 +72,11 @@ def store(connection: Connection, listings: Select) -> None:
                 "x": x,
                 "y": y,
                 "timezone": timezone,
-                "weekly": has_weekly_hours(service.schedules),
-                "seasonal": any(_seasonal(rule) for rule in service.schedules),
+                "weekly": has_weekly_hours(listed.schedules),
+                "seasonal": any(_seasonal(rule) for rule in listed.schedules),
             }
         )
-        days = _days(service.schedules, timezone)
+        days = _days(listed.schedules, timezone)
         place = {
             "x": x,
             "y": y,
@@ -87,10 +87,10 @@ def store(connection: Connection, listings: Select) -> None:
         rows[MapHours] += [{**ids, **place, **day} for day in days]
         rows[MapSeason] += [
             {**ids, "valid_from": rule.valid_from, "valid_to": rule.valid_to}
-            for rule in service.schedules
+            for rule in listed.schedules
             if _seasonal(rule)
         ]
-        rows[MapBeds] += [{**ids, **count} for count in _counts(service.capacities)]
+        rows[MapBeds] += [{**ids, **count} for count in _counts(listed.capacities)]
     for table, table_rows in rows.items():
         insert_rows(connection, table, table_rows)
     service_ids = sorted({row["service_id"] for row in rows[MapMember]})

@@ -26,6 +26,7 @@ from sqlalchemy import (
     Select,
     and_,
     delete,
+    distinct,
     func,
     insert,
     not_,
@@ -176,7 +177,16 @@ def kept_and_merged(a: Candidate, b: Candidate) -> tuple[Candidate, Candidate]:
 
 
 def read_candidates(connection: Connection) -> list[Candidate]:
-    """Every service at a location in a census division, with what matching compares."""
+    """Every service at a location in a census division where services of more than one
+    source are (any other has no pair), with what matching compares."""
+    placed = (
+        select(Location.cduid)
+        .join(ServiceAtLocation, ServiceAtLocation.location_id == Location.id)
+        .join(Service, Service.id == ServiceAtLocation.service_id)
+        .where(Location.cduid.is_not(None))
+        .group_by(Location.cduid)
+        .having(func.count(distinct(Service.source_name)) > 1)
+    )
     rows = connection.execute(
         select(
             Service.id,
@@ -194,9 +204,11 @@ def read_candidates(connection: Connection) -> list[Candidate]:
         .join(Organization, Organization.id == Service.organization_id)
         .join(ServiceAtLocation, ServiceAtLocation.service_id == Service.id)
         .join(Location, Location.id == ServiceAtLocation.location_id)
-        .where(Location.cduid.is_not(None))
+        .where(Location.cduid.in_(placed))
         .order_by(Service.id, Location.id)
-    )
+    ).all()
+    if not rows:
+        return []
     populations = _populations(connection)
     beds = _beds(connection)
     found: dict[str, Candidate] = {}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -21,6 +22,8 @@ from caremap.reasons import N_, Reason
 DELIMITERS = ",;\t|"
 _SNIFF_CHARS = 64 * 1024
 _SAMPLE_BYTES = 1024 * 1024  # what the encoding is guessed on
+# Control characters other than tab, line feed, carriage return and form feed.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0e-\x1f]")
 _CHUNK_BYTES = 1024 * 1024
 _CP1252_UNDEFINED = b"\x81\x8d\x8f\x90\x9d"
 
@@ -78,7 +81,7 @@ def detect_encoding(name: str, handle: BinaryIO) -> str:
             )
         )
     text = sample.decode(encoding, errors="ignore")
-    controls = sum(1 for character in text if _is_control(character))
+    controls = len(_CONTROL.findall(text))
     if controls > 8 and controls > len(text) // 100:
         raise UnreadableFile(_not_text(name))
     return encoding
@@ -86,10 +89,6 @@ def detect_encoding(name: str, handle: BinaryIO) -> str:
 
 def _not_text(name: str) -> Reason:
     return Reason(N_("%(file)s is not a text (CSV) file"), file=name)
-
-
-def _is_control(character: str) -> bool:
-    return character < " " and character not in "\t\n\r\f"
 
 
 def _utf16_without_bom(sample: bytes) -> str | None:

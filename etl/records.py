@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 from dataclasses import dataclass, field, fields, is_dataclass
@@ -121,7 +122,13 @@ def _jsonable(value: object) -> object:
 
 def _fields(value: DataclassInstance) -> dict[str, object]:
     """A dataclass instance's fields by name (its slots hold them: it has no ``__dict__``)."""
-    return {f.name: getattr(value, f.name) for f in fields(value)}
+    return {name: getattr(value, name) for name in _names(type(value))}
+
+
+@functools.cache
+def _names(cls: type[DataclassInstance]) -> tuple[str, ...]:
+    """The names of a dataclass's fields (``fields`` builds them anew on every call)."""
+    return tuple(f.name for f in fields(cls))
 
 
 @dataclass(frozen=True, slots=True)

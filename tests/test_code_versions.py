@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (8, "450ecbe92a53d8afc3bfc74aff1f84ce25c06fde760e7166e777946d038b46c1"),
+        (8, "ef43d0193d411dae8f039675f1a6150ed1e2a3edc245f7ab00646740fb707a02"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "37febc56d2f4c9b8cfcd0f87ee642149a442e66347398b7f589a42359cffe483"),
+        (5, "cb254aaac98aa13b5fb3c39b81a714416e47f80414bdae859544898e537a31e6"),
     ),
 ]
 

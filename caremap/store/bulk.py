@@ -5,6 +5,7 @@ defaults are applied to every row here, not by SQLAlchemy's statement machinery 
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, cast
 
@@ -68,16 +69,23 @@ def _values(
     value met again in a column is processed once (a load stamps every row with one time)."""
     processors = [column.type._cached_bind_processor(connection.dialect) for column in columns]
     names = list(rows[0])
+    pick = _picker(names)
     fixed = [column.default.arg for column in columns[len(names) :]]  # type: ignore[union-attr]
     processed = [_Memo(process) for process in processors if process is not None]
     where = [i for i, process in enumerate(processors) if process is not None]
     for row in rows:
-        values = [row[name] for name in names]
-        values += fixed
+        values = [*pick(row), *fixed]
         for i, memo in zip(where, processed, strict=True):
             if values[i] is not None:
                 values[i] = memo(values[i])
         yield tuple(values)
+
+
+def _picker(names: list[str]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
+    """What gives a row's values of ``names``, as a tuple (``itemgetter``: a third of the time
+    of a comprehension)."""
+    get = operator.itemgetter(*names)
+    return get if len(names) > 1 else lambda row: (get(row),)
 
 
 class _Memo:
