@@ -25,7 +25,7 @@ import datetime as dt
 import functools
 import itertools
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +36,7 @@ from sqlalchemy import Connection, case, delete, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from caremap.collector import fewer_collections
+from caremap.coverage import supply
 from caremap.coverage.indicators import (
     Evaluation,
     JurisdictionIndicators,
@@ -44,9 +45,10 @@ from caremap.coverage.indicators import (
     is_desert,
     level_demand,
 )
+from caremap.coverage.supply import Supply
 from caremap.geodesy import EARTH_RADIUS_KM, chord_from_arc, unit_vectors
 from caremap.jurisdictions import Layer, load_boundaries
-from caremap.listing import Supplier, decode_service, decode_supplier
+from caremap.listing import decode_service
 from caremap.matching import merges
 from caremap.model import (
     Attribute,
@@ -105,8 +107,10 @@ def is_stored(selection: Selection) -> bool:
 
 
 def invalidate(connection: Connection) -> None:
-    """Forget every stored indicator (a change that can alter all of them)."""
+    """Forget every stored indicator (a change that can alter all of them), and the stored
+    supply."""
     connection.execute(delete(CoverageIndicator))
+    supply.drop(connection)
 
 
 def any_stored(connection: Connection) -> bool:
@@ -344,8 +348,9 @@ def _build(
         keys = _keys(offered_pairs(connection))
         incremental = not stale and any_stored(connection)
         shortfall = _shortfall(connection, layers, keys) if incremental else None
-    near = _Near(store, data_dir) if incremental else None
-    services: Sequence[PublicService | Supplier] | None = None if near else _all_services(store)
+    services = _all_services(store) if shortfall is None else None
+    near = _Near(store, data_dir) if shortfall is not None else None
+    everything = Supply.of(services) if services is not None else None
     rows: list[dict] = []
     selections = 0
     for level, layer in layers.items():
@@ -357,9 +362,8 @@ def _build(
         wanted = {key: missing[key] for key in keys if key in missing}
         if not wanted:
             continue
-        if near:
-            services = near.services(level, set().union(*wanted.values()))
-        context = LevelContext(store, data_dir, level, today, services)
+        points = everything if near is None else near.supply(level, set().union(*wanted.values()))
+        context = LevelContext(store, data_dir, level, today, points)
         for key, missing_codes in wanted.items():
             within, positions = _missing(data_dir, level, frozenset(missing_codes))
             evaluation = context.evaluate(_selection(level, key), within if near else None)
@@ -369,6 +373,7 @@ def _build(
     with store.engine.begin() as connection:
         if shortfall is None:
             invalidate(connection)
+            supply.store(connection, services or [])
         elif shortfall.others:
             pairs = sorted({(service_type, population) for service_type, population, _ in keys})
             connection.execute(
@@ -388,47 +393,28 @@ def _all_services(store: Store) -> list[PublicService]:
 
 
 class _Near:
-    """The public services (as published) near jurisdictions, for an incremental build: the
-    published points are read once, and each service's listing at most once."""
+    """The supply near jurisdictions, for an incremental build: the stored supply is brought up
+    to date and read once (:func:`caremap.coverage.supply.read`)."""
 
     def __init__(self, store: Store, data_dir: Path) -> None:
-        self.store = store
         self.data_dir = data_dir
-        self.decoded: dict[str, Supplier] = {}
+        with store.engine.begin() as connection:
+            self.rows = supply.read(connection)
+        self.service_ids = np.array([row[1] for row in self.rows], dtype=object)
+        self.latitudes = np.array([row[3] for row in self.rows], float)
+        self.longitudes = np.array([row[4] for row in self.rows], float)
 
-    @functools.cached_property
-    def listed(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Service id, latitude and longitude of every published point."""
-        with self.store.engine.connect() as connection:
-            listed = connection.execute(
-                select(PublicListing.service_id, PublicListing.latitude, PublicListing.longitude)
-            ).all()
-        ids, latitudes, longitudes = zip(*listed, strict=True) if listed else ((),) * 3
-        return np.array(ids, dtype=object), np.array(latitudes, float), np.array(longitudes, float)
-
-    def services(self, level: str, codes: set[str]) -> list[Supplier]:
-        """Those every indicator of these jurisdictions of ``level`` reads (and a few more): the
-        services with a point near one of them (:func:`_in_boxes`) or within
+    def supply(self, level: str, codes: set[str]) -> Supply:
+        """That every indicator of these jurisdictions of ``level`` reads (and a little more):
+        the services with a point near one of them (:func:`_in_boxes`) or within
         :data:`REACH_KM` of one of their demand points."""
         layer, where, vectors = _demand(self.data_dir, level)
-        service_ids, latitudes, longitudes = self.listed
-        near = _in_boxes(layer, codes, latitudes, longitudes)
+        near = _in_boxes(layer, codes, self.latitudes, self.longitudes)
         near |= _within_reach(
-            vectors[np.isin(where, sorted(codes))], unit_vectors(latitudes, longitudes)
+            vectors[np.isin(where, sorted(codes))], unit_vectors(self.latitudes, self.longitudes)
         )
-        ids = sorted(set(service_ids[near].tolist()))
-        self._decode([i for i in ids if i not in self.decoded])
-        return sorted((self.decoded[i] for i in ids), key=lambda s: (s.name, s.id))
-
-    def _decode(self, ids: list[str]) -> None:
-        with self.store.engine.connect() as connection:
-            for chunk in chunks(ids, ID_CHUNK):
-                for service_id, record in connection.execute(
-                    select(PublicListing.service_id, PublicListing.record).where(
-                        PublicListing.service_id.in_(chunk), PublicListing.position == 0
-                    )
-                ):
-                    self.decoded[service_id] = decode_supplier(record)
+        kept = set(self.service_ids[near].tolist())
+        return Supply.of_rows([row for row in self.rows if row[1] in kept])
 
 
 def _in_boxes(
