@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import shapely
 from scipy.spatial import cKDTree
-from sqlalchemy import Connection, case, delete, func, select, tuple_
+from sqlalchemy import Connection, Subquery, case, delete, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from caremap.collector import fewer_collections
@@ -49,7 +49,7 @@ from caremap.coverage.supply import Supply
 from caremap.geodesy import EARTH_RADIUS_KM, chord_from_arc, unit_vectors
 from caremap.jurisdictions import Layer, load_boundaries
 from caremap.listing import decode_service
-from caremap.matching import merges
+from caremap.matching import merged_away, merges
 from caremap.model import (
     Attribute,
     CoverageIndicator,
@@ -233,8 +233,9 @@ Group = tuple[str, str, str, int]  # level and the Key of a standard selection
 
 
 def _other_days(connection: Connection, today: dt.date) -> bool:
-    table = CoverageIndicator
-    return connection.scalar(select(table.level).where(table.as_of != today).limit(1)) is not None
+    """Whether the stored rows are of another day than ``today`` (they are all of one day: a
+    build on another day replaces every one, so one row tells)."""
+    return connection.scalar(select(CoverageIndicator.as_of).limit(1)) not in (None, today)
 
 
 def _stored_counts(connection: Connection) -> dict[Group, int]:
@@ -301,25 +302,27 @@ def _shortfall(connection: Connection, layers: dict[str, Layer], keys: list[Key]
 def offered_pairs(connection: Connection) -> set[tuple[str, str]]:
     """(service type, population) pairs of the standard selections: ("all", "all") and every
     pair some public service (one not merged into another entry) offers, "all" included."""
-    rows = connection.execute(
-        select(Attribute.link_id, TaxonomyTerm.facet, TaxonomyTerm.code)
+    types, populations = _codes("service_type"), _codes("population")
+    both = select(types.c.code, populations.c.code).join(
+        populations, populations.c.service_id == types.c.service_id
+    )
+    return (
+        {(ALL, ALL)}
+        | {(t, p) for t, p in connection.execute(both.distinct())}
+        | {(t, ALL) for t in connection.scalars(select(types.c.code).distinct())}
+        | {(ALL, p) for p in connection.scalars(select(populations.c.code).distinct())}
+    )
+
+
+def _codes(facet: str) -> Subquery:
+    """The codes of ``facet`` of each service not merged into another entry."""
+    return (
+        select(Attribute.link_id.label("service_id"), TaxonomyTerm.code.label("code"))
         .join(TaxonomyTerm, TaxonomyTerm.id == Attribute.taxonomy_term_id)
         .join(Service, Service.id == Attribute.link_id)
-        .where(TaxonomyTerm.facet.in_(("service_type", "population")))
+        .where(TaxonomyTerm.facet == facet, Attribute.link_id.not_in(merged_away()))
+        .subquery()
     )
-    merged = merges(connection)
-    terms: dict[str, dict[str, set[str]]] = {}
-    for service_id, facet, code in rows:
-        if service_id not in merged:
-            terms.setdefault(service_id, {"service_type": set(), "population": set()})[facet].add(
-                code
-            )
-    return {
-        (service_type, population)
-        for facets in terms.values()
-        for service_type in (ALL, *facets["service_type"])
-        for population in (ALL, *facets["population"])
-    } | {(ALL, ALL)}
 
 
 def _keys(offered: set[tuple[str, str]]) -> list[Key]:

@@ -6,7 +6,7 @@ seasonal dates), in columns.
 ``coverage_supply`` table (one row per published listing, :func:`store`), so that a build after
 an edit reads these rows and decodes only the listings changed since (:func:`read`): every
 write to the listings drops its services' rows (:func:`drop`), and a listing whose row is
-missing or holds another public point or name is decoded again."""
+missing or holds another public point is decoded again."""
 
 from __future__ import annotations
 
@@ -164,10 +164,9 @@ def _delete(connection: Connection, service_ids: Iterable[str]) -> None:
 def read(connection: Connection) -> list[Row]:
     """Every published listing's row, by service name, service id and location order: the
     rows of listings without a current one (a missing row, or one holding another public
-    point or service name) made again from their records first, and rows without a listing
-    dropped."""
+    point) made again from their records first, and rows without a listing dropped."""
     table, listing = CoverageSupply, PublicListing
-    stale = list(
+    stale = set(  # not DISTINCT: the listings' point index alone then answers
         connection.scalars(
             select(listing.service_id)
             .outerjoin(table, table.listing_id == listing.id)
@@ -176,10 +175,8 @@ def read(connection: Connection) -> list[Row]:
                     table.listing_id.is_(None),
                     table.latitude != listing.latitude,
                     table.longitude != listing.longitude,
-                    table.service_name != listing.service_name,
                 )
             )
-            .distinct()
         )
     )
     connection.execute(
@@ -192,7 +189,7 @@ def read(connection: Connection) -> list[Row]:
     return sorted(rows, key=lambda row: (row[2], row[1]))  # by name as Python compares text
 
 
-def _decoded(connection: Connection, service_ids: list[str]) -> list[Supplier]:
+def _decoded(connection: Connection, service_ids: Iterable[str]) -> list[Supplier]:
     return [
         decode_supplier(record)
         for chunk in chunks(sorted(service_ids), ID_CHUNK)
