@@ -262,7 +262,7 @@ class _Shortfall:
 
 def _shortfall(connection: Connection, layers: dict[str, Layer], keys: list[Key]) -> _Shortfall:
     """The rows missing: one count per jurisdiction (in the primary key's order: no sort),
-    then the keys stored for the jurisdictions short of rows."""
+    then the keys stored for the jurisdictions short of rows (:func:`_stored_pairs`)."""
     table = CoverageIndicator
     pairs = sorted({(service_type, population) for service_type, population, _ in keys})
     standard = tuple_(table.service_type, table.population_served).in_(pairs)
@@ -282,21 +282,47 @@ def _shortfall(connection: Connection, layers: dict[str, Layer], keys: list[Key]
         for code in layer.codes
         if stored.get((level, str(code)), 0) < len(keys)
     ]
-    have: dict[tuple[str, str], set[Key]] = {jurisdiction: set() for jurisdiction in short}
-    group = (table.level, table.code)
-    for chunk in chunks(short, ID_CHUNK // 2):
-        for level, code, service_type, population, month in connection.execute(
-            select(*group, table.service_type, table.population_served, table.month).where(
-                tuple_(*group).in_(chunk)
-            )
-        ):
-            have[(level, code)].add((service_type, population, month))
+    stored_pairs = _stored_pairs(connection, short)
     missing: dict[str, dict[Key, set[str]]] = {}
-    for (level, code), stored_keys in have.items():
-        for key in keys:
-            if key not in stored_keys:
+    for level, code in short:
+        have = stored_pairs.get((level, code), {})
+        for service_type, population in pairs:
+            months = have.get((service_type, population), set())
+            for month in () if len(months) == len(MONTHS) else set(MONTHS) - months:
+                key = (service_type, population, month)
                 missing.setdefault(level, {}).setdefault(key, set()).add(code)
     return _Shortfall(missing, others)
+
+
+def _stored_pairs(
+    connection: Connection, jurisdictions: list[tuple[str, str]]
+) -> dict[tuple[str, str], dict[tuple[str, str], set[int]]]:
+    """Per jurisdiction (level, code), the months stored of each (service type, population):
+    a count of rows per pair (a level's codes at a time: the primary key's index is searched,
+    not scanned), and their months only for the pairs short of some."""
+    table = CoverageIndicator
+    group = (table.level, table.code, table.service_type, table.population_served)
+    stored: dict[tuple[str, str], dict[tuple[str, str], set[int]]] = {}
+    partial: list[tuple[str, str, str, str]] = []
+    for level in sorted({level for level, _ in jurisdictions}):
+        codes = sorted(code for other, code in jurisdictions if other == level)
+        for chunk in chunks(codes, ID_CHUNK):
+            counted = connection.execute(
+                select(*group, func.count())
+                .where(table.level == level, table.code.in_(chunk))
+                .group_by(*group)
+            )
+            for _, code, service_type, population, rows in counted:
+                months = set(MONTHS) if rows == len(MONTHS) else set()
+                stored.setdefault((level, code), {})[(service_type, population)] = months
+                if rows < len(MONTHS):
+                    partial.append((level, code, service_type, population))
+    for some in chunks(partial, ID_CHUNK // 4):
+        for level, code, service_type, population, month in connection.execute(
+            select(*group, table.month).where(tuple_(*group).in_(some))
+        ):
+            stored[(level, code)][(service_type, population)].add(month)
+    return stored
 
 
 def offered_pairs(connection: Connection) -> set[tuple[str, str]]:
