@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (8, "c95cfef39c14f72396155a88dca812beaed7dd73dbb07a77036446abaf081191"),
+        (8, "8a5d08e49fdae3f95647299ea9622bddb68be1ffb40be26e16d2dfaadb380b26"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "4a5aed457ba6473b015dbd62ac8eb988d1446c4f9ebbbcfb7e950e4405dc2881"),
+        (5, "7e6217521bbaf62699a5237ecc692bc643c0461cc7bc3b794485433d0829b49e"),
     ),
 ]
 
