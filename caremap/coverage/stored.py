@@ -14,9 +14,10 @@ Every write to the listings deletes, in the same transaction, the stored rows it
 or after) or a demand point within :data:`REACH_KM` of one (the farthest threshold; the catchment
 is shorter), for the service type and population pairs that select those services. So a stored
 indicator is never older than the data, and :func:`build` then computes only the rows missing
-(from the services within reach of their jurisdictions). Month availability is judged on the
-build date, so stored rows are used only on that date and a build on another day computes every
-row (run the build daily, e.g. from cron, to keep the fast path).
+(from the services within reach of their jurisdictions, read from the supply each build keeps:
+:mod:`caremap.coverage.supply`). Month availability is judged on the build date, so stored rows
+are used only on that date and a build on another day computes every row (run the build daily,
+e.g. from cron, to keep the fast path).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """coverage_supply: each published listing's public point with what stored coverage reads of
-its service, kept by ``caremap coverage build`` (empty until the next build, which then
-computes every indicator: none is stored alongside an empty table only if none was before).
+its service, kept by ``caremap coverage build`` (empty until the next build, which fills it:
+from the listings' records when it computes only the missing indicators).
 
 Revision ID: 0021
 Revises: 0020
