@@ -404,6 +404,27 @@ class CoverageIndicator(Base):
     computed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
 
 
+class CoverageSupply(Base):
+    """A published listing's public point as stored coverage counts it, with what the
+    selections read of its service (:mod:`caremap.coverage.supply`): kept by ``caremap coverage
+    build`` and dropped with its service's listings. ``service_types`` and ``populations`` are
+    codes separated by spaces; ``seasons`` JSON, the (valid from, valid to) of each seasonal
+    rule of its hours."""
+
+    __tablename__ = "coverage_supply"
+
+    listing_id: Mapped[str] = mapped_column(String(130), primary_key=True)
+    service_id: Mapped[str] = mapped_column(Id, index=True)
+    position: Mapped[int] = mapped_column(Integer)  # among the service's locations
+    service_name: Mapped[str] = mapped_column(Text)
+    latitude: Mapped[float] = mapped_column(Float)
+    longitude: Mapped[float] = mapped_column(Float)
+    beds: Mapped[int] = mapped_column(Integer)
+    service_types: Mapped[str] = mapped_column(Text)
+    populations: Mapped[str] = mapped_column(Text)
+    seasons: Mapped[str] = mapped_column(Text)
+
+
 class AppUser(Base):
     """A person who signs in: an ``admin``, a ``moderator``, or an ``editor`` of the
     organizations in ``user_organization`` (see :mod:`caremap.accounts`)."""

@@ -1,6 +1,7 @@
 """What follows every write to services, in the writer's transaction: their published listings
 are rebuilt (:mod:`caremap.publish`) and the stored coverage indicators the change can alter are
-forgotten (:mod:`caremap.coverage.stored`). Every site that writes services, their children or
+forgotten (:mod:`caremap.coverage.stored`), with the services' stored supply
+(:mod:`caremap.coverage.supply`). Every site that writes services, their children or
 their locations calls :func:`services_changed`."""
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from pathlib import Path
 from sqlalchemy import Connection
 
 from caremap import publish
-from caremap.coverage import stored
+from caremap.coverage import stored, supply
 
 
 def services_changed(
@@ -34,3 +35,4 @@ def services_changed(
     before = stored.footprints(connection, ids)
     publish.refresh(connection, ids)
     stored.forget(connection, before + stored.footprints(connection, ids), data_dir)
+    supply.drop(connection, ids)

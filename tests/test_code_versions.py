@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (8, "ef43d0193d411dae8f039675f1a6150ed1e2a3edc245f7ab00646740fb707a02"),
+        (8, "9766078e31175a66facca45c3a71c80cdb508e572cfe57de04c60b004a5dc93b"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "cb254aaac98aa13b5fb3c39b81a714416e47f80414bdae859544898e537a31e6"),
+        (5, "d7488e9d0145389c66d42bdc68bdcf0818f8f4cff656a995ce749b8a219b5832"),
     ),
 ]
 

@@ -82,15 +82,14 @@ def test_every_fsas_people_are_kept_when_moved_to_its_communities():
 
 
 def _shelter_sites(context: LevelContext) -> Points:
-    sites = [
-        (location.latitude, location.longitude)
-        for service in context.services
-        if "emergency_shelter" in service.terms.get("service_type", ())
-        for location in service.locations
-    ]
-    latitudes, longitudes = zip(*sites, strict=True)
+    supply = context.supply
+    shelters = np.array(["emergency_shelter" in types for types in supply.service_types])
+    sites = shelters[supply.service]
     return Points(
-        np.arange(len(sites)), np.array(latitudes), np.array(longitudes), np.ones(len(sites))
+        np.arange(sites.sum()),
+        supply.latitude[sites],
+        supply.longitude[sites],
+        np.ones(sites.sum()),
     )
 
 

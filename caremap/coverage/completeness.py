@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from caremap.coverage.indicators import bed_count
+from caremap.coverage.supply import bed_count
 from caremap.jurisdictions import load_boundaries
 from caremap.listing import published_services
 from caremap.store import Store

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,12 +45,11 @@ from sqlalchemy import select
 
 from caremap.coverage.accessibility import Points, enhanced_two_step_fca, two_step_fca
 from caremap.coverage.claims import claimed_pairs
+from caremap.coverage.supply import Supply
 from caremap.geodesy import EARTH_RADIUS_KM, arc_from_chord, chord_from_arc, unit_vectors
 from caremap.jurisdictions import Boundaries, Layer, load_boundaries
-from caremap.listing import Supplier, published_services
+from caremap.listing import published_services
 from caremap.model import Source
-from caremap.queries import PublicSchedule, PublicService
-from caremap.search import available_in_month
 from caremap.store import Store
 from caremap.vocabulary import load_vocabulary
 
@@ -140,18 +139,13 @@ class Evaluation:
 
 
 class LevelContext:
-    """One jurisdiction level prepared once (boundaries, demand, services, declared coverage)
+    """One jurisdiction level prepared once (boundaries, demand, supply, declared coverage)
     so that many selections can be evaluated cheaply."""
 
     def __init__(
-        self,
-        store: Store,
-        data_dir: Path,
-        level: str,
-        today: dt.date,
-        services: Sequence[PublicService | Supplier] | None = None,
+        self, store: Store, data_dir: Path, level: str, today: dt.date, supply: Supply | None = None
     ) -> None:
-        """``services``: the public services to count (every published one, read from the
+        """``supply``: the public services to count (every published one, read from the
         store, when None: a service without a location has no point to count)."""
         self.boundaries = load_boundaries(data_dir)
         self.layer = self.boundaries.layers[level]
@@ -159,8 +153,8 @@ class LevelContext:
         self.rows = self.layer.frame.to_dict("records")
         self.position = {code: i for i, code in enumerate(self.layer.codes)}
         with store.session() as session:
-            self.services = (
-                published_services(session.connection()) if services is None else services
+            self.supply = (
+                Supply.of(published_services(session.connection())) if supply is None else supply
             )
             claimed = {
                 pair
@@ -178,8 +172,7 @@ class LevelContext:
         }
         self.demand = level_demand(data_dir, level)
         self.people = self.per_jurisdiction(self.demand.points.weight)
-        self._supply = _Supply.of(self.services, self._locate_services())
-        self._terms = [_Terms.of(s) for s in self._supply.services]
+        self._where = self._positions(self.supply.latitude, self.supply.longitude)
         self._masks: dict[tuple[str, object], np.ndarray] = {}  # per service, see _selected
         self._distances: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}  # see _measure
 
@@ -194,26 +187,12 @@ class LevelContext:
         codes = self.layer.assign(latitudes, longitudes) if len(latitudes) else np.array([])
         return np.array([self.position.get(c, -1) for c in codes], dtype=int)
 
-    def _locate_services(self) -> dict[str, list[tuple[str, float, float, int]]]:
-        """Per service id, its supply points: (id, lat, lon, jurisdiction position)."""
-        points = [(s.id, loc) for s in self.services for loc in s.locations]
-        positions = self._positions(
-            np.array([loc.latitude for _, loc in points], float),
-            np.array([loc.longitude for _, loc in points], float),
-        )
-        located: dict[str, list[tuple[str, float, float, int]]] = {}
-        for (service_id, loc), position in zip(points, positions, strict=True):
-            located.setdefault(service_id, []).append(
-                (f"{service_id}@{loc.id}", loc.latitude, loc.longitude, int(position))
-            )
-        return located
-
     def evaluate(self, selection: Selection, within: np.ndarray | None = None) -> Evaluation:
         """The selection's supply, nearest distances and accessibility scores; with ``within``
         (a mask of the demand points), exact only for those points (the others' distances are
         inf and their scores 0 or partial): only the demand within two catchments of them is
         evaluated, which is all their 2SFCA reads."""
-        chosen = self._selected(selection)[self._supply.service]
+        chosen = self._selected(selection)[self.supply.service]
         ids, lats, lons, where, beds = self._sites(chosen, selection.added_sites)
         key = (
             chosen.tobytes(),
@@ -234,14 +213,14 @@ class LevelContext:
     ) -> tuple[np.ndarray, ...]:
         """Ids, latitudes, longitudes, jurisdiction positions and beds of the chosen supply
         points and of the added sites."""
-        supply = self._supply
+        supply = self.supply
         lats, lons = [a[0] for a in added], [a[1] for a in added]
         positions = self._positions(np.array(lats, float), np.array(lons, float))
         return (
             np.concatenate([supply.ids[chosen], [f"what-if-{i}" for i in range(len(added))]]),
             np.concatenate([supply.latitude[chosen], lats]),
             np.concatenate([supply.longitude[chosen], lons]),
-            np.concatenate([supply.position[chosen], positions]).astype(int),
+            np.concatenate([self._where[chosen], positions]).astype(int),
             np.concatenate([supply.beds[chosen], [a[2] for a in added]]).astype(float),
         )
 
@@ -266,36 +245,28 @@ class LevelContext:
     def _selected(self, selection: Selection) -> np.ndarray:
         """Per service of the supply, whether the selection counts it (the mask of each set
         of service types, of populations and of each month is worked out once)."""
-        types, populations, month = selection.service_types, selection.populations, selection.month
-        mask: np.ndarray = self._mask(
-            ("service_type", types), lambda t, _: t.takes(t.service_types, types)
-        )
-        mask = mask & self._mask(
-            ("population", populations), lambda t, _: t.takes(t.populations, populations)
-        )
-        if month is not None:
-            mask = mask & self._in_month(month)
+        supply = self.supply
+        mask: np.ndarray = self._mask("service_type", selection.service_types, supply.service_types)
+        mask = mask & self._mask("population", selection.populations, supply.populations)
+        if selection.month is not None:
+            key = ("month", selection.month)
+            if key not in self._masks:
+                self._masks[key] = supply.in_month(selection.month, self.today)
+            mask = mask & self._masks[key]
         if selection.switched_off:
-            mask = mask & ~np.isin(self._supply.service_ids, sorted(selection.switched_off))
+            mask = mask & ~np.isin(supply.service_ids, sorted(selection.switched_off))
         return mask
 
     def _mask(
-        self, key: tuple[str, object], test: Callable[[_Terms, PublicService | Supplier], bool]
+        self, facet: str, selected: frozenset[str], codes: tuple[frozenset[str], ...]
     ) -> np.ndarray:
+        """Per service, whether a selection of codes of ``facet`` (none: every one) takes it
+        in, given each one's ``codes``."""
+        key = (facet, selected)
         if key not in self._masks:
-            pairs = zip(self._terms, self._supply.services, strict=True)
-            self._masks[key] = np.array([test(terms, s) for terms, s in pairs], dtype=bool)
-        return self._masks[key]
-
-    def _in_month(self, month: int) -> np.ndarray:
-        """Per service of the supply, whether it runs in ``month`` (judged on ``today``): every
-        one without seasonal dates does."""
-        key = ("month", month)
-        if key not in self._masks:
-            mask = np.ones(len(self._supply.services), dtype=bool)
-            for i in self._supply.seasonal:
-                mask[i] = available_in_month(self._supply.services[i].schedules, month, self.today)
-            self._masks[key] = mask
+            self._masks[key] = np.array(
+                [not selected or bool(own & selected) for own in codes], dtype=bool
+            )
         return self._masks[key]
 
     def _around(self, within: np.ndarray, km: float) -> np.ndarray:
@@ -399,70 +370,6 @@ def _accessibility(demand: Points, supply: Points, selection: Selection) -> np.n
     if selection.access_method == "e2sfca":
         return enhanced_two_step_fca(demand, supply, selection.catchment_km)
     return two_step_fca(demand, supply, selection.catchment_km)
-
-
-@dataclass(frozen=True)
-class _Terms:
-    """A service's service types and populations served, as selections match them."""
-
-    service_types: frozenset[str]
-    populations: frozenset[str]
-
-    @classmethod
-    def of(cls, service: PublicService | Supplier) -> _Terms:
-        terms = service.terms
-        return cls(frozenset(terms.get("service_type", ())), frozenset(terms.get("population", ())))
-
-    @staticmethod
-    def takes(own: frozenset[str], selected: frozenset[str]) -> bool:
-        """Whether a selection of codes (none: every one) takes in a service with ``own``."""
-        return not selected or bool(own & selected)
-
-
-@dataclass(frozen=True)
-class _Supply:
-    """The supply points of the services that have one, in the services' order: the
-    position of each one's service (in ``services``), id, point, jurisdiction and beds."""
-
-    services: list[PublicService | Supplier]
-    service_ids: np.ndarray  # per service
-    seasonal: list[int]  # positions of the services with seasonal dates
-    service: np.ndarray
-    ids: np.ndarray
-    latitude: np.ndarray
-    longitude: np.ndarray
-    position: np.ndarray
-    beds: np.ndarray
-
-    @classmethod
-    def of(
-        cls,
-        services: Sequence[PublicService | Supplier],
-        located: dict[str, list[tuple[str, float, float, int]]],
-    ) -> _Supply:
-        kept = [s for s in services if located.get(s.id)]
-        rows = [(n, *point, bed_count(s)) for n, s in enumerate(kept) for point in located[s.id]]
-        n, ids, lats, lons, where, beds = zip(*rows, strict=True) if rows else ((),) * 6
-        return cls(
-            kept,
-            np.array([s.id for s in kept], dtype=object),
-            [i for i, s in enumerate(kept) if any(_seasonal(r) for r in s.schedules)],
-            np.array(n, dtype=int),
-            np.array(ids, dtype=object),
-            np.array(lats, float),
-            np.array(lons, float),
-            np.array(where, dtype=int),
-            np.array(beds, float),
-        )
-
-
-def _seasonal(schedule: PublicSchedule) -> bool:
-    return schedule.valid_from is not None or schedule.valid_to is not None
-
-
-def bed_count(service: PublicService | Supplier) -> int:
-    """The beds a service counts as supply: the maximum of each of its bed capacities."""
-    return sum(c.maximum or 0 for c in service.capacities if c.unit == "beds")
 
 
 @functools.lru_cache(maxsize=256)

@@ -14,9 +14,10 @@ Every write to the listings deletes, in the same transaction, the stored rows it
 or after) or a demand point within :data:`REACH_KM` of one (the farthest threshold; the catchment
 is shorter), for the service type and population pairs that select those services. So a stored
 indicator is never older than the data, and :func:`build` then computes only the rows missing
-(from the services within reach of their jurisdictions). Month availability is judged on the
-build date, so stored rows are used only on that date and a build on another day computes every
-row (run the build daily, e.g. from cron, to keep the fast path).
+(from the services within reach of their jurisdictions, read from the supply each build keeps:
+:mod:`caremap.coverage.supply`). Month availability is judged on the build date, so stored rows
+are used only on that date and a build on another day computes every row (run the build daily,
+e.g. from cron, to keep the fast path).
 """
 
 from __future__ import annotations
@@ -25,17 +26,18 @@ import datetime as dt
 import functools
 import itertools
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import shapely
 from scipy.spatial import cKDTree
-from sqlalchemy import Connection, case, delete, func, select, tuple_
+from sqlalchemy import Connection, Subquery, case, delete, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from caremap.collector import fewer_collections
+from caremap.coverage import supply
 from caremap.coverage.indicators import (
     Evaluation,
     JurisdictionIndicators,
@@ -44,10 +46,11 @@ from caremap.coverage.indicators import (
     is_desert,
     level_demand,
 )
+from caremap.coverage.supply import Supply
 from caremap.geodesy import EARTH_RADIUS_KM, chord_from_arc, unit_vectors
 from caremap.jurisdictions import Layer, load_boundaries
-from caremap.listing import Supplier, decode_service, decode_supplier
-from caremap.matching import merges
+from caremap.listing import decode_service
+from caremap.matching import merged_away, merges
 from caremap.model import (
     Attribute,
     CoverageIndicator,
@@ -105,8 +108,10 @@ def is_stored(selection: Selection) -> bool:
 
 
 def invalidate(connection: Connection) -> None:
-    """Forget every stored indicator (a change that can alter all of them)."""
+    """Forget every stored indicator (a change that can alter all of them), and the stored
+    supply."""
     connection.execute(delete(CoverageIndicator))
+    supply.drop(connection)
 
 
 def any_stored(connection: Connection) -> bool:
@@ -229,8 +234,9 @@ Group = tuple[str, str, str, int]  # level and the Key of a standard selection
 
 
 def _other_days(connection: Connection, today: dt.date) -> bool:
-    table = CoverageIndicator
-    return connection.scalar(select(table.level).where(table.as_of != today).limit(1)) is not None
+    """Whether the stored rows are of another day than ``today`` (they are all of one day: a
+    build on another day replaces every one, so one row tells)."""
+    return connection.scalar(select(CoverageIndicator.as_of).limit(1)) not in (None, today)
 
 
 def _stored_counts(connection: Connection) -> dict[Group, int]:
@@ -257,7 +263,7 @@ class _Shortfall:
 
 def _shortfall(connection: Connection, layers: dict[str, Layer], keys: list[Key]) -> _Shortfall:
     """The rows missing: one count per jurisdiction (in the primary key's order: no sort),
-    then the keys stored for the jurisdictions short of rows."""
+    then the keys stored for the jurisdictions short of rows (:func:`_stored_pairs`)."""
     table = CoverageIndicator
     pairs = sorted({(service_type, population) for service_type, population, _ in keys})
     standard = tuple_(table.service_type, table.population_served).in_(pairs)
@@ -277,45 +283,73 @@ def _shortfall(connection: Connection, layers: dict[str, Layer], keys: list[Key]
         for code in layer.codes
         if stored.get((level, str(code)), 0) < len(keys)
     ]
-    have: dict[tuple[str, str], set[Key]] = {jurisdiction: set() for jurisdiction in short}
-    group = (table.level, table.code)
-    for chunk in chunks(short, ID_CHUNK // 2):
-        for level, code, service_type, population, month in connection.execute(
-            select(*group, table.service_type, table.population_served, table.month).where(
-                tuple_(*group).in_(chunk)
-            )
-        ):
-            have[(level, code)].add((service_type, population, month))
+    stored_pairs = _stored_pairs(connection, short)
     missing: dict[str, dict[Key, set[str]]] = {}
-    for (level, code), stored_keys in have.items():
-        for key in keys:
-            if key not in stored_keys:
+    for level, code in short:
+        have = stored_pairs.get((level, code), {})
+        for service_type, population in pairs:
+            months = have.get((service_type, population), set())
+            for month in () if len(months) == len(MONTHS) else set(MONTHS) - months:
+                key = (service_type, population, month)
                 missing.setdefault(level, {}).setdefault(key, set()).add(code)
     return _Shortfall(missing, others)
+
+
+def _stored_pairs(
+    connection: Connection, jurisdictions: list[tuple[str, str]]
+) -> dict[tuple[str, str], dict[tuple[str, str], set[int]]]:
+    """Per jurisdiction (level, code), the months stored of each (service type, population):
+    a count of rows per pair (a level's codes at a time: the primary key's index is searched,
+    not scanned), and their months only for the pairs short of some."""
+    table = CoverageIndicator
+    group = (table.level, table.code, table.service_type, table.population_served)
+    stored: dict[tuple[str, str], dict[tuple[str, str], set[int]]] = {}
+    partial: list[tuple[str, str, str, str]] = []
+    for level in sorted({level for level, _ in jurisdictions}):
+        codes = sorted(code for other, code in jurisdictions if other == level)
+        for chunk in chunks(codes, ID_CHUNK):
+            counted = connection.execute(
+                select(*group, func.count())
+                .where(table.level == level, table.code.in_(chunk))
+                .group_by(*group)
+            )
+            for _, code, service_type, population, rows in counted:
+                months = set(MONTHS) if rows == len(MONTHS) else set()
+                stored.setdefault((level, code), {})[(service_type, population)] = months
+                if rows < len(MONTHS):
+                    partial.append((level, code, service_type, population))
+    for some in chunks(partial, ID_CHUNK // 4):
+        for level, code, service_type, population, month in connection.execute(
+            select(*group, table.month).where(tuple_(*group).in_(some))
+        ):
+            stored[(level, code)][(service_type, population)].add(month)
+    return stored
 
 
 def offered_pairs(connection: Connection) -> set[tuple[str, str]]:
     """(service type, population) pairs of the standard selections: ("all", "all") and every
     pair some public service (one not merged into another entry) offers, "all" included."""
-    rows = connection.execute(
-        select(Attribute.link_id, TaxonomyTerm.facet, TaxonomyTerm.code)
+    types, populations = _codes("service_type"), _codes("population")
+    both = select(types.c.code, populations.c.code).join(
+        populations, populations.c.service_id == types.c.service_id
+    )
+    return (
+        {(ALL, ALL)}
+        | {(t, p) for t, p in connection.execute(both.distinct())}
+        | {(t, ALL) for t in connection.scalars(select(types.c.code).distinct())}
+        | {(ALL, p) for p in connection.scalars(select(populations.c.code).distinct())}
+    )
+
+
+def _codes(facet: str) -> Subquery:
+    """The codes of ``facet`` of each service not merged into another entry."""
+    return (
+        select(Attribute.link_id.label("service_id"), TaxonomyTerm.code.label("code"))
         .join(TaxonomyTerm, TaxonomyTerm.id == Attribute.taxonomy_term_id)
         .join(Service, Service.id == Attribute.link_id)
-        .where(TaxonomyTerm.facet.in_(("service_type", "population")))
+        .where(TaxonomyTerm.facet == facet, Attribute.link_id.not_in(merged_away()))
+        .subquery()
     )
-    merged = merges(connection)
-    terms: dict[str, dict[str, set[str]]] = {}
-    for service_id, facet, code in rows:
-        if service_id not in merged:
-            terms.setdefault(service_id, {"service_type": set(), "population": set()})[facet].add(
-                code
-            )
-    return {
-        (service_type, population)
-        for facets in terms.values()
-        for service_type in (ALL, *facets["service_type"])
-        for population in (ALL, *facets["population"])
-    } | {(ALL, ALL)}
 
 
 def _keys(offered: set[tuple[str, str]]) -> list[Key]:
@@ -344,8 +378,9 @@ def _build(
         keys = _keys(offered_pairs(connection))
         incremental = not stale and any_stored(connection)
         shortfall = _shortfall(connection, layers, keys) if incremental else None
-    near = _Near(store, data_dir) if incremental else None
-    services: Sequence[PublicService | Supplier] | None = None if near else _all_services(store)
+    services = _all_services(store) if shortfall is None else None
+    near = _Near(store, data_dir) if shortfall is not None else None
+    everything = Supply.of(services) if services is not None else None
     rows: list[dict] = []
     selections = 0
     for level, layer in layers.items():
@@ -357,9 +392,8 @@ def _build(
         wanted = {key: missing[key] for key in keys if key in missing}
         if not wanted:
             continue
-        if near:
-            services = near.services(level, set().union(*wanted.values()))
-        context = LevelContext(store, data_dir, level, today, services)
+        points = everything if near is None else near.supply(level, set().union(*wanted.values()))
+        context = LevelContext(store, data_dir, level, today, points)
         for key, missing_codes in wanted.items():
             within, positions = _missing(data_dir, level, frozenset(missing_codes))
             evaluation = context.evaluate(_selection(level, key), within if near else None)
@@ -369,6 +403,7 @@ def _build(
     with store.engine.begin() as connection:
         if shortfall is None:
             invalidate(connection)
+            supply.store(connection, services or [])
         elif shortfall.others:
             pairs = sorted({(service_type, population) for service_type, population, _ in keys})
             connection.execute(
@@ -388,47 +423,28 @@ def _all_services(store: Store) -> list[PublicService]:
 
 
 class _Near:
-    """The public services (as published) near jurisdictions, for an incremental build: the
-    published points are read once, and each service's listing at most once."""
+    """The supply near jurisdictions, for an incremental build: the stored supply is brought up
+    to date and read once (:func:`caremap.coverage.supply.read`)."""
 
     def __init__(self, store: Store, data_dir: Path) -> None:
-        self.store = store
         self.data_dir = data_dir
-        self.decoded: dict[str, Supplier] = {}
+        with store.engine.begin() as connection:
+            self.rows = supply.read(connection)
+        self.service_ids = np.array([row[1] for row in self.rows], dtype=object)
+        self.latitudes = np.array([row[3] for row in self.rows], float)
+        self.longitudes = np.array([row[4] for row in self.rows], float)
 
-    @functools.cached_property
-    def listed(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Service id, latitude and longitude of every published point."""
-        with self.store.engine.connect() as connection:
-            listed = connection.execute(
-                select(PublicListing.service_id, PublicListing.latitude, PublicListing.longitude)
-            ).all()
-        ids, latitudes, longitudes = zip(*listed, strict=True) if listed else ((),) * 3
-        return np.array(ids, dtype=object), np.array(latitudes, float), np.array(longitudes, float)
-
-    def services(self, level: str, codes: set[str]) -> list[Supplier]:
-        """Those every indicator of these jurisdictions of ``level`` reads (and a few more): the
-        services with a point near one of them (:func:`_in_boxes`) or within
+    def supply(self, level: str, codes: set[str]) -> Supply:
+        """That every indicator of these jurisdictions of ``level`` reads (and a little more):
+        the services with a point near one of them (:func:`_in_boxes`) or within
         :data:`REACH_KM` of one of their demand points."""
         layer, where, vectors = _demand(self.data_dir, level)
-        service_ids, latitudes, longitudes = self.listed
-        near = _in_boxes(layer, codes, latitudes, longitudes)
+        near = _in_boxes(layer, codes, self.latitudes, self.longitudes)
         near |= _within_reach(
-            vectors[np.isin(where, sorted(codes))], unit_vectors(latitudes, longitudes)
+            vectors[np.isin(where, sorted(codes))], unit_vectors(self.latitudes, self.longitudes)
         )
-        ids = sorted(set(service_ids[near].tolist()))
-        self._decode([i for i in ids if i not in self.decoded])
-        return sorted((self.decoded[i] for i in ids), key=lambda s: (s.name, s.id))
-
-    def _decode(self, ids: list[str]) -> None:
-        with self.store.engine.connect() as connection:
-            for chunk in chunks(ids, ID_CHUNK):
-                for service_id, record in connection.execute(
-                    select(PublicListing.service_id, PublicListing.record).where(
-                        PublicListing.service_id.in_(chunk), PublicListing.position == 0
-                    )
-                ):
-                    self.decoded[service_id] = decode_supplier(record)
+        kept = set(self.service_ids[near].tolist())
+        return Supply.of_rows([row for row in self.rows if row[1] in kept])
 
 
 def _in_boxes(

@@ -33,11 +33,11 @@ from caremap.coverage.indicators import (
     JurisdictionIndicators,
     LevelContext,
     Selection,
-    bed_count,
     compute_indicators,
 )
 from caremap.coverage.stored import CATCHMENT_KM, THRESHOLDS_KM
 from caremap.coverage.stored import read as read_stored
+from caremap.coverage.supply import bed_count
 from caremap.jurisdictions import level_labels, to_lambert
 from caremap.model import Jurisdiction, Source
 from caremap.queries import (
