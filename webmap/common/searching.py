@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 from flask import current_app
+from sqlalchemy.orm import Session
 
 from caremap.gazetteer import Gazetteer, load_gazetteer
 from caremap.helplines import (
@@ -39,7 +42,10 @@ def geography() -> Geography:
     return load_geography(Path(current_app.config["DATA_DIR"]))
 
 
-VOCABULARY_TTL_S = 60.0
+# Data the ETL (or an editor) changes and every search reads is read at most this often per
+# process: the vocabulary, and the help lines of each province or territory.
+KEPT_TTL_S = 60.0
+T = TypeVar("T")
 
 
 def vocabulary() -> dict[str, list[TermChoice]]:
@@ -54,14 +60,21 @@ def vocabulary_codes() -> dict[str, list[str]]:
 
 
 def _vocabulary() -> tuple[dict[str, list[TermChoice]], dict[str, list[str]]]:
-    cached = current_app.extensions.get("caremap_vocabulary")
-    if cached is None or time.monotonic() - cached[0] > VOCABULARY_TTL_S:
+    def read() -> tuple[dict[str, list[TermChoice]], dict[str, list[str]]]:
         with get_store().session() as session:
             choices = vocabulary_choices(session)
-        codes = {facet: sorted(c.code for c in terms) for facet, terms in choices.items()}
-        cached = (time.monotonic(), choices, codes)
-        current_app.extensions["caremap_vocabulary"] = cached
-    return cached[1], cached[2]
+        return choices, {facet: sorted(c.code for c in terms) for facet, terms in choices.items()}
+
+    return _kept("vocabulary", read)
+
+
+def _kept(key: str, read: Callable[[], T]) -> T:
+    """What ``read`` returns, read again once it is :data:`KEPT_TTL_S` old (per app)."""
+    kept: dict[str, tuple[float, Any]] = current_app.extensions.setdefault("caremap_kept", {})
+    found = kept.get(key)
+    if found is None or time.monotonic() - found[0] > KEPT_TTL_S:
+        found = kept[key] = (time.monotonic(), read())
+    return found[1]
 
 
 def clock() -> Clock:
@@ -81,16 +94,25 @@ class AreaLines:
 
 
 def area_lines(parsed: ParsedSearch) -> AreaLines:
-    """The lines serving the search's origin; an origin outside Canada is a bad parameter."""
+    """The lines serving the search's origin (read at most once a minute per province or
+    territory and process); an origin outside Canada is a bad parameter."""
     latitude, longitude = parsed.query.latitude, parsed.query.longitude
-    with get_store().session() as session:
-        if latitude is None or longitude is None:
-            return AreaLines(None, national_helplines(session))
-        boundaries = geography().boundaries
-        try:
-            pruid = province_of(latitude, longitude, boundaries)
-        except OutsideCanada as error:
-            raise BadParameter(
-                "near" if parsed.located else "lat", reason_of(error), specific=True
-            ) from error
-        return AreaLines(province_named(pruid, boundaries), helplines_in(session, pruid))
+    if latitude is None or longitude is None:
+        return AreaLines(None, _kept("lines", _read_lines(national_helplines)))
+    boundaries = geography().boundaries
+    try:
+        pruid = province_of(latitude, longitude, boundaries)
+    except OutsideCanada as error:
+        raise BadParameter(
+            "near" if parsed.located else "lat", reason_of(error), specific=True
+        ) from error
+    lines = _kept(f"lines {pruid}", _read_lines(lambda session: helplines_in(session, pruid)))
+    return AreaLines(province_named(pruid, boundaries), lines)
+
+
+def _read_lines(lines_of: Callable[[Session], list[Helpline]]) -> Callable[[], list[Helpline]]:
+    def read() -> list[Helpline]:
+        with get_store().session() as session:
+            return lines_of(session)
+
+    return read
