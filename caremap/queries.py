@@ -36,6 +36,7 @@ from caremap.model import (
 from caremap.normalise import display_phone, is_dialable
 from caremap.paging import ID_CHUNK, chunks
 from caremap.privacy import PublicLocation, public_location, public_name, without_address
+from caremap.readonce import once
 
 
 @dataclass(frozen=True)
@@ -142,11 +143,18 @@ def _unmerged_services(session: Session, ids: list[str] | None) -> list[PublicSe
     """Public views of the services each as its own entry."""
     records = read_service_records(session, ids)
     children = _ServiceChildren.of(records)
-    sources = {s.name: s for s in session.scalars(select(Source))}
+    sources = _sources(session.connection())
     return [
         _public_service(row, children, sources.get(row.source_name), records.streets)
         for row in records.services
     ]
+
+
+def _sources(connection: Connection) -> dict[str, Row]:
+    """Each source's title, attribution and licence, by name (read once within
+    :func:`caremap.readonce.reading_once`)."""
+    query = select(Source.name, Source.title, Source.attribution, Source.licence)
+    return once(connection, "sources", lambda: {row.name: row for row in connection.execute(query)})
 
 
 def _with_merged(service: PublicService, merged: list[PublicService]) -> PublicService:
@@ -190,7 +198,12 @@ class ConfidentialStreets:
 
 
 def confidential_streets(connection: Connection) -> ConfidentialStreets:
-    """Every confidential location's address lines, by service and by organization."""
+    """Every confidential location's address lines, by service and by organization (read once
+    within :func:`caremap.readonce.reading_once`)."""
+    return once(connection, "confidential_streets", lambda: _confidential_streets(connection))
+
+
+def _confidential_streets(connection: Connection) -> ConfidentialStreets:
     rows = connection.execute(
         select(
             Location.organization_id,
@@ -373,7 +386,7 @@ def public_entry_of_merged(session: Session, service_id: str) -> str | None:
 
 
 def _public_service(
-    service: Row, children: _ServiceChildren, source: Source | None, streets: ConfidentialStreets
+    service: Row, children: _ServiceChildren, source: Row | None, streets: ConfidentialStreets
 ) -> PublicService:
     """The public view of a ``service`` table row (joined with its organization's name); its
     text without the address of any confidential location it concerns."""

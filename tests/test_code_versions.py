@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (8, "c95cfef39c14f72396155a88dca812beaed7dd73dbb07a77036446abaf081191"),
+        (8, "e7ba743021e5d392678f3e052bfac50f03855358c62ad57f2526e2916fc1226f"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "4a5aed457ba6473b015dbd62ac8eb988d1446c4f9ebbbcfb7e950e4405dc2881"),
+        (5, "db7c83c05c5bb481b6e97df7e0203d4b7ecbb84b00ed7932ae2fba22c04d89d7"),
     ),
 ]
 
