@@ -459,11 +459,13 @@ def _public_phone(number: str, extension: str | None, description: str | None) -
     return PublicPhone(number, display_phone(number), extension, description)
 
 
-def jurisdiction_outlines(session: Session, level: str) -> dict:
-    """A GeoJSON FeatureCollection (lon, lat order) of the jurisdictions' display outlines."""
-    rows = session.scalars(
-        select(Jurisdiction).where(Jurisdiction.level == level).order_by(Jurisdiction.code)
-    ).all()
+def jurisdiction_outlines(session: Session, level: str, code: str | None = None) -> dict:
+    """A GeoJSON FeatureCollection (lon, lat order) of the jurisdictions' display outlines (of
+    the level's jurisdiction ``code`` only, when given)."""
+    query = select(Jurisdiction).where(Jurisdiction.level == level)
+    if code is not None:
+        query = query.where(Jurisdiction.code == code)
+    rows = session.scalars(query.order_by(Jurisdiction.code)).all()
     features = [
         {
             "type": "Feature",

@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (8, "e7ba743021e5d392678f3e052bfac50f03855358c62ad57f2526e2916fc1226f"),
+        (8, "293a722c071dc8e48602e500750f876e10509ef30617e42121e917bcdd60a7e6"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "db7c83c05c5bb481b6e97df7e0203d4b7ecbb84b00ed7932ae2fba22c04d89d7"),
+        (5, "45bdd51f07ec3ea00fde7e15fc3d5a5018187268b517165f32a520c6a272863b"),
     ),
 ]
 
