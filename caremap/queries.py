@@ -8,10 +8,11 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
+from itertools import zip_longest
 from typing import Any
 
 import shapely
-from sqlalchemy import Connection, Row, Select, select
+from sqlalchemy import Connection, Row, Select, or_, select
 from sqlalchemy.orm import Session
 
 from caremap.language import language_of
@@ -318,13 +319,23 @@ def _children(
     connection: Connection, model: Any, service_ids: list[str], location_ids: list[str]
 ) -> list[Row]:
     """The rows of a child table that belong to one of the services or of the locations, by
-    id."""
+    id: one statement for a chunk of each."""
+    none: list[str] = []
     rows = {
         row.id: row
-        for column, ids in ((model.service_id, service_ids), (model.location_id, location_ids))
-        for row in _rows_of(connection, model, column, ids)
+        for services, locations in zip_longest(
+            chunks(service_ids, ID_CHUNK), chunks(location_ids, ID_CHUNK), fillvalue=none
+        )
+        for row in connection.execute(_of_either(model, services, locations))
     }
     return sorted(rows.values(), key=lambda row: row.id)
+
+
+def _of_either(model: Any, service_ids: list[str], location_ids: list[str]) -> Select:
+    """The rows of a child table of one of the services or of the locations (an empty list
+    is left out of the condition)."""
+    columns = ((model.service_id, service_ids), (model.location_id, location_ids))
+    return select(model.__table__).where(or_(*(c.in_(ids) for c, ids in columns if ids)))
 
 
 @dataclass

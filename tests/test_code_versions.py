@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (8, "293a722c071dc8e48602e500750f876e10509ef30617e42121e917bcdd60a7e6"),
+        (8, "a519f081cd6db40a9449d21f79d303175a7b61da2f16eab05b27ae80ec4eeec2"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "45bdd51f07ec3ea00fde7e15fc3d5a5018187268b517165f32a520c6a272863b"),
+        (5, "20a0d8a9c1306bf716559021c638035f851ca339119826053bf4a454ce3df0e3"),
     ),
 ]
 
