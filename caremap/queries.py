@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from itertools import zip_longest
 from typing import Any
 
+import numpy as np
 import shapely
 from sqlalchemy import Connection, Row, Select, or_, select
 from sqlalchemy.orm import Session
@@ -473,17 +474,29 @@ def _public_phone(number: str, extension: str | None, description: str | None) -
 def jurisdiction_outlines(session: Session, level: str, code: str | None = None) -> dict:
     """A GeoJSON FeatureCollection (lon, lat order) of the jurisdictions' display outlines (of
     the level's jurisdiction ``code`` only, when given)."""
-    query = select(Jurisdiction).where(Jurisdiction.level == level)
+    return outline_collection(*jurisdiction_shapes(session, level, code))
+
+
+def jurisdiction_shapes(
+    session: Session, level: str, code: str | None = None
+) -> tuple[list[dict], np.ndarray]:
+    """The jurisdictions' properties (``code``, ``name_en``, ``name_fr``) and display
+    outlines (lon, lat), by code (the level's jurisdiction ``code`` only, when given)."""
+    query = select(
+        Jurisdiction.code, Jurisdiction.name_en, Jurisdiction.name_fr, Jurisdiction.outline_wkb
+    ).where(Jurisdiction.level == level)
     if code is not None:
         query = query.where(Jurisdiction.code == code)
-    rows = session.scalars(query.order_by(Jurisdiction.code)).all()
+    rows = session.execute(query.order_by(Jurisdiction.code)).all()
+    properties = [{"code": r.code, "name_en": r.name_en, "name_fr": r.name_fr} for r in rows]
+    return properties, shapely.from_wkb([row.outline_wkb for row in rows])
+
+
+def outline_collection(properties: list[dict], shapes: np.ndarray) -> dict:
+    """A GeoJSON FeatureCollection of ``shapes`` (lon, lat) with their ``properties``."""
     features = [
-        {
-            "type": "Feature",
-            "properties": {"code": j.code, "name_en": j.name_en, "name_fr": j.name_fr},
-            "geometry": shapely.geometry.mapping(shapely.from_wkb(j.outline_wkb)),
-        }
-        for j in rows
+        {"type": "Feature", "properties": props, "geometry": shapely.geometry.mapping(shape)}
+        for props, shape in zip(properties, shapes, strict=True)
     ]
     return {"type": "FeatureCollection", "features": features}
 

@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (8, "a519f081cd6db40a9449d21f79d303175a7b61da2f16eab05b27ae80ec4eeec2"),
+        (8, "f17f1f99894a0bf863d7eb6521753afd352295afe7c5af4957cfc3708aa01509"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "20a0d8a9c1306bf716559021c638035f851ca339119826053bf4a454ce3df0e3"),
+        (5, "4f1d959121eee17f3ae3166e6e35a5e3c69f63e09ea5e86097e211788bb7f520"),
     ),
 ]
 
