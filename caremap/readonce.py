@@ -1,8 +1,8 @@
-"""Reads made once in a unit of work that writes nothing (a web page's GET request): the
-small tables every public read model consults on each call (the merges, the confidential
-address lines, the sources), which cannot change while nothing is written. A service's page
-asked for them up to four times each. Outside :func:`reading_once` every call reads: a load,
-an edit or a merge reads them again after it writes."""
+"""Reads made once in a unit of work that writes none of them (a web page's GET request):
+the small tables every public read model consults on each call (the merges, the confidential
+address lines, the sources). A service's page builds up to four read models (its own, its next
+steps', their links'), each consulting them. Outside :func:`reading_once` every call reads: a
+load, an edit or a merge reads them again after it writes."""
 
 from __future__ import annotations
 

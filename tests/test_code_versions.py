@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (8, "f17f1f99894a0bf863d7eb6521753afd352295afe7c5af4957cfc3708aa01509"),
+        (8, "5ab2f779f0f5b1108d0fc4c9530482b8bdad9ca07112e71db400fbc5feb83030"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "4f1d959121eee17f3ae3166e6e35a5e3c69f63e09ea5e86097e211788bb7f520"),
+        (5, "9d0d6f5ff234d28710ec35ae81bf3bf74dc38769cf0a0ab64be9399f65a1e6e9"),
     ),
 ]
 

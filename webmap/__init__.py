@@ -127,7 +127,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 
 def _reading_once_in_reads(wsgi_app: WSGIApplication) -> WSGIApplication:
-    """``wsgi_app`` with each GET or HEAD request (which writes nothing) in
+    """``wsgi_app`` with each GET or HEAD request (which writes no listing, merge or source) in
     :func:`caremap.readonce.reading_once`: a page reads the merges, the confidential address
     lines and the sources once, however many read models it builds."""
 
