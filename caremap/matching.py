@@ -50,6 +50,7 @@ from caremap.model import (
     TaxonomyTerm,
 )
 from caremap.paging import ID_CHUNK, chunks
+from caremap.readonce import once
 
 MAX_KM = 30.0  # a community's point (NSPL) may lie this far from a street address in it
 SURE = 80.0  # a score from which a pair merges without review (see SURE_NAME)
@@ -364,9 +365,14 @@ def matched_services(connection: Connection) -> set[str]:
 
 
 def merges(connection: Connection) -> dict[str, str]:
-    """The services merged into another entry: merged service id → kept service id."""
-    rows = connection.execute(_merged_pairs(ListingMatch.kept_service_id))
-    return {merged: kept for merged, kept in rows if merged and kept}
+    """The services merged into another entry: merged service id → kept service id (read
+    once within :func:`caremap.readonce.reading_once`: callers must not change it)."""
+
+    def read() -> dict[str, str]:
+        rows = connection.execute(_merged_pairs(ListingMatch.kept_service_id))
+        return {merged: kept for merged, kept in rows if merged and kept}
+
+    return once(connection, "merges", read)
 
 
 def still_listed(connection: Connection, service_ids: list[str]) -> set[str]:

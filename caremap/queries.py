@@ -10,6 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import numpy as np
 import orjson
 import shapely
 from sqlalchemy import Connection, Row, Select, bindparam, func, select
@@ -37,6 +38,7 @@ from caremap.model import (
 from caremap.normalise import display_phone, is_dialable
 from caremap.paging import ID_CHUNK, chunks
 from caremap.privacy import PublicLocation, public_location, public_name, without_address
+from caremap.readonce import once
 
 
 @dataclass(frozen=True)
@@ -143,11 +145,18 @@ def _unmerged_services(session: Session, ids: list[str] | None) -> list[PublicSe
     """Public views of the services each as its own entry."""
     records = read_service_records(session, ids, public=True)
     children = _ServiceChildren.of(records)
-    sources = {s.name: s for s in session.scalars(select(Source))}
+    sources = _sources(session.connection())
     return [
         _public_service(row, children, sources.get(row.source_name), records.streets)
         for row in records.services
     ]
+
+
+def _sources(connection: Connection) -> dict[str, Row]:
+    """Each source's title, attribution and licence, by name (read once within
+    :func:`caremap.readonce.reading_once`)."""
+    query = select(Source.name, Source.title, Source.attribution, Source.licence)
+    return once(connection, "sources", lambda: {row.name: row for row in connection.execute(query)})
 
 
 def _with_merged(service: PublicService, merged: list[PublicService]) -> PublicService:
@@ -191,7 +200,12 @@ class ConfidentialStreets:
 
 
 def confidential_streets(connection: Connection) -> ConfidentialStreets:
-    """Every confidential location's address lines, by service and by organization."""
+    """Every confidential location's address lines, by service and by organization (read once
+    within :func:`caremap.readonce.reading_once`)."""
+    return once(connection, "confidential_streets", lambda: _confidential_streets(connection))
+
+
+def _confidential_streets(connection: Connection) -> ConfidentialStreets:
     rows = connection.execute(
         select(
             Location.organization_id,
@@ -473,7 +487,7 @@ def public_entry_of_merged(session: Session, service_id: str) -> str | None:
 
 
 def _public_service(
-    service: Row, children: _ServiceChildren, source: Source | None, streets: ConfidentialStreets
+    service: Row, children: _ServiceChildren, source: Row | None, streets: ConfidentialStreets
 ) -> PublicService:
     """The public view of a ``service`` table row (joined with its organization's name); its
     text without the address of any confidential location it concerns."""
@@ -546,18 +560,32 @@ def _public_phone(number: str, extension: str | None, description: str | None) -
     return PublicPhone(number, display_phone(number), extension, description)
 
 
-def jurisdiction_outlines(session: Session, level: str) -> dict:
-    """A GeoJSON FeatureCollection (lon, lat order) of the jurisdictions' display outlines."""
-    rows = session.scalars(
-        select(Jurisdiction).where(Jurisdiction.level == level).order_by(Jurisdiction.code)
-    ).all()
+def jurisdiction_outlines(session: Session, level: str, code: str | None = None) -> dict:
+    """A GeoJSON FeatureCollection (lon, lat order) of the jurisdictions' display outlines (of
+    the level's jurisdiction ``code`` only, when given)."""
+    return outline_collection(*jurisdiction_shapes(session, level, code))
+
+
+def jurisdiction_shapes(
+    session: Session, level: str, code: str | None = None
+) -> tuple[list[dict], np.ndarray]:
+    """The jurisdictions' properties (``code``, ``name_en``, ``name_fr``) and display
+    outlines (lon, lat), by code (the level's jurisdiction ``code`` only, when given)."""
+    query = select(
+        Jurisdiction.code, Jurisdiction.name_en, Jurisdiction.name_fr, Jurisdiction.outline_wkb
+    ).where(Jurisdiction.level == level)
+    if code is not None:
+        query = query.where(Jurisdiction.code == code)
+    rows = session.execute(query.order_by(Jurisdiction.code)).all()
+    properties = [{"code": r.code, "name_en": r.name_en, "name_fr": r.name_fr} for r in rows]
+    return properties, shapely.from_wkb([row.outline_wkb for row in rows])
+
+
+def outline_collection(properties: list[dict], shapes: np.ndarray) -> dict:
+    """A GeoJSON FeatureCollection of ``shapes`` (lon, lat) with their ``properties``."""
     features = [
-        {
-            "type": "Feature",
-            "properties": {"code": j.code, "name_en": j.name_en, "name_fr": j.name_fr},
-            "geometry": shapely.geometry.mapping(shapely.from_wkb(j.outline_wkb)),
-        }
-        for j in rows
+        {"type": "Feature", "properties": props, "geometry": shapely.geometry.mapping(shape)}
+        for props, shape in zip(properties, shapes, strict=True)
     ]
     return {"type": "FeatureCollection", "features": features}
 

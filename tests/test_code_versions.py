@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (8, "9766078e31175a66facca45c3a71c80cdb508e572cfe57de04c60b004a5dc93b"),
+        (8, "4e1e500b1a79bf291272b38b80c9d287ef4bb3176fe8120be164750d37c3f2ee"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "d7488e9d0145389c66d42bdc68bdcf0818f8f4cff656a995ce749b8a219b5832"),
+        (5, "21135f0c7b144b6eeb4a8cd513e6701b98cdf6333df3335c75c21d70bb17fab4"),
     ),
 ]
 

@@ -23,14 +23,17 @@ from __future__ import annotations
 
 import functools
 import gc
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlencode, urlsplit
+from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
 from flask import Flask, request
 from flask_babel import Babel
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from caremap.language import LANGUAGES, Language, language_of
+from caremap.readonce import reading_once
 from caremap.settings import load_settings, secret_key
 from caremap.store import Store, open_store
 from webmap.common.csp import script_nonce, script_sources
@@ -75,6 +78,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.from_mapping(test_config)
     app.config["SECRET_KEY"] = app.config["SECRET_KEY"] or secret_key(settings)
     app.config["BABEL_DEFAULT_TIMEZONE"] = app.config["DISPLAY_TIMEZONE"]
+    app.wsgi_app = _reading_once_in_reads(app.wsgi_app)  # type: ignore[method-assign]
     _trust_proxies(app, int(app.config["PROXY_HOPS"]))
     app.extensions["caremap_store"] = open_store(app.config["DATABASE_URL"])
     app.url_map.converters["int"] = params.RowIdConverter
@@ -120,6 +124,23 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     errors.register(app)
     filters.register(app)
     return app
+
+
+def _reading_once_in_reads(wsgi_app: WSGIApplication) -> WSGIApplication:
+    """``wsgi_app`` with each GET or HEAD request (which writes no listing, merge or source) in
+    :func:`caremap.readonce.reading_once`: a page reads the merges, the confidential address
+    lines and the sources once, however many read models it builds."""
+
+    @functools.wraps(wsgi_app)
+    def reading_once_in_reads(
+        environ: WSGIEnvironment, start_response: StartResponse
+    ) -> Iterable[bytes]:
+        if environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
+            return wsgi_app(environ, start_response)
+        with reading_once():
+            return wsgi_app(environ, start_response)
+
+    return reading_once_in_reads
 
 
 def _trust_proxies(app: Flask, hops: int) -> None:

@@ -29,7 +29,7 @@ from caremap.coverage.stored import read as read_stored
 from caremap.geojson import location_of, service_feature, split_feature_id
 from caremap.jurisdictions import read_layer_configs
 from caremap.listing import LonLatBox, listings_extent, listings_page
-from caremap.queries import jurisdiction_outlines, public_service
+from caremap.queries import jurisdiction_extent, jurisdiction_outlines, public_service
 from webmap import get_store
 from webmap.common.cors import allow_any_origin_to_read
 from webmap.common.delivery import revalidated
@@ -163,12 +163,11 @@ def _collection(collection_id: str) -> dict:
         title, description = _text("services"), _text("services_description")
         with get_store().session() as session:
             extent = listings_extent(session.connection())
-        bounds = None if extent is None else list(extent)
     else:
         title = _text("indicators", level=level)
         description = _text("indicators_description", level=level)
         with get_store().session() as session:
-            bounds = _bounds(jurisdiction_outlines(session, level)["features"])
+            extent = jurisdiction_extent(session, level)
     collection = {
         "id": collection_id,
         "title": title,
@@ -180,16 +179,9 @@ def _collection(collection_id: str) -> dict:
             _link(_url("items", collection_id=collection_id), "items", GEOJSON, title=title),
         ],
     }
-    if bounds is not None:
-        collection["extent"] = {"spatial": {"bbox": [bounds], "crs": CRS84}}
+    if extent is not None:
+        collection["extent"] = {"spatial": {"bbox": [list(extent)], "crs": CRS84}}
     return collection
-
-
-def _bounds(features: list[dict]) -> list[float] | None:
-    geometries = [shapely.geometry.shape(f["geometry"]) for f in features if f["geometry"]]
-    if not geometries:
-        return None
-    return [float(v) for v in shapely.total_bounds(geometries)]
 
 
 @bp.get("/collections")
@@ -221,11 +213,9 @@ def _service_features(bbox: LonLatBox | None, offset: int, limit: int) -> tuple[
 def _indicator_features(level: str, code: str | None = None) -> list[dict]:
     """The outlines of ``level`` (or just ``code``'s) with their default indicators."""
     with get_store().session() as session:
-        outlines = jurisdiction_outlines(session, level)["features"]
-    if code is not None:
-        outlines = [f for f in outlines if f["properties"]["code"] == code]
-        if not outlines:
-            return []
+        outlines = jurisdiction_outlines(session, level, code)["features"]
+    if not outlines:
+        return []
     by_code = _indicators(level)
     return [
         {

@@ -45,6 +45,8 @@ from caremap.queries import (
     ServiceName,
     jurisdiction_extent,
     jurisdiction_outlines,
+    jurisdiction_shapes,
+    outline_collection,
     public_services,
     service_names,
 )
@@ -485,32 +487,26 @@ def areas() -> Response:
     results = _results(view).rows
     classes = _classes(view, results)
     with get_store().session() as session:
-        outlines = simplified_outlines(jurisdiction_outlines(session, view.selection.level))
+        outlines = simplified_outlines(*jurisdiction_shapes(session, view.selection.level))
     features = area_features(view, outlines, results, classes)
     answer = {"type": "FeatureCollection", "features": features}
     response = current_app.response_class(orjson.dumps(answer), mimetype="application/geo+json")
     return revalidated(response)
 
 
-def simplified_outlines(outlines: dict) -> dict:
-    """``outlines`` simplified (keeping each valid) to a tolerance in metres of EPSG:3347,
+def simplified_outlines(properties: list[dict], shapes: np.ndarray) -> dict:
+    """The outlines ``shapes`` (lon, lat) with their ``properties``, as a GeoJSON
+    FeatureCollection, simplified (keeping each valid) to a tolerance in metres of EPSG:3347,
     :data:`MAP_PIXELS` to the extent of them all, their coordinates rounded."""
-    features = outlines["features"]
-    if not features:
-        return outlines
-    shapes = to_lambert(np.array([shapely.geometry.shape(f["geometry"]) for f in features]))
-    min_x, min_y, max_x, max_y = shapely.total_bounds(shapes)
+    if not len(shapes):
+        return outline_collection(properties, shapes)
+    lambert = to_lambert(shapes)
+    min_x, min_y, max_x, max_y = shapely.total_bounds(lambert)
     tolerance_m = max(max_x - min_x, max_y - min_y) / MAP_PIXELS
     simple = shapely.transform(
-        shapely.simplify(shapes, tolerance_m, preserve_topology=True), _lon_lat
+        shapely.simplify(lambert, tolerance_m, preserve_topology=True), _lon_lat
     )
-    return {
-        **outlines,
-        "features": [
-            {**feature, "geometry": shapely.geometry.mapping(shape)}
-            for feature, shape in zip(features, simple, strict=True)
-        ],
-    }
+    return outline_collection(properties, simple)
 
 
 def _lon_lat(xy: np.ndarray) -> np.ndarray:
