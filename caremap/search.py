@@ -1,9 +1,12 @@
 """Front-line search: the services nearest a point that fit a person, nearest first.
 
 Searches read the published listings (:mod:`caremap.listing`). Vocabulary filters (service
-type, population, capability, language) run in the store as a condition; time filters (open
-now, available in a month, beds available now) run on the nearest candidates, widening the
-candidate set until enough services pass. Distances and ranks of confidential locations use
+type, population, capability, language) run in the store as a condition; so do time filters
+(open now, available in a month, beds available now), on the map's stored hours, seasons and
+bed counts (:mod:`caremap.timefilters`), and each candidate's record is checked too, the
+candidate set widening until enough services pass. A nearest-first search counts the matching
+places up to ``COUNT_AHEAD`` past its offset, in the pass that reads its page, and beyond that
+says only that more match. Distances and ranks of confidential locations use
 their public point and are rounded up to a whole ``CONFIDENTIAL_DISTANCE_STEP_M``, so repeated
 searches cannot home in on the real address.
 

@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (8, "4e1e500b1a79bf291272b38b80c9d287ef4bb3176fe8120be164750d37c3f2ee"),
+        (8, "ae09d8f9ab13c47c2e95be98525d38039f206ef58e8496583c036ef78f799a8f"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "21135f0c7b144b6eeb4a8cd513e6701b98cdf6333df3335c75c21d70bb17fab4"),
+        (5, "f242c984647b0b514e1da7940fef073eebc5952c0e5f50427d85faa1afb3332a"),
     ),
 ]
 
