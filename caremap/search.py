@@ -156,8 +156,8 @@ class Place:
 class SearchResult:
     """``beyond_radius`` means nothing matched within the radius and ``places`` are the
     nearest matching places farther away; no places means nothing matches anywhere. ``total``
-    counts the matching places (nearest first, up to :func:`counted_up_to`; by name, every one
-    up to ``MAX_MATCHES``), of which ``places`` are those asked for; ``more`` says that more
+    counts the matching places (nearest first, up to :func:`counted_up_to`; by name, those of
+    the first ``MAX_MATCHES`` listings), of which ``places`` are those asked for; ``more`` says that more
     places match than ``total``. ``unknown`` counts the places left out only because their
     hours or bed counts are not known (``more_unknown``: at least that many)."""
 
@@ -202,9 +202,9 @@ def search(
 
 def _search_by_name(store: Store, query: SearchQuery, clock: Clock) -> SearchResult:
     matches = _listed_by_name(store, query, clock)
-    places, total = matches[query.offset : query.offset + query.limit], len(matches)
-    unknown = _unknown_by_name(store, query, clock, total)
-    return SearchResult(_with_fresh(places, clock), total, unknown=unknown)
+    places = _with_fresh(matches.places[query.offset : query.offset + query.limit], clock)
+    unknown, more_unknown = _unknown_by_name(store, query, clock, matches)
+    return SearchResult(places, matches.total, False, unknown, matches.more, more_unknown)
 
 
 def _with_fresh(places: list[Place], clock: Clock) -> list[Place]:
@@ -224,7 +224,8 @@ def counted_up_to(query: SearchQuery) -> int:
 
 @dataclass(frozen=True)
 class _Counted:
-    """The nearest matching places, up to :func:`counted_up_to`, and whether more match."""
+    """Matching places counted (nearest first, up to :func:`counted_up_to`; by name, those of
+    the first ``MAX_MATCHES`` listings), and whether more match."""
 
     places: list[Place]
     more: bool
@@ -264,12 +265,16 @@ def _unknown_nearest(
     return max(0, every.total - known_within), True
 
 
-def _unknown_by_name(store: Store, query: SearchQuery, clock: Clock, total: int) -> int:
-    """As :func:`_unknown_nearest`, for a search by name (every match up to ``MAX_MATCHES``)."""
+def _unknown_by_name(
+    store: Store, query: SearchQuery, clock: Clock, known: _Counted
+) -> tuple[int, bool]:
+    """As :func:`_unknown_nearest`, for a search by name: when either list reaches
+    ``MAX_MATCHES`` listings, only that the places left out may be more is known."""
     if not query.filters.may_leave_out_unknown:
-        return 0
+        return 0, False
     with_unknown = replace(query, filters=replace(query.filters, include_unknown=True))
-    return len(_listed_by_name(store, with_unknown, clock)) - total
+    every = _listed_by_name(store, with_unknown, clock)
+    return max(0, every.total - known.total), every.more or known.more
 
 
 def listing_filter(filters: Filters) -> ColumnElement[bool] | None:
@@ -437,16 +442,19 @@ def public_distance(distance_m: float, confidential: bool) -> float:
     return math.ceil(distance_m / CONFIDENTIAL_DISTANCE_STEP_M) * CONFIDENTIAL_DISTANCE_STEP_M
 
 
-def _listed_by_name(store: Store, query: SearchQuery, clock: Clock) -> list[Place]:
-    """Every matching place (at most ``MAX_MATCHES``), by name."""
+def _listed_by_name(store: Store, query: SearchQuery, clock: Clock) -> _Counted:
+    """The matching places of the first ``MAX_MATCHES`` listings by name, and whether more
+    listings may match."""
     filters = query.filters
     where = _may_pass(store, filters, clock)
     with store.engine.connect() as connection:
-        listings = listings_by_name(connection, where, MAX_MATCHES)
+        listings = listings_by_name(connection, where, MAX_MATCHES + 1)
     hits = [
-        SearchHit(listing, None, ()) for listing in listings if _passes(listing, filters, clock)
+        SearchHit(listing, None, ())
+        for listing in listings[:MAX_MATCHES]
+        if _passes(listing, filters, clock)
     ]
-    return places_of(hits)[:MAX_MATCHES]
+    return _Counted(places_of(hits), len(listings) > MAX_MATCHES)
 
 
 def _passes(listing: Listing, filters: Filters, clock: Clock) -> bool:

@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (8, "ae09d8f9ab13c47c2e95be98525d38039f206ef58e8496583c036ef78f799a8f"),
+        (8, "8ec3bd627f88ef94094b23895e367acaae1e8d479d0be76203882a29528a42cf"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "f242c984647b0b514e1da7940fef073eebc5952c0e5f50427d85faa1afb3332a"),
+        (5, "bd753e71209acf5385503d0110b73bd70e3b50d23bc5b1e8f727d035cebc2237"),
     ),
 ]
 

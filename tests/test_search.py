@@ -11,6 +11,7 @@ from pyproj import Geod, Transformer
 from scipy.optimize import least_squares
 from sqlalchemy import select
 
+from caremap import search as search_module
 from caremap.model import Attribute, Location, ServiceAtLocation
 from caremap.search import (
     CONFIDENTIAL_DISTANCE_STEP_M,
@@ -256,3 +257,14 @@ def test_places_left_out_for_unknown_hours_are_those_among_the_nearest_counted(l
     )
     unknown_hours = sum(not place.hours_known for place in nearest.places)
     assert result.more_unknown and result.unknown == unknown_hours > 0
+
+
+def test_by_name_the_places_of_the_first_listings_are_counted_and_more_said(
+    loaded_store, monkeypatch
+):
+    every = search(loaded_store, SearchQuery(limit=200), AFTER_LOAD)
+    assert not every.more and every.total == len(every.places) > 20
+    monkeypatch.setattr(search_module, "MAX_MATCHES", 20)  # the first 20 listings by name
+    page = search(loaded_store, SearchQuery(limit=5, offset=5), AFTER_LOAD)
+    assert page.more and page.total <= 20
+    assert [place.id for place in page.places] == [place.id for place in every.places[5:10]]

@@ -163,8 +163,8 @@ def openapi_document(codes: Mapping[str, list[str]]) -> dict:
                                                 "description": "The matching places "
                                                 "counted, on all pages: nearest first, every "
                                                 "one up to the page's offset plus 100 (or "
-                                                "plus `limit`, if larger); by name, every "
-                                                "one.",
+                                                "plus `limit`, if larger); by name, those "
+                                                "of the first 10,000 listings.",
                                             },
                                             "more": {
                                                 "type": "boolean",
