@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (8, "4e1e500b1a79bf291272b38b80c9d287ef4bb3176fe8120be164750d37c3f2ee"),
+        (8, "14be6166364e69f81ac45d301cc653a7708f0c3bca5d00cd5cde5e29e4411641"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "21135f0c7b144b6eeb4a8cd513e6701b98cdf6333df3335c75c21d70bb17fab4"),
+        (5, "4bc5a6062697c38b89be94b6159d094de38ce6eae9206e9b6b4deae060d96802"),
     ),
 ]
 
