@@ -57,6 +57,7 @@ from webmap.common.searching import (
     area_lines,
     clock,
     gazetteer,
+    kept,
     vocabulary,
     vocabulary_codes,
 )
@@ -201,11 +202,17 @@ def map_points() -> Response:
 @bp.get("/map/outlines")
 def map_outlines() -> Response:
     """The browse map's outlines of the provinces and territories, named in the page's
-    language (GeoJSON features, lon/lat)."""
-    with get_store().session() as session:
-        outlines = jurisdiction_outlines(session, "province")
-    answer = province_outlines(outlines, page_language())
-    response = current_app.response_class(orjson.dumps(answer), mimetype="application/json")
+    language (GeoJSON features, lon/lat); built at most once a minute per language and
+    process, as the vocabulary is read."""
+    lang = page_language()
+
+    def build() -> bytes:
+        with get_store().session() as session:
+            outlines = jurisdiction_outlines(session, "province")
+        return orjson.dumps(province_outlines(outlines, lang))
+
+    answer = kept(f"outlines {lang}", build)
+    response = current_app.response_class(answer, mimetype="application/json")
     return revalidated(response)
 
 
