@@ -13,6 +13,7 @@ Usage (from the repository root)::
     .venv/bin/python -m bench ogc [--rows N] [--repeat K] [--postgis-url URL]   # OGC pages
     .venv/bin/python -m bench transfer                   # bytes per page, cold and warm
     .venv/bin/python -m bench planner [--repeat K]        # planner request CPU, p50/p95
+    .venv/bin/python -m bench pages [--repeat K]          # map pages' request CPU, p50/p95
     .venv/bin/python -m bench map [--sizes N ...]        # browse map: page, markers, pan/zoom
     .venv/bin/python -m bench techniques --postgis-url URL   # map points: grid JSON vs MVT
     .venv/bin/python -m bench phone [--runs K]           # home and search, Fast 3G phone
@@ -78,6 +79,10 @@ headers followed. About 15 s.
 (embedded store): the default page, filtered ones, a what-if and the map's outlines, CPU and
 wall time per request (p50 / p95), computed on request and read from the stored indicators.
 About 1 minute.
+
+``pages`` (:mod:`bench.pages`) times the public map pages in-process on the bundled listings
+(embedded store): the home page in English and French, a search, a service's page and the
+maps' outlines, CPU and wall time per request (p50 / p95). About 10 s.
 
 ``phone`` (:mod:`bench.phone`) opens the home page and a search over the bundled listings in
 headless Chromium on an emulated 360 px phone, cold, on DevTools' "Fast 3G" network (562.5 ms,

@@ -42,7 +42,7 @@ URLS = {
 }
 
 
-def _request(client: FlaskClient, url: str) -> tuple[float, float]:
+def request_times(client: FlaskClient, url: str) -> tuple[float, float]:
     """CPU and wall seconds of one request for ``url`` (which must answer 200)."""
     cpu, wall = time.process_time(), time.perf_counter()
     response = client.get(url, buffered=True)
@@ -52,23 +52,24 @@ def _request(client: FlaskClient, url: str) -> tuple[float, float]:
     return cpu, wall
 
 
-def _percentiles(seconds: list[float]) -> str:
+def percentiles(seconds: list[float], digits: int = 0) -> str:
+    """The p50 / p95 of ``seconds`` in ms, to ``digits`` decimals."""
     p50, p95 = np.percentile(np.array(seconds) * 1000, [50, 95])
-    return f"{p50:,.0f} / {p95:,.0f}"
+    return f"{p50:,.{digits}f} / {p95:,.{digits}f}"
 
 
 def measure(client: FlaskClient, repeat: int, how: str) -> list[tuple[str, ...]]:
     """One row per URL: CPU and wall ms per request, p50 / p95."""
     rows = []
     for name, url in URLS.items():
-        _request(client, url)
-        times = [_request(client, url) for _ in range(repeat)]
+        request_times(client, url)
+        times = [request_times(client, url) for _ in range(repeat)]
         cpu, wall = zip(*times, strict=True)
-        rows.append((name, how, _percentiles(list(cpu)), _percentiles(list(wall))))
+        rows.append((name, how, percentiles(list(cpu)), percentiles(list(wall))))
     return rows
 
 
-def _load() -> str:
+def load_average() -> str:
     return "load average " + ", ".join(f"{value:.1f}" for value in os.getloadavg())
 
 
@@ -95,14 +96,14 @@ def main(argv: list[str] | None = None) -> int:
                 {"DATABASE_URL": url, "SECRET_KEY": "bench", "TILES_URL": "", "NOW": now}
             )
             client = app.test_client()
-            print(_load())
-            cpu, wall = _request(client, URLS["default page (census divisions)"])
+            print(load_average())
+            cpu, wall = request_times(client, URLS["default page (census divisions)"])
             print(f"first request of the process: {cpu * 1000:,.0f} ms CPU, {wall * 1000:,.0f} ms")
             rows = measure(client, args.repeat, "computed")
             build(store, data_dir, now.date(), now)
             rows += measure(client, args.repeat, "stored")
             _print(rows)
-            print(_load())
+            print(load_average())
             app.extensions["caremap_store"].dispose()
         finally:
             store.dispose()

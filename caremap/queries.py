@@ -566,6 +566,12 @@ def jurisdiction_outlines(session: Session, level: str, code: str | None = None)
     return outline_collection(*jurisdiction_shapes(session, level, code))
 
 
+def has_jurisdictions(session: Session, level: str) -> bool:
+    """Whether the level has any jurisdiction (each has its display outline)."""
+    first = select(Jurisdiction.code).where(Jurisdiction.level == level).limit(1)
+    return session.scalar(first) is not None
+
+
 def jurisdiction_shapes(
     session: Session, level: str, code: str | None = None
 ) -> tuple[list[dict], np.ndarray]:

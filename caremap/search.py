@@ -157,9 +157,9 @@ class SearchResult:
     """``beyond_radius`` means nothing matched within the radius and ``places`` are the
     nearest matching places farther away; no places means nothing matches anywhere. ``total``
     counts the matching places (nearest first, up to :func:`counted_up_to`; by name, those of
-    the first ``MAX_MATCHES`` listings), of which ``places`` are those asked for; ``more`` says that more
-    places match than ``total``. ``unknown`` counts the places left out only because their
-    hours or bed counts are not known (``more_unknown``: at least that many)."""
+    the first ``MAX_MATCHES`` listings), of which ``places`` are those asked for; ``more`` says
+    that more places match than ``total``. ``unknown`` counts the places left out only because
+    their hours or bed counts are not known (``more_unknown``: at least that many)."""
 
     places: list[Place]
     total: int

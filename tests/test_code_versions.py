@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (8, "8ec3bd627f88ef94094b23895e367acaae1e8d479d0be76203882a29528a42cf"),
+        (8, "3aef28c4e77d325c93c17e40c1d47018b1341fc53f92465a5305c3dbf9c7c55e"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "bd753e71209acf5385503d0110b73bd70e3b50d23bc5b1e8f727d035cebc2237"),
+        (5, "b6cbcc67c4526e91a34099f9d2212305c4de73a9ed952ba3d34632578039066d"),
     ),
 ]
 

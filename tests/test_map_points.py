@@ -185,3 +185,12 @@ def test_every_stylesheet_a_map_page_waits_for_serves_the_screen(client, loaded_
     html = client.get(url).get_data(as_text=True)
     links = re.findall(r'<link\b[^>]*\brel="stylesheet"[^>]*>', html)
     assert links and not [link for link in links if re.search(r'\bmedia="(?!screen|all)', link)]
+
+
+def test_a_store_without_outlines_gives_the_map_none_to_fetch(
+    empty_store_url, empty_store, make_app
+):
+    """The outlines layer exists only when the provinces have outlines to fetch."""
+    page = make_app(empty_store_url).test_client().get("/?lang=en")
+    assert page.status_code == 200
+    assert map_data(page.get_data(as_text=True))["outlines"] is None

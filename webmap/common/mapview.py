@@ -153,8 +153,8 @@ class MapLayers:
     """What goes on a map: places keyed for the page's list (their services, the first one's
     location), an optional search origin (lat, lon) and radius, whether markers cluster
     (browsing) or not (results), the distance in metres from the origin of each key that has
-    one, and the URL the map fetches its clustered points from for each view (browsing:
-    :func:`map_points_answer`)."""
+    one, the URL the map fetches its clustered points from for each view (browsing:
+    :func:`map_points_answer`), and the URL it fetches its outlines from (None: none fetched)."""
 
     points: list[tuple[str, list[PublicService], PublicLocation]]
     origin: tuple[float, float] | None = None
@@ -181,16 +181,18 @@ def new_map(tiles_url: str, tiles_attribution: str, **options: object) -> folium
 
 def build_service_map(
     layers: MapLayers,
-    outlines: dict,
+    outlines: dict | None = None,
     *,
     settings: MapSettings,
     labels: Mapping[str, str],
     detail_url: Callable[[str], str],
 ) -> tuple[folium.Map, MapData]:
-    """The map, and the data it shows (markers keyed as in ``layers.points``)."""
+    """The map, and the data it shows (markers keyed as in ``layers.points``); the outlines
+    are fetched from ``layers.outlines_url``, or are ``outlines`` (a FeatureCollection) in
+    the data."""
     fmap = new_map(settings.tiles_url, settings.tiles_attribution, control_scale=True)
     outline_group = None
-    if outlines["features"]:
+    if layers.outlines_url or (outlines and outlines["features"]):
         outline_group = folium.FeatureGroup(name=_("Provinces and territories")).add_to(fmap)
     parent = folium.FeatureGroup(name=_("Services")).add_to(fmap)
     bounds = _origin(fmap, layers) + list(layers.view)
@@ -216,7 +218,9 @@ def build_service_map(
         if outline_group is None
         else MapOutlines(
             group=outline_group.get_name(),
-            features=[] if layers.outlines_url else province_outlines(outlines, settings.lang),
+            features=[]
+            if layers.outlines_url or not outlines
+            else province_outlines(outlines, settings.lang),
             tooltip=[(None, "name")],
             url=layers.outlines_url,
         ),

@@ -42,8 +42,8 @@ def geography() -> Geography:
     return load_geography(Path(current_app.config["DATA_DIR"]))
 
 
-# Data the ETL (or an editor) changes and every search reads is read at most this often per
-# process: the vocabulary, and the help lines of each province or territory.
+# Data the ETL (or an editor) changes and every search or map reads is read at most this often
+# per process: the vocabulary, the help lines of each province or territory, the map's outlines.
 KEPT_TTL_S = 60.0
 T = TypeVar("T")
 
@@ -65,15 +65,15 @@ def _vocabulary() -> tuple[dict[str, list[TermChoice]], dict[str, list[str]]]:
             choices = vocabulary_choices(session)
         return choices, {facet: sorted(c.code for c in terms) for facet, terms in choices.items()}
 
-    return _kept("vocabulary", read)
+    return kept("vocabulary", read)
 
 
-def _kept(key: str, read: Callable[[], T]) -> T:
+def kept(key: str, read: Callable[[], T]) -> T:
     """What ``read`` returns, read again once it is :data:`KEPT_TTL_S` old (per app)."""
-    kept: dict[str, tuple[float, Any]] = current_app.extensions.setdefault("caremap_kept", {})
-    found = kept.get(key)
+    entries: dict[str, tuple[float, Any]] = current_app.extensions.setdefault("caremap_kept", {})
+    found = entries.get(key)
     if found is None or time.monotonic() - found[0] > KEPT_TTL_S:
-        found = kept[key] = (time.monotonic(), read())
+        found = entries[key] = (time.monotonic(), read())
     return found[1]
 
 
@@ -98,7 +98,7 @@ def area_lines(parsed: ParsedSearch) -> AreaLines:
     territory and process); an origin outside Canada is a bad parameter."""
     latitude, longitude = parsed.query.latitude, parsed.query.longitude
     if latitude is None or longitude is None:
-        return AreaLines(None, _kept("lines", _read_lines(national_helplines)))
+        return AreaLines(None, kept("lines", _read_lines(national_helplines)))
     boundaries = geography().boundaries
     try:
         pruid = province_of(latitude, longitude, boundaries)
@@ -106,7 +106,7 @@ def area_lines(parsed: ParsedSearch) -> AreaLines:
         raise BadParameter(
             "near" if parsed.located else "lat", reason_of(error), specific=True
         ) from error
-    lines = _kept(f"lines {pruid}", _read_lines(lambda session: helplines_in(session, pruid)))
+    lines = kept(f"lines {pruid}", _read_lines(lambda session: helplines_in(session, pruid)))
     return AreaLines(province_named(pruid, boundaries), lines)
 
 

@@ -20,6 +20,7 @@ from caremap.links import Continuum, continuum
 from caremap.listing import listings_extent
 from caremap.paging import Page
 from caremap.queries import (
+    has_jurisdictions,
     jurisdiction_outlines,
     public_entry_of_merged,
     public_service,
@@ -56,6 +57,7 @@ from webmap.common.searching import (
     area_lines,
     clock,
     gazetteer,
+    kept,
     vocabulary,
     vocabulary_codes,
 )
@@ -119,7 +121,7 @@ def home() -> tuple[str, int] | str:
     lang = page_language()
     with get_store().session() as session:
         labels = term_labels(session, lang)
-        outlines = jurisdiction_outlines(session, "province")
+        outlined = has_jurisdictions(session, "province")
         extent = listings_extent(session.connection())
     places = result.places if result else []
     asked = parsed is not None and parsed.given
@@ -143,13 +145,12 @@ def home() -> tuple[str, int] | str:
             if place.lead.distance_m is not None
         },
         points_url=None if asked else url_for("main.map_points", lang=lang),
-        outlines_url=url_for("main.map_outlines", lang=lang),
+        outlines_url=url_for("main.map_outlines", lang=lang) if outlined else None,
         view=view,
     )
     settings = _map_settings()
     fmap, map_data = build_service_map(
         layers,
-        outlines,
         settings=settings,
         labels=labels,
         detail_url=lambda service_id: detail_link(service_id, asked),
@@ -201,11 +202,17 @@ def map_points() -> Response:
 @bp.get("/map/outlines")
 def map_outlines() -> Response:
     """The browse map's outlines of the provinces and territories, named in the page's
-    language (GeoJSON features, lon/lat)."""
-    with get_store().session() as session:
-        outlines = jurisdiction_outlines(session, "province")
-    answer = province_outlines(outlines, page_language())
-    response = current_app.response_class(orjson.dumps(answer), mimetype="application/json")
+    language (GeoJSON features, lon/lat); built at most once a minute per language and
+    process, as the vocabulary is read."""
+    lang = page_language()
+
+    def build() -> bytes:
+        with get_store().session() as session:
+            outlines = jurisdiction_outlines(session, "province")
+        return orjson.dumps(province_outlines(outlines, lang))
+
+    answer = kept(f"outlines {lang}", build)
+    response = current_app.response_class(answer, mimetype="application/json")
     return revalidated(response)
 
 

@@ -191,6 +191,8 @@ window.caremapReady(function () {
   }
   if (data.points_url) {
     map.on("moveend", fetchView);
-    fetchView();
+    // In the next frame, after Leaflet's: folium's fitBounds, when animated, starts then, and
+    // until it does the map still has folium's opening zoom.
+    L.Util.requestAnimFrame(fetchView);
   }
 });
