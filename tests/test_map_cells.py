@@ -160,18 +160,8 @@ def give_hours_and_counts(store) -> list[str]:
         for number, service_id in enumerate(service_ids):
             for rule in range(number % 3):
                 byday, opens, closes, since, until = HOURS[(number + rule) % len(HOURS)]
-                connection.execute(
-                    insert(Schedule).values(
-                        id=f"test-hours-{number}-{rule}",
-                        source_record_id=f"{number}-{rule}",
-                        service_id=service_id,
-                        byday=byday,
-                        opens_at=opens and dt.time.fromisoformat(opens),
-                        closes_at=closes and dt.time.fromisoformat(closes),
-                        valid_from=since and dt.date.fromisoformat(since),
-                        valid_to=until and dt.date.fromisoformat(until),
-                        **stamp,
-                    )
+                _add_hours(
+                    connection, f"{number}-{rule}", service_id, byday, opens, closes, since, until
                 )
             if number % 2:
                 available, hours = COUNTS[number % len(COUNTS)]
@@ -361,22 +351,11 @@ def test_open_now_counts_a_listing_open_by_two_rules_at_once_once(loaded):
     :data:`CLOCK` in any of the loaded timezones: three open rows of ``map_hours``, none
     ``alone``, one member counted, as live."""
     service_id, _ = first_service_location(loaded, ~PublicListing.confidential)
-    stamp = {"source_name": "test", "source_as_of": None, "imported_at": CLOCK.now}
     rules = [("FR", "06:00", "20:00"), ("FR", "06:30", "21:00"), ("TH", "21:00", "12:00")]
     with loaded.engine.begin() as connection:
         connection.execute(delete(Schedule).where(Schedule.service_id == service_id))
         for number, (byday, opens, closes) in enumerate(rules):
-            connection.execute(
-                insert(Schedule).values(
-                    id=f"test-twice-{number}",
-                    source_record_id=f"twice-{number}",
-                    service_id=service_id,
-                    byday=byday,
-                    opens_at=dt.time.fromisoformat(opens),
-                    closes_at=dt.time.fromisoformat(closes),
-                    **stamp,
-                )
-            )
+            _add_hours(connection, f"twice-{number}", service_id, byday, opens, closes)
         services_changed(connection, [service_id])
     open_now = Filters(open_now=True)
     with loaded.engine.connect() as connection:
@@ -391,3 +370,31 @@ def test_open_now_counts_a_listing_open_by_two_rules_at_once_once(loaded):
         markers = filtered_cells(connection, around, MARKER_ZOOM, open_now, CLOCK)
     assert [cell.count for cell in markers if cell.first_id == member] == [1]
     assert assert_cells_are_live(loaded, open_now, boxes=[BOXES[0], around]) > 0
+
+
+def _add_hours(
+    connection,
+    key: str,
+    service_id: str,
+    byday: str | None,
+    opens: str | None,
+    closes: str | None,
+    since: str | None = None,
+    until: str | None = None,
+) -> None:
+    """A weekly rule of the service's hours (times and dates as ISO text, or None)."""
+    connection.execute(
+        insert(Schedule).values(
+            id=f"test-hours-{key}",
+            source_record_id=key,
+            service_id=service_id,
+            byday=byday,
+            opens_at=opens and dt.time.fromisoformat(opens),
+            closes_at=closes and dt.time.fromisoformat(closes),
+            valid_from=since and dt.date.fromisoformat(since),
+            valid_to=until and dt.date.fromisoformat(until),
+            source_name="test",
+            source_as_of=None,
+            imported_at=CLOCK.now,
+        )
+    )
