@@ -30,6 +30,7 @@ from pathlib import Path
 import orjson
 import shapely
 
+from bench.bundled import print_table
 from bench.etl_throughput import postgis_bench_url
 from bench.synthetic import overlay_data_dir, write_listings
 from caremap.geojson import service_feature
@@ -116,9 +117,7 @@ def _loaded(url: str, sources: list[Path], data_dir: Path, work: Path) -> Store:
 
 def _print(rows: list[tuple[str, ...]]) -> None:
     header = ("store, data", "page", "matched", "page ms", "load all ms", "load all / page")
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    for row in [header, tuple("-" * w for w in widths), *rows]:
-        print(" | ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
+    print_table(header, rows)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,17 +12,12 @@ from __future__ import annotations
 
 import argparse
 import re
-import tempfile
-from pathlib import Path
 
 from flask.testing import FlaskClient
 
+from bench.bundled import bundled_app, print_table
 from bench.planner import load_average, percentiles, request_times
-from caremap.store import open_store
-from etl.pipeline import run
-from webmap import create_app
 
-REPO = Path(__file__).resolve().parent.parent
 SEARCH = "/?near=M5A+2N2&radius_km=5"
 SERVICE_LINK = re.compile(r'href="(/services/[^?"&/]+)')
 
@@ -52,29 +47,15 @@ def measure(client: FlaskClient, repeat: int) -> list[tuple[str, str, str]]:
     return rows
 
 
-def _print(rows: list[tuple[str, str, str]]) -> None:
-    header = ("page", "CPU ms p50 / p95", "wall ms p50 / p95")
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    for row in [header, tuple("-" * w for w in widths), *rows]:
-        print(" | ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench pages", description=__doc__)
     parser.add_argument("--repeat", type=int, default=50, help="requests per URL (default 50)")
     args = parser.parse_args(argv)
-    data_dir = REPO / "data"
-    with tempfile.TemporaryDirectory() as folder:
-        work = Path(folder)
-        url = f"sqlite:///{work / 'pages.sqlite3'}"
-        store = open_store(url)
-        try:
-            run(store, [data_dir / "listings"], data_dir, work / "reports", progress=False)
-            app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "TILES_URL": ""})
-            print(load_average())
-            _print(measure(app.test_client(), args.repeat))
-            print(load_average())
-            app.extensions["caremap_store"].dispose()
-        finally:
-            store.dispose()
+    with bundled_app() as (app, _):
+        print(load_average())
+        print_table(
+            ("page", "CPU ms p50 / p95", "wall ms p50 / p95"),
+            measure(app.test_client(), args.repeat),
+        )
+        print(load_average())
     return 0

@@ -16,19 +16,14 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 from flask.testing import FlaskClient
 
+from bench.bundled import DATA_DIR, bundled_app, print_table
 from caremap.coverage.stored import build
-from caremap.store import open_store
-from etl.pipeline import run
-from webmap import create_app
 
-REPO = Path(__file__).resolve().parent.parent
 URLS = {
     "default page (census divisions)": "/planner/",
     "provinces": "/planner/?level=province",
@@ -73,38 +68,19 @@ def load_average() -> str:
     return "load average " + ", ".join(f"{value:.1f}" for value in os.getloadavg())
 
 
-def _print(rows: list[tuple[str, ...]]) -> None:
-    header = ("request", "indicators", "CPU ms p50 / p95", "wall ms p50 / p95")
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    for row in [header, tuple("-" * w for w in widths), *rows]:
-        print(" | ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench planner", description=__doc__)
     parser.add_argument("--repeat", type=int, default=10, help="requests per URL (default 10)")
     args = parser.parse_args(argv)
-    data_dir = REPO / "data"
     now = dt.datetime.now(dt.UTC)
-    with tempfile.TemporaryDirectory() as folder:
-        work = Path(folder)
-        url = f"sqlite:///{work / 'planner.sqlite3'}"
-        store = open_store(url)
-        try:
-            run(store, [data_dir / "listings"], data_dir, work / "reports", progress=False)
-            app = create_app(
-                {"DATABASE_URL": url, "SECRET_KEY": "bench", "TILES_URL": "", "NOW": now}
-            )
-            client = app.test_client()
-            print(load_average())
-            cpu, wall = request_times(client, URLS["default page (census divisions)"])
-            print(f"first request of the process: {cpu * 1000:,.0f} ms CPU, {wall * 1000:,.0f} ms")
-            rows = measure(client, args.repeat, "computed")
-            build(store, data_dir, now.date(), now)
-            rows += measure(client, args.repeat, "stored")
-            _print(rows)
-            print(load_average())
-            app.extensions["caremap_store"].dispose()
-        finally:
-            store.dispose()
+    with bundled_app(NOW=now) as (app, store):
+        client = app.test_client()
+        print(load_average())
+        cpu, wall = request_times(client, URLS["default page (census divisions)"])
+        print(f"first request of the process: {cpu * 1000:,.0f} ms CPU, {wall * 1000:,.0f} ms")
+        rows = measure(client, args.repeat, "computed")
+        build(store, DATA_DIR, now.date(), now)
+        rows += measure(client, args.repeat, "stored")
+        print_table(("request", "indicators", "CPU ms p50 / p95", "wall ms p50 / p95"), rows)
+        print(load_average())
     return 0

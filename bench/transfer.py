@@ -25,17 +25,12 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from flask.testing import FlaskClient
 
-from caremap.store import open_store
-from etl.pipeline import run
-from webmap import create_app
+from bench.bundled import bundled_app, print_table
 
-REPO = Path(__file__).resolve().parent.parent
 PAGES = {"home": "/", "search": "/?near=M5V%202T6"}
 PLANNER_LEVELS = ("default", "province", "census_division", "toronto_neighbourhood")
 PLANNER_TARGET_KB = 150
@@ -142,49 +137,29 @@ def measure_planner(client: FlaskClient) -> list[tuple[str, ...]]:
     return rows
 
 
-def _print(
-    rows: list[tuple[str, ...]],
-    header: tuple[str, ...] = (
-        "page",
-        "visit",
-        "before (identity, revalidate)",
-        "gzip, cached",
-        "br, cached",
-        "target",
-    ),
-) -> None:
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    for row in [header, tuple("-" * w for w in widths), *rows]:
-        print(" | ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
+VISIT_HEADER = (
+    "page",
+    "visit",
+    "before (identity, revalidate)",
+    "gzip, cached",
+    "br, cached",
+    "target",
+)
+PLANNER_HEADER = (
+    "planner level",
+    "HTML, polygons inline",
+    "HTML now",
+    "target",
+    "areas.geojson (identity / gzip)",
+)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench transfer", description=__doc__)
     parser.parse_args(argv)
-    data_dir = REPO / "data"
-    with tempfile.TemporaryDirectory() as folder:
-        work = Path(folder)
-        url = f"sqlite:///{work / 'transfer.sqlite3'}"
-        store = open_store(url)
-        try:
-            run(store, [data_dir / "listings"], data_dir, work / "reports", progress=False)
-        finally:
-            store.dispose()
-        app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "TILES_URL": ""})
-        try:
-            client = app.test_client()
-            _print(measure(client))
-            print()
-            _print(
-                measure_planner(client),
-                (
-                    "planner level",
-                    "HTML, polygons inline",
-                    "HTML now",
-                    "target",
-                    "areas.geojson (identity / gzip)",
-                ),
-            )
-        finally:
-            app.extensions["caremap_store"].dispose()
+    with bundled_app() as (app, _):
+        client = app.test_client()
+        print_table(VISIT_HEADER, measure(client))
+        print()
+        print_table(PLANNER_HEADER, measure_planner(client))
     return 0
