@@ -40,7 +40,7 @@ VERSIONED = [
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "b6cbcc67c4526e91a34099f9d2212305c4de73a9ed952ba3d34632578039066d"),
+        (5, "84740c0e20ea72e2e24dfd185ae4888c2f31c5ce0a7837a9cce0128498474938"),
     ),
 ]
 

@@ -35,7 +35,13 @@ from tests.conftest import DATA_DIR
 from tests.live_server import serving
 from tests.support.browser import PageWatch
 from webmap.common.assets import find_external_urls
-from webmap.common.mapview import MapLayers, MapSettings, build_service_map, render_map
+from webmap.common.mapview import (
+    MapLayers,
+    MapSettings,
+    build_service_map,
+    province_outlines,
+    render_map,
+)
 from webmap.planner.routes import PlannerView, area_features, choropleth_map
 
 MARKER_VARIABLE = "CAREMAP_TEST_TEMPLATE_MARKER"
@@ -287,7 +293,6 @@ def test_map_builders_give_folium_no_data(text, marker):
             layers = MapLayers([("r0", [service], location)], TORONTO, 5, cluster=cluster)
             fmap, data = build_service_map(
                 layers,
-                outlines,
                 settings=MapSettings("", "", "en", ()),
                 labels={text: text},
                 detail_url=lambda sid: "/services/" + sid,
@@ -296,7 +301,8 @@ def test_map_builders_give_folium_no_data(text, marker):
             point = data["points"][0]
             assert point["tooltip"] == point["popup"]["name"] == point["popup"]["types"] == text
             assert point["popup"]["phone_display"] == point["popup"]["phone_number"] == text
-            assert data["outlines"]["features"][0]["properties"]["name"] == text
+        # the outlines the map fetches (/map/outlines) carry the name as data
+        assert province_outlines(outlines, "en")[0]["properties"]["name"] == text
         row = JurisdictionIndicators("province", "35", text, text, 1000, "covered", 3)
         view = PlannerView(
             Selection(level="province", added_sites=((*TORONTO, 7),)), "services", "quantiles", 5

@@ -23,8 +23,8 @@ from caremap.matching import merges
 from caremap.model import CoverageSupply, PublicListing
 from caremap.paging import ID_CHUNK, chunks
 from caremap.queries import PublicSchedule, PublicService
-from caremap.search import month_span
 from caremap.store.bulk import insert_rows
+from caremap.timefilters import month_span
 
 Season = tuple[dt.date | None, dt.date | None]  # valid from, valid to (either may be open)
 Row = tuple  # a coverage_supply row: the columns of ROW_COLUMNS

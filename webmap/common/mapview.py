@@ -181,18 +181,16 @@ def new_map(tiles_url: str, tiles_attribution: str, **options: object) -> folium
 
 def build_service_map(
     layers: MapLayers,
-    outlines: dict | None = None,
     *,
     settings: MapSettings,
     labels: Mapping[str, str],
     detail_url: Callable[[str], str],
 ) -> tuple[folium.Map, MapData]:
-    """The map, and the data it shows (markers keyed as in ``layers.points``); the outlines
-    are fetched from ``layers.outlines_url``, or are ``outlines`` (a FeatureCollection) in
-    the data."""
+    """The map, and the data it shows (markers keyed as in ``layers.points``; the outlines
+    fetched from ``layers.outlines_url``, if any)."""
     fmap = new_map(settings.tiles_url, settings.tiles_attribution, control_scale=True)
     outline_group = None
-    if layers.outlines_url or (outlines and outlines["features"]):
+    if layers.outlines_url:
         outline_group = folium.FeatureGroup(name=_("Provinces and territories")).add_to(fmap)
     parent = folium.FeatureGroup(name=_("Services")).add_to(fmap)
     bounds = _origin(fmap, layers) + list(layers.view)
@@ -218,9 +216,7 @@ def build_service_map(
         if outline_group is None
         else MapOutlines(
             group=outline_group.get_name(),
-            features=[]
-            if layers.outlines_url or not outlines
-            else province_outlines(outlines, settings.lang),
+            features=[],
             tooltip=[(None, "name")],
             url=layers.outlines_url,
         ),
