@@ -8,14 +8,17 @@ members a search adds; ``record`` is the public read model (the :class:`PublicSe
 from __future__ import annotations
 
 import datetime as dt
+import enum
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Connection, and_, func, or_, select, true
+from sqlalchemy import ColumnElement, Connection, Select, and_, bindparam, func, or_, select, true
 
+from caremap.geocoder import Precision
 from caremap.model import PublicListing
 from caremap.privacy import PublicAddress, PublicLocation
 from caremap.queries import (
@@ -26,26 +29,54 @@ from caremap.queries import (
     PublicSource,
 )
 
-COLUMNS = (
+# What ranking a listing and grouping it into places needs: read for every candidate.
+KEY_COLUMNS = (
     PublicListing.id,
     PublicListing.service_id,
     PublicListing.service_name,
     PublicListing.confidential,
-    PublicListing.feature,
-    PublicListing.capacities,
-    PublicListing.record,
+    PublicListing.place,
+    PublicListing.latitude,
+    PublicListing.longitude,
 )
-# What a search that shows only Features reads (no time filter, no page): the record is the
-# largest column: about 15 % of the PostGIS search statement's server time.
-FEATURE_COLUMNS = COLUMNS[:-1]
+# What a search that shows only Features reads for its page (no time filter).
+FEATURE_COLUMNS = (*KEY_COLUMNS, PublicListing.feature, PublicListing.capacities)
+COLUMNS = (*FEATURE_COLUMNS, PublicListing.record)
+# The precisions of a point that stands for an address (coarser ones stand for an area).
+ADDRESS_PRECISIONS = frozenset(
+    {Precision.SOURCE_COORDINATES, Precision.MANUAL, Precision.POSTAL_CODE}
+)
+
+
+class ListingRead(enum.Enum):
+    """How much of each listing a read takes: its key, also its Feature and bed counts, or
+    also its record."""
+
+    KEY = "key"
+    FEATURE = "feature"
+    RECORD = "record"
+
+    @property
+    def columns(self) -> tuple[Any, ...]:
+        return {"key": KEY_COLUMNS, "feature": FEATURE_COLUMNS, "record": COLUMNS}[self.value]
 
 
 @dataclass(frozen=True)
-class Listing:
+class ListingKey:
+    """A listing as a search ranks it and groups it into places; (``latitude``,
+    ``longitude``) is its public point. ``place``: see :func:`place_of`."""
+
     id: str  # "service_id@location_id", the Feature's id
     service_id: str
     service_name: str
     confidential: bool
+    place: str | None
+    latitude: float
+    longitude: float
+
+
+@dataclass(frozen=True)
+class Listing(ListingKey):
     feature: str
     capacities: str
     record: str | None  # None when read with the FEATURE_COLUMNS only
@@ -64,6 +95,21 @@ class Listing:
         return tuple(_capacity(c) for c in orjson.loads(self.capacities))
 
 
+def place_of(service: PublicService, location: PublicLocation) -> str | None:
+    """The organization (case and spacing folded) of a public listing placed at an address,
+    which a search groups with the same organization's listings at that address; None for a
+    confidential listing, one placed at an area (its community, postal district), or one
+    without an organization."""
+    if location.confidential or location.geocode_precision not in ADDRESS_PRECISIONS:
+        return None
+    return " ".join((service.organization or "").casefold().split()) or None
+
+
+def key_of(row: Sequence) -> ListingKey:
+    """A listing's key from a row whose first columns are the :data:`KEY_COLUMNS`."""
+    return ListingKey(*row[: len(KEY_COLUMNS)])
+
+
 def listing_of(row: Sequence, with_record: bool = True) -> Listing:
     """A listing from a row whose first columns are the :data:`COLUMNS` (the
     :data:`FEATURE_COLUMNS` without ``with_record``)."""
@@ -73,16 +119,47 @@ def listing_of(row: Sequence, with_record: bool = True) -> Listing:
     return Listing(*feature_columns_and_no_record)
 
 
+def read_of(row: Sequence, read: ListingRead) -> ListingKey:
+    """What ``read`` reads of a listing, from a row whose first columns are its columns."""
+    if read is ListingRead.KEY:
+        return key_of(row)
+    return listing_of(row, with_record=read is ListingRead.RECORD)
+
+
+def listings_with_ids(
+    connection: Connection, ids: Sequence[str], with_record: bool
+) -> dict[str, Listing]:
+    """The listings with these ids, by id (with or without their records)."""
+    statement = _with_ids(with_record)
+    return {
+        listing.id: listing
+        for listing in (
+            listing_of(row, with_record)
+            for row in connection.execute(statement, {"ids": list(ids)})
+        )
+    }
+
+
+@functools.cache
+def _with_ids(with_record: bool) -> Select:
+    columns = COLUMNS if with_record else FEATURE_COLUMNS
+    return select(*columns).where(PublicListing.id.in_(bindparam("ids", expanding=True)))
+
+
 def listings_by_name(
-    connection: Connection, where: ColumnElement[bool] | None = None, limit: int | None = None
-) -> list[Listing]:
-    """Listings (those passing ``where``) by service name, then id, then location order."""
-    query = select(*COLUMNS).order_by(
+    connection: Connection,
+    where: ColumnElement[bool] | None = None,
+    limit: int | None = None,
+    read: ListingRead = ListingRead.RECORD,
+) -> list[ListingKey]:
+    """What ``read`` reads of the listings (those passing ``where``) by service name, then id,
+    then location order."""
+    query = select(*read.columns).order_by(
         PublicListing.service_name, PublicListing.service_id, PublicListing.position
     )
     if where is not None:
         query = query.where(where)
-    return [listing_of(row) for row in connection.execute(query.limit(limit))]
+    return [read_of(row, read) for row in connection.execute(query.limit(limit))]
 
 
 @dataclass(frozen=True)

@@ -591,6 +591,9 @@ class PublicListing(Base):
     latitude: Mapped[float] = mapped_column(Float)
     longitude: Mapped[float] = mapped_column(Float)
     confidential: Mapped[bool] = mapped_column(Boolean)
+    # A public listing placed at an address: its organization, case and spacing folded (a
+    # search groups such listings into places); NULL for any other (caremap.listing.place_of).
+    place: Mapped[str | None] = mapped_column(Text)
     feature: Mapped[str] = mapped_column(Text)  # GeoJSON Feature, without per-search members
     capacities: Mapped[str] = mapped_column(Text)  # JSON: those with a count and a time
     record: Mapped[str] = mapped_column(Text)  # JSON: the public service and location

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from caremap.geojson import service_feature
-from caremap.listing import encode, encode_capacities, encode_record
+from caremap.listing import encode, encode_capacities, encode_record, place_of
 from caremap.mapcells import maintained
 from caremap.model import (
     Location,
@@ -35,7 +35,7 @@ from caremap.store.bulk import insert_rows
 # The version of the code a listing is made by: this module and every project module it
 # imports, directly or not. Bump it when a change there can change a listing; listings of
 # another version are rebuilt. tests/test_code_versions.py fails until it is bumped.
-PUBLISH_VERSION = 8
+PUBLISH_VERSION = 9
 CHUNK = 2_000
 # The Hilbert curve's extent: the globe, (min lon, min lat, max lon, max lat).
 WORLD = (-180.0, -90.0, 180.0, 90.0)
@@ -116,6 +116,7 @@ def listing_row(service: PublicService, position: int, location: PublicLocation)
         "latitude": location.latitude,
         "longitude": location.longitude,
         "confidential": location.confidential,
+        "place": place_of(service, location),
         "feature": encode(feature),
         "capacities": encode_capacities(service.capacities),
         "record": encode_record(service, location),

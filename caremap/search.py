@@ -23,13 +23,11 @@ import math
 from dataclasses import dataclass, field, replace
 from zoneinfo import ZoneInfo
 
-import orjson
 from sqlalchemy import ColumnElement, and_, select
 
-from caremap.geocoder import Precision
 from caremap.geodesy import distance_m as geodesic_m
 from caremap.geodesy import km_to_metres
-from caremap.listing import Listing, listings_by_name
+from caremap.listing import Listing, ListingKey, ListingRead, listings_by_name
 from caremap.model import Attribute, Language, MapMember, PublicListing
 from caremap.privacy import PublicLocation
 from caremap.queries import (
@@ -56,10 +54,6 @@ COUNT_AHEAD = 100
 # Programmes of one organization whose public points are this close are at one address (one
 # source's point and another's for the same building differ by a few metres).
 SAME_PLACE_M = 50.0
-# The precisions of a point that stands for an address (coarser ones stand for an area).
-ADDRESS_PRECISIONS = frozenset(
-    {Precision.SOURCE_COORDINATES, Precision.MANUAL, Precision.POSTAL_CODE}
-)
 NEAREST_BEYOND_RADIUS = 5
 # With time filters, candidates read beyond those wanted: the store says which listings pass
 # them, and the records seldom disagree.
@@ -189,32 +183,56 @@ def search(
     ``read_model`` the hits may lack their public read model (``SearchHit.service`` and
     ``location``): only their Feature, distance and fresh bed counts are wanted."""
     if not query.has_origin:
-        return _search_by_name(store, query, clock)
-    counted = _counted_nearest(store, query, clock, query.radius_km, read_model)
+        return _search_by_name(store, query, clock, read_model)
+    counted = _counted_nearest(store, query, clock, query.radius_km)
     unknown, more_unknown = _unknown_nearest(store, query, clock, counted)
     if counted.total or query.radius_km is None:
-        places = _with_fresh(counted.places[query.offset : query.offset + query.limit], clock)
-        return SearchResult(places, counted.total, False, unknown, counted.more, more_unknown)
+        page = _places(store, _page(counted, query), clock, read_model)
+        return SearchResult(page, counted.total, False, unknown, counted.more, more_unknown)
     beyond = replace(query, radius_km=None, limit=min(query.limit, NEAREST_BEYOND_RADIUS))
-    farther = _with_fresh(_nearest(store, beyond, clock, None, read_model), clock)
+    farther = _places(store, _nearest(store, beyond, clock, None), clock, read_model)
     return SearchResult(farther, len(farther), bool(farther), unknown, False, more_unknown)
 
 
-def _search_by_name(store: Store, query: SearchQuery, clock: Clock) -> SearchResult:
+def _search_by_name(
+    store: Store, query: SearchQuery, clock: Clock, read_model: bool
+) -> SearchResult:
     matches = _listed_by_name(store, query, clock)
-    places = _with_fresh(matches.places[query.offset : query.offset + query.limit], clock)
+    places = _places(store, _page(matches, query), clock, read_model)
     unknown, more_unknown = _unknown_by_name(store, query, clock, matches)
     return SearchResult(places, matches.total, False, unknown, matches.more, more_unknown)
 
 
-def _with_fresh(places: list[Place], clock: Clock) -> list[Place]:
-    """The places with their hits' fresh bed counts (read for the places shown only)."""
-    return [
-        Place(
-            tuple(replace(hit, fresh_capacities=_fresh(hit.listing, clock)) for hit in place.hits)
-        )
-        for place in places
-    ]
+# A listing ranked as a search shows it: the distance that may be shown (None by name).
+Ranked = tuple[float | None, ListingKey]
+
+
+def _places(
+    store: Store, groups: list[list[Ranked]], clock: Clock, read_model: bool
+) -> list[Place]:
+    """The groups of ranked listings as places, their listings read whole (with their records
+    for ``read_model``) and their fresh bed counts: done for the places shown only. A listing
+    gone since it was ranked (unpublished meanwhile) is left out, and so is a place left
+    empty."""
+    wanted = [key.id for group in groups for _, key in group if _whole(key, read_model) is None]
+    read = store.listings_with_ids(wanted, read_model) if wanted else {}
+    places = []
+    for group in groups:
+        hits = []
+        for distance, key in group:
+            listing = _whole(key, read_model) or read.get(key.id)
+            if listing is not None:
+                hits.append(SearchHit(listing, distance, _fresh(listing, clock)))
+        if hits:
+            places.append(Place(tuple(hits)))
+    return places
+
+
+def _whole(key: ListingKey, with_record: bool) -> Listing | None:
+    """The listing, if it was read with its Feature (and its record, when ``with_record``)."""
+    if isinstance(key, Listing) and (key.record is not None or not with_record):
+        return key
+    return None
 
 
 def counted_up_to(query: SearchQuery) -> int:
@@ -225,9 +243,9 @@ def counted_up_to(query: SearchQuery) -> int:
 @dataclass(frozen=True)
 class _Counted:
     """Matching places counted (nearest first, up to :func:`counted_up_to`; by name, those of
-    the first ``MAX_MATCHES`` listings), and whether more match."""
+    the first ``MAX_MATCHES`` listings), each its ranked listings, and whether more match."""
 
-    places: list[Place]
+    places: list[list[Ranked]]
     more: bool
 
     @property
@@ -235,15 +253,19 @@ class _Counted:
         return len(self.places)
 
 
+def _page(counted: _Counted, query: SearchQuery) -> list[list[Ranked]]:
+    return counted.places[query.offset : query.offset + query.limit]
+
+
 def _counted_nearest(
-    store: Store, query: SearchQuery, clock: Clock, radius_km: float | None, read_model: bool
+    store: Store, query: SearchQuery, clock: Clock, radius_km: float | None
 ) -> _Counted:
     """One nearest-first pass gives the page and the count: the places up to
     :func:`counted_up_to`, and one more to tell whether more match; only those up to the end
     of the page need be whole and in their order."""
     counted = counted_up_to(query)
     every = replace(query, limit=counted + 1, offset=0)
-    places = _nearest(store, every, clock, radius_km, read_model, query.offset + query.limit)
+    places = _nearest(store, every, clock, radius_km, query.offset + query.limit)
     return _Counted(places[:counted], len(places) > counted)
 
 
@@ -257,7 +279,7 @@ def _unknown_nearest(
     if not query.filters.may_leave_out_unknown:
         return 0, False
     with_unknown = replace(query, filters=replace(query.filters, include_unknown=True))
-    every = _counted_nearest(store, with_unknown, clock, query.radius_km, read_model=False)
+    every = _counted_nearest(store, with_unknown, clock, query.radius_km)
     if not every.more:
         return max(0, every.total - known.total), False
     edge = _distance(every.places[-1])
@@ -316,10 +338,9 @@ def _nearest(
     query: SearchQuery,
     clock: Clock,
     radius_km: float | None,
-    read_model: bool,
     whole: int | None = None,
-) -> list[Place]:
-    """The ``limit`` best places (without fresh bed counts), widening the candidates until
+) -> list[list[Ranked]]:
+    """The ``limit`` best places (their ranked listings), widening the candidates until
     enough pass the time filters and the first ``whole`` (all by default) are certainly the
     best and whole: none left out could rank before the last of them or belong to one (a
     confidential distance is rounded up, so it may rank after points fetched later; the
@@ -333,6 +354,8 @@ def _nearest(
     settled = wanted if whole is None else min(whole, wanted)
     candidates = wanted + TIME_SPARE if query.filters.by_time else wanted
     where = _may_pass(store, query.filters, clock)
+    # The time filters check each record; otherwise a listing's key is enough to rank it.
+    read = ListingRead.RECORD if query.filters.by_time else ListingRead.KEY
     while True:
         nearby = store.nearest_listings(
             latitude=latitude,
@@ -340,10 +363,9 @@ def _nearest(
             limit=candidates,
             radius_m=radius_m,
             listing_filter=where,
-            with_record=read_model or query.filters.by_time,
+            read=read,
         )
-        ranked = _ranked(nearby.found, query.filters, clock, radius_m)
-        places = places_of([SearchHit(listing, distance, ()) for distance, listing in ranked])
+        places = _grouped(_ranked(nearby.found, query.filters, clock, radius_m))
         # Whatever was left out is at least beyond_m away, so ranks after a shown distance
         # below it (a confidential one's shown distance is rounded up, never down), and
         # belongs to no place whose nearest programme is SAME_PLACE_M nearer than that.
@@ -357,9 +379,9 @@ def _nearest(
 
 def _ranked(
     nearby: list[NearbyListing], filters: Filters, clock: Clock, radius_m: float | None
-) -> list[tuple[float, Listing]]:
+) -> list[Ranked]:
     """The listings that pass the filters, with the distance that may be shown, best first."""
-    ranked = []
+    ranked: list[tuple[float, ListingKey]] = []
     for near in nearby:
         listing = near.listing
         if not _passes(listing, filters, clock):
@@ -369,59 +391,44 @@ def _ranked(
             continue  # a confidential location whose rounded distance is out of range
         ranked.append((distance, listing))
     ranked.sort(key=lambda r: (r[0], r[1].service_name, r[1].service_id))
-    return ranked
+    return list(ranked)
 
 
-def _distance(place: Place) -> float:
-    distance = place.lead.distance_m
+def _distance(place: list[Ranked]) -> float:
+    distance = place[0][0]
     if distance is None:
         raise ValueError("a nearest-first place has a distance")
     return distance
 
 
-def places_of(hits: list[SearchHit]) -> list[Place]:
-    """The hits as places, in the order of each place's first hit: a public listing placed at
-    an address joins the place of the same organization within :data:`SAME_PLACE_M`; any
-    other listing is a place of its own."""
-    places: list[list[SearchHit]] = []
-    at_addresses: dict[str, list[tuple[float, float, list[SearchHit]]]] = {}
-    for hit in hits:
-        address = _organization_address(hit.listing)
-        if address is None:
-            places.append([hit])
+def _grouped(ranked: list[Ranked]) -> list[list[Ranked]]:
+    """The ranked listings as places, in the order of each place's first listing: a listing
+    with a place key (:func:`caremap.listing.place_of`: public, placed at an address) joins
+    the place of the same key within :data:`SAME_PLACE_M`; any other is a place of its own."""
+    places: list[list[Ranked]] = []
+    at_addresses: dict[str, list[tuple[float, float, list[Ranked]]]] = {}
+    for item in ranked:
+        key = item[1]
+        if key.place is None:
+            places.append([item])
             continue
-        organization, latitude, longitude = address
-        known = at_addresses.setdefault(organization, [])
+        known = at_addresses.setdefault(key.place, [])
         place = next(
             (
                 members
                 for lat, lon, members in known
-                if geodesic_m(lat1=latitude, lon1=longitude, lat2=lat, lon2=lon) <= SAME_PLACE_M
+                if geodesic_m(lat1=key.latitude, lon1=key.longitude, lat2=lat, lon2=lon)
+                <= SAME_PLACE_M
             ),
             None,
         )
         if place is None:
-            place = [hit]
+            place = [item]
             places.append(place)
-            known.append((latitude, longitude, place))
+            known.append((key.latitude, key.longitude, place))
         else:
-            place.append(hit)
-    return [Place(tuple(members)) for members in places]
-
-
-def _organization_address(listing: Listing) -> tuple[str, float, float] | None:
-    """The organization (case and spacing folded) and the (lat, lon) of a public listing
-    placed at an address; None for a confidential listing, one placed at an area (its
-    community, postal district), or one without an organization."""
-    if listing.confidential:
-        return None
-    feature = orjson.loads(listing.feature)
-    properties = feature["properties"]
-    organization = " ".join((properties["organization"] or "").casefold().split())
-    if not organization or properties["geocode_precision"] not in ADDRESS_PRECISIONS:
-        return None
-    longitude, latitude = feature["geometry"]["coordinates"]
-    return organization, latitude, longitude
+            place.append(item)
+    return places
 
 
 def community_distance(distance_m: float) -> float | None:
@@ -447,18 +454,21 @@ def _listed_by_name(store: Store, query: SearchQuery, clock: Clock) -> _Counted:
     listings may match."""
     filters = query.filters
     where = _may_pass(store, filters, clock)
+    read = ListingRead.RECORD if filters.by_time else ListingRead.KEY
     with store.engine.connect() as connection:
-        listings = listings_by_name(connection, where, MAX_MATCHES + 1)
-    hits = [
-        SearchHit(listing, None, ())
-        for listing in listings[:MAX_MATCHES]
-        if _passes(listing, filters, clock)
+        listings = listings_by_name(connection, where, MAX_MATCHES + 1, read)
+    ranked: list[Ranked] = [
+        (None, listing) for listing in listings[:MAX_MATCHES] if _passes(listing, filters, clock)
     ]
-    return _Counted(places_of(hits), len(listings) > MAX_MATCHES)
+    return _Counted(_grouped(ranked), len(listings) > MAX_MATCHES)
 
 
-def _passes(listing: Listing, filters: Filters, clock: Clock) -> bool:
-    return not filters.by_time or passes_time_filters(*listing.public, filters, clock)
+def _passes(listing: ListingKey, filters: Filters, clock: Clock) -> bool:
+    if not filters.by_time:
+        return True
+    if not isinstance(listing, Listing):
+        raise TypeError(f"listing {listing.id} was read without its record")
+    return passes_time_filters(*listing.public, filters, clock)
 
 
 def _fresh(listing: Listing, clock: Clock) -> tuple[PublicCapacity, ...]:

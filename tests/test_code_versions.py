@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (8, "3aef28c4e77d325c93c17e40c1d47018b1341fc53f92465a5305c3dbf9c7c55e"),
+        (9, "636019202f9de893273fab8b6d2c9bf59cf98921b213861f3558c64149f0bc97"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "84740c0e20ea72e2e24dfd185ae4888c2f31c5ce0a7837a9cce0128498474938"),
+        (5, "dfd89827f6eb4dbfab302cb9dd6a6539884bee776b24ef27f9477e9973bf5a7d"),
     ),
 ]
 

@@ -46,6 +46,27 @@ def test_every_listing_is_the_public_read_model(loaded_store):
         assert json.loads(listing.feature) == _json(service_feature(service, location))
 
 
+def test_a_listing_s_place_is_its_organization_at_an_address_and_only_if_public(loaded_store):
+    """The stored place key, read against the Feature: the organization folded for a public
+    point at an address, and none for a confidential listing or an area's point."""
+    with loaded_store.engine.connect() as connection:
+        listings = listings_by_name(connection)
+    at_addresses = {"source_coordinates", "manual", "postal_code"}
+    grouped = 0
+    for listing in listings:
+        properties = json.loads(listing.feature)["properties"]
+        organization = " ".join((properties["organization"] or "").lower().split())
+        at_address = properties["geocode_precision"] in at_addresses
+        if listing.confidential or not at_address or not organization:
+            assert listing.place is None, listing.id
+        else:
+            assert listing.place == organization, listing.id
+            grouped += 1
+        coordinates = json.loads(listing.feature)["geometry"]["coordinates"]
+        assert coordinates == [listing.longitude, listing.latitude]
+    assert grouped and any(listing.confidential for listing in listings)
+
+
 def test_api_search_is_the_features_of_the_hits(make_app, loaded_store_url, loaded_store):
     """The spliced Feature texts say what service_feature of each hit says."""
     client = make_app(loaded_store_url, NOW=NOW).test_client()

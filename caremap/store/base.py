@@ -7,7 +7,7 @@ import contextlib
 import functools
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, TypeVar
@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from caremap import publish
-from caremap.listing import COLUMNS, FEATURE_COLUMNS, Listing, listing_of
+from caremap.listing import Listing, ListingKey, ListingRead, listings_with_ids, read_of
 from caremap.model import PublicListing
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ class NearbyLocation:
 class NearbyListing:
     """A published listing and its geodesic distance in metres from the query point."""
 
-    listing: Listing
+    listing: ListingKey  # a Listing when read with its Feature
     distance_m: float
 
 
@@ -179,12 +179,12 @@ class Store(abc.ABC):
         limit: int,
         radius_m: float | None = None,
         listing_filter: ColumnElement[bool] | None = None,
-        with_record: bool = True,
+        read: ListingRead = ListingRead.RECORD,
     ) -> NearestFirst[NearbyListing]:
         """The ``limit`` (or more) published listings nearest-first (ties by id) by geodesic
         metres from (lat, lon) to their public point, optionally only within ``radius_m`` and
-        only those ``listing_filter`` (a condition on ``public_listing``) passes; without
-        ``with_record``, the listings are read without their record.
+        only those ``listing_filter`` (a condition on ``public_listing``) passes; ``read``
+        says how much of each is read.
 
         This default finds the nearest locations, then their listings: a listing left out is
         at a location left out."""
@@ -199,28 +199,31 @@ class Store(abc.ABC):
             location_filter=located,
         )
         distances = {n.location_id: n.distance_m for n in nearby.found}
-        query = _listings_at_locations(with_record)
+        query = _listings_at_locations(read)
         if listing_filter is not None:
             query = query.where(listing_filter)
         with self.engine.connect() as connection:
             rows = connection.execute(query, {"location_ids": list(distances)}).all()
-        found = [
-            NearbyListing(listing_of(row, with_record), distances[row.location_id]) for row in rows
-        ]
+        found = [NearbyListing(read_of(row, read), distances[row.location_id]) for row in rows]
         found.sort(key=lambda n: (n.distance_m, n.listing.id))
         return NearestFirst(found, nearby.beyond_m)
+
+    def listings_with_ids(self, ids: Sequence[str], with_record: bool) -> dict[str, Listing]:
+        """The published listings with these ids, by id, with their Features and bed counts
+        (and their records, ``with_record``); an id no listing has is left out."""
+        with self.engine.connect() as connection:
+            return listings_with_ids(connection, ids, with_record)
 
     def dispose(self) -> None:
         self.engine.dispose()
 
 
 @functools.cache
-def _listings_at_locations(with_record: bool) -> Select:
-    """The listings at the locations bound as ``location_ids``, with or without their record.
-    Built once: building a statement with a list of ids each time took a third of an
-    embedded search's store time."""
-    columns = COLUMNS if with_record else FEATURE_COLUMNS
-    return select(*columns, PublicListing.location_id).where(
+def _listings_at_locations(read: ListingRead) -> Select:
+    """What ``read`` reads of the listings at the locations bound as ``location_ids``. Built
+    once: building a statement with a list of ids each time took a third of an embedded
+    search's store time."""
+    return select(*read.columns, PublicListing.location_id).where(
         PublicListing.location_id.in_(bindparam("location_ids", expanding=True))
     )
 

@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from geoalchemy2 import Geography
 
 from caremap.geodesy import distance_m
-from caremap.listing import COLUMNS, FEATURE_COLUMNS, listing_of
+from caremap.listing import Listing, ListingRead, listing_of, read_of
 from caremap.model import PublicListing
 from caremap.store.base import (
     POOL_RECYCLE_S,
@@ -91,7 +91,7 @@ class PostgisStore(Store):
             pool_reset_on_return=None,  # no transaction is ever left open
             pool_recycle=POOL_RECYCLE_S,
         )
-        self._prepared: dict[tuple[Builder, bool], _Prepared] = {}
+        self._prepared: dict[object, _Prepared] = {}
 
     def nearest_first(
         self,
@@ -106,7 +106,7 @@ class PostgisStore(Store):
             return NearestFirst([])
         within = radius_m is not None
         if location_filter is None:
-            run = self._prepared_runner(_locations, within)
+            run = self._prepared_runner((_locations, within), lambda: _locations(None, within))
         else:
             where = LOCATION.c.id.in_(location_filter.scalar_subquery())
             run = self._executor(_locations(where, within))
@@ -121,21 +121,26 @@ class PostgisStore(Store):
         limit: int,
         radius_m: float | None = None,
         listing_filter: sa.ColumnElement[bool] | None = None,
-        with_record: bool = True,
+        read: ListingRead = ListingRead.RECORD,
     ) -> NearestFirst[NearbyListing]:
         """One statement: the KNN candidates among the listings, re-ranked as in ``nearest``
         (a second, wider one in the rare case the first cannot prove its answer exact)."""
         if limit <= 0:
             return NearestFirst([])
         within = radius_m is not None
-        build = _listings if with_record else _features
+        build = _BUILDERS[read]
         if listing_filter is None:
-            run = self._prepared_runner(build, within)
+            run = self._prepared_runner((build, within), lambda: build(None, within))
         else:
             run = self._executor(build(listing_filter, within))
         ranked, beyond_m = _nearest_rows(run, latitude, longitude, limit, radius_m)
-        found = [NearbyListing(listing_of(row, with_record), m) for row, m in ranked]
+        found = [NearbyListing(read_of(row, read), m) for row, m in ranked]
         return NearestFirst(found, beyond_m)
+
+    def listings_with_ids(self, ids: Sequence[str], with_record: bool) -> dict[str, Listing]:
+        """As the default, by one prepared statement (no transaction: one round trip)."""
+        run = self._prepared_runner(("with ids", with_record), lambda: _with_ids(with_record))
+        return {row[0]: listing_of(row, with_record) for row in run({"ids": list(ids)})}
 
     def _executor(self, statement: sa.Select) -> Callable[[dict[str, Any]], Rows]:
         def run(parameters: dict[str, Any]) -> Rows:
@@ -144,15 +149,17 @@ class PostgisStore(Store):
 
         return run
 
-    def _prepared_runner(self, build: Builder, within: bool) -> Callable[[dict[str, Any]], Rows]:
-        """The unfiltered statement, compiled once, run on the driver's connection as a
-        server-side prepared statement (SQLAlchemy would compile it and build result rows on
-        every request: as long as the query itself)."""
-        prepared = self._prepared.get((build, within))
+    def _prepared_runner(
+        self, key: object, build: Callable[[], sa.Select]
+    ) -> Callable[[dict[str, Any]], Rows]:
+        """The statement ``build`` makes, compiled once per ``key``, run on the driver's
+        connection as a server-side prepared statement (SQLAlchemy would compile it and build
+        result rows on every request: as long as the query itself)."""
+        prepared = self._prepared.get(key)
         if prepared is None:
-            compiled = build(None, within).compile(dialect=self.engine.dialect)
+            compiled = build().compile(dialect=self.engine.dialect)
             constants = {k: v for k, v in compiled.params.items() if v is not None}
-            prepared = self._prepared[(build, within)] = _Prepared(str(compiled), constants)
+            prepared = self._prepared[key] = _Prepared(str(compiled), constants)
 
         def run(parameters: dict[str, Any]) -> Rows:
             connection = self._reads.raw_connection()
@@ -234,12 +241,29 @@ def _locations(where: sa.ColumnElement[bool] | None, within: bool) -> sa.Select:
     return _candidates((LOCATION.c.id,), LOCATION_POINT, where, within)
 
 
-def _listings(where: sa.ColumnElement[bool] | None, within: bool) -> sa.Select:
-    return _candidates(COLUMNS, LISTING_POINT, where, within)
+def _listing_keys(where: sa.ColumnElement[bool] | None, within: bool) -> sa.Select:
+    return _candidates(ListingRead.KEY.columns, LISTING_POINT, where, within)
 
 
 def _features(where: sa.ColumnElement[bool] | None, within: bool) -> sa.Select:
-    return _candidates(FEATURE_COLUMNS, LISTING_POINT, where, within)
+    return _candidates(ListingRead.FEATURE.columns, LISTING_POINT, where, within)
+
+
+def _listings(where: sa.ColumnElement[bool] | None, within: bool) -> sa.Select:
+    return _candidates(ListingRead.RECORD.columns, LISTING_POINT, where, within)
+
+
+def _with_ids(with_record: bool) -> sa.Select:
+    """The listings whose ids are bound as the array ``ids``."""
+    columns = ListingRead.RECORD.columns if with_record else ListingRead.FEATURE.columns
+    return sa.select(*columns).where(PublicListing.id == sa.func.any(sa.bindparam("ids")))
+
+
+_BUILDERS: dict[ListingRead, Builder] = {
+    ListingRead.KEY: _listing_keys,
+    ListingRead.FEATURE: _features,
+    ListingRead.RECORD: _listings,
+}
 
 
 def _candidates(
