@@ -7,6 +7,7 @@ province or territory and the national ones, a browse without an origin the nati
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -101,6 +102,7 @@ class Province:
         return self.name_fr if language == "fr" else self.name_en
 
 
+@functools.cache  # boundaries are one per process, hashed by identity
 def province_named(pruid: str, boundaries: Boundaries) -> Province:
     """The province or territory whose PRUID is ``pruid``."""
     frame = boundaries.provinces.frame
@@ -111,7 +113,7 @@ def province_named(pruid: str, boundaries: Boundaries) -> Province:
 
 def province_of(latitude: float, longitude: float, boundaries: Boundaries) -> str:
     """The PRUID of the province or territory holding (lat, lon); raises :class:`OutsideCanada`."""
-    pruids, _ = boundaries.assign(np.array([latitude]), np.array([longitude]))
+    pruids = boundaries.provinces_of(np.array([latitude]), np.array([longitude]))
     if pruids[0] is None:
         raise OutsideCanada(
             Reason(

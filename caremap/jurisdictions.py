@@ -190,6 +190,11 @@ class Boundaries:
             self.census_divisions.assign(latitudes, longitudes, abroad),
         )
 
+    def provinces_of(self, latitudes: np.ndarray, longitudes: np.ndarray) -> np.ndarray:
+        """The PRUID per (lat, lon) point of :meth:`assign`, without the census divisions."""
+        abroad = self.neighbours.contains(latitudes, longitudes)
+        return self.provinces.assign(latitudes, longitudes, abroad)
+
     def province_abbr(self, pruid: str | None) -> str | None:
         if pruid is None:
             return None
