@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (9, "636019202f9de893273fab8b6d2c9bf59cf98921b213861f3558c64149f0bc97"),
+        (9, "ad22e0b9670aed32e3ee54ecd1060b04c9034b3cadac26c429f80b712b7c17d9"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "dfd89827f6eb4dbfab302cb9dd6a6539884bee776b24ef27f9477e9973bf5a7d"),
+        (5, "11e0b735111ed818149522b268936f96e93f00ab9c15a5cec3a9a05fff41a864"),
     ),
 ]
 
