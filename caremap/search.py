@@ -18,6 +18,7 @@ programmes share an address (or that one shares a public programme's).
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import math
 from dataclasses import dataclass, field, replace
@@ -54,6 +55,9 @@ COUNT_AHEAD = 100
 # Programmes of one organization whose public points are this close are at one address (one
 # source's point and another's for the same building differ by a few metres).
 SAME_PLACE_M = 50.0
+# Points SAME_PLACE_M apart differ by at most this much latitude (a degree of latitude is
+# 110,574 m long or more).
+SAME_PLACE_LATITUDE_DEG = SAME_PLACE_M / 110_000
 NEAREST_BEYOND_RADIUS = 5
 # With time filters, candidates read beyond those wanted: the store says which listings pass
 # them, and the records seldom disagree.
@@ -404,31 +408,42 @@ def _distance(place: list[Ranked]) -> float:
 def _grouped(ranked: list[Ranked]) -> list[list[Ranked]]:
     """The ranked listings as places, in the order of each place's first listing: a listing
     with a place key (:func:`caremap.listing.place_of`: public, placed at an address) joins
-    the place of the same key within :data:`SAME_PLACE_M`; any other is a place of its own."""
+    the first place of the same key whose first listing is within :data:`SAME_PLACE_M`; any
+    other is a place of its own."""
     places: list[list[Ranked]] = []
-    at_addresses: dict[str, list[tuple[float, float, list[Ranked]]]] = {}
+    at_addresses: dict[str, list[_Address]] = {}  # by key, each list sorted by latitude
     for item in ranked:
         key = item[1]
         if key.place is None:
             places.append([item])
             continue
         known = at_addresses.setdefault(key.place, [])
-        place = next(
-            (
-                members
-                for lat, lon, members in known
-                if geodesic_m(lat1=key.latitude, lon1=key.longitude, lat2=lat, lon2=lon)
-                <= SAME_PLACE_M
-            ),
-            None,
-        )
+        place = _same_place(known, key.latitude, key.longitude)
         if place is None:
             place = [item]
+            bisect.insort(known, (key.latitude, len(places), key.longitude, place))
             places.append(place)
-            known.append((key.latitude, key.longitude, place))
         else:
             place.append(item)
     return places
+
+
+# A place's first listing: (latitude, the place's rank, longitude, the place's listings).
+_Address = tuple[float, int, float, list[Ranked]]
+
+
+def _same_place(known: list[_Address], latitude: float, longitude: float) -> list[Ranked] | None:
+    """The best-ranked of the places ``known`` (sorted by latitude) whose first listing is
+    within :data:`SAME_PLACE_M` of (lat, lon); None if none is."""
+    found: _Address | None = None
+    i = bisect.bisect_left(known, (latitude - SAME_PLACE_LATITUDE_DEG,))
+    while i < len(known) and known[i][0] <= latitude + SAME_PLACE_LATITUDE_DEG:
+        lat, rank, lon, _ = known[i]
+        near = geodesic_m(lat1=latitude, lon1=longitude, lat2=lat, lon2=lon) <= SAME_PLACE_M
+        if near and (found is None or rank < found[1]):
+            found = known[i]
+        i += 1
+    return None if found is None else found[3]
 
 
 def community_distance(distance_m: float) -> float | None:
