@@ -8,9 +8,12 @@ import datetime as dt
 import json
 import re
 
+import numpy as np
 import pytest
 
-from caremap.search import Clock, SearchQuery, search
+from caremap.geodesy import distance_m as geodesic_m
+from caremap.listing import ListingKey
+from caremap.search import SAME_PLACE_M, Clock, SearchQuery, _grouped, search
 from etl.pipeline import run
 from tests.conftest import DATA_DIR
 
@@ -118,3 +121,55 @@ def test_a_place_is_whole_at_the_edge_of_a_page(grouped_store):
         "Fictional Drop-in (test)",
         "Fictional Beds (test)",
     }
+
+
+def _first_place_within_reach(ranked):
+    """Places by their definition, each listing compared with every earlier place: the first
+    place of its organization whose first listing is within SAME_PLACE_M."""
+    places = []
+    for item in ranked:
+        key = item[1]
+        home = None
+        if key.place is not None:
+            home = next(
+                (
+                    place
+                    for place in places
+                    if place[0][1].place == key.place
+                    and geodesic_m(
+                        lat1=key.latitude,
+                        lon1=key.longitude,
+                        lat2=place[0][1].latitude,
+                        lon2=place[0][1].longitude,
+                    )
+                    <= SAME_PLACE_M
+                ),
+                None,
+            )
+        if home is None:
+            places.append([item])
+        else:
+            home.append(item)
+    return places
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_listings_join_the_first_place_of_their_organization_within_reach(seed):
+    """Points scattered around one spot (some 50 m apart or nearly, at high latitudes too),
+    with three organizations and listings of none, grouped as the definition says."""
+    rng = np.random.default_rng(seed)
+    latitude, longitude = float(rng.uniform(42, 80)), float(rng.uniform(-140, -55))
+    ranked = []
+    for i in range(int(rng.integers(1, 150))):
+        shift = float(rng.choice([0, 0.0002, 0.0004, 0.00045, -0.0003, 0.001]))
+        key = ListingKey(
+            id=f"s{i}@l{i}",
+            service_id=f"s{i}",
+            service_name="Programme",
+            confidential=False,
+            place=[None, "a", "b", "c"][int(rng.integers(4))],
+            latitude=latitude + shift + float(rng.uniform(-0.0003, 0.0003)),
+            longitude=longitude + float(rng.uniform(-0.002, 0.002)),
+        )
+        ranked.append((float(i), key))
+    assert _grouped(ranked) == _first_place_within_reach(ranked)
