@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (9, "ad22e0b9670aed32e3ee54ecd1060b04c9034b3cadac26c429f80b712b7c17d9"),
+        (9, "38420059abf72ebf03ae82eec9fa8837df62f1f5bf5c26b7496b1f945238bcd0"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "11e0b735111ed818149522b268936f96e93f00ab9c15a5cec3a9a05fff41a864"),
+        (5, "7d33bb7b59b894406d51bb76ab324eda2908762084308aadf3053a24900c533a"),
     ),
 ]
 

@@ -51,6 +51,7 @@ def test_empty_store_has_no_neighbours(empty_store):
 def test_nearest_matches_independent_geodesic_ranking(loaded_store, origin, margin, monkeypatch):
     if margin is not None:  # PostGIS: no spare candidates, so the scan must widen to be exact
         monkeypatch.setattr("caremap.store.postgis.CANDIDATE_MARGIN", margin)
+        monkeypatch.setattr("caremap.store.postgis.SPARE_PER", 10**9)
     expected = reference_ranking(public_points(loaded_store), origin)[:10]
     found = loaded_store.nearest(latitude=origin[0], longitude=origin[1], limit=10)
     assert [n.location_id for n in found] == [i for i, _ in expected]
@@ -102,6 +103,7 @@ def test_nearest_few_within_a_radius_holding_many(loaded_store, margin, monkeypa
     """More points lie inside the radius than are fetched: the nearest few, exactly."""
     if margin is not None:  # PostGIS: no spare candidates, so the scan must widen to be exact
         monkeypatch.setattr("caremap.store.postgis.CANDIDATE_MARGIN", margin)
+        monkeypatch.setattr("caremap.store.postgis.SPARE_PER", 10**9)
     inside = [
         (i, m) for i, m in reference_ranking(public_points(loaded_store), TORONTO) if m <= 25_000
     ]

@@ -51,11 +51,16 @@ LISTING_POINT = (
     PublicListing.longitude,
     sa.literal_column("public_listing.geog", Geography("POINT", 4326)),
 )
-# Nearest-first asks the KNN scan for this many points more than wanted; they usually prove the
-# answer exact (and a few more points, which a search rounding confidential distances may need),
-# else the scan is run again with WIDEN times as many.
+# Nearest-first asks the KNN scan for CANDIDATE_MARGIN points more than wanted, and one more per
+# SPARE_PER wanted: they usually prove the answer exact (the sphere's order and the ellipsoid's
+# differ among points within about 0.5 % of one distance, so the more points wanted, the more
+# spare ones proving them takes) and give a few more points, which a search rounding
+# confidential distances may need; else the scan is run again with WIDEN times as many. At
+# 100,000 services a search counting 101 places ran a second scan for 14 % of origins with 6
+# spare points, 4 % with 18.
 CANDIDATE_MARGIN = 6
-WIDEN = 4
+SPARE_PER = 8
+WIDEN = 2
 
 Rows = Sequence[Sequence[Any]]
 # Builds a statement of :func:`_candidates` from a condition (or None) and ``within``.
@@ -210,7 +215,7 @@ def _nearest_rows(
     and the distance every row left out is at least (infinite when none is). The statement
     is run with more candidates until that holds."""
     parameters = {"latitude": latitude, "longitude": longitude, "radius_m": radius_m}
-    candidates = limit + CANDIDATE_MARGIN
+    candidates = limit + CANDIDATE_MARGIN + limit // SPARE_PER
     while True:
         rows = run({**parameters, "candidates": candidates})
         ranked = _by_geodesic(rows, latitude, longitude, radius_m)
