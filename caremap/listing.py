@@ -88,6 +88,13 @@ class Listing(ListingKey):
         return decode_record(self.record)
 
     @cached_property
+    def timetable(self) -> Timetable:
+        """What the time filters read (from the record, decoded only that far)."""
+        if self.record is None:
+            raise ValueError(f"listing {self.id} was read without its record")
+        return decode_timetable(self.record)
+
+    @cached_property
     def counted_capacities(self) -> tuple[PublicCapacity, ...]:
         """The capacities with an availability count and the time it was counted."""
         if self.capacities == "[]":

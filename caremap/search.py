@@ -28,7 +28,7 @@ from sqlalchemy import ColumnElement, and_, select
 
 from caremap.geodesy import distance_m as geodesic_m
 from caremap.geodesy import km_to_metres
-from caremap.listing import Listing, ListingKey, ListingRead, listings_by_name
+from caremap.listing import Listing, ListingKey, ListingRead, Timetable, listings_by_name
 from caremap.model import Attribute, Language, MapMember, PublicListing
 from caremap.privacy import PublicLocation
 from caremap.queries import (
@@ -483,27 +483,28 @@ def _passes(listing: ListingKey, filters: Filters, clock: Clock) -> bool:
         return True
     if not isinstance(listing, Listing):
         raise TypeError(f"listing {listing.id} was read without its record")
-    return passes_time_filters(*listing.public, filters, clock)
+    return passes_time_filters(listing.timetable, filters, clock)
 
 
 def _fresh(listing: Listing, clock: Clock) -> tuple[PublicCapacity, ...]:
     return fresh_capacities(listing.counted_capacities, clock)
 
 
-def passes_time_filters(
-    service: PublicService, location: PublicLocation, filters: Filters, clock: Clock
-) -> bool:
+def passes_time_filters(timetable: Timetable, filters: Filters, clock: Clock) -> bool:
+    """Whether a service at a location (its hours, seasons, bed counts and the location's
+    timezone) passes the time filters."""
     unknown_passes = filters.include_unknown
+    schedules = timetable.schedules
     if filters.open_now and not (
-        is_open(service.schedules, _local(clock.now, location))
-        or (unknown_passes and not has_weekly_hours(service.schedules))
+        is_open(schedules, _local(clock.now, timetable.timezone))
+        or (unknown_passes and not has_weekly_hours(schedules))
     ):
         return False
     if filters.month is not None and not available_in_month(
-        service.schedules, filters.month, clock.now.date()
+        schedules, filters.month, clock.now.date()
     ):
         return False
-    counts = fresh_capacities(service.capacities, clock)
+    counts = fresh_capacities(timetable.capacities, clock)
     return not filters.beds_available or (
         any((c.available or 0) > 0 for c in counts) or (unknown_passes and not counts)
     )
@@ -521,8 +522,8 @@ def fresh_capacities(
     )
 
 
-def _local(now: dt.datetime, location: PublicLocation) -> dt.datetime:
-    return now.astimezone(ZoneInfo(location.timezone or DEFAULT_TIMEZONE))
+def _local(now: dt.datetime, timezone: str | None) -> dt.datetime:
+    return now.astimezone(ZoneInfo(timezone or DEFAULT_TIMEZONE))
 
 
 def is_open(schedules: tuple[PublicSchedule, ...], local: dt.datetime) -> bool:

@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (9, "38420059abf72ebf03ae82eec9fa8837df62f1f5bf5c26b7496b1f945238bcd0"),
+        (9, "e4ef87e36291edd28a71a73074077d54d8c2e8ca6d23a3ac5b006a7e0266f597"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "7d33bb7b59b894406d51bb76ab324eda2908762084308aadf3053a24900c533a"),
+        (5, "3b29bbf411cd865b0f42cee091d8be67c977be3d7dd7ed66b058559395f52f01"),
     ),
 ]
 

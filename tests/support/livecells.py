@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, func, select
 
-from caremap.listing import COLUMNS, LonLatBox, listing_of
+from caremap.listing import COLUMNS, LonLatBox, Timetable, listing_of
 from caremap.mapcells import MARKER_ZOOM, Cell, cell_keys, cell_range
 from caremap.model import PublicListing
 from caremap.search import Clock, Filters, listing_filter, passes_time_filters
@@ -57,7 +57,9 @@ def _cells_passing(
     members: dict[tuple[Any, ...], list[Any]] = defaultdict(list)
     with store.engine.connect() as connection:
         for row in connection.execute(select(*COLUMNS, *point, *labelled).where(*where)):
-            if passes_time_filters(*listing_of(row).public, filters, clock):
+            service, location = listing_of(row).public  # the record decoded whole
+            timetable = Timetable(service.schedules, service.capacities, location.timezone)
+            if passes_time_filters(timetable, filters, clock):
                 members[tuple(row[len(COLUMNS) + len(point) :])].append(row)
     return [
         Cell(
