@@ -71,10 +71,24 @@ def test_toronto_still_shows_nearby_shelters_below_the_ontario_lines(client):
     page = client.get("/?near=M5V+2T6&service_type=emergency_shelter&lang=en").text
     assert "These lines serve Ontario:" in helpline_block(page)
     assert "in our data within" not in page
-    heading = re.search(r'<h2 id="results-heading">\s*([^<]*?)\s*</h2>', page).group(1)
+    heading = re.search(r'<h2 id="results-heading"[^>]*>\s*([^<]*?)\s*</h2>', page).group(1)
     assert re.fullmatch(r"\d+ of (more than )?\d+ services|\d+ services", heading)
     assert page.index('class="helplines"') < page.index('id="results"')
     assert '<details class="farther"' not in page
+
+
+@pytest.mark.parametrize(
+    ("lang", "label"), [("en", "Go to the services found"), ("fr", "Aller aux services trouvés")]
+)
+def test_a_link_above_the_lines_goes_to_the_services_found(client, lang, label):
+    """On a phone the province's lines fill screens: a link above them jumps to the places
+    (their heading takes the focus); none when nothing was found near."""
+    page = client.get(f"/?near=M5V+2T6&service_type=emergency_shelter&lang={lang}").text
+    link = f'<a href="#results-heading">{label}</a>'
+    assert page.index(link) < page.index('class="helplines"') < page.index('id="results"')
+    assert '<h2 id="results-heading" tabindex="-1">' in page
+    nothing_near = "?near=Iqaluit&service_type=human_trafficking&radius_km=100"
+    assert 'href="#results-heading"' not in client.get(f"/{nothing_near}&lang={lang}").text
 
 
 def test_nothing_near_is_said_first_then_the_lines_then_farther_places_on_request(client):
