@@ -83,16 +83,17 @@ class Listing(ListingKey):
 
     @cached_property
     def public(self) -> tuple[PublicService, PublicLocation]:
-        if self.record is None:
-            raise ValueError(f"listing {self.id} was read without its record")
-        return decode_record(self.record)
+        return decode_record(self._record())
 
     @cached_property
     def timetable(self) -> Timetable:
         """What the time filters read (from the record, decoded only that far)."""
+        return decode_timetable(self._record())
+
+    def _record(self) -> str:
         if self.record is None:
             raise ValueError(f"listing {self.id} was read without its record")
-        return decode_timetable(self.record)
+        return self.record
 
     @cached_property
     def counted_capacities(self) -> tuple[PublicCapacity, ...]:

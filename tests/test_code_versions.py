@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (9, "e4ef87e36291edd28a71a73074077d54d8c2e8ca6d23a3ac5b006a7e0266f597"),
+        (9, "3a6fcd50f8464716b9ccc87606ed787973a5da3127a4095e4002ff465df77e20"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "3b29bbf411cd865b0f42cee091d8be67c977be3d7dd7ed66b058559395f52f01"),
+        (5, "67a1864bc7201cb5fae85ca179a0c1b64ed6a1d8a91a9bd0edcb34bbd98b9c4a"),
     ),
 ]
 

@@ -144,7 +144,7 @@ class PostgisStore(Store):
 
     def listings_with_ids(self, ids: Sequence[str], with_record: bool) -> dict[str, Listing]:
         """As the default, by one prepared statement (no transaction: one round trip)."""
-        run = self._prepared_runner(("with ids", with_record), lambda: _with_ids(with_record))
+        run = self._prepared_runner(("with ids", with_record), lambda: _with_id_array(with_record))
         return {row[0]: listing_of(row, with_record) for row in run({"ids": list(ids)})}
 
     def _executor(self, statement: sa.Select) -> Callable[[dict[str, Any]], Rows]:
@@ -258,8 +258,9 @@ def _listings(where: sa.ColumnElement[bool] | None, within: bool) -> sa.Select:
     return _candidates(ListingRead.RECORD.columns, LISTING_POINT, where, within)
 
 
-def _with_ids(with_record: bool) -> sa.Select:
-    """The listings whose ids are bound as the array ``ids``."""
+def _with_id_array(with_record: bool) -> sa.Select:
+    """The listings whose ids are bound as the array ``ids`` (one prepared statement for any
+    number of ids)."""
     columns = ListingRead.RECORD.columns if with_record else ListingRead.FEATURE.columns
     return sa.select(*columns).where(PublicListing.id == sa.func.any(sa.bindparam("ids")))
 
