@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (8, "3aef28c4e77d325c93c17e40c1d47018b1341fc53f92465a5305c3dbf9c7c55e"),
+        (8, "af7d51c1d8d86a258271bc6b824367e989460252f89fc655a7d381076228dde4"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "84740c0e20ea72e2e24dfd185ae4888c2f31c5ce0a7837a9cce0128498474938"),
+        (5, "ae6d6cd05c3f4cf3539719ffae9b65b5075fb2b960b93563c4c5c4c8a3a5eab2"),
     ),
 ]
 
