@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (8, "af7d51c1d8d86a258271bc6b824367e989460252f89fc655a7d381076228dde4"),
+        (8, "ff1383824192d24e145e572e2cd1168b8b28f630cd178fcb3b0b1b2666ac3366"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "ae6d6cd05c3f4cf3539719ffae9b65b5075fb2b960b93563c4c5c4c8a3a5eab2"),
+        (5, "3ccb4bfbb3323025991344bb0525fa02cc86c9d15a1fd181fbf94764c3be4824"),
     ),
 ]
 
