@@ -40,7 +40,7 @@ VERSIONED = [
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "3ccb4bfbb3323025991344bb0525fa02cc86c9d15a1fd181fbf94764c3be4824"),
+        (5, "84c21144609bceabb3015408e13e6eeaa127b0efe183b296ed13f9f42338facf"),
     ),
 ]
 
