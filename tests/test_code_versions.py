@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (8, "ff1383824192d24e145e572e2cd1168b8b28f630cd178fcb3b0b1b2666ac3366"),
+        (8, "a36539eaf7c94e2756006e1fddd09895776c6c3107a2d12fa7929333c52f11f5"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "84c21144609bceabb3015408e13e6eeaa127b0efe183b296ed13f9f42338facf"),
+        (5, "082b04857c1e983dc0f2b0f6d315c71edc84adb9e208b411b39cb6dfee760d66"),
     ),
 ]
 

@@ -6,7 +6,7 @@ defaults are applied to every row here, not by SQLAlchemy's statement machinery 
 On SQLite, a trigger adds one to ``store_meta``'s ``locations_version`` for every location row
 inserted (:mod:`caremap.store.embedded`); a bulk insert of locations adds their number once, the
 trigger dropped for the statement within the transaction and made again from its own text (a
-trigger run for each of 10,000 rows took three times the CPU of inserting them)."""
+trigger run for each of 10,000 rows took twice the CPU of inserting them)."""
 
 from __future__ import annotations
 
