@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (8, "a36539eaf7c94e2756006e1fddd09895776c6c3107a2d12fa7929333c52f11f5"),
+        (8, "069461530a47631d0ecf0fd6fe52435cd0616a76c9db740f074009f7e2c6b935"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "082b04857c1e983dc0f2b0f6d315c71edc84adb9e208b411b39cb6dfee760d66"),
+        (5, "0825a510a80d4e1543f84afd78219a1a79b778ff8f7e0861d50a8e7531f6c26c"),
     ),
 ]
 

@@ -134,7 +134,7 @@ class _Memo:
         self.made: dict[Any, Any] = {}
 
     def __call__(self, value: Any) -> Any:
-        key = (type(value), value)  # True and 1 are equal, yet a JSON column writes each its way
+        key = (type(value), value)  # equal values of two types may be written each its way
         try:
             made = self.made.get(key, _UNMADE)
         except TypeError:  # unhashable
