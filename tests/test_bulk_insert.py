@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import event, insert, select
+import pytest
+from sqlalchemy import event, insert, select, text
 
-from caremap.model import Organization
+from caremap.model import Location, Organization
 from caremap.store.bulk import insert_rows
 from etl.pipeline import run
 from tests.conftest import DATA_DIR, LISTINGS
@@ -91,3 +92,44 @@ def test_postgis_loads_by_copy(empty_store, tmp_path):
         assert inserts
     with empty_store.session() as session:
         assert session.scalars(select(Organization.id)).first() is not None
+
+
+def test_inserted_locations_are_counted_as_the_trigger_counts_them(empty_store):
+    """SQLite: a bulk insert of locations adds their number to the locations' version, as the
+    row trigger does for an insert of each, and leaves the trigger as it was."""
+    if empty_store.engine.dialect.name != "sqlite":
+        pytest.skip("the locations' version and its triggers are the embedded store's")
+    empty_store.upgrade()
+    before = _triggers(empty_store)
+    with empty_store.engine.begin() as connection:
+        insert_rows(connection, Organization, _organizations("org")[:1])
+        insert_rows(connection, Location, [_location(f"bulk-{i}") for i in range(3)])
+        connection.execute(insert(Location), [_location(f"plain-{i}") for i in range(3)])
+    assert _triggers(empty_store) == before
+    assert "location_version_insert" in before
+    with empty_store.engine.connect() as connection:
+        assert connection.execute(text("SELECT value FROM store_meta")).scalar_one() == 6
+
+
+def _triggers(store) -> dict[str, str]:
+    with store.engine.connect() as connection:
+        query = text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
+        return dict(connection.execute(query).all())
+
+
+def _location(location_id: str) -> dict:
+    return {
+        "id": location_id,
+        "organization_id": "org-0",
+        "location_type": "physical",
+        "confidential": False,
+        "latitude": 43.65,
+        "longitude": -79.38,
+        "public_point_rule": "exact",
+        "private_latitude": 43.65,
+        "private_longitude": -79.38,
+        "geocode_precision": "exact",
+        "source_name": "bulk",
+        "source_record_id": location_id,
+        "imported_at": NOW,
+    }

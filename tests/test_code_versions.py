@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (9, "3a6fcd50f8464716b9ccc87606ed787973a5da3127a4095e4002ff465df77e20"),
+        (9, "46ee6e3ff5bc1d401a88fce5232ab5c8bfeec55f1ab3f8c818a18b78354bbff3"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "67a1864bc7201cb5fae85ca179a0c1b64ed6a1d8a91a9bd0edcb34bbd98b9c4a"),
+        (5, "4c01d60df2e888d66bb047afb3fc57654929ec7b01432ffd63ac2d83238fe237"),
     ),
 ]
 

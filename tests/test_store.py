@@ -181,3 +181,28 @@ def test_a_large_transaction_gets_a_larger_page_cache_then_gives_it_back(empty_s
         with empty_store.large_transaction(connection):
             assert cache_size(connection) == -LARGE_TRANSACTION_CACHE_KIB
         assert cache_size(connection) == before
+
+
+def test_a_new_embedded_database_has_large_pages_an_old_one_keeps_its_own(tmp_path):
+    """A new SQLite file gets :data:`PAGE_SIZE` pages; a file made before with SQLite's 4 KiB
+    pages keeps them and is migrated and written as ever."""
+    import sqlite3
+
+    from caremap.store.base import PAGE_SIZE
+
+    def page_size(store) -> int:
+        with store.engine.connect() as connection:
+            return connection.exec_driver_sql("PRAGMA page_size").scalar_one()
+
+    new = open_store(f"sqlite:///{tmp_path / 'new.sqlite3'}")
+    old_path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(old_path) as made_before:
+        made_before.execute("PRAGMA journal_mode=WAL")
+    old = open_store(f"sqlite:///{old_path}")
+    try:
+        for store in (new, old):
+            store.upgrade()
+        assert (page_size(new), page_size(old)) == (PAGE_SIZE, 4096)
+    finally:
+        new.dispose()
+        old.dispose()

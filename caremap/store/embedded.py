@@ -87,7 +87,7 @@ class EmbeddedStore(Store):
     @contextlib.contextmanager
     def large_transaction(self, connection: Connection) -> Iterator[None]:
         """Within: a page cache of up to :data:`LARGE_TRANSACTION_CACHE_KIB` for ``connection``.
-        A first load of 10,000 services writes about 85 MB of pages in one transaction, then
+        A first load of 10,000 services writes about 100 MB of pages in one transaction, then
         reads them back to publish them: with SQLite's default 2 MB, it wrote pages out to the
         WAL and read them in again all along (a twentieth of the load's CPU time)."""
         driver = connection.connection.driver_connection
