@@ -9,8 +9,8 @@ import gc
 from collections.abc import Iterator
 
 # The collector's thresholds within (generation 0: allocations; 1 and 2: collections of the
-# younger generation). A first ETL load of 10,000 rows makes two passes of generation 0, not 26.
-BATCH_GC_THRESHOLDS = (100_000, 20, 20)
+# younger generation).
+BATCH_GC_THRESHOLDS = (20_000, 20, 20)
 
 
 @contextlib.contextmanager

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
 from sqlalchemy import event, insert, select, text
 
 from caremap.model import Location, Organization
+from caremap.store import open_store
 from caremap.store.bulk import insert_rows
 from etl.pipeline import run
 from tests.conftest import DATA_DIR, LISTINGS
@@ -94,21 +94,24 @@ def test_postgis_loads_by_copy(empty_store, tmp_path):
         assert session.scalars(select(Organization.id)).first() is not None
 
 
-def test_inserted_locations_are_counted_as_the_trigger_counts_them(empty_store):
-    """SQLite: a bulk insert of locations adds their number to the locations' version, as the
-    row trigger does for an insert of each, and leaves the trigger as it was."""
-    if empty_store.engine.dialect.name != "sqlite":
-        pytest.skip("the locations' version and its triggers are the embedded store's")
-    empty_store.upgrade()
-    before = _triggers(empty_store)
-    with empty_store.engine.begin() as connection:
-        insert_rows(connection, Organization, _organizations("org")[:1])
-        insert_rows(connection, Location, [_location(f"bulk-{i}") for i in range(3)])
-        connection.execute(insert(Location), [_location(f"plain-{i}") for i in range(3)])
-    assert _triggers(empty_store) == before
-    assert "location_version_insert" in before
-    with empty_store.engine.connect() as connection:
-        assert connection.execute(text("SELECT value FROM store_meta")).scalar_one() == 6
+def test_inserted_locations_are_counted_as_the_trigger_counts_them(tmp_path):
+    """The embedded store (the locations' version and its triggers are its own): a bulk insert
+    of locations adds their number to the locations' version, as the row trigger does for an
+    insert of each, and leaves the trigger as it was."""
+    store = open_store(f"sqlite:///{tmp_path / 'embedded.sqlite3'}")
+    try:
+        store.upgrade()
+        before = _triggers(store)
+        with store.engine.begin() as connection:
+            insert_rows(connection, Organization, _organizations("org")[:1])
+            insert_rows(connection, Location, [_location(f"bulk-{i}") for i in range(3)])
+            connection.execute(insert(Location), [_location(f"plain-{i}") for i in range(3)])
+        assert _triggers(store) == before
+        assert "location_version_insert" in before
+        with store.engine.connect() as connection:
+            assert connection.execute(text("SELECT value FROM store_meta")).scalar_one() == 6
+    finally:
+        store.dispose()
 
 
 def _triggers(store) -> dict[str, str]:

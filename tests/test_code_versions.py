@@ -40,7 +40,7 @@ VERSIONED = [
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "4c01d60df2e888d66bb047afb3fc57654929ec7b01432ffd63ac2d83238fe237"),
+        (5, "da815c2c62be9fcef302a11126dcb1c63b5aa9e3568ba120fd8b1d33836740b2"),
     ),
 ]
 
