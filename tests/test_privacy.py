@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import itertools
 import math
+from pathlib import Path
 from urllib.parse import unquote_plus
 
 import pytest
@@ -17,9 +18,10 @@ from sqlalchemy import select
 from caremap.hsds import CONFIDENTIAL_CODE, taxonomy_uuid, term_uuid
 from caremap.model import Location, Organization, Service, ServiceAtLocation
 from caremap.privacy import CONFIDENTIAL_NAME, PublicPointRule, public_name, reveals_address
+from caremap.store import Store
 from etl.links import LINK_COLUMNS
 from etl.pipeline import run
-from tests.conftest import CONFIDENTIAL_FIXTURE
+from tests.conftest import CONFIDENTIAL_FIXTURE, stores_of
 from tests.support.data import DATA_DIR
 from tests.test_service_links import LISTINGS, SOURCE
 from webmap.common.bundle import BUNDLES, bundle_url
@@ -148,15 +150,18 @@ def get_urls(app, store) -> list[str]:
     return urls
 
 
-def test_confidential_locations_never_appear_in_any_get_response(app, client, loaded_store):
-    urls = get_urls(app, loaded_store)
-    assert len(urls) > 100
-    secrets = [s for row in confidential_rows() for s in secrets_of(row)]
+# Each sweep's requests in parts (every part-th one), tests of their own that test workers share.
+SWEEP_PARTS = 4
+
+
+def assert_reveals_nothing(client, urls: list[str], secrets: list[str]) -> None:
+    """Each URL, in English and in French: a page, a 404, or (pages for signed-in people
+    only) a redirect to the sign-in page, never holding a secret the visitor did not type."""
     for url in urls:
         separator = "&" if "?" in url else "?"
         for variant in (url, f"{url}{separator}lang=fr"):
             response = client.get(variant, headers={"Accept": "text/html"})
-            if response.status_code == 302:  # pages for signed-in people only
+            if response.status_code == 302:
                 assert response.headers["Location"].startswith("/account/login?next="), variant
                 continue
             assert response.status_code in (200, 404), variant
@@ -165,6 +170,14 @@ def test_confidential_locations_never_appear_in_any_get_response(app, client, lo
             typed = unquote_plus(variant)
             leaked = [s for s in secrets if s in body and s not in typed]
             assert not leaked, f"{variant} reveals {leaked}"
+
+
+@pytest.mark.parametrize("part", range(SWEEP_PARTS))
+def test_confidential_locations_never_appear_in_any_get_response(app, client, loaded_store, part):
+    urls = get_urls(app, loaded_store)
+    assert len(urls) > 100
+    secrets = [s for row in confidential_rows() for s in secrets_of(row)]
+    assert_reveals_nothing(client, urls[part::SWEEP_PARTS], secrets)
 
 
 def test_unknown_ids_reveal_nothing(client):
@@ -296,14 +309,12 @@ def all_hsds(client, path: str) -> list[dict]:
         page += 1
 
 
-def test_a_confidential_linked_service_reveals_nothing_on_any_page(
-    make_app, empty_store, empty_store_url, tmp_path
-):
-    """Every confidential record is a next step of a public service (and refers people back to
-    one), the links' reasons naming its street: the sweep above, on that store, with the
-    detail pages and referral sheets of the linked services seen from each secret point."""
+def _load_linked(store: Store, _url: str, reports: Path) -> list[str]:
+    """The listings and the confidential fixture, every confidential record a next step of a
+    public service (and referring people back to one), the links' reasons naming its street;
+    the ids of the linked services."""
     rows = confidential_rows()
-    links = tmp_path / "links.csv"
+    links = reports / "links.csv"
     with links.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(LINK_COLUMNS)
@@ -313,35 +324,33 @@ def test_a_confidential_linked_service_reveals_nothing_on_any_page(
                              f"Go to {street}", f"Allez au {street}", ""])  # fmt: skip
             writer.writerow(["confidential_listings", record, SOURCE, "LINK-B", "refers_to",
                              f"From {street}", f"Depuis {street}", ""])  # fmt: skip
-    reports = run(empty_store, [LISTINGS, CONFIDENTIAL_FIXTURE, links], DATA_DIR, tmp_path)
-    assert [r.loaded for r in reports if r.source == "links"] == [2 * len(rows)]
-    app = make_app(empty_store_url)
-    client = app.test_client()
-    with empty_store.session() as session:
-        linked = list(
+    loaded = run(store, [LISTINGS, CONFIDENTIAL_FIXTURE, links], DATA_DIR, reports, progress=False)
+    assert [r.loaded for r in loaded if r.source == "links"] == [2 * len(rows)]
+    with store.session() as session:
+        return list(
             session.scalars(
                 select(Service.id).where(Service.source_record_id.in_(["LINK-A", "LINK-B"]))
             )
         )
-    urls = get_urls(app, empty_store)
+
+
+@pytest.mark.parametrize("part", range(SWEEP_PARTS))
+def test_a_confidential_linked_service_reveals_nothing_on_any_page(make_app, backend, part):
+    """The sweep above on a store of :func:`_load_linked` (loaded once per process, read
+    only), with the detail pages and referral sheets of the linked services seen from each
+    secret point."""
+    url, linked = stores_of(backend).template("linked", _load_linked)
+    app = make_app(url)
+    client = app.test_client()
+    urls = get_urls(app, app.extensions["caremap_store"])
     urls += [
         f"/services/{service_id}{page}?{query}"
         for service_id in linked
         for page in ("", "/print")
         for query in searches_near_secrets()
     ]
-    secrets = [s for row in rows for s in secrets_of(row)]
-    for url in urls:
-        separator = "&" if "?" in url else "?"
-        for variant in (url, f"{url}{separator}lang=fr"):
-            response = client.get(variant, headers={"Accept": "text/html"})
-            if response.status_code == 302:  # pages for signed-in people only
-                continue
-            assert response.status_code in (200, 404), variant
-            body = response.get_data(as_text=True)
-            typed = unquote_plus(variant)
-            leaked = [s for s in secrets if s in body and s not in typed]
-            assert not leaked, f"{variant} reveals {leaked}"
+    secrets = [s for row in confidential_rows() for s in secrets_of(row)]
+    assert_reveals_nothing(client, urls[part::SWEEP_PARTS], secrets)
     for service_id in linked:
         page = client.get(f"/services/{service_id}?lang=en").get_data(as_text=True)
         assert "Next steps from here" in page or "Often referred from" in page

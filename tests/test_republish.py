@@ -3,29 +3,16 @@ the stored coverage indicators forgotten, unless the change is one no indicator 
 
 from __future__ import annotations
 
-import datetime as dt
-
-import pytest
 from sqlalchemy import select, update
 
 from caremap.capacity import set_available
-from caremap.coverage.stored import build, is_current
+from caremap.coverage.stored import is_current
 from caremap.model import Service, ServiceCapacity
 from caremap.republish import services_changed
 from caremap.search import Clock, SearchQuery, search
-from etl.pipeline import run
-from tests.conftest import DATA_DIR, TEST_DATA
+from tests.test_stored_indicators import NOW, TODAY, seasonal_store
 
-TODAY = dt.date(2026, 11, 29)
-NOW = dt.datetime(2026, 11, 29, 15, 0, tzinfo=dt.UTC)
-
-
-@pytest.fixture
-def built_store(empty_store, tmp_path):
-    """The seasonal listings, with their coverage indicators stored today."""
-    run(empty_store, [TEST_DATA / "seasonal_listings.csv"], DATA_DIR, tmp_path, progress=False)
-    build(empty_store, DATA_DIR, TODAY, NOW)
-    return empty_store
+__all__ = ["seasonal_store"]  # the fixture: the seasonal listings, their indicators stored today
 
 
 def _rename_first_service(store, name: str, **options) -> None:
@@ -39,20 +26,20 @@ def _listed_names(store) -> set[str]:
     return {hit.service.name for hit in search(store, SearchQuery(limit=1_000), Clock(NOW)).hits}
 
 
-def test_a_change_is_republished_and_forgets_the_stored_indicators(built_store):
-    _rename_first_service(built_store, "Renamed for the test")
-    assert "Renamed for the test" in _listed_names(built_store)
-    assert not is_current(built_store, TODAY)
+def test_a_change_is_republished_and_forgets_the_stored_indicators(seasonal_store):
+    _rename_first_service(seasonal_store, "Renamed for the test")
+    assert "Renamed for the test" in _listed_names(seasonal_store)
+    assert not is_current(seasonal_store, TODAY)
 
 
-def test_a_change_no_indicator_reads_is_republished_and_keeps_them(built_store):
-    _rename_first_service(built_store, "Renamed for the test", coverage=False)
-    assert "Renamed for the test" in _listed_names(built_store)
-    assert is_current(built_store, TODAY)
+def test_a_change_no_indicator_reads_is_republished_and_keeps_them(seasonal_store):
+    _rename_first_service(seasonal_store, "Renamed for the test", coverage=False)
+    assert "Renamed for the test" in _listed_names(seasonal_store)
+    assert is_current(seasonal_store, TODAY)
 
 
-def test_a_new_bed_count_is_published_and_keeps_the_stored_indicators(built_store):
-    with built_store.session() as session:
+def test_a_new_bed_count_is_published_and_keeps_the_stored_indicators(seasonal_store):
+    with seasonal_store.session() as session:
         capacity = session.scalars(
             select(ServiceCapacity)
             .where(ServiceCapacity.maximum >= 17)
@@ -61,9 +48,9 @@ def test_a_new_bed_count_is_published_and_keeps_the_stored_indicators(built_stor
         service_id = capacity.service_id
         set_available(session, service_id, capacity.id, 17, NOW, None)
         session.commit()
-    hits = search(built_store, SearchQuery(limit=1_000), Clock(NOW)).hits
+    hits = search(seasonal_store, SearchQuery(limit=1_000), Clock(NOW)).hits
     published = {
         c.available for h in hits if h.service.id == service_id for c in h.service.capacities
     }
     assert 17 in published
-    assert is_current(built_store, TODAY)
+    assert is_current(seasonal_store, TODAY)

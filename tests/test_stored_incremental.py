@@ -9,9 +9,9 @@ import math
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import Row, select, update
 
-from caremap.coverage.stored import build, invalidate, is_current
+from caremap.coverage.stored import BuildReport, build, invalidate, is_current
 from caremap.model import CoverageIndicator, Location, ServiceAtLocation
 from caremap.republish import services_changed
 from caremap.store import Store
@@ -29,30 +29,33 @@ VALUES = [
 ]
 
 
-def _built(store: Store, url: str, directory: Path) -> bool:
-    """The bundled listings loaded and every indicator built on TODAY at FIRST; whether that
-    build was incremental."""
+def _built(store: Store, url: str, directory: Path) -> BuildReport:
+    """The bundled listings loaded and every indicator built on TODAY at FIRST; that build's
+    report."""
     run(store, [LISTINGS], DATA_DIR, directory, progress=False)
-    return build(store, DATA_DIR, TODAY, FIRST).incremental
+    return build(store, DATA_DIR, TODAY, FIRST)
 
 
 @pytest.fixture
 def built(backend, tmp_path):
     """A store of the test's own with :func:`_built`'s content (built once per process)."""
     with copy_of(backend, "coverage-built", _built, tmp_path) as made:
-        assert made.filled is False  # nothing was stored: the first build is a full one
+        assert not made.filled.incremental  # nothing was stored: the first build is a full one
         yield made.store
 
 
-def _table(store) -> dict[tuple, dict]:
+def _table(store) -> dict[tuple, Row]:
+    """The stored indicators by key (rows, not dicts: half a million of them)."""
     with store.engine.connect() as connection:
-        rows = connection.execute(select(CoverageIndicator.__table__)).mappings().all()
-    return {tuple(row[k] for k in KEY): dict(row) for row in rows}
+        table = CoverageIndicator.__table__
+        columns = [*KEY, *(c.name for c in table.columns if c.name not in KEY)]
+        rows = connection.execute(select(*(table.c[name] for name in columns))).all()
+    return {row[: len(KEY)]: row for row in rows}
 
 
-def _same(a: dict, b: dict) -> bool:
+def _same(a: Row, b: Row) -> bool:
     for name in VALUES:
-        x, y = a[name], b[name]
+        x, y = getattr(a, name), getattr(b, name)
         if isinstance(x, float) and isinstance(y, float):
             if not math.isclose(x, y, rel_tol=1e-12, abs_tol=1e-15):
                 return False
@@ -106,9 +109,9 @@ def test_an_edit_rebuilds_only_what_it_touches_and_equals_a_full_rebuild(built):
     assert different == []
     # Untouched rows are not rewritten: they keep the first build's time, and every row the
     # edit changed was among those rewritten.
-    rewritten = {key for key, row in incremental.items() if row["computed_at"] == LATER}
+    rewritten = {key for key, row in incremental.items() if row.computed_at == LATER}
     assert rewritten == incremental.keys() - kept.keys()
-    assert all(incremental[key]["computed_at"] == FIRST for key in kept)
+    assert all(incremental[key].computed_at == FIRST for key in kept)
     changed = {key for key in full if not _same(before[key], full[key])}
     assert changed and changed <= rewritten
     # Victoria's neighbourhood: nothing in Toronto is rewritten.
@@ -120,5 +123,5 @@ def test_a_build_on_another_day_rebuilds_everything(built):
     tomorrow = TODAY + dt.timedelta(days=1)
     report = build(built, DATA_DIR, tomorrow, LATER)
     assert not report.incremental
-    assert {row["as_of"] for row in _table(built).values()} == {tomorrow}
+    assert {row.as_of for row in _table(built).values()} == {tomorrow}
     assert is_current(built, tomorrow)

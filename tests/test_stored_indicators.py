@@ -6,16 +6,18 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from caremap.coverage.indicators import Selection, compute_indicators
 from caremap.coverage.stored import build, is_current, is_stored, read
+from caremap.store import Store
 from etl.pipeline import run
-from tests.conftest import DATA_DIR, LISTINGS, TEST_DATA
-
-TODAY = dt.date(2026, 11, 29)
-NOW = dt.datetime(2026, 11, 29, 15, 0, tzinfo=dt.UTC)
+from tests.conftest import DATA_DIR, LISTINGS, TEST_DATA, copy_of
+from tests.test_stored_incremental import FIRST as NOW
+from tests.test_stored_incremental import TODAY, _built
 
 
 def same(stored, live):
@@ -29,32 +31,39 @@ def same(stored, live):
                 assert x == y, (a.code, field.name, x, y)
 
 
+def _seasonal_built(store: Store, _url: str, reports: Path) -> None:
+    """The seasonal listings, with their coverage indicators built on TODAY at NOW."""
+    run(store, [TEST_DATA / "seasonal_listings.csv"], DATA_DIR, reports, progress=False)
+    build(store, DATA_DIR, TODAY, NOW)
+
+
 @pytest.fixture
-def seasonal_store(empty_store, tmp_path):
-    run(empty_store, [TEST_DATA / "seasonal_listings.csv"], DATA_DIR, tmp_path, progress=False)
-    return empty_store
+def seasonal_store(backend, tmp_path) -> Iterator[Store]:
+    """A store of the test's own with :func:`_seasonal_built`'s content (built once per
+    process)."""
+    with copy_of(backend, "seasonal-built", _seasonal_built, tmp_path) as made:
+        yield made.store
 
 
-def test_stored_equal_computed_on_the_real_data(empty_store, tmp_path):
-    run(empty_store, [LISTINGS], DATA_DIR, tmp_path, progress=False)
-    report = build(empty_store, DATA_DIR, TODAY, NOW)
-    assert report.levels == 3 and report.rows > 0
+def test_stored_equal_computed_on_the_real_data(backend, tmp_path):
+    """The bundled listings with every indicator built (:func:`_built`, once per process)."""
     selections = [
         Selection(),
         Selection(level="province", threshold_km=10),
         Selection(level="toronto_neighbourhood", month=10, threshold_km=250),
         Selection(service_types=frozenset({"emergency_shelter"}), populations=frozenset({"women"})),
     ]
-    for selection in selections:
-        with empty_store.session() as session:
-            stored = read(session, DATA_DIR, selection, TODAY)
-        assert stored is not None, selection
-        assert stored.computed_at == NOW
-        same(stored.results, compute_indicators(empty_store, DATA_DIR, selection, TODAY))
+    with copy_of(backend, "coverage-built", _built, tmp_path) as built:
+        assert built.filled.levels == 3 and built.filled.rows > 0
+        for selection in selections:
+            with built.store.session() as session:
+                stored = read(session, DATA_DIR, selection, TODAY)
+            assert stored is not None, selection
+            assert stored.computed_at == NOW
+            same(stored.results, compute_indicators(built.store, DATA_DIR, selection, TODAY))
 
 
 def test_only_standard_selections_built_today_are_read(seasonal_store):
-    build(seasonal_store, DATA_DIR, TODAY, NOW)
     assert is_current(seasonal_store, TODAY)
     assert not is_current(seasonal_store, TODAY + dt.timedelta(days=1))
     with seasonal_store.session() as session:
@@ -74,7 +83,6 @@ def test_only_standard_selections_built_today_are_read(seasonal_store):
 
 
 def test_the_seasonal_gap_is_stored_by_month(seasonal_store):
-    build(seasonal_store, DATA_DIR, TODAY, NOW)
     with seasonal_store.session() as session:
 
         def toronto(month):
@@ -87,7 +95,6 @@ def test_the_seasonal_gap_is_stored_by_month(seasonal_store):
 def test_months_share_distances_only_with_the_same_supply(seasonal_store):
     """A build evaluates the selections of a level in one context, which shares the distances
     and scores of selections with the same services: each month equals its own computation."""
-    build(seasonal_store, DATA_DIR, TODAY, NOW)
     scores = {}
     for month in (None, 1, 10):
         selection = Selection(month=month)
@@ -100,7 +107,6 @@ def test_months_share_distances_only_with_the_same_supply(seasonal_store):
 
 
 def test_a_write_to_the_listings_forgets_them(seasonal_store, tmp_path):
-    build(seasonal_store, DATA_DIR, TODAY, NOW)
     run(seasonal_store, [LISTINGS], DATA_DIR, tmp_path, progress=False)
     assert not is_current(seasonal_store, TODAY)
     with seasonal_store.session() as session:
@@ -108,6 +114,5 @@ def test_a_write_to_the_listings_forgets_them(seasonal_store, tmp_path):
 
 
 def test_an_unchanged_reload_keeps_them(seasonal_store, tmp_path):
-    build(seasonal_store, DATA_DIR, TODAY, NOW)
     run(seasonal_store, [TEST_DATA / "seasonal_listings.csv"], DATA_DIR, tmp_path, progress=False)
     assert is_current(seasonal_store, TODAY)

@@ -17,7 +17,7 @@ __all__ = ["built"]  # the fixture, shared with tests.test_stored_incremental
 def test_a_deleted_row_is_computed_again_and_rows_no_longer_standard_are_dropped(built):
     before = _table(built)
     key = next(k for k in sorted(before) if k[0] == "census_division" and k[2] and k[4] == 3)
-    stray = {**before[key], "service_type": "no_such_type", "population_served": ""}
+    stray = {**before[key]._mapping, "service_type": "no_such_type", "population_served": ""}
     table = CoverageIndicator
     with built.engine.begin() as connection:
         where = [getattr(table, name) == value for name, value in zip(KEY, key, strict=True)]
@@ -30,7 +30,7 @@ def test_a_deleted_row_is_computed_again_and_rows_no_longer_standard_are_dropped
     after = _table(built)
     assert report.incremental and report.rows == 1 and report.selections == 1
     assert after.keys() == before.keys()
-    assert _same(after[key], before[key]) and after[key]["computed_at"] == LATER
+    assert _same(after[key], before[key]) and after[key].computed_at == LATER
     assert is_current(built, TODAY)
     with built.engine.connect() as connection:
         stray_left = select(table.code).where(table.service_type == "no_such_type")
