@@ -40,7 +40,7 @@ VERSIONED = [
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "da815c2c62be9fcef302a11126dcb1c63b5aa9e3568ba120fd8b1d33836740b2"),
+        (5, "a77803b71ccb9a45bcbbe7af90b88bcad6d5d0ce37ae4d730001a8c6b8d6192d"),
     ),
 ]
 
