@@ -79,7 +79,10 @@ def test_the_map_draws_the_outlines_it_fetches(browser, server_url, level, juris
     watch = PageWatch(page)
     fetched: list[str] = []
     page.on("response", lambda r: fetched.append(r.url) if "/areas.geojson" in r.url else None)
-    page.goto(f"{server_url}/planner/?lang=fr&level={level}", wait_until="networkidle")
+    # Waits for the outlines' response itself: on a busy machine the map's script may start
+    # its fetch after the network has been quiet for the half second "networkidle" waits for.
+    with page.expect_response(lambda response: "/areas.geojson" in response.url):
+        page.goto(f"{server_url}/planner/?lang=fr&level={level}", wait_until="networkidle")
     assert len(fetched) == 1 and f"level={level}" in fetched[0]
     # Drawn once the outlines are parsed, which may outlast the network's quiet half second.
     paths = ".leaflet-overlay-pane path"
