@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (9, "46ee6e3ff5bc1d401a88fce5232ab5c8bfeec55f1ab3f8c818a18b78354bbff3"),
+        (9, "5e8b67a1210005772a778b88b9acad98e929757527eb713ec9ed2fcccc04cd07"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "a77803b71ccb9a45bcbbe7af90b88bcad6d5d0ce37ae4d730001a8c6b8d6192d"),
+        (5, "2f0b94ddbc9023eeed34ebbe3185c52fc0ec04ab465f6db0beaf58821e7112dd"),
     ),
 ]
 
