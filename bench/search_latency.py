@@ -18,7 +18,9 @@ by a minimal HTTP/1.1 client (:class:`LeanClient`: the standard library's ``http
 about 0.3 ms a response of its own); each sample is the wall time from sending the request to
 having read the whole body. Methods, per store:
 
-* PostGIS: HTTP; HTTP from waitress and HTTP within 100 km (both for information); the app
+* PostGIS: HTTP; HTTP from waitress, HTTP within 100 km and the floor (all three for
+  information: :mod:`bench.search_floor`, the nearest 10 Features through the same server, app
+  and store read, and nothing else, which says what of the ratio the stack costs); the app
   in-process (Flask test client, no socket; for information); ``PostgisStore.nearest``
   in-process (for information); the raw nearest-neighbour SQL through psycopg,
   ``SELECT id, ST_Distance(geog, q) FROM location ORDER BY geog <-> q LIMIT 10``.
@@ -69,6 +71,7 @@ from sqlalchemy.engine import make_url
 
 from bench.etl_throughput import postgis_bench_url
 from bench.profiling import phase_shares, trim_paths
+from bench.search_floor import FLOOR_PATH
 from bench.synthetic import SEED, overlay_data_dir, write_listings
 from caremap import publish
 from caremap.gazetteer import load_gazetteer
@@ -92,6 +95,8 @@ LIMIT = 10
 INFO_RADIUS_KM = 100
 GRANIAN = "granian"
 WAITRESS = "waitress"
+FLOOR = "granian floor"  # granian serving FLOOR_APP
+FLOOR_APP = "bench.search_floor:floor_app"
 WAITRESS_THREADS = 4
 SERVER_START_TIMEOUT_S = 90.0
 # A response may take this long: a server's first search builds its point index (100,000
@@ -345,6 +350,20 @@ def http_method(
     return method, client
 
 
+def floor_method(store: str, port: int) -> tuple[Method, LeanClient]:
+    """Timed HTTP requests of :data:`bench.search_floor.FLOOR_PATH` (the nearest 10 Features
+    and nothing else) from the floor server on ``port``."""
+    client = LeanClient(port)
+    method = Method(
+        f"HTTP {FLOOR_PATH}: nearest {LIMIT} Features, nothing else ({FLOOR})",
+        store,
+        lambda lat, lon: client.get(f"{FLOOR_PATH}?lat={lat}&lon={lon}&limit={LIMIT}"),
+        _feature_location_ids,
+        info=True,
+    )
+    return method, client
+
+
 def test_client_method(store: str, app) -> Method:
     client = app.test_client()
 
@@ -458,6 +477,9 @@ def _server_command(server: str, port: int) -> list[str]:
     """granian as ``caremap serve`` runs it, or waitress running the same ``serving_app()``."""
     if server == GRANIAN:
         return [sys.executable, "-m", "caremap_cli", "serve", "--port", str(port)]
+    if server == FLOOR:
+        code = f"from webmap.server import serve; serve('127.0.0.1', {port}, factory='{FLOOR_APP}')"
+        return [sys.executable, "-c", code]
     code = (
         "from waitress import serve; from webmap import serving_app; "
         f"serve(serving_app(), host='127.0.0.1', port={port}, threads={WAITRESS_THREADS})"
@@ -471,6 +493,7 @@ def app_server(server: str, database_url: str, log_path: Path):
     its port."""
     port = _free_port()
     env = dict(os.environ, CAREMAP_DATABASE_URL=database_url, CAREMAP_TILES_URL="")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("wb") as log:
         process = subprocess.Popen(
@@ -748,6 +771,7 @@ def _measure(
                         radius_km=INFO_RADIUS_KM,
                         info=True,
                     ),
+                    floor_method("PostGIS", ports[("PostGIS", FLOOR)]),
                 ]
                 cleanups += [client.close for _, client in timed]
                 apps["PostGIS"] = create_app({"DATABASE_URL": postgis_url, "TILES_URL": ""})
@@ -827,8 +851,30 @@ def _measure(
         "cores: other work on the machine makes the timings noisy; compare ratios."
     )
     print()
+    checks = _checks(methods, by, bool(postgis_url))
+    failed = not all(ok for _, ok, _ in checks)
+    if args.profile:
+        label = "PostGIS" if "PostGIS" in apps else "embedded"
+        print(
+            f"\ncProfile, {PROFILE_REQUESTS} API requests in-process on {label} "
+            f"(Flask test client; top {PROFILE_TOP}):"
+        )
+        print(profile_requests(apps[label], origins[:PROFILE_REQUESTS]))
+    elif failed:
+        print("A target failed: run with --profile for where an API request spends its time.")
+    for app in apps.values():
+        app.extensions["caremap_store"].dispose()
+    return 1 if failed else 0
+
+
+def _checks(
+    methods: list[Method], by: dict[tuple[str, str], Method], postgis: bool
+) -> list[tuple[str, bool, str]]:
+    """The targets (name, met, figures), printed with the ratios given for information."""
+    embedded_nearest = by[("embedded", "EmbeddedStore.nearest")]
+    brute_m = by[("embedded", "brute-force")]
     checks = []
-    if postgis_url:
+    if postgis:
         http_m, raw_m = by[("PostGIS", "HTTP")], by[("PostGIS", "raw")]
         ratio = http_m.percentile_ms(95) / raw_m.percentile_ms(95)
         checks.append(
@@ -854,35 +900,31 @@ def _measure(
     )
     for name, ok, value in checks:
         print(f"{'PASS' if ok else 'FAIL'}  {name} ({value})")
+    if postgis:
+        floor_m = next(m for m in methods if m.name.startswith(f"HTTP {FLOOR_PATH}"))
+        print(
+            f"info  PostGIS: the floor (HTTP {FLOOR_PATH}) p95 = "
+            f"{floor_m.percentile_ms(95) / raw_m.percentile_ms(95):.1f} x raw SQL p95 "
+            f"(p50 {floor_m.percentile_ms(50) / raw_m.percentile_ms(50):.1f} x); the search p95 "
+            f"= {http_m.percentile_ms(95) / floor_m.percentile_ms(95):.1f} x the floor's"
+        )
     http_e = by[("embedded", "HTTP")]
     print(
         f"info  embedded: HTTP / in-process nearest = "
         f"{http_e.percentile_ms(50) / embedded_nearest.percentile_ms(50):.0f} x (p50), "
         f"{http_e.percentile_ms(95) / embedded_nearest.percentile_ms(95):.0f} x (p95)"
     )
-    failed = not all(ok for _, ok, _ in checks)
-    if args.profile:
-        label = "PostGIS" if "PostGIS" in apps else "embedded"
-        print(
-            f"\ncProfile, {PROFILE_REQUESTS} API requests in-process on {label} "
-            f"(Flask test client; top {PROFILE_TOP}):"
-        )
-        print(profile_requests(apps[label], origins[:PROFILE_REQUESTS]))
-    elif failed:
-        print("A target failed: run with --profile for where an API request spends its time.")
-    for app in apps.values():
-        app.extensions["caremap_store"].dispose()
-    return 1 if failed else 0
+    return checks
 
 
 @contextmanager
 def _servers(embedded_url: str, postgis_url: str | None):
     """Every server up at once (each idle while another is timed); their ports by (store,
-    server): granian on each store, and waitress on PostGIS for comparison."""
+    server): granian on each store, and on PostGIS waitress and the floor for comparison."""
     started = time.perf_counter()
     wanted = [("embedded", GRANIAN, embedded_url)]
     if postgis_url:
-        wanted += [("PostGIS", GRANIAN, postgis_url), ("PostGIS", WAITRESS, postgis_url)]
+        wanted += [("PostGIS", server, postgis_url) for server in (GRANIAN, WAITRESS, FLOOR)]
     with ExitStack() as stack:
         ports = {
             (store, server): stack.enter_context(

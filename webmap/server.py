@@ -21,14 +21,14 @@ THREADS_PER_WORKER = 4
 WORKER_STOP_TIMEOUT_S = 5
 
 
-def serve(host: str, port: int, workers: int = 1) -> None:
-    """Serve the app on ``host:port`` until interrupted (SIGINT/SIGTERM stop it gracefully);
-    a worker process that dies is replaced."""
+def serve(host: str, port: int, workers: int = 1, factory: str = APP_FACTORY) -> None:
+    """Serve the app ``factory`` ("module:function") makes on ``host:port`` until interrupted
+    (SIGINT/SIGTERM stop it gracefully); a worker process that dies is replaced."""
     from granian import Granian
     from granian.constants import Interfaces
 
     Granian(
-        APP_FACTORY,
+        factory,
         address=host,
         port=port,
         interface=Interfaces.WSGI,
