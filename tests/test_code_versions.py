@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (9, "5e8b67a1210005772a778b88b9acad98e929757527eb713ec9ed2fcccc04cd07"),
+        (9, "7f3f3f91419e89eb84714ad002585cc79d82af6b41274a753dca73d3a4f714d2"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "2f0b94ddbc9023eeed34ebbe3185c52fc0ec04ab465f6db0beaf58821e7112dd"),
+        (5, "c788200ea7051326bc9a5e53d2afb5d935f40e26cd0f79ed3b830d5018fd2c75"),
     ),
 ]
 

@@ -3,19 +3,18 @@
 rows would: the columns' bind processing (:class:`caremap.model.UtcDateTime`) and scalar
 defaults are applied to every row here, not by SQLAlchemy's statement machinery row by row.
 
-On SQLite, a trigger adds one to ``store_meta``'s ``locations_version`` for every location row
-inserted (:mod:`caremap.store.embedded`); a bulk insert of locations adds their number once, the
-trigger dropped for the statement within the transaction and made again from its own text (a
-trigger run for each of 10,000 rows took twice the CPU of inserting them)."""
+On SQLite, the rows a bulk insert adds to a table whose row trigger counts them are counted at
+once (:func:`caremap.store.locations_version.inserts_counted_once`)."""
 
 from __future__ import annotations
 
-import contextlib
 import operator
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 from sqlalchemy import Column, Connection, Table, TypeDecorator, insert
+
+from caremap.store.locations_version import inserts_counted_once
 
 
 def insert_rows(
@@ -49,34 +48,8 @@ def _executemany(connection: Connection, table: Table, rows: Sequence[dict[str, 
     marks = ", ".join("?" * len(columns))
     names = _quoted(connection, table, columns)
     statement = f"INSERT INTO {names} VALUES ({marks})"  # noqa: S608 - names quoted, values bound
-    with _counted_once(connection, table, len(rows)):
+    with inserts_counted_once(connection, table.name, len(rows)):
         connection.exec_driver_sql(statement, _values(connection, columns, rows))
-
-
-# SQLite: the row triggers that only count a table's inserted rows, by table, and what counts
-# ``count`` rows at once.
-_COUNTING_TRIGGERS = {"location": "location_version_insert"}
-_COUNT = "UPDATE store_meta SET value = value + ? WHERE key = 'locations_version'"
-
-
-@contextlib.contextmanager
-def _counted_once(connection: Connection, table: Table, count: int) -> Iterator[None]:
-    """Within: ``table``'s counting trigger dropped, if it has one; after, the ``count`` rows
-    inserted counted at once, and the trigger made again as it was."""
-    name = _COUNTING_TRIGGERS.get(table.name)
-    found = None
-    if name is not None:
-        query = "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?"
-        found = connection.exec_driver_sql(query, (name,)).scalar()
-    if found is None:
-        yield
-        return
-    connection.exec_driver_sql(f"DROP TRIGGER {name}")
-    try:
-        yield
-    finally:
-        connection.exec_driver_sql(_COUNT, (count,))
-        connection.exec_driver_sql(found)
 
 
 def _quoted(connection: Connection, table: Table, columns: list[Column]) -> str:

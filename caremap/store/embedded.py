@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 from scipy.spatial import cKDTree
-from sqlalchemy import Connection, Engine, Select, event, select, text
+from sqlalchemy import Connection, Engine, Select, event, select
 
 from caremap.geodesy import (
     EARTH_RADIUS_M,
@@ -37,6 +37,7 @@ from caremap.store.base import (
     Store,
     proven_nearest,
 )
+from caremap.store.locations_version import locations_version
 
 VERSION_CHECK_INTERVAL_S = 1.0
 LARGE_TRANSACTION_CACHE_KIB = 128 * 1024  # SQLite's page cache (per connection) for a load
@@ -150,9 +151,7 @@ class EmbeddedStore(Store):
         if self._index is not None and now - self._checked_at < VERSION_CHECK_INTERVAL_S:
             return self._index
         with self.engine.connect() as connection:
-            version = connection.execute(
-                text("SELECT value FROM store_meta WHERE key = 'locations_version'")
-            ).scalar_one()
+            version = locations_version(connection)
             with self._lock:
                 if self._index is None or self._index.version != version:
                     self._index = _build_index(connection, version)
