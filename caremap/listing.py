@@ -134,6 +134,25 @@ def read_of(row: Sequence, read: ListingRead) -> ListingKey:
     return listing_of(row, with_record=read is ListingRead.RECORD)
 
 
+@dataclass(frozen=True)
+class WholeRead:
+    """Which candidates of a nearest-first read (0-based, nearest first on the sphere, from
+    ``start`` up to ``stop``) are read with ``read`` rather than as keys: those a search's page
+    is likely to show, read in the statement that ranks them."""
+
+    start: int
+    stop: int
+    read: ListingRead
+
+
+def key_or_whole(row: Sequence, whole: ListingRead) -> ListingKey:
+    """A listing's key, or what ``whole`` reads of it when the row has its Feature: from a
+    row whose first columns are ``whole``'s, those after the key NULL for a key."""
+    if row[len(KEY_COLUMNS)] is None:
+        return key_of(row)
+    return read_of(row, whole)
+
+
 def listings_with_ids(
     connection: Connection, ids: Sequence[str], with_record: bool
 ) -> dict[str, Listing]:

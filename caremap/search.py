@@ -28,7 +28,14 @@ from sqlalchemy import ColumnElement, and_, select
 
 from caremap.geodesy import distance_m as geodesic_m
 from caremap.geodesy import km_to_metres
-from caremap.listing import Listing, ListingKey, ListingRead, Timetable, listings_by_name
+from caremap.listing import (
+    Listing,
+    ListingKey,
+    ListingRead,
+    Timetable,
+    WholeRead,
+    listings_by_name,
+)
 from caremap.model import Attribute, Language, MapMember, PublicListing
 from caremap.privacy import PublicLocation
 from caremap.queries import (
@@ -188,13 +195,14 @@ def search(
     ``location``): only their Feature, distance and fresh bed counts are wanted."""
     if not query.has_origin:
         return _search_by_name(store, query, clock, read_model)
-    counted = _counted_nearest(store, query, clock, query.radius_km)
+    counted = _counted_nearest(store, query, clock, query.radius_km, read_model)
     unknown, more_unknown = _unknown_nearest(store, query, clock, counted)
     if counted.total or query.radius_km is None:
         page = _places(store, _page(counted, query), clock, read_model)
         return SearchResult(page, counted.total, False, unknown, counted.more, more_unknown)
     beyond = replace(query, radius_km=None, limit=min(query.limit, NEAREST_BEYOND_RADIUS))
-    farther = _places(store, _nearest(store, beyond, clock, None), clock, read_model)
+    shown = _shown(beyond, read_model)
+    farther = _places(store, _nearest(store, beyond, clock, None, shown=shown), clock, read_model)
     return SearchResult(farther, len(farther), bool(farther), unknown, False, more_unknown)
 
 
@@ -262,15 +270,29 @@ def _page(counted: _Counted, query: SearchQuery) -> list[list[Ranked]]:
 
 
 def _counted_nearest(
-    store: Store, query: SearchQuery, clock: Clock, radius_km: float | None
+    store: Store,
+    query: SearchQuery,
+    clock: Clock,
+    radius_km: float | None,
+    read_model: bool | None = None,
 ) -> _Counted:
     """One nearest-first pass gives the page and the count: the places up to
     :func:`counted_up_to`, and one more to tell whether more match; only those up to the end
-    of the page need be whole and in their order."""
+    of the page need be whole and in their order. With ``read_model`` (True or False) the
+    listings the page is likely to show are read whole in that pass (with their records, if
+    True)."""
     counted = counted_up_to(query)
     every = replace(query, limit=counted + 1, offset=0)
-    places = _nearest(store, every, clock, radius_km, query.offset + query.limit)
+    shown = None if read_model is None else _shown(query, read_model)
+    places = _nearest(store, every, clock, radius_km, query.offset + query.limit, shown)
     return _Counted(places[:counted], len(places) > counted)
+
+
+def _shown(query: SearchQuery, read_model: bool) -> WholeRead:
+    """The candidates a page of ``query`` is likely to show (its places' first listings, if
+    each is the next candidate), and what showing them reads."""
+    read = ListingRead.RECORD if read_model else ListingRead.FEATURE
+    return WholeRead(query.offset, query.offset + query.limit, read)
 
 
 def _unknown_nearest(
@@ -343,13 +365,16 @@ def _nearest(
     clock: Clock,
     radius_km: float | None,
     whole: int | None = None,
+    shown: WholeRead | None = None,
 ) -> list[list[Ranked]]:
     """The ``limit`` best places (their ranked listings), widening the candidates until
     enough pass the time filters and the first ``whole`` (all by default) are certainly the
     best and whole: none left out could rank before the last of them or belong to one (a
     confidential distance is rounded up, so it may rank after points fetched later; the
     store's spare candidates usually settle that without a second scan). The places after
-    those are places (a listing left out joins one or ranks after them), maybe not whole."""
+    those are places (a listing left out joins one or ranks after them), maybe not whole.
+    Without time filters, the candidates ``shown`` names are read whole (the others as
+    keys); with them, every candidate is read with its record."""
     latitude, longitude = query.latitude, query.longitude
     if latitude is None or longitude is None:
         raise ValueError("a nearest-first search needs a point to start from")
@@ -368,6 +393,7 @@ def _nearest(
             radius_m=radius_m,
             listing_filter=where,
             read=read,
+            whole=None if query.filters.by_time else shown,
         )
         places = _grouped(_ranked(nearby.found, query.filters, clock, radius_m))
         # Whatever was left out is at least beyond_m away, so ranks after a shown distance

@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (9, "7f3f3f91419e89eb84714ad002585cc79d82af6b41274a753dca73d3a4f714d2"),
+        (9, "b7698fe272b793b7e548116ec733f06255aa67672db5851341bc1b139c876baa"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "c788200ea7051326bc9a5e53d2afb5d935f40e26cd0f79ed3b830d5018fd2c75"),
+        (5, "cb0b1bcf02d8f4b8affa56b5c855c6fc4625d1366e0bd3831c5190922e2955b1"),
     ),
 ]
 

@@ -12,6 +12,7 @@ from scipy.optimize import least_squares
 from sqlalchemy import select
 
 from caremap import search as search_module
+from caremap.listing import Listing, ListingRead, WholeRead
 from caremap.model import Attribute, Location, ServiceAtLocation
 from caremap.search import (
     CONFIDENTIAL_DISTANCE_STEP_M,
@@ -84,6 +85,25 @@ def test_a_search_without_the_read_model_finds_the_same(loaded_store, query):
         assert {h.listing.record for h in lean.hits} == {None}
         with pytest.raises(ValueError, match="without its record"):
             _ = lean.hits[0].service
+
+
+def test_a_ranking_read_may_read_the_candidates_a_page_shows_whole(loaded_store, backend):
+    def nearest(whole=None):
+        return loaded_store.nearest_listings(
+            latitude=M5A_2N2[0], longitude=M5A_2N2[1], limit=12, read=ListingRead.KEY, whole=whole
+        ).found
+
+    keys = nearest()
+    shown = nearest(WholeRead(2, 6, ListingRead.FEATURE))
+    assert [(n.listing.id, n.distance_m) for n in shown] == [
+        (n.listing.id, n.distance_m) for n in keys
+    ]
+    whole = {n.listing.id: n.listing for n in shown if isinstance(n.listing, Listing)}
+    assert whole == loaded_store.listings_with_ids(list(whole), with_record=False)
+    if backend == "postgis":  # the embedded store's reads by id are in-process: it reads keys
+        # Candidates 2 to 5 on the sphere, ranked on the ellipsoid: about those positions.
+        positions = [i for i, n in enumerate(shown) if n.listing.id in whole]
+        assert len(positions) == 4 and max(positions) < 8, positions
 
 
 def test_filters_combine(seasonal_store):

@@ -32,7 +32,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from caremap import publish
-from caremap.listing import Listing, ListingKey, ListingRead, listings_with_ids, read_of
+from caremap.listing import (
+    Listing,
+    ListingKey,
+    ListingRead,
+    WholeRead,
+    listings_with_ids,
+    read_of,
+)
 from caremap.model import PublicListing
 
 log = logging.getLogger(__name__)
@@ -184,14 +191,16 @@ class Store(abc.ABC):
         radius_m: float | None = None,
         listing_filter: ColumnElement[bool] | None = None,
         read: ListingRead = ListingRead.RECORD,
+        whole: WholeRead | None = None,
     ) -> NearestFirst[NearbyListing]:
         """The ``limit`` (or more) published listings nearest-first (ties by id) by geodesic
         metres from (lat, lon) to their public point, optionally only within ``radius_m`` and
         only those ``listing_filter`` (a condition on ``public_listing``) passes; ``read``
-        says how much of each is read.
+        says how much of each is read, and a store may read the candidates ``whole`` names
+        with more (a listing read with its Feature is a :class:`Listing`).
 
         This default finds the nearest locations, then their listings: a listing left out is
-        at a location left out."""
+        at a location left out. It reads every listing with ``read``."""
         located = None
         if listing_filter is not None:
             located = select(PublicListing.location_id).where(listing_filter)

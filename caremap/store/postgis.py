@@ -25,7 +25,15 @@ import sqlalchemy as sa
 from geoalchemy2 import Geography
 
 from caremap.geodesy import distance_m
-from caremap.listing import Listing, ListingRead, listing_of, read_of
+from caremap.listing import (
+    KEY_COLUMNS,
+    Listing,
+    ListingRead,
+    WholeRead,
+    key_or_whole,
+    listing_of,
+    read_of,
+)
 from caremap.model import PublicListing
 from caremap.store.base import (
     POOL_RECYCLE_S,
@@ -124,18 +132,26 @@ class PostgisStore(Store):
         radius_m: float | None = None,
         listing_filter: sa.ColumnElement[bool] | None = None,
         read: ListingRead = ListingRead.RECORD,
+        whole: WholeRead | None = None,
     ) -> NearestFirst[NearbyListing]:
         """One statement: the KNN candidates among the listings, re-ranked as in ``nearest``
-        (a second, wider one in the rare case the first cannot prove its answer exact)."""
+        (a second, wider one in the rare case the first cannot prove its answer exact); the
+        candidates ``whole`` names are read whole in it."""
         if limit <= 0:
             return NearestFirst([])
         within = radius_m is not None
+        whole_read = None if whole is None else whole.read
+        key = (read, whole_read, within)
         if listing_filter is None:
-            run = self._prepared_runner((read, within), lambda: _listings(read, None, within))
+            run = self._prepared_runner(key, lambda: _listings(read, whole_read, None, within))
         else:
-            run = self._executor(_listings(read, listing_filter, within))
-        ranked, beyond_m = _nearest_rows(run, latitude, longitude, limit, radius_m)
-        found = [NearbyListing(read_of(row, read), m) for row, m in ranked]
+            run = self._executor(_listings(read, whole_read, listing_filter, within))
+        bounds = {} if whole is None else {"whole_start": whole.start, "whole_stop": whole.stop}
+        ranked, beyond_m = _nearest_rows(run, latitude, longitude, limit, radius_m, bounds)
+        if whole is None:
+            found = [NearbyListing(read_of(row, read), m) for row, m in ranked]
+        else:
+            found = [NearbyListing(key_or_whole(row, whole.read), m) for row, m in ranked]
         return NearestFirst(found, beyond_m)
 
     def listings_with_ids(self, ids: Sequence[str], with_record: bool) -> dict[str, Listing]:
@@ -205,12 +221,14 @@ def _nearest_rows(
     longitude: float,
     limit: int,
     radius_m: float | None,
+    bounds: dict[str, int] | None = None,
 ) -> tuple[list[tuple[Sequence[Any], float]], float]:
     """Rows of a :func:`_candidates` statement with their geodesic metres, nearest first (ties
     by id): at least ``limit`` of them when there are that many, all certainly the nearest;
     and the distance every row left out is at least (infinite when none is). The statement
-    is run with more candidates until that holds."""
+    is run with more candidates until that holds; ``bounds`` are its other parameters."""
     parameters = {"latitude": latitude, "longitude": longitude, "radius_m": radius_m}
+    parameters |= bounds or {}
     candidates = limit + CANDIDATE_MARGIN + limit // SPARE_PER
     while True:
         rows = run({**parameters, "candidates": candidates})
@@ -242,8 +260,26 @@ def _locations(where: sa.ColumnElement[bool] | None, within: bool) -> sa.Select:
     return _candidates((LOCATION.c.id,), LOCATION_POINT, where, within)
 
 
-def _listings(read: ListingRead, where: sa.ColumnElement[bool] | None, within: bool) -> sa.Select:
-    return _candidates(read.columns, LISTING_POINT, where, within)
+def _listings(
+    read: ListingRead,
+    whole_read: ListingRead | None,
+    where: sa.ColumnElement[bool] | None,
+    within: bool,
+) -> sa.Select:
+    """:func:`_candidates` among the listings, read with ``read``; with ``whole_read``, read
+    with that from the candidate ``whole_start`` (0-based, nearest first on the sphere) up to
+    ``whole_stop`` and as keys (the rest of its columns NULL) otherwise."""
+    if whole_read is None:
+        return _candidates(read.columns, LISTING_POINT, where, within)
+    if read is not ListingRead.KEY:
+        raise ValueError("only a read of keys reads some candidates whole")
+    near = _candidates(whole_read.columns, LISTING_POINT, where, within).subquery()
+    keys, more = near.c[: len(KEY_COLUMNS)], near.c[len(KEY_COLUMNS) : -3]
+    latitude, longitude, sphere = near.c[-3:]
+    rank = sa.func.row_number().over(order_by=(sphere, near.c.id))  # 1-based
+    shown = sa.and_(rank > sa.bindparam("whole_start"), rank <= sa.bindparam("whole_stop"))
+    whole = [sa.case((shown, column)).label(column.name) for column in more]
+    return sa.select(*keys, *whole, latitude, longitude, sphere).order_by(sphere, near.c.id)
 
 
 def _with_id_array(with_record: bool) -> sa.Select:
