@@ -173,17 +173,25 @@ def _with_ids(with_record: bool) -> Select:
     return select(*columns).where(PublicListing.id.in_(bindparam("ids", expanding=True)))
 
 
+def by_name(connection: Connection) -> tuple[ColumnElement[Any], ...]:
+    """The order listings are listed in by name: service name, then service id, by code point
+    (as Python compares text: SQLite's way, PostgreSQL's under "C"), then location order; the
+    order of the index ``ix_public_listing_by_name`` (migration 0023)."""
+    postgresql = connection.dialect.name == "postgresql"
+    texts = (PublicListing.service_name.expression, PublicListing.service_id.expression)
+    name, service_id = (text.collate("C") if postgresql else text for text in texts)
+    return name, service_id, PublicListing.position.expression
+
+
 def listings_by_name(
     connection: Connection,
     where: ColumnElement[bool] | None = None,
     limit: int | None = None,
     read: ListingRead = ListingRead.RECORD,
 ) -> list[ListingKey]:
-    """What ``read`` reads of the listings (those passing ``where``) by service name, then id,
-    then location order."""
-    query = select(*read.columns).order_by(
-        PublicListing.service_name, PublicListing.service_id, PublicListing.position
-    )
+    """What ``read`` reads of the listings (those passing ``where``) in :func:`by_name`
+    order."""
+    query = select(*read.columns).order_by(*by_name(connection))
     if where is not None:
         query = query.where(where)
     return [read_of(row, read) for row in connection.execute(query.limit(limit))]
@@ -225,22 +233,15 @@ def listings_page(
     connection: Connection, bbox: LonLatBox | None, offset: int, limit: int
 ) -> ListingPage:
     """The listings whose public point is in ``bbox`` (every one when None): at most ``limit``
-    of them from the 0-based ``offset``, by service name (by code point, as Python compares
-    text), service id and location order, that is in the order of the services of
-    :func:`caremap.queries.public_services` and each one's locations."""
+    of them from the 0-based ``offset``, in :func:`by_name` order, that is in the order of the
+    services of :func:`caremap.queries.public_services` and each one's locations."""
     where = true() if bbox is None else bbox.holds_listing()
     matched = connection.execute(
         select(func.count()).select_from(PublicListing).where(where)
     ).scalar_one()
     if offset >= matched:  # also keeps a huge offset out of SQL's integers
         return ListingPage([], matched)
-    # Text by code point, as Python compares it: SQLite's way, PostgreSQL's under "C".
-    postgresql = connection.dialect.name == "postgresql"
-    name, service_id = (
-        column.collate("C") if postgresql else column
-        for column in (PublicListing.service_name, PublicListing.service_id)
-    )
-    order = (name, service_id, PublicListing.position)
+    order = by_name(connection)
     # The page's ids first, sorted by their keys alone: no Feature text goes through the sort.
     ids = select(PublicListing.id).where(where).order_by(*order).offset(offset).limit(limit)
     page = ids.subquery()

@@ -578,7 +578,8 @@ class PublicListing(Base):
     generated ``geog`` over it with a GiST index, for nearest-first search."""
 
     __tablename__ = "public_listing"
-    # The browse map's grid reads a view from this index alone (caremap.mapgrid).
+    # The browse map's grid reads a view from this index alone (caremap.mapgrid). Migration 0023
+    # adds ix_public_listing_by_name, in caremap.listing.by_name order (by code point).
     __table_args__ = (
         Index("ix_public_listing_point", "latitude", "longitude", "id", "service_id"),
     )

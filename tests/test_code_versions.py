@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (9, "b7698fe272b793b7e548116ec733f06255aa67672db5851341bc1b139c876baa"),
+        (9, "e40e044358b0f521f019fd2be0bd5941d175f2283e408aae49f915cd8d048af9"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "cb0b1bcf02d8f4b8affa56b5c855c6fc4625d1366e0bd3831c5190922e2955b1"),
+        (5, "ee64a5dcd048f3e856170b08fc82ecec7884fa9dd3e5dd1b14ca5556397ec2e2"),
     ),
 ]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 from dataclasses import replace
 
@@ -203,6 +204,23 @@ def test_listing_without_origin_is_by_name(seasonal_store):
     result = search(seasonal_store, SearchQuery(limit=50), AFTER_LOAD)
     assert names(result) == sorted(names(result))
     assert all(hit.distance_m is None for hit in result.hits)
+
+
+def test_by_name_both_stores_list_by_code_point(empty_store, tmp_path):
+    """The order of the index that lists by name (migration 0023) on either store: names by
+    code point, as Python sorts them, whatever the database's collation."""
+    with (TEST_DATA / "seasonal_listings.csv").open(newline="", encoding="utf-8") as source:
+        rows = list(csv.DictReader(source))
+    for row, name in zip(rows, ["Zonta House", "abri de nuit", "Éva's", "Abri"], strict=True):
+        row["name"] = name
+    listings = tmp_path / "named.csv"
+    with listings.open("w", newline="", encoding="utf-8") as target:
+        writer = csv.DictWriter(target, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    run(empty_store, [listings], DATA_DIR, tmp_path, progress=False)
+    listed = names(search(empty_store, SearchQuery(limit=50), AFTER_LOAD))
+    assert listed == ["Abri", "Zonta House", "abri de nuit", "Éva's"]
 
 
 def test_confidential_distances_are_rounded_and_from_the_public_point(loaded_store):
