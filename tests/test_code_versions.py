@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (9, "5e8b67a1210005772a778b88b9acad98e929757527eb713ec9ed2fcccc04cd07"),
+        (9, "60281f653f4b72a0c35f42ac6dfab1ca8eb83c28554fc83b10134ee044c24711"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "2f0b94ddbc9023eeed34ebbe3185c52fc0ec04ab465f6db0beaf58821e7112dd"),
+        (5, "efdf98687cec28b53bc6803f5ebfa5a133cbd4f7b2d4c6040550a2045db5853e"),
     ),
 ]
 
