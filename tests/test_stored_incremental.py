@@ -60,7 +60,7 @@ def _keys(store) -> set[tuple]:
     """The keys of the stored indicators."""
     with store.engine.connect() as connection:
         table = CoverageIndicator.__table__
-        return {tuple(row) for row in connection.execute(select(*(table.c[n] for n in KEY)))}
+        return set(map(tuple, connection.execute(select(*(table.c[n] for n in KEY))).all()))
 
 
 def _same(a: Row, b: Row) -> bool:
