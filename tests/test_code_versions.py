@@ -40,7 +40,7 @@ VERSIONED = [
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "efdf98687cec28b53bc6803f5ebfa5a133cbd4f7b2d4c6040550a2045db5853e"),
+        (5, "59f7319702ca4db443b0c6f47c57553012a7a851d1237d98760f897fe9b7fd44"),
     ),
 ]
 

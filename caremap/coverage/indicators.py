@@ -500,14 +500,24 @@ def demand_points(data_dir: Path, layer: Layer, position: dict[str, int]) -> Dem
             Points(layer.codes, shapely.get_y(inside), shapely.get_x(inside), population),
             np.arange(len(layer.codes)),
         )
-    fsas = fsa_demand(data_dir)
-    latitudes = fsas["latitude"].to_numpy(float)
-    longitudes = fsas["longitude"].to_numpy(float)
-    points = Points(
-        fsas["point"].to_numpy(object), latitudes, longitudes, fsas["pop2016"].to_numpy(float)
-    )
-    codes = layer.assign(latitudes, longitudes)
+    points = _national_demand(data_dir)
+    codes = layer.assign(points.latitude, points.longitude)
     return Demand(points, np.array([position.get(c, -1) for c in codes], dtype=int))
+
+
+@functools.cache
+def _national_demand(data_dir: Path) -> Points:
+    """The demand points of the national levels (:func:`fsa_demand`), read once per process
+    (read-only, as :class:`Points` are)."""
+    fsas = fsa_demand(data_dir)
+    points = Points(
+        fsas["point"].to_numpy(object),
+        fsas["latitude"].to_numpy(float),
+        fsas["longitude"].to_numpy(float),
+        fsas["pop2016"].to_numpy(float),
+    )
+    points.ids.flags.writeable = False  # Points locks its other arrays
+    return points
 
 
 def fsa_demand(data_dir: Path) -> pd.DataFrame:
