@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (9, "e40e044358b0f521f019fd2be0bd5941d175f2283e408aae49f915cd8d048af9"),
+        (9, "d76d213d93309391aae54f80d8d3716413ce1b6b8ec9e7d8800f75c905400da3"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "ee64a5dcd048f3e856170b08fc82ecec7884fa9dd3e5dd1b14ca5556397ec2e2"),
+        (5, "eb56563b5cfd6e0fd1e3116a644d83d43c9d8509c2ac4bc033cce827ae45561a"),
     ),
 ]
 

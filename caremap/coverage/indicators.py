@@ -109,6 +109,22 @@ class Demand:
 
 
 @dataclass(frozen=True)
+class Columns:
+    """Indicators of some jurisdictions of a level, column by column (lists in one order, of
+    Python values): as :class:`JurisdictionIndicators` has them, without names or deserts."""
+
+    codes: list[str]
+    populations: list[int]
+    statuses: list[str]
+    services: list[int]
+    beds: list[int]
+    services_per_100k: list[float | None]
+    beds_per_10k: list[float | None]
+    access_score: list[float | None]
+    shares: list[list[float | None]]  # per threshold asked for
+
+
+@dataclass(frozen=True)
 class Evaluation:
     """One selection evaluated on one level: what every indicator is computed from."""
 
@@ -118,6 +134,7 @@ class Evaluation:
     beds: np.ndarray  # beds of each supply point
     nearest_km: np.ndarray  # per demand point
     scores: np.ndarray  # accessibility per demand point
+    key: tuple  # the same for the evaluations of one level with the same supply and scores
 
     def indicators(
         self, threshold_km: float | None = None, positions: Sequence[int] | None = None
@@ -125,7 +142,14 @@ class Evaluation:
         """Indicators of every jurisdiction (or of those at ``positions`` in the layer), the
         share beyond ``threshold_km`` (default: the selection's)."""
         threshold = self.selection.threshold_km if threshold_km is None else threshold_km
-        return self.context.tabulate(self, self.share_beyond(threshold), positions)
+        return self.context.tabulate(self, threshold, positions)
+
+    def columns(
+        self, thresholds_km: Sequence[float], positions: Sequence[int] | None = None
+    ) -> Columns:
+        """The indicators of :meth:`indicators` in columns, the share beyond each of
+        ``thresholds_km``."""
+        return self.context.columns(self, thresholds_km, positions)
 
     def share_beyond(self, threshold_km: float) -> np.ndarray:
         """Per jurisdiction, the share of its demand farther than ``threshold_km`` (NaN without
@@ -136,6 +160,27 @@ class Evaluation:
         share = np.full(len(people), np.nan)
         np.divide(self.context.per_jurisdiction(far), people, out=share, where=people > 0)
         return share
+
+
+@dataclass(frozen=True)
+class _Counted:
+    """What the evaluations of a level with the same supply and scores share, per
+    jurisdiction in the layer's order: whether it has services, and the columns of
+    :class:`Columns` that depend on nothing else (object arrays hold Python floats and None)."""
+
+    with_services: np.ndarray
+    services: np.ndarray
+    beds: np.ndarray
+    services_per_100k: np.ndarray
+    beds_per_10k: np.ndarray
+    access_score: np.ndarray
+
+
+def _or_none(values: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """``values`` as Python floats where ``known``, None elsewhere (an object array)."""
+    kept = values.astype(object)
+    kept[~known] = None
+    return kept
 
 
 class LevelContext:
@@ -152,6 +197,10 @@ class LevelContext:
         self.today = today
         self.rows = self.layer.frame.to_dict("records")
         self.position = {code: i for i, code in enumerate(self.layer.codes)}
+        config = self.layer.config
+        self.codes = np.array([str(row[config.code]) for row in self.rows], dtype=object)
+        self.populations = np.array([int(row[config.population] or 0) for row in self.rows], int)
+        self.names = [(str(row[config.name_en]), str(row[config.name_fr])) for row in self.rows]
         with store.session() as session:
             self.supply = (
                 Supply.of(published_services(session.connection())) if supply is None else supply
@@ -175,6 +224,9 @@ class LevelContext:
         self._where = self._positions(self.supply.latitude, self.supply.longitude)
         self._masks: dict[tuple[str, object], np.ndarray] = {}  # per service, see _selected
         self._distances: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}  # see _measure
+        self._counted: dict[tuple, _Counted] = {}  # per Evaluation.key, see _count
+        self._shares: dict[tuple[tuple, float], np.ndarray] = {}  # see _share
+        self._declared: dict[frozenset[str], tuple[np.ndarray, np.ndarray]] = {}  # see statuses
 
     def per_jurisdiction(self, values: np.ndarray) -> np.ndarray:
         """Sum of a per-demand-point quantity in each jurisdiction."""
@@ -206,7 +258,7 @@ class LevelContext:
             weight = beds if selection.supply == "beds" else np.ones(len(ids))
             self._distances[key] = self._measure(Points(ids, lats, lons, weight), selection, within)
         nearest, scores = self._distances[key]
-        return Evaluation(self, selection, where, beds, nearest, scores)
+        return Evaluation(self, selection, where, beds, nearest, scores, key)
 
     def _sites(
         self, chosen: np.ndarray, added: tuple[tuple[float, float, int], ...]
@@ -279,71 +331,116 @@ class LevelContext:
             around |= np.isfinite(distance)
         return around
 
-    def statuses(
+    def statuses(self, with_services: np.ndarray, service_types: frozenset[str]) -> np.ndarray:
+        """covered / partial / no_data per jurisdiction for the selected service types (every
+        type when none is selected; see module doc), given whether each has listed services:
+        covered only if covered for each type; no data only if no type is declared in any part
+        of it and nothing is listed."""
+        types = frozenset(service_types or self.service_types)
+        if types not in self._declared:
+            per_type = np.array(
+                [self._declared_status[t] for t in sorted(types)], dtype=object
+            ).reshape(len(types), len(self.rows))
+            covered = (per_type == "covered").all(axis=0) & bool(types)
+            self._declared[types] = covered, (per_type != "no_data").any(axis=0)
+        covered, declared = self._declared[types]
+        partial = np.where(with_services | declared, "partial", "no_data")
+        return np.where(covered, "covered", partial)
+
+    def columns(
         self,
-        supply_index: np.ndarray,
-        service_types: frozenset[str],
-        positions: Sequence[int] | None = None,
-    ) -> list[str]:
-        """covered / partial / no_data per jurisdiction (or of those at ``positions``) for the
-        selected service types (every type when none is selected; see module doc): a
-        jurisdiction no source declares is partial where it has listed services."""
-        per_type = [self._declared_status[t] for t in sorted(service_types or self.service_types)]
-        with_services = set(supply_index[supply_index >= 0].tolist())
-        return [
-            _combined([statuses[i] for statuses in per_type], i in with_services)
-            for i in (range(len(self.rows)) if positions is None else positions)
-        ]
+        evaluation: Evaluation,
+        thresholds_km: Sequence[float],
+        positions: Sequence[int] | None,
+    ) -> Columns:
+        """The indicators of an evaluation in columns (:meth:`Evaluation.columns`)."""
+        at = slice(None) if positions is None else np.asarray(positions, dtype=np.intp)
+        counted = self._count(evaluation)
+        statuses = self.statuses(counted.with_services, evaluation.selection.service_types)
+        return Columns(
+            self.codes[at].tolist(),
+            self.populations[at].tolist(),
+            statuses[at].tolist(),
+            counted.services[at].tolist(),
+            counted.beds[at].tolist(),
+            counted.services_per_100k[at].tolist(),
+            counted.beds_per_10k[at].tolist(),
+            counted.access_score[at].tolist(),
+            [self._share(evaluation, km)[at].tolist() for km in thresholds_km],
+        )
+
+    def _count(self, evaluation: Evaluation) -> _Counted:
+        """Services, beds, rates and scores per jurisdiction, once per :attr:`Evaluation.key`."""
+        if evaluation.key not in self._counted:
+            inside = evaluation.supply_index >= 0
+            where = evaluation.supply_index[inside]
+            n = len(self.rows)
+            services = np.bincount(where, minlength=n)
+            beds = np.bincount(where, weights=evaluation.beds[inside], minlength=n).astype(int)
+            populated = self.populations != 0
+            peopled = self.people > 0
+            score = self.per_jurisdiction(self.demand.points.weight * evaluation.scores)
+            self._counted[evaluation.key] = _Counted(
+                services > 0,
+                services,
+                beds,
+                _or_none(_ratio(services, self.populations, populated) * 100_000, populated),
+                _or_none(_ratio(beds, self.populations, populated) * 10_000, populated),
+                _or_none(_ratio(score, self.people, peopled), peopled),
+            )
+        return self._counted[evaluation.key]
+
+    def _share(self, evaluation: Evaluation, threshold_km: float) -> np.ndarray:
+        """:meth:`Evaluation.share_beyond` as Python floats, None without people (once per
+        :attr:`Evaluation.key` and threshold)."""
+        key = (evaluation.key, threshold_km)
+        if key not in self._shares:
+            self._shares[key] = _or_none(evaluation.share_beyond(threshold_km), self.people > 0)
+        return self._shares[key]
 
     def tabulate(
-        self, evaluation: Evaluation, share: np.ndarray, positions: Sequence[int] | None = None
+        self, evaluation: Evaluation, threshold_km: float, positions: Sequence[int] | None = None
     ) -> list[JurisdictionIndicators]:
-        """One row per jurisdiction (or per one at ``positions``) from an evaluation and its
-        share beyond the threshold."""
-        config = self.layer.config
-        inside = evaluation.supply_index >= 0
-        where = evaluation.supply_index[inside]
-        services = np.bincount(where, minlength=len(self.rows))
-        beds = np.bincount(where, weights=evaluation.beds[inside], minlength=len(self.rows))
-        demand = self.demand.points.weight
-        score = self.per_jurisdiction(demand * evaluation.scores)
-        positions = range(len(self.rows)) if positions is None else positions
-        statuses = self.statuses(
-            evaluation.supply_index, evaluation.selection.service_types, positions
-        )
-        results = []
-        for i, status in zip(positions, statuses, strict=True):
-            row = self.rows[i]
-            population = int(row[config.population] or 0)
-            result = JurisdictionIndicators(
-                level=config.level,
-                code=str(row[config.code]),
-                name_en=str(row[config.name_en]),
-                name_fr=str(row[config.name_fr]),
+        """One row per jurisdiction (or per one at ``positions``) from an evaluation, with the
+        share beyond ``threshold_km``."""
+        columns = self.columns(evaluation, [threshold_km], positions)
+        level = self.layer.config.level
+        return [
+            JurisdictionIndicators(
+                level=level,
+                code=code,
+                name_en=self.names[i][0],
+                name_fr=self.names[i][1],
                 population=population,
                 status=status,
-                services=int(services[i]),
-                beds=int(beds[i]),
+                services=services,
+                beds=beds,
+                services_per_100k=per_100k,
+                beds_per_10k=per_10k,
+                share_beyond=share,
+                access_score=score,
+                desert=is_desert(status, share),
             )
-            if population:
-                result.services_per_100k = result.services / population * 100_000
-                result.beds_per_10k = result.beds / population * 10_000
-            if self.people[i] > 0:
-                result.share_beyond = float(share[i])
-                result.access_score = float(score[i] / self.people[i])
-            result.desert = is_desert(result.status, result.share_beyond)
-            results.append(result)
-        return results
+            for i, code, population, status, services, beds, per_100k, per_10k, score, share in zip(
+                range(len(self.rows)) if positions is None else positions,
+                columns.codes,
+                columns.populations,
+                columns.statuses,
+                columns.services,
+                columns.beds,
+                columns.services_per_100k,
+                columns.beds_per_10k,
+                columns.access_score,
+                columns.shares[0],
+                strict=True,
+            )
+        ]
 
 
-def _combined(statuses: list[str], with_services: bool) -> str:
-    """One jurisdiction's status over several service types: covered only if covered for
-    each; no data only if no type is declared in any part of it and nothing is listed."""
-    if statuses and all(status == "covered" for status in statuses):
-        return "covered"
-    if with_services or any(status != "no_data" for status in statuses):
-        return "partial"
-    return "no_data"
+def _ratio(numerator: np.ndarray, denominator: np.ndarray, where: np.ndarray) -> np.ndarray:
+    """``numerator / denominator`` where ``where`` (0 elsewhere)."""
+    ratio: np.ndarray = np.divide(numerator, denominator, out=np.zeros(len(numerator)), where=where)
+    return ratio
 
 
 def is_desert(status: str, share_beyond: float | None) -> bool:
@@ -403,14 +500,24 @@ def demand_points(data_dir: Path, layer: Layer, position: dict[str, int]) -> Dem
             Points(layer.codes, shapely.get_y(inside), shapely.get_x(inside), population),
             np.arange(len(layer.codes)),
         )
-    fsas = fsa_demand(data_dir)
-    latitudes = fsas["latitude"].to_numpy(float)
-    longitudes = fsas["longitude"].to_numpy(float)
-    points = Points(
-        fsas["point"].to_numpy(object), latitudes, longitudes, fsas["pop2016"].to_numpy(float)
-    )
-    codes = layer.assign(latitudes, longitudes)
+    points = _national_demand(data_dir)
+    codes = layer.assign(points.latitude, points.longitude)
     return Demand(points, np.array([position.get(c, -1) for c in codes], dtype=int))
+
+
+@functools.cache
+def _national_demand(data_dir: Path) -> Points:
+    """The demand points of the national levels (:func:`fsa_demand`), read once per process
+    (read-only, as :class:`Points` are)."""
+    fsas = fsa_demand(data_dir)
+    points = Points(
+        fsas["point"].to_numpy(object),
+        fsas["latitude"].to_numpy(float),
+        fsas["longitude"].to_numpy(float),
+        fsas["pop2016"].to_numpy(float),
+    )
+    points.ids.flags.writeable = False  # Points locks its other arrays
+    return points
 
 
 def fsa_demand(data_dir: Path) -> pd.DataFrame:

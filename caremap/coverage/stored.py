@@ -25,7 +25,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import itertools
-import math
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -64,7 +63,7 @@ from caremap.paging import ID_CHUNK, chunks
 from caremap.queries import PublicService, public_services
 from caremap.settings import load_settings
 from caremap.store import Store
-from caremap.store.bulk import insert_rows
+from caremap.store.bulk import insert_values
 
 THRESHOLDS_KM = (10, 25, 50, 100, 250)
 CATCHMENT_KM = 50.0
@@ -364,7 +363,9 @@ def build(
     those stored were built today, compute only the rows missing (forgotten by a change, or of
     a new standard selection) and drop those of selections no longer standard; otherwise
     replace every row (the garbage collector's passes rarer meanwhile: a third of the CPU of a
-    build after one edit went to walking what the process holds)."""
+    build after one edit went to walking what the process holds). The rows are written in a
+    large transaction (:meth:`caremap.store.Store.large_transaction`: a full build of the
+    bundled data writes half a million, which SQLite's default page cache spilled to the WAL)."""
     with fewer_collections():
         return _build(store, data_dir, today, now, incremental=incremental)
 
@@ -382,7 +383,7 @@ def _build(
     services = _all_services(store) if shortfall is None else None
     near = _Near(store, data_dir) if shortfall is not None else None
     everything = Supply.of(services) if services is not None else None
-    rows: list[dict] = []
+    rows: list[tuple] = []
     selections = 0
     for level, layer in layers.items():
         missing = (
@@ -398,10 +399,10 @@ def _build(
         for key, missing_codes in wanted.items():
             within, positions = _missing(data_dir, level, frozenset(missing_codes))
             evaluation = context.evaluate(_selection(level, key), within if near else None)
-            rows += _rows(evaluation, today, now, positions)
+            rows += _rows(evaluation, positions)
             selections += 1
     table = CoverageIndicator
-    with store.engine.begin() as connection:
+    with store.engine.begin() as connection, store.large_transaction(connection):
         if shortfall is None:
             invalidate(connection)
             supply.store(connection, services or [])
@@ -412,7 +413,7 @@ def _build(
                     tuple_(table.service_type, table.population_served).not_in(pairs)
                 )
             )
-        insert_rows(connection, table, rows)
+        insert_values(connection, table, ROW_NAMES, rows, {"as_of": today, "computed_at": now})
     return BuildReport(
         len(layers), selections, len(rows), time.perf_counter() - started, incremental
     )
@@ -487,43 +488,48 @@ def _missing(data_dir: Path, level: str, codes: frozenset[str]) -> tuple[np.ndar
     return within, [i for i, code in enumerate(layer.codes) if str(code) in codes]
 
 
-def _rows(
-    evaluation: Evaluation, today: dt.date, now: dt.datetime, positions: list[int]
-) -> list[dict]:
-    """The rows of the jurisdictions at ``positions`` in the layer (about 500,000 in a full
-    build of the bundled data: the shares are taken out of their arrays once per column)."""
+# The columns of the rows :func:`_rows` gives; every row of a build has the same ``as_of`` and
+# ``computed_at``.
+ROW_NAMES = (
+    "level",
+    "code",
+    "service_type",
+    "population_served",
+    "month",
+    "status",
+    "people",
+    "services",
+    "beds",
+    "services_per_100k",
+    "beds_per_10k",
+    "access_score",
+    *(f"share_beyond_{km}km" for km in THRESHOLDS_KM),
+)
+
+
+def _rows(evaluation: Evaluation, positions: list[int]) -> list[tuple]:
+    """The rows (:data:`ROW_NAMES`) of the jurisdictions at ``positions`` in the layer (about
+    500,000 in a full build of the bundled data: made from the evaluation's columns)."""
     selection = evaluation.selection
-    shares = [
-        (f"share_beyond_{km}km", evaluation.share_beyond(km)[positions].tolist())
-        for km in THRESHOLDS_KM
-    ]
-    key = {
-        "service_type": next(iter(selection.service_types), ALL),
-        "population_served": next(iter(selection.populations), ALL),
-        "month": selection.month or ANY_MONTH,
-        "as_of": today,
-        "computed_at": now,
-    }
-    rows = []
-    for n, r in enumerate(evaluation.indicators(positions=positions)):
-        row = {
-            **key,
-            "level": r.level,
-            "code": r.code,
-            "status": r.status,
-            "people": r.population,
-            "services": r.services,
-            "beds": r.beds,
-            "services_per_100k": r.services_per_100k,
-            "beds_per_10k": r.beds_per_10k,
-            "access_score": r.access_score,
-        }
-        known = r.share_beyond is not None
-        for column, values in shares:
-            value = values[n]
-            row[column] = value if known and not math.isnan(value) else None
-        rows.append(row)
-    return rows
+    columns = evaluation.columns(THRESHOLDS_KM, positions)
+    return list(
+        zip(
+            itertools.repeat(evaluation.context.layer.config.level),
+            columns.codes,
+            itertools.repeat(next(iter(selection.service_types), ALL)),
+            itertools.repeat(next(iter(selection.populations), ALL)),
+            itertools.repeat(selection.month or ANY_MONTH),
+            columns.statuses,
+            columns.populations,
+            columns.services,
+            columns.beds,
+            columns.services_per_100k,
+            columns.beds_per_10k,
+            columns.access_score,
+            *columns.shares,
+            strict=False,  # the repeated values are as many as the jurisdictions
+        )
+    )
 
 
 @dataclass(frozen=True)

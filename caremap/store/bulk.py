@@ -9,7 +9,7 @@ once (:func:`caremap.store.locations_version.inserts_counted_once`)."""
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, cast
 
 from sqlalchemy import Column, Connection, Table, TypeDecorator, insert
@@ -22,34 +22,64 @@ def insert_rows(
 ) -> None:
     """Insert ``rows`` (dicts with the same keys, by column name) into ``target`` (a table or
     a mapped class) in the connection's transaction."""
+    if rows:
+        names = list(rows[0])
+        insert_values(connection, target, names, list(map(_picker(names), rows)))
+
+
+def insert_values(
+    connection: Connection,
+    target: Table | type[Any],
+    names: Sequence[str],
+    rows: Sequence[tuple[Any, ...]],
+    constants: Mapping[str, Any] | None = None,
+) -> None:
+    """Insert ``rows`` (tuples of the columns ``names``), each with the ``constants`` (values
+    by column name, the same in every row: bind-processed once), into ``target`` (a table or
+    a mapped class) in the connection's transaction."""
     if not rows:
         return
     table = target if isinstance(target, Table) else target.__table__
+    constants = dict(constants or {})
     dialect = connection.dialect
     if dialect.name == "postgresql" and dialect.driver == "psycopg":
-        _copy(connection, table, rows)
+        _copy(connection, table, names, rows, constants)
     elif dialect.name == "sqlite":
-        _executemany(connection, table, rows)
+        _executemany(connection, table, names, rows, constants)
     else:
-        connection.execute(insert(table), list(rows))
+        connection.execute(
+            insert(table), [dict(zip(names, row, strict=True)) | constants for row in rows]
+        )
 
 
-def _copy(connection: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    columns = _columns(table, list(rows[0]))
+def _copy(
+    connection: Connection,
+    table: Table,
+    names: Sequence[str],
+    rows: Sequence[tuple[Any, ...]],
+    constants: dict[str, Any],
+) -> None:
+    columns = _columns(table, [*names, *constants])
     statement = f"COPY {_quoted(connection, table, columns)} FROM STDIN"
     driver = cast(Any, connection.connection.driver_connection)  # psycopg.Connection
     with driver.cursor() as cursor, cursor.copy(statement) as copy:
-        for values in _values(connection, columns, rows):
+        for values in _values(connection, columns, rows, constants):
             copy.write_row(values)
 
 
-def _executemany(connection: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    columns = _columns(table, list(rows[0]))
+def _executemany(
+    connection: Connection,
+    table: Table,
+    names: Sequence[str],
+    rows: Sequence[tuple[Any, ...]],
+    constants: dict[str, Any],
+) -> None:
+    columns = _columns(table, [*names, *constants])
     marks = ", ".join("?" * len(columns))
-    names = _quoted(connection, table, columns)
-    statement = f"INSERT INTO {names} VALUES ({marks})"  # noqa: S608 - names quoted, values bound
+    quoted = _quoted(connection, table, columns)
+    statement = f"INSERT INTO {quoted} VALUES ({marks})"  # noqa: S608 - names quoted, values bound
     with inserts_counted_once(connection, table.name, len(rows)):
-        connection.exec_driver_sql(statement, _values(connection, columns, rows))
+        connection.exec_driver_sql(statement, _values(connection, columns, rows, constants))
 
 
 def _quoted(connection: Connection, table: Table, columns: list[Column]) -> str:
@@ -69,27 +99,44 @@ def _columns(table: Table, names: list[str]) -> list[Column]:
 
 
 def _values(
-    connection: Connection, columns: list[Column], rows: Sequence[dict[str, Any]]
-) -> list[Sequence[Any]]:
-    """Each row's values for ``columns`` (:func:`_columns` of its keys), bind-processed column
-    by column. A decorated type's processor (:class:`caremap.model.UtcDateTime`) remembers
-    what it made of each value (a load stamps every row with one time); SQLAlchemy's own
-    (float, boolean) are cheaper to call than to remember, their values mostly all different."""
-    names = list(rows[0])
-    pick = _picker(names)
-    fixed = tuple(column.default.arg for column in columns[len(names) :])  # type: ignore[union-attr]
-    picked: list[Sequence[Any]] = [pick(row) + fixed for row in rows]
+    connection: Connection,
+    columns: list[Column],
+    rows: Sequence[tuple[Any, ...]],
+    constants: dict[str, Any],
+) -> list[tuple[Any, ...]]:
+    """Each row's values for ``columns`` (:func:`_columns` of its names and the constants'),
+    bind-processed column by column; the constants and scalar defaults once. A decorated
+    type's processor (:class:`caremap.model.UtcDateTime`) remembers what it made of each
+    value (a load stamps every row with one time); SQLAlchemy's own (float, boolean) are
+    cheaper to call than to remember, their values mostly all different."""
+    named = len(rows[0])
+    processors = [column.type._cached_bind_processor(connection.dialect) for column in columns]
+    fixed = tuple(
+        value if value is None or process is None else process(value)
+        for value, process in zip(
+            (_fixed(column, constants) for column in columns[named:]),
+            processors[named:],
+            strict=True,
+        )
+    )
     steps = [
-        (i, _Memo(process) if isinstance(column.type, TypeDecorator) else process)
-        for i, column in enumerate(columns)
-        if (process := column.type._cached_bind_processor(connection.dialect)) is not None
+        (i, _Memo(process) if isinstance(columns[i].type, TypeDecorator) else process)
+        for i, process in enumerate(processors[:named])
+        if process is not None
     ]
-    if not steps:
-        return picked
-    by_column = list(zip(*picked, strict=True))
-    for i, process in steps:
-        by_column[i] = tuple(None if value is None else process(value) for value in by_column[i])
-    return list(zip(*by_column, strict=True))
+    if steps:
+        by_column: list[Sequence[Any]] = list(zip(*rows, strict=True))
+        for i, process in steps:
+            by_column[i] = [None if value is None else process(value) for value in by_column[i]]
+        rows = list(zip(*by_column, strict=True))
+    return [row + fixed for row in rows] if fixed else list(rows)
+
+
+def _fixed(column: Column, constants: dict[str, Any]) -> Any:
+    """The value of a column not named in the rows: a constant's, else its scalar default."""
+    if column.name in constants:
+        return constants[column.name]
+    return column.default.arg  # type: ignore[union-attr]
 
 
 def _picker(names: list[str]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:

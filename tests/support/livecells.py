@@ -4,12 +4,13 @@ the stored cells and members (caremap.mapcells, caremap.mapfilters) must give.""
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, select
 
-from caremap.listing import COLUMNS, LonLatBox, Timetable, listing_of
+from caremap.listing import COLUMNS, LonLatBox, Timetable, decode_record, listing_of
 from caremap.mapcells import MARKER_ZOOM, Cell, cell_keys, cell_range
 from caremap.model import PublicListing
 from caremap.search import Clock, Filters, listing_filter, passes_time_filters
@@ -57,9 +58,7 @@ def _cells_passing(
     members: dict[tuple[Any, ...], list[Any]] = defaultdict(list)
     with store.engine.connect() as connection:
         for row in connection.execute(select(*COLUMNS, *point, *labelled).where(*where)):
-            service, location = listing_of(row).public  # the record decoded whole
-            timetable = Timetable(service.schedules, service.capacities, location.timezone)
-            if passes_time_filters(timetable, filters, clock):
+            if passes_time_filters(_timetable(listing_of(row).record), filters, clock):
                 members[tuple(row[len(COLUMNS) + len(point) :])].append(row)
     return [
         Cell(
@@ -70,3 +69,12 @@ def _cells_passing(
         )
         for rows in members.values()
     ]
+
+
+@functools.lru_cache(maxsize=4096)
+def _timetable(record: str) -> Timetable:
+    """What the time filters read of a listing's record, from the record decoded whole (once
+    per record's text: a test counts the same listings at every zoom, box, filter and
+    instant)."""
+    service, location = decode_record(record)
+    return Timetable(service.schedules, service.capacities, location.timezone)
