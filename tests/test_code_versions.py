@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (9, "5e8b67a1210005772a778b88b9acad98e929757527eb713ec9ed2fcccc04cd07"),
+        (9, "dc6b336447d89b2097da9c1c508ba44180cd0b4086761d98f710ad1fc7e5f25d"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "2f0b94ddbc9023eeed34ebbe3185c52fc0ec04ab465f6db0beaf58821e7112dd"),
+        (5, "002de39012f5e53bad1d1de180b8c16c042d9b353010fecf3c99990707713adc"),
     ),
 ]
 
