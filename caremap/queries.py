@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import orjson
 import shapely
-from sqlalchemy import Connection, Row, Select, bindparam, func, select
+from sqlalchemy import Connection, Row, Select, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from caremap.language import language_of
@@ -394,7 +394,7 @@ def _read_in(connection: Connection, query: Select, column: Any, ids: list[str] 
         return []
     if connection.dialect.name == "sqlite":
         listed = query.where(column.in_(select(_JSON_IDS.c.value)))
-        return list(connection.execute(listed, {"ids": orjson.dumps(ids).decode()}).all())
+        return list(connection.execute(listed, {"ids": _json(ids)}).all())
     rows: list[Row[Any]] = []
     for chunk in chunks(ids, ID_CHUNK):
         rows += connection.execute(query.where(column.in_(chunk))).all()
@@ -403,6 +403,8 @@ def _read_in(connection: Connection, query: Select, column: Any, ids: list[str] 
 
 _JSON_IDS = func.json_each(bindparam("ids")).table_valued("value")
 """SQLite: the values of the JSON array bound as ``ids``."""
+_JSON_LOCATION_IDS = func.json_each(bindparam("location_ids")).table_valued("value")
+"""SQLite: the values of the JSON array bound as ``location_ids``."""
 
 
 def _rows_of(
@@ -422,13 +424,32 @@ def _children(
     public: bool = False,
 ) -> list[Row]:
     """The rows of a child table that belong to one of the services or of the locations, by
-    id."""
-    rows = {
-        row.id: row
-        for column, ids in ((model.service_id, service_ids), (model.location_id, location_ids))
-        for row in _rows_of(connection, model, column, ids, public)
-    }
-    return sorted(rows.values(), key=lambda row: row.id)
+    id: one statement (on PostgreSQL, when each list is one chunk of ids)."""
+    query = select(*_columns(model, public))
+    if not (service_ids and location_ids):
+        column = model.service_id if service_ids else model.location_id
+        return _rows_of(connection, model, column, service_ids or location_ids, public)
+    if connection.dialect.name == "sqlite":
+        either = or_(
+            model.service_id.in_(select(_JSON_IDS.c.value)),
+            model.location_id.in_(select(_JSON_LOCATION_IDS.c.value)),
+        )
+        arrays = {"ids": _json(service_ids), "location_ids": _json(location_ids)}
+        found = connection.execute(query.where(either), arrays).all()
+    elif max(len(service_ids), len(location_ids)) <= ID_CHUNK:
+        either = or_(model.service_id.in_(service_ids), model.location_id.in_(location_ids))
+        found = connection.execute(query.where(either)).all()
+    else:
+        found = [
+            row
+            for column, ids in ((model.service_id, service_ids), (model.location_id, location_ids))
+            for row in _read_in(connection, query, column, ids)
+        ]
+    return sorted({row.id: row for row in found}.values(), key=lambda row: row.id)
+
+
+def _json(ids: list[str]) -> str:
+    return orjson.dumps(ids).decode()
 
 
 @dataclass

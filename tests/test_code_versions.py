@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (9, "dc6b336447d89b2097da9c1c508ba44180cd0b4086761d98f710ad1fc7e5f25d"),
+        (9, "d5056c568f98ac9506dac7349a2adf5c82f3898438f41daa8af151b95bc52864"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "002de39012f5e53bad1d1de180b8c16c042d9b353010fecf3c99990707713adc"),
+        (5, "7059ab138332aebc4b54608260b33ac56dd06ee6ffc504eca134a3a22fc4ff89"),
     ),
 ]
 
