@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (9, "d5056c568f98ac9506dac7349a2adf5c82f3898438f41daa8af151b95bc52864"),
+        (9, "d5de0afee766635a09a99598b15e8949ba879a84bd8320fedc2135b169481110"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "7059ab138332aebc4b54608260b33ac56dd06ee6ffc504eca134a3a22fc4ff89"),
+        (5, "cd4db7ea296f3fad2b7ceb2fc15e374bc2830195e7f2a3ad96d23fbe39ded9b5"),
     ),
 ]
 
