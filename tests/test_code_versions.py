@@ -40,7 +40,7 @@ VERSIONED = [
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "cd4db7ea296f3fad2b7ceb2fc15e374bc2830195e7f2a3ad96d23fbe39ded9b5"),
+        (5, "ef20cc58a4979428e6fa228c9ea7845bfe67593ee2029a3b1f961a3b0b468036"),
     ),
 ]
 
