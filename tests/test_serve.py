@@ -103,7 +103,9 @@ def _get(connection: http.client.HTTPConnection, path: str) -> tuple[int, dict, 
 
 
 def test_serve_answers_searches_pages_assets_and_errors(loaded_store_url, tmp_path):
-    with _serving(loaded_store_url, tmp_path) as connection:
+    """One worker, as ``caremap serve`` starts by default (one keep-alive connection reaches
+    one worker; two are tested replacing each other below)."""
+    with _serving(loaded_store_url, tmp_path, workers=1) as connection:
         status, headers, body = _get(connection, "/api/v1/services?lat=43.65&lon=-79.38&limit=5")
         assert status == 200
         assert headers["content-type"] == "application/geo+json"
