@@ -252,9 +252,14 @@ class Street:
 
 def _tokens(text: str) -> list[_Token]:
     return [
-        _Token(fold(match.group()).replace(" ", ""), match.start(), match.end())
-        for match in _WORD.finditer(text)
+        _Token(_folded(match.group()), match.start(), match.end()) for match in _WORD.finditer(text)
     ]
+
+
+def _folded(word: str) -> str:
+    """A word as compared: folded, without spaces (an ASCII word, letters and digits only, is
+    only lower-cased by folding)."""
+    return word.lower() if word.isascii() else fold(word).replace(" ", "")
 
 
 def _same(word: str) -> str:

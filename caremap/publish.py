@@ -30,6 +30,7 @@ from caremap.model import (
 from caremap.paging import chunks
 from caremap.privacy import PublicLocation
 from caremap.queries import PublicService, public_services
+from caremap.readonce import reading_once
 from caremap.store.bulk import insert_rows
 
 # The version of the code a listing is made by: this module and every project module it
@@ -54,20 +55,27 @@ def refresh(connection: Connection, service_ids: Iterable[str] | None = None) ->
     if everything:
         connection.execute(delete(PublicListing))
     ids = _in_space_order(connection, None if service_ids is None else set(service_ids))
-    for chunk in chunks(ids, CHUNK):
-        if not everything:
-            connection.execute(delete(PublicListing).where(PublicListing.service_id.in_(chunk)))
-        with Session(bind=connection) as session:
-            services = public_services(session, chunk)
-        rows = [
-            listing_row(service, position, location)
-            for service in services
-            for position, location in enumerate(service.locations)
-        ]
-        if rows:
-            curve = _hilbert([r["longitude"] for r in rows], [r["latitude"] for r in rows])
-            in_order = [rows[i] for i in np.argsort(curve, kind="stable")]
-            insert_rows(connection, PublicListing, in_order)
+    with reading_once():  # the merges, confidential streets and sources: none written here
+        for chunk in chunks(ids, CHUNK):
+            _refresh_chunk(connection, chunk, everything)
+
+
+def _refresh_chunk(connection: Connection, chunk: list[str], everything: bool) -> None:
+    """Rebuild the listings of one chunk of services (their old ones first deleted, unless
+    every listing was)."""
+    if not everything:
+        connection.execute(delete(PublicListing).where(PublicListing.service_id.in_(chunk)))
+    with Session(bind=connection) as session:
+        services = public_services(session, chunk)
+    rows = [
+        listing_row(service, position, location)
+        for service in services
+        for position, location in enumerate(service.locations)
+    ]
+    if rows:
+        curve = _hilbert([r["longitude"] for r in rows], [r["latitude"] for r in rows])
+        in_order = [rows[i] for i in np.argsort(curve, kind="stable")]
+        insert_rows(connection, PublicListing, in_order)
 
 
 def _in_space_order(connection: Connection, service_ids: set[str] | None) -> list[str]:

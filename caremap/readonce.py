@@ -1,8 +1,9 @@
-"""Reads made once in a unit of work that writes none of them (a web page's GET request):
-the small tables every public read model consults on each call (the merges, the confidential
-address lines, the sources). A service's page builds up to four read models (its own, its next
-steps', their links'), each consulting them. Outside :func:`reading_once` every call reads: a
-load, an edit or a merge reads them again after it writes."""
+"""Reads made once in a unit of work that writes none of them (a web page's GET request, a
+publishing pass): the small tables every public read model consults on each call (the merges,
+the confidential address lines, the sources). A service's page builds up to four read models
+(its own, its next steps', their links'), each consulting them; publishing builds one per chunk
+of services. Outside :func:`reading_once` every call reads: a load, an edit or a merge reads
+them again after it writes."""
 
 from __future__ import annotations
 

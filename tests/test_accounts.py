@@ -388,6 +388,16 @@ def test_anonymous_api_clients_get_401(make_app, world):
     assert response.json["message"] == "Please sign in to continue."
 
 
+def test_pages_refused_one_after_another_ask_to_sign_in_once(make_app, world):
+    """Sent to sign in from several pages in turn (links opened one after another), an
+    anonymous visitor reads the request to sign in once, not once per page."""
+    client = make_app(world.url).test_client()
+    for path in ("/admin/", "/edit/", f"/edit/services/{world.service_a}", "/admin/"):
+        assert client.get(path).status_code == 302, path
+    page = client.get("/account/login?lang=en").get_data(as_text=True)
+    assert page.count("Please sign in to continue.") == 1
+
+
 # --- the authorization matrix ------------------------------------------------------------------
 
 

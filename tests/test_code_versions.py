@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (9, "d76d213d93309391aae54f80d8d3716413ce1b6b8ec9e7d8800f75c905400da3"),
+        (9, "789b25709c04dd64a23fd344f633c24b947e48aa8bba7c214cf81bd1ee3bb4cc"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "eb56563b5cfd6e0fd1e3116a644d83d43c9d8509c2ac4bc033cce827ae45561a"),
+        (5, "2485e1245cc3b929a956c3baf35c92835353bd7d8822d0ff4211925a9172e41b"),
     ),
 ]
 

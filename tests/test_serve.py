@@ -103,7 +103,9 @@ def _get(connection: http.client.HTTPConnection, path: str) -> tuple[int, dict, 
 
 
 def test_serve_answers_searches_pages_assets_and_errors(loaded_store_url, tmp_path):
-    with _serving(loaded_store_url, tmp_path) as connection:
+    """One worker, as ``caremap serve`` starts by default (one keep-alive connection reaches
+    one worker; two are tested replacing each other below)."""
+    with _serving(loaded_store_url, tmp_path, workers=1) as connection:
         status, headers, body = _get(connection, "/api/v1/services?lat=43.65&lon=-79.38&limit=5")
         assert status == 200
         assert headers["content-type"] == "application/geo+json"
@@ -170,9 +172,11 @@ def _get_new(port: int, path: str) -> int:
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_serve_survives_concurrent_planner_requests_on_fresh_starts(loaded_store_url, tmp_path):
     """Concurrent first requests share each worker's boundaries and their spatial indexes (on
-    one store: what is shared is not the store)."""
+    one store: what is shared is not the store). One worker: every request goes to its
+    threads, as many at once as it has (a second worker would take some of them, and cost
+    a start of its own)."""
     for start in range(FRESH_STARTS):
-        with _serving(loaded_store_url, tmp_path / str(start)) as connection:
+        with _serving(loaded_store_url, tmp_path / str(start), workers=1) as connection:
             with ThreadPoolExecutor(len(PLANNER_PATHS)) as pool:
                 statuses = list(pool.map(lambda p: _get_new(connection.port, p), PLANNER_PATHS))
             assert statuses == [200] * len(PLANNER_PATHS), f"start {start}"

@@ -9,6 +9,7 @@ taxonomy, since HSDS has no field for it; its point and address are public ones 
 
 from __future__ import annotations
 
+import functools
 import uuid
 
 from caremap.helplines import CANADA
@@ -33,11 +34,13 @@ CONFIDENTIAL_TERM_ROW = {
 }
 
 
+@functools.lru_cache(maxsize=256)
 def taxonomy_uuid(taxonomy_id: str) -> str:
     """The HSDS id of the taxonomy ``taxonomy_id`` (e.g. ``caremap``)."""
     return str(uuid.uuid5(NAMESPACE, f"taxonomy|{taxonomy_id}"))
 
 
+@functools.lru_cache(maxsize=4096)  # the vocabulary's terms, listed with every HSDS record
 def term_uuid(code: str) -> str:
     """The HSDS id of the vocabulary term ``code``."""
     return str(uuid.uuid5(NAMESPACE, f"taxonomy_term|{code}"))

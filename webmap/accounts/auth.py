@@ -204,7 +204,9 @@ def _unauthorized() -> Response:
 
     if wants_json() or request.method not in ("GET", "HEAD"):
         abort(401)
-    flash(_("Please sign in to continue."), "info")
+    message = _("Please sign in to continue.")
+    if ("info", message) not in session.get("_flashes", ()):  # once, however many pages asked
+        flash(message, "info")
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
 
