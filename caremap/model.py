@@ -256,7 +256,7 @@ class Phone(Provenance, Base):
 
     id: Mapped[str] = mapped_column(Id, primary_key=True)
     service_id: Mapped[str | None] = mapped_column(parent_fk("service.id"), index=True)
-    location_id: Mapped[str | None] = mapped_column(parent_fk("location.id"))
+    location_id: Mapped[str | None] = mapped_column(parent_fk("location.id"), index=True)
     organization_id: Mapped[str | None] = mapped_column(ForeignKey("organization.id"))
     number: Mapped[str] = mapped_column(String(30))
     extension: Mapped[str | None] = mapped_column(String(20))
@@ -271,7 +271,7 @@ class Schedule(Provenance, Base):
 
     id: Mapped[str] = mapped_column(Id, primary_key=True)
     service_id: Mapped[str | None] = mapped_column(parent_fk("service.id"), index=True)
-    location_id: Mapped[str | None] = mapped_column(parent_fk("location.id"))
+    location_id: Mapped[str | None] = mapped_column(parent_fk("location.id"), index=True)
     valid_from: Mapped[dt.date | None] = mapped_column(Date)
     valid_to: Mapped[dt.date | None] = mapped_column(Date)
     freq: Mapped[str | None] = mapped_column(String(10))
@@ -287,7 +287,7 @@ class Language(Provenance, Base):
 
     id: Mapped[str] = mapped_column(Id, primary_key=True)
     service_id: Mapped[str | None] = mapped_column(parent_fk("service.id"), index=True)
-    location_id: Mapped[str | None] = mapped_column(parent_fk("location.id"))
+    location_id: Mapped[str | None] = mapped_column(parent_fk("location.id"), index=True)
     name: Mapped[str | None] = mapped_column(Text)
     code: Mapped[str | None] = mapped_column(String(10))
     note: Mapped[str | None] = mapped_column(Text)

@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (9, "789b25709c04dd64a23fd344f633c24b947e48aa8bba7c214cf81bd1ee3bb4cc"),
+        (9, "d90eed43024e2ffebc10e1214fba654c7db0e7fef18ab46cd83aac7a23d7930a"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "2485e1245cc3b929a956c3baf35c92835353bd7d8822d0ff4211925a9172e41b"),
+        (5, "0c7eb366e51fec824953b53a4c0ea5e74062488d9b3b60925b80228f0f5d5669"),
     ),
 ]
 
