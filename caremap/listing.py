@@ -60,6 +60,11 @@ class ListingRead(enum.Enum):
     def columns(self) -> tuple[Any, ...]:
         return {"key": KEY_COLUMNS, "feature": FEATURE_COLUMNS, "record": COLUMNS}[self.value]
 
+    @staticmethod
+    def whole(with_record: bool) -> ListingRead:
+        """The read of a listing's Feature, with its record or not."""
+        return ListingRead.RECORD if with_record else ListingRead.FEATURE
+
 
 @dataclass(frozen=True)
 class ListingKey:
@@ -169,7 +174,7 @@ def listings_with_ids(
 
 @functools.cache
 def _with_ids(with_record: bool) -> Select:
-    columns = COLUMNS if with_record else FEATURE_COLUMNS
+    columns = ListingRead.whole(with_record).columns
     return select(*columns).where(PublicListing.id.in_(bindparam("ids", expanding=True)))
 
 

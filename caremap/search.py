@@ -195,7 +195,7 @@ def search(
     ``location``): only their Feature, distance and fresh bed counts are wanted."""
     if not query.has_origin:
         return _search_by_name(store, query, clock, read_model)
-    counted = _counted_nearest(store, query, clock, query.radius_km, read_model)
+    counted = _counted_nearest(store, query, clock, query.radius_km, _shown(query, read_model))
     unknown, more_unknown = _unknown_nearest(store, query, clock, counted)
     if counted.total or query.radius_km is None:
         page = _places(store, _page(counted, query), clock, read_model)
@@ -274,16 +274,14 @@ def _counted_nearest(
     query: SearchQuery,
     clock: Clock,
     radius_km: float | None,
-    read_model: bool | None = None,
+    shown: WholeRead | None = None,
 ) -> _Counted:
     """One nearest-first pass gives the page and the count: the places up to
     :func:`counted_up_to`, and one more to tell whether more match; only those up to the end
-    of the page need be whole and in their order. With ``read_model`` (True or False) the
-    listings the page is likely to show are read whole in that pass (with their records, if
-    True)."""
+    of the page need be whole and in their order. The candidates ``shown`` names (those the
+    page is likely to show) are read whole in that pass."""
     counted = counted_up_to(query)
     every = replace(query, limit=counted + 1, offset=0)
-    shown = None if read_model is None else _shown(query, read_model)
     places = _nearest(store, every, clock, radius_km, query.offset + query.limit, shown)
     return _Counted(places[:counted], len(places) > counted)
 
@@ -291,8 +289,7 @@ def _counted_nearest(
 def _shown(query: SearchQuery, read_model: bool) -> WholeRead:
     """The candidates a page of ``query`` is likely to show (its places' first listings, if
     each is the next candidate), and what showing them reads."""
-    read = ListingRead.RECORD if read_model else ListingRead.FEATURE
-    return WholeRead(query.offset, query.offset + query.limit, read)
+    return WholeRead(query.offset, query.offset + query.limit, ListingRead.whole(read_model))
 
 
 def _unknown_nearest(

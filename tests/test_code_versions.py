@@ -33,14 +33,14 @@ VERSIONED = [
         "caremap/publish.py",
         PUBLISH_VERSION,
         ("caremap.publish",),
-        (9, "d90eed43024e2ffebc10e1214fba654c7db0e7fef18ab46cd83aac7a23d7930a"),
+        (9, "0a2e2464473834f06e85f1364b1be408610462f385fa983d9baf78f462cd4533"),
     ),
     Versioned(
         "PIPELINE_VERSION",
         "etl/fingerprint.py",
         PIPELINE_VERSION,
         ("etl.pipeline", "etl.hsds"),
-        (5, "0c7eb366e51fec824953b53a4c0ea5e74062488d9b3b60925b80228f0f5d5669"),
+        (5, "1181df2d2fba0bd6c6ed7d236aeef7cb86752381adf36c36fb4ce86a149f91bc"),
     ),
 ]
 

@@ -42,44 +42,35 @@ def insert_values(
     table = target if isinstance(target, Table) else target.__table__
     constants = dict(constants or {})
     dialect = connection.dialect
-    if dialect.name == "postgresql" and dialect.driver == "psycopg":
-        _copy(connection, table, names, rows, constants)
-    elif dialect.name == "sqlite":
-        _executemany(connection, table, names, rows, constants)
-    else:
+    by_copy = dialect.name == "postgresql" and dialect.driver == "psycopg"
+    if not by_copy and dialect.name != "sqlite":  # another driver: SQLAlchemy's own insert
         connection.execute(
             insert(table), [dict(zip(names, row, strict=True)) | constants for row in rows]
         )
+        return
+    columns = _columns(table, [*names, *constants])
+    write = _copy if by_copy else _executemany
+    write(connection, table, columns, _values(connection, columns, rows, constants))
 
 
 def _copy(
-    connection: Connection,
-    table: Table,
-    names: Sequence[str],
-    rows: Sequence[tuple[Any, ...]],
-    constants: dict[str, Any],
+    connection: Connection, table: Table, columns: list[Column], values: list[tuple[Any, ...]]
 ) -> None:
-    columns = _columns(table, [*names, *constants])
     statement = f"COPY {_quoted(connection, table, columns)} FROM STDIN"
     driver = cast(Any, connection.connection.driver_connection)  # psycopg.Connection
     with driver.cursor() as cursor, cursor.copy(statement) as copy:
-        for values in _values(connection, columns, rows, constants):
-            copy.write_row(values)
+        for row in values:
+            copy.write_row(row)
 
 
 def _executemany(
-    connection: Connection,
-    table: Table,
-    names: Sequence[str],
-    rows: Sequence[tuple[Any, ...]],
-    constants: dict[str, Any],
+    connection: Connection, table: Table, columns: list[Column], values: list[tuple[Any, ...]]
 ) -> None:
-    columns = _columns(table, [*names, *constants])
     marks = ", ".join("?" * len(columns))
     quoted = _quoted(connection, table, columns)
     statement = f"INSERT INTO {quoted} VALUES ({marks})"  # noqa: S608 - names quoted, values bound
-    with inserts_counted_once(connection, table.name, len(rows)):
-        connection.exec_driver_sql(statement, _values(connection, columns, rows, constants))
+    with inserts_counted_once(connection, table.name, len(values)):
+        connection.exec_driver_sql(statement, values)
 
 
 def _quoted(connection: Connection, table: Table, columns: list[Column]) -> str:

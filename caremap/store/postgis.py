@@ -285,7 +285,7 @@ def _listings(
 def _with_id_array(with_record: bool) -> sa.Select:
     """The listings whose ids are bound as the array ``ids`` (one prepared statement for any
     number of ids)."""
-    columns = ListingRead.RECORD.columns if with_record else ListingRead.FEATURE.columns
+    columns = ListingRead.whole(with_record).columns
     return sa.select(*columns).where(PublicListing.id == sa.func.any(sa.bindparam("ids")))
 
 
